@@ -1,0 +1,97 @@
+use super::*;
+use time::macros::datetime;
+
+#[test]
+fn choices_use_design_wire_values() {
+    let cases: &[(&str, &str)] = &[
+        (
+            &serde_json::to_string(&Category::SignIn).unwrap(),
+            "\"sign-in\"",
+        ),
+        (&serde_json::to_string(&Category::Wifi).unwrap(), "\"wifi\""),
+        (
+            &serde_json::to_string(&Urgency::Whenever).unwrap(),
+            "\"whenever\"",
+        ),
+        (
+            &serde_json::to_string(&Scope::District).unwrap(),
+            "\"district\"",
+        ),
+        (
+            &serde_json::to_string(&TicketStatus::WaitingOnTeacher).unwrap(),
+            "\"waiting_on_teacher\"",
+        ),
+    ];
+    for (got, want) in cases {
+        assert_eq!(got, want);
+    }
+    assert_eq!(Category::ALL.len(), 8);
+    for c in Category::ALL {
+        assert_eq!(c.as_str().parse::<Category>().unwrap(), *c);
+    }
+    let err = "printers".parse::<Category>().unwrap_err();
+    assert!(err.to_string().contains("sign-in"), "{err}");
+}
+
+#[test]
+fn minimal_ticket_parses_and_defaults_are_absent() {
+    let body = r#"{"client_id":"01936a4e-7d2c-7b4a-9f00-0123456789ab",
+        "created_at":"2026-11-28T09:15:00+01:00","category":"printer","summary":"Jammed",
+        "some_future_field":{"x":1}}"#;
+    let t: NewTicket = serde_json::from_str(body).unwrap();
+    assert_eq!(t.category, Category::Printer);
+    assert_eq!(t.urgency, None);
+    assert_eq!(t.scope, None);
+    assert!(t.self_help.is_empty());
+    assert_eq!(t.created_at, datetime!(2026-11-28 08:15:00 UTC));
+}
+
+#[test]
+fn unknown_update_kind_is_tolerated() {
+    let body = r#"{"updates":[{"seq":7,"ticket_client_id":"01936a4e-7d2c-7b4a-9f00-0123456789ab",
+        "ticket_number":12,"at":"2026-11-28T09:15:00Z","type":"satisfaction_survey","x":1}],
+        "cursor":7}"#;
+    let page: UpdatesPage = serde_json::from_str(body).unwrap();
+    assert_eq!(page.updates[0].kind, UpdateKind::Unknown);
+    assert!(!page.more);
+}
+
+#[test]
+fn status_update_round_trips() {
+    let u = Update {
+        seq: 3,
+        ticket_client_id: uuid::Uuid::nil(),
+        ticket_number: 1,
+        at: datetime!(2026-11-28 08:15:00 UTC),
+        kind: UpdateKind::Status {
+            status: TicketStatus::InProgress,
+            assignee: Some("Sam".into()),
+        },
+    };
+    let json = serde_json::to_value(&u).unwrap();
+    assert_eq!(json["type"], "status");
+    assert_eq!(json["status"], "in_progress");
+    let back: Update = serde_json::from_value(json).unwrap();
+    assert_eq!(back, u);
+}
+
+#[test]
+fn enroll_response_debug_hides_secret() {
+    let r = EnrollResponse {
+        device_id: uuid::Uuid::nil(),
+        device_secret: "s3cret".into(),
+    };
+    assert!(!format!("{r:?}").contains("s3cret"));
+}
+
+#[test]
+fn empty_snapshot_is_small_and_versioned() {
+    let s = DeviceSnapshot {
+        schema_version: SNAPSHOT_SCHEMA_VERSION,
+        ..Default::default()
+    };
+    assert_eq!(
+        serde_json::to_string(&s).unwrap(),
+        r#"{"schema_version":1}"#
+    );
+}

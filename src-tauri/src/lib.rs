@@ -1,0 +1,2 @@
+//! HandRaise tray app. Placeholder: the Tauri 2 shell arrives with the tray app
+//! issue; until then `handraise-agent` is the only client.
