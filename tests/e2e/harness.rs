@@ -161,7 +161,7 @@ impl Server {
     /// `tickets list --json`.
     pub fn tickets(&self) -> Result<Vec<Value>> {
         let out = self.cli(&["tickets", "list", "--json"])?;
-        Ok(serde_json::from_str(&out).context("tickets list --json is not a JSON array")?)
+        serde_json::from_str(&out).context("tickets list --json is not a JSON array")
     }
 
     /// How many server tickets carry `client_id`.
@@ -237,7 +237,7 @@ impl Agent {
     /// `status --json`.
     pub fn status(&self) -> Result<Vec<Value>> {
         let out = self.ok(&["status", "--json"])?;
-        Ok(serde_json::from_str(&out).context("status --json is not a JSON array")?)
+        serde_json::from_str(&out).context("status --json is not a JSON array")
     }
 
     pub fn ticket(&self, client_id: &str) -> Result<Value> {
