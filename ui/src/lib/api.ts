@@ -1,0 +1,81 @@
+// Typed wrappers around the Tauri commands and events (see bindings.ts).
+import { invoke } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import type {
+  AppStatus,
+  Article,
+  ArticleHit,
+  Category,
+  EventPayloads,
+  FactItem,
+  IpcError,
+  LocalMessage,
+  LocalTicket,
+  ReportInput,
+  ScreenshotPreview,
+} from "./bindings";
+
+/** Normalise anything a command rejects with into an IpcError. */
+export function toIpcError(err: unknown): IpcError {
+  if (err && typeof err === "object" && "code" in err && typeof (err as IpcError).code === "string") {
+    const e = err as IpcError;
+    return { code: e.code, message: typeof e.message === "string" ? e.message : "" };
+  }
+  return { code: "unknown", message: err instanceof Error ? err.message : String(err) };
+}
+
+async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(cmd, args);
+  } catch (err) {
+    throw toIpcError(err);
+  }
+}
+
+export const api = {
+  getState: () => call<AppStatus>("get_state"),
+  setup: (a: { serverUrl: string; enrollmentCode: string; teacherName: string; room: string }) =>
+    call<AppStatus>("setup", a),
+  searchHelp: (query: string, category: Category | null) =>
+    call<ArticleHit[]>("search_help", { query, category }),
+  getArticle: (slug: string) => call<Article>("get_article", { slug }),
+  recordDeflection: (slug: string) => call<null>("record_deflection", { slug }),
+  getFacts: () => call<FactItem[]>("get_facts"),
+  getScreenshot: () => call<ScreenshotPreview | null>("get_screenshot"),
+  submitReport: (input: ReportInput) => call<LocalTicket>("submit_report", { input }),
+  listTickets: () => call<LocalTicket[]>("list_tickets"),
+  getTicket: (clientId: string) => call<LocalTicket>("get_ticket", { clientId }),
+  sendMessage: (clientId: string, body: string) => call<LocalMessage>("send_message", { clientId, body }),
+  markRead: (clientId: string) => call<null>("mark_read", { clientId }),
+  confirmFixed: (clientId: string, fixed: boolean) => call<LocalTicket>("confirm_fixed", { clientId, fixed }),
+  rateTicket: (clientId: string, rating: number) => call<LocalTicket>("rate_ticket", { clientId, rating }),
+  syncNow: () => call<null>("sync_now"),
+  closeWindow: () => call<null>("close_window"),
+  uiReady: (view: string) => call<null>("ui_ready", { view }),
+};
+
+/**
+ * Subscribe to a backend event. Returns a synchronous unsubscribe function so it can be
+ * returned from a Svelte effect/onMount; it is safe to call before `listen` resolves.
+ */
+export function on<E extends keyof EventPayloads>(
+  event: E,
+  handler: (payload: EventPayloads[E]) => void,
+): () => void {
+  let stopped = false;
+  let unlisten: UnlistenFn | null = null;
+  listen<EventPayloads[E]>(event, (e) => {
+    if (!stopped) handler(e.payload);
+  })
+    .then((fn) => {
+      if (stopped) fn();
+      else unlisten = fn;
+    })
+    .catch(() => {
+      /* not running inside Tauri (e.g. plain browser): no events */
+    });
+  return () => {
+    stopped = true;
+    if (unlisten) unlisten();
+  };
+}
