@@ -1,0 +1,200 @@
+//! Server configuration: `DATA_DIR/config.toml`, then `HANDRAISE_SERVER_*`
+//! environment variables, then command-line flags. Defaults live on the struct.
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// File name of the configuration inside the data directory.
+pub const CONFIG_FILE: &str = "config.toml";
+/// File name of the SQLite database inside the data directory.
+pub const DATABASE_FILE: &str = "handraise.db";
+
+/// Typed server configuration. Every field has a default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: String,
+    /// Requests handled at once (long-polls excluded); beyond it 429.
+    pub max_in_flight: usize,
+    /// Enrollments accepted per client IP per minute.
+    pub enroll_per_minute_per_ip: u32,
+    /// Per-device token bucket size.
+    pub device_burst: u32,
+    /// Per-device token bucket refill, requests per second.
+    pub device_per_second: f64,
+    /// Largest JSON request body, in bytes.
+    pub json_body_limit_bytes: usize,
+    /// Largest screenshot upload, in bytes.
+    pub screenshot_limit_bytes: usize,
+    /// Whole-request timeout, in seconds.
+    pub request_timeout_secs: u64,
+    /// How long a graceful shutdown may drain before the server stops anyway.
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            max_in_flight: 512,
+            enroll_per_minute_per_ip: 30,
+            device_burst: 120,
+            device_per_second: 60.0,
+            json_body_limit_bytes: 1024 * 1024,
+            screenshot_limit_bytes: handraise_wire::MAX_SCREENSHOT_BYTES,
+            request_timeout_secs: 60,
+            shutdown_grace_secs: 8,
+        }
+    }
+}
+
+/// Errors reading or writing the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not valid: {source}")]
+    Parse {
+        path: PathBuf,
+        source: toml::de::Error,
+    },
+    #[error("environment variable {name}={value:?} is not valid")]
+    Env { name: String, value: String },
+    #[error("cannot serialise the configuration: {0}")]
+    Serialise(#[from] toml::ser::Error),
+}
+
+impl Config {
+    /// Path of the configuration file in `data_dir`.
+    pub fn path(data_dir: &Path) -> PathBuf {
+        data_dir.join(CONFIG_FILE)
+    }
+
+    /// Reads `data_dir/config.toml` (defaults when absent), then applies
+    /// environment overrides.
+    pub fn load(data_dir: &Path) -> Result<Self, ConfigError> {
+        let mut config = Self::read_file(&Self::path(data_dir))?;
+        config.apply_env(|name| std::env::var(name).ok())?;
+        Ok(config)
+    }
+
+    fn read_file(path: &Path) -> Result<Self, ConfigError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Self::parse(&text).map_err(|source| ConfigError::Parse {
+                path: path.to_owned(),
+                source,
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(source) => Err(ConfigError::Read {
+                path: path.to_owned(),
+                source,
+            }),
+        }
+    }
+
+    /// Parses TOML text; missing keys take their defaults.
+    pub fn parse(text: &str) -> Result<Self, toml::de::Error> {
+        toml::from_str(text)
+    }
+
+    /// Writes the default configuration to `data_dir/config.toml` unless a
+    /// file is already there. Returns whether it wrote one.
+    pub fn write_default_if_missing(data_dir: &Path) -> Result<bool, ConfigError> {
+        let path = Self::path(data_dir);
+        if path.exists() {
+            return Ok(false);
+        }
+        let text = format!(
+            "# HandRaise district server configuration. Every key is optional.\n\
+             # Environment variables HANDRAISE_SERVER_<KEY> (upper case) override it.\n{}",
+            toml::to_string_pretty(&Self::default())?
+        );
+        std::fs::write(&path, text).map_err(|source| ConfigError::Write { path, source })?;
+        Ok(true)
+    }
+
+    /// Applies `HANDRAISE_SERVER_<KEY>` overrides read through `get`.
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        fn parse<T: std::str::FromStr>(name: &str, value: String) -> Result<T, ConfigError> {
+            value.trim().parse().map_err(|_| ConfigError::Env {
+                name: name.into(),
+                value,
+            })
+        }
+        macro_rules! env {
+            ($field:ident, $name:literal) => {
+                if let Some(v) = get($name) {
+                    self.$field = parse($name, v)?;
+                }
+            };
+        }
+        env!(listen, "HANDRAISE_SERVER_LISTEN");
+        env!(max_in_flight, "HANDRAISE_SERVER_MAX_IN_FLIGHT");
+        env!(
+            enroll_per_minute_per_ip,
+            "HANDRAISE_SERVER_ENROLL_PER_MINUTE_PER_IP"
+        );
+        env!(device_burst, "HANDRAISE_SERVER_DEVICE_BURST");
+        env!(device_per_second, "HANDRAISE_SERVER_DEVICE_PER_SECOND");
+        env!(
+            json_body_limit_bytes,
+            "HANDRAISE_SERVER_JSON_BODY_LIMIT_BYTES"
+        );
+        env!(
+            screenshot_limit_bytes,
+            "HANDRAISE_SERVER_SCREENSHOT_LIMIT_BYTES"
+        );
+        env!(
+            request_timeout_secs,
+            "HANDRAISE_SERVER_REQUEST_TIMEOUT_SECS"
+        );
+        env!(shutdown_grace_secs, "HANDRAISE_SERVER_SHUTDOWN_GRACE_SECS");
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_gives_defaults_and_partial_file_keeps_other_defaults() {
+        assert_eq!(Config::parse("").ok(), Some(Config::default()));
+        let c = Config::parse("max_in_flight = 7\n").ok();
+        assert_eq!(c.as_ref().map(|c| c.max_in_flight), Some(7));
+        assert_eq!(c.map(|c| c.device_burst), Some(120));
+    }
+
+    #[test]
+    fn default_file_round_trips_and_is_never_overwritten() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let dir = tempfile::tempdir()?;
+        assert!(Config::write_default_if_missing(dir.path())?);
+        std::fs::write(Config::path(dir.path()), "listen = \"0.0.0.0:9\"\n")?;
+        assert!(!Config::write_default_if_missing(dir.path())?);
+        assert_eq!(
+            Config::read_file(&Config::path(dir.path()))?.listen,
+            "0.0.0.0:9"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn env_overrides_apply_and_bad_values_are_errors() {
+        let mut c = Config::default();
+        let ok = c.apply_env(|n| (n == "HANDRAISE_SERVER_MAX_IN_FLIGHT").then(|| "3".into()));
+        assert!(ok.is_ok());
+        assert_eq!(c.max_in_flight, 3);
+        let bad = c.apply_env(|n| (n == "HANDRAISE_SERVER_DEVICE_BURST").then(|| "x".into()));
+        assert!(matches!(bad, Err(ConfigError::Env { .. })));
+    }
+}

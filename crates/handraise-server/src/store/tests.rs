@@ -1,0 +1,311 @@
+use super::*;
+use time::Duration;
+
+type R = Result<(), Box<dyn std::error::Error>>;
+
+fn store() -> SqliteStore {
+    SqliteStore::open_in_memory().expect("in-memory store")
+}
+
+fn enroll(s: &SqliteStore, school: Option<&str>) -> Uuid {
+    let now = now_utc();
+    // Each call adds its own token so tests can enroll many devices.
+    let token = Uuid::new_v4().to_string();
+    s.create_enroll_token(&token, "test", now).expect("token");
+    let id = Uuid::now_v7();
+    s.enroll_device(
+        &token,
+        &NewDevice {
+            id,
+            secret_hash: format!("hash-{id}"),
+            hostname: "room-101".into(),
+            school: school.map(Into::into),
+            building: None,
+            os: None,
+            model: None,
+            agent_version: None,
+            enrolled_at: now,
+        },
+    )
+    .expect("enroll");
+    id
+}
+
+fn ticket(device: Uuid, summary: &str) -> NewTicketRecord {
+    NewTicketRecord {
+        client_id: Uuid::now_v7(),
+        device_id: device,
+        created_at: now_utc(),
+        received_at: now_utc(),
+        category: Category::Printer,
+        urgency: Urgency::Whenever,
+        scope: Scope::Me,
+        summary: summary.into(),
+        details: None,
+        room: None,
+        reporter_json: None,
+        snapshot_json: None,
+        self_help_json: None,
+        offline_at_submit: false,
+        announcement_id: None,
+    }
+}
+
+#[test]
+fn migrations_are_idempotent_on_a_file() -> R {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("db.sqlite");
+    let first = SqliteStore::open(&path)?;
+    assert_eq!(first.schema_version()? as usize, MIGRATIONS.len());
+    assert_eq!(first.migrate()?, 0);
+    drop(first);
+    let again = SqliteStore::open(&path)?;
+    assert_eq!(again.schema_version()? as usize, MIGRATIONS.len());
+    assert_eq!(again.migrate()?, 0);
+    Ok(())
+}
+
+#[test]
+fn unknown_enrollment_token_is_refused() {
+    let s = store();
+    let err = s.enroll_device(
+        "nope",
+        &NewDevice {
+            id: Uuid::now_v7(),
+            secret_hash: "h".into(),
+            hostname: "x".into(),
+            school: None,
+            building: None,
+            os: None,
+            model: None,
+            agent_version: None,
+            enrolled_at: now_utc(),
+        },
+    );
+    assert!(matches!(err, Err(StoreError::InvalidToken)));
+}
+
+#[test]
+fn insert_is_idempotent_per_device_and_conflicts_across_devices() -> R {
+    let s = store();
+    let a = enroll(&s, None);
+    let b = enroll(&s, None);
+    let t = ticket(a, "Printer jammed");
+    let first = s.insert_ticket(&t)?;
+    assert!(first.is_created());
+    let first = first.into_inner();
+
+    // A repeat with different content returns the stored ticket unchanged.
+    let mut repeat = t.clone();
+    repeat.summary = "changed".into();
+    repeat.received_at = now_utc() + Duration::seconds(5);
+    let again = s.insert_ticket(&repeat)?;
+    assert!(!again.is_created());
+    assert_eq!(again.into_inner(), first);
+    let stored = s.device_ticket(a, t.client_id)?.ok_or("missing")?;
+    assert_eq!(stored.summary, "Printer jammed");
+    assert_eq!(stored.received_at, first.received_at);
+
+    // Another device with the same client id: conflict; and it cannot read it.
+    let mut other = t.clone();
+    other.device_id = b;
+    assert!(matches!(
+        s.insert_ticket(&other),
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(s.device_ticket(b, t.client_id)?.is_none());
+
+    // Numbers keep increasing.
+    let second = s.insert_ticket(&ticket(a, "Projector"))?.into_inner();
+    assert_eq!(second.number, first.number + 1);
+    Ok(())
+}
+
+#[test]
+fn feed_is_ordered_per_device_and_skips_notes() -> R {
+    let s = store();
+    let a = enroll(&s, None);
+    let b = enroll(&s, None);
+    let ta = s.insert_ticket(&ticket(a, "A"))?.into_inner();
+    let tb = s.insert_ticket(&ticket(b, "B"))?.into_inner();
+    let now = now_utc();
+
+    s.assign(ta.number, Some("Sam"), now)?;
+    s.set_status(tb.number, TicketStatus::InProgress, now)?;
+    s.add_tech_message(
+        ta.number,
+        MessageKind::Note,
+        "Sam",
+        "internal",
+        Uuid::now_v7(),
+        now,
+    )?;
+    s.add_tech_message(
+        ta.number,
+        MessageKind::Technician,
+        "Sam",
+        "on my way",
+        Uuid::now_v7(),
+        now,
+    )?;
+    s.set_status(ta.number, TicketStatus::Resolved, now)?;
+    // Unchanged status writes nothing.
+    s.set_status(ta.number, TicketStatus::Resolved, now)?;
+
+    let feed = s.updates(a, 0, 100)?;
+    assert_eq!(feed.len(), 3);
+    assert!(feed.windows(2).all(|w| w[0].seq < w[1].seq));
+    assert!(feed.iter().all(|e| e.ticket_client_id == ta.client_id));
+    assert_eq!(
+        feed[0].kind,
+        FeedKind::Status {
+            status: TicketStatus::Assigned,
+            assignee: Some("Sam".into())
+        }
+    );
+    assert!(matches!(&feed[1].kind, FeedKind::Reply(m) if m.body == "on my way"));
+    assert_eq!(
+        feed[2].kind,
+        FeedKind::Status {
+            status: TicketStatus::Resolved,
+            assignee: Some("Sam".into())
+        }
+    );
+
+    // Paging by cursor.
+    let rest = s.updates(a, feed[0].seq, 1)?;
+    assert_eq!(rest.len(), 1);
+    assert_eq!(rest[0].seq, feed[1].seq);
+
+    // Device b sees only its own status change.
+    let fb = s.updates(b, 0, 100)?;
+    assert_eq!(fb.len(), 1);
+    assert_eq!(fb[0].ticket_number, tb.number);
+
+    // Notes stay out of the device's view of messages.
+    assert_eq!(s.messages(ta.number, false)?.len(), 1);
+    assert_eq!(s.messages(ta.number, true)?.len(), 2);
+    Ok(())
+}
+
+#[test]
+fn teacher_messages_are_idempotent_and_scoped_to_the_device() -> R {
+    let s = store();
+    let a = enroll(&s, None);
+    let b = enroll(&s, None);
+    let t = s.insert_ticket(&ticket(a, "A"))?.into_inner();
+    let m = NewTeacherMessage {
+        id: Uuid::now_v7(),
+        body: "still broken".into(),
+        created_at: now_utc(),
+        received_at: now_utc(),
+    };
+    assert!(s.insert_teacher_message(a, t.client_id, &m)?.is_created());
+    assert!(!s.insert_teacher_message(a, t.client_id, &m)?.is_created());
+    assert!(matches!(
+        s.insert_teacher_message(b, t.client_id, &m),
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(s.messages(t.number, false)?.len(), 1);
+    Ok(())
+}
+
+#[test]
+fn kb_versions_include_unpublished_changes() -> R {
+    let s = store();
+    let now = now_utc();
+    let input = |slug: &str| ArticleRecordInput {
+        slug: slug.into(),
+        title: "Title".into(),
+        body: "1. Do this".into(),
+        categories: vec![Category::Wifi],
+        keywords: vec!["wifi".into()],
+        published: true,
+    };
+    let a = s.create_article(&input("a"), now)?;
+    let b = s.create_article(&input("b"), now)?;
+    assert!(matches!(
+        s.create_article(&input("a"), now),
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(b.version > a.version);
+    let (v, all) = s.kb_changes(0)?;
+    assert_eq!((v, all.len()), (b.version, 2));
+
+    let un = s.unpublish_article("a", now)?;
+    assert!(!un.published);
+    let (v2, changed) = s.kb_changes(v)?;
+    assert_eq!(v2, un.version);
+    assert_eq!(changed.len(), 1);
+    assert_eq!(changed[0].slug, "a");
+    assert!(!changed[0].published);
+    assert!(matches!(
+        s.unpublish_article("zzz", now),
+        Err(StoreError::NotFound)
+    ));
+    Ok(())
+}
+
+#[test]
+fn announcements_are_scoped_and_time_bounded() -> R {
+    let s = store();
+    let now = now_utc();
+    let mk = |title: &str,
+              school: Option<&str>,
+              building: Option<&str>,
+              start: i64,
+              end: Option<i64>| {
+        NewAnnouncement {
+            kind: AnnouncementKind::Outage,
+            title: title.into(),
+            message: "m".into(),
+            school: school.map(Into::into),
+            building: building.map(Into::into),
+            category: None,
+            starts_at: now + Duration::minutes(start),
+            ends_at: end.map(|e| now + Duration::minutes(e)),
+        }
+    };
+    s.create_announcement(&mk("district", None, None, -5, None), now)?;
+    s.create_announcement(&mk("lincoln", Some("Lincoln"), None, -5, Some(60)), now)?;
+    s.create_announcement(&mk("lincoln-b", Some("Lincoln"), Some("B"), -5, None), now)?;
+    s.create_announcement(&mk("other", Some("Other"), None, -5, None), now)?;
+    s.create_announcement(&mk("future", None, None, 10, None), now)?;
+    let ended = s.create_announcement(&mk("ended", None, None, -10, None), now)?;
+    s.end_announcement(ended.id, now)?;
+
+    let titles = |school, building| -> Result<Vec<String>, StoreError> {
+        let mut t: Vec<String> = s
+            .active_announcements(now, school, building)?
+            .into_iter()
+            .map(|a| a.title)
+            .collect();
+        t.sort();
+        Ok(t)
+    };
+    assert_eq!(titles(None, None)?, ["district"]);
+    assert_eq!(titles(Some("Lincoln"), Some("A"))?, ["district", "lincoln"]);
+    assert_eq!(
+        titles(Some("Lincoln"), Some("B"))?,
+        ["district", "lincoln", "lincoln-b"]
+    );
+    assert_eq!(titles(Some("Other"), None)?, ["district", "other"]);
+    Ok(())
+}
+
+#[test]
+fn backup_copies_a_consistent_database() -> R {
+    let dir = tempfile::tempdir()?;
+    let s = SqliteStore::open(&dir.path().join("db.sqlite"))?;
+    let a = enroll(&s, None);
+    s.insert_ticket(&ticket(a, "kept"))?;
+    let out = dir.path().join("copy.db");
+    s.backup(&out)?;
+    // Twice: an existing target is replaced.
+    s.backup(&out)?;
+    let copy = SqliteStore::open(&out)?;
+    let all = copy.list_tickets(None)?;
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].ticket.summary, "kept");
+    Ok(())
+}
