@@ -1,0 +1,1078 @@
+//! Handler tests: the real router over an in-memory store, driven with
+//! `tower::ServiceExt::oneshot`.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use handraise_server::auth::hash_secret;
+use handraise_server::store::now_utc;
+use handraise_server::{AppState, Config, SqliteStore, Store, router};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tower::ServiceExt;
+use uuid::Uuid;
+
+type R = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
+struct App {
+    router: Router,
+    state: AppState,
+    store: Arc<SqliteStore>,
+    enroll_token: String,
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: Value,
+}
+
+impl App {
+    fn new() -> Self {
+        Self::with_config(Config::default())
+    }
+
+    fn with_config(config: Config) -> Self {
+        let store = Arc::new(SqliteStore::open_in_memory().expect("store"));
+        store
+            .create_enroll_token(&hash_secret("enroll-me"), "test", now_utc())
+            .expect("enroll token");
+        let state = AppState::new(store.clone() as Arc<dyn Store>, config);
+        App {
+            router: router(state.clone()),
+            state,
+            store,
+            enroll_token: "enroll-me".into(),
+        }
+    }
+
+    async fn send(&self, req: Request<Body>) -> Reply {
+        let resp = self.router.clone().oneshot(req).await.expect("infallible");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut b = Request::builder().method(method).uri(uri);
+        if let Some(t) = token {
+            b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        let req = match body {
+            Some(v) => b
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(serde_json::to_vec(&v).expect("json"))),
+            None => b.body(Body::empty()),
+        }
+        .expect("request");
+        self.send(req).await
+    }
+
+    async fn raw(
+        &self,
+        method: Method,
+        uri: &str,
+        token: &str,
+        ctype: &str,
+        body: Vec<u8>,
+    ) -> Reply {
+        let req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, ctype)
+            .body(Body::from(body))
+            .expect("request");
+        self.send(req).await
+    }
+
+    /// Enrolls a device; returns (device id, secret).
+    async fn device(&self, school: Option<&str>, building: Option<&str>) -> (String, String) {
+        let r = self
+            .call(
+                Method::POST,
+                "/api/v1/enroll",
+                None,
+                Some(json!({"token": self.enroll_token, "hostname": "room-12",
+                            "school": school, "building": building})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        (
+            r.body["device_id"].as_str().expect("id").to_owned(),
+            r.body["device_secret"].as_str().expect("secret").to_owned(),
+        )
+    }
+
+    fn tech(&self, name: &str) -> String {
+        let token = format!("tech-{name}-{}", Uuid::new_v4());
+        self.store
+            .create_tech_token(name, &hash_secret(&token), now_utc())
+            .expect("tech token");
+        token
+    }
+
+    /// Files a ticket; returns (client id, number).
+    async fn ticket(&self, secret: &str, summary: &str) -> (String, i64) {
+        let body = ticket_body(summary);
+        let r = self
+            .call(
+                Method::POST,
+                "/api/v1/tickets",
+                Some(secret),
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        (
+            body["client_id"].as_str().expect("id").to_owned(),
+            r.body["number"].as_i64().expect("n"),
+        )
+    }
+}
+
+fn ticket_body(summary: &str) -> Value {
+    json!({
+        "client_id": Uuid::now_v7(),
+        "created_at": "2025-03-04T09:15:00+01:00",
+        "category": "printer",
+        "summary": summary,
+        "reporter": {"display_name": "Ms. Lee"},
+        "self_help": [{"article_slug": "printer-jam", "outcome": "still_broken"}],
+        "snapshot": {"schema_version": 1, "hostname": "room-12"}
+    })
+}
+
+fn assert_error(r: &Reply, status: StatusCode, code: &str) {
+    assert_eq!(r.status, status, "{}", r.body);
+    assert_eq!(r.body["code"], code, "{}", r.body);
+    assert!(
+        r.body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{}",
+        r.body
+    );
+}
+
+#[tokio::test]
+async fn health_answers_ok() {
+    let app = App::new();
+    let r = app.call(Method::GET, "/healthz", None, None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body["status"], "ok");
+    let r = app.call(Method::GET, "/api/v1/nope", None, None).await;
+    assert_error(&r, StatusCode::NOT_FOUND, "not_found");
+}
+
+#[tokio::test]
+async fn enroll_accepts_a_good_token_and_refuses_a_bad_one() {
+    let app = App::new();
+    let (id, secret) = app.device(Some("Lincoln"), None).await;
+    assert!(Uuid::parse_str(&id).is_ok());
+    assert_eq!(secret.len(), 64);
+    let r = app
+        .call(
+            Method::POST,
+            "/api/v1/enroll",
+            None,
+            Some(json!({"token": "wrong", "hostname": "x"})),
+        )
+        .await;
+    assert_error(&r, StatusCode::UNAUTHORIZED, "invalid_token");
+    let r = app
+        .call(
+            Method::POST,
+            "/api/v1/enroll",
+            None,
+            Some(json!({"token": "enroll-me", "hostname": " "})),
+        )
+        .await;
+    assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+}
+
+#[tokio::test]
+async fn enrollment_is_rate_limited_per_ip() {
+    let app = App::with_config(Config {
+        enroll_per_minute_per_ip: 2,
+        ..Config::default()
+    });
+    app.device(None, None).await;
+    app.device(None, None).await;
+    let r = app
+        .call(
+            Method::POST,
+            "/api/v1/enroll",
+            None,
+            Some(json!({"token": "enroll-me", "hostname": "x"})),
+        )
+        .await;
+    assert_error(&r, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    assert!(r.headers.get(header::RETRY_AFTER).is_some());
+}
+
+#[tokio::test]
+async fn credentials_are_checked_per_endpoint_family() {
+    let app = App::new();
+    let (_, secret) = app.device(None, None).await;
+    let tech = app.tech("Sam");
+    let cases: &[(&str, Option<&str>, StatusCode)] = &[
+        ("/api/v1/updates", None, StatusCode::UNAUTHORIZED),
+        ("/api/v1/updates", Some("bogus"), StatusCode::UNAUTHORIZED),
+        ("/api/v1/updates", Some(&tech), StatusCode::UNAUTHORIZED),
+        ("/api/v1/updates", Some(&secret), StatusCode::OK),
+        (
+            "/api/v1/tech/tickets",
+            Some(&secret),
+            StatusCode::UNAUTHORIZED,
+        ),
+        ("/api/v1/tech/tickets", None, StatusCode::UNAUTHORIZED),
+        ("/api/v1/tech/tickets", Some(&tech), StatusCode::OK),
+    ];
+    for (uri, token, want) in cases {
+        let r = app.call(Method::GET, uri, *token, None).await;
+        assert_eq!(r.status, *want, "{uri} with {token:?}: {}", r.body);
+        if *want == StatusCode::UNAUTHORIZED {
+            assert_eq!(r.body["code"], "unauthorized");
+        }
+    }
+}
+
+#[tokio::test]
+async fn submit_is_idempotent_by_client_id() {
+    let app = App::new();
+    let (_, a) = app.device(None, None).await;
+    let (_, b) = app.device(None, None).await;
+    let body = ticket_body("  Printer jammed  ");
+    let first = app
+        .call(
+            Method::POST,
+            "/api/v1/tickets",
+            Some(&a),
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    assert_eq!(first.body["status"], "new");
+    assert_eq!(first.body["client_id"], body["client_id"]);
+
+    let mut changed = body.clone();
+    changed["summary"] = json!("something else");
+    let again = app
+        .call(Method::POST, "/api/v1/tickets", Some(&a), Some(changed))
+        .await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(again.body, first.body, "the same receipt");
+
+    let other = app
+        .call(
+            Method::POST,
+            "/api/v1/tickets",
+            Some(&b),
+            Some(body.clone()),
+        )
+        .await;
+    assert_error(&other, StatusCode::CONFLICT, "conflict");
+
+    let cid = body["client_id"].as_str().expect("id");
+    let got = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/tickets/{cid}"),
+            Some(&a),
+            None,
+        )
+        .await;
+    assert_eq!(got.status, StatusCode::OK);
+    assert_eq!(
+        got.body["summary"], "Printer jammed",
+        "trimmed, unchanged by the repeat"
+    );
+    assert_eq!(app.store.list_tickets(None).expect("list").len(), 1);
+
+    // The technician sees what the device sent.
+    let tech = app.tech("Sam");
+    let n = first.body["number"].as_i64().expect("n");
+    let t = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/tech/tickets/{n}"),
+            Some(&tech),
+            None,
+        )
+        .await;
+    assert_eq!(t.status, StatusCode::OK);
+    assert_eq!(t.body["urgency"], "whenever");
+    assert_eq!(t.body["scope"], "me");
+    assert_eq!(t.body["reporter"]["display_name"], "Ms. Lee");
+    assert_eq!(t.body["self_help"][0]["outcome"], "still_broken");
+    assert_eq!(t.body["snapshot"]["hostname"], "room-12");
+    assert_eq!(t.body["created_at"], "2025-03-04T09:15:00+01:00");
+}
+
+#[tokio::test]
+async fn another_devices_ticket_is_not_found() {
+    let app = App::new();
+    let (_, a) = app.device(None, None).await;
+    let (_, b) = app.device(None, None).await;
+    let (cid, _) = app.ticket(&a, "Mine").await;
+    let r = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/tickets/{cid}"),
+            Some(&b),
+            None,
+        )
+        .await;
+    assert_error(&r, StatusCode::NOT_FOUND, "not_found");
+    let msg =
+        json!({"client_id": Uuid::now_v7(), "created_at": "2025-03-04T09:15:00Z", "body": "hi"});
+    let r = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/tickets/{cid}/messages"),
+            Some(&b),
+            Some(msg.clone()),
+        )
+        .await;
+    assert_error(&r, StatusCode::NOT_FOUND, "not_found");
+    let r = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/tickets/{}", Uuid::now_v7()),
+            Some(&a),
+            None,
+        )
+        .await;
+    assert_error(&r, StatusCode::NOT_FOUND, "not_found");
+    let r = app
+        .call(Method::GET, "/api/v1/tickets/not-a-uuid", Some(&a), None)
+        .await;
+    assert_error(&r, StatusCode::BAD_REQUEST, "bad_request");
+
+    // The owner posts: 201 then 200 on a repeat; it shows in the ticket.
+    let uri = format!("/api/v1/tickets/{cid}/messages");
+    let r = app
+        .call(Method::POST, &uri, Some(&a), Some(msg.clone()))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let r2 = app.call(Method::POST, &uri, Some(&a), Some(msg)).await;
+    assert_eq!(r2.status, StatusCode::OK);
+    assert_eq!(r2.body, r.body);
+    let got = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/tickets/{cid}"),
+            Some(&a),
+            None,
+        )
+        .await;
+    assert_eq!(got.body["messages"][0]["author"], "teacher");
+    assert_eq!(got.body["messages"].as_array().map(Vec::len), Some(1));
+}
+
+#[tokio::test]
+async fn bad_bodies_get_json_errors() {
+    let app = App::with_config(Config {
+        json_body_limit_bytes: 64 * 1024,
+        ..Config::default()
+    });
+    let (_, secret) = app.device(None, None).await;
+    let with = |f: &dyn Fn(&mut Value)| {
+        let mut t = ticket_body("ok");
+        f(&mut t);
+        serde_json::to_vec(&t).expect("json")
+    };
+    let cases: Vec<(&str, &str, Vec<u8>, StatusCode, &str)> = vec![
+        (
+            "malformed",
+            "application/json",
+            b"{\"client_id\": ".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        ),
+        (
+            "not utf-8",
+            "application/json",
+            b"\xff\xfe".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        ),
+        (
+            "missing field",
+            "application/json",
+            b"{}".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        ),
+        (
+            "text/plain",
+            "text/plain",
+            with(&|_| {}),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        ),
+        (
+            "oversize",
+            "application/json",
+            with(&|t| t["details"] = json!("x".repeat(100_000))),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+        ),
+        (
+            "empty summary",
+            "application/json",
+            with(&|t| t["summary"] = json!("   ")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+        ),
+        (
+            "long summary",
+            "application/json",
+            with(&|t| t["summary"] = json!("é".repeat(201))),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+        ),
+        (
+            "long details",
+            "application/json",
+            with(&|t| t["details"] = json!("d".repeat(20_001))),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+        ),
+    ];
+    for (name, ctype, body, status, code) in cases {
+        let r = app
+            .raw(Method::POST, "/api/v1/tickets", &secret, ctype, body)
+            .await;
+        assert_eq!(r.status, status, "{name}: {}", r.body);
+        assert_eq!(r.body["code"], code, "{name}: {}", r.body);
+        assert!(r.body["message"].is_string(), "{name}");
+    }
+    // Exactly 200 characters (multi-byte) is fine.
+    let r = app
+        .call(
+            Method::POST,
+            "/api/v1/tickets",
+            Some(&secret),
+            Some(ticket_body(&"é".repeat(200))),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(app.store.list_tickets(None).expect("list").len(), 1);
+}
+
+#[tokio::test]
+async fn revoked_device_is_forbidden() {
+    let app = App::new();
+    let (id, secret) = app.device(None, None).await;
+    let tech = app.tech("Sam");
+    let r = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/tech/devices/{id}/revoke"),
+            Some(&tech),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["revoked"], true);
+    let r = app
+        .call(
+            Method::POST,
+            "/api/v1/tickets",
+            Some(&secret),
+            Some(ticket_body("x")),
+        )
+        .await;
+    assert_error(&r, StatusCode::FORBIDDEN, "device_revoked");
+    let r = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/tech/devices/{}/revoke", Uuid::now_v7()),
+            Some(&tech),
+            None,
+        )
+        .await;
+    assert_error(&r, StatusCode::NOT_FOUND, "not_found");
+}
+
+#[tokio::test]
+async fn tech_changes_reach_only_the_owning_device_feed() {
+    let app = App::new();
+    let (_, a) = app.device(None, None).await;
+    let (_, b) = app.device(None, None).await;
+    let (cid, n) = app.ticket(&a, "Projector dead").await;
+    app.ticket(&b, "Other").await;
+    let tech = app.tech("Sam Rivera");
+    let base = format!("/api/v1/tech/tickets/{n}");
+
+    let r = app
+        .call(
+            Method::POST,
+            &format!("{base}/assign"),
+            Some(&tech),
+            Some(json!({"assignee": "Sam Rivera"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["status"], "assigned");
+    assert_eq!(r.body["assignee"], "Sam Rivera");
+    let r = app
+        .call(
+            Method::POST,
+            &format!("{base}/status"),
+            Some(&tech),
+            Some(json!({"status": "in_progress"})),
+        )
+        .await;
+    assert_eq!(r.body["status"], "in_progress");
+    let r = app
+        .call(
+            Method::POST,
+            &format!("{base}/note"),
+            Some(&tech),
+            Some(json!({"body": "secret note"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.body["messages"]
+            .as_array()
+            .is_some_and(|m| m.iter().any(|m| m["kind"] == "note"))
+    );
+    let r = app
+        .call(
+            Method::POST,
+            &format!("{base}/reply"),
+            Some(&tech),
+            Some(json!({"body": "On my way"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let r = app
+        .call(
+            Method::POST,
+            &format!("{base}/reply"),
+            Some(&tech),
+            Some(json!({"body": " "})),
+        )
+        .await;
+    assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+    let r = app
+        .call(
+            Method::POST,
+            "/api/v1/tech/tickets/999999/status",
+            Some(&tech),
+            Some(json!({"status": "closed"})),
+        )
+        .await;
+    assert_error(&r, StatusCode::NOT_FOUND, "not_found");
+
+    let page = app
+        .call(Method::GET, "/api/v1/updates?cursor=0", Some(&a), None)
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    let updates = page.body["updates"].as_array().expect("updates").clone();
+    let kinds: Vec<&str> = updates
+        .iter()
+        .map(|u| u["type"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(kinds, ["status", "status", "reply"], "{}", page.body);
+    assert_eq!(updates[0]["status"], "assigned");
+    assert_eq!(updates[0]["assignee"], "Sam Rivera");
+    assert_eq!(updates[1]["status"], "in_progress");
+    assert_eq!(updates[2]["message"]["body"], "On my way");
+    assert_eq!(updates[2]["message"]["author"], "technician");
+    assert_eq!(updates[2]["message"]["author_name"], "Sam Rivera");
+    assert!(
+        updates
+            .iter()
+            .all(|u| u["ticket_client_id"] == cid.as_str() && u["ticket_number"] == n)
+    );
+    assert!(!page.body.to_string().contains("secret note"));
+    assert_eq!(page.body["cursor"], updates[2]["seq"]);
+    assert_eq!(page.body["more"], false);
+
+    // Cursor past the end: empty page keeps the cursor.
+    let cursor = page.body["cursor"].as_i64().expect("cursor");
+    let next = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/updates?cursor={cursor}"),
+            Some(&a),
+            None,
+        )
+        .await;
+    assert_eq!(next.body["updates"], json!([]));
+    assert_eq!(next.body["cursor"], cursor);
+
+    let other = app
+        .call(Method::GET, "/api/v1/updates?cursor=0", Some(&b), None)
+        .await;
+    assert_eq!(other.body["updates"], json!([]), "{}", other.body);
+
+    let got = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/tickets/{cid}"),
+            Some(&a),
+            None,
+        )
+        .await;
+    assert_eq!(got.body["status"], "in_progress");
+    assert_eq!(got.body["assignee"], "Sam Rivera");
+    assert!(
+        !got.body.to_string().contains("secret note"),
+        "{}",
+        got.body
+    );
+    assert_eq!(got.body["messages"].as_array().map(Vec::len), Some(1));
+
+    let list = app
+        .call(
+            Method::GET,
+            "/api/v1/tech/tickets?status=in_progress",
+            Some(&tech),
+            None,
+        )
+        .await;
+    assert_eq!(list.body["tickets"].as_array().map(Vec::len), Some(1));
+    let list = app
+        .call(Method::GET, "/api/v1/tech/tickets", Some(&tech), None)
+        .await;
+    assert_eq!(list.body["tickets"].as_array().map(Vec::len), Some(2));
+    let bad = app
+        .call(
+            Method::GET,
+            "/api/v1/tech/tickets?status=bogus",
+            Some(&tech),
+            None,
+        )
+        .await;
+    assert_error(&bad, StatusCode::BAD_REQUEST, "bad_request");
+}
+
+#[tokio::test]
+async fn updates_page_has_at_most_100_and_says_more() {
+    let app = App::new();
+    let (_, a) = app.device(None, None).await;
+    let (_, n) = app.ticket(&a, "Busy").await;
+    for i in 0..105 {
+        app.store
+            .add_tech_message(
+                n,
+                handraise_server::store::MessageKind::Technician,
+                "Sam",
+                &format!("r{i}"),
+                Uuid::now_v7(),
+                now_utc(),
+            )
+            .expect("reply");
+    }
+    let p1 = app
+        .call(Method::GET, "/api/v1/updates?cursor=0", Some(&a), None)
+        .await;
+    assert_eq!(p1.body["updates"].as_array().map(Vec::len), Some(100));
+    assert_eq!(p1.body["more"], true);
+    let c = p1.body["cursor"].as_i64().expect("cursor");
+    let p2 = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/updates?cursor={c}"),
+            Some(&a),
+            None,
+        )
+        .await;
+    assert_eq!(p2.body["updates"].as_array().map(Vec::len), Some(5));
+    assert_eq!(p2.body["more"], false);
+    assert_eq!(p2.body["updates"][4]["message"]["body"], "r104");
+}
+
+#[tokio::test]
+async fn long_poll_returns_when_a_reply_arrives() {
+    let app = Arc::new(App::new());
+    let (_, a) = app.device(None, None).await;
+    let (_, n) = app.ticket(&a, "Laptop").await;
+    let tech = app.tech("Sam");
+    let poller = {
+        let app = app.clone();
+        let a = a.clone();
+        tokio::spawn(async move {
+            let t = Instant::now();
+            let r = app
+                .call(
+                    Method::GET,
+                    "/api/v1/updates?cursor=0&wait=30",
+                    Some(&a),
+                    None,
+                )
+                .await;
+            (r, t.elapsed())
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!poller.is_finished(), "the poll waits while nothing is new");
+    let r = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/tech/tickets/{n}/reply"),
+            Some(&tech),
+            Some(json!({"body": "Try the power button"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let (page, waited) = tokio::time::timeout(Duration::from_secs(20), poller)
+        .await
+        .expect("poll returned")
+        .expect("task");
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.body["updates"][0]["type"], "reply", "{}", page.body);
+    assert_eq!(
+        page.body["updates"][0]["message"]["body"],
+        "Try the power button"
+    );
+    assert!(
+        waited < Duration::from_secs(20),
+        "woken by the reply: {waited:?}"
+    );
+}
+
+#[tokio::test]
+async fn long_poll_ends_at_shutdown_and_new_requests_get_503() {
+    let app = Arc::new(App::new());
+    let (_, a) = app.device(None, None).await;
+    let poller = {
+        let app = app.clone();
+        tokio::spawn(async move {
+            app.call(
+                Method::GET,
+                "/api/v1/updates?cursor=0&wait=30",
+                Some(&a),
+                None,
+            )
+            .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.state.begin_shutdown();
+    let page = tokio::time::timeout(Duration::from_secs(10), poller)
+        .await
+        .expect("poll ended with shutdown")
+        .expect("task");
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.body["updates"], json!([]));
+    let h = app.call(Method::GET, "/healthz", None, None).await;
+    assert_error(&h, StatusCode::SERVICE_UNAVAILABLE, "shutting_down");
+    assert!(h.headers.get(header::RETRY_AFTER).is_some());
+}
+
+#[tokio::test]
+async fn per_device_rate_limit_answers_429_with_retry_after() {
+    let app = App::with_config(Config {
+        device_burst: 3,
+        device_per_second: 0.2,
+        ..Config::default()
+    });
+    let (_, a) = app.device(None, None).await;
+    let (_, b) = app.device(None, None).await;
+    for _ in 0..3 {
+        let r = app.call(Method::GET, "/api/v1/kb", Some(&a), None).await;
+        assert_eq!(r.status, StatusCode::OK);
+    }
+    let r = app.call(Method::GET, "/api/v1/kb", Some(&a), None).await;
+    assert_error(&r, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    let retry: u64 = r.headers[header::RETRY_AFTER]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("secs");
+    assert!((1..=5).contains(&retry), "{retry}");
+    // Another device is unaffected.
+    let r = app.call(Method::GET, "/api/v1/kb", Some(&b), None).await;
+    assert_eq!(r.status, StatusCode::OK);
+}
+
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
+const JPEG: &[u8] = &[0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', b'I', b'F'];
+
+#[tokio::test]
+async fn screenshots_are_checked_and_replaced() {
+    let app = App::with_config(Config {
+        screenshot_limit_bytes: 1024,
+        ..Config::default()
+    });
+    let (_, a) = app.device(None, None).await;
+    let (_, b) = app.device(None, None).await;
+    let (cid, n) = app.ticket(&a, "Screen flickers").await;
+    let uri = format!("/api/v1/tickets/{cid}/screenshot");
+    let r = app
+        .raw(Method::PUT, &uri, &a, "image/png", PNG.to_vec())
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["ticket_number"], n);
+    assert_eq!(r.body["bytes"], PNG.len());
+    let r = app
+        .raw(Method::PUT, &uri, &a, "image/jpeg", JPEG.to_vec())
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "a repeat replaces: {}", r.body);
+    let stored = app.store.screenshot(n).expect("read").expect("stored");
+    assert_eq!(stored, ("image/jpeg".to_owned(), JPEG.to_vec()));
+
+    let mut big = PNG.to_vec();
+    big.resize(2048, 0);
+    let cases: Vec<(&str, &str, Vec<u8>, StatusCode, &str)> = vec![
+        (
+            "png type, jpeg bytes",
+            "image/png",
+            JPEG.to_vec(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        ),
+        (
+            "gif",
+            "image/gif",
+            b"GIF89a".to_vec(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        ),
+        (
+            "text",
+            "text/plain",
+            b"hello".to_vec(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        ),
+        (
+            "too large",
+            "image/png",
+            big,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+        ),
+    ];
+    for (name, ctype, body, status, code) in cases {
+        let r = app.raw(Method::PUT, &uri, &a, ctype, body).await;
+        assert_eq!(r.status, status, "{name}: {}", r.body);
+        assert_eq!(r.body["code"], code, "{name}");
+    }
+    let r = app
+        .raw(Method::PUT, &uri, &b, "image/png", PNG.to_vec())
+        .await;
+    assert_error(&r, StatusCode::NOT_FOUND, "not_found");
+    let tech = app.tech("Sam");
+    let t = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/tech/tickets/{n}"),
+            Some(&tech),
+            None,
+        )
+        .await;
+    assert_eq!(t.body["has_screenshot"], true);
+}
+
+#[tokio::test]
+async fn announcements_are_scoped_to_school_and_building() {
+    let app = App::new();
+    let tech = app.tech("Lead");
+    let (_, lincoln_a) = app.device(Some("Lincoln"), Some("A")).await;
+    let (_, lincoln_b) = app.device(Some("Lincoln"), Some("B")).await;
+    let (_, other) = app.device(Some("Roosevelt"), None).await;
+    let (_, nowhere) = app.device(None, None).await;
+    let make = |title: &str, school: Option<&str>, building: Option<&str>| json!({"kind": "outage", "title": title, "message": "We know", "school": school, "building": building});
+    for body in [
+        make("district", None, None),
+        make("lincoln", Some("Lincoln"), None),
+        make("lincoln-b", Some("Lincoln"), Some("B")),
+        make("roosevelt", Some("Roosevelt"), None),
+        json!({"kind": "notice", "title": "future", "message": "m", "starts_at": "2999-01-01T00:00:00Z"}),
+    ] {
+        let r = app
+            .call(
+                Method::POST,
+                "/api/v1/tech/announcements",
+                Some(&tech),
+                Some(body),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    }
+    let ended = app
+        .call(
+            Method::POST,
+            "/api/v1/tech/announcements",
+            Some(&tech),
+            Some(make("ended", None, None)),
+        )
+        .await;
+    let id = ended.body["id"].as_i64().expect("id");
+    let r = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/tech/announcements/{id}/end"),
+            Some(&tech),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body["ends_at"].is_string());
+
+    let cases: [(&str, &[&str]); 4] = [
+        (&lincoln_a, &["district", "lincoln"]),
+        (&lincoln_b, &["district", "lincoln", "lincoln-b"]),
+        (&other, &["district", "roosevelt"]),
+        (&nowhere, &["district"]),
+    ];
+    for (secret, want) in cases {
+        let r = app
+            .call(Method::GET, "/api/v1/announcements", Some(secret), None)
+            .await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(r.body["server_time"].is_string());
+        let mut titles: Vec<&str> = r.body["announcements"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .filter_map(|a| a["title"].as_str())
+            .collect();
+        titles.sort();
+        assert_eq!(titles, want);
+    }
+}
+
+#[tokio::test]
+async fn kb_since_version_includes_unpublished() {
+    let app = App::new();
+    let tech = app.tech("Lead");
+    let (_, a) = app.device(None, None).await;
+    let article = |slug: &str, title: &str| json!({"slug": slug, "title": title, "body": "1. Turn it off and on", "categories": ["wifi"], "keywords": ["network"]});
+    let r = app
+        .call(
+            Method::POST,
+            "/api/v1/tech/kb",
+            Some(&tech),
+            Some(article("wifi-reset", "Reset Wi-Fi")),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let r = app
+        .call(
+            Method::POST,
+            "/api/v1/tech/kb",
+            Some(&tech),
+            Some(article("wifi-reset", "Again")),
+        )
+        .await;
+    assert_error(&r, StatusCode::CONFLICT, "conflict");
+    let r = app
+        .call(
+            Method::POST,
+            "/api/v1/tech/kb",
+            Some(&tech),
+            Some(article("Bad Slug", "x")),
+        )
+        .await;
+    assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+    app.call(
+        Method::POST,
+        "/api/v1/tech/kb",
+        Some(&tech),
+        Some(article("printer-jam", "Clear a jam")),
+    )
+    .await;
+
+    let all = app
+        .call(Method::GET, "/api/v1/kb?since=0", Some(&a), None)
+        .await;
+    assert_eq!(all.body["articles"].as_array().map(Vec::len), Some(2));
+    let v = all.body["version"].as_i64().expect("version");
+
+    let r = app
+        .call(
+            Method::PUT,
+            "/api/v1/tech/kb/printer-jam",
+            Some(&tech),
+            Some(article("printer-jam", "Clear a paper jam")),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body["version"].as_i64().expect("v") > v);
+    let r = app
+        .call(
+            Method::POST,
+            "/api/v1/tech/kb/wifi-reset/unpublish",
+            Some(&tech),
+            None,
+        )
+        .await;
+    assert_eq!(r.body["published"], false);
+
+    let changed = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/kb?since={v}"),
+            Some(&a),
+            None,
+        )
+        .await;
+    let arts = changed.body["articles"].as_array().expect("articles");
+    assert_eq!(arts.len(), 2, "{}", changed.body);
+    let find = |slug: &str| arts.iter().find(|x| x["slug"] == slug).expect("present");
+    assert_eq!(find("printer-jam")["title"], "Clear a paper jam");
+    assert_eq!(find("wifi-reset")["published"], false);
+    let v2 = changed.body["version"].as_i64().expect("version");
+    let none = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/kb?since={v2}"),
+            Some(&a),
+            None,
+        )
+        .await;
+    assert_eq!(none.body["articles"], json!([]));
+    let r = app
+        .call(
+            Method::POST,
+            "/api/v1/tech/kb/missing/unpublish",
+            Some(&tech),
+            None,
+        )
+        .await;
+    assert_error(&r, StatusCode::NOT_FOUND, "not_found");
+}
+
+#[tokio::test]
+async fn serve_binds_answers_and_drains_on_shutdown() -> R {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let store = Arc::new(SqliteStore::open_in_memory()?);
+    let state = AppState::new(store as Arc<dyn Store>, Config::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(handraise_server::serve(listener, state, async move {
+        let _ = stop_rx.await;
+    }));
+    let mut conn = tokio::net::TcpStream::connect(addr).await?;
+    conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await?;
+    let mut text = String::new();
+    conn.read_to_string(&mut text).await?;
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(text.contains("\"status\":\"ok\""), "{text}");
+    let _ = stop_tx.send(());
+    tokio::time::timeout(Duration::from_secs(10), server).await???;
+    Ok(())
+}
