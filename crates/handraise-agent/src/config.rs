@@ -1,0 +1,455 @@
+//! Layered configuration: defaults on the typed struct, then the system file,
+//! then the user's file, then `HANDRAISE_*` environment variables, then flags.
+//!
+//! Files (TOML, every key optional):
+//! - system: Linux `/etc/handraise/agent.toml`, Windows
+//!   `%ProgramData%\HandRaise\agent.toml`, macOS
+//!   `/Library/Application Support/HandRaise/agent.toml`; overridable with the
+//!   environment variable `HANDRAISE_SYSTEM_CONFIG` (used by tests and packagers);
+//! - user: `$XDG_CONFIG_HOME/handraise/agent.toml` (or `~/.config/...`), Windows
+//!   `%APPDATA%\HandRaise\agent.toml`, macOS
+//!   `~/Library/Application Support/HandRaise/agent.toml`; overridable with
+//!   `HANDRAISE_USER_CONFIG`.
+//!
+//! Keys: `server_url`, `enrollment_token`, `school`, `building`,
+//! `backoff_cap_secs`, `sync_interval_secs`, `data_dir`.
+
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::error::ConfigError;
+
+/// Environment variable naming the system configuration file (overrides the platform path).
+pub const ENV_SYSTEM_CONFIG: &str = "HANDRAISE_SYSTEM_CONFIG";
+/// Environment variable naming the user configuration file (overrides the platform path).
+pub const ENV_USER_CONFIG: &str = "HANDRAISE_USER_CONFIG";
+
+/// A secret string whose `Debug` never shows the value.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    /// The secret itself; call only where it is sent or stored.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// The effective configuration of the agent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// District server base URL, e.g. `https://help.district.example`.
+    pub server_url: Option<String>,
+    /// District enrollment token (used once, by `enroll`).
+    pub enrollment_token: Option<Secret>,
+    pub school: Option<String>,
+    pub building: Option<String>,
+    /// Upper bound of the retry backoff, in seconds.
+    pub backoff_cap_secs: u64,
+    /// Time between sync passes of the scheduler, in seconds.
+    pub sync_interval_secs: u64,
+    /// Where the outbox, cache, credentials and logs live.
+    pub data_dir: PathBuf,
+}
+
+impl Config {
+    pub const DEFAULT_BACKOFF_CAP_SECS: u64 = 300;
+    pub const DEFAULT_SYNC_INTERVAL_SECS: u64 = 60;
+
+    /// Defaults, with the data directory at `data_dir`.
+    pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Self {
+        Config {
+            server_url: None,
+            enrollment_token: None,
+            school: None,
+            building: None,
+            backoff_cap_secs: Self::DEFAULT_BACKOFF_CAP_SECS,
+            sync_interval_secs: Self::DEFAULT_SYNC_INTERVAL_SECS,
+            data_dir: data_dir.into(),
+        }
+    }
+
+    /// Loads the configuration of this process: real files, real environment, and `flags`.
+    pub fn load(flags: ConfigLayer) -> Result<Self, ConfigError> {
+        let env: HashMap<String, String> = std::env::vars().collect();
+        Self::load_from(&ConfigSources::platform(&env, flags))
+    }
+
+    /// Loads from explicit sources (tests pass their own paths and environment).
+    pub fn load_from(sources: &ConfigSources) -> Result<Self, ConfigError> {
+        let mut merged = ConfigLayer::default();
+        for path in [&sources.system_file, &sources.user_file]
+            .into_iter()
+            .flatten()
+        {
+            if let Some(layer) = ConfigLayer::from_file(path)? {
+                merged.overlay(layer);
+            }
+        }
+        merged.overlay(ConfigLayer::from_env(&sources.env)?);
+        merged.overlay(sources.flags.clone());
+
+        let data_dir = match merged.data_dir.take() {
+            Some(dir) => dir,
+            None => default_data_dir(&sources.env).ok_or(ConfigError::NoDataDir)?,
+        };
+        let mut config = Config::with_data_dir(data_dir);
+        if let Some(url) = merged.server_url {
+            config.server_url = Some(check_server_url(&url)?);
+        }
+        config.enrollment_token = merged.enrollment_token;
+        config.school = merged.school;
+        config.building = merged.building;
+        if let Some(v) = merged.backoff_cap_secs {
+            config.backoff_cap_secs = v.max(1);
+        }
+        if let Some(v) = merged.sync_interval_secs {
+            config.sync_interval_secs = v.max(1);
+        }
+        Ok(config)
+    }
+}
+
+/// One layer of configuration; every key optional. Files, the environment and
+/// command-line flags each produce one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct ConfigLayer {
+    pub server_url: Option<String>,
+    pub enrollment_token: Option<Secret>,
+    pub school: Option<String>,
+    pub building: Option<String>,
+    pub backoff_cap_secs: Option<u64>,
+    pub sync_interval_secs: Option<u64>,
+    pub data_dir: Option<PathBuf>,
+}
+
+impl ConfigLayer {
+    /// Reads a TOML file; a missing file is no layer, an unreadable or invalid one an error.
+    pub fn from_file(path: &Path) -> Result<Option<Self>, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                });
+            }
+        };
+        toml::from_str(&text)
+            .map(Some)
+            .map_err(|e| ConfigError::Parse {
+                path: path.to_owned(),
+                message: e.to_string(),
+            })
+    }
+
+    /// The `HANDRAISE_*` variables of `env`.
+    pub fn from_env(env: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let get = |k: &str| env.get(k).filter(|v| !v.trim().is_empty()).cloned();
+        let num = |k: &'static str| -> Result<Option<u64>, ConfigError> {
+            match get(k) {
+                None => Ok(None),
+                Some(v) => v
+                    .trim()
+                    .parse()
+                    .map(Some)
+                    .map_err(|_| ConfigError::InvalidNumber { key: k, value: v }),
+            }
+        };
+        Ok(ConfigLayer {
+            server_url: get("HANDRAISE_SERVER_URL"),
+            enrollment_token: get("HANDRAISE_ENROLLMENT_TOKEN").map(Secret),
+            school: get("HANDRAISE_SCHOOL"),
+            building: get("HANDRAISE_BUILDING"),
+            backoff_cap_secs: num("HANDRAISE_BACKOFF_CAP_SECS")?,
+            sync_interval_secs: num("HANDRAISE_SYNC_INTERVAL_SECS")?,
+            data_dir: get("HANDRAISE_DATA_DIR").map(PathBuf::from),
+        })
+    }
+
+    /// Every key set in `upper` wins over this layer.
+    pub fn overlay(&mut self, upper: ConfigLayer) {
+        macro_rules! take {
+            ($($f:ident),*) => { $( if upper.$f.is_some() { self.$f = upper.$f; } )* };
+        }
+        take!(
+            server_url,
+            enrollment_token,
+            school,
+            building,
+            backoff_cap_secs,
+            sync_interval_secs,
+            data_dir
+        );
+    }
+}
+
+/// Where the layers come from.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigSources {
+    pub system_file: Option<PathBuf>,
+    pub user_file: Option<PathBuf>,
+    pub env: HashMap<String, String>,
+    pub flags: ConfigLayer,
+}
+
+impl ConfigSources {
+    /// The platform's file locations (honouring the override variables) for `env`.
+    pub fn platform(env: &HashMap<String, String>, flags: ConfigLayer) -> Self {
+        ConfigSources {
+            system_file: env
+                .get(ENV_SYSTEM_CONFIG)
+                .map(PathBuf::from)
+                .or_else(|| system_config_path(env)),
+            user_file: env
+                .get(ENV_USER_CONFIG)
+                .map(PathBuf::from)
+                .or_else(|| user_config_path(env)),
+            env: env.clone(),
+            flags,
+        }
+    }
+}
+
+fn env_path(env: &HashMap<String, String>, key: &str) -> Option<PathBuf> {
+    env.get(key)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+}
+
+/// The system-wide configuration file of this platform.
+pub fn system_config_path(env: &HashMap<String, String>) -> Option<PathBuf> {
+    if cfg!(windows) {
+        let base = env_path(env, "ProgramData").unwrap_or_else(|| PathBuf::from(r"C:\ProgramData"));
+        Some(base.join("HandRaise").join("agent.toml"))
+    } else if cfg!(target_os = "macos") {
+        Some(PathBuf::from(
+            "/Library/Application Support/HandRaise/agent.toml",
+        ))
+    } else {
+        Some(PathBuf::from("/etc/handraise/agent.toml"))
+    }
+}
+
+/// The user's configuration file of this platform.
+pub fn user_config_path(env: &HashMap<String, String>) -> Option<PathBuf> {
+    if cfg!(windows) {
+        env_path(env, "APPDATA").map(|p| p.join("HandRaise").join("agent.toml"))
+    } else if cfg!(target_os = "macos") {
+        env_path(env, "HOME").map(|h| {
+            h.join("Library/Application Support/HandRaise")
+                .join("agent.toml")
+        })
+    } else {
+        env_path(env, "XDG_CONFIG_HOME")
+            .or_else(|| env_path(env, "HOME").map(|h| h.join(".config")))
+            .map(|p| p.join("handraise").join("agent.toml"))
+    }
+}
+
+/// The per-user data directory of this platform.
+pub fn default_data_dir(env: &HashMap<String, String>) -> Option<PathBuf> {
+    if cfg!(windows) {
+        env_path(env, "LOCALAPPDATA")
+            .or_else(|| env_path(env, "APPDATA"))
+            .map(|p| p.join("HandRaise"))
+    } else if cfg!(target_os = "macos") {
+        env_path(env, "HOME").map(|h| h.join("Library/Application Support/HandRaise"))
+    } else {
+        env_path(env, "XDG_DATA_HOME")
+            .or_else(|| env_path(env, "HOME").map(|h| h.join(".local/share")))
+            .map(|p| p.join("handraise"))
+    }
+}
+
+/// Validates a server URL: `https://` always, `http://` with a warning unless
+/// the host is loopback. Returns it without a trailing slash.
+pub fn check_server_url(url: &str) -> Result<String, ConfigError> {
+    let url = url.trim().trim_end_matches('/');
+    let invalid = |reason: &str| ConfigError::InvalidUrl {
+        url: url.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| invalid("it must start with https:// or http://"))?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority.rsplit('@').next().unwrap_or_default();
+    let host = if let Some(stripped) = host_port.strip_prefix('[') {
+        stripped.split(']').next().unwrap_or_default()
+    } else {
+        host_port.split(':').next().unwrap_or_default()
+    };
+    if host.is_empty() {
+        return Err(invalid("it has no host name"));
+    }
+    match scheme.to_ascii_lowercase().as_str() {
+        "https" => {}
+        "http" => {
+            if !is_loopback_host(host) {
+                tracing::warn!(
+                    url,
+                    "the server URL uses plain http://; device secrets travel unencrypted — use https://"
+                );
+            }
+        }
+        _ => return Err(invalid("it must start with https:// or http://")),
+    }
+    Ok(url.to_owned())
+}
+
+fn is_loopback_host(host: &str) -> bool {
+    if host.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    host.parse::<std::net::IpAddr>()
+        .map(|ip| ip.is_loopback())
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, text).expect("write fixture");
+        p
+    }
+
+    #[test]
+    fn layering_precedence_system_user_env_flags() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let system = write(
+            dir.path(),
+            "system.toml",
+            r#"server_url = "https://system.example"
+school = "System School"
+building = "System Building"
+backoff_cap_secs = 10
+sync_interval_secs = 11
+enrollment_token = "sys-token"
+data_dir = "/sys/data"
+"#,
+        );
+        let user = write(
+            dir.path(),
+            "user.toml",
+            r#"school = "User School"
+building = "User Building"
+backoff_cap_secs = 20
+"#,
+        );
+        let env: HashMap<String, String> = [
+            ("HANDRAISE_BUILDING", "Env Building"),
+            ("HANDRAISE_BACKOFF_CAP_SECS", "30"),
+            ("HANDRAISE_DATA_DIR", "/env/data"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let flags = ConfigLayer {
+            backoff_cap_secs: Some(40),
+            ..Default::default()
+        };
+        let sources = ConfigSources {
+            system_file: Some(system),
+            user_file: Some(user),
+            env,
+            flags,
+        };
+        let c = Config::load_from(&sources).expect("load");
+        assert_eq!(c.server_url.as_deref(), Some("https://system.example"));
+        assert_eq!(c.school.as_deref(), Some("User School"));
+        assert_eq!(c.building.as_deref(), Some("Env Building"));
+        assert_eq!(c.backoff_cap_secs, 40);
+        assert_eq!(c.sync_interval_secs, 11);
+        assert_eq!(c.data_dir, PathBuf::from("/env/data"));
+        assert_eq!(
+            c.enrollment_token.as_ref().map(Secret::expose),
+            Some("sys-token")
+        );
+    }
+
+    #[test]
+    fn defaults_and_missing_files() {
+        let env: HashMap<String, String> =
+            [("XDG_DATA_HOME".to_owned(), "/xdg/data".to_owned())].into();
+        let sources = ConfigSources {
+            system_file: Some(PathBuf::from("/nonexistent/handraise/agent.toml")),
+            user_file: None,
+            env,
+            flags: ConfigLayer::default(),
+        };
+        let c = Config::load_from(&sources).expect("load");
+        assert_eq!(c.backoff_cap_secs, 300);
+        assert_eq!(c.sync_interval_secs, 60);
+        assert_eq!(c.server_url, None);
+        if cfg!(all(unix, not(target_os = "macos"))) {
+            assert_eq!(c.data_dir, PathBuf::from("/xdg/data/handraise"));
+        }
+    }
+
+    #[test]
+    fn bad_inputs_are_errors() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let bad = write(dir.path(), "bad.toml", "server_url = [");
+        let sources = ConfigSources {
+            system_file: Some(bad),
+            flags: ConfigLayer {
+                data_dir: Some("/d".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        assert!(matches!(
+            Config::load_from(&sources),
+            Err(ConfigError::Parse { .. })
+        ));
+        let env: HashMap<String, String> =
+            [("HANDRAISE_SYNC_INTERVAL_SECS".into(), "soon".into())].into();
+        assert!(matches!(
+            ConfigLayer::from_env(&env),
+            Err(ConfigError::InvalidNumber { .. })
+        ));
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug() {
+        let mut c = Config::with_data_dir("/d");
+        c.enrollment_token = Some(Secret::new("hunter2"));
+        let text = format!("{c:?}");
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(text.contains("<redacted>"));
+    }
+
+    #[test]
+    fn server_url_checks() {
+        assert_eq!(
+            check_server_url("https://help.example/").expect("ok"),
+            "https://help.example"
+        );
+        assert!(check_server_url("http://127.0.0.1:8080").is_ok());
+        assert!(check_server_url("http://[::1]:8080").is_ok());
+        assert!(check_server_url("http://help.example").is_ok());
+        assert!(check_server_url("ftp://help.example").is_err());
+        assert!(check_server_url("help.example").is_err());
+        assert!(check_server_url("https://").is_err());
+        assert!(is_loopback_host("localhost"));
+        assert!(!is_loopback_host("help.example"));
+    }
+}
