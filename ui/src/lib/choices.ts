@@ -14,14 +14,3 @@ export const URGENCIES: readonly Urgency[] = ["now", "soon", "whenever"];
 export const SCOPES: readonly Scope[] = ["me", "room", "building", "district"];
 export const DEFAULT_URGENCY: Urgency = "whenever";
 export const DEFAULT_SCOPE: Scope = "me";
-
-export const CATEGORY_ICONS: Record<Category, string> = {
-  display: "🖥️",
-  sound: "🔊",
-  printer: "🖨️",
-  wifi: "📶",
-  "sign-in": "🔑",
-  app: "🌐",
-  computer: "💻",
-  other: "❓",
-};

@@ -1,0 +1,129 @@
+// Scenario data for the mocked Tauri backend.
+// A 1x1 PNG, enough for a preview <img>.
+const PNG =
+  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+
+export function status(overrides = {}) {
+  return {
+    enrolled: true,
+    server_url: "https://helpdesk.example.org",
+    online: true,
+    offline_since: null,
+    queued_count: 0,
+    unread_count: 0,
+    paused_reason: null,
+    teacher_name: "Ms. Rivera",
+    room: "B-12",
+    school: "Lincoln Elementary",
+    building: "Main",
+    announcements: [],
+    ...overrides,
+  };
+}
+
+export const articles = [
+  {
+    slug: "printer-jam",
+    title: "Clear a paper jam",
+    snippet: "Most jams clear in under a minute.",
+    categories: ["printer"],
+    keywords: ["printer", "paper", "jam", "stuck"],
+    body:
+      "## Before you start\nTurn the printer **off**.\n\n1. Open the front door.\n2. Pull the *stuck* paper out gently.\n3. Close the door and turn the printer on.\n\n<script>window.__pwned = true</script>",
+  },
+  {
+    slug: "printer-offline",
+    title: "Printer says offline",
+    snippet: "Check the cable and the printer's screen.",
+    categories: ["printer"],
+    keywords: ["printer", "offline"],
+    body: "1. Check the cable.\n2. Restart the printer.",
+  },
+  {
+    slug: "wifi-reconnect",
+    title: "Reconnect to the school Wi-Fi",
+    snippet: "Turn Wi-Fi off and on again.",
+    categories: ["wifi"],
+    keywords: ["wifi", "internet", "connect", "network"],
+    body: "1. Click the Wi-Fi icon.\n2. Turn Wi-Fi **off**, wait 5 seconds, then turn it on.\n3. Pick *District-Staff*.",
+  },
+];
+
+export const facts = [
+  { key: "hostname", label: "Computer name", value: "LAB-12" },
+  { key: "os", label: "System", value: "Windows 11 (23H2)" },
+  { key: "memory", label: "Memory", value: "3.1 of 8 GB used" },
+  { key: "disk", label: "Disk C:", value: "12 GB free of 128 GB" },
+  { key: "network", label: "Network", value: "Wi-Fi 192.168.1.23" },
+  { key: "battery", label: "Battery", value: "54%" },
+];
+
+export const screenshot = { png_base64: PNG, width: 320, height: 200 };
+
+const iso = (minutesAgo) => new Date(Date.now() - minutesAgo * 60000).toISOString();
+
+function ticket(id, minutesAgo, p) {
+  return {
+    client_id: id,
+    state: "sent",
+    number: null,
+    status: "new",
+    category: "other",
+    summary: "",
+    details: null,
+    created_at: iso(minutesAgo),
+    assignee: null,
+    unread: false,
+    reject_reason: null,
+    messages: [],
+    fixed: null,
+    rating: null,
+    ...p,
+  };
+}
+
+export function tickets() {
+  return [
+    ticket("t-new", 300, { number: 1201, summary: "Projector flickers", category: "display" }),
+    ticket("t-queued", 5, { state: "queued", status: null, summary: "Printer jammed again", category: "printer" }),
+    ticket("t-rejected", 60, { state: "rejected", status: null, summary: "Huge screenshot", reject_reason: "The screenshot was too large" }),
+    ticket("t-assigned", 400, { number: 1190, status: "assigned", assignee: "Sam Ortiz", summary: "Speakers crackle", category: "sound" }),
+    ticket("t-progress", 500, { number: 1180, status: "in_progress", summary: "Laptop is slow", category: "computer" }),
+    ticket("t-waiting", 120, {
+      number: 1199,
+      status: "waiting_on_teacher",
+      summary: "Can't sign in to the grade book",
+      category: "sign-in",
+      unread: true,
+      details: "It says my password expired.",
+      messages: [
+        { id: "m1", author: "teacher", author_name: "Ms. Rivera", body: "It says my password expired.", at: iso(118), state: "sent" },
+        { id: "m2", author: "technician", author_name: "Sam Ortiz", body: "Can you try the reset link and tell me what you see?", at: iso(100), state: "received" },
+      ],
+    }),
+    ticket("t-resolved", 2000, {
+      number: 1100,
+      status: "resolved",
+      summary: "Wi-Fi drops in room B-12",
+      category: "wifi",
+      messages: [
+        { id: "m3", author: "technician", author_name: "Alex Kim", body: "We replaced the access point.", at: iso(1500), state: "received" },
+      ],
+    }),
+    ticket("t-closed", 5000, { number: 1001, status: "closed", summary: "Document camera missing", category: "display" }),
+  ];
+}
+
+export function scenario(overrides = {}) {
+  return {
+    status: status(),
+    articles,
+    facts,
+    screenshot,
+    tickets: [],
+    submitOutcome: "sent",
+    emitEvents: true,
+    sendDelayMs: 400,
+    ...overrides,
+  };
+}
