@@ -392,9 +392,14 @@ impl Agent {
             building,
             enrolled_at: now(),
         };
+        let previous = self.enrollment().ok().flatten();
         enrollment.save(self.data_dir())?;
         let latency = answer.latency;
+        let new_identity = previous.is_none_or(|p| p.device_id != enrollment.device_id);
         self.db(move |s| {
+            if new_identity {
+                s.reset_cursor()?;
+            }
             s.set_paused(None)?;
             s.set_backoff(BackoffState::default())?;
             s.record_contact(now(), latency, None)

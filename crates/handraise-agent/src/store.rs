@@ -390,6 +390,12 @@ impl Store {
         Ok(Self::meta_i64(&self.conn, META_CURSOR)?.unwrap_or(0))
     }
 
+    /// Starts the updates feed from the beginning (a new device identity has
+    /// its own feed; applying old updates again is harmless).
+    pub fn reset_cursor(&self) -> Result<(), StoreError> {
+        Self::meta_set(&self.conn, META_CURSOR, Some("0"))
+    }
+
     /// The knowledge-base version of the cache (0 = empty).
     pub fn kb_version(&self) -> Result<i64, StoreError> {
         Ok(Self::meta_i64(&self.conn, META_KB_VERSION)?.unwrap_or(0))

@@ -182,8 +182,7 @@ pub const BACKOFF_BASE: Duration = Duration::from_secs(1);
 
 /// Full-jitter exponential backoff: a uniformly random delay in
 /// `[0, min(cap, base * 2^attempt)]`, but never shorter than the server's
-/// Retry-After (itself capped at `cap`... unless the server asks for longer:
-/// the server's word wins).
+/// Retry-After (the server's word wins, even beyond the cap).
 pub fn backoff_delay(
     attempt: u32,
     cap: Duration,
