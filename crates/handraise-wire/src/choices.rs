@@ -118,12 +118,14 @@ choice! {
     }
 }
 
+#[allow(clippy::derivable_impls)] // the macro cannot place #[default]
 impl Default for Urgency {
     fn default() -> Self {
         Urgency::Whenever
     }
 }
 
+#[allow(clippy::derivable_impls)]
 impl Default for Scope {
     fn default() -> Self {
         Scope::Me
