@@ -36,7 +36,7 @@ impl FromRequestParts<AppState> for DeviceAuth {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let hash = hash_secret(bearer(parts).ok_or(AppError::Unauthorized)?);
         let device = state
-            .db(move |s| s.device_by_secret_hash(&hash))
+            .device_by_secret_hash(hash)
             .await?
             .ok_or(AppError::Unauthorized)?;
         if device.revoked {

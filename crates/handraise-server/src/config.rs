@@ -11,7 +11,7 @@ pub const DATABASE_FILE: &str = "handraise.db";
 
 /// Typed server configuration. Every field has a default.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct Config {
     /// Address to listen on.
     pub listen: String,

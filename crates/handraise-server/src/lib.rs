@@ -82,7 +82,15 @@ struct Inner {
     feed: FeedNotifier,
     shutdown: watch::Sender<bool>,
     last_seen: Mutex<HashMap<Uuid, Instant>>,
+    /// Device lookups by secret hash, so the hot path skips the database.
+    device_cache: Mutex<HashMap<String, (store::DeviceRecord, Instant)>>,
 }
+
+/// How long a cached device lookup is trusted. Revocations through the API
+/// take effect at once; ones made by another process within this time.
+const DEVICE_CACHE_TTL: Duration = Duration::from_secs(30);
+/// The cache is cleared when it grows beyond this many devices.
+const DEVICE_CACHE_MAX: usize = 100_000;
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -105,6 +113,7 @@ impl AppState {
                 feed: FeedNotifier::default(),
                 shutdown,
                 last_seen: Mutex::new(HashMap::new()),
+                device_cache: Mutex::new(HashMap::new()),
                 store,
                 config,
             }),
@@ -190,6 +199,51 @@ impl AppState {
                 tracing::warn!(%device, error = %e, "could not record last_seen_at");
             }
         });
+    }
+
+    /// The device whose secret hashes to `secret_hash`, from the cache or
+    /// the store.
+    pub(crate) async fn device_by_secret_hash(
+        &self,
+        secret_hash: String,
+    ) -> Result<Option<store::DeviceRecord>, AppError> {
+        let now = Instant::now();
+        {
+            let cache = self
+                .inner
+                .device_cache
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if let Some((device, at)) = cache.get(&secret_hash)
+                && now.saturating_duration_since(*at) < DEVICE_CACHE_TTL
+            {
+                return Ok(Some(device.clone()));
+            }
+        }
+        let key = secret_hash.clone();
+        let found = self.db(move |s| s.device_by_secret_hash(&key)).await?;
+        if let Some(device) = &found {
+            let mut cache = self
+                .inner
+                .device_cache
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if cache.len() >= DEVICE_CACHE_MAX {
+                cache.clear();
+            }
+            cache.insert(secret_hash, (device.clone(), now));
+        }
+        Ok(found)
+    }
+
+    /// Forgets cached lookups of `device` (after a revocation).
+    pub(crate) fn forget_device(&self, device: Uuid) {
+        let mut cache = self
+            .inner
+            .device_cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        cache.retain(|_, (d, _)| d.id != device);
     }
 
     pub(crate) fn feed(&self) -> &FeedNotifier {

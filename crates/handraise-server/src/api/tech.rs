@@ -253,6 +253,7 @@ pub async fn revoke_device(
     state
         .db(move |s| s.revoke_device(device_id, now_utc()))
         .await?;
+    state.forget_device(device_id);
     tracing::info!(%device_id, "device revoked");
     Ok(Json(wire::RevokeResponse {
         device_id,

@@ -309,3 +309,20 @@ fn backup_copies_a_consistent_database() -> R {
     assert_eq!(all[0].ticket.summary, "kept");
     Ok(())
 }
+
+#[test]
+#[ignore = "benchmark"]
+fn store_insert_throughput() -> R {
+    let dir = tempfile::tempdir()?;
+    let s = SqliteStore::open(&dir.path().join("db.sqlite"))?;
+    let a = enroll(&s, None);
+    let t0 = std::time::Instant::now();
+    for i in 0..5000 {
+        s.insert_ticket(&ticket(a, &format!("t{i}")))?;
+    }
+    println!(
+        "store: {:.0} inserts/s",
+        5000.0 / t0.elapsed().as_secs_f64()
+    );
+    Ok(())
+}

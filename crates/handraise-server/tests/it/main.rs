@@ -1076,3 +1076,87 @@ async fn serve_binds_answers_and_drains_on_shutdown() -> R {
     tokio::time::timeout(Duration::from_secs(10), server).await???;
     Ok(())
 }
+
+/// Intake throughput over real TCP with keep-alive connections, one device
+/// per connection. Run with
+/// `cargo test --release -p handraise-server --test it -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "benchmark"]
+async fn intake_throughput() -> R {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+    const DEVICES: usize = 64;
+    const PER_DEVICE: usize = 100;
+    let dir = tempfile::tempdir()?;
+    let store = Arc::new(SqliteStore::open(&dir.path().join("bench.db"))?);
+    store.create_enroll_token(&hash_secret("t"), "bench", now_utc())?;
+    let config = Config {
+        enroll_per_minute_per_ip: 1000,
+        ..Config::default()
+    };
+    let state = AppState::new(store.clone() as Arc<dyn Store>, config);
+    let app = App {
+        router: router(state.clone()),
+        state: state.clone(),
+        store: store.clone(),
+        enroll_token: "t".into(),
+    };
+    let mut secrets = Vec::new();
+    for _ in 0..DEVICES {
+        secrets.push(app.device(None, None).await.1);
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let server = tokio::spawn(handraise_server::serve(
+        listener,
+        state,
+        std::future::pending(),
+    ));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for secret in secrets {
+        tasks.push(tokio::spawn(async move {
+            let conn = tokio::net::TcpStream::connect(addr).await?;
+            let (rd, mut wr) = conn.into_split();
+            let mut rd = BufReader::new(rd);
+            for i in 0..PER_DEVICE {
+                let body = serde_json::to_vec(&ticket_body(&format!("bench {i}")))?;
+                let head = format!(
+                    "POST /api/v1/tickets HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {secret}\r\n\
+                     Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                    body.len()
+                );
+                wr.write_all(head.as_bytes()).await?;
+                wr.write_all(&body).await?;
+                let mut status = String::new();
+                rd.read_line(&mut status).await?;
+                assert!(status.starts_with("HTTP/1.1 201"), "{status}");
+                let mut len = 0usize;
+                loop {
+                    let mut line = String::new();
+                    rd.read_line(&mut line).await?;
+                    if line == "\r\n" {
+                        break;
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        len = v.trim().parse()?;
+                    }
+                }
+                let mut buf = vec![0; len];
+                rd.read_exact(&mut buf).await?;
+            }
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    let elapsed = start.elapsed();
+    let total = DEVICES * PER_DEVICE;
+    println!(
+        "{total} tickets in {elapsed:?}: {:.0} tickets/s",
+        total as f64 / elapsed.as_secs_f64()
+    );
+    assert_eq!(store.list_tickets(None)?.len(), total);
+    server.abort();
+    Ok(())
+}
