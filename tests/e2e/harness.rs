@@ -131,6 +131,15 @@ impl Server {
         }
     }
 
+    /// SIGKILL: no draining, no clean shutdown.
+    pub fn kill9(&mut self) -> Result<()> {
+        if let Some(mut child) = self.child.take() {
+            child.kill()?;
+            child.wait()?;
+        }
+        Ok(())
+    }
+
     pub fn cli(&self, args: &[&str]) -> Result<String> {
         ok_stdout(
             Command::new(bin("handraise-server"))

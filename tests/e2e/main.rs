@@ -2,7 +2,9 @@
 //! directory, driven by the real `handraise-agent` binary. Build both first
 //! (`cargo xtask test` does).
 
+mod faults;
 mod harness;
+mod proxy;
 
 use anyhow::Result;
 use harness::{Agent, Api, Server};

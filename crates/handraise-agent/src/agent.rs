@@ -252,6 +252,8 @@ struct Inner {
     rng: Mutex<StdRng>,
     refreshing: Arc<AtomicBool>,
     recovered_db: Option<PathBuf>,
+    /// Bumped whenever local tickets or sync state may have changed.
+    changes: tokio::sync::watch::Sender<u64>,
 }
 
 /// A handle to the agent core of one data directory. Cheap to clone; usable
@@ -293,6 +295,7 @@ impl Agent {
                 rng: Mutex::new(StdRng::from_os_rng()),
                 refreshing: Arc::new(AtomicBool::new(false)),
                 recovered_db: recovered,
+                changes: tokio::sync::watch::Sender::new(0),
             }),
         })
     }
@@ -311,7 +314,7 @@ impl Agent {
     }
 
     /// Runs `f` on the store on a blocking thread.
-    async fn db<T, F>(&self, f: F) -> Result<T, AgentError>
+    pub(crate) async fn db<T, F>(&self, f: F) -> Result<T, AgentError>
     where
         T: Send + 'static,
         F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
@@ -325,6 +328,16 @@ impl Agent {
         })
         .await
         .map_err(|e| AgentError::Task(e.to_string()))?
+    }
+
+    /// A receiver that sees a new value whenever tickets or the sync state may have changed
+    /// (a report, a message, a sync pass, applied updates). No polling needed.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.changes.subscribe()
+    }
+
+    pub(crate) fn changed(&self) {
+        self.inner.changes.send_modify(|v| *v = v.wrapping_add(1));
     }
 
     /// A handle that wakes the scheduler.
@@ -477,6 +490,7 @@ impl Agent {
         .await?;
         tracing::info!(%client_id, "ticket saved on this computer");
         self.wake();
+        self.changed();
         Ok(client_id)
     }
 
@@ -491,6 +505,7 @@ impl Agent {
         let id = message.client_id;
         self.db(move |s| s.insert_message(ticket, &message)).await?;
         self.wake();
+        self.changed();
         Ok(id)
     }
 
@@ -526,7 +541,9 @@ impl Agent {
 
     /// The teacher has seen the latest on a ticket.
     pub async fn mark_read(&self, ticket: Uuid) -> Result<(), AgentError> {
-        self.db(move |s| s.mark_read(ticket)).await
+        self.db(move |s| s.mark_read(ticket)).await?;
+        self.changed();
+        Ok(())
     }
 
     // ---- self-help ------------------------------------------------------
@@ -671,6 +688,7 @@ impl Agent {
             }
         }
         report.remaining = self.db(|s| s.queue_counts()).await?;
+        self.changed();
         Ok(report)
     }
 
@@ -947,6 +965,9 @@ impl Agent {
                     .db(move |s| s.apply_updates(&page, now()))
                     .await
                     .map_err(into_sync)?;
+                if applied > 0 {
+                    self.changed();
+                }
                 Ok((applied, more))
             }
             Err(SyncError::Rejected { message, .. }) => {

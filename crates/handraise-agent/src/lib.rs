@@ -9,6 +9,7 @@
 //! is contacted; only one process syncs a data directory at a time.
 
 pub mod agent;
+pub mod app;
 pub mod config;
 pub mod enrollment;
 pub mod error;

@@ -21,7 +21,8 @@ use crate::error::StoreError;
 use crate::sync::plan::{BackoffState, QueuedMessage, QueuedScreenshot, QueuedTicket, SyncState};
 
 /// Append-only list of migrations; `PRAGMA user_version` counts those applied.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE tickets (
     client_id     TEXT PRIMARY KEY,
     created_at    TEXT NOT NULL,
@@ -96,7 +97,15 @@ CREATE TABLE deflections (
     article_slug TEXT NOT NULL,
     at           TEXT NOT NULL
 );
-"#];
+"#,
+    r#"
+CREATE TABLE ticket_feedback (
+    client_id TEXT PRIMARY KEY REFERENCES tickets(client_id),
+    fixed     INTEGER,
+    rating    INTEGER CHECK (rating BETWEEN 1 AND 5)
+);
+"#,
+];
 
 const META_CURSOR: &str = "updates_cursor";
 const META_KB_VERSION: &str = "kb_version";
@@ -169,6 +178,7 @@ pub struct TicketView {
     pub created_at: OffsetDateTime,
     pub category: Category,
     pub summary: String,
+    pub details: Option<String>,
     /// `queued` | `sent` | `rejected`.
     pub state: ItemState,
     /// Ticket number once the server has it.
@@ -383,6 +393,53 @@ impl Store {
 
     fn meta_time(conn: &Connection, key: &str) -> Result<Option<OffsetDateTime>, StoreError> {
         Ok(Self::meta_get(conn, key)?.and_then(|v| parse_ts(&v)))
+    }
+
+    /// A teacher preference (name, room, …) kept between windows.
+    pub fn pref(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Self::meta_get(&self.conn, &format!("pref.{key}"))
+    }
+
+    pub fn set_pref(&self, key: &str, value: Option<&str>) -> Result<(), StoreError> {
+        Self::meta_set(&self.conn, &format!("pref.{key}"), value)
+    }
+
+    /// The teacher's verdict on a resolved ticket: (fixed, rating).
+    pub fn feedback(&self, client_id: Uuid) -> Result<(Option<bool>, Option<u8>), StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT fixed, rating FROM ticket_feedback WHERE client_id = ?1",
+                [client_id.to_string()],
+                |r| Ok((r.get::<_, Option<bool>>(0)?, r.get::<_, Option<u8>>(1)?)),
+            )
+            .optional()?
+            .unwrap_or((None, None)))
+    }
+
+    /// Records "It's fixed" / "Still broken" (`fixed`) or a 1–5 rating.
+    pub fn set_feedback(
+        &self,
+        client_id: Uuid,
+        fixed: Option<bool>,
+        rating: Option<u8>,
+    ) -> Result<(), StoreError> {
+        let known: bool = self.conn.query_row(
+            "SELECT EXISTS(SELECT 1 FROM tickets WHERE client_id = ?1)",
+            [client_id.to_string()],
+            |r| r.get(0),
+        )?;
+        if !known {
+            return Err(StoreError::UnknownTicket(client_id));
+        }
+        self.conn.execute(
+            "INSERT INTO ticket_feedback(client_id, fixed, rating) VALUES (?1, ?2, ?3)
+             ON CONFLICT(client_id) DO UPDATE SET
+               fixed = coalesce(excluded.fixed, fixed),
+               rating = coalesce(excluded.rating, rating)",
+            params![client_id.to_string(), fixed, rating],
+        )?;
+        Ok(())
     }
 
     /// The saved updates-feed cursor (0 = from the beginning).
@@ -883,7 +940,7 @@ impl Store {
             let mut stmt = tx.prepare(
                 "SELECT t.client_id, t.created_at, t.category, t.summary, t.state, t.number,
                         t.status, t.assignee, t.reject_reason, t.unread,
-                        s.state, length(s.bytes), s.reason
+                        s.state, length(s.bytes), s.reason, json_extract(t.payload, '$.details')
                  FROM tickets t LEFT JOIN screenshots s ON s.ticket_client_id = t.client_id
                  ORDER BY t.created_ms, t.client_id",
             )?;
@@ -896,6 +953,7 @@ impl Store {
                     category: Category::from_str(&r.get::<_, String>(2)?)
                         .unwrap_or(Category::Other),
                     summary: r.get(3)?,
+                    details: r.get(13)?,
                     state: ItemState::parse(&r.get::<_, String>(4)?),
                     number: r.get(5)?,
                     status: r

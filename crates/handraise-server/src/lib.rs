@@ -1,5 +1,7 @@
 //! HandRaise district server: the agent API and the technician API of
-//! `docs/protocol.md` over an embedded SQLite store.
+//! `docs/protocol.md` over an embedded SQLite store, and the technician web
+//! console (`console`, server-rendered HTML under `/console/`) built on the
+//! same operations as the technician API (`service`).
 //!
 //! [`router`] builds the axum application from an [`AppState`]; [`serve`] runs
 //! it on a listener until a shutdown future completes, then drains. The
@@ -8,8 +10,10 @@
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod console;
 pub mod error;
 pub mod limits;
+pub mod service;
 pub mod store;
 
 pub use config::Config;
@@ -21,7 +25,7 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
-use limits::{InFlight, KeyedBuckets};
+use limits::{FailureWindow, InFlight, KeyedBuckets};
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
@@ -78,6 +82,8 @@ struct Inner {
     config: Config,
     device_limits: KeyedBuckets<Uuid>,
     enroll_limits: KeyedBuckets<IpAddr>,
+    /// Failed console sign-ins, keyed by `email:<address>` and `ip:<address>`.
+    signin_failures: FailureWindow<String>,
     in_flight: InFlight,
     feed: FeedNotifier,
     shutdown: watch::Sender<bool>,
@@ -109,6 +115,10 @@ impl AppState {
             inner: Arc::new(Inner {
                 device_limits: KeyedBuckets::new(config.device_burst, config.device_per_second),
                 enroll_limits: KeyedBuckets::new(per_minute, f64::from(per_minute) / 60.0),
+                signin_failures: FailureWindow::new(
+                    config.signin_max_failures,
+                    Duration::from_secs(config.signin_window_secs.max(1)),
+                ),
                 in_flight: InFlight::new(config.max_in_flight),
                 feed: FeedNotifier::default(),
                 shutdown,
@@ -246,6 +256,10 @@ impl AppState {
         cache.retain(|_, (d, _)| d.id != device);
     }
 
+    pub(crate) fn signin_failures(&self) -> &FailureWindow<String> {
+        &self.inner.signin_failures
+    }
+
     pub(crate) fn feed(&self) -> &FeedNotifier {
         &self.inner.feed
     }
@@ -285,6 +299,7 @@ impl FeedNotifier {
 pub fn router(state: AppState) -> Router {
     let json_limit = state.config().json_body_limit_bytes;
     Router::new()
+        .merge(console::routes(state.clone()))
         .route("/healthz", get(api::health))
         .route("/api/v1/enroll", post(api::agent::enroll))
         .route("/api/v1/tickets", post(api::agent::create_ticket))
@@ -336,9 +351,51 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { AppError::NotFound })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(json_limit))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            refuse_oversized,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Bodies up to this size are read and discarded before a 413 goes out, so the client sees
+/// the answer instead of a connection reset in the middle of its upload.
+const DRAIN_CAP_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Answers 413 from `Content-Length` alone, before any handler runs. Without draining, a
+/// client still sending gets its connection reset and never learns the body was refused, so
+/// an agent would retry a hopeless ticket instead of marking it rejected.
+async fn refuse_oversized(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let config = state.config();
+    let limit = if request.uri().path().ends_with("/screenshot") {
+        config.screenshot_limit_bytes
+    } else {
+        config.json_body_limit_bytes
+    } as u64;
+    let declared = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let Some(len) = declared.filter(|len| *len > limit) else {
+        return next.run(request).await;
+    };
+    let mut response =
+        AppError::PayloadTooLarge(format!("the body is {len} bytes; the limit is {limit}"))
+            .into_response();
+    if len <= DRAIN_CAP_BYTES {
+        use http_body_util::BodyExt;
+        let mut body = request.into_body();
+        while let Some(Ok(_)) = body.frame().await {}
+    } else {
+        response.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+    }
+    response
 }
 
 /// Shutdown refusal, the in-flight limit and the request timeout.

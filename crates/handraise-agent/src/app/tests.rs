@@ -1,0 +1,262 @@
+use super::*;
+use crate::config::Config;
+use handraise_wire::{Battery, Disk, Memory, NetInterface, SNAPSHOT_SCHEMA_VERSION};
+
+fn app(dir: &tempfile::TempDir) -> App {
+    App::new(Agent::open(Config::with_data_dir(dir.path())).expect("agent opens"))
+}
+
+fn input(summary: &str) -> ReportInput {
+    ReportInput {
+        category: Category::Printer,
+        summary: summary.into(),
+        details: Some("   ".into()),
+        urgency: Urgency::Now,
+        scope: Scope::Room,
+        room: Some(" 12B ".into()),
+        tried: vec![TriedArticle {
+            article_slug: "printer-offline".into(),
+            outcome: SelfHelpOutcome::StillBroken,
+        }],
+        omit_facts: vec!["network".into(), "computer".into()],
+        include_screenshot: false,
+        announcement_id: None,
+    }
+}
+
+#[test]
+fn ipc_error_json_is_pinned() {
+    let e = IpcError::from(AgentError::Invalid("a summary is needed".into()));
+    assert_eq!(
+        serde_json::to_string(&e).expect("serialises"),
+        r#"{"code":"invalid","message":"a summary is needed"}"#
+    );
+    let cases = [
+        (
+            AgentError::Store(StoreError::UnknownTicket(Uuid::nil())),
+            "not_found",
+        ),
+        (AgentError::Sync(SyncError::LockBusy), "network"),
+        (AgentError::Task("x".into()), "internal"),
+    ];
+    for (err, code) in cases {
+        assert_eq!(IpcError::from(err).code, code);
+    }
+}
+
+fn snapshot() -> DeviceSnapshot {
+    DeviceSnapshot {
+        schema_version: SNAPSHOT_SCHEMA_VERSION,
+        hostname: Some("LAB-12".into()),
+        os_name: Some("Debian GNU/Linux".into()),
+        os_version: Some("12".into()),
+        memory: Some(Memory {
+            total_bytes: 8 * 1024 * 1024 * 1024,
+            used_bytes: 3 * 1024 * 1024 * 1024,
+        }),
+        disks: vec![Disk {
+            mount: "/".into(),
+            total_bytes: 128 * 1024 * 1024 * 1024,
+            free_bytes: 12 * 1024 * 1024 * 1024,
+        }],
+        interfaces: vec![NetInterface {
+            name: "wlan0".into(),
+            mac: None,
+            addresses: vec!["192.168.1.23".into()],
+        }],
+        default_gateway: Some("192.168.1.1".into()),
+        battery: Some(Battery {
+            charge_percent: Some(54.0),
+            health_percent: None,
+            charging: None,
+        }),
+        clock_skew_secs: Some(-300),
+        time_zone: Some("America/Chicago".into()),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn facts_read_as_plain_words() {
+    let items = fact_items(&snapshot());
+    let get = |k: &str| {
+        items
+            .iter()
+            .find(|i| i.key == k)
+            .map(|i| i.value.clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(get("computer"), "LAB-12");
+    assert_eq!(get("os"), "Debian GNU/Linux 12");
+    assert_eq!(get("memory"), "3.0 GB of 8.0 GB used");
+    assert_eq!(get("disks"), "/: 12 GB free of 128 GB");
+    assert_eq!(get("network"), "wlan0 192.168.1.23; gateway 192.168.1.1");
+    assert_eq!(get("battery"), "54% charged");
+    assert_eq!(get("time"), "America/Chicago (clock 5 min slow)");
+    assert!(items.iter().all(|i| !i.value.is_empty()), "{items:?}");
+}
+
+#[test]
+fn unticked_facts_leave_the_snapshot() {
+    let mut s = snapshot();
+    omit_facts(
+        &mut s,
+        &["network".into(), "computer".into(), "battery".into()],
+    );
+    assert!(s.hostname.is_none());
+    assert!(s.interfaces.is_empty() && s.default_gateway.is_none());
+    assert!(s.battery.is_none());
+    assert!(s.memory.is_some(), "the rest stays");
+    let keys: Vec<String> = fact_items(&s).into_iter().map(|i| i.key).collect();
+    assert!(!keys.contains(&"network".to_string()));
+}
+
+#[test]
+fn png_size_reads_the_header() {
+    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    png.extend_from_slice(&640u32.to_be_bytes());
+    png.extend_from_slice(&480u32.to_be_bytes());
+    assert_eq!(png_size(&png), Some((640, 480)));
+    assert_eq!(png_size(b"GIF89a........................"), None);
+}
+
+#[tokio::test]
+async fn submit_saves_locally_and_remembers_the_room() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = app(&dir);
+    let mut changes = app.agent().subscribe();
+    let t = app.submit(input("Printer jammed")).await.expect("saved");
+    assert_eq!(t.state, ItemState::Queued);
+    assert_eq!(t.summary, "Printer jammed");
+    assert_eq!(t.details, None, "blank details are dropped");
+    assert!(
+        changes.has_changed().expect("sender alive"),
+        "a change is announced"
+    );
+    changes.mark_unchanged();
+
+    let status = app.status().await.expect("status");
+    assert_eq!(status.queued_count, 1);
+    assert_eq!(status.room.as_deref(), Some("12B"));
+    assert!(!status.enrolled && !status.online);
+
+    let payload = app
+        .agent()
+        .db({
+            let id = Uuid::parse_str(&t.client_id).expect("uuid");
+            move |s| s.ticket_payload(id)
+        })
+        .await
+        .expect("payload");
+    let snap = payload.snapshot.expect("snapshot attached");
+    assert!(
+        snap.hostname.is_none(),
+        "unticked computer name is not sent"
+    );
+    assert!(snap.interfaces.is_empty(), "unticked network is not sent");
+    assert_eq!(payload.self_help.len(), 1);
+    assert_eq!(payload.urgency, Some(Urgency::Now));
+    assert_eq!(payload.room.as_deref(), Some("12B"));
+
+    let err = app.submit(input("  ")).await.expect_err("empty summary");
+    assert_eq!(err.code, "invalid");
+    assert_eq!(
+        app.tickets().await.expect("list").len(),
+        1,
+        "nothing half-saved"
+    );
+}
+
+#[tokio::test]
+async fn feedback_is_recorded_and_told_to_the_technician() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = app(&dir);
+    let t = app
+        .submit(input("Board has no sound"))
+        .await
+        .expect("saved");
+    let after = app
+        .confirm_fixed(&t.client_id, false)
+        .await
+        .expect("recorded");
+    assert_eq!(after.fixed, Some(false));
+    assert_eq!(after.messages.len(), 1);
+    assert_eq!(after.messages[0].state, ItemState::Queued);
+    let rated = app.rate(&t.client_id, 4).await.expect("rated");
+    assert_eq!((rated.fixed, rated.rating), (Some(false), Some(4)));
+    assert_eq!(
+        app.rate(&t.client_id, 9).await.expect_err("range").code,
+        "invalid"
+    );
+    assert_eq!(
+        app.ticket(&Uuid::now_v7().to_string())
+            .await
+            .expect_err("unknown")
+            .code,
+        "not_found"
+    );
+    assert_eq!(
+        app.ticket("nope").await.expect_err("bad id").code,
+        "invalid"
+    );
+}
+
+#[tokio::test]
+async fn setup_against_a_dead_server_says_network_and_keeps_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = app(&dir);
+    // Port 9 on loopback: nothing listens there.
+    let err = app
+        .setup("http://127.0.0.1:9", "code", "Ms. Rivera", "12B")
+        .await
+        .expect_err("no server");
+    assert_eq!(err.code, "network", "{err:?}");
+    assert!(!app.status().await.expect("status").enrolled);
+    let err = app
+        .setup("not a url", "code", "Ms. Rivera", "12B")
+        .await
+        .expect_err("bad url");
+    assert_eq!(err.code, "invalid", "{err:?}");
+}
+
+#[tokio::test]
+async fn tray_tooltip_is_honest() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = app(&dir);
+    let tray = app.tray_state().await.expect("tray");
+    assert!(tray.tooltip.contains("not set up"), "{}", tray.tooltip);
+    app.submit(input("one")).await.expect("saved");
+    app.submit(input("two")).await.expect("saved");
+    let tray = app.tray_state().await.expect("tray");
+    assert!(
+        tray.tooltip.contains("2 reports waiting"),
+        "{}",
+        tray.tooltip
+    );
+}
+
+#[test]
+fn ui_ready_measures_from_the_request() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = rt.block_on(async { app(&dir) });
+    assert_eq!(app.ui_ready("report"), None, "nothing was requested");
+    app.window_requested("report");
+    assert_eq!(app.ui_ready("tickets"), None, "another view");
+    assert!(app.ui_ready("report").is_some());
+    assert_eq!(app.ui_ready("report"), None, "measured once");
+}
+
+#[tokio::test]
+async fn no_screenshot_without_a_form_or_a_display() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = app(&dir);
+    assert_eq!(app.screenshot().await.expect("ok"), None, "none was taken");
+    app.begin_screenshot();
+    // Whatever the capture gives here (a display or none), asking never hangs or fails.
+    let _ = app.screenshot().await.expect("ok");
+    app.discard_screenshot();
+    assert_eq!(app.screenshot().await.expect("ok"), None, "discarded");
+}
