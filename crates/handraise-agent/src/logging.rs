@@ -124,6 +124,38 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for RotatingFile {
     }
 }
 
+/// Sends logs to stderr and to the rotating file in `data_dir` (filter `HANDRAISE_LOG`,
+/// default `info`). Returns a problem to report when the file cannot be written.
+pub fn init(data_dir: &std::path::Path) -> Option<String> {
+    use tracing_subscriber::filter::EnvFilter;
+    use tracing_subscriber::prelude::*;
+    let filter =
+        || EnvFilter::try_from_env("HANDRAISE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let stderr = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .with_filter(filter());
+    match RotatingFile::in_data_dir(data_dir) {
+        Ok(file) => {
+            let file_layer = tracing_subscriber::fmt::layer()
+                .with_writer(file)
+                .with_ansi(false)
+                .with_filter(filter());
+            tracing_subscriber::registry()
+                .with(stderr)
+                .with(file_layer)
+                .try_init()
+                .err()
+                .map(|e| format!("logging was already set up: {e}"))
+        }
+        Err(e) => {
+            let _ = tracing_subscriber::registry().with(stderr).try_init();
+            Some(format!("cannot write the log file: {e}"))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

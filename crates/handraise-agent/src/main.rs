@@ -14,9 +14,6 @@ use handraise_agent::{
 use handraise_wire::{Category, Scope, Urgency};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use tracing_subscriber::layer::SubscriberExt;
-use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::{EnvFilter, Layer};
 use uuid::Uuid;
 
 const EXIT_FAILURE: u8 = 1;
@@ -118,33 +115,6 @@ enum KbCommand {
     },
 }
 
-fn init_logging(data_dir: &std::path::Path) -> Option<String> {
-    let filter =
-        || EnvFilter::try_from_env("HANDRAISE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let stderr = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
-        .with_filter(filter());
-    match handraise_agent::logging::RotatingFile::in_data_dir(data_dir) {
-        Ok(file) => {
-            let file_layer = tracing_subscriber::fmt::layer()
-                .with_writer(file)
-                .with_ansi(false)
-                .with_filter(filter());
-            tracing_subscriber::registry()
-                .with(stderr)
-                .with(file_layer)
-                .init();
-            None
-        }
-        Err(e) => {
-            tracing_subscriber::registry().with(stderr).init();
-            Some(format!("cannot write the log file: {e}"))
-        }
-    }
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -183,7 +153,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
     let pre = Config::load(flags.clone()).context("configuration")?;
     std::fs::create_dir_all(&pre.data_dir)
         .with_context(|| format!("cannot create data directory {}", pre.data_dir.display()))?;
-    if let Some(problem) = init_logging(&pre.data_dir) {
+    if let Some(problem) = handraise_agent::logging::init(&pre.data_dir) {
         tracing::warn!("{problem}");
     }
     let config = Config::load(flags).context("configuration")?;
