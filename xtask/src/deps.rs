@@ -6,9 +6,63 @@
 use anyhow::{Result, bail};
 use std::process::{Command, Stdio};
 
-/// Packages `cargo xtask test` needs. The spine (server, agent, wire) builds with the Rust
-/// toolchain alone (SQLite is bundled, TLS is rustls), so only the C toolchain is listed.
-pub const TEST_PACKAGES: &[&str] = &["build-essential", "pkg-config"];
+/// What building the workspace needs: the C toolchain, and WebKitGTK with the tray libraries
+/// for the Tauri app (SQLite is bundled and TLS is rustls, so nothing else).
+pub const BUILD_PACKAGES: &[&str] = &[
+    "build-essential",
+    "pkg-config",
+    "file",
+    "libssl-dev",
+    "libwebkit2gtk-4.1-dev",
+    "libayatana-appindicator3-dev",
+    "librsvg2-dev",
+    "libxdo-dev",
+];
+
+/// What running the tests needs on top: a virtual display with a window manager and a tray
+/// host, a session bus, WebKit's WebDriver, Chromium for browser tests, screenshots.
+pub const TEST_RUNTIME_PACKAGES: &[&str] = &[
+    "xvfb",
+    "xauth",
+    "dbus",
+    "dbus-x11",
+    "imagemagick",
+    "webkit2gtk-driver",
+    "chromium",
+    "fonts-dejavu-core",
+    "trayer",
+    "xdotool",
+    "openbox",
+    "wmctrl",
+];
+
+/// Node.js runs the UI build and the browser tests; a machine without it gets Debian's.
+pub fn ensure_node() -> Result<()> {
+    let ok = Command::new("node")
+        .arg("--version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if ok {
+        return Ok(());
+    }
+    ensure(&["nodejs", "npm"])
+}
+
+/// `tauri-driver` (the WebDriver bridge for the real app), from crates.io when missing.
+pub fn ensure_tauri_driver() -> Result<std::path::PathBuf> {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cargo")))
+        .unwrap_or_else(|| ".cargo".into());
+    let bin = home.join("bin/tauri-driver");
+    if bin.exists() {
+        return Ok(bin);
+    }
+    eprintln!("installing tauri-driver (cargo install tauri-driver --locked)");
+    crate::run_cmd(crate::cargo().args(["install", "tauri-driver", "--locked"]))?;
+    Ok(bin)
+}
 
 fn installed(pkg: &str) -> bool {
     Command::new("dpkg-query")

@@ -3,7 +3,8 @@
 //! - `cargo xtask test [--soak]`: installs what the tests need, then runs the format check,
 //!   clippy and every test, printing the time of each phase. This is what CI runs.
 //! - `cargo xtask run`: builds, starts a district server with a demo enrollment token on
-//!   127.0.0.1, enrolls a local agent against it and prints what to try next.
+//!   127.0.0.1, enrolls a local agent against it, starts the tray app and prints what to try.
+//! - `cargo xtask codegen`: regenerates `ui/src/lib/bindings.ts` from the Rust IPC types.
 
 mod deps;
 mod run;
@@ -20,13 +21,15 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("test") => test(&root, &args[1..]),
         Some("run") => run::run(&root, &args[1..]),
-        Some("deps") => deps::ensure(deps::TEST_PACKAGES),
+        Some("codegen") => codegen(),
+        Some("deps") => deps::ensure(&test_packages()),
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\n\
                  commands:\n  \
-                 run           build, start a demo district server and enroll a local agent\n  \
+                 run           build, start a demo district server, enroll a local agent, start the tray app\n  \
                  test [--soak] install what the tests need, then fmt, clippy and every test\n  \
+                 codegen       regenerate ui/src/lib/bindings.ts from the Rust IPC types\n  \
                  deps          install the system packages the tests need"
             );
             bail!("unknown or missing command")
@@ -86,6 +89,15 @@ impl Phases {
         result
     }
 
+    fn run_value<T>(&mut self, name: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        let mut out = None;
+        self.run(name, || {
+            out = Some(f()?);
+            Ok(())
+        })?;
+        out.context("phase produced nothing")
+    }
+
     fn summary(&self) {
         eprintln!("\nphase times:");
         for (name, secs, ok) in &self.done {
@@ -104,12 +116,78 @@ impl Phases {
     }
 }
 
+fn test_packages() -> Vec<&'static str> {
+    [deps::BUILD_PACKAGES, deps::TEST_RUNTIME_PACKAGES].concat()
+}
+
+fn codegen() -> Result<()> {
+    run_cmd(
+        cargo()
+            .args(["test", "-p", "handraise-app", "--test", "bindings"])
+            .env("HANDRAISE_WRITE_BINDINGS", "1"),
+    )?;
+    eprintln!("wrote ui/src/lib/bindings.ts");
+    Ok(())
+}
+
+/// `npm ci` in `dir` unless its node_modules already match its lock file.
+pub(crate) fn npm_ci(dir: &Path) -> Result<()> {
+    let lock = dir.join("package-lock.json");
+    let installed = dir.join("node_modules/.package-lock.json");
+    let fresh = match (lock.metadata(), installed.metadata()) {
+        (Ok(l), Ok(i)) => match (l.modified(), i.modified()) {
+            (Ok(l), Ok(i)) => i >= l,
+            _ => false,
+        },
+        _ => false,
+    };
+    if fresh {
+        eprintln!("{}: node_modules up to date", dir.display());
+        return Ok(());
+    }
+    run_cmd(
+        Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(dir),
+    )
+}
+
+fn npm(dir: &Path, script: &str) -> Command {
+    let mut cmd = Command::new("npm");
+    cmd.args(["run", script]).current_dir(dir);
+    cmd
+}
+
+/// Builds the UI and the tray app with the UI embedded (what a release has).
+pub(crate) fn build_app(root: &Path) -> Result<()> {
+    npm_ci(&root.join("ui"))?;
+    run_cmd(&mut npm(&root.join("ui"), "build"))?;
+    run_cmd(cargo().args([
+        "build",
+        "-p",
+        "handraise-app",
+        "--features",
+        "custom-protocol",
+    ]))
+}
+
 fn test(root: &Path, args: &[String]) -> Result<()> {
     let soak = args.iter().any(|a| a == "--soak");
+    let bin_dir = root.join("target/debug");
     let mut phases = Phases::new();
     let result = (|| -> Result<()> {
-        phases.run("install test dependencies", || {
-            deps::ensure(deps::TEST_PACKAGES)
+        phases.run("install system packages", || {
+            deps::ensure(&test_packages())?;
+            deps::ensure_node()
+        })?;
+        let tauri_driver = phases.run_value("install tauri-driver", deps::ensure_tauri_driver)?;
+        phases.run("install npm packages", || {
+            for dir in ["ui", "tests/console", "tests/app"] {
+                if root.join(dir).join("package.json").exists() {
+                    npm_ci(&root.join(dir))?;
+                }
+            }
+            Ok(())
         })?;
         phases.run("cargo fmt --check", || {
             run_cmd(cargo().args(["fmt", "--all", "--", "--check"]))
@@ -124,7 +202,13 @@ fn test(root: &Path, args: &[String]) -> Result<()> {
                 "warnings",
             ]))
         })?;
-        phases.run("build binaries", || {
+        phases.run("ui: build, type check, unit tests", || {
+            let ui = root.join("ui");
+            run_cmd(&mut npm(&ui, "build"))?;
+            run_cmd(&mut npm(&ui, "check"))?;
+            run_cmd(&mut npm(&ui, "test"))
+        })?;
+        phases.run("build binaries and the app", || {
             run_cmd(cargo().args([
                 "build",
                 "-p",
@@ -132,17 +216,35 @@ fn test(root: &Path, args: &[String]) -> Result<()> {
                 "-p",
                 "handraise-agent",
                 "--bins",
-            ]))
+            ]))?;
+            build_app(root)
         })?;
         phases.run("rust tests", || {
             let mut cmd = cargo();
             cmd.args(["test", "--workspace"])
-                .env("HANDRAISE_BIN_DIR", root.join("target/debug"));
+                .env("HANDRAISE_BIN_DIR", &bin_dir);
             if soak {
                 cmd.env("HANDRAISE_SOAK", "1");
             }
             run_cmd(&mut cmd)
         })?;
+        phases.run("ui browser tests (chromium)", || {
+            run_cmd(&mut npm(&root.join("ui"), "test:browser"))
+        })?;
+        if root.join("tests/console/package.json").exists() {
+            phases.run("console browser tests (chromium)", || {
+                run_cmd(npm(&root.join("tests/console"), "test").env("HANDRAISE_BIN_DIR", &bin_dir))
+            })?;
+        }
+        if root.join("tests/app/package.json").exists() {
+            phases.run("tray app: webdriver and tray tests (xvfb)", || {
+                run_cmd(
+                    npm(&root.join("tests/app"), "test")
+                        .env("HANDRAISE_BIN_DIR", &bin_dir)
+                        .env("TAURI_DRIVER", &tauri_driver),
+                )
+            })?;
+        }
         Ok(())
     })();
     phases.summary();

@@ -44,7 +44,8 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         .and_then(|i| args.get(i + 1))
         .map(String::as_str)
         .unwrap_or("8080");
-    crate::deps::ensure(crate::deps::TEST_PACKAGES)?;
+    crate::deps::ensure(crate::deps::BUILD_PACKAGES)?;
+    crate::deps::ensure_node()?;
     run_cmd(cargo().args([
         "build",
         "-p",
@@ -53,6 +54,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         "handraise-agent",
         "--bins",
     ]))?;
+    crate::build_app(root)?;
     let bin = root.join("target/debug");
     let server_bin = bin.join("handraise-server");
     let agent_bin = bin.join("handraise-agent");
@@ -79,6 +81,30 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
             .arg("--data-dir")
             .arg(&server_dir),
     )?)?;
+
+    // A demo sign-in for the technician console (the password is read from stdin).
+    let demo_email = "demo@handraise.local";
+    let demo_password = "handraise-demo-2026";
+    let console_login = {
+        let mut child = Command::new(&server_bin)
+            .args(["user", "add", "--email", demo_email, "--role", "admin"])
+            .arg("--data-dir")
+            .arg(&server_dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        if let Some(mut stdin) = child.stdin.take() {
+            use std::io::Write;
+            let _ = writeln!(stdin, "{demo_password}");
+        }
+        // A user added by an earlier run keeps its password; the marker remembers it.
+        let marker = base.join("demo-login-created");
+        if child.wait()?.success() {
+            std::fs::write(&marker, demo_email)?;
+        }
+        marker.exists()
+    };
 
     let listen = format!("127.0.0.1:{port}");
     let mut server = Command::new(&server_bin)
@@ -119,13 +145,18 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         )?;
     }
 
+    let console = if console_login {
+        format!("\n  technician console  {url}/   sign in as {demo_email} / {demo_password}")
+    } else {
+        String::new()
+    };
     let agent = agent_bin.display();
     let server_cmd = server_bin.display();
     let adir = agent_dir.display();
     let sdir = server_dir.display();
     println!(
         "\nHandRaise is running.\n\
-         \n  district server     {url}\
+         \n  district server     {url}{console}\
          \n  server data         {sdir}\
          \n  enrollment token    {enroll_token}\
          \n  technician token    {tech_token}   (Demo Technician, for /api/v1/tech)\
@@ -141,14 +172,28 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
          \n\nPress Ctrl-C to stop.\n"
     );
 
-    // The agent's own sync loop keeps the local outbox flowing while the demo runs.
-    let agent_loop = Command::new(&agent_bin)
-        .arg("run")
-        .arg("--data-dir")
-        .arg(&agent_dir)
-        .spawn()
-        .context("could not start handraise-agent run")?;
-    let _agent_loop = KillOnDrop(agent_loop);
+    // The tray app shares the agent's data directory and syncs it; without a display the
+    // agent's own sync loop keeps the outbox flowing instead.
+    let has_display =
+        std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some();
+    let client = if has_display {
+        println!("Starting the tray app: click the hand icon in the tray, or press Ctrl+Alt+H.");
+        Command::new(bin.join("handraise"))
+            .env("HANDRAISE_DATA_DIR", &agent_dir)
+            .spawn()
+            .context("could not start the tray app")?
+    } else {
+        println!(
+            "No display here, so the tray app is not started; the agent's sync loop runs instead."
+        );
+        Command::new(&agent_bin)
+            .arg("run")
+            .arg("--data-dir")
+            .arg(&agent_dir)
+            .spawn()
+            .context("could not start handraise-agent run")?
+    };
+    let _client = KillOnDrop(client);
     let mut server = server;
     let status = server.0.wait()?;
     bail!("handraise-server stopped ({status})")
