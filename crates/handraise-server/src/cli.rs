@@ -1,14 +1,14 @@
 //! Command line: `init`, `serve`, `enroll-token create`, `tech-token create`,
-//! `tickets list`, `backup`. Every command accepts `--data-dir` before or
+//! `user add`, `user list`, `tickets list`, `backup`. Every command accepts `--data-dir` before or
 //! after the subcommand, or `HANDRAISE_SERVER_DATA_DIR`.
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use handraise_server::auth::{hash_secret, new_secret};
-use handraise_server::store::now_utc;
+use handraise_server::store::{Role, now_utc};
 use handraise_server::{AppState, Config, Store, open_data_dir};
 use serde::Serialize;
-use std::io::Write;
+use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -42,6 +42,9 @@ enum Command {
     /// Manage technician API tokens.
     #[command(subcommand)]
     TechToken(TechTokenCommand),
+    /// Manage console users (technicians and admins).
+    #[command(subcommand)]
+    User(UserCommand),
     /// Inspect tickets.
     #[command(subcommand)]
     Tickets(TicketsCommand),
@@ -69,6 +72,26 @@ enum TechTokenCommand {
         #[arg(long)]
         name: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Add a console user. The password is read from the first line of
+    /// standard input when it is not a terminal, otherwise prompted for
+    /// (without echo). At least 12 characters.
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_parser = ["technician", "admin"])]
+        role: String,
+        /// Technician name shown on assignments (defaults to the email). An
+        /// existing technician of that name (from `tech-token create`) is
+        /// linked to the user.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List console users.
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -130,6 +153,35 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{token}");
             Ok(())
         }
+        Command::User(UserCommand::Add { email, role, name }) => {
+            let role = Role::parse(&role).context("--role must be technician or admin")?;
+            let password = read_password()?;
+            let (store, _) = open(&data_dir)?;
+            let user = handraise_server::console::new_user(&email, name.as_deref(), role, password)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let user = store.create_user(&user, now_utc())?;
+            println!(
+                "user {} ({}, technician {:?}) created",
+                user.email,
+                user.role.as_str(),
+                user.technician_name
+            );
+            Ok(())
+        }
+        Command::User(UserCommand::List) => {
+            let (store, _) = open(&data_dir)?;
+            for u in store.list_users()? {
+                println!(
+                    "{:<40} {:<10} {:<30} {}",
+                    u.email,
+                    u.role.as_str(),
+                    u.technician_name,
+                    if u.disabled { "disabled" } else { "active" }
+                );
+            }
+            Ok(())
+        }
         Command::Tickets(TicketsCommand::List { json }) => list_tickets(&data_dir, json),
         Command::Backup { out } => {
             let (store, _) = open(&data_dir)?;
@@ -177,11 +229,60 @@ async fn serve(data_dir: &Path, listen: Option<String>) -> anyhow::Result<()> {
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "listening on http://{addr}")?;
+        writeln!(out, "console: http://{addr}/console/")?;
         out.flush()?;
     }
     let state = AppState::new(Arc::new(store), config);
     handraise_server::serve(listener, state, shutdown_signal()).await?;
     Ok(())
+}
+
+/// The new user's password: the first line of stdin when it is not a
+/// terminal; otherwise a prompt on stderr with echo turned off on stdin
+/// itself (never /dev/tty).
+fn read_password() -> anyhow::Result<String> {
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        let mut line = String::new();
+        stdin.lock().read_line(&mut line)?;
+        return Ok(line.trim_end_matches(['\n', '\r']).to_owned());
+    }
+    let first = prompt("Password (at least 12 characters): ")?;
+    let again = prompt("Repeat the password: ")?;
+    if first != again {
+        bail!("the passwords differ");
+    }
+    Ok(first)
+}
+
+fn prompt(text: &str) -> anyhow::Result<String> {
+    eprint!("{text}");
+    std::io::stderr().flush()?;
+    #[cfg(unix)]
+    let saved = {
+        use rustix::termios::{LocalModes, OptionalActions, tcgetattr, tcsetattr};
+        let fd = rustix::stdio::stdin();
+        let saved = tcgetattr(fd).ok();
+        if let Some(t) = &saved {
+            let mut quiet = t.clone();
+            quiet.local_modes.remove(LocalModes::ECHO);
+            let _ = tcsetattr(fd, OptionalActions::Now, &quiet);
+        }
+        saved
+    };
+    let mut line = String::new();
+    let read = std::io::stdin().lock().read_line(&mut line);
+    #[cfg(unix)]
+    if let Some(t) = saved {
+        let _ = rustix::termios::tcsetattr(
+            rustix::stdio::stdin(),
+            rustix::termios::OptionalActions::Now,
+            &t,
+        );
+    }
+    eprintln!();
+    read?;
+    Ok(line.trim_end_matches(['\n', '\r']).to_owned())
 }
 
 /// Completes on Ctrl-C or SIGTERM.

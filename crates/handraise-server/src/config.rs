@@ -31,6 +31,13 @@ pub struct Config {
     pub request_timeout_secs: u64,
     /// How long a graceful shutdown may drain before the server stops anyway.
     pub shutdown_grace_secs: u64,
+    /// Failed console sign-ins allowed per email and per IP within
+    /// `signin_window_secs`; beyond that sign-in answers 429.
+    pub signin_max_failures: u32,
+    /// The window of `signin_max_failures`, in seconds.
+    pub signin_window_secs: u64,
+    /// How long a console session lasts, in hours.
+    pub session_hours: u32,
 }
 
 impl Default for Config {
@@ -45,6 +52,9 @@ impl Default for Config {
             screenshot_limit_bytes: handraise_wire::MAX_SCREENSHOT_BYTES,
             request_timeout_secs: 60,
             shutdown_grace_secs: 8,
+            signin_max_failures: 5,
+            signin_window_secs: 15 * 60,
+            session_hours: 12,
         }
     }
 }
@@ -158,6 +168,9 @@ impl Config {
             "HANDRAISE_SERVER_REQUEST_TIMEOUT_SECS"
         );
         env!(shutdown_grace_secs, "HANDRAISE_SERVER_SHUTDOWN_GRACE_SECS");
+        env!(signin_max_failures, "HANDRAISE_SERVER_SIGNIN_MAX_FAILURES");
+        env!(signin_window_secs, "HANDRAISE_SERVER_SIGNIN_WINDOW_SECS");
+        env!(session_hours, "HANDRAISE_SERVER_SESSION_HOURS");
         Ok(())
     }
 }

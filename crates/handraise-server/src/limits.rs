@@ -70,6 +70,69 @@ pub fn retry_after_secs(wait: Duration) -> u64 {
     secs.max(1)
 }
 
+/// Failures per key within a sliding window (failed sign-ins per email and
+/// per IP): once a key has `max` failures in `window`, it is blocked until the
+/// oldest of them leaves the window. Only failures count.
+#[derive(Debug)]
+pub struct FailureWindow<K> {
+    max: usize,
+    window: Duration,
+    failures: Mutex<HashMap<K, std::collections::VecDeque<Instant>>>,
+}
+
+impl<K: Eq + Hash + Clone> FailureWindow<K> {
+    pub fn new(max: u32, window: Duration) -> Self {
+        Self {
+            max: (max as usize).max(1),
+            window,
+            failures: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// `Some(wait)` when `key` is blocked at `now`.
+    pub fn blocked(&self, key: &K, now: Instant) -> Option<Duration> {
+        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let times = map.get_mut(key)?;
+        while times
+            .front()
+            .is_some_and(|t| now.saturating_duration_since(*t) >= self.window)
+        {
+            times.pop_front();
+        }
+        if times.len() < self.max {
+            return None;
+        }
+        let oldest = *times.front()?;
+        Some(
+            self.window
+                .saturating_sub(now.saturating_duration_since(oldest)),
+        )
+    }
+
+    /// Records a failure of `key` at `now`.
+    pub fn record(&self, key: &K, now: Instant) {
+        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() > SWEEP_ABOVE {
+            let window = self.window;
+            map.retain(|_, v| {
+                v.back()
+                    .is_some_and(|t| now.saturating_duration_since(*t) < window)
+            });
+        }
+        let times = map.entry(key.clone()).or_default();
+        times.push_back(now);
+        while times.len() > self.max {
+            times.pop_front();
+        }
+    }
+
+    /// Forgets the failures of `key` (after a successful sign-in).
+    pub fn clear(&self, key: &K) {
+        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        map.remove(key);
+    }
+}
+
 /// Counts requests in flight; `try_acquire` fails beyond the limit.
 #[derive(Debug)]
 pub struct InFlight {
@@ -132,6 +195,25 @@ mod tests {
         let t0 = Instant::now();
         assert!(b.check(&1, t0).is_ok());
         assert_eq!(b.check(&1, t0).err().map(retry_after_secs), Some(2));
+    }
+
+    #[test]
+    fn failure_window_blocks_after_max_failures_until_the_oldest_expires() {
+        let w = FailureWindow::new(3, Duration::from_secs(60));
+        let t0 = Instant::now();
+        for i in 0..3 {
+            assert_eq!(w.blocked(&"a", t0), None, "attempt {i}");
+            w.record(&"a", t0 + Duration::from_secs(i));
+        }
+        assert_eq!(
+            w.blocked(&"a", t0 + Duration::from_secs(10)),
+            Some(Duration::from_secs(50))
+        );
+        assert_eq!(w.blocked(&"b", t0), None);
+        assert_eq!(w.blocked(&"a", t0 + Duration::from_secs(60)), None);
+        w.record(&"a", t0 + Duration::from_secs(61));
+        w.clear(&"a");
+        assert_eq!(w.blocked(&"a", t0 + Duration::from_secs(61)), None);
     }
 
     #[test]

@@ -3,8 +3,8 @@
 use super::{check_len, optional_text, required_text};
 use crate::auth::TechAuth;
 use crate::error::{Json, Path, Query};
-use crate::store::{ArticleRecordInput, MessageKind, NewAnnouncement, TicketDetail, now_utc};
-use crate::{AppError, AppState};
+use crate::store::{ArticleRecordInput, NewAnnouncement, now_utc};
+use crate::{AppError, AppState, service};
 use axum::extract::State;
 use axum::http::StatusCode;
 use handraise_wire as wire;
@@ -23,7 +23,7 @@ pub async fn list_tickets(
     _tech: TechAuth,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<wire::TechTicketList>, AppError> {
-    let tickets = state.db(move |s| s.list_tickets(q.status)).await?;
+    let tickets = service::tickets(&state, q.status).await?;
     Ok(Json(wire::TechTicketList {
         tickets: tickets.iter().map(super::tech_ticket).collect(),
     }))
@@ -35,18 +35,8 @@ pub async fn get_ticket(
     _tech: TechAuth,
     Path(number): Path<i64>,
 ) -> Result<Json<wire::TechTicket>, AppError> {
-    let detail = state
-        .db(move |s| s.ticket_detail(number))
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let detail = service::ticket(&state, number).await?;
     Ok(Json(super::tech_ticket(&detail)))
-}
-
-/// Answers the ticket after a change that reached the device's feed, waking
-/// that device's long-polls.
-fn changed(state: &AppState, detail: &TicketDetail) -> Json<wire::TechTicket> {
-    state.feed().notify(detail.ticket.device_id);
-    Json(super::tech_ticket(detail))
 }
 
 /// `POST /api/v1/tech/tickets/{number}/status`.
@@ -56,10 +46,8 @@ pub async fn set_status(
     Path(number): Path<i64>,
     Json(req): Json<wire::StatusChangeRequest>,
 ) -> Result<Json<wire::TechTicket>, AppError> {
-    let detail = state
-        .db(move |s| s.set_status(number, req.status, now_utc()))
-        .await?;
-    Ok(changed(&state, &detail))
+    let detail = service::set_status(&state, number, req.status).await?;
+    Ok(Json(super::tech_ticket(&detail)))
 }
 
 /// `POST /api/v1/tech/tickets/{number}/assign`.
@@ -69,19 +57,8 @@ pub async fn assign(
     Path(number): Path<i64>,
     Json(req): Json<wire::AssignRequest>,
 ) -> Result<Json<wire::TechTicket>, AppError> {
-    let assignee = optional_text("assignee", req.assignee.as_deref(), 100)?;
-    let detail = state
-        .db(move |s| s.assign(number, assignee.as_deref(), now_utc()))
-        .await?;
-    Ok(changed(&state, &detail))
-}
-
-fn message_body(body: &str) -> Result<String, AppError> {
-    if body.trim().is_empty() {
-        return Err(AppError::Invalid("the message must not be empty".into()));
-    }
-    check_len("the message", body, wire::MAX_MESSAGE_CHARS)?;
-    Ok(body.to_owned())
+    let detail = service::assign(&state, number, req.assignee.as_deref()).await?;
+    Ok(Json(super::tech_ticket(&detail)))
 }
 
 /// `POST /api/v1/tech/tickets/{number}/reply` — reaches the teacher.
@@ -91,20 +68,8 @@ pub async fn reply(
     Path(number): Path<i64>,
     Json(req): Json<wire::ReplyRequest>,
 ) -> Result<Json<wire::TechTicket>, AppError> {
-    let body = message_body(&req.body)?;
-    let detail = state
-        .db(move |s| {
-            s.add_tech_message(
-                number,
-                MessageKind::Technician,
-                &tech.name,
-                &body,
-                Uuid::now_v7(),
-                now_utc(),
-            )
-        })
-        .await?;
-    Ok(changed(&state, &detail))
+    let detail = service::reply(&state, &tech, number, &req.body).await?;
+    Ok(Json(super::tech_ticket(&detail)))
 }
 
 /// `POST /api/v1/tech/tickets/{number}/note` — internal, never reaches the
@@ -115,19 +80,7 @@ pub async fn note(
     Path(number): Path<i64>,
     Json(req): Json<wire::NoteRequest>,
 ) -> Result<Json<wire::TechTicket>, AppError> {
-    let body = message_body(&req.body)?;
-    let detail = state
-        .db(move |s| {
-            s.add_tech_message(
-                number,
-                MessageKind::Note,
-                &tech.name,
-                &body,
-                Uuid::now_v7(),
-                now_utc(),
-            )
-        })
-        .await?;
+    let detail = service::note(&state, &tech, number, &req.body).await?;
     Ok(Json(super::tech_ticket(&detail)))
 }
 
@@ -250,11 +203,7 @@ pub async fn revoke_device(
     _tech: TechAuth,
     Path(device_id): Path<Uuid>,
 ) -> Result<Json<wire::RevokeResponse>, AppError> {
-    state
-        .db(move |s| s.revoke_device(device_id, now_utc()))
-        .await?;
-    state.forget_device(device_id);
-    tracing::info!(%device_id, "device revoked");
+    service::revoke_device(&state, device_id).await?;
     Ok(Json(wire::RevokeResponse {
         device_id,
         revoked: true,

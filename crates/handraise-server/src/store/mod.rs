@@ -193,6 +193,8 @@ pub struct TicketDetail {
     pub has_screenshot: bool,
     /// All messages, notes included, oldest first.
     pub messages: Vec<MessageRecord>,
+    /// The ticket this one was merged into as a duplicate.
+    pub merged_into: Option<i64>,
 }
 
 /// What an entry of the per-device updates feed says.
@@ -263,6 +265,119 @@ pub struct AnnouncementRecord {
     pub category: Option<Category>,
     pub starts_at: OffsetDateTime,
     pub ends_at: Option<OffsetDateTime>,
+}
+
+/// What a console user may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Works tickets and sees devices.
+    Technician,
+    /// Also manages users, enrollment tokens, devices and the SLA policy.
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Technician => "technician",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "technician" => Some(Role::Technician),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// A console user. Every user has a technician record (`technician_name`),
+/// the same record that technician API tokens and assignments name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    pub id: i64,
+    pub email: String,
+    pub role: Role,
+    pub technician_id: i64,
+    pub technician_name: String,
+    pub created_at: OffsetDateTime,
+    pub disabled: bool,
+}
+
+/// A user to create. `technician_name` is created if missing, or linked when
+/// a technician of that name exists (made by `tech-token create`).
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub email: String,
+    pub role: Role,
+    pub password_hash: String,
+    pub technician_name: String,
+}
+
+/// A live console session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub user: UserRecord,
+    pub csrf_token: String,
+    pub expires_at: OffsetDateTime,
+}
+
+/// An enrollment token as listed to admins (never the token itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnrollTokenRecord {
+    pub id: i64,
+    pub label: String,
+    pub created_at: OffsetDateTime,
+    pub revoked: bool,
+}
+
+/// A device with what the devices page shows around it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceSummary {
+    pub device: DeviceRecord,
+    pub agent_version: Option<String>,
+    pub open_tickets: i64,
+}
+
+/// Hours until a ticket is due, by impact. K-12 defaults: class-stopping or
+/// building/district scope 4 h, room 8 h, individual 24 h.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlaPolicy {
+    /// Urgency `now` ("stopping my class right now").
+    pub class_stopping_hours: u32,
+    /// Scope `building` or `district`.
+    pub wide_hours: u32,
+    /// Scope `room`.
+    pub room_hours: u32,
+    /// Scope `me`.
+    pub individual_hours: u32,
+}
+
+impl Default for SlaPolicy {
+    fn default() -> Self {
+        Self {
+            class_stopping_hours: 4,
+            wide_hours: 4,
+            room_hours: 8,
+            individual_hours: 24,
+        }
+    }
+}
+
+impl SlaPolicy {
+    /// Hours allowed for a ticket of this urgency and scope.
+    pub fn hours_for(&self, urgency: Urgency, scope: Scope) -> u32 {
+        if urgency == Urgency::Now {
+            return self.class_stopping_hours;
+        }
+        match scope {
+            Scope::Building | Scope::District => self.wide_hours,
+            Scope::Room => self.room_hours,
+            Scope::Me => self.individual_hours,
+        }
+    }
 }
 
 /// The server's persistence. Every method is one logical operation and, where
@@ -389,6 +504,55 @@ pub trait Store: Send + Sync {
         school: Option<&str>,
         building: Option<&str>,
     ) -> StoreResult<Vec<AnnouncementRecord>>;
+
+    /// Marks `duplicate` as merged into `into`: the duplicate is closed (its
+    /// device's feed gets a `status` entry) and both tickets get an internal
+    /// note by `author`. `Conflict` when merging a ticket into itself, into a
+    /// ticket that is itself merged, or twice. Returns the duplicate.
+    fn merge_ticket(
+        &self,
+        duplicate: i64,
+        into: i64,
+        author: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<TicketDetail>;
+
+    // Console users and sessions.
+    /// `Conflict` when the email is taken or the technician already has a user.
+    fn create_user(&self, user: &NewUser, now: OffsetDateTime) -> StoreResult<UserRecord>;
+    /// The user (case-insensitive email) and their password hash.
+    fn user_by_email(&self, email: &str) -> StoreResult<Option<(UserRecord, String)>>;
+    fn list_users(&self) -> StoreResult<Vec<UserRecord>>;
+    /// Disables (ending every session) or re-enables a user; `NotFound` when unknown.
+    fn set_user_disabled(
+        &self,
+        id: i64,
+        disabled: bool,
+        now: OffsetDateTime,
+    ) -> StoreResult<UserRecord>;
+    /// Every technician, by name.
+    fn technicians(&self) -> StoreResult<Vec<Technician>>;
+    fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        csrf_token: &str,
+        now: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> StoreResult<()>;
+    /// The session if it exists, has not expired and its user is enabled.
+    fn session(&self, token_hash: &str, now: OffsetDateTime) -> StoreResult<Option<SessionRecord>>;
+    /// Deletes the session (and every expired one).
+    fn delete_session(&self, token_hash: &str, now: OffsetDateTime) -> StoreResult<()>;
+
+    // Administration.
+    fn list_enroll_tokens(&self) -> StoreResult<Vec<EnrollTokenRecord>>;
+    /// `NotFound` when unknown.
+    fn revoke_enroll_token(&self, id: i64, now: OffsetDateTime) -> StoreResult<()>;
+    /// Every device, most recently seen first.
+    fn list_devices(&self) -> StoreResult<Vec<DeviceSummary>>;
+    fn sla_policy(&self) -> StoreResult<SlaPolicy>;
+    fn set_sla_policy(&self, policy: &SlaPolicy) -> StoreResult<()>;
 
     // Operations.
     /// A consistent copy of the whole store at `dest`.

@@ -120,6 +120,40 @@ CREATE TABLE announcements (
     created_at INTEGER NOT NULL
 );
 "#,
+    // 2: technician console: users (each linked to a technician record),
+    // sessions, the SLA policy and merged duplicates.
+    r#"
+CREATE TABLE users (
+    id INTEGER PRIMARY KEY,
+    email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    role TEXT NOT NULL CHECK (role IN ('technician', 'admin')),
+    password_hash TEXT NOT NULL,
+    technician_id INTEGER NOT NULL UNIQUE REFERENCES technicians(id),
+    created_at INTEGER NOT NULL,
+    disabled_at INTEGER
+);
+CREATE TABLE sessions (
+    token_hash TEXT PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    csrf_token TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX sessions_user ON sessions(user_id);
+CREATE TABLE sla_policy (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    class_stopping_hours INTEGER NOT NULL,
+    wide_hours INTEGER NOT NULL,
+    room_hours INTEGER NOT NULL,
+    individual_hours INTEGER NOT NULL
+);
+INSERT INTO sla_policy VALUES (1, 4, 4, 8, 24);
+CREATE TABLE ticket_merges (
+    duplicate_number INTEGER PRIMARY KEY REFERENCES tickets(number),
+    into_number INTEGER NOT NULL REFERENCES tickets(number),
+    at INTEGER NOT NULL
+);
+"#,
 ];
 
 /// SQLite implementation of [`Store`].
@@ -412,6 +446,10 @@ fn detail_for(conn: &Connection, ticket: TicketRecord) -> rusqlite::Result<Ticke
         .prepare_cached("SELECT 1 FROM screenshots WHERE ticket_number = ?1")?
         .exists([ticket.number])?;
     let messages = load_messages(conn, ticket.number, true)?;
+    let merged_into = conn
+        .prepare_cached("SELECT into_number FROM ticket_merges WHERE duplicate_number = ?1")?
+        .query_row([ticket.number], |r| r.get(0))
+        .optional()?;
     Ok(TicketDetail {
         ticket,
         device_hostname: hostname,
@@ -419,6 +457,7 @@ fn detail_for(conn: &Connection, ticket: TicketRecord) -> rusqlite::Result<Ticke
         building,
         has_screenshot,
         messages,
+        merged_into,
     })
 }
 
@@ -441,6 +480,31 @@ fn ensure_technician(
                 name: r.get(1)?,
             })
         })
+}
+
+const USER_COLS: &str =
+    "u.id, u.email, u.role, u.technician_id, t.name, u.created_at, u.disabled_at";
+const USER_FROM: &str = "users u JOIN technicians t ON t.id = u.technician_id";
+
+fn user_row(r: &Row<'_>) -> rusqlite::Result<UserRecord> {
+    let role: String = r.get(2)?;
+    Ok(UserRecord {
+        id: r.get(0)?,
+        email: r.get(1)?,
+        role: Role::parse(&role).ok_or_else(|| corrupt(format!("role {role:?}")))?,
+        technician_id: r.get(3)?,
+        technician_name: r.get(4)?,
+        created_at: from_ms(r.get(5)?),
+        disabled: r.get::<_, Option<i64>>(6)?.is_some(),
+    })
+}
+
+fn user_by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<UserRecord>> {
+    conn.prepare_cached(&format!(
+        "SELECT {USER_COLS} FROM {USER_FROM} WHERE u.id = ?1"
+    ))?
+    .query_row([id], user_row)
+    .optional()
 }
 
 fn write_status_update(
@@ -1042,6 +1106,283 @@ impl Store for SqliteStore {
         ))?;
         let rows = stmt.query_map(params![ms(now), school, building], announcement_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn merge_ticket(
+        &self,
+        duplicate: i64,
+        into: i64,
+        author: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<TicketDetail> {
+        if duplicate == into {
+            return Err(StoreError::Conflict(
+                "a ticket cannot be merged into itself".into(),
+            ));
+        }
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let dup = ticket_by_number(&tx, duplicate)?.ok_or(StoreError::NotFound)?;
+        ticket_by_number(&tx, into)?.ok_or(StoreError::NotFound)?;
+        let merged = |n: i64| -> rusqlite::Result<bool> {
+            tx.prepare_cached("SELECT 1 FROM ticket_merges WHERE duplicate_number = ?1")?
+                .exists([n])
+        };
+        if merged(duplicate)? {
+            return Err(StoreError::Conflict(format!(
+                "ticket #{duplicate} is already merged"
+            )));
+        }
+        if merged(into)? {
+            return Err(StoreError::Conflict(format!(
+                "ticket #{into} is itself merged into another ticket"
+            )));
+        }
+        tx.prepare_cached(
+            "INSERT INTO ticket_merges (duplicate_number, into_number, at) VALUES (?1, ?2, ?3)",
+        )?
+        .execute(params![duplicate, into, ms(now)])?;
+        let note = |number: i64, body: String| -> rusqlite::Result<usize> {
+            tx.prepare_cached(
+                "INSERT INTO messages (id, ticket_number, kind, author, body, created_at, at) \
+                 VALUES (?1, ?2, 'note', ?3, ?4, NULL, ?5)",
+            )?
+            .execute(params![
+                Uuid::now_v7().to_string(),
+                number,
+                author,
+                body,
+                ms(now)
+            ])
+        };
+        note(duplicate, format!("Merged into #{into} as a duplicate."))?;
+        note(
+            into,
+            format!("#{duplicate} was merged into this ticket as a duplicate."),
+        )?;
+        tx.prepare_cached("UPDATE tickets SET updated_at = ?2 WHERE number = ?1")?
+            .execute(params![into, ms(now)])?;
+        let closed = TicketStatus::Closed;
+        tx.prepare_cached("UPDATE tickets SET status = ?2, updated_at = ?3 WHERE number = ?1")?
+            .execute(params![duplicate, closed.as_str(), ms(now)])?;
+        if dup.status != closed {
+            write_status_update(&tx, &dup, closed, dup.assignee.as_deref(), now)?;
+        }
+        let detail = detail_by_number(&tx, duplicate)?;
+        tx.commit()?;
+        Ok(detail)
+    }
+
+    fn create_user(&self, user: &NewUser, now: OffsetDateTime) -> StoreResult<UserRecord> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tech = ensure_technician(&tx, &user.technician_name, now)?;
+        let inserted = tx.execute(
+            "INSERT INTO users (email, role, password_hash, technician_id, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                user.email,
+                user.role.as_str(),
+                user.password_hash,
+                tech.id,
+                ms(now)
+            ],
+        );
+        match inserted {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => {
+                return Err(StoreError::Conflict(format!(
+                    "a user with the email {:?} or the technician name {:?} exists",
+                    user.email, user.technician_name
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let id = tx.last_insert_rowid();
+        let created = user_by_id(&tx, id)?.ok_or(StoreError::NotFound)?;
+        tx.commit()?;
+        Ok(created)
+    }
+
+    fn user_by_email(&self, email: &str) -> StoreResult<Option<(UserRecord, String)>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {USER_COLS}, u.password_hash FROM {USER_FROM} WHERE u.email = ?1"
+        ))?;
+        Ok(stmt
+            .query_row([email.trim()], |r| Ok((user_row(r)?, r.get(7)?)))
+            .optional()?)
+    }
+
+    fn list_users(&self) -> StoreResult<Vec<UserRecord>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {USER_COLS} FROM {USER_FROM} ORDER BY u.email"
+        ))?;
+        let rows = stmt.query_map([], user_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn set_user_disabled(
+        &self,
+        id: i64,
+        disabled: bool,
+        now: OffsetDateTime,
+    ) -> StoreResult<UserRecord> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let n = tx.execute(
+            "UPDATE users SET disabled_at = CASE WHEN ?2 THEN COALESCE(disabled_at, ?3) END \
+             WHERE id = ?1",
+            params![id, disabled, ms(now)],
+        )?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        if disabled {
+            tx.execute("DELETE FROM sessions WHERE user_id = ?1", [id])?;
+        }
+        let user = user_by_id(&tx, id)?.ok_or(StoreError::NotFound)?;
+        tx.commit()?;
+        Ok(user)
+    }
+
+    fn technicians(&self) -> StoreResult<Vec<Technician>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached("SELECT id, name FROM technicians ORDER BY name")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(Technician {
+                id: r.get(0)?,
+                name: r.get(1)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        csrf_token: &str,
+        now: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> StoreResult<()> {
+        self.lock().execute(
+            "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![token_hash, user_id, csrf_token, ms(now), ms(expires_at)],
+        )?;
+        Ok(())
+    }
+
+    fn session(&self, token_hash: &str, now: OffsetDateTime) -> StoreResult<Option<SessionRecord>> {
+        let conn = self.lock();
+        let found: Option<(i64, String, i64)> = conn
+            .prepare_cached(
+                "SELECT user_id, csrf_token, expires_at FROM sessions \
+                 WHERE token_hash = ?1 AND expires_at > ?2",
+            )?
+            .query_row(params![token_hash, ms(now)], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()?;
+        let Some((user_id, csrf_token, expires_at)) = found else {
+            return Ok(None);
+        };
+        Ok(user_by_id(&conn, user_id)?
+            .filter(|u| !u.disabled)
+            .map(|user| SessionRecord {
+                user,
+                csrf_token,
+                expires_at: from_ms(expires_at),
+            }))
+    }
+
+    fn delete_session(&self, token_hash: &str, now: OffsetDateTime) -> StoreResult<()> {
+        self.lock().execute(
+            "DELETE FROM sessions WHERE token_hash = ?1 OR expires_at <= ?2",
+            params![token_hash, ms(now)],
+        )?;
+        Ok(())
+    }
+
+    fn list_enroll_tokens(&self) -> StoreResult<Vec<EnrollTokenRecord>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT rowid, label, created_at, revoked_at FROM enroll_tokens ORDER BY rowid DESC",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(EnrollTokenRecord {
+                id: r.get(0)?,
+                label: r.get(1)?,
+                created_at: from_ms(r.get(2)?),
+                revoked: r.get::<_, Option<i64>>(3)?.is_some(),
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn revoke_enroll_token(&self, id: i64, now: OffsetDateTime) -> StoreResult<()> {
+        let n = self.lock().execute(
+            "UPDATE enroll_tokens SET revoked_at = COALESCE(revoked_at, ?2) WHERE rowid = ?1",
+            params![id, ms(now)],
+        )?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    fn list_devices(&self) -> StoreResult<Vec<DeviceSummary>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {DEVICE_COLS}, agent_version, \
+             (SELECT COUNT(*) FROM tickets t WHERE t.device_id = devices.id \
+              AND t.status NOT IN ('resolved', 'closed')) \
+             FROM devices ORDER BY COALESCE(last_seen_at, enrolled_at) DESC"
+        ))?;
+        let rows = stmt.query_map([], |r| {
+            Ok(DeviceSummary {
+                device: device_row(r)?,
+                agent_version: r.get(9)?,
+                open_tickets: r.get(10)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn sla_policy(&self) -> StoreResult<SlaPolicy> {
+        let conn = self.lock();
+        Ok(conn
+            .prepare_cached(
+                "SELECT class_stopping_hours, wide_hours, room_hours, individual_hours \
+                 FROM sla_policy WHERE id = 1",
+            )?
+            .query_row([], |r| {
+                Ok(SlaPolicy {
+                    class_stopping_hours: r.get(0)?,
+                    wide_hours: r.get(1)?,
+                    room_hours: r.get(2)?,
+                    individual_hours: r.get(3)?,
+                })
+            })
+            .optional()?
+            .unwrap_or_default())
+    }
+
+    fn set_sla_policy(&self, p: &SlaPolicy) -> StoreResult<()> {
+        self.lock().execute(
+            "INSERT OR REPLACE INTO sla_policy \
+             (id, class_stopping_hours, wide_hours, room_hours, individual_hours) \
+             VALUES (1, ?1, ?2, ?3, ?4)",
+            params![
+                p.class_stopping_hours,
+                p.wide_hours,
+                p.room_hours,
+                p.individual_hours
+            ],
+        )?;
+        Ok(())
     }
 
     fn backup(&self, dest: &Path) -> StoreResult<()> {

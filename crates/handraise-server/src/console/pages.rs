@@ -1,0 +1,343 @@
+//! The askama templates (`templates/*.html`) and what they are given. Every
+//! value is HTML-escaped by askama; no template uses `|safe`.
+
+use super::view::{Due, SnapshotView};
+use crate::AppError;
+use crate::store::{Role, SessionRecord, SlaPolicy};
+use askama::Template;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+
+/// The page frame: title, navigation and the signed-in user.
+#[derive(Debug, Clone)]
+pub struct Chrome {
+    pub title: String,
+    pub user: Option<ChromeUser>,
+    /// The session's CSRF token, put in a hidden field of every form.
+    pub csrf: String,
+    /// Which navigation entry is current.
+    pub active: &'static str,
+    pub asset_v: &'static str,
+    /// A one-line confirmation after a change.
+    pub flash: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ChromeUser {
+    pub email: String,
+    pub name: String,
+    pub is_admin: bool,
+}
+
+impl Chrome {
+    pub fn anonymous(title: impl Into<String>) -> Self {
+        Self {
+            title: title.into(),
+            user: None,
+            csrf: String::new(),
+            active: "",
+            asset_v: super::asset_version(),
+            flash: None,
+        }
+    }
+
+    pub fn signed(title: impl Into<String>, s: &SessionRecord, active: &'static str) -> Self {
+        Self {
+            user: Some(ChromeUser {
+                email: s.user.email.clone(),
+                name: s.user.technician_name.clone(),
+                is_admin: s.user.role == Role::Admin,
+            }),
+            csrf: s.csrf_token.clone(),
+            active,
+            ..Self::anonymous(title)
+        }
+    }
+
+    pub fn with_flash(mut self, flash: Option<String>) -> Self {
+        self.flash = flash;
+        self
+    }
+}
+
+/// An `<option>`.
+#[derive(Debug, Clone)]
+pub struct Opt {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+impl Opt {
+    pub fn new(value: impl Into<String>, label: impl Into<String>, current: &str) -> Self {
+        let value = value.into();
+        Self {
+            selected: value == current,
+            label: label.into(),
+            value,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub c: Chrome,
+    pub heading: String,
+    pub message: String,
+}
+
+impl ErrorPage {
+    pub fn new(heading: &str, message: &str) -> Self {
+        Self {
+            c: Chrome::anonymous(heading),
+            heading: heading.into(),
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "sign_in.html")]
+pub struct SignInPage {
+    pub c: Chrome,
+    pub email: String,
+    pub error: Option<String>,
+}
+
+/// One status with its number of tickets, linking to the filtered queue.
+#[derive(Debug, Clone)]
+pub struct StatusCount {
+    pub value: &'static str,
+    pub label: &'static str,
+    pub count: usize,
+    pub current: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct QueueRow {
+    pub number: i64,
+    pub summary: String,
+    pub category: &'static str,
+    pub impact: String,
+    /// `high`, `medium` or `low`: the CSS class of the impact cell.
+    pub impact_class: &'static str,
+    pub place: String,
+    pub status: &'static str,
+    pub status_label: &'static str,
+    pub assignee: Option<String>,
+    pub age: String,
+    pub received_iso: String,
+    pub due: Option<Due>,
+}
+
+#[derive(Template)]
+#[template(path = "queue.html")]
+pub struct QueuePage {
+    pub c: Chrome,
+    pub rows: Vec<QueueRow>,
+    pub counts: Vec<StatusCount>,
+    pub statuses: Vec<Opt>,
+    pub categories: Vec<Opt>,
+    pub schools: Vec<Opt>,
+    pub buildings: Vec<Opt>,
+    pub assignees: Vec<Opt>,
+    pub filtered: bool,
+    pub updated: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct MessageView {
+    /// `teacher`, `technician` or `note`: the CSS class.
+    pub kind: &'static str,
+    pub kind_label: &'static str,
+    pub author: String,
+    pub body: String,
+    pub at: String,
+    pub iso: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct SelfHelpView {
+    pub title: String,
+    pub slug: String,
+    pub outcome: &'static str,
+}
+
+/// The ticket page's header facts.
+#[derive(Debug, Clone)]
+pub struct TicketView {
+    pub number: i64,
+    pub summary: String,
+    pub details: Option<String>,
+    pub status: &'static str,
+    pub status_label: &'static str,
+    pub category: &'static str,
+    pub urgency: &'static str,
+    pub scope: &'static str,
+    pub impact_class: &'static str,
+    pub reporter: Option<String>,
+    pub reporter_email: Option<String>,
+    pub os_user: Option<String>,
+    pub room: Option<String>,
+    pub school: Option<String>,
+    pub building: Option<String>,
+    pub device: Option<String>,
+    pub assignee: Option<String>,
+    pub created: String,
+    pub received: String,
+    pub due: Option<Due>,
+    pub has_screenshot: bool,
+    pub merged_into: Option<i64>,
+}
+
+#[derive(Template)]
+#[template(path = "ticket.html")]
+pub struct TicketPage {
+    pub c: Chrome,
+    pub t: TicketView,
+    pub snapshot: Option<SnapshotView>,
+    pub warnings: Vec<String>,
+    pub self_help: Vec<SelfHelpView>,
+    pub messages: Vec<MessageView>,
+    pub statuses: Vec<Opt>,
+    pub technicians: Vec<Opt>,
+    pub me: String,
+    pub assigned_to_me: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct DeviceRow {
+    pub id: String,
+    pub hostname: String,
+    pub last_seen: String,
+    pub os: String,
+    pub model: String,
+    pub school: String,
+    pub open_tickets: i64,
+    pub revoked: bool,
+}
+
+#[derive(Template)]
+#[template(path = "devices.html")]
+pub struct DevicesPage {
+    pub c: Chrome,
+    pub rows: Vec<DeviceRow>,
+    pub is_admin: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct UserRow {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: &'static str,
+    pub disabled: bool,
+    pub is_me: bool,
+}
+
+#[derive(Template)]
+#[template(path = "users.html")]
+pub struct UsersPage {
+    pub c: Chrome,
+    pub users: Vec<UserRow>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TokenRow {
+    pub id: i64,
+    pub label: String,
+    pub created: String,
+    pub revoked: bool,
+}
+
+#[derive(Template)]
+#[template(path = "tokens.html")]
+pub struct TokensPage {
+    pub c: Chrome,
+    pub tokens: Vec<TokenRow>,
+    /// (label, token) of a token just created: shown once.
+    pub created: Option<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "sla.html")]
+pub struct SlaPage {
+    pub c: Chrome,
+    pub policy: SlaPolicy,
+    pub error: Option<String>,
+}
+
+/// Renders a page with `status`; a template failure is logged and answers 500.
+pub fn render<T: Template>(status: StatusCode, page: &T) -> Response {
+    match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response()
+        }
+    }
+}
+
+/// An `AppError` as an HTML page with the same status.
+pub fn error_response(e: AppError) -> Response {
+    let status = e.status();
+    let (heading, message) = match &e {
+        AppError::NotFound => (
+            "Not found",
+            "There is nothing here. It may have been merged or the link may be wrong.".to_owned(),
+        ),
+        AppError::Invalid(m) | AppError::BadRequest(m) => (
+            "Please check the form",
+            format!("{m}. Go back and try again."),
+        ),
+        AppError::Conflict(m) => ("That cannot be done", format!("{m}.")),
+        AppError::RateLimited { retry_after_secs } => (
+            "Too many attempts",
+            format!(
+                "Please wait {} and try again.",
+                wait_text(*retry_after_secs)
+            ),
+        ),
+        AppError::Internal(cause) => {
+            tracing::error!(%cause, "internal error");
+            ("Something went wrong", "The server could not finish this. Try again; if it keeps happening, tell the district IT admins.".to_owned())
+        }
+        other => ("Something went wrong", other.to_string()),
+    };
+    let mut response = render(status, &ErrorPage::new(heading, &message));
+    if let AppError::RateLimited { retry_after_secs } = e {
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(retry_after_secs.max(1)),
+        );
+    }
+    response
+}
+
+/// "about 12 minutes" / "a minute".
+pub fn wait_text(secs: u64) -> String {
+    let mins = secs.div_ceil(60);
+    if mins <= 1 {
+        "a minute".into()
+    } else {
+        format!("about {mins} minutes")
+    }
+}
+
+/// A handler error, answered as an HTML page.
+#[derive(Debug)]
+pub struct ConsoleError(pub AppError);
+
+impl<E: Into<AppError>> From<E> for ConsoleError {
+    fn from(e: E) -> Self {
+        ConsoleError(e.into())
+    }
+}
+
+impl IntoResponse for ConsoleError {
+    fn into_response(self) -> Response {
+        error_response(self.0)
+    }
+}

@@ -1,0 +1,471 @@
+//! What the console pages show, computed from storage rows: the queue order
+//! and SLA due times, human-readable device facts with their warnings, and
+//! time formatting. Pure functions of their inputs (time is passed in).
+
+use crate::store::{SlaPolicy, TicketDetail, TicketRecord};
+use handraise_wire::{DeviceSnapshot, Scope, TicketStatus, Urgency};
+use time::{Duration, OffsetDateTime};
+
+/// Free disk below this share is highlighted.
+pub const LOW_DISK_FRACTION: f64 = 0.10;
+/// Clock skew beyond this many seconds is highlighted (sign-in failures).
+pub const MAX_CLOCK_SKEW_SECS: i64 = 120;
+
+/// Whether a ticket still needs work.
+pub fn is_open(status: TicketStatus) -> bool {
+    !matches!(status, TicketStatus::Resolved | TicketStatus::Closed)
+}
+
+/// Impact = scope weight × urgency weight (1..=12); higher first.
+pub fn impact(urgency: Urgency, scope: Scope) -> u32 {
+    let u = match urgency {
+        Urgency::Now => 3,
+        Urgency::Soon => 2,
+        Urgency::Whenever => 1,
+    };
+    let s = match scope {
+        Scope::Me => 1,
+        Scope::Room => 2,
+        Scope::Building => 3,
+        Scope::District => 4,
+    };
+    u * s
+}
+
+/// Queue order: impact, highest first, then age, oldest first.
+pub fn sort_queue(tickets: &mut [TicketDetail]) {
+    tickets.sort_by(|a, b| {
+        let (a, b) = (&a.ticket, &b.ticket);
+        impact(b.urgency, b.scope)
+            .cmp(&impact(a.urgency, a.scope))
+            .then(a.received_at.cmp(&b.received_at))
+            .then(a.number.cmp(&b.number))
+    });
+}
+
+/// When the ticket is due under `policy`.
+pub fn due_at(t: &TicketRecord, policy: &SlaPolicy) -> OffsetDateTime {
+    t.received_at + Duration::hours(i64::from(policy.hours_for(t.urgency, t.scope)))
+}
+
+/// A due-time badge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Due {
+    /// `overdue`, `soon` (under an hour left) or `ok`: the CSS class.
+    pub class: &'static str,
+    pub text: String,
+    /// RFC 3339, for the `<time>` element.
+    pub iso: String,
+}
+
+/// The badge of an open ticket; `None` once resolved or closed.
+pub fn due_badge(t: &TicketRecord, policy: &SlaPolicy, now: OffsetDateTime) -> Option<Due> {
+    if !is_open(t.status) {
+        return None;
+    }
+    let due = due_at(t, policy);
+    let iso = iso(due);
+    Some(if due <= now {
+        Due {
+            class: "overdue",
+            text: format!("Overdue by {}", span(now - due)),
+            iso,
+        }
+    } else if due - now < Duration::hours(1) {
+        Due {
+            class: "soon",
+            text: format!("Due in {}", span(due - now)),
+            iso,
+        }
+    } else {
+        Due {
+            class: "ok",
+            text: format!("Due in {}", span(due - now)),
+            iso,
+        }
+    })
+}
+
+/// "3 min", "2 h 5 min", "4 d 3 h".
+pub fn span(d: Duration) -> String {
+    let mins = d.whole_minutes().max(0);
+    if mins < 60 {
+        format!("{mins} min")
+    } else if mins < 24 * 60 {
+        let (h, m) = (mins / 60, mins % 60);
+        if m == 0 {
+            format!("{h} h")
+        } else {
+            format!("{h} h {m} min")
+        }
+    } else {
+        let (d, h) = (mins / (24 * 60), (mins % (24 * 60)) / 60);
+        if h == 0 {
+            format!("{d} d")
+        } else {
+            format!("{d} d {h} h")
+        }
+    }
+}
+
+/// "28 Nov 2026, 13:42 UTC".
+pub fn when(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    let month = &format!("{:?}", t.month())[..3];
+    format!(
+        "{} {} {}, {:02}:{:02} UTC",
+        t.day(),
+        month,
+        t.year(),
+        t.hour(),
+        t.minute()
+    )
+}
+
+pub fn iso(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// Bytes as "1.5 GB" (decimal units, as the OS shows them).
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
+    let mut v = n as f64;
+    let mut unit = 0;
+    while v >= 1000.0 && unit < UNITS.len() - 1 {
+        v /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}
+
+/// One labelled fact of the device snapshot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fact {
+    pub label: &'static str,
+    pub value: String,
+    /// Set when the fact is a likely cause of trouble.
+    pub warning: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DiskRow {
+    pub mount: String,
+    pub total: String,
+    pub free: String,
+    pub free_percent: String,
+    pub low: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct InterfaceRow {
+    pub name: String,
+    pub mac: String,
+    pub addresses: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProcessRow {
+    pub name: String,
+    pub cpu: String,
+    pub memory: String,
+}
+
+/// The device snapshot, for humans.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SnapshotView {
+    pub facts: Vec<Fact>,
+    pub disks: Vec<DiskRow>,
+    pub interfaces: Vec<InterfaceRow>,
+    pub processes: Vec<ProcessRow>,
+    /// Every warning, for the summary at the top of the ticket.
+    pub warnings: Vec<String>,
+}
+
+fn push(facts: &mut Vec<Fact>, label: &'static str, value: Option<String>) {
+    if let Some(value) = value.filter(|v| !v.trim().is_empty()) {
+        facts.push(Fact {
+            label,
+            value,
+            warning: None,
+        });
+    }
+}
+
+fn join(parts: &[Option<&str>]) -> Option<String> {
+    let v: Vec<&str> = parts
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|s| !s.trim().is_empty())
+        .collect();
+    (!v.is_empty()).then(|| v.join(" "))
+}
+
+/// Renders a snapshot; `offline_at_submit` adds the unreachable warning even
+/// when the snapshot has no reachability fact.
+pub fn snapshot_view(s: &DeviceSnapshot, offline_at_submit: bool) -> SnapshotView {
+    let mut v = SnapshotView::default();
+    let f = &mut v.facts;
+    push(f, "Hostname", s.hostname.clone());
+    push(
+        f,
+        "Operating system",
+        join(&[s.os_name.as_deref(), s.os_version.as_deref()]),
+    );
+    push(f, "Kernel", s.kernel.clone());
+    push(f, "Architecture", s.arch.clone());
+    push(
+        f,
+        "Model",
+        join(&[s.manufacturer.as_deref(), s.model.as_deref()]),
+    );
+    push(f, "Serial number", s.serial.clone());
+    if let Some(cpu) = &s.cpu {
+        let mut parts = Vec::new();
+        if let Some(m) = &cpu.model {
+            parts.push(m.clone());
+        }
+        if let Some(c) = cpu.cores {
+            parts.push(format!("{c} cores"));
+        }
+        if let Some(l) = cpu.load_1m {
+            parts.push(format!("load {l:.2}"));
+        }
+        push(f, "Processor", Some(parts.join(", ")));
+    }
+    if let Some(m) = &s.memory {
+        let pct = if m.total_bytes > 0 {
+            format!(
+                " ({:.0}% used)",
+                m.used_bytes as f64 * 100.0 / m.total_bytes as f64
+            )
+        } else {
+            String::new()
+        };
+        push(
+            f,
+            "Memory",
+            Some(format!(
+                "{} used of {}{pct}",
+                bytes(m.used_bytes),
+                bytes(m.total_bytes)
+            )),
+        );
+    }
+    if let Some(up) = s.uptime_secs {
+        push(
+            f,
+            "Uptime",
+            Some(span(Duration::seconds(up.min(i64::MAX as u64) as i64))),
+        );
+    }
+    push(f, "Default gateway", s.default_gateway.clone());
+    push(
+        f,
+        "DNS servers",
+        (!s.dns_servers.is_empty()).then(|| s.dns_servers.join(", ")),
+    );
+    match &s.server_reachability {
+        Some(r) if r.reachable => push(
+            f,
+            "District server",
+            Some(match r.latency_ms {
+                Some(ms) => format!("Reachable ({ms} ms)"),
+                None => "Reachable".into(),
+            }),
+        ),
+        Some(r) => {
+            let warning = "The district server was unreachable when the ticket was submitted";
+            f.push(Fact {
+                label: "District server",
+                value: match &r.error {
+                    Some(e) => format!("Not reachable: {e}"),
+                    None => "Not reachable".into(),
+                },
+                warning: Some(warning.into()),
+            });
+        }
+        None => {}
+    }
+    if let Some(b) = &s.battery {
+        let mut parts = Vec::new();
+        if let Some(c) = b.charge_percent {
+            parts.push(format!("{c:.0}% charged"));
+        }
+        if let Some(c) = b.charging {
+            parts.push(if c { "charging" } else { "on battery" }.to_owned());
+        }
+        if let Some(h) = b.health_percent {
+            parts.push(format!("health {h:.0}%"));
+        }
+        push(f, "Battery", Some(parts.join(", ")));
+    }
+    if !s.displays.is_empty() {
+        let list: Vec<String> = s
+            .displays
+            .iter()
+            .map(|d| match &d.name {
+                Some(n) => format!("{n} {}×{}", d.width, d.height),
+                None => format!("{}×{}", d.width, d.height),
+            })
+            .collect();
+        push(
+            f,
+            "Displays",
+            Some(format!("{}: {}", list.len(), list.join(", "))),
+        );
+    }
+    push(
+        f,
+        "Printers",
+        (!s.printers.is_empty()).then(|| s.printers.join(", ")),
+    );
+    push(f, "App version", s.app_version.clone());
+    push(f, "Time zone", s.time_zone.clone());
+    if let Some(skew) = s.clock_skew_secs {
+        let text = if skew == 0 {
+            "In step with the server".to_owned()
+        } else {
+            let dir = if skew > 0 { "ahead of" } else { "behind" };
+            let secs = skew.unsigned_abs();
+            let amount = if secs < 60 {
+                format!("{secs} s")
+            } else {
+                span(Duration::seconds(secs.min(i64::MAX as u64) as i64))
+            };
+            format!("{amount} {dir} the server")
+        };
+        let warning = (skew.unsigned_abs() > MAX_CLOCK_SKEW_SECS as u64)
+            .then(|| format!("The clock is {text} (sign-in failures are likely)"));
+        f.push(Fact {
+            label: "Clock",
+            value: text,
+            warning,
+        });
+    }
+    if let Some(at) = s.collected_at {
+        push(f, "Facts collected", Some(when(at)));
+    }
+    for d in &s.disks {
+        let fraction = if d.total_bytes > 0 {
+            d.free_bytes as f64 / d.total_bytes as f64
+        } else {
+            1.0
+        };
+        let low = d.total_bytes > 0 && fraction < LOW_DISK_FRACTION;
+        if low {
+            v.warnings.push(format!(
+                "Disk {} has only {:.0}% free ({})",
+                d.mount,
+                fraction * 100.0,
+                bytes(d.free_bytes)
+            ));
+        }
+        v.disks.push(DiskRow {
+            mount: d.mount.clone(),
+            total: bytes(d.total_bytes),
+            free: bytes(d.free_bytes),
+            free_percent: format!("{:.0}%", fraction * 100.0),
+            low,
+        });
+    }
+    v.interfaces = s
+        .interfaces
+        .iter()
+        .map(|i| InterfaceRow {
+            name: i.name.clone(),
+            mac: i.mac.clone().unwrap_or_default(),
+            addresses: i.addresses.join(", "),
+        })
+        .collect();
+    v.processes = s
+        .top_processes
+        .iter()
+        .map(|p| ProcessRow {
+            name: p.name.clone(),
+            cpu: format!("{:.1}%", p.cpu_percent),
+            memory: bytes(p.memory_bytes),
+        })
+        .collect();
+    let fact_warnings: Vec<String> = v.facts.iter().filter_map(|f| f.warning.clone()).collect();
+    v.warnings.extend(fact_warnings);
+    let unreachable = v.warnings.iter().any(|w| w.contains("unreachable"));
+    if offline_at_submit && !unreachable {
+        v.warnings
+            .push("The computer was offline when the teacher submitted the ticket".into());
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use handraise_wire::{Disk, Reachability};
+
+    #[test]
+    fn impact_orders_the_queue_then_age() {
+        assert_eq!(impact(Urgency::Now, Scope::District), 12);
+        assert_eq!(impact(Urgency::Whenever, Scope::Me), 1);
+        assert!(impact(Urgency::Now, Scope::Me) > impact(Urgency::Whenever, Scope::Room));
+    }
+
+    #[test]
+    fn sla_defaults_follow_k12_policy() {
+        let p = SlaPolicy::default();
+        assert_eq!(p.hours_for(Urgency::Now, Scope::Me), 4);
+        assert_eq!(p.hours_for(Urgency::Soon, Scope::Building), 4);
+        assert_eq!(p.hours_for(Urgency::Whenever, Scope::District), 4);
+        assert_eq!(p.hours_for(Urgency::Soon, Scope::Room), 8);
+        assert_eq!(p.hours_for(Urgency::Whenever, Scope::Me), 24);
+    }
+
+    #[test]
+    fn spans_read_naturally() {
+        assert_eq!(span(Duration::minutes(5)), "5 min");
+        assert_eq!(span(Duration::minutes(125)), "2 h 5 min");
+        assert_eq!(span(Duration::hours(27)), "1 d 3 h");
+        assert_eq!(bytes(1_500_000_000), "1.5 GB");
+    }
+
+    #[test]
+    fn snapshot_warnings_are_highlighted() {
+        let s = DeviceSnapshot {
+            disks: vec![
+                Disk {
+                    mount: "C:".into(),
+                    total_bytes: 100_000,
+                    free_bytes: 5_000,
+                },
+                Disk {
+                    mount: "D:".into(),
+                    total_bytes: 100_000,
+                    free_bytes: 50_000,
+                },
+            ],
+            clock_skew_secs: Some(-300),
+            server_reachability: Some(Reachability {
+                reachable: false,
+                latency_ms: None,
+                error: Some("timed out".into()),
+            }),
+            ..Default::default()
+        };
+        let v = snapshot_view(&s, true);
+        assert!(v.disks[0].low && !v.disks[1].low);
+        assert_eq!(v.warnings.len(), 3, "{:?}", v.warnings);
+        assert!(v.warnings.iter().any(|w| w.contains("5 min behind")));
+        let calm = snapshot_view(
+            &DeviceSnapshot {
+                clock_skew_secs: Some(30),
+                ..Default::default()
+            },
+            false,
+        );
+        assert!(calm.warnings.is_empty());
+    }
+}
