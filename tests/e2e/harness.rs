@@ -51,11 +51,18 @@ pub struct Server {
     child: Option<Child>,
     pub url: String,
     pub port: u16,
+    /// `HANDRAISE_SERVER_*` overrides given to every `serve`.
+    env: Vec<(String, String)>,
 }
 
 impl Server {
     /// `init` a fresh data directory and `serve` it on 127.0.0.1 port 0.
     pub fn start() -> Result<Self> {
+        Self::start_with(&[])
+    }
+
+    /// Like [`Server::start`], with `HANDRAISE_SERVER_*` configuration overrides.
+    pub fn start_with(env: &[(&str, &str)]) -> Result<Self> {
         let dir = tempfile::tempdir()?;
         ok_stdout(
             Command::new(bin("handraise-server"))
@@ -68,6 +75,10 @@ impl Server {
             child: None,
             url: String::new(),
             port: 0,
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
         };
         server.serve(0)?;
         Ok(server)
@@ -81,6 +92,7 @@ impl Server {
             .arg(self.dir.path())
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .env("RUST_LOG", "warn")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(Stdio::piped())
             .spawn()?;
         let stdout = child.stdout.take().context("no stdout")?;

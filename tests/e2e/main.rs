@@ -4,6 +4,7 @@
 
 mod faults;
 mod harness;
+mod hostile;
 mod proxy;
 
 use anyhow::Result;
