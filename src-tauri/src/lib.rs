@@ -15,9 +15,6 @@ use std::collections::HashMap;
 use tauri::{AppHandle, Emitter, Manager, RunEvent};
 use windows::View;
 
-/// The default global shortcut that opens the report form.
-const SHORTCUT: &str = "ctrl+alt+KeyH";
-
 /// Opens (or focuses) a view's window; the report form also starts its screenshot first.
 pub(crate) fn open_view(app: &AppHandle, view: View) {
     let core = app.state::<App>();
@@ -41,6 +38,36 @@ pub(crate) fn report_ready(app: &App, view: &str) {
     }
 }
 
+/// The view named by `--open VIEW` (or `--open=VIEW`) on the command line, else by the
+/// environment variable `HANDRAISE_OPEN`: `report`, `tickets`, `help`, `about` or `setup`.
+/// An escape hatch for end-to-end tests (tests/app): WebDriver can only attach to a webview,
+/// and the app otherwise starts with none.
+fn view_to_open_at_start() -> Option<View> {
+    let mut args = std::env::args().skip(1);
+    let mut name = None;
+    while let Some(arg) = args.next() {
+        if arg == "--open" {
+            name = args.next();
+        } else if let Some(v) = arg.strip_prefix("--open=") {
+            name = Some(v.to_owned());
+        }
+    }
+    let name = name.or_else(|| std::env::var("HANDRAISE_OPEN").ok())?;
+    let view = [
+        View::Report,
+        View::Tickets,
+        View::Help,
+        View::About,
+        View::Setup,
+    ]
+    .into_iter()
+    .find(|v| v.label() == name.trim());
+    if view.is_none() {
+        tracing::warn!(view = %name, "unknown view to open at start");
+    }
+    view
+}
+
 fn tray_look(state: &TrayState, show_quit: bool) -> tray::TrayLook {
     tray::TrayLook {
         unread: state.unread,
@@ -52,11 +79,12 @@ fn tray_look(state: &TrayState, show_quit: bool) -> tray::TrayLook {
 
 /// Turns the agent core's change notifications into window events and the tray's look.
 async fn follow_changes(handle: AppHandle, core: App) {
+    let show_quit = core.agent().config().policy.allow_quit;
     let mut changes = core.agent().subscribe();
     let mut known: HashMap<String, LocalTicket> = HashMap::new();
     loop {
         if let Ok(state) = core.tray_state().await {
-            tray::update(&handle, &tray_look(&state, true));
+            tray::update(&handle, &tray_look(&state, show_quit));
         }
         if let Ok(status) = core.status().await {
             let _ = handle.emit("status-changed", status);
@@ -132,11 +160,12 @@ pub fn run() {
         ])
         .setup(move |app| {
             let handle = app.handle().clone();
-            tray::build(&handle, &tray_look(&TrayState::default(), true))?;
-            {
+            let policy = core.agent().config().policy.clone();
+            tray::build(&handle, &tray_look(&TrayState::default(), policy.allow_quit))?;
+            if !policy.shortcut.trim().is_empty() {
                 use tauri_plugin_global_shortcut::GlobalShortcutExt;
-                if let Err(e) = handle.global_shortcut().register(SHORTCUT) {
-                    tracing::warn!(error = %e, "the Ctrl+Alt+H shortcut is not available");
+                if let Err(e) = handle.global_shortcut().register(policy.shortcut.as_str()) {
+                    tracing::warn!(error = %e, shortcut = %policy.shortcut, "the shortcut is not available");
                 }
             }
             let sync_core = core.clone();
@@ -155,6 +184,8 @@ pub fn run() {
                 && core.agent().config().enrollment_token.is_some();
             if !enrolled && !deployed {
                 open_view(&handle, View::Setup);
+            } else if let Some(view) = view_to_open_at_start() {
+                open_view(&handle, view);
             }
             Ok(())
         })

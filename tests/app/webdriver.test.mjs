@@ -1,0 +1,196 @@
+// The real app driven through tauri-driver (WebKitWebDriver): report with self-help, the
+// ticket reaching the server exactly once, a technician's reply reaching My tickets, and a
+// "This fixed it" deflection that sends nothing.
+//
+// The app starts in the tray with no webview, and WebDriver can only attach to a webview, so the
+// session starts it with `--open report` (the shell's escape hatch, src-tauri/src/lib.rs).
+
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { remote } from "webdriverio";
+import { env, resultsPath, serverTickets, sleep, tech, waitFor } from "./lib.mjs";
+
+const ARTICLE_SLUG = "printer-offline";
+const ARTICLE_TITLE = "Printer shows as offline";
+const SUMMARY = "printer offline";
+const REPLY = "Hi! I restarted the print server — please try printing again. Sam";
+
+/** @type {WebdriverIO.Browser} */
+let browser;
+let ticketNumber;
+
+async function shot(name) {
+  try {
+    await browser.saveScreenshot(resultsPath(name));
+  } catch (e) {
+    console.warn(`screenshot ${name} failed: ${e.message}`);
+  }
+}
+
+/** Navigates the single webview by its hash route, as the shell does for another view. */
+async function go(route) {
+  await browser.execute((r) => {
+    window.location.hash = r;
+  }, route);
+}
+
+/** Printer tile, summary, and the matching self-help article opened. */
+async function fillAndOpenArticle() {
+  const printer = await browser.$("label=Printer");
+  await printer.waitForClickable({ timeout: 20_000 });
+  await printer.click();
+  assert.equal(await browser.$('input[name="category"][value="printer"]').isSelected(), true, "Printer tile chosen");
+  const summary = await browser.$("#summary");
+  await summary.setValue(SUMMARY);
+
+  const hit = await browser.$(`[data-testid="self-help-hit"][data-slug="${ARTICLE_SLUG}"]`);
+  await hit.waitForDisplayed({ timeout: 15_000, timeoutMsg: "the printer article in the self-help panel" });
+  assert.equal(await hit.$("h3").getText(), ARTICLE_TITLE);
+  await hit.$(`button[aria-label="Show steps: ${ARTICLE_TITLE}"]`).click();
+
+  const article = await browser.$('[data-testid="self-help-article"]');
+  await browser.$("#article-title").waitUntil(async function () {
+    return (await this.getText()) === ARTICLE_TITLE;
+  }, { timeout: 10_000, timeoutMsg: "the article to open" });
+  const steps = await article.$$("ol > li");
+  assert.equal(steps.length, 3, "the article's numbered steps are rendered as a list");
+  assert.match(await steps[0].getText(), /switched on/);
+  return article;
+}
+
+before(async () => {
+  browser = await remote({
+    hostname: "127.0.0.1",
+    port: Number(env("HR_WD_PORT")),
+    logLevel: "warn",
+    connectionRetryTimeout: 60_000,
+    connectionRetryCount: 1,
+    capabilities: {
+      "tauri:options": { application: env("HR_APP_BIN"), args: ["--open", "report"] },
+    },
+  });
+  await browser.setTimeout({ implicit: 0 });
+});
+
+after(async () => {
+  if (browser) {
+    try {
+      await browser.deleteSession();
+    } catch {
+      /* the window may already be gone; run.mjs stops tauri-driver and the app */
+    }
+  }
+});
+
+test("the report window opens at #/report", async () => {
+  await browser.waitUntil(async () => (await browser.getTitle()) === "Report a problem — HandRaise", {
+    timeout: 20_000,
+    timeoutMsg: "the report page title",
+  });
+  assert.match(await browser.getUrl(), /#\/report$/);
+  await browser.$("h2=What's wrong?").waitForDisplayed({ timeout: 10_000 });
+  await shot("wd-1-report-form.png");
+});
+
+test("self-help: the technician's printer article matches, Still broken, submit → saved then sent exactly once", async () => {
+  await fillAndOpenArticle();
+  await shot("wd-2-self-help-article.png");
+
+  await browser.$("button=Still broken").click();
+  await browser.$(`li=You tried: ${ARTICLE_TITLE}`).waitForDisplayed({ timeout: 5000 });
+  assert.equal(await browser.$('[data-testid="self-help-article"]').isExisting(), false, "the article closed");
+
+  // Record every text the submit status shows, so a quick "Saved" → "Sent" is never missed.
+  await browser.execute(() => {
+    window.__statusTexts = [];
+    const seen = () => {
+      const el = document.querySelector('[data-testid="submit-status"]');
+      const text = el ? el.textContent.trim() : null;
+      const list = window.__statusTexts;
+      if (text && list[list.length - 1] !== text) list.push(text);
+    };
+    new MutationObserver(seen).observe(document.body, { subtree: true, childList: true, characterData: true });
+  });
+  await browser.$("button=Send to the help desk").click();
+
+  const status = await browser.$('[data-testid="submit-status"]');
+  await status.waitForDisplayed({ timeout: 10_000 });
+  await status.waitUntil(async function () {
+    return /^Sent — ticket #\d+$/.test((await this.getText()).trim());
+  }, { timeout: 30_000, interval: 250, timeoutMsg: "the ticket to be sent by the sync loop" });
+  await shot("wd-3-sent.png");
+  const texts = await browser.execute(() => window.__statusTexts);
+  ticketNumber = Number((await status.getText()).match(/#(\d+)/)[1]);
+  assert.equal(texts[0], "Saved on this computer — it will be sent automatically", `status texts: ${JSON.stringify(texts)}`);
+  assert.equal(texts[texts.length - 1], `Sent — ticket #${ticketNumber}`);
+
+  const tickets = serverTickets();
+  const mine = tickets.filter((t) => t.summary === SUMMARY);
+  assert.equal(mine.length, 1, `exactly one "${SUMMARY}" ticket on the server: ${JSON.stringify(tickets)}`);
+  assert.equal(tickets.length, 1, "and no other ticket");
+  assert.equal(mine[0].number, ticketNumber);
+  assert.equal(mine[0].category, "printer");
+  assert.equal(mine[0].status, "new");
+
+  // The technician sees that the teacher tried the article.
+  const full = await tech("GET", `/api/v1/tech/tickets/${ticketNumber}`);
+  assert.deepEqual(
+    (full.self_help ?? []).map((s) => [s.article_slug, s.outcome]),
+    [[ARTICLE_SLUG, "still_broken"]],
+    `self-help on the ticket: ${JSON.stringify(full.self_help)}`,
+  );
+});
+
+test("a technician's reply reaches My tickets", async () => {
+  assert.ok(ticketNumber, "the previous test sent a ticket");
+  await tech("POST", `/api/v1/tech/tickets/${ticketNumber}/reply`, { body: REPLY });
+
+  // "See My tickets" on the result page navigates the same webview to #/tickets.
+  await browser.$("a=See My tickets").click();
+  await browser.waitUntil(async () => (await browser.getTitle()) === "My tickets — HandRaise", {
+    timeout: 10_000,
+    timeoutMsg: "the My tickets page",
+  });
+  const item = await browser.$(`[data-testid="ticket-item"]*=${SUMMARY}`);
+  await item.waitForDisplayed({ timeout: 10_000 });
+  assert.equal((await browser.$$('[data-testid="ticket-item"]')).length, 1, "one ticket in My tickets");
+  await shot("wd-4-my-tickets.png");
+  await item.$(`a*=${SUMMARY}`).click();
+
+  await browser.$(`h1=${SUMMARY}`).waitForDisplayed({ timeout: 10_000 });
+  assert.match(await browser.$(`p*=Ticket #${ticketNumber}`).getText(), new RegExp(`Ticket #${ticketNumber}`));
+  // The app's sync loop long-polls the updates feed; the reply arrives without a reload.
+  const reply = await browser.$('[data-testid="message"][data-author="technician"]');
+  await reply.waitForDisplayed({ timeout: 30_000, interval: 250, timeoutMsg: "the technician's reply (30 s)" });
+  assert.equal(await reply.$(".body").getText(), REPLY);
+  assert.match(await reply.$(".who").getText(), /Sam Rivera/);
+  await shot("wd-5-ticket-reply.png");
+});
+
+test('"This fixed it" deflects: nothing new reaches the server', async () => {
+  const before = serverTickets().length;
+  await go("#/report");
+  await browser.waitUntil(async () => (await browser.getTitle()) === "Report a problem — HandRaise", {
+    timeout: 10_000,
+    timeoutMsg: "back on the report page",
+  });
+  await fillAndOpenArticle();
+  await browser.$("button=This fixed it").click();
+
+  const thanks = await browser.$('[data-testid="deflected"]');
+  await thanks.waitForDisplayed({ timeout: 5000 });
+  assert.match(await thanks.getText(), /Great — glad it's working!/);
+  assert.match(await thanks.getText(), /Nothing was sent to the help desk/);
+  // The page closes its window after 5 s; "Report a problem anyway" cancels that and keeps the
+  // webview (and this session) alive.
+  await browser.$("button=Report a problem anyway").click();
+  await shot("wd-6-deflected-back-to-form.png");
+  await browser.$("#summary").waitForDisplayed({ timeout: 5000 });
+
+  // Give the sync loop time to send anything it might have queued, then compare.
+  await sleep(4000);
+  assert.equal(serverTickets().length, before, "no new ticket on the server");
+  await go("#/tickets");
+  await browser.$('[data-testid="ticket-item"]').waitForDisplayed({ timeout: 10_000 });
+  assert.equal((await browser.$$('[data-testid="ticket-item"]')).length, 1, "still one ticket in My tickets");
+});
