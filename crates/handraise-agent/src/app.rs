@@ -703,7 +703,9 @@ impl App {
 
     /// The facts a report will carry, in plain words.
     pub async fn facts(&self) -> IpcResult<Vec<FactItem>> {
-        Ok(fact_items(&self.agent.current_facts().await?))
+        let mut snapshot = self.agent.current_facts().await?;
+        omit_facts(&mut snapshot, &self.agent.config().policy.hide_facts);
+        Ok(fact_items(&snapshot))
     }
 
     /// Starts taking the screenshot for a report form about to open; the form asks for it
@@ -757,6 +759,7 @@ impl App {
     pub async fn submit(&self, input: ReportInput) -> IpcResult<LocalTicket> {
         let mut snapshot = self.agent.current_facts().await?;
         omit_facts(&mut snapshot, &input.omit_facts);
+        omit_facts(&mut snapshot, &self.agent.config().policy.hide_facts);
         let screenshot = if input.include_screenshot {
             self.screenshot_bytes().await.map(|bytes| Screenshot {
                 bytes: bytes.as_ref().clone(),

@@ -62,6 +62,60 @@ pub struct Config {
     pub sync_interval_secs: u64,
     /// Where the outbox, cache, credentials and logs live.
     pub data_dir: PathBuf,
+    /// District policy: read from the system file's `[policy]` table only, so a user's own
+    /// file cannot loosen it.
+    pub policy: Policy,
+}
+
+/// What a district admin decides for every teacher (`[policy]` in the system file).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Policy {
+    /// Whether the tray menu offers Quit.
+    pub allow_quit: bool,
+    /// The global shortcut that opens the report form ("" turns it off).
+    pub shortcut: String,
+    /// Device facts never attached (keys of the report form's list: `computer`, `os`,
+    /// `model`, `cpu`, `memory`, `disks`, `network`, `connection`, `battery`, `displays`,
+    /// `printers`, `processes`, `time`, `uptime`).
+    pub hide_facts: Vec<String>,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            allow_quit: true,
+            shortcut: "Ctrl+Alt+H".into(),
+            hide_facts: Vec::new(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct PolicyFile {
+    #[serde(default)]
+    policy: Option<Policy>,
+}
+
+impl Policy {
+    /// The `[policy]` table of the system file, or the defaults.
+    pub fn from_system_file(path: &Path) -> Result<Policy, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Policy::default()),
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                });
+            }
+        };
+        let file: PolicyFile = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+        Ok(file.policy.unwrap_or_default())
+    }
 }
 
 impl Config {
@@ -78,6 +132,7 @@ impl Config {
             backoff_cap_secs: Self::DEFAULT_BACKOFF_CAP_SECS,
             sync_interval_secs: Self::DEFAULT_SYNC_INTERVAL_SECS,
             data_dir: data_dir.into(),
+            policy: Policy::default(),
         }
     }
 
@@ -117,6 +172,9 @@ impl Config {
         }
         if let Some(v) = merged.sync_interval_secs {
             config.sync_interval_secs = v.max(1);
+        }
+        if let Some(system) = &sources.system_file {
+            config.policy = Policy::from_system_file(system)?;
         }
         Ok(config)
     }
@@ -324,6 +382,39 @@ fn is_loopback_host(host: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn policy_comes_from_the_system_file_only() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let system = write(
+            dir.path(),
+            "system.toml",
+            "server_url = \"https://help.example\"\n[policy]\nallow_quit = false\nhide_facts = [\"processes\"]\n",
+        );
+        let user = write(dir.path(), "user.toml", "[policy]\nallow_quit = true\n");
+        let sources = ConfigSources {
+            system_file: Some(system),
+            user_file: Some(user),
+            env: HashMap::new(),
+            flags: ConfigLayer {
+                data_dir: Some(dir.path().join("data")),
+                ..Default::default()
+            },
+        };
+        let config = Config::load_from(&sources).expect("loads");
+        assert!(
+            !config.policy.allow_quit,
+            "the user file cannot loosen policy"
+        );
+        assert_eq!(config.policy.hide_facts, vec!["processes".to_string()]);
+        assert_eq!(
+            config.policy.shortcut, "Ctrl+Alt+H",
+            "defaults fill the rest"
+        );
+        let bad = write(dir.path(), "bad.toml", "[policy]\nallow_qiut = false\n");
+        let err = Policy::from_system_file(&bad).expect_err("a misspelt key is an error");
+        assert!(err.to_string().contains("allow_qiut"), "{err}");
+    }
 
     fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
         let p = dir.join(name);
