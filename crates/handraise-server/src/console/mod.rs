@@ -223,12 +223,6 @@ async fn sign_in(
         limiter.record(&email_key, now);
         limiter.record(&ip_key, now);
         tracing::info!(%ip, "failed console sign-in");
-        if let Some(wait) = limiter
-            .blocked(&email_key, now)
-            .max(limiter.blocked(&ip_key, now))
-        {
-            return Ok(too_many(wait));
-        }
         return Ok(sign_in_response(
             StatusCode::UNAUTHORIZED,
             &headers,
