@@ -116,3 +116,10 @@ pub fn close_window(window: WebviewWindow) -> IpcResult<()> {
 pub fn ui_ready(app: State<'_, App>, view: String) {
     crate::report_ready(&app, &view)
 }
+
+#[tauri::command]
+pub async fn check_connection(
+    app: State<'_, App>,
+) -> IpcResult<handraise_agent::netcheck::ConnectionReport> {
+    app.check_connection().await
+}

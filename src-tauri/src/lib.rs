@@ -157,6 +157,7 @@ pub fn run() {
             commands::sync_now,
             commands::close_window,
             commands::ui_ready,
+            commands::check_connection,
         ])
         .setup(move |app| {
             let handle = app.handle().clone();

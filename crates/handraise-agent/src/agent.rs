@@ -300,6 +300,11 @@ impl Agent {
         })
     }
 
+    /// The HTTP client every request of this agent goes through.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
     pub fn config(&self) -> &Config {
         &self.inner.config
     }

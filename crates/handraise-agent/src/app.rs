@@ -894,6 +894,37 @@ impl App {
         self.agent.wake();
     }
 
+    /// "Check my connection": DNS, gateway, the district server and the internet, with
+    /// targets from configuration. The only probes of other hosts, and only on request.
+    pub async fn check_connection(&self) -> IpcResult<crate::netcheck::ConnectionReport> {
+        let config = self.agent.config();
+        let server = self
+            .agent
+            .enrollment()
+            .ok()
+            .flatten()
+            .map(|e| e.server_url)
+            .or_else(|| config.server_url.clone());
+        let gateway = tokio::task::spawn_blocking(|| {
+            std::fs::read_to_string("/proc/net/route")
+                .ok()
+                .and_then(|t| crate::facts::parse_default_gateway(&t))
+        })
+        .await
+        .ok()
+        .flatten();
+        let targets = crate::netcheck::Targets {
+            dns_name: config
+                .dns_check_name
+                .clone()
+                .or_else(|| server.as_deref().and_then(crate::netcheck::url_host)),
+            gateway,
+            server_health_url: server.map(|s| format!("{}/healthz", s.trim_end_matches('/'))),
+            internet_url: config.internet_check_url.clone(),
+        };
+        Ok(crate::netcheck::run(self.agent.http(), &targets).await)
+    }
+
     /// Notes when a window was asked for, to measure trigger → interactive.
     pub fn window_requested(&self, view: &str) {
         if let Ok(mut o) = self.opened.lock() {
@@ -955,6 +986,9 @@ pub fn typescript_bindings() -> String {
         ReportInput::decl(&cfg),
         LocalMessage::decl(&cfg),
         LocalTicket::decl(&cfg),
+        crate::netcheck::Check::decl(&cfg),
+        crate::netcheck::Verdict::decl(&cfg),
+        crate::netcheck::ConnectionReport::decl(&cfg),
     ] {
         out.push_str("\nexport ");
         out.push_str(&decl);

@@ -65,6 +65,10 @@ pub struct Config {
     /// District policy: read from the system file's `[policy]` table only, so a user's own
     /// file cannot loosen it.
     pub policy: Policy,
+    /// "Check my connection": the address fetched to test the internet (none = not tested).
+    pub internet_check_url: Option<String>,
+    /// "Check my connection": the name looked up to test DNS (default: the server's host).
+    pub dns_check_name: Option<String>,
 }
 
 /// What a district admin decides for every teacher (`[policy]` in the system file).
@@ -121,6 +125,9 @@ impl Policy {
 impl Config {
     pub const DEFAULT_BACKOFF_CAP_SECS: u64 = 300;
     pub const DEFAULT_SYNC_INTERVAL_SECS: u64 = 60;
+    /// Fetched only when the teacher presses "Check my connection".
+    pub const DEFAULT_INTERNET_CHECK_URL: &str =
+        "http://connectivitycheck.gstatic.com/generate_204";
 
     /// Defaults, with the data directory at `data_dir`.
     pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Self {
@@ -133,6 +140,8 @@ impl Config {
             sync_interval_secs: Self::DEFAULT_SYNC_INTERVAL_SECS,
             data_dir: data_dir.into(),
             policy: Policy::default(),
+            internet_check_url: Some(Self::DEFAULT_INTERNET_CHECK_URL.into()),
+            dns_check_name: None,
         }
     }
 
@@ -176,6 +185,11 @@ impl Config {
         if let Some(system) = &sources.system_file {
             config.policy = Policy::from_system_file(system)?;
         }
+        if let Some(url) = merged.internet_check_url {
+            // An empty value turns the internet check off.
+            config.internet_check_url = Some(url).filter(|u| !u.trim().is_empty());
+        }
+        config.dns_check_name = merged.dns_check_name;
         Ok(config)
     }
 }
@@ -191,6 +205,8 @@ pub struct ConfigLayer {
     pub backoff_cap_secs: Option<u64>,
     pub sync_interval_secs: Option<u64>,
     pub data_dir: Option<PathBuf>,
+    pub internet_check_url: Option<String>,
+    pub dns_check_name: Option<String>,
 }
 
 impl ConfigLayer {
@@ -235,6 +251,8 @@ impl ConfigLayer {
             backoff_cap_secs: num("HANDRAISE_BACKOFF_CAP_SECS")?,
             sync_interval_secs: num("HANDRAISE_SYNC_INTERVAL_SECS")?,
             data_dir: get("HANDRAISE_DATA_DIR").map(PathBuf::from),
+            internet_check_url: env.get("HANDRAISE_INTERNET_CHECK_URL").cloned(),
+            dns_check_name: get("HANDRAISE_DNS_CHECK_NAME"),
         })
     }
 
@@ -250,7 +268,9 @@ impl ConfigLayer {
             building,
             backoff_cap_secs,
             sync_interval_secs,
-            data_dir
+            data_dir,
+            internet_check_url,
+            dns_check_name
         );
     }
 }

@@ -16,6 +16,7 @@ pub mod error;
 pub mod facts;
 pub mod lock;
 pub mod logging;
+pub mod netcheck;
 pub mod store;
 pub mod sync;
 

@@ -52,6 +52,32 @@ export type LocalMessage = { id: string, author: "teacher" | "technician", autho
 
 export type LocalTicket = { client_id: string, state: "queued" | "sent" | "rejected", number: number | null, status: TicketStatus | null, category: Category, summary: string, details: string | null, created_at: string, assignee: string | null, unread: boolean, reject_reason: string | null, messages: Array<LocalMessage>, fixed: boolean | null, rating: number | null, };
 
+export type Check = { 
+/**
+ * `dns`, `gateway`, `server` or `internet`.
+ */
+key: string, 
+/**
+ * `null` when the check could not be made (nothing configured, no gateway known).
+ */
+ok: boolean | null, ms: number | null, 
+/**
+ * What was tried, for the technician ("192.168.1.1", "help.district.example").
+ */
+target: string, 
+/**
+ * One line on what went wrong, for the technician.
+ */
+detail: string | null, };
+
+export type Verdict = "all_good" | "no_network" | "no_dns" | "no_internet" | "no_help_desk" | "nothing_beyond_network";
+
+export type ConnectionReport = { checks: Array<Check>, verdict: Verdict, 
+/**
+ * Offer to report a problem in this category (`wifi` when the network is at fault).
+ */
+suggest_category: Category | null, };
+
 /** Event names and their payloads. */
 export interface EventPayloads {
   "tickets-changed": null;
