@@ -6,6 +6,7 @@
 //! into window events and the tray's look. No window exists until one is asked for.
 
 mod commands;
+mod notify;
 mod tray;
 mod windows;
 
@@ -91,6 +92,9 @@ async fn follow_changes(handle: AppHandle, core: App) {
         }
         if let Ok(tickets) = core.tickets().await {
             for t in tickets {
+                for notice in handraise_agent::app::notices(known.get(&t.client_id), &t) {
+                    notify::show(&handle, notice);
+                }
                 if known.get(&t.client_id) != Some(&t) {
                     let _ = handle.emit("ticket-updated", &t);
                     known.insert(t.client_id.clone(), t);
@@ -138,6 +142,10 @@ pub fn run() {
             open_view(app, View::Report);
         }))
         .plugin(shortcut)
+        .plugin(tauri_plugin_autostart::init(
+            tauri_plugin_autostart::MacosLauncher::LaunchAgent,
+            None,
+        ))
         .manage(core.clone())
         .invoke_handler(tauri::generate_handler![
             commands::get_state,
@@ -162,6 +170,18 @@ pub fn run() {
         .setup(move |app| {
             let handle = app.handle().clone();
             let policy = core.agent().config().policy.clone();
+            {
+                use tauri_plugin_autostart::ManagerExt;
+                let autostart = handle.autolaunch();
+                let result = match (policy.autostart, autostart.is_enabled().unwrap_or(false)) {
+                    (true, false) => autostart.enable(),
+                    (false, true) => autostart.disable(),
+                    _ => Ok(()),
+                };
+                if let Err(e) = result {
+                    tracing::warn!(error = %e, "could not set starting at login");
+                }
+            }
             tray::build(&handle, &tray_look(&TrayState::default(), policy.allow_quit))?;
             if !policy.shortcut.trim().is_empty() {
                 use tauri_plugin_global_shortcut::GlobalShortcutExt;

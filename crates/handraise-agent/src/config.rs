@@ -83,11 +83,14 @@ pub struct Policy {
     /// `model`, `cpu`, `memory`, `disks`, `network`, `connection`, `battery`, `displays`,
     /// `printers`, `processes`, `time`, `uptime`).
     pub hide_facts: Vec<String>,
+    /// Start the tray app at login.
+    pub autostart: bool,
 }
 
 impl Default for Policy {
     fn default() -> Self {
         Policy {
+            autostart: true,
             allow_quit: true,
             shortcut: "Ctrl+Alt+H".into(),
             hide_facts: Vec::new(),

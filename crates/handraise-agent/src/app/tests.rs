@@ -260,3 +260,69 @@ async fn no_screenshot_without_a_form_or_a_display() {
     app.discard_screenshot();
     assert_eq!(app.screenshot().await.expect("ok"), None, "discarded");
 }
+
+fn local(messages: Vec<LocalMessage>, status: Option<TicketStatus>) -> LocalTicket {
+    LocalTicket {
+        client_id: "t1".into(),
+        state: ItemState::Sent,
+        number: Some(12),
+        status,
+        category: Category::Printer,
+        summary: "Printer jammed".into(),
+        details: None,
+        created_at: "2026-11-28T09:00:00Z".into(),
+        assignee: None,
+        unread: false,
+        reject_reason: None,
+        messages,
+        fixed: None,
+        rating: None,
+    }
+}
+
+fn msg(id: &str, author: Author, body: &str) -> LocalMessage {
+    LocalMessage {
+        id: id.into(),
+        author,
+        author_name: Some("Sam".into()),
+        body: body.into(),
+        at: "2026-11-28T09:05:00Z".into(),
+        state: ItemState::Received,
+    }
+}
+
+#[test]
+fn notices_for_new_replies_and_resolution_only() {
+    let before = local(
+        vec![msg("a", Author::Teacher, "help")],
+        Some(TicketStatus::New),
+    );
+    let after = local(
+        vec![
+            msg("a", Author::Teacher, "help"),
+            msg("b", Author::Technician, "On my way"),
+        ],
+        Some(TicketStatus::Resolved),
+    );
+    let n = notices(Some(&before), &after);
+    assert_eq!(n.len(), 2, "{n:?}");
+    assert_eq!(n[0].title, "Sam replied on ticket #12");
+    assert_eq!(n[0].body, "On my way");
+    assert_eq!(n[1].title, "Ticket #12 is resolved");
+    assert!(
+        notices(Some(&after), &after).is_empty(),
+        "nothing new, nothing shown"
+    );
+    assert!(
+        notices(None, &after).is_empty(),
+        "no notices for what was there at start"
+    );
+    let teacher_only = local(
+        vec![
+            msg("a", Author::Teacher, "help"),
+            msg("c", Author::Teacher, "more"),
+        ],
+        Some(TicketStatus::New),
+    );
+    assert!(notices(Some(&before), &teacher_only).is_empty());
+}

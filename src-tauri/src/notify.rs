@@ -1,0 +1,37 @@
+//! Native notifications. What to say is decided by the agent core (`app::notices`); this
+//! only shows it, and opens the ticket when the notification is clicked (where the desktop
+//! reports clicks).
+
+use crate::windows::{self, View};
+use handraise_agent::app::Notice;
+use tauri::AppHandle;
+
+pub fn show(app: &AppHandle, notice: Notice) {
+    let app = app.clone();
+    // Waiting for a click blocks, so each notification gets its own short-lived thread.
+    std::thread::spawn(move || {
+        let shown = notify_rust::Notification::new()
+            .appname("HandRaise")
+            .summary(&notice.title)
+            .body(&notice.body)
+            .action("default", "Open")
+            .show();
+        match shown {
+            #[cfg(all(unix, not(target_os = "macos")))]
+            Ok(handle) => handle.wait_for_action(|action| {
+                if action == "default" {
+                    let route = format!("/tickets/{}", notice.client_id);
+                    let opener = app.clone();
+                    let _ = app.run_on_main_thread(move || {
+                        if let Err(e) = windows::open(&opener, View::Tickets, Some(&route)) {
+                            tracing::warn!(error = %e, "could not open the ticket");
+                        }
+                    });
+                }
+            }),
+            #[cfg(not(all(unix, not(target_os = "macos"))))]
+            Ok(_) => {}
+            Err(e) => tracing::info!(error = %e, "no notification shown (no notification service)"),
+        }
+    });
+}
