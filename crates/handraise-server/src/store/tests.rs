@@ -326,3 +326,117 @@ fn store_insert_throughput() -> R {
     );
     Ok(())
 }
+
+fn new_user(email: &str, name: &str) -> NewUser {
+    NewUser {
+        email: email.into(),
+        role: Role::Technician,
+        password_hash: "$argon2id$placeholder".into(),
+        technician_name: name.into(),
+    }
+}
+
+#[test]
+fn users_link_to_technicians_and_sessions_expire_or_end() -> R {
+    let s = store();
+    let now = now_utc();
+    let tech = s.create_tech_token("Ada", "token-hash", now)?;
+    let ada = s.create_user(&new_user("Ada@Example.org", "Ada"), now)?;
+    assert_eq!(
+        ada.technician_id, tech.id,
+        "a user reuses the API token's technician"
+    );
+    assert!(matches!(
+        s.create_user(&new_user("ada@example.org", "Other"), now),
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        s.create_user(&new_user("b@example.org", "Ada"), now),
+        Err(StoreError::Conflict(_))
+    ));
+    let (found, hash) = s.user_by_email("ADA@example.org")?.ok_or("no user")?;
+    assert_eq!((found.id, hash.as_str()), (ada.id, "$argon2id$placeholder"));
+
+    s.create_session("s1", ada.id, "csrf1", now, now + Duration::hours(1))?;
+    s.create_session("s2", ada.id, "csrf2", now, now + Duration::hours(1))?;
+    assert_eq!(
+        s.session("s1", now)?.map(|x| x.csrf_token),
+        Some("csrf1".into())
+    );
+    assert!(
+        s.session("s1", now + Duration::hours(2))?.is_none(),
+        "expired"
+    );
+    s.delete_session("s1", now)?;
+    assert!(s.session("s1", now)?.is_none(), "signed out");
+    s.set_user_disabled(ada.id, true, now)?;
+    assert!(s.session("s2", now)?.is_none(), "disabling ends sessions");
+    Ok(())
+}
+
+#[test]
+fn merging_closes_the_duplicate_once() -> R {
+    let s = store();
+    let device = enroll(&s, None);
+    let now = now_utc();
+    let a = s
+        .insert_ticket(&ticket(device, "first"))?
+        .into_inner()
+        .number;
+    let b = s
+        .insert_ticket(&ticket(device, "again"))?
+        .into_inner()
+        .number;
+    let merged = s.merge_ticket(b, a, "Ada", now)?;
+    assert_eq!(merged.merged_into, Some(a));
+    assert_eq!(merged.ticket.status, TicketStatus::Closed);
+    assert_eq!(merged.messages.len(), 1);
+    assert_eq!(s.ticket_detail(a)?.ok_or("a")?.messages.len(), 1);
+    assert!(matches!(
+        s.merge_ticket(b, a, "Ada", now),
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        s.merge_ticket(a, a, "Ada", now),
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        s.merge_ticket(a, b, "Ada", now),
+        Err(StoreError::Conflict(_))
+    ));
+    let feed = s.updates(device, 0, 100)?;
+    assert!(matches!(
+        feed.last().map(|e| &e.kind),
+        Some(FeedKind::Status {
+            status: TicketStatus::Closed,
+            ..
+        })
+    ));
+    Ok(())
+}
+
+#[test]
+fn sla_policy_devices_and_enroll_tokens_round_trip() -> R {
+    let s = store();
+    assert_eq!(s.sla_policy()?, SlaPolicy::default());
+    let p = SlaPolicy {
+        individual_hours: 48,
+        ..SlaPolicy::default()
+    };
+    s.set_sla_policy(&p)?;
+    assert_eq!(s.sla_policy()?, p);
+    let device = enroll(&s, Some("Lincoln"));
+    s.insert_ticket(&ticket(device, "open one"))?;
+    let list = s.list_devices()?;
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].open_tickets, 1);
+    let tokens = s.list_enroll_tokens()?;
+    assert_eq!(tokens.len(), 1);
+    s.revoke_enroll_token(tokens[0].id, now_utc())?;
+    assert!(s.list_enroll_tokens()?[0].revoked);
+    assert!(matches!(
+        s.revoke_enroll_token(999, now_utc()),
+        Err(StoreError::NotFound)
+    ));
+    Ok(())
+}

@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 use tower::ServiceExt;
 use uuid::Uuid;
 
+mod console;
+
 type R = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 
 struct App {

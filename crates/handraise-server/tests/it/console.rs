@@ -1,0 +1,417 @@
+//! Console handler tests: sign-in, sessions, CSRF, escaping, and that a change made in the
+//! console is the same change the technician API and the device feed see.
+
+use super::{App, R};
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use handraise_server::store::Role;
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+
+struct Page {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    html: String,
+}
+
+impl Page {
+    fn location(&self) -> &str {
+        self.headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// `name=value` of the `Set-Cookie` named `name`.
+    fn cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with(&format!("{name}=")))
+            .map(|c| c.split(';').next().unwrap_or("").to_owned())
+    }
+
+    fn set_cookie_line(&self, name: &str) -> String {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with(&format!("{name}=")))
+            .unwrap_or("")
+            .to_owned()
+    }
+
+    /// The first CSRF token in the page's forms.
+    fn csrf(&self) -> String {
+        let marker = "name=\"csrf\" value=\"";
+        let start = self
+            .html
+            .find(marker)
+            .map(|i| i + marker.len())
+            .unwrap_or(0);
+        self.html[start..]
+            .split('"')
+            .next()
+            .unwrap_or("")
+            .to_owned()
+    }
+}
+
+async fn page(app: &App, method: Method, uri: &str, cookie: &str, form: Option<&str>) -> Page {
+    let mut b = Request::builder().method(method).uri(uri);
+    if !cookie.is_empty() {
+        b = b.header(header::COOKIE, cookie);
+    }
+    let req = match form {
+        Some(f) => b
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(f.to_owned())),
+        None => b.body(Body::empty()),
+    }
+    .expect("request");
+    let resp = app.router.clone().oneshot(req).await.expect("infallible");
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+    Page {
+        status,
+        headers,
+        html: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+fn enc(s: &str) -> String {
+    serde_urlencoded::to_string([("v", s)]).expect("encode")[2..].to_owned()
+}
+
+const PASSWORD: &str = "a long enough password";
+
+async fn user(app: &App, email: &str, name: &str, role: Role) {
+    handraise_server::console::create_user(&app.state, email, Some(name), role, PASSWORD.into())
+        .await
+        .expect("user");
+}
+
+/// Signs in; returns the session cookie (`hr_session=...`) and the session's CSRF token.
+async fn sign_in(app: &App, email: &str) -> (String, String) {
+    let form_page = page(app, Method::GET, "/console/sign-in", "", None).await;
+    let pre = form_page.cookie("hr_signin").expect("sign-in cookie");
+    let body = format!(
+        "csrf={}&email={}&password={}",
+        form_page.csrf(),
+        enc(email),
+        enc(PASSWORD)
+    );
+    let r = page(app, Method::POST, "/console/sign-in", &pre, Some(&body)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.html);
+    assert_eq!(r.location(), "/console/queue");
+    let session = r.cookie("hr_session").expect("session cookie");
+    let queue = page(app, Method::GET, "/console/queue", &session, None).await;
+    assert_eq!(queue.status, StatusCode::OK);
+    (session, queue.csrf())
+}
+
+#[tokio::test]
+async fn root_sends_strangers_to_sign_in_and_members_to_the_queue() {
+    let app = App::new();
+    let r = page(&app, Method::GET, "/", "", None).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.location(), "/console/sign-in");
+    let r = page(&app, Method::GET, "/console/sign-in", "", None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.html.contains(r#"type="password""#));
+    assert!(r.headers.contains_key("content-security-policy"));
+    let r = page(&app, Method::GET, "/console/queue", "", None).await;
+    assert_eq!(r.location(), "/console/sign-in");
+
+    user(&app, "ada@example.org", "Ada", Role::Admin).await;
+    let (session, _) = sign_in(&app, "ada@example.org").await;
+    let r = page(&app, Method::GET, "/", &session, None).await;
+    assert_eq!(r.location(), "/console/queue");
+}
+
+#[tokio::test]
+async fn session_cookie_flags_and_sign_out() {
+    let app = App::new();
+    user(&app, "ada@example.org", "Ada", Role::Technician).await;
+    let form_page = page(&app, Method::GET, "/console/sign-in", "", None).await;
+    let pre = form_page.cookie("hr_signin").expect("cookie");
+    let body = format!(
+        "csrf={}&email=ADA%40example.org&password={}",
+        form_page.csrf(),
+        enc(PASSWORD)
+    );
+    // Behind a TLS-terminating proxy the cookie is Secure.
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/console/sign-in")
+        .header(header::COOKIE, &pre)
+        .header("x-forwarded-proto", "https")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(body))
+        .expect("request");
+    let resp = app.router.clone().oneshot(req).await.expect("infallible");
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let set = resp
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("hr_session="))
+        .expect("session cookie")
+        .to_owned();
+    for flag in ["HttpOnly", "SameSite=Lax", "Secure", "Path=/"] {
+        assert!(set.contains(flag), "{set} lacks {flag}");
+    }
+    let session = set.split(';').next().expect("pair").to_owned();
+
+    // Over plain HTTP it is not Secure.
+    let (plain, csrf) = sign_in(&app, "ada@example.org").await;
+    assert!(!plain.is_empty());
+
+    // Sign-out deletes the session.
+    let r = page(
+        &app,
+        Method::POST,
+        "/console/sign-out",
+        &plain,
+        Some(&format!("csrf={csrf}")),
+    )
+    .await;
+    assert_eq!(r.location(), "/console/sign-in");
+    assert!(r.set_cookie_line("hr_session").contains("Max-Age=0"));
+    let r = page(&app, Method::GET, "/console/queue", &plain, None).await;
+    assert_eq!(r.location(), "/console/sign-in");
+    // The other session lives on.
+    let r = page(&app, Method::GET, "/console/queue", &session, None).await;
+    assert_eq!(r.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn failed_sign_ins_are_limited_per_email() {
+    let app = App::new();
+    user(&app, "ada@example.org", "Ada", Role::Technician).await;
+    let form_page = page(&app, Method::GET, "/console/sign-in", "", None).await;
+    let pre = form_page.cookie("hr_signin").expect("cookie");
+    let csrf = form_page.csrf();
+    let attempt = |password: &'static str| {
+        let body = format!(
+            "csrf={csrf}&email=ada%40example.org&password={}",
+            enc(password)
+        );
+        let (app, pre) = (&app, pre.clone());
+        async move { page(app, Method::POST, "/console/sign-in", &pre, Some(&body)).await }
+    };
+    for _ in 0..5 {
+        let r = attempt("wrong password here").await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        assert!(r.html.contains("do not match"));
+    }
+    let r = attempt(PASSWORD).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers.contains_key(header::RETRY_AFTER));
+    assert!(r.html.contains("Too many failed sign-ins"));
+    // A sign-in form post without the double-submit token is refused.
+    let r = page(
+        &app,
+        Method::POST,
+        "/console/sign-in",
+        "",
+        Some("email=a%40b.c&password=x"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn posts_without_the_session_csrf_token_are_refused() {
+    let app = App::new();
+    user(&app, "ada@example.org", "Ada", Role::Admin).await;
+    let (_, secret) = app.device(None, None).await;
+    let (_, number) = app.ticket(&secret, "Printer jam").await;
+    let (session, csrf) = sign_in(&app, "ada@example.org").await;
+    let uri = format!("/console/tickets/{number}/reply");
+    for form in ["body=forged", "csrf=nope&body=forged"] {
+        let r = page(&app, Method::POST, &uri, &session, Some(form)).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{form}");
+        assert!(r.html.contains("This form has expired"));
+    }
+    let r = page(
+        &app,
+        Method::GET,
+        &format!("/console/tickets/{number}"),
+        &session,
+        None,
+    )
+    .await;
+    assert!(!r.html.contains("forged"));
+    // No session at all: back to sign-in, nothing changed.
+    let r = page(
+        &app,
+        Method::POST,
+        &uri,
+        "",
+        Some(&format!("csrf={csrf}&body=x")),
+    )
+    .await;
+    assert_eq!(r.location(), "/console/sign-in");
+}
+
+#[tokio::test]
+async fn console_changes_are_the_api_changes_and_reach_the_device() -> R {
+    let app = App::new();
+    // The spine's technician token and the console user share one technician record.
+    let token = app.tech("Ada Admin");
+    user(&app, "ada@example.org", "Ada Admin", Role::Admin).await;
+    let (_, secret) = app.device(Some("Lincoln"), None).await;
+    let (client_id, number) = app.ticket(&secret, "Projector is dark").await;
+    let (session, csrf) = sign_in(&app, "ada@example.org").await;
+    let t = format!("/console/tickets/{number}");
+
+    let r = page(
+        &app,
+        Method::POST,
+        &format!("{t}/assign"),
+        &session,
+        Some(&format!("csrf={csrf}&assignee=Ada+Admin")),
+    )
+    .await;
+    assert_eq!(r.location(), format!("{t}?done=assigned"));
+    let r = page(
+        &app,
+        Method::POST,
+        &format!("{t}/reply"),
+        &session,
+        Some(&format!("csrf={csrf}&body=On+my+way")),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    page(
+        &app,
+        Method::POST,
+        &format!("{t}/note"),
+        &session,
+        Some(&format!("csrf={csrf}&body=secret+note")),
+    )
+    .await;
+    page(
+        &app,
+        Method::POST,
+        &format!("{t}/status"),
+        &session,
+        Some(&format!("csrf={csrf}&status=resolved")),
+    )
+    .await;
+
+    // The technician API sees the same ticket.
+    let api = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/tech/tickets/{number}"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(api.body["assignee"], "Ada Admin");
+    assert_eq!(api.body["status"], "resolved");
+    let kinds: Vec<&str> = api.body["messages"]
+        .as_array()
+        .ok_or("messages")?
+        .iter()
+        .filter_map(|m| m["kind"].as_str())
+        .collect();
+    assert_eq!(kinds, ["technician", "note"]);
+
+    // The device's feed has the assignment, the reply (not the note) and the status.
+    let feed = app
+        .call(Method::GET, "/api/v1/updates?cursor=0", Some(&secret), None)
+        .await;
+    let updates = feed.body["updates"].as_array().ok_or("updates")?;
+    let reply: Vec<&Value> = updates.iter().filter(|u| u["type"] == "reply").collect();
+    assert_eq!(reply.len(), 1);
+    assert_eq!(reply[0]["message"]["body"], "On my way");
+    assert_eq!(reply[0]["message"]["author_name"], "Ada Admin");
+    assert_eq!(updates.last().ok_or("last")?["status"], "resolved");
+    assert!(
+        updates
+            .iter()
+            .all(|u| u["ticket_client_id"] == client_id.as_str())
+    );
+
+    // The page shows it, with "Assign to me" gone since it is mine.
+    let r = page(&app, Method::GET, &t, &session, None).await;
+    assert!(r.html.contains("Resolved") && r.html.contains("secret note"));
+    assert!(!r.html.contains("Assign to me"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn teacher_text_is_escaped_everywhere() {
+    let app = App::new();
+    user(&app, "ada@example.org", "Ada", Role::Admin).await;
+    let (_, secret) = app
+        .device(Some("<script>alert('school')</script>"), None)
+        .await;
+    let (_, number) = app.ticket(&secret, "<script>alert(1)</script>").await;
+    let (session, _) = sign_in(&app, "ada@example.org").await;
+    for uri in [
+        "/console/queue".to_owned(),
+        format!("/console/tickets/{number}"),
+        "/console/devices".to_owned(),
+    ] {
+        let r = page(&app, Method::GET, &uri, &session, None).await;
+        assert_eq!(r.status, StatusCode::OK, "{uri}");
+        assert!(!r.html.contains("<script>alert"), "{uri} has raw markup");
+        if uri != "/console/devices" {
+            assert!(
+                r.html.contains("&#60;script&#62;alert"),
+                "{uri} lacks the escaped text"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn admin_pages_are_for_admins_only() {
+    let app = App::new();
+    user(&app, "tom@example.org", "Tom", Role::Technician).await;
+    let (session, csrf) = sign_in(&app, "tom@example.org").await;
+    for uri in [
+        "/console/admin/users",
+        "/console/admin/enroll-tokens",
+        "/console/admin/sla",
+    ] {
+        let r = page(&app, Method::GET, uri, &session, None).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{uri}");
+    }
+    let (device, _) = app.device(None, None).await;
+    let r = page(
+        &app,
+        Method::POST,
+        &format!("/console/devices/{device}/revoke"),
+        &session,
+        Some(&format!("csrf={csrf}")),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = page(&app, Method::GET, "/console/devices", &session, None).await;
+    assert!(r.html.contains("room-12") && !r.html.contains(">Revoke<"));
+}
+
+#[tokio::test]
+async fn assets_are_embedded_and_cacheable() {
+    let app = App::new();
+    let r = page(&app, Method::GET, "/console/assets/console.css", "", None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.headers[header::CACHE_CONTROL]
+            .to_str()
+            .unwrap_or("")
+            .contains("max-age")
+    );
+    assert!(r.html.contains(":focus-visible"));
+    let r = page(&app, Method::GET, "/console/assets/nope.js", "", None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
