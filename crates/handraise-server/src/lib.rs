@@ -348,7 +348,13 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/tech/devices/{device_id}/revoke",
             post(api::tech::revoke_device),
         )
-        .fallback(|| async { AppError::NotFound })
+        .fallback(|uri: axum::http::Uri| async move {
+            if uri.path().starts_with("/console") {
+                console::pages::error_response(AppError::NotFound)
+            } else {
+                AppError::NotFound.into_response()
+            }
+        })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(json_limit))
         .layer(middleware::from_fn_with_state(

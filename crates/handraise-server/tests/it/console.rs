@@ -412,6 +412,12 @@ async fn assets_are_embedded_and_cacheable() {
             .contains("max-age")
     );
     assert!(r.html.contains(":focus-visible"));
-    let r = page(&app, Method::GET, "/console/assets/nope.js", "", None).await;
-    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    for uri in ["/console/assets/nope.js", "/console/nowhere"] {
+        let r = page(&app, Method::GET, uri, "", None).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+        assert!(r.html.contains("<h1>Not found</h1>"), "{uri}");
+    }
+    // The API keeps answering JSON.
+    let r = app.call(Method::GET, "/api/v1/nowhere", None, None).await;
+    assert_eq!(r.body["code"], "not_found");
 }
