@@ -542,14 +542,15 @@ test("at 200% zoom the pages reflow without sideways scrolling", async () => {
   for (const [url, name] of [
     [`/console/tickets/${agentTicket.number}`, "10-ticket-200-percent.png"],
     ["/console/queue", "11-queue-200-percent.png"],
+    ["/console/devices", null],
   ]) {
     await page.goto(baseUrl + url);
-    await shot(page, name);
-    if (url.includes("tickets")) {
-      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-      assert.ok(overflow <= 1, `${url} scrolls sideways by ${overflow}px`);
-    }
+    if (name) await shot(page, name);
+    // Wide data tables scroll inside their own focusable region, never the whole page.
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 1, `${url} scrolls sideways by ${overflow}px`);
   }
+  assert.deepEqual(await axe(page, "queue at 200%"), []);
   await page.close();
 });
 
