@@ -330,6 +330,27 @@ pub struct AnnouncementList {
     pub server_time: OffsetDateTime,
 }
 
+/// `POST /api/v1/announcements/{id}/me-too` — "Me too — add my room": the teacher is
+/// counted against an outage instead of filing a new ticket. `client_id` (UUID v7) is the
+/// idempotency key, as for tickets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeTooRequest {
+    pub client_id: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reporter: Option<Reporter>,
+}
+
+/// Answer to a "me too" (201 new, 200 repeat): how many reports the announcement has now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeTooReceipt {
+    pub announcement_id: i64,
+    pub reports: i64,
+}
+
 /// `GET /healthz`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Health {
