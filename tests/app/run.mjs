@@ -15,8 +15,10 @@
 //    even on failure, and exits with the test runner's code.
 //
 // Env: HANDRAISE_BIN_DIR (default <repo>/target/debug) holds handraise, handraise-server and
-// handraise-agent; TAURI_DRIVER overrides the tauri-driver path; HANDRAISE_E2E_KEEP=1 keeps the
-// temporary directory. Screenshots and logs go to tests/app/test-results/.
+// handraise-agent; HANDRAISE_APP_BIN overrides the app binary alone (it must be a
+// `--features custom-protocol` build, checked at start); TAURI_DRIVER overrides the tauri-driver
+// path (else PATH, $CARGO_HOME/bin, ~/.cargo/bin); HANDRAISE_E2E_KEEP=1 keeps the temporary
+// directory. Extra arguments go to `node --test` (e.g. --test-name-pattern=tray). Screenshots and logs go to tests/app/test-results/.
 
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -49,6 +51,11 @@ function which(cmd) {
   return null;
 }
 
+/** An error that ends a wait at once (a process it waits for has exited). */
+function exited(msg) {
+  return Object.assign(new Error(msg), { fatal: true });
+}
+
 function log(msg) {
   console.log(`[run] ${msg}`);
 }
@@ -76,6 +83,7 @@ async function waitFor(what, fn, timeoutMs, intervalMs = 100) {
       const v = await fn();
       if (v) return v;
     } catch (e) {
+      if (e.fatal) throw e;
       last = e;
     }
     await sleep(intervalMs);
@@ -103,6 +111,30 @@ function canConnect(port) {
     sock.on("error", () => resolve(false));
     sock.on("timeout", () => (sock.destroy(), resolve(false)));
   });
+}
+
+/**
+ * A plain `cargo build`/`cargo test` of the workspace rebuilds target/debug/handraise without
+ * `custom-protocol`: that binary loads the dev server (devUrl) instead of the embedded UI, and
+ * every WebDriver test would fail obscurely. The embedded UI's asset paths (`/assets/index-…`,
+ * stored uncompressed as keys) are only in a custom-protocol build.
+ */
+function checkEmbeddedUi(bin) {
+  const bytes = fs.readFileSync(bin);
+  const names = ["/assets/index-"];
+  try {
+    for (const f of fs.readdirSync(path.join(REPO, "ui/dist/assets"))) names.push(`/assets/${f}`);
+  } catch {
+    /* no ui/dist here */
+  }
+  if (!names.some((n) => bytes.includes(n, 0, "latin1"))) {
+    fail(
+      `${bin} does not embed the UI: it was built without --features custom-protocol (a later plain ` +
+        "`cargo build`/`cargo test` of the workspace overwrites it). Rebuild it last: " +
+        "npm --prefix ui run build && cargo build -p handraise-app --features custom-protocol " +
+        "(or copy that build elsewhere and point HANDRAISE_APP_BIN at it)",
+    );
+  }
 }
 
 // Every long-running process is started in its own process group and killed as a group.
@@ -187,10 +219,14 @@ async function inner() {
     }
     bins[name] = p;
   }
+  if (process.env.HANDRAISE_APP_BIN) bins.handraise = path.resolve(process.env.HANDRAISE_APP_BIN);
+  checkEmbeddedUi(bins.handraise);
   const tauriDriver =
     process.env.TAURI_DRIVER ||
     which("tauri-driver") ||
-    [path.join(os.homedir(), ".cargo/bin/tauri-driver")].find((p) => fs.existsSync(p));
+    [process.env.CARGO_HOME && path.join(process.env.CARGO_HOME, "bin/tauri-driver"), path.join(os.homedir(), ".cargo/bin/tauri-driver")]
+      .filter(Boolean)
+      .find((p) => fs.existsSync(p));
   if (!tauriDriver) fail("tauri-driver not found (PATH, ~/.cargo/bin): install it with `cargo install tauri-driver --locked`");
   const tools = {
     Xvfb: "xvfb",
@@ -198,7 +234,6 @@ async function inner() {
     trayer: "trayer",
     xdotool: "xdotool",
     wmctrl: "wmctrl",
-    xwininfo: "x11-utils",
     import: "imagemagick",
     WebKitWebDriver: "webkit2gtk-driver",
   };
@@ -230,8 +265,11 @@ async function inner() {
       if (fs.existsSync(`/tmp/.X11-unix/X${n}`) || fs.existsSync(`/tmp/.X${n}-lock`)) continue;
       const xvfb = start(`xvfb`, "Xvfb", [`:${n}`, "-screen", "0", "1280x800x24", "-nolisten", "tcp"]);
       try {
+        // Ours only when the lock file names our Xvfb (another run may have won the display).
         await waitFor(`Xvfb on :${n}`, () => {
-          if (xvfb.exited) throw new Error(`Xvfb exited; see ${xvfb.logFile}`);
+          if (xvfb.exited) throw exited(`Xvfb exited; see ${xvfb.logFile}`);
+          const lock = fs.readFileSync(`/tmp/.X${n}-lock`, "utf8").trim();
+          if (Number(lock) !== xvfb.pid) throw exited(`display :${n} is locked by process ${lock}`);
           return fs.existsSync(`/tmp/.X11-unix/X${n}`);
         }, 10_000);
         display = n;
@@ -252,7 +290,7 @@ async function inner() {
       { env: xenv },
     );
     await waitFor("the trayer window", () => {
-      if (trayer.exited) throw new Error(`trayer exited; see ${trayer.logFile}`);
+      if (trayer.exited) throw exited(`trayer exited; see ${trayer.logFile}`);
       return spawnSync("xdotool", ["search", "--class", "trayer"], { env: xenv, timeout: 2000 }).status === 0;
     }, 10_000);
     log(`Xvfb ${DISPLAY}, openbox and trayer are up`);
@@ -342,8 +380,9 @@ async function inner() {
       cwd: tmp,
     });
     await waitFor("tauri-driver to listen", async () => {
-      if (driver.exited) throw new Error(`tauri-driver exited; see ${driver.logFile}`);
-      return canConnect(wdPort);
+      if (driver.exited) throw exited(`tauri-driver exited; see ${driver.logFile}`);
+      // tauri-driver proxies to WebKitWebDriver, which it starts on the native port.
+      return (await canConnect(wdPort)) && (await canConnect(nativePort));
     }, 15_000);
     log(`tauri-driver on 127.0.0.1:${wdPort} (setup took ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
 

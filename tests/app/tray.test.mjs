@@ -14,27 +14,37 @@ function trayIcon() {
   // has WM_CLASS "tray-icon tray app handraise" once trayer embeds it.
   const r = sh("xdotool", ["search", "--class", "tray app handraise"]);
   for (const id of r.stdout.split("\n").filter(Boolean)) {
-    const g = sh("xdotool", ["getwindowgeometry", "--shell", id]);
-    const v = Object.fromEntries(
-      g.stdout
-        .split("\n")
-        .filter((l) => l.includes("="))
-        .map((l) => l.split("=")),
-    );
-    const [x, y, w, h] = [v.X, v.Y, v.WIDTH, v.HEIGHT].map(Number);
+    const { x, y, w, h } = geometry(id);
     // Docked: inside the 120×32 trayer panel at the top right of the 1280×800 screen.
     if (w > 1 && h > 1 && y < 32 && x >= 1280 - 120) return { id, x, y, w, h };
   }
   return null;
 }
 
-/** Visible popup menus (GTK sets _NET_WM_WINDOW_TYPE_POPUP_MENU on them). */
+function geometry(id) {
+  const g = sh("xdotool", ["getwindowgeometry", "--shell", id]);
+  const v = Object.fromEntries(
+    g.stdout
+      .split("\n")
+      .filter((l) => l.includes("="))
+      .map((l) => l.split("=")),
+  );
+  return { id, x: Number(v.X), y: Number(v.Y), w: Number(v.WIDTH), h: Number(v.HEIGHT) };
+}
+
+/**
+ * Visible popup menus of the app: its own (class "handraise") unmanaged windows below the tray,
+ * at least menu-sized. (Uses xdotool only; the window type would need xprop from x11-utils.)
+ */
 function popupMenus() {
-  const r = sh("xdotool", ["search", "--onlyvisible", "--class", "handraise"]);
+  const managed = new Set(managedWindows().map((w) => Number(w.id)));
+  const r = sh("xdotool", ["search", "--onlyvisible", "--class", "^handraise$"]);
   return r.stdout
     .split("\n")
     .filter(Boolean)
-    .filter((id) => sh("xprop", ["-id", id, "_NET_WM_WINDOW_TYPE"]).stdout.includes("POPUP_MENU"));
+    .filter((id) => !managed.has(Number(id)))
+    .map(geometry)
+    .filter((g) => g.y >= 28 && g.w >= 100 && g.h >= 100);
 }
 
 before(() => {

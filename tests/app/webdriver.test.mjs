@@ -83,10 +83,17 @@ after(async () => {
 });
 
 test("the report window opens at #/report", async () => {
-  await browser.waitUntil(async () => (await browser.getTitle()) === "Report a problem — HandRaise", {
-    timeout: 20_000,
-    timeoutMsg: "the report page title",
-  });
+  try {
+    await browser.waitUntil(async () => (await browser.getTitle()) === "Report a problem — HandRaise", { timeout: 20_000 });
+  } catch {
+    // A binary built without `--features custom-protocol` loads the dev server instead of the UI.
+    const [url, title] = [await browser.getUrl().catch(() => "?"), await browser.getTitle().catch(() => "?")];
+    await shot("wd-0-no-report-page.png");
+    assert.fail(
+      `the report page did not load (url ${url}, title ${JSON.stringify(title)}); ` +
+        "was the app built with `npm --prefix ui run build && cargo build -p handraise-app --features custom-protocol`?",
+    );
+  }
   assert.match(await browser.getUrl(), /#\/report$/);
   await browser.$("h2=What's wrong?").waitForDisplayed({ timeout: 10_000 });
   await shot("wd-1-report-form.png");
