@@ -21,6 +21,11 @@ let ticketNumber;
 
 async function shot(name) {
   try {
+    // Let WebKit paint the latest DOM first (two animation frames, at most 1 s).
+    await browser.executeAsync((done) => {
+      const t = setTimeout(done, 1000);
+      requestAnimationFrame(() => requestAnimationFrame(() => (clearTimeout(t), done())));
+    });
     await browser.saveScreenshot(resultsPath(name));
   } catch (e) {
     console.warn(`screenshot ${name} failed: ${e.message}`);
