@@ -123,3 +123,39 @@ pub async fn check_connection(
 ) -> IpcResult<handraise_agent::netcheck::ConnectionReport> {
     app.check_connection().await
 }
+
+#[tauri::command]
+pub async fn list_articles(
+    app: State<'_, App>,
+    category: Option<Category>,
+) -> IpcResult<Vec<ArticleHit>> {
+    app.list_articles(category).await
+}
+
+#[tauri::command]
+pub async fn me_too(
+    app: State<'_, App>,
+    announcement_id: i64,
+    room: Option<String>,
+) -> IpcResult<()> {
+    app.me_too(announcement_id, room).await
+}
+
+#[tauri::command]
+pub async fn get_locale(app: State<'_, App>) -> IpcResult<Option<String>> {
+    app.locale().await
+}
+
+#[tauri::command]
+pub async fn set_locale(app: State<'_, App>, locale: Option<String>) -> IpcResult<()> {
+    app.set_locale(locale).await
+}
+
+#[tauri::command]
+pub fn copy_text(handle: tauri::AppHandle, text: String) -> IpcResult<()> {
+    use tauri_plugin_clipboard_manager::ClipboardExt;
+    handle
+        .clipboard()
+        .write_text(text)
+        .map_err(|e| handraise_agent::app::IpcError::new("internal", e.to_string()))
+}

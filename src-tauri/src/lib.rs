@@ -142,6 +142,7 @@ pub fn run() {
             open_view(app, View::Report);
         }))
         .plugin(shortcut)
+        .plugin(tauri_plugin_clipboard_manager::init())
         .plugin(tauri_plugin_autostart::init(
             tauri_plugin_autostart::MacosLauncher::LaunchAgent,
             None,
@@ -166,6 +167,11 @@ pub fn run() {
             commands::close_window,
             commands::ui_ready,
             commands::check_connection,
+            commands::list_articles,
+            commands::me_too,
+            commands::get_locale,
+            commands::set_locale,
+            commands::copy_text,
         ])
         .setup(move |app| {
             let handle = app.handle().clone();

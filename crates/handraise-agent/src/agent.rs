@@ -570,9 +570,61 @@ impl Agent {
     }
 
     /// "This fixed it" for an article.
+    /// "This fixed it": recorded here and told to the server (which counts deflections per
+    /// article) when the network allows.
     pub async fn record_deflection(&self, slug: &str) -> Result<(), AgentError> {
-        let slug = slug.to_owned();
-        self.db(move |s| s.record_deflection(&slug, now())).await
+        let slug = slug.trim().to_owned();
+        if slug.is_empty() || slug.contains(['/', '?', '#']) {
+            return Err(AgentError::Invalid(format!("'{slug}' is not an article")));
+        }
+        let at = now();
+        let id = Uuid::now_v7();
+        let body = serde_json::json!({ "client_id": id, "created_at": at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default() });
+        self.db(move |s| {
+            s.record_deflection(&slug, at)?;
+            s.insert_event(
+                id,
+                "deflection",
+                &format!("/kb/{slug}/deflections"),
+                &body,
+                at,
+            )
+        })
+        .await?;
+        self.wake();
+        self.changed();
+        Ok(())
+    }
+
+    /// "Me too — add my room": counts this teacher against an announcement instead of
+    /// filing a new ticket. Saved here first, sent when the network allows.
+    pub async fn me_too(
+        &self,
+        announcement_id: i64,
+        room: Option<String>,
+    ) -> Result<Uuid, AgentError> {
+        let at = now();
+        let request = handraise_wire::MeTooRequest {
+            client_id: Uuid::now_v7(),
+            created_at: at,
+            room: room.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty()),
+            reporter: Some(crate::facts::current_reporter()),
+        };
+        let id = request.client_id;
+        let body = serde_json::to_value(&request).map_err(StoreError::from)?;
+        self.db(move |s| {
+            s.insert_event(
+                id,
+                "me_too",
+                &format!("/announcements/{announcement_id}/me-too"),
+                &body,
+                at,
+            )
+        })
+        .await?;
+        self.wake();
+        self.changed();
+        Ok(id)
     }
 
     /// Cached active announcements.
@@ -893,6 +945,34 @@ impl Agent {
                             .map_err(into_sync)?;
                         report.rejected.push(Rejection {
                             kind: "message",
+                            client_id: id,
+                            reason: message,
+                        });
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            Step::SendEvent(id) => {
+                let (path, body) = self
+                    .db(move |s| s.event_payload(id))
+                    .await
+                    .map_err(into_sync)?;
+                match client.post_event(&path, &body).await {
+                    Ok(answer) => {
+                        self.contacted(&answer).await?;
+                        self.db(move |s| s.mark_event(id, ItemState::Sent, None))
+                            .await
+                            .map_err(into_sync)?;
+                        Ok(())
+                    }
+                    Err(SyncError::Rejected { message, .. }) => {
+                        let reason = message.clone();
+                        self.db(move |s| s.mark_event(id, ItemState::Rejected, Some(&reason)))
+                            .await
+                            .map_err(into_sync)?;
+                        report.rejected.push(Rejection {
+                            kind: "event",
                             client_id: id,
                             reason: message,
                         });

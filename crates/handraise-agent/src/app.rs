@@ -94,6 +94,10 @@ pub struct AppStatus {
     pub school: Option<String>,
     pub building: Option<String>,
     pub announcements: Vec<AnnouncementView>,
+    /// Announcements this computer already said "me too" to.
+    pub me_too: Vec<i64>,
+    /// The language chosen in the app (`en`, `es`), or `null` to follow the system.
+    pub locale: Option<String>,
 }
 
 /// A self-help article matching what the teacher typed.
@@ -578,6 +582,9 @@ pub struct App {
 
 const PREF_NAME: &str = "teacher_name";
 const PREF_ROOM: &str = "room";
+const PREF_LOCALE: &str = "locale";
+/// Languages the app speaks.
+pub const LOCALES: &[&str] = &["en", "es"];
 
 impl App {
     pub fn new(agent: Agent) -> Self {
@@ -607,6 +614,8 @@ impl App {
                 .or_else(|| crate::facts::current_reporter().os_user),
         };
         let room = self.pref(PREF_ROOM).await?;
+        let locale = self.pref(PREF_LOCALE).await?;
+        let me_too = self.agent.db(|s| s.me_too_ids()).await?;
         let online = st.enrolled
             && st.contact.last_contact_at.is_some()
             && match (st.contact.last_contact_at, st.contact.last_error_at) {
@@ -642,6 +651,8 @@ impl App {
                 .and_then(|e| e.building.clone())
                 .or_else(|| config.building.clone()),
             announcements: announcements.into_iter().map(announcement_view).collect(),
+            me_too,
+            locale,
         })
     }
 
@@ -755,6 +766,66 @@ impl App {
 
     pub async fn record_deflection(&self, slug: &str) -> IpcResult<()> {
         Ok(self.agent.record_deflection(slug).await?)
+    }
+
+    /// The Help articles list: every cached article, or those of one category.
+    pub async fn list_articles(&self, category: Option<Category>) -> IpcResult<Vec<ArticleHit>> {
+        let hits = self.agent.db(move |s| s.kb_browse(category)).await?;
+        Ok(hits
+            .into_iter()
+            .map(|h| ArticleHit {
+                slug: h.slug,
+                title: h.title,
+                snippet: h.snippet,
+                categories: h.categories,
+            })
+            .collect())
+    }
+
+    /// "Me too — add my room" on an active announcement (queued like a ticket).
+    pub async fn me_too(&self, announcement_id: i64, room: Option<String>) -> IpcResult<()> {
+        let known = self
+            .agent
+            .announcements()
+            .await?
+            .iter()
+            .any(|a| a.id == announcement_id);
+        if !known {
+            return Err(IpcError::new(
+                "not_found",
+                "that announcement is no longer active",
+            ));
+        }
+        self.agent.me_too(announcement_id, room).await?;
+        Ok(())
+    }
+
+    /// The language chosen in the app, if any.
+    pub async fn locale(&self) -> IpcResult<Option<String>> {
+        Ok(self.pref(PREF_LOCALE).await?)
+    }
+
+    /// Chooses the app's language (`None` follows the system).
+    pub async fn set_locale(&self, locale: Option<String>) -> IpcResult<()> {
+        let locale = locale
+            .map(|l| l.trim().to_lowercase())
+            .filter(|l| !l.is_empty());
+        if let Some(l) = &locale
+            && !LOCALES.contains(&l.as_str())
+        {
+            return Err(IpcError::new(
+                "invalid",
+                format!(
+                    "'{l}' is not a language of this app ({})",
+                    LOCALES.join(", ")
+                ),
+            ));
+        }
+        self.agent
+            .db(move |s| s.set_pref(PREF_LOCALE, locale.as_deref()))
+            .await?;
+        self.agent.changed();
+        Ok(())
     }
 
     /// The facts a report will carry, in plain words.

@@ -18,7 +18,9 @@ use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use crate::error::StoreError;
-use crate::sync::plan::{BackoffState, QueuedMessage, QueuedScreenshot, QueuedTicket, SyncState};
+use crate::sync::plan::{
+    BackoffState, QueuedEvent, QueuedMessage, QueuedScreenshot, QueuedTicket, SyncState,
+};
 
 /// Append-only list of migrations; `PRAGMA user_version` counts those applied.
 const MIGRATIONS: &[&str] = &[
@@ -103,6 +105,17 @@ CREATE TABLE ticket_feedback (
     client_id TEXT PRIMARY KEY REFERENCES tickets(client_id),
     fixed     INTEGER,
     rating    INTEGER CHECK (rating BETWEEN 1 AND 5)
+);
+"#,
+    r#"
+CREATE TABLE outgoing_events (
+    client_id     TEXT PRIMARY KEY,
+    kind          TEXT NOT NULL,
+    path          TEXT NOT NULL,
+    body          TEXT NOT NULL,
+    created_ms    INTEGER NOT NULL,
+    state         TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued','sent','rejected')),
+    reject_reason TEXT
 );
 "#,
 ];
@@ -226,11 +239,13 @@ pub struct QueueCounts {
     pub tickets: usize,
     pub screenshots: usize,
     pub messages: usize,
+    /// "Me too"s and "this fixed it"s waiting to be told to the server.
+    pub events: usize,
 }
 
 impl QueueCounts {
     pub fn total(&self) -> usize {
-        self.tickets + self.screenshots + self.messages
+        self.tickets + self.screenshots + self.messages + self.events
     }
 }
 
@@ -802,8 +817,22 @@ impl Store {
             })?
             .collect::<Result<Vec<_>, _>>()?
         };
+        let events = {
+            let mut stmt = tx.prepare(
+                "SELECT client_id, created_ms FROM outgoing_events WHERE state = 'queued'
+                 ORDER BY created_ms, client_id",
+            )?;
+            stmt.query_map([], |r| {
+                Ok(QueuedEvent {
+                    client_id: parse_uuid(&r.get::<_, String>(0)?),
+                    created_at: from_ms(r.get(1)?),
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?
+        };
         let state = SyncState {
             enrolled,
+            events,
             paused: Self::meta_get(&tx, META_PAUSED)?,
             backoff: BackoffState {
                 attempt: Self::meta_i64(&tx, META_BACKOFF_ATTEMPT)?
@@ -837,6 +866,7 @@ impl Store {
                 "SELECT COUNT(*) FROM outgoing_messages m JOIN tickets t ON t.client_id = m.ticket_client_id
                  WHERE m.state = 'queued' AND t.state <> 'rejected'",
             )?,
+            events: count("SELECT COUNT(*) FROM outgoing_events WHERE state = 'queued'")?,
         })
     }
 
@@ -1153,6 +1183,32 @@ impl Store {
         Ok(hits)
     }
 
+    /// Every cached article (of one category, when given), by title: the Help articles list.
+    pub fn kb_browse(&self, category: Option<Category>) -> Result<Vec<KbHit>, StoreError> {
+        let cat = category.map(|c| c.as_str()).unwrap_or("");
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT slug, title, substr(body, 1, 160), categories FROM kb_articles
+             WHERE ?1 = '' OR (' ' || categories || ' ') LIKE ('% ' || ?1 || ' %')
+             ORDER BY title COLLATE NOCASE, slug",
+        )?;
+        let hits = stmt
+            .query_map(params![cat], |r| {
+                Ok(KbHit {
+                    slug: r.get(0)?,
+                    title: r.get(1)?,
+                    snippet: r.get(2)?,
+                    categories: r
+                        .get::<_, String>(3)?
+                        .split_whitespace()
+                        .filter_map(|c| Category::from_str(c).ok())
+                        .collect(),
+                    score: 0.0,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(hits)
+    }
+
     /// One cached article.
     pub fn kb_article(&self, slug: &str) -> Result<Option<Article>, StoreError> {
         Ok(self
@@ -1190,6 +1246,75 @@ impl Store {
             params![slug, ts(now)],
         )?;
         Ok(())
+    }
+
+    // ---- small outgoing events ("me too", "this fixed it") ---------------
+
+    /// Queues a small JSON post (`path` under `/api/v1`), sent by the sync engine after
+    /// tickets and messages, idempotent on the server by `client_id`.
+    pub fn insert_event(
+        &self,
+        client_id: Uuid,
+        kind: &str,
+        path: &str,
+        body: &serde_json::Value,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT OR IGNORE INTO outgoing_events (client_id, kind, path, body, created_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![client_id.to_string(), kind, path, body.to_string(), ms(at)],
+        )?;
+        Ok(())
+    }
+
+    /// The request of a queued event: (path, body).
+    pub fn event_payload(
+        &self,
+        client_id: Uuid,
+    ) -> Result<(String, serde_json::Value), StoreError> {
+        let (path, body): (String, String) = self
+            .conn
+            .query_row(
+                "SELECT path, body FROM outgoing_events WHERE client_id = ?1",
+                [client_id.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?
+            .ok_or(StoreError::UnknownTicket(client_id))?;
+        Ok((path, serde_json::from_str(&body)?))
+    }
+
+    /// Marks an event sent, or rejected with the server's reason (kept either way).
+    pub fn mark_event(
+        &self,
+        client_id: Uuid,
+        state: ItemState,
+        reason: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let state = match state {
+            ItemState::Sent => "sent",
+            ItemState::Rejected => "rejected",
+            _ => "queued",
+        };
+        self.conn.execute(
+            "UPDATE outgoing_events SET state = ?2, reject_reason = ?3 WHERE client_id = ?1",
+            params![client_id.to_string(), state, reason],
+        )?;
+        Ok(())
+    }
+
+    /// Announcements this computer already said "me too" to.
+    pub fn me_too_ids(&self) -> Result<Vec<i64>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT DISTINCT CAST(substr(path, length('/announcements/') + 1,
+                    instr(substr(path, length('/announcements/') + 1), '/') - 1) AS INTEGER)
+             FROM outgoing_events WHERE kind = 'me_too' AND state <> 'rejected'",
+        )?;
+        let ids = stmt
+            .query_map([], |r| r.get::<_, i64>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(ids)
     }
 
     // ---- announcements --------------------------------------------------

@@ -26,7 +26,15 @@ queued_count: number,
 /**
  * Tickets with a reply or change the teacher has not seen.
  */
-unread_count: number, paused_reason: string | null, teacher_name: string | null, room: string | null, school: string | null, building: string | null, announcements: Array<Announcement>, };
+unread_count: number, paused_reason: string | null, teacher_name: string | null, room: string | null, school: string | null, building: string | null, announcements: Array<Announcement>, 
+/**
+ * Announcements this computer already said "me too" to.
+ */
+me_too: Array<number>, 
+/**
+ * The language chosen in the app (`en`, `es`), or `null` to follow the system.
+ */
+locale: string | null, };
 
 export type ArticleHit = { slug: string, title: string, snippet: string, categories: Category[], };
 

@@ -326,3 +326,75 @@ fn notices_for_new_replies_and_resolution_only() {
     );
     assert!(notices(Some(&before), &teacher_only).is_empty());
 }
+
+#[tokio::test]
+async fn locale_me_too_and_browsing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = app(&dir);
+    assert_eq!(
+        app.locale().await.expect("locale"),
+        None,
+        "follows the system at first"
+    );
+    app.set_locale(Some(" ES ".into())).await.expect("spanish");
+    assert_eq!(app.locale().await.expect("locale").as_deref(), Some("es"));
+    assert_eq!(
+        app.status().await.expect("status").locale.as_deref(),
+        Some("es")
+    );
+    assert_eq!(
+        app.set_locale(Some("fr".into()))
+            .await
+            .expect_err("unknown")
+            .code,
+        "invalid"
+    );
+    app.set_locale(None).await.expect("back to the system");
+    assert_eq!(app.locale().await.expect("locale"), None);
+
+    let err = app
+        .me_too(42, Some("12B".into()))
+        .await
+        .expect_err("no such outage");
+    assert_eq!(err.code, "not_found");
+
+    let article = |slug: &str, title: &str, cat: Category| handraise_wire::Article {
+        slug: slug.into(),
+        title: title.into(),
+        body: "1. Turn it off.\n2. Turn it on.".into(),
+        categories: vec![cat],
+        keywords: vec![],
+        published: true,
+        version: 1,
+    };
+    let changes = handraise_wire::KbChanges {
+        version: 2,
+        articles: vec![
+            article("printer-jam", "Paper is stuck", Category::Printer),
+            article("no-sound", "The board has no sound", Category::Sound),
+        ],
+    };
+    app.agent()
+        .db(move |s| s.apply_kb(&changes, OffsetDateTime::now_utc()))
+        .await
+        .expect("kb cached");
+    let all = app.list_articles(None).await.expect("all");
+    assert_eq!(
+        all.iter().map(|a| a.slug.as_str()).collect::<Vec<_>>(),
+        vec!["printer-jam", "no-sound"],
+        "by title"
+    );
+    let printers = app
+        .list_articles(Some(Category::Printer))
+        .await
+        .expect("printers");
+    assert_eq!(printers.len(), 1);
+    app.record_deflection("printer-jam")
+        .await
+        .expect("fixed it");
+    let st = app.agent().status().await.expect("status");
+    assert_eq!(
+        st.queued.events, 1,
+        "the deflection waits to be told to the server"
+    );
+}

@@ -68,7 +68,8 @@ fn report_writes_one_row_with_full_payload_and_screenshot() {
         QueueCounts {
             tickets: 1,
             screenshots: 1,
-            messages: 0
+            messages: 0,
+            events: 0
         }
     );
 }
@@ -452,4 +453,41 @@ fn snapshot_cache_roundtrip() {
     assert_eq!(c.snapshot, snap);
     assert_eq!(c.collected_at, T0);
     assert!(!c.full);
+}
+
+#[test]
+fn events_are_queued_once_planned_after_messages_and_kept_when_refused() {
+    let s = Store::open_in_memory().expect("store");
+    let at = OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000);
+    let id = Uuid::now_v7();
+    let body = serde_json::json!({"client_id": id});
+    s.insert_event(id, "me_too", "/announcements/7/me-too", &body, at)
+        .expect("insert");
+    s.insert_event(id, "me_too", "/announcements/7/me-too", &body, at)
+        .expect("a repeat is ignored");
+    assert_eq!(s.queue_counts().expect("counts").events, 1);
+    assert_eq!(s.me_too_ids().expect("ids"), vec![7]);
+    let state = s.sync_state(true).expect("state");
+    assert_eq!(state.events.len(), 1);
+    let plan = crate::sync::plan::plan(&state, at, &crate::sync::plan::PlanOptions::default());
+    match plan {
+        crate::sync::plan::Plan::Run(steps) => {
+            assert_eq!(
+                steps[0],
+                crate::sync::plan::Step::SendEvent(id),
+                "{steps:?}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let (path, sent) = s.event_payload(id).expect("payload");
+    assert_eq!((path.as_str(), sent), ("/announcements/7/me-too", body));
+    s.mark_event(id, ItemState::Rejected, Some("announcement ended"))
+        .expect("mark");
+    assert_eq!(s.queue_counts().expect("counts").events, 0);
+    assert!(
+        s.me_too_ids().expect("ids").is_empty(),
+        "a refused me-too does not count"
+    );
+    assert!(s.event_payload(id).is_ok(), "kept, never deleted");
 }

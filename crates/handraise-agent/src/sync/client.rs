@@ -190,6 +190,16 @@ impl ApiClient {
         .await
     }
 
+    /// `POST path` with a JSON body, answer kept as JSON (queued events).
+    pub async fn post_event(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<Answer<serde_json::Value>, SyncError> {
+        self.call(self.http.post(self.url(path)).json(body), REQUEST_TIMEOUT)
+            .await
+    }
+
     /// `POST /tickets/{id}/messages`.
     pub async fn post_message(
         &self,

@@ -31,6 +31,13 @@ pub struct QueuedMessage {
     pub ticket_sent: bool,
 }
 
+/// A queued small event ("me too", "this fixed it").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedEvent {
+    pub client_id: Uuid,
+    pub created_at: OffsetDateTime,
+}
+
 /// Saved retry state.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct BackoffState {
@@ -50,6 +57,7 @@ pub struct SyncState {
     pub tickets: Vec<QueuedTicket>,
     pub screenshots: Vec<QueuedScreenshot>,
     pub messages: Vec<QueuedMessage>,
+    pub events: Vec<QueuedEvent>,
     pub last_kb_refresh: Option<OffsetDateTime>,
     pub last_announcements_refresh: Option<OffsetDateTime>,
 }
@@ -83,6 +91,8 @@ pub enum Step {
     /// Upload the screenshot of this ticket (after the ticket itself).
     SendScreenshot(Uuid),
     SendMessage(Uuid),
+    /// Post a queued event (after tickets and messages: none of them depend on it).
+    SendEvent(Uuid),
     /// Drain the updates feed (no long-poll).
     PollUpdates,
     RefreshKb,
@@ -162,6 +172,14 @@ pub fn plan(state: &SyncState, now: OffsetDateTime, opts: &PlanOptions) -> Plan 
             .then(a.client_id.cmp(&b.client_id))
     });
     steps.extend(messages.iter().map(|m| Step::SendMessage(m.client_id)));
+
+    let mut events: Vec<&QueuedEvent> = state.events.iter().collect();
+    events.sort_by(|a, b| {
+        a.created_at
+            .cmp(&b.created_at)
+            .then(a.client_id.cmp(&b.client_id))
+    });
+    steps.extend(events.iter().map(|e| Step::SendEvent(e.client_id)));
 
     steps.push(Step::PollUpdates);
     let stale = |last: Option<OffsetDateTime>, max: Duration| match last {
