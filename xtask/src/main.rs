@@ -162,6 +162,13 @@ fn npm(dir: &Path, script: &str) -> Command {
 pub(crate) fn build_app(root: &Path) -> Result<()> {
     npm_ci(&root.join("ui"))?;
     run_cmd(&mut npm(&root.join("ui"), "build"))?;
+    build_app_binary()
+}
+
+/// `target/debug/handraise` with the UI embedded. `cargo test --workspace` rebuilds the same
+/// path without it (loading a dev server), so this runs again before the app's own tests;
+/// both variants stay cached, so the second build is a relink.
+fn build_app_binary() -> Result<()> {
     run_cmd(cargo().args([
         "build",
         "-p",
@@ -238,6 +245,7 @@ fn test(root: &Path, args: &[String]) -> Result<()> {
         }
         if root.join("tests/app/package.json").exists() {
             phases.run("tray app: webdriver and tray tests (xvfb)", || {
+                build_app_binary()?;
                 run_cmd(
                     npm(&root.join("tests/app"), "test")
                         .env("HANDRAISE_BIN_DIR", &bin_dir)
