@@ -6,6 +6,7 @@ import type {
   Article,
   ArticleHit,
   Category,
+  ConnectionReport,
   EventPayloads,
   FactItem,
   IpcError,
@@ -52,6 +53,17 @@ export const api = {
   syncNow: () => call<null>("sync_now"),
   closeWindow: () => call<null>("close_window"),
   uiReady: (view: string) => call<null>("ui_ready", { view }),
+  /** Browse the cached knowledge base by category (`null` = every category). */
+  listArticles: (category: Category | null) => call<ArticleHit[]>("list_articles", { category }),
+  /** DNS, gateway, district server and internet probes (only when the teacher asks). */
+  checkConnection: () => call<ConnectionReport>("check_connection"),
+  /** "Me too — add my room": count this teacher against an announcement (queued offline). */
+  meToo: (a: { announcementId: number; room: string | null }) => call<null>("me_too", a),
+  /** The stored manual language override (`null` = follow the OS). */
+  getLocale: () => call<string | null>("get_locale"),
+  setLocale: (locale: string | null) => call<null>("set_locale", { locale }),
+  /** Put plain text on the clipboard. */
+  copyText: (text: string) => call<null>("copy_text", { text }),
 };
 
 /**

@@ -1,6 +1,6 @@
 // Plain-words wording for ticket state and for the header's connection status.
 import type { AppStatus, LocalTicket } from "./bindings";
-import { t, tn } from "./i18n/en";
+import { t, tn } from "./i18n/i18n.svelte";
 import { formatTime } from "./format";
 
 type TicketLike = Pick<LocalTicket, "state" | "status" | "number" | "assignee" | "reject_reason">;

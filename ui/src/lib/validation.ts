@@ -1,5 +1,5 @@
 import type { Category } from "./bindings";
-import { t } from "./i18n/en";
+import { t } from "./i18n/i18n.svelte";
 
 export const SUMMARY_MAX = 200;
 export const DETAILS_MAX = 5000;

@@ -17,6 +17,8 @@ export function status(overrides = {}) {
     school: "Lincoln Elementary",
     building: "Main",
     announcements: [],
+    me_too: [],
+    locale: null,
     ...overrides,
   };
 }
@@ -114,6 +116,21 @@ export function tickets() {
   ];
 }
 
+/** A ConnectionReport: on the network, DNS and the district server fine, no internet. */
+export function connection(overrides = {}) {
+  return {
+    checks: [
+      { key: "dns", ok: true, ms: 12, target: "10.0.0.53", detail: null },
+      { key: "gateway", ok: true, ms: 2.4, target: "192.168.1.1", detail: null },
+      { key: "server", ok: true, ms: 1234, target: "helpdesk.example.org", detail: null },
+      { key: "internet", ok: false, ms: null, target: "connectivity.example.net", detail: "timed out after 3 s" },
+    ],
+    verdict: "no_internet",
+    suggest_category: "wifi",
+    ...overrides,
+  };
+}
+
 export function scenario(overrides = {}) {
   return {
     status: status(),
@@ -124,6 +141,9 @@ export function scenario(overrides = {}) {
     submitOutcome: "sent",
     emitEvents: true,
     sendDelayMs: 400,
+    connection: connection(),
+    connectionDelayMs: 300,
+    locale: null,
     ...overrides,
   };
 }

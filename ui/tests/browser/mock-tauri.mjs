@@ -46,6 +46,31 @@ export function installTauriMock(scenario) {
           .filter((x) => words.length === 0 || words.some((w) => (x.title + " " + x.keywords.join(" ")).toLowerCase().includes(w)))
           .map((x) => ({ slug: x.slug, title: x.title, snippet: x.snippet, categories: x.categories }));
       }
+      case "list_articles":
+        if (state.articlesError) fail("storage", "cache unreadable");
+        return state.articles
+          .filter((x) => !a.category || x.categories.includes(a.category))
+          .map((x) => ({ slug: x.slug, title: x.title, snippet: x.snippet, categories: x.categories }));
+      case "check_connection": {
+        if (state.connectionError) fail("internal", "probe failed");
+        await new Promise((r) => setTimeout(r, state.connectionDelayMs ?? 300));
+        return state.connection;
+      }
+      case "me_too":
+        if (state.meTooError) fail(state.meTooError.code, state.meTooError.message);
+        state.meToo = [...(state.meToo || []), { announcementId: a.announcementId, room: a.room }];
+        return null;
+      case "get_locale":
+        return state.locale ?? null;
+      case "set_locale":
+        if (state.setLocaleError) fail("storage", "cannot save");
+        state.locale = a.locale;
+        state.status = { ...state.status, locale: a.locale };
+        return null;
+      case "copy_text":
+        if (state.copyError) fail("internal", "no clipboard");
+        state.clipboard = a.text;
+        return null;
       case "get_article": {
         const x = state.articles.find((y) => y.slug === a.slug) || fail("not_found");
         return { slug: x.slug, title: x.title, body: x.body, categories: x.categories, keywords: x.keywords, published: true, version: 1 };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { en, t, tn } from "../../src/lib/i18n/en";
+import { en } from "../../src/lib/i18n/en";
+import { t, tn } from "../../src/lib/i18n/i18n.svelte";
 import { parseRoute } from "../../src/lib/router";
 import { CATEGORIES, SCOPES, URGENCIES } from "../../src/lib/choices";
 

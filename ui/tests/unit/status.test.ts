@@ -43,7 +43,7 @@ function st(p: Partial<AppStatus>): AppStatus {
   return {
     enrolled: true, server_url: "https://hd", online: true, offline_since: null, queued_count: 0,
     unread_count: 0, paused_reason: null, teacher_name: null, room: null, school: null, building: null,
-    announcements: [], ...p,
+    announcements: [], me_too: [], locale: null, ...p,
   };
 }
 

@@ -1,5 +1,6 @@
-// English message catalogue. Every string the UI shows lives here, keyed, so other
-// languages (Spanish first) can be added as sibling modules with the same keys.
+// English message catalogue. Every string the UI shows lives here, keyed; other languages
+// (es.ts) are sibling modules with exactly the same keys (a unit test checks it).
+// Look strings up with `t(key, params)` / `tn(base, count)` from ./i18n.svelte.
 
 export const en = {
   "app.name": "HandRaise",
@@ -10,11 +11,20 @@ export const en = {
   "title.tickets": "My tickets — HandRaise",
   "title.ticket": "Ticket — HandRaise",
   "title.setup": "Set up HandRaise",
+  "title.help": "Help articles — HandRaise",
+  "title.about": "About this computer — HandRaise",
 
   // Header
   "nav.label": "HandRaise",
   "nav.report": "Report a problem",
   "nav.tickets": "My tickets",
+  "nav.help": "Help articles",
+  "nav.about": "About this computer",
+  "lang.label": "Language",
+  "lang.system": "Same as this computer ({name})",
+  "lang.name.en": "English",
+  "lang.name.es": "Español",
+  "lang.saveFailed": "The language could not be saved. It will go back to the computer's language next time.",
   "nav.unread": "{count} new",
   "nav.unreadLabel.one": "1 ticket with a new reply",
   "nav.unreadLabel.other": "{count} tickets with new replies",
@@ -36,6 +46,14 @@ export const en = {
   "announce.region": "Help desk announcements",
   "announce.outage": "Known problem",
   "announce.notice": "Notice",
+  "announce.since": "Since {time}",
+  "announce.meToo": "Me too — add my room",
+  "announce.meTooHint": "Counts your room for this problem instead of sending a new report. You can still send a report below.",
+  "announce.meTooHintRoom": "Counts room {room} for this problem instead of sending a new report. You can still send a report below.",
+  "announce.meTooSending": "Adding your room…",
+  "announce.meTooDone": "Thanks — you're counted. The help desk is already on it.",
+  "announce.meTooStill": "Something different? You can still send a report below.",
+  "announce.meTooFailed": "Your room could not be added. Please try again, or send a report below.",
 
   // Report form
   "report.heading": "Report a problem",
@@ -182,29 +200,68 @@ export const en = {
   "setup.code.storage": "This computer couldn't save the settings. Please try again or ask your IT team.",
   "setup.code.unknown": "Something went wrong while connecting. Please try again or ask your IT team.",
 
+  // Help articles
+  "articles.heading": "Help articles",
+  "articles.intro": "Step-by-step fixes from your help desk. They work even when this computer is offline.",
+  "articles.search.label": "Search the help articles",
+  "articles.search.hint": "For example: printer, projector, password",
+  "articles.category.legend": "Show articles about",
+  "articles.category.all": "Everything",
+  "articles.loading": "Loading articles…",
+  "articles.count.one": "1 article",
+  "articles.count.other": "{count} articles",
+  "articles.none": "No articles match. Try other words or another topic, or report the problem.",
+  "articles.loadFailed": "The help articles could not be loaded.",
+  "articles.retry": "Try again",
+  "articles.back": "Back to the articles",
+  "articles.stillBroken": "Still not working?",
+  "articles.report": "Report a problem",
+
+  // About this computer
+  "about.heading": "About this computer",
+  "about.intro": "A technician may ask you for these details. You don't need to understand them.",
+  "about.facts.heading": "This computer",
+  "about.facts.failed": "This computer's details could not be read.",
+  "about.copy": "Copy for the technician",
+  "about.copied": "Copied. You can paste it into an email or a chat with the technician.",
+  "about.copyFailed": "Copying didn't work. Please try again.",
+  "about.copy.title": "About this computer — {time}",
+  "about.copy.connection": "Connection check:",
+
+  // Check my connection
+  "conn.heading": "Check my connection",
+  "conn.intro": "Tests the local network, the district help desk and the internet. It takes a few seconds.",
+  "conn.run": "Check my connection",
+  "conn.again": "Check again",
+  "conn.running": "Checking your connection… This can take a few seconds.",
+  "conn.failed": "The check could not be run. Please try again.",
+  "conn.results": "Results",
+  "conn.checkedAt": "Checked at {time}",
+  "conn.check.dns": "Finding websites by name (DNS)",
+  "conn.check.gateway": "Your local network (gateway)",
+  "conn.check.server": "The district help desk server",
+  "conn.check.internet": "The internet",
+  "conn.ok": "Works",
+  "conn.fail": "Not working",
+  "conn.skipped": "Not checked",
+  "conn.ms": "{ms} ms",
+  "conn.line": "{name}: {result}",
+  "conn.verdict.all_good": "Everything works: the local network, the help desk and the internet",
+  "conn.verdict.no_network": "Your computer is not connected to a network",
+  "conn.verdict.no_dns": "Your computer is on the network but cannot find websites by name",
+  "conn.verdict.no_internet": "Your computer is on the network but cannot reach the internet",
+  "conn.verdict.no_help_desk": "The internet works, but the district help desk cannot be reached. Your reports are saved and will be sent later",
+  "conn.verdict.nothing_beyond_network": "Your computer is on the network, but nothing beyond it answers",
+  "conn.sentence": "{verdict}.",
+  "conn.sentenceAsk": "{verdict} — {ask}",
+  "conn.ask.wifi": "report a Wi-Fi problem?",
+  "conn.ask.other": "report the problem?",
+  "conn.report.wifi": "Report a Wi-Fi problem",
+  "conn.report.other": "Report this problem",
+
   "view.notFound": "This page doesn't exist.",
   "time.unknown": "unknown time",
 } as const;
 
 export type MessageKey = keyof typeof en;
-export type Params = Record<string, string | number>;
-
-/** Look up a message and fill `{name}` placeholders. Unknown placeholders are left as-is. */
-export function t(key: MessageKey, params?: Params): string {
-  const template: string = en[key] ?? key;
-  if (!params) return template;
-  return template.replace(/\{(\w+)\}/g, (m, name: string) =>
-    Object.prototype.hasOwnProperty.call(params, name) ? String(params[name]) : m,
-  );
-}
-
-/** Plural helper: uses `<base>.one` when count is 1, else `<base>.other`. */
-export function tn(base: string, count: number, params?: Params): string {
-  const key = (count === 1 ? `${base}.one` : `${base}.other`) as MessageKey;
-  return t(key, { count, ...params });
-}
-
-/** True when the catalogue has this key (used for keys built from wire values). */
-export function has(key: string): key is MessageKey {
-  return Object.prototype.hasOwnProperty.call(en, key);
-}
+export type Catalogue = Record<MessageKey, string>;
