@@ -341,6 +341,25 @@ impl Agent {
         self.inner.changes.subscribe()
     }
 
+    /// Until `stop` completes, checks every `every` whether another process (the CLI, or
+    /// the tray while a window process is open) changed the data directory, and announces
+    /// it through [`Agent::subscribe`]. Meant for while a window is open: it wakes up.
+    pub async fn watch_other_processes<F: Future<Output = ()>>(&self, every: Duration, stop: F) {
+        tokio::pin!(stop);
+        let mut last = self.db(|s| s.data_version()).await.ok();
+        loop {
+            tokio::select! {
+                _ = &mut stop => return,
+                _ = tokio::time::sleep(every) => {}
+            }
+            let now = self.db(|s| s.data_version()).await.ok();
+            if now != last {
+                last = now;
+                self.changed();
+            }
+        }
+    }
+
     pub(crate) fn changed(&self) {
         self.inner.changes.send_modify(|v| *v = v.wrapping_add(1));
     }

@@ -410,6 +410,14 @@ impl Store {
         Ok(Self::meta_get(conn, key)?.and_then(|v| parse_ts(&v)))
     }
 
+    /// SQLite's `data_version`: changes when another connection (another process sharing
+    /// this data directory) commits.
+    pub fn data_version(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))?)
+    }
+
     /// A teacher preference (name, room, …) kept between windows.
     pub fn pref(&self, key: &str) -> Result<Option<String>, StoreError> {
         Self::meta_get(&self.conn, &format!("pref.{key}"))

@@ -115,3 +115,33 @@ async fn sync_without_enrollment_sends_nothing() {
     assert!(!r.is_complete());
     assert_eq!(r.remaining.tickets, 1);
 }
+
+#[tokio::test]
+async fn changes_from_another_process_are_announced() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let window = Agent::open(Config::with_data_dir(dir.path())).expect("open");
+    let other =
+        Agent::open(Config::with_data_dir(dir.path())).expect("second handle, as another process");
+    let mut changes = window.subscribe();
+    changes.mark_unchanged();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let watcher = window.clone();
+    let task = tokio::spawn(async move {
+        watcher
+            .watch_other_processes(Duration::from_millis(20), async {
+                let _ = stop_rx.await;
+            })
+            .await
+    });
+    other
+        .report(input("from the other process"))
+        .await
+        .expect("report");
+    tokio::time::timeout(Duration::from_secs(5), changes.changed())
+        .await
+        .expect("announced in time")
+        .expect("sender alive");
+    assert_eq!(window.tickets().await.expect("tickets").len(), 1);
+    let _ = stop_tx.send(());
+    task.await.expect("watcher stops");
+}
