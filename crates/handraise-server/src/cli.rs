@@ -1,5 +1,6 @@
 //! Command line: `init`, `serve`, `enroll-token create`, `tech-token create`,
-//! `user add`, `user list`, `tickets list`, `backup`. Every command accepts `--data-dir` before or
+//! `user add`, `user list`, `tickets list`, `kb list|export|import`, `purge`,
+//! `backup`. Every command accepts `--data-dir` before or
 //! after the subcommand, or `HANDRAISE_SERVER_DATA_DIR`.
 
 use anyhow::{Context, bail};
@@ -53,6 +54,67 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// The knowledge base as documents (Markdown with front matter).
+    #[command(subcommand)]
+    Kb(KbCommand),
+    /// Apply the data-retention policy: resolved and closed tickets older
+    /// than the policy lose their screenshots and device snapshots (the
+    /// ticket text and history stay). `serve` does this daily.
+    Purge {
+        /// Apply the policy as of this RFC 3339 time instead of now.
+        #[arg(long, value_name = "TIME")]
+        as_of: Option<String>,
+        /// Print a JSON report.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KbCommand {
+    /// List every article (published or not).
+    List {
+        /// Print a JSON array of {slug, title, categories, keywords, published, version}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write one Markdown file per article (SLUG.md) into FOLDER.
+    Export {
+        #[arg(long, value_name = "FOLDER")]
+        out: PathBuf,
+    },
+    /// Create or update articles (by slug) from the *.md files of FOLDER. A
+    /// malformed file is reported by name and line and the others are still
+    /// imported; the exit status is 1 when any file failed.
+    Import {
+        #[arg(value_name = "FOLDER")]
+        folder: PathBuf,
+    },
+}
+
+/// One article in `kb list --json`.
+#[derive(Debug, Serialize)]
+struct ArticleLine {
+    slug: String,
+    title: String,
+    categories: Vec<handraise_wire::Category>,
+    keywords: Vec<String>,
+    published: bool,
+    version: i64,
+}
+
+/// `purge --json`.
+#[derive(Debug, Serialize)]
+struct PurgeLine {
+    retention_days: u32,
+    #[serde(with = "time::serde::rfc3339")]
+    as_of: time::OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    closed_before: time::OffsetDateTime,
+    tickets: Vec<i64>,
+    screenshots: u64,
+    screenshot_bytes: u64,
+    snapshots: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -183,6 +245,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Tickets(TicketsCommand::List { json }) => list_tickets(&data_dir, json),
+        Command::Kb(KbCommand::List { json }) => kb_list(&data_dir, json),
+        Command::Kb(KbCommand::Export { out }) => kb_export(&data_dir, &out),
+        Command::Kb(KbCommand::Import { folder }) => kb_import(&data_dir, &folder),
+        Command::Purge { as_of, json } => purge(&data_dir, as_of.as_deref(), json),
         Command::Backup { out } => {
             let (store, _) = open(&data_dir)?;
             store
@@ -212,7 +278,222 @@ fn init(data_dir: &Path) -> anyhow::Result<()> {
     } else {
         println!("config: kept existing {}", Config::path(data_dir).display());
     }
+    let added = handraise_server::service::load_default_articles(&store, now_utc())?;
+    println!(
+        "knowledge base: {} shipped article(s) added, {} already present (never overwritten)",
+        added.len(),
+        handraise_server::kb::DEFAULT_FILES.len() - added.len()
+    );
     Ok(())
+}
+
+fn kb_list(data_dir: &Path, json: bool) -> anyhow::Result<()> {
+    let (store, _) = open(data_dir)?;
+    let (_, mut articles) = store.kb_changes(0)?;
+    articles.sort_by(|a, b| a.slug.cmp(&b.slug));
+    let mut out = std::io::stdout().lock();
+    if json {
+        let lines: Vec<ArticleLine> = articles
+            .into_iter()
+            .map(|a| ArticleLine {
+                slug: a.slug,
+                title: a.title,
+                categories: a.categories,
+                keywords: a.keywords,
+                published: a.published,
+                version: a.version,
+            })
+            .collect();
+        serde_json::to_writer_pretty(&mut out, &lines)?;
+        writeln!(out)?;
+    } else {
+        for a in &articles {
+            let cats: Vec<&str> = a.categories.iter().map(|c| c.as_str()).collect();
+            writeln!(
+                out,
+                "{:<40} {:<11} {:<24} {}",
+                a.slug,
+                if a.published {
+                    "published"
+                } else {
+                    "unpublished"
+                },
+                cats.join(","),
+                a.title
+            )?;
+        }
+        writeln!(out, "{} article(s)", articles.len())?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn kb_export(data_dir: &Path, folder: &Path) -> anyhow::Result<()> {
+    let (store, _) = open(data_dir)?;
+    let (_, articles) = store.kb_changes(0)?;
+    std::fs::create_dir_all(folder)
+        .with_context(|| format!("cannot create {}", folder.display()))?;
+    for a in &articles {
+        let doc = handraise_wire::ArticleInput {
+            slug: a.slug.clone(),
+            title: a.title.clone(),
+            body: a.body.clone(),
+            categories: a.categories.clone(),
+            keywords: a.keywords.clone(),
+            published: a.published,
+        };
+        let path = folder.join(format!("{}.md", a.slug));
+        std::fs::write(&path, handraise_server::kb::format(&doc))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    println!(
+        "{} article(s) written to {}",
+        articles.len(),
+        folder.display()
+    );
+    Ok(())
+}
+
+fn kb_import(data_dir: &Path, folder: &Path) -> anyhow::Result<()> {
+    let (store, _) = open(data_dir)?;
+    let mut files: Vec<PathBuf> = std::fs::read_dir(folder)
+        .with_context(|| format!("cannot read {}", folder.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "md") && p.is_file())
+        .collect();
+    files.sort();
+    let (mut created, mut updated, mut unchanged, mut failed) = (0, 0, 0, 0);
+    for path in &files {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let outcome = std::fs::read_to_string(path)
+            .map_err(|e| format!("{name}: cannot read: {e}"))
+            .and_then(|text| {
+                handraise_server::kb::parse(&text)
+                    .map_err(|e| format!("{name}:{}: {}", e.line, e.message))
+            })
+            .and_then(|doc| {
+                handraise_server::service::article_record(doc).map_err(|e| format!("{name}:1: {e}"))
+            });
+        let input = match outcome {
+            Ok(input) => input,
+            Err(message) => {
+                eprintln!("error: {message}");
+                failed += 1;
+                continue;
+            }
+        };
+        let existing = store.article(&input.slug)?;
+        let same = existing.as_ref().is_some_and(|a| {
+            a.title == input.title
+                && a.body == input.body
+                && a.categories == input.categories
+                && a.keywords == input.keywords
+                && a.published == input.published
+        });
+        if same {
+            unchanged += 1;
+            continue;
+        }
+        store.put_article(&input, now_utc())?;
+        if existing.is_some() {
+            updated += 1;
+        } else {
+            created += 1;
+        }
+    }
+    println!(
+        "{created} created, {updated} updated, {unchanged} unchanged, {failed} failed ({} file(s))",
+        files.len()
+    );
+    if failed > 0 {
+        bail!("{failed} file(s) could not be imported (the others were)");
+    }
+    Ok(())
+}
+
+fn purge(data_dir: &Path, as_of: Option<&str>, json: bool) -> anyhow::Result<()> {
+    let now = match as_of {
+        Some(t) => time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+            .with_context(|| format!("--as-of {t:?} is not an RFC 3339 time"))?,
+        None => now_utc(),
+    };
+    let (store, _) = open(data_dir)?;
+    let (days, report) = handraise_server::service::purge(&store, now)?;
+    let closed_before = now - time::Duration::days(i64::from(days));
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(
+            &mut out,
+            &PurgeLine {
+                retention_days: days,
+                as_of: now,
+                closed_before,
+                tickets: report.tickets,
+                screenshots: report.screenshots,
+                screenshot_bytes: report.screenshot_bytes,
+                snapshots: report.snapshots,
+            },
+        )?;
+        writeln!(out)?;
+    } else {
+        writeln!(
+            out,
+            "retention: {days} days; tickets resolved or closed before {closed_before} lose their \
+             screenshots and device snapshots"
+        )?;
+        writeln!(
+            out,
+            "removed {} screenshot(s) ({} bytes) and {} snapshot(s) from {} ticket(s){}",
+            report.screenshots,
+            report.screenshot_bytes,
+            report.snapshots,
+            report.tickets.len(),
+            if report.tickets.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ": {}",
+                    report
+                        .tickets
+                        .iter()
+                        .map(|n| format!("#{n}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
+        )?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Applies the retention policy now and then every day until the process ends.
+fn spawn_daily_purge(store: Arc<dyn Store>) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(24 * 60 * 60));
+        loop {
+            every.tick().await;
+            let store = Arc::clone(&store);
+            let result = tokio::task::spawn_blocking(move || {
+                handraise_server::service::purge(store.as_ref(), now_utc())
+            })
+            .await;
+            match result {
+                Ok(Ok((days, report))) => tracing::info!(
+                    retention_days = days,
+                    tickets = report.tickets.len(),
+                    screenshots = report.screenshots,
+                    snapshots = report.snapshots,
+                    "retention policy applied"
+                ),
+                Ok(Err(e)) => tracing::error!(error = %e, "retention purge failed"),
+                Err(e) => tracing::error!(error = %e, "retention purge task failed"),
+            }
+        }
+    });
 }
 
 async fn serve(data_dir: &Path, listen: Option<String>) -> anyhow::Result<()> {
@@ -232,7 +513,9 @@ async fn serve(data_dir: &Path, listen: Option<String>) -> anyhow::Result<()> {
         writeln!(out, "console: http://{addr}/console/")?;
         out.flush()?;
     }
-    let state = AppState::new(Arc::new(store), config);
+    let store: Arc<dyn Store> = Arc::new(store);
+    spawn_daily_purge(Arc::clone(&store));
+    let state = AppState::new(store, config);
     handraise_server::serve(listener, state, shutdown_signal()).await?;
     Ok(())
 }

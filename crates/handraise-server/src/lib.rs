@@ -12,8 +12,10 @@ pub mod auth;
 pub mod config;
 pub mod console;
 pub mod error;
+pub mod kb;
 pub mod limits;
 pub mod service;
+pub mod stats;
 pub mod store;
 
 pub use config::Config;
@@ -314,7 +316,15 @@ pub fn router(state: AppState) -> Router {
         )
         .route(UPDATES_PATH, get(api::agent::updates))
         .route("/api/v1/kb", get(api::agent::kb))
+        .route(
+            "/api/v1/kb/{slug}/deflections",
+            post(api::agent::deflection),
+        )
         .route("/api/v1/announcements", get(api::agent::announcements))
+        .route(
+            "/api/v1/announcements/{id}/me-too",
+            post(api::agent::me_too),
+        )
         .route("/api/v1/tech/tickets", get(api::tech::list_tickets))
         .route("/api/v1/tech/tickets/{number}", get(api::tech::get_ticket))
         .route(

@@ -329,3 +329,70 @@ pub async fn announcements(
         server_time: now,
     }))
 }
+
+/// `POST /api/v1/announcements/{id}/me-too` — 201 new, 200 repeat of the
+/// same `client_id`; 404 when the announcement is unknown, ended or not
+/// visible to this device.
+pub async fn me_too(
+    State(state): State<AppState>,
+    DeviceAuth(device): DeviceAuth,
+    Path(id): Path<i64>,
+    Json(req): Json<wire::MeTooRequest>,
+) -> Result<(StatusCode, Json<wire::MeTooReceipt>), AppError> {
+    let inserted = crate::service::me_too(&state, device, id, req).await?;
+    let status = if inserted.is_created() {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Json(wire::MeTooReceipt {
+            announcement_id: id,
+            reports: inserted.into_inner(),
+        }),
+    ))
+}
+
+/// Body of `POST /api/v1/kb/{slug}/deflections`. Kept here until the agent
+/// sends it; it belongs in `handraise-wire` then.
+#[derive(Debug, Deserialize)]
+pub struct DeflectionRequest {
+    pub client_id: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: time::OffsetDateTime,
+}
+
+/// Answer to a deflection (201 new, 200 repeat).
+#[derive(Debug, serde::Serialize)]
+pub struct DeflectionReceipt {
+    pub article_slug: String,
+    /// The article's "this fixed it" count now.
+    pub deflections: i64,
+}
+
+/// `POST /api/v1/kb/{slug}/deflections` — "this fixed it": the teacher did
+/// not file a ticket after reading the article. 201 new, 200 repeat of the
+/// same `client_id`; 404 for an unknown slug.
+pub async fn deflection(
+    State(state): State<AppState>,
+    DeviceAuth(device): DeviceAuth,
+    Path(slug): Path<String>,
+    Json(req): Json<DeflectionRequest>,
+) -> Result<(StatusCode, Json<DeflectionReceipt>), AppError> {
+    let inserted =
+        crate::service::record_deflection(&state, &device, &slug, req.client_id, req.created_at)
+            .await?;
+    let status = if inserted.is_created() {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Json(DeflectionReceipt {
+            article_slug: slug,
+            deflections: inserted.into_inner(),
+        }),
+    ))
+}

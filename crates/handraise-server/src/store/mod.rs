@@ -267,6 +267,94 @@ pub struct AnnouncementRecord {
     pub ends_at: Option<OffsetDateTime>,
 }
 
+/// A "this fixed it" reported by a device for an article (idempotent by
+/// `client_id`).
+#[derive(Debug, Clone)]
+pub struct NewDeflection {
+    pub client_id: Uuid,
+    pub slug: String,
+    pub created_at: OffsetDateTime,
+    pub received_at: OffsetDateTime,
+}
+
+/// A stored deflection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeflectionRecord {
+    pub client_id: Uuid,
+    pub slug: String,
+    pub device_id: Uuid,
+    pub received_at: OffsetDateTime,
+}
+
+/// A teacher's "me too" on an announcement (idempotent by `client_id`).
+#[derive(Debug, Clone)]
+pub struct NewMeToo {
+    pub client_id: Uuid,
+    pub announcement_id: i64,
+    pub room: Option<String>,
+    pub reporter_json: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub received_at: OffsetDateTime,
+}
+
+/// "Me too" reports of one announcement from one room of one school.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeTooRoom {
+    pub school: Option<String>,
+    pub room: Option<String>,
+    pub reports: i64,
+    pub last_at: OffsetDateTime,
+}
+
+/// An announcement with what the list page shows around it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnnouncementSummary {
+    pub announcement: AnnouncementRecord,
+    pub me_too: i64,
+    pub linked_tickets: i64,
+}
+
+/// The facts of one ticket that the dashboard, the knowledge-base
+/// statistics and the CSV export are computed from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TicketFacts {
+    pub number: i64,
+    pub device_id: Uuid,
+    pub hostname: Option<String>,
+    pub school: Option<String>,
+    pub building: Option<String>,
+    pub room: Option<String>,
+    pub category: Category,
+    pub urgency: Urgency,
+    pub scope: Scope,
+    pub status: TicketStatus,
+    pub summary: String,
+    pub assignee: Option<String>,
+    pub self_help_json: Option<String>,
+    pub announcement_id: Option<i64>,
+    pub received_at: OffsetDateTime,
+    /// The first technician reply.
+    pub first_response_at: Option<OffsetDateTime>,
+    /// When a resolved or closed ticket last became so; `None` while open.
+    pub resolved_at: Option<OffsetDateTime>,
+    /// When the retention policy removed its screenshot and snapshot.
+    pub media_purged_at: Option<OffsetDateTime>,
+}
+
+/// What a retention purge removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PurgeReport {
+    /// Tickets that lost a screenshot or a snapshot, ascending.
+    pub tickets: Vec<i64>,
+    pub screenshots: u64,
+    pub screenshot_bytes: u64,
+    pub snapshots: u64,
+}
+
+/// Days after which resolved and closed tickets lose their screenshots and
+/// device snapshots.
+pub const DEFAULT_RETENTION_DAYS: u32 = 365;
+
 /// What a console user may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -553,6 +641,75 @@ pub trait Store: Send + Sync {
     fn list_devices(&self) -> StoreResult<Vec<DeviceSummary>>;
     fn sla_policy(&self) -> StoreResult<SlaPolicy>;
     fn set_sla_policy(&self, policy: &SlaPolicy) -> StoreResult<()>;
+
+    // Knowledge base, continued.
+    fn article(&self, slug: &str) -> StoreResult<Option<ArticleRecord>>;
+    /// Inserts the articles whose slug does not exist yet, in one
+    /// transaction; existing ones (a district's edits) are left alone.
+    /// Returns the slugs inserted.
+    fn seed_articles(
+        &self,
+        articles: &[ArticleRecordInput],
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<String>>;
+    /// Idempotent on `client_id` (this device: `Existing`; another device:
+    /// `Conflict`); `NotFound` for an unknown slug. Returns the article's
+    /// deflection count.
+    fn insert_deflection(
+        &self,
+        device_id: Uuid,
+        deflection: &NewDeflection,
+    ) -> StoreResult<Inserted<i64>>;
+    fn deflections(&self) -> StoreResult<Vec<DeflectionRecord>>;
+
+    // Announcements, continued.
+    fn announcement(&self, id: i64) -> StoreResult<Option<AnnouncementRecord>>;
+    /// Every announcement, newest first, with its counts.
+    fn list_announcements(&self) -> StoreResult<Vec<AnnouncementSummary>>;
+    /// Idempotent on `client_id`: a repeat from this device is `Existing`
+    /// whatever the announcement's state; another device's id is a
+    /// `Conflict`. A new one needs the announcement active at `received_at`
+    /// and visible to `device` (as in `active_announcements`), else
+    /// `NotFound`. Returns the announcement's number of reports.
+    fn insert_me_too(&self, device: &DeviceRecord, me_too: &NewMeToo)
+    -> StoreResult<Inserted<i64>>;
+    /// Reports by school and room, most first.
+    fn me_too_by_room(&self, announcement_id: i64) -> StoreResult<Vec<MeTooRoom>>;
+    /// Links a ticket to an announcement (or unlinks with `None`); `NotFound`
+    /// for an unknown ticket or announcement.
+    fn link_ticket(
+        &self,
+        number: i64,
+        announcement_id: Option<i64>,
+        now: OffsetDateTime,
+    ) -> StoreResult<TicketDetail>;
+    /// Tickets linked to the announcement, oldest first.
+    fn announcement_tickets(&self, announcement_id: i64) -> StoreResult<Vec<TicketRecord>>;
+    /// Ends the announcement and, in the same transaction, sends `message`
+    /// as a reply by `author` to every linked open ticket and resolves it
+    /// (each device's feed gets the reply and the status). Returns the
+    /// announcement and the tickets resolved.
+    fn end_announcement_resolving(
+        &self,
+        id: i64,
+        author: &str,
+        message: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<(AnnouncementRecord, Vec<TicketDetail>)>;
+
+    // Dashboard and retention.
+    /// Every ticket's facts, by number.
+    fn ticket_facts(&self) -> StoreResult<Vec<TicketFacts>>;
+    fn retention_days(&self) -> StoreResult<u32>;
+    fn set_retention_days(&self, days: u32) -> StoreResult<()>;
+    /// Removes the screenshots and snapshots of tickets resolved or closed
+    /// before `closed_before` (ticket text and history stay), in one
+    /// transaction.
+    fn purge_media(
+        &self,
+        closed_before: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> StoreResult<PurgeReport>;
 
     // Operations.
     /// A consistent copy of the whole store at `dest`.

@@ -154,6 +154,36 @@ CREATE TABLE ticket_merges (
     at INTEGER NOT NULL
 );
 "#,
+    // 3: console part 2: "me too" on announcements, "this fixed it"
+    // deflections, the retention policy, and when a ticket's media were purged.
+    r#"
+CREATE TABLE me_too (
+    client_id TEXT PRIMARY KEY,
+    announcement_id INTEGER NOT NULL REFERENCES announcements(id),
+    device_id TEXT NOT NULL REFERENCES devices(id),
+    room TEXT,
+    reporter TEXT,
+    created_at TEXT NOT NULL,
+    received_at INTEGER NOT NULL
+);
+CREATE INDEX me_too_announcement ON me_too(announcement_id);
+CREATE TABLE kb_deflections (
+    client_id TEXT PRIMARY KEY,
+    slug TEXT NOT NULL,
+    device_id TEXT NOT NULL REFERENCES devices(id),
+    created_at TEXT NOT NULL,
+    received_at INTEGER NOT NULL
+);
+CREATE INDEX kb_deflections_slug ON kb_deflections(slug);
+CREATE TABLE retention_policy (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    closed_ticket_days INTEGER NOT NULL
+);
+INSERT INTO retention_policy VALUES (1, 365);
+ALTER TABLE tickets ADD COLUMN media_purged_at INTEGER;
+CREATE INDEX tickets_announcement ON tickets(announcement_id);
+CREATE INDEX updates_ticket ON updates(ticket_number, kind);
+"#,
 ];
 
 /// SQLite implementation of [`Store`].
@@ -526,6 +556,25 @@ fn write_status_update(
         ms(now)
     ])?;
     Ok(())
+}
+
+/// When a resolved or closed ticket last became so (the latest such status
+/// entry of its feed, else its last change); NULL while open.
+const RESOLVED_AT_SQL: &str = "CASE WHEN t.status IN ('resolved', 'closed') THEN \
+     COALESCE((SELECT MAX(u.at) FROM updates u WHERE u.ticket_number = t.number \
+     AND u.kind = 'status' AND u.status IN ('resolved', 'closed')), t.updated_at) END";
+
+fn announcement_by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<AnnouncementRecord>> {
+    conn.prepare_cached(&format!(
+        "SELECT {ANNOUNCEMENT_COLS} FROM announcements WHERE id = ?1"
+    ))?
+    .query_row([id], announcement_row)
+    .optional()
+}
+
+fn me_too_count(conn: &Connection, announcement_id: i64) -> rusqlite::Result<i64> {
+    conn.prepare_cached("SELECT COUNT(*) FROM me_too WHERE announcement_id = ?1")?
+        .query_row([announcement_id], |r| r.get(0))
 }
 
 impl Store for SqliteStore {
@@ -1383,6 +1432,384 @@ impl Store for SqliteStore {
             ],
         )?;
         Ok(())
+    }
+
+    fn article(&self, slug: &str) -> StoreResult<Option<ArticleRecord>> {
+        let conn = self.lock();
+        Ok(conn
+            .prepare_cached(&format!(
+                "SELECT {ARTICLE_COLS} FROM kb_articles WHERE slug = ?1"
+            ))?
+            .query_row([slug], article_row)
+            .optional()?)
+    }
+
+    fn seed_articles(
+        &self,
+        articles: &[ArticleRecordInput],
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<String>> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut inserted = Vec::new();
+        for a in articles {
+            let exists = tx
+                .prepare_cached("SELECT 1 FROM kb_articles WHERE slug = ?1")?
+                .exists([&a.slug])?;
+            if !exists {
+                upsert_article(&tx, a, now)?;
+                inserted.push(a.slug.clone());
+            }
+        }
+        tx.commit()?;
+        Ok(inserted)
+    }
+
+    fn insert_deflection(&self, device_id: Uuid, d: &NewDeflection) -> StoreResult<Inserted<i64>> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let count = |tx: &Connection, slug: &str| -> rusqlite::Result<i64> {
+            tx.prepare_cached("SELECT COUNT(*) FROM kb_deflections WHERE slug = ?1")?
+                .query_row([slug], |r| r.get(0))
+        };
+        let existing: Option<(String, String)> = tx
+            .prepare_cached("SELECT device_id, slug FROM kb_deflections WHERE client_id = ?1")?
+            .query_row([d.client_id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        if let Some((device, slug)) = existing {
+            return if device == device_id.to_string() && slug == d.slug {
+                Ok(Inserted::Existing(count(&tx, &slug)?))
+            } else {
+                Err(StoreError::Conflict(
+                    "this client id was already used elsewhere".into(),
+                ))
+            };
+        }
+        let known = tx
+            .prepare_cached("SELECT 1 FROM kb_articles WHERE slug = ?1")?
+            .exists([&d.slug])?;
+        if !known {
+            return Err(StoreError::NotFound);
+        }
+        tx.prepare_cached(
+            "INSERT INTO kb_deflections (client_id, slug, device_id, created_at, received_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![
+            d.client_id.to_string(),
+            d.slug,
+            device_id.to_string(),
+            rfc3339(d.created_at),
+            ms(d.received_at)
+        ])?;
+        let n = count(&tx, &d.slug)?;
+        tx.commit()?;
+        Ok(Inserted::Created(n))
+    }
+
+    fn deflections(&self) -> StoreResult<Vec<DeflectionRecord>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT client_id, slug, device_id, received_at FROM kb_deflections \
+             ORDER BY received_at",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            let client_id: String = r.get(0)?;
+            let device_id: String = r.get(2)?;
+            Ok(DeflectionRecord {
+                client_id: parse_uuid(&client_id)?,
+                slug: r.get(1)?,
+                device_id: parse_uuid(&device_id)?,
+                received_at: from_ms(r.get(3)?),
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn announcement(&self, id: i64) -> StoreResult<Option<AnnouncementRecord>> {
+        Ok(announcement_by_id(&self.lock(), id)?)
+    }
+
+    fn list_announcements(&self) -> StoreResult<Vec<AnnouncementSummary>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {ANNOUNCEMENT_COLS}, \
+             (SELECT COUNT(*) FROM me_too m WHERE m.announcement_id = announcements.id), \
+             (SELECT COUNT(*) FROM tickets t WHERE t.announcement_id = announcements.id) \
+             FROM announcements ORDER BY starts_at DESC, id DESC"
+        ))?;
+        let rows = stmt.query_map([], |r| {
+            Ok(AnnouncementSummary {
+                announcement: announcement_row(r)?,
+                me_too: r.get(9)?,
+                linked_tickets: r.get(10)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn insert_me_too(&self, device: &DeviceRecord, m: &NewMeToo) -> StoreResult<Inserted<i64>> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let existing: Option<(String, i64)> = tx
+            .prepare_cached("SELECT device_id, announcement_id FROM me_too WHERE client_id = ?1")?
+            .query_row([m.client_id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        if let Some((dev, id)) = existing {
+            return if dev == device.id.to_string() && id == m.announcement_id {
+                Ok(Inserted::Existing(me_too_count(&tx, id)?))
+            } else {
+                Err(StoreError::Conflict(
+                    "this client id was already used elsewhere".into(),
+                ))
+            };
+        }
+        let visible = tx
+            .prepare_cached(
+                "SELECT 1 FROM announcements WHERE id = ?1 \
+                 AND starts_at <= ?2 AND (ends_at IS NULL OR ends_at > ?2) \
+                 AND (school IS NULL OR (school = ?3 COLLATE NOCASE \
+                      AND (building IS NULL OR building = ?4 COLLATE NOCASE)))",
+            )?
+            .exists(params![
+                m.announcement_id,
+                ms(m.received_at),
+                device.school,
+                device.building
+            ])?;
+        if !visible {
+            return Err(StoreError::NotFound);
+        }
+        tx.prepare_cached(
+            "INSERT INTO me_too (client_id, announcement_id, device_id, room, reporter, \
+             created_at, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?
+        .execute(params![
+            m.client_id.to_string(),
+            m.announcement_id,
+            device.id.to_string(),
+            m.room,
+            m.reporter_json,
+            rfc3339(m.created_at),
+            ms(m.received_at)
+        ])?;
+        let n = me_too_count(&tx, m.announcement_id)?;
+        tx.commit()?;
+        Ok(Inserted::Created(n))
+    }
+
+    fn me_too_by_room(&self, announcement_id: i64) -> StoreResult<Vec<MeTooRoom>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT MIN(d.school), MIN(TRIM(m.room)), COUNT(*), MAX(m.received_at) \
+             FROM me_too m JOIN devices d ON d.id = m.device_id \
+             WHERE m.announcement_id = ?1 \
+             GROUP BY LOWER(COALESCE(d.school, '')), LOWER(COALESCE(TRIM(m.room), '')) \
+             ORDER BY COUNT(*) DESC, MIN(d.school), MIN(TRIM(m.room))",
+        )?;
+        let rows = stmt.query_map([announcement_id], |r| {
+            let room: Option<String> = r.get(1)?;
+            Ok(MeTooRoom {
+                school: r.get(0)?,
+                room: room.filter(|v| !v.is_empty()),
+                reports: r.get(2)?,
+                last_at: from_ms(r.get(3)?),
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn link_ticket(
+        &self,
+        number: i64,
+        announcement_id: Option<i64>,
+        now: OffsetDateTime,
+    ) -> StoreResult<TicketDetail> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        ticket_by_number(&tx, number)?.ok_or(StoreError::NotFound)?;
+        if let Some(id) = announcement_id {
+            announcement_by_id(&tx, id)?.ok_or(StoreError::NotFound)?;
+        }
+        tx.prepare_cached(
+            "UPDATE tickets SET announcement_id = ?2, updated_at = ?3 WHERE number = ?1",
+        )?
+        .execute(params![number, announcement_id, ms(now)])?;
+        let detail = detail_by_number(&tx, number)?;
+        tx.commit()?;
+        Ok(detail)
+    }
+
+    fn announcement_tickets(&self, announcement_id: i64) -> StoreResult<Vec<TicketRecord>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {TICKET_COLS} FROM {TICKET_FROM} WHERE t.announcement_id = ?1 \
+             ORDER BY t.number"
+        ))?;
+        let rows = stmt.query_map([announcement_id], ticket_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn end_announcement_resolving(
+        &self,
+        id: i64,
+        author: &str,
+        message: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<(AnnouncementRecord, Vec<TicketDetail>)> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let n = tx.execute(
+            "UPDATE announcements SET ends_at = CASE WHEN ends_at IS NULL OR ends_at > ?2 \
+             THEN ?2 ELSE ends_at END WHERE id = ?1",
+            params![id, ms(now)],
+        )?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let open: Vec<TicketRecord> = {
+            let mut stmt = tx.prepare_cached(&format!(
+                "SELECT {TICKET_COLS} FROM {TICKET_FROM} WHERE t.announcement_id = ?1 \
+                 AND t.status NOT IN ('resolved', 'closed') ORDER BY t.number"
+            ))?;
+            stmt.query_map([id], ticket_row)?
+                .collect::<rusqlite::Result<_>>()?
+        };
+        let mut resolved = Vec::with_capacity(open.len());
+        for ticket in open {
+            let msg_id = Uuid::now_v7();
+            tx.prepare_cached(
+                "INSERT INTO messages (id, ticket_number, kind, author, body, created_at, at) \
+                 VALUES (?1, ?2, 'technician', ?3, ?4, NULL, ?5)",
+            )?
+            .execute(params![
+                msg_id.to_string(),
+                ticket.number,
+                author,
+                message,
+                ms(now)
+            ])?;
+            tx.prepare_cached(
+                "INSERT INTO updates (device_id, ticket_number, kind, message_id, at) \
+                 VALUES (?1, ?2, 'reply', ?3, ?4)",
+            )?
+            .execute(params![
+                ticket.device_id.to_string(),
+                ticket.number,
+                msg_id.to_string(),
+                ms(now)
+            ])?;
+            let status = TicketStatus::Resolved;
+            tx.prepare_cached("UPDATE tickets SET status = ?2, updated_at = ?3 WHERE number = ?1")?
+                .execute(params![ticket.number, status.as_str(), ms(now)])?;
+            write_status_update(&tx, &ticket, status, ticket.assignee.as_deref(), now)?;
+            resolved.push(detail_by_number(&tx, ticket.number)?);
+        }
+        let announcement = announcement_by_id(&tx, id)?.ok_or(StoreError::NotFound)?;
+        tx.commit()?;
+        Ok((announcement, resolved))
+    }
+
+    fn ticket_facts(&self) -> StoreResult<Vec<TicketFacts>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT t.number, t.device_id, d.hostname, d.school, d.building, t.room, \
+             t.category, t.urgency, t.scope, t.status, t.summary, tech.name, t.self_help, \
+             t.announcement_id, t.received_at, \
+             (SELECT MIN(m.at) FROM messages m WHERE m.ticket_number = t.number \
+              AND m.kind = 'technician'), \
+             {RESOLVED_AT_SQL}, t.media_purged_at \
+             FROM tickets t LEFT JOIN devices d ON d.id = t.device_id \
+             LEFT JOIN technicians tech ON tech.id = t.assignee_id ORDER BY t.number"
+        ))?;
+        let rows = stmt.query_map([], |r| {
+            let device_id: String = r.get(1)?;
+            let category: String = r.get(6)?;
+            let urgency: String = r.get(7)?;
+            let scope: String = r.get(8)?;
+            let status: String = r.get(9)?;
+            Ok(TicketFacts {
+                number: r.get(0)?,
+                device_id: parse_uuid(&device_id)?,
+                hostname: r.get(2)?,
+                school: r.get(3)?,
+                building: r.get(4)?,
+                room: r.get(5)?,
+                category: parse_choice(&category)?,
+                urgency: parse_choice(&urgency)?,
+                scope: parse_choice(&scope)?,
+                status: parse_choice(&status)?,
+                summary: r.get(10)?,
+                assignee: r.get(11)?,
+                self_help_json: r.get(12)?,
+                announcement_id: r.get(13)?,
+                received_at: from_ms(r.get(14)?),
+                first_response_at: r.get::<_, Option<i64>>(15)?.map(from_ms),
+                resolved_at: r.get::<_, Option<i64>>(16)?.map(from_ms),
+                media_purged_at: r.get::<_, Option<i64>>(17)?.map(from_ms),
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn retention_days(&self) -> StoreResult<u32> {
+        let conn = self.lock();
+        Ok(conn
+            .prepare_cached("SELECT closed_ticket_days FROM retention_policy WHERE id = 1")?
+            .query_row([], |r| r.get(0))
+            .optional()?
+            .unwrap_or(DEFAULT_RETENTION_DAYS))
+    }
+
+    fn set_retention_days(&self, days: u32) -> StoreResult<()> {
+        self.lock().execute(
+            "INSERT OR REPLACE INTO retention_policy (id, closed_ticket_days) VALUES (1, ?1)",
+            [days],
+        )?;
+        Ok(())
+    }
+
+    fn purge_media(
+        &self,
+        closed_before: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> StoreResult<PurgeReport> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let due: Vec<(i64, bool, Option<i64>)> = {
+            let mut stmt = tx.prepare_cached(&format!(
+                "SELECT t.number, t.snapshot IS NOT NULL, \
+                 (SELECT LENGTH(s.bytes) FROM screenshots s WHERE s.ticket_number = t.number) \
+                 FROM tickets t WHERE t.status IN ('resolved', 'closed') \
+                 AND ({RESOLVED_AT_SQL}) < ?1 \
+                 AND (t.snapshot IS NOT NULL OR EXISTS \
+                      (SELECT 1 FROM screenshots s WHERE s.ticket_number = t.number)) \
+                 ORDER BY t.number"
+            ))?;
+            stmt.query_map([ms(closed_before)], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?
+        };
+        let mut report = PurgeReport::default();
+        for (number, has_snapshot, screenshot_len) in due {
+            if let Some(len) = screenshot_len {
+                tx.prepare_cached("DELETE FROM screenshots WHERE ticket_number = ?1")?
+                    .execute([number])?;
+                report.screenshots += 1;
+                report.screenshot_bytes += len.max(0) as u64;
+            }
+            if has_snapshot {
+                report.snapshots += 1;
+            }
+            tx.prepare_cached(
+                "UPDATE tickets SET snapshot = NULL, media_purged_at = ?2 WHERE number = ?1",
+            )?
+            .execute(params![number, ms(now)])?;
+            report.tickets.push(number);
+        }
+        tx.commit()?;
+        Ok(report)
     }
 
     fn backup(&self, dest: &Path) -> StoreResult<()> {
