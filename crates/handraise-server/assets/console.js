@@ -11,6 +11,48 @@
     }
   });
 
+  // Live article preview: post the body (with the form's CSRF token) and show
+  // the server's rendering, the same Markdown subset the tray app shows.
+  var body = document.querySelector("textarea[data-preview]");
+  var preview = body && document.getElementById(body.getAttribute("data-preview"));
+  if (body && preview && window.fetch) {
+    var csrf = body.form && body.form.querySelector('input[name="csrf"]');
+    var timer = null;
+    var sent = 0;
+    var update = function () {
+      var mine = ++sent;
+      var data = new URLSearchParams();
+      data.set("csrf", csrf ? csrf.value : "");
+      data.set("body", body.value);
+      fetch("/console/kb/preview", {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/x-www-form-urlencoded" },
+        body: data.toString(),
+      })
+        .then(function (r) {
+          if (!r.ok) {
+            throw new Error("status " + r.status);
+          }
+          return r.text();
+        })
+        .then(function (html) {
+          if (mine !== sent) {
+            return;
+          }
+          // The server escapes every piece of article text before adding markup.
+          var doc = new DOMParser().parseFromString("<div>" + html + "</div>", "text/html");
+          preview.replaceChildren.apply(preview, Array.prototype.slice.call(doc.body.firstChild.childNodes));
+          preview.setAttribute("data-rendered", String(mine));
+        })
+        .catch(function () {});
+    };
+    body.addEventListener("input", function () {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(update, 250);
+    });
+  }
+
   // Live queue: re-fetch this page and swap the table in place.
   var live = document.getElementById("queue-live");
   if (!live || !window.fetch || !window.DOMParser) {

@@ -324,8 +324,7 @@ fn strip_links(s: &str) -> String {
 fn emphasis(s: &str, delim: &str, tag: &str, word_bound: bool) -> String {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
-    loop {
-        let Some(start) = rest.find(delim) else { break };
+    while let Some(start) = rest.find(delim) {
         let prev = rest[..start].chars().last().or_else(|| out.chars().last());
         let inner_start = start + delim.len();
         let ok_open = rest[inner_start..]

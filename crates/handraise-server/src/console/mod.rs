@@ -7,6 +7,7 @@
 //! and CSRF are in [`session`], templates and their data in [`pages`], the
 //! queue order, SLA badges and device facts in [`view`].
 
+mod desk;
 pub mod pages;
 pub mod password;
 pub mod session;
@@ -71,6 +72,33 @@ pub fn routes(state: AppState) -> Router<AppState> {
             post(revoke_token),
         )
         .route("/console/admin/sla", get(sla).post(set_sla))
+        .route("/console/dashboard", get(desk::dashboard))
+        .route("/console/dashboard/tickets.csv", get(desk::tickets_csv))
+        .route("/console/kb", get(desk::kb_list).post(desk::kb_create))
+        .route("/console/kb/new", get(desk::kb_new))
+        .route("/console/kb/preview", post(desk::kb_preview))
+        .route("/console/kb/{slug}", get(desk::kb_edit).post(desk::kb_save))
+        .route("/console/kb/{slug}/publish", post(desk::kb_publish))
+        .route("/console/kb/{slug}/unpublish", post(desk::kb_unpublish))
+        .route(
+            "/console/announcements",
+            get(desk::announcements).post(desk::create_announcement),
+        )
+        .route("/console/announcements/{id}", get(desk::announcement_page))
+        .route("/console/announcements/{id}/link", post(desk::link_tickets))
+        .route(
+            "/console/announcements/{id}/unlink",
+            post(desk::unlink_ticket),
+        )
+        .route(
+            "/console/announcements/{id}/end",
+            post(desk::end_announcement),
+        )
+        .route(
+            "/console/admin/retention",
+            get(desk::retention).post(desk::set_retention),
+        )
+        .route("/console/admin/retention/purge", post(desk::purge_now))
         .route("/console/assets/{file}", get(asset))
         .layer(middleware::from_fn_with_state(
             state,
@@ -106,6 +134,17 @@ fn flash(done: Option<&str>) -> Option<String> {
         "user" => "User saved.",
         "token" => "Enrollment token revoked.",
         "sla" => "SLA policy saved.",
+        "article" => "Article saved. Tray apps get the change at their next sync.",
+        "published" => "Article published. Tray apps get it at their next sync.",
+        "unpublished" => "Article unpublished. Tray apps drop it at their next sync.",
+        "announcement" => "Announcement posted. Tray apps show it at their next sync.",
+        "linked" => "Tickets linked to this announcement.",
+        "unlinked" => "Ticket unlinked.",
+        "ended" => "Announcement ended.",
+        "ended-resolved" => {
+            "Announcement ended. Its linked tickets are resolved and every teacher got your message."
+        }
+        "retention" => "Retention policy saved.",
         _ => return None,
     };
     Some(text.to_owned())
@@ -319,16 +358,21 @@ fn impact_text(urgency: wire::Urgency, scope: wire::Scope) -> String {
 }
 
 fn place(d: &TicketDetail) -> String {
-    [
+    place_of(
         d.school.as_deref(),
         d.building.as_deref(),
-        d.ticket.room.as_deref().map(|r| r.trim()),
-    ]
-    .into_iter()
-    .flatten()
-    .filter(|s| !s.is_empty())
-    .collect::<Vec<_>>()
-    .join(" · ")
+        d.ticket.room.as_deref(),
+    )
+}
+
+/// "School · Building · Room", skipping what is missing.
+fn place_of(school: Option<&str>, building: Option<&str>, room: Option<&str>) -> String {
+    [school, building, room.map(str::trim)]
+        .into_iter()
+        .flatten()
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" · ")
 }
 
 async fn queue(

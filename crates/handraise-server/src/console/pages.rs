@@ -1,5 +1,6 @@
 //! The askama templates (`templates/*.html`) and what they are given. Every
-//! value is HTML-escaped by askama; no template uses `|safe`.
+//! value is HTML-escaped by askama; the one `|safe` is the article preview,
+//! made by `kb::render_markdown`, which escapes every piece of text itself.
 
 use super::view::{Due, SnapshotView};
 use crate::AppError;
@@ -267,6 +268,191 @@ pub struct SlaPage {
     pub c: Chrome,
     pub policy: SlaPolicy,
     pub error: Option<String>,
+}
+
+/// A checkbox of a set (categories of an article).
+#[derive(Debug, Clone)]
+pub struct Check {
+    pub value: &'static str,
+    pub label: &'static str,
+    pub checked: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct ArticleRow {
+    pub slug: String,
+    pub title: String,
+    pub categories: String,
+    pub published: bool,
+    pub shown: u64,
+    pub fixed: u64,
+    pub filed_after: u64,
+    pub still_broken: u64,
+}
+
+#[derive(Template)]
+#[template(path = "kb_list.html")]
+pub struct KbListPage {
+    pub c: Chrome,
+    pub rows: Vec<ArticleRow>,
+    pub categories: Vec<Opt>,
+    pub filtered: bool,
+    pub total: usize,
+}
+
+/// The article form's values.
+#[derive(Debug, Clone, Default)]
+pub struct ArticleForm {
+    pub slug: String,
+    pub title: String,
+    pub body: String,
+    pub keywords: String,
+    pub published: bool,
+}
+
+#[derive(Template)]
+#[template(path = "kb_edit.html")]
+pub struct KbEditPage {
+    pub c: Chrome,
+    /// `None` for a new article.
+    pub existing: Option<String>,
+    pub f: ArticleForm,
+    pub categories: Vec<Check>,
+    /// The body rendered by `kb::render_markdown` (which escapes every piece
+    /// of text itself): the one value a template shows with `|safe`.
+    pub preview: String,
+    pub stats: Option<super::super::stats::ArticleStats>,
+    pub version: Option<i64>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AnnouncementRow {
+    pub id: i64,
+    pub kind: &'static str,
+    pub title: String,
+    pub scope: String,
+    pub category: Option<&'static str>,
+    pub state: &'static str,
+    pub state_class: &'static str,
+    pub starts: String,
+    pub ends: Option<String>,
+    pub me_too: i64,
+    pub linked: i64,
+}
+
+/// The announcement form's values (kept when it is refused).
+#[derive(Debug, Clone, Default)]
+pub struct AnnouncementFormView {
+    pub kind: String,
+    pub category: String,
+    pub title: String,
+    pub message: String,
+    pub school: String,
+    pub building: String,
+    pub starts_at: String,
+    pub ends_at: String,
+}
+
+#[derive(Template)]
+#[template(path = "announcements.html")]
+pub struct AnnouncementsPage {
+    pub c: Chrome,
+    pub rows: Vec<AnnouncementRow>,
+    pub kinds: Vec<Opt>,
+    pub categories: Vec<Opt>,
+    pub schools: Vec<Opt>,
+    pub f: AnnouncementFormView,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MeTooRow {
+    pub school: String,
+    pub room: String,
+    pub reports: i64,
+    pub last: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct LinkedRow {
+    pub number: i64,
+    pub summary: String,
+    pub status: &'static str,
+    pub status_label: &'static str,
+    pub place: String,
+}
+
+#[derive(Template)]
+#[template(path = "announcement.html")]
+pub struct AnnouncementPage {
+    pub c: Chrome,
+    pub a: AnnouncementRow,
+    pub message: String,
+    pub me_too: Vec<MeTooRow>,
+    pub linked: Vec<LinkedRow>,
+    pub open_linked: usize,
+    pub ended: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct CountRow {
+    pub label: String,
+    pub count: usize,
+    /// A queue link showing these tickets.
+    pub href: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct WindowView {
+    pub days: i64,
+    pub received: usize,
+    pub first_response: String,
+    pub responded: usize,
+    pub resolution: String,
+    pub resolved: usize,
+    pub sla_breaches: usize,
+    pub deflections: usize,
+    pub deflection_percent: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct RoomRow {
+    pub place: String,
+    pub room: String,
+    pub tickets: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct DeviceCountRow {
+    pub hostname: String,
+    pub school: String,
+    pub tickets: usize,
+    pub open: usize,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+pub struct DashboardPage {
+    pub c: Chrome,
+    pub open: usize,
+    pub overdue_now: usize,
+    pub by_category: Vec<CountRow>,
+    pub by_school: Vec<CountRow>,
+    pub windows: Vec<WindowView>,
+    pub rooms: Vec<RoomRow>,
+    pub devices: Vec<DeviceCountRow>,
+    pub updated: String,
+}
+
+#[derive(Template)]
+#[template(path = "retention.html")]
+pub struct RetentionPage {
+    pub c: Chrome,
+    pub days: u32,
+    pub error: Option<String>,
+    /// The report of a purge just run from this page.
+    pub purged: Option<String>,
 }
 
 /// Renders a page with `status`; a template failure is logged and answers 500.

@@ -9,14 +9,14 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
 
-struct Page {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    html: String,
+pub(crate) struct Page {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: axum::http::HeaderMap,
+    pub(crate) html: String,
 }
 
 impl Page {
-    fn location(&self) -> &str {
+    pub(crate) fn location(&self) -> &str {
         self.headers
             .get(header::LOCATION)
             .and_then(|v| v.to_str().ok())
@@ -59,7 +59,13 @@ impl Page {
     }
 }
 
-async fn page(app: &App, method: Method, uri: &str, cookie: &str, form: Option<&str>) -> Page {
+pub(crate) async fn page(
+    app: &App,
+    method: Method,
+    uri: &str,
+    cookie: &str,
+    form: Option<&str>,
+) -> Page {
     let mut b = Request::builder().method(method).uri(uri);
     if !cookie.is_empty() {
         b = b.header(header::COOKIE, cookie);
@@ -82,20 +88,20 @@ async fn page(app: &App, method: Method, uri: &str, cookie: &str, form: Option<&
     }
 }
 
-fn enc(s: &str) -> String {
+pub(crate) fn enc(s: &str) -> String {
     serde_urlencoded::to_string([("v", s)]).expect("encode")[2..].to_owned()
 }
 
 const PASSWORD: &str = "a long enough password";
 
-async fn user(app: &App, email: &str, name: &str, role: Role) {
+pub(crate) async fn user(app: &App, email: &str, name: &str, role: Role) {
     handraise_server::console::create_user(&app.state, email, Some(name), role, PASSWORD.into())
         .await
         .expect("user");
 }
 
 /// Signs in; returns the session cookie (`hr_session=...`) and the session's CSRF token.
-async fn sign_in(app: &App, email: &str) -> (String, String) {
+pub(crate) async fn sign_in(app: &App, email: &str) -> (String, String) {
     let form_page = page(app, Method::GET, "/console/sign-in", "", None).await;
     let pre = form_page.cookie("hr_signin").expect("sign-in cookie");
     let body = format!(

@@ -15,6 +15,7 @@ use tower::ServiceExt;
 use uuid::Uuid;
 
 mod console;
+mod desk;
 
 type R = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 
