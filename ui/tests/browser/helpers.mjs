@@ -30,7 +30,11 @@ export async function launch() {
 
 /** Open a view with the mocked backend. `route` is e.g. "#/report". */
 export async function openView(browser, route, scenario, opts = {}) {
-  const context = await browser.newContext({ viewport: opts.viewport ?? { width: 1000, height: 800 } });
+  // `locale` sets navigator.language (the "OS language" the app follows), e.g. "es-MX".
+  const context = await browser.newContext({
+    viewport: opts.viewport ?? { width: 1000, height: 800 },
+    locale: opts.locale ?? "en-US",
+  });
   // Only 127.0.0.1 may be contacted.
   await context.route(/^(?!https?:\/\/127\.0\.0\.1[:/]).*/, (r) =>
     r.request().url().startsWith("data:") ? r.continue() : r.abort(),
@@ -90,4 +94,25 @@ export const focused = (page) =>
   page.evaluate(() => {
     const el = document.activeElement;
     return el ? { tag: el.tagName, id: el.id, name: el.getAttribute("name"), value: el.value } : null;
+  });
+
+/** Text scaled to 200%: fail on any horizontal scrolling. */
+export async function assertNoHorizontalScrollAt200(page, label) {
+  await page.addStyleTag({ content: "html { font-size: 200% !important; }" });
+  await page.waitForTimeout(50);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(overflow <= 0, `horizontal overflow of ${overflow}px on ${label}`);
+}
+
+/** Is the focused element visibly outlined (keyboard focus indicator)? */
+export const focusOutlined = (page) =>
+  page.evaluate(() => {
+    const el = document.activeElement;
+    if (!el || el === document.body) return false;
+    const cs = getComputedStyle(el);
+    const own = cs.outlineStyle !== "none" && parseFloat(cs.outlineWidth) >= 2;
+    // Radio tiles show the ring on their label (:has(input:focus-visible)).
+    const label = el.closest("label");
+    const lcs = label ? getComputedStyle(label) : null;
+    return own || (!!lcs && lcs.outlineStyle !== "none" && parseFloat(lcs.outlineWidth) >= 2);
   });

@@ -7,6 +7,8 @@
 // This function is serialised by Playwright: it must not reference anything outside itself.
 export function installTauriMock(scenario) {
   const state = JSON.parse(JSON.stringify(scenario));
+  // The stored language choice is reported both by get_locale and in AppStatus.locale.
+  if (state.status && state.locale !== undefined) state.status.locale = state.locale;
   const calls = [];
   const listeners = new Map(); // event -> [callback id]
   const callbacks = new Map(); // callback id -> fn
