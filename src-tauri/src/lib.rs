@@ -4,6 +4,11 @@
 //! tray icon and its menu, `windows.rs` the on-demand windows. The agent core runs in-process:
 //! its sync loop, its snapshot refresh and its change notifications, which this shell turns
 //! into window events and the tray's look. No window exists until one is asked for.
+//!
+//! Two processes, one binary: `handraise` is the tray (no webview, ever), and each window
+//! runs in `handraise --window VIEW`, started on demand and gone when its window closes, so
+//! no WebKit process outlives a window. `HANDRAISE_WINDOW_MODE=in-process` keeps windows in
+//! the tray process instead (measured against the default in BENCHMARKS.md).
 
 mod commands;
 mod notify;
@@ -16,14 +21,49 @@ use std::collections::HashMap;
 use tauri::{AppHandle, Emitter, Manager, RunEvent};
 use windows::View;
 
+/// Where windows live: in processes of their own (the default) or in the tray's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WindowMode {
+    Separate,
+    InProcess,
+}
+
+impl WindowMode {
+    fn from_env() -> Self {
+        match std::env::var("HANDRAISE_WINDOW_MODE").as_deref() {
+            Ok("in-process") => WindowMode::InProcess,
+            _ => WindowMode::Separate,
+        }
+    }
+}
+
 /// Opens (or focuses) a view's window; the report form also starts its screenshot first.
 pub(crate) fn open_view(app: &AppHandle, view: View) {
+    open_route(app, view, None);
+}
+
+/// Like [`open_view`], on a route of the view (`/tickets/ID`).
+pub(crate) fn open_route(app: &AppHandle, view: View, route: Option<&str>) {
     let core = app.state::<App>();
-    core.window_requested(view.label());
-    if view == View::Report && app.get_webview_window(view.label()).is_none() {
-        core.begin_screenshot();
-    }
-    if let Err(e) = windows::open(app, view, None) {
+    let result = match *app.state::<WindowMode>() {
+        WindowMode::InProcess => {
+            core.window_requested(view.label());
+            if view == View::Report && app.get_webview_window(view.label()).is_none() {
+                core.begin_screenshot();
+            }
+            windows::open(app, view, route).map_err(|e| e.to_string())
+        }
+        WindowMode::Separate => {
+            let core = core.inner().clone();
+            windows::open_in_child(app, view, route, move || {
+                // The window's process may have queued or changed things: look again.
+                core.announce_change();
+                core.sync_now();
+            })
+            .map_err(|e| e.to_string())
+        }
+    };
+    if let Err(e) = result {
         tracing::error!(error = %e, view = view.label(), "could not open the window");
     }
 }
@@ -39,30 +79,26 @@ pub(crate) fn report_ready(app: &App, view: &str) {
     }
 }
 
-/// The view named by `--open VIEW` (or `--open=VIEW`) on the command line, else by the
-/// environment variable `HANDRAISE_OPEN`: `report`, `tickets`, `help`, `about` or `setup`.
-/// An escape hatch for end-to-end tests (tests/app): WebDriver can only attach to a webview,
-/// and the app otherwise starts with none.
-fn view_to_open_at_start() -> Option<View> {
+/// The value of `--NAME VALUE` or `--NAME=VALUE` on the command line.
+fn arg(name: &str) -> Option<String> {
+    let flag = format!("--{name}");
     let mut args = std::env::args().skip(1);
-    let mut name = None;
-    while let Some(arg) = args.next() {
-        if arg == "--open" {
-            name = args.next();
-        } else if let Some(v) = arg.strip_prefix("--open=") {
-            name = Some(v.to_owned());
+    while let Some(a) = args.next() {
+        if a == flag {
+            return args.next();
+        }
+        if let Some(v) = a.strip_prefix(&format!("{flag}=")) {
+            return Some(v.to_owned());
         }
     }
-    let name = name.or_else(|| std::env::var("HANDRAISE_OPEN").ok())?;
-    let view = [
-        View::Report,
-        View::Tickets,
-        View::Help,
-        View::About,
-        View::Setup,
-    ]
-    .into_iter()
-    .find(|v| v.label() == name.trim());
+    None
+}
+
+/// The view named by `--open VIEW` on the command line, else by the environment variable
+/// `HANDRAISE_OPEN`: `report`, `tickets`, `help`, `about` or `setup`, opened at start.
+fn view_to_open_at_start() -> Option<View> {
+    let name = arg("open").or_else(|| std::env::var("HANDRAISE_OPEN").ok())?;
+    let view = View::named(&name);
     if view.is_none() {
         tracing::warn!(view = %name, "unknown view to open at start");
     }
@@ -78,13 +114,14 @@ fn tray_look(state: &TrayState, show_quit: bool) -> tray::TrayLook {
     }
 }
 
-/// Turns the agent core's change notifications into window events and the tray's look.
-async fn follow_changes(handle: AppHandle, core: App) {
+/// Turns the agent core's change notifications into window events and, in the tray process,
+/// the tray's look and notifications.
+async fn follow_changes(handle: AppHandle, core: App, tray_process: bool) {
     let show_quit = core.agent().config().policy.allow_quit;
     let mut changes = core.agent().subscribe();
     let mut known: HashMap<String, LocalTicket> = HashMap::new();
     loop {
-        if let Ok(state) = core.tray_state().await {
+        if tray_process && let Ok(state) = core.tray_state().await {
             tray::update(&handle, &tray_look(&state, show_quit));
         }
         if let Ok(status) = core.status().await {
@@ -92,8 +129,10 @@ async fn follow_changes(handle: AppHandle, core: App) {
         }
         if let Ok(tickets) = core.tickets().await {
             for t in tickets {
-                for notice in handraise_agent::app::notices(known.get(&t.client_id), &t) {
-                    notify::show(&handle, notice);
+                if tray_process {
+                    for notice in handraise_agent::app::notices(known.get(&t.client_id), &t) {
+                        notify::show(&handle, notice);
+                    }
                 }
                 if known.get(&t.client_id) != Some(&t) {
                     let _ = handle.emit("ticket-updated", &t);
@@ -121,7 +160,7 @@ fn open_core() -> anyhow::Result<App> {
     Ok(App::new(agent))
 }
 
-/// Builds and runs the tray app until Quit.
+/// Runs the app: a window process when started with `--window VIEW`, the tray otherwise.
 pub fn run() {
     let core = match open_core() {
         Ok(core) => core,
@@ -130,23 +169,19 @@ pub fn run() {
             return;
         }
     };
-    let shortcut = tauri_plugin_global_shortcut::Builder::new()
-        .with_handler(|app, _shortcut, event| {
-            if event.state == tauri_plugin_global_shortcut::ShortcutState::Pressed {
-                open_view(app, View::Report);
-            }
-        })
-        .build();
-    let result = tauri::Builder::default()
-        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
-            open_view(app, View::Report);
-        }))
-        .plugin(shortcut)
+    match arg("window").as_deref().map(View::named) {
+        Some(Some(view)) => run_window(core, view, arg("route")),
+        Some(None) => {
+            eprintln!("HandRaise: unknown window; use report, tickets, help, about or setup")
+        }
+        None => run_tray(core),
+    }
+}
+
+/// The commands and state every process serves.
+fn builder(core: &App) -> tauri::Builder<tauri::Wry> {
+    tauri::Builder::default()
         .plugin(tauri_plugin_clipboard_manager::init())
-        .plugin(tauri_plugin_autostart::init(
-            tauri_plugin_autostart::MacosLauncher::LaunchAgent,
-            None,
-        ))
         .manage(core.clone())
         .invoke_handler(tauri::generate_handler![
             commands::get_state,
@@ -173,6 +208,81 @@ pub fn run() {
             commands::set_locale,
             commands::copy_text,
         ])
+}
+
+/// Keeps the agent core's work going for as long as the process lives.
+fn spawn_core_tasks(handle: &AppHandle, core: &App, tray_process: bool) {
+    let sync_core = core.clone();
+    tauri::async_runtime::spawn(async move {
+        if let Err(e) = sync_core
+            .agent()
+            .run_sync_loop(std::future::pending::<()>())
+            .await
+        {
+            tracing::error!(error = %e, "the sync loop stopped");
+        }
+    });
+    if !tray_process {
+        // While a window is open, changes made by the tray's process show up within a second.
+        let watch_core = core.clone();
+        tauri::async_runtime::spawn(async move {
+            watch_core
+                .agent()
+                .watch_other_processes(std::time::Duration::from_secs(1), std::future::pending())
+                .await
+        });
+    }
+    tauri::async_runtime::spawn(follow_changes(handle.clone(), core.clone(), tray_process));
+}
+
+/// A window process: one view's window; the process ends when the window closes.
+fn run_window(core: App, view: View, route: Option<String>) {
+    let triggered = std::env::var("HANDRAISE_TRIGGERED_AT_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(|ms| std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms))
+        .unwrap_or_else(std::time::SystemTime::now);
+    core.window_requested_at(view.label(), triggered);
+    let setup_core = core.clone();
+    let result = builder(&core)
+        .manage(WindowMode::InProcess)
+        .setup(move |app| {
+            let handle = app.handle().clone();
+            windows::open(&handle, view, route.as_deref())?;
+            windows::follow_tray(handle.clone(), setup_core.clone(), view);
+            spawn_core_tasks(&handle, &setup_core, false);
+            Ok(())
+        })
+        .build(tauri::generate_context!());
+    match result {
+        // Tauri ends the process when its last window closes.
+        Ok(app) => app.run(|_, _| {}),
+        Err(e) => eprintln!("HandRaise cannot open the window: {e}"),
+    }
+}
+
+/// The tray process: icon, menu, shortcut, notifications and the sync loop; no webview
+/// unless windows are kept in-process.
+fn run_tray(core: App) {
+    let mode = WindowMode::from_env();
+    let shortcut = tauri_plugin_global_shortcut::Builder::new()
+        .with_handler(|app, _shortcut, event| {
+            if event.state == tauri_plugin_global_shortcut::ShortcutState::Pressed {
+                open_view(app, View::Report);
+            }
+        })
+        .build();
+    let result = builder(&core)
+        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+            open_view(app, View::Report);
+        }))
+        .plugin(shortcut)
+        .plugin(tauri_plugin_autostart::init(
+            tauri_plugin_autostart::MacosLauncher::LaunchAgent,
+            None,
+        ))
+        .manage(mode)
+        .manage(windows::Children::default())
         .setup(move |app| {
             let handle = app.handle().clone();
             let policy = core.agent().config().policy.clone();
@@ -195,17 +305,7 @@ pub fn run() {
                     tracing::warn!(error = %e, shortcut = %policy.shortcut, "the shortcut is not available");
                 }
             }
-            let sync_core = core.clone();
-            tauri::async_runtime::spawn(async move {
-                if let Err(e) = sync_core
-                    .agent()
-                    .run_sync_loop(std::future::pending::<()>())
-                    .await
-                {
-                    tracing::error!(error = %e, "the sync loop stopped");
-                }
-            });
-            tauri::async_runtime::spawn(follow_changes(handle.clone(), core.clone()));
+            spawn_core_tasks(&handle, &core, true);
             let enrolled = core.agent().enrollment().ok().flatten().is_some();
             let deployed = core.agent().config().server_url.is_some()
                 && core.agent().config().enrollment_token.is_some();

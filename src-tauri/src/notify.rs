@@ -2,7 +2,7 @@
 //! only shows it, and opens the ticket when the notification is clicked (where the desktop
 //! reports clicks).
 
-use crate::windows::{self, View};
+use crate::windows::View;
 use handraise_agent::app::Notice;
 use tauri::AppHandle;
 
@@ -23,9 +23,7 @@ pub fn show(app: &AppHandle, notice: Notice) {
                     let route = format!("/tickets/{}", notice.client_id);
                     let opener = app.clone();
                     let _ = app.run_on_main_thread(move || {
-                        if let Err(e) = windows::open(&opener, View::Tickets, Some(&route)) {
-                            tracing::warn!(error = %e, "could not open the ticket");
-                        }
+                        crate::open_route(&opener, View::Tickets, Some(&route));
                     });
                 }
             }),

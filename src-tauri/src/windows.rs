@@ -1,6 +1,12 @@
 //! Windows are created when opened and destroyed when closed: a hidden webview costs as much
 //! memory as a shown one, so none exists while the app waits in the tray.
 
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
 use tauri::{AppHandle, Manager, WebviewUrl, WebviewWindowBuilder};
 
 /// A screen of the app; each has one window at most.
@@ -14,6 +20,19 @@ pub enum View {
 }
 
 impl View {
+    pub const ALL: [View; 5] = [
+        View::Report,
+        View::Tickets,
+        View::Help,
+        View::About,
+        View::Setup,
+    ];
+
+    /// The view called `name` (its label).
+    pub fn named(name: &str) -> Option<View> {
+        View::ALL.into_iter().find(|v| v.label() == name.trim())
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             View::Report => "report",
@@ -72,4 +91,108 @@ pub fn open(app: &AppHandle, view: View, route: Option<&str>) -> tauri::Result<(
         .focused(true)
         .build()?;
     Ok(())
+}
+
+/// Window processes started by the tray, one per view at most (separate-window mode).
+#[derive(Default)]
+pub struct Children(Mutex<HashMap<&'static str, Child>>);
+
+struct Child {
+    stdin: Arc<Mutex<ChildStdin>>,
+    alive: Arc<AtomicBool>,
+}
+
+fn unix_ms(t: SystemTime) -> u128 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0)
+}
+
+/// Opens `view` in a window process of its own (`handraise --window VIEW`), or brings the
+/// running one forward. When that process's window closes, the process ends and WebKit's
+/// processes with it, so nothing of the webview stays resident in the tray. The report
+/// form's screenshot is taken here, before the window exists, and handed over on the
+/// child's stdin (never written to disk).
+pub fn open_in_child(
+    app: &AppHandle,
+    view: View,
+    route: Option<&str>,
+    on_exit: impl FnOnce() + Send + 'static,
+) -> std::io::Result<()> {
+    let children = app.state::<Children>();
+    let mut map = children.0.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(child) = map.get(view.label())
+        && child.alive.load(Ordering::SeqCst)
+    {
+        let mut stdin = child.stdin.lock().unwrap_or_else(|e| e.into_inner());
+        if writeln!(stdin, "focus {}", route.unwrap_or("")).is_ok() {
+            return Ok(());
+        }
+    }
+    let triggered = SystemTime::now();
+    let exe = std::env::current_exe()?;
+    let mut cmd = Command::new(exe);
+    cmd.args(["--window", view.label()])
+        .env("HANDRAISE_TRIGGERED_AT_MS", unix_ms(triggered).to_string())
+        .stdin(Stdio::piped());
+    if let Some(route) = route {
+        cmd.args(["--route", route]);
+    }
+    let mut process = cmd.spawn()?;
+    let stdin =
+        Arc::new(Mutex::new(process.stdin.take().ok_or_else(|| {
+            std::io::Error::other("the window process has no stdin")
+        })?));
+    if view == View::Report {
+        let stdin = stdin.clone();
+        std::thread::spawn(move || {
+            let png = handraise_agent::app::App::capture_screenshot_now().unwrap_or_default();
+            let mut stdin = stdin.lock().unwrap_or_else(|e| e.into_inner());
+            let _ = writeln!(stdin, "shot {}", png.len());
+            let _ = stdin.write_all(&png);
+            let _ = stdin.flush();
+        });
+    }
+    let alive = Arc::new(AtomicBool::new(true));
+    let flag = alive.clone();
+    std::thread::spawn(move || {
+        let _ = process.wait();
+        flag.store(false, Ordering::SeqCst);
+        on_exit();
+    });
+    map.insert(view.label(), Child { stdin, alive });
+    Ok(())
+}
+
+/// In a window process: follows what the tray sends on stdin — `focus [ROUTE]` brings the
+/// window forward (on ROUTE), `shot N` + N bytes is the screenshot taken at the trigger.
+pub fn follow_tray(app: AppHandle, core: handraise_agent::app::App, view: View) {
+    std::thread::spawn(move || {
+        let mut input = BufReader::new(std::io::stdin());
+        let mut line = String::new();
+        loop {
+            line.clear();
+            match input.read_line(&mut line) {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+            let line = line.trim_end();
+            if let Some(len) = line.strip_prefix("shot ") {
+                let len: usize = len.trim().parse().unwrap_or(0);
+                let mut png = vec![0u8; len];
+                if input.read_exact(&mut png).is_err() {
+                    return;
+                }
+                core.set_screenshot(Some(png).filter(|p| !p.is_empty()));
+            } else if let Some(rest) = line.strip_prefix("focus") {
+                let route = Some(rest.trim().to_owned()).filter(|r| !r.is_empty());
+                let handle = app.clone();
+                let _ = app.run_on_main_thread(move || {
+                    if let Err(e) = open(&handle, view, route.as_deref()) {
+                        tracing::warn!(error = %e, "could not bring the window forward");
+                    }
+                });
+            }
+        }
+    });
 }

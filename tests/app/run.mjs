@@ -328,7 +328,7 @@ async function inner() {
       return res.json();
     };
     await tech("POST", "/api/v1/tech/kb", {
-      slug: "printer-offline",
+      slug: "e2e-printer-offline",
       title: "Printer shows as offline",
       body:
         "When the printer says it is offline:\n\n" +
@@ -340,7 +340,7 @@ async function inner() {
       published: true,
     });
     await tech("POST", "/api/v1/tech/kb", {
-      slug: "projector-no-picture",
+      slug: "e2e-projector-no-picture",
       title: "Projector shows no picture",
       body: "1. Press the Input button on the remote.\n2. Check the HDMI cable.\n",
       categories: ["display"],

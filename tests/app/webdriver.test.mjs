@@ -3,14 +3,14 @@
 // "This fixed it" deflection that sends nothing.
 //
 // The app starts in the tray with no webview, and WebDriver can only attach to a webview, so the
-// session starts it with `--open report` (the shell's escape hatch, src-tauri/src/lib.rs).
+// session starts a window process, `handraise --window report` (src-tauri/src/lib.rs).
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { remote } from "webdriverio";
 import { env, resultsPath, serverTickets, sleep, tech, waitFor } from "./lib.mjs";
 
-const ARTICLE_SLUG = "printer-offline";
+const ARTICLE_SLUG = "e2e-printer-offline";
 const ARTICLE_TITLE = "Printer shows as offline";
 const SUMMARY = "printer offline";
 const REPLY = "Hi! I restarted the print server — please try printing again. Sam";
@@ -71,7 +71,7 @@ before(async () => {
     connectionRetryTimeout: 60_000,
     connectionRetryCount: 1,
     capabilities: {
-      "tauri:options": { application: env("HR_APP_BIN"), args: ["--open", "report"] },
+      "tauri:options": { application: env("HR_APP_BIN"), args: ["--window", "report"] },
     },
   });
   await browser.setTimeout({ implicit: 0 });

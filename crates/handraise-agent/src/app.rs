@@ -13,7 +13,7 @@ use handraise_wire::{
 };
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
@@ -577,7 +577,7 @@ type PendingShot = tokio::sync::watch::Receiver<Option<Option<Arc<Vec<u8>>>>>;
 pub struct App {
     agent: Agent,
     screenshot: Arc<Mutex<Option<PendingShot>>>,
-    opened: Arc<Mutex<Option<(String, Instant)>>>,
+    opened: Arc<Mutex<Option<(String, SystemTime)>>>,
 }
 
 const PREF_NAME: &str = "teacher_name";
@@ -848,6 +848,27 @@ impl App {
         });
     }
 
+    /// Takes a screenshot captured elsewhere (the tray process, when the form opens in a
+    /// window process of its own); `None` when there is none.
+    pub fn set_screenshot(&self, png: Option<Vec<u8>>) {
+        let (tx, rx) = tokio::sync::watch::channel(Some(png.map(Arc::new)));
+        drop(tx);
+        if let Ok(mut slot) = self.screenshot.lock() {
+            *slot = Some(rx);
+        }
+    }
+
+    /// Takes a screenshot now, on this thread (the tray process hands it to the window).
+    pub fn capture_screenshot_now() -> Option<Vec<u8>> {
+        capture_screen()
+    }
+
+    /// Tells every subscriber that tickets or the sync state may have changed (a window
+    /// process closed, for instance).
+    pub fn announce_change(&self) {
+        self.agent.changed();
+    }
+
     /// Drops the screenshot (the form closed).
     pub fn discard_screenshot(&self) {
         if let Ok(mut slot) = self.screenshot.lock() {
@@ -1054,8 +1075,14 @@ impl App {
 
     /// Notes when a window was asked for, to measure trigger → interactive.
     pub fn window_requested(&self, view: &str) {
+        self.window_requested_at(view, SystemTime::now());
+    }
+
+    /// Like [`App::window_requested`], with the time of the trigger (which may have happened
+    /// in another process).
+    pub fn window_requested_at(&self, view: &str, at: SystemTime) {
         if let Ok(mut o) = self.opened.lock() {
-            *o = Some((view.to_owned(), Instant::now()));
+            *o = Some((view.to_owned(), at));
         }
     }
 
@@ -1063,7 +1090,7 @@ impl App {
     pub fn ui_ready(&self, view: &str) -> Option<Duration> {
         let mut o = self.opened.lock().ok()?;
         match o.take() {
-            Some((v, at)) if v == view => Some(at.elapsed()),
+            Some((v, at)) if v == view => Some(at.elapsed().unwrap_or_default()),
             other => {
                 *o = other;
                 None
