@@ -1,0 +1,740 @@
+//! Property tests: every body, query and path segment the server parses,
+//! driven with arbitrary and mutated input through the real router over an
+//! in-memory store. The properties: never a 5xx, and every 4xx from the API
+//! has the `{ "code", "message" }` shape of `docs/protocol.md`.
+//!
+//! Cases per property: `PROPTEST_CASES` (default 64, so the whole binary takes
+//! a few seconds in a debug build); `cargo xtask fuzz` covers the same
+//! surfaces for longer.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use handraise_server::auth::hash_secret;
+use handraise_server::store::now_utc;
+use handraise_server::{AppState, Config, SqliteStore, Store, router};
+use http_body_util::BodyExt;
+use proptest::prelude::*;
+use proptest::test_runner::TestCaseError;
+use serde_json::{Value, json};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+use tower::ServiceExt;
+
+/// The router with one enrolled device that has one ticket, a technician
+/// token, an article and an announcement.
+struct Fixture {
+    rt: tokio::runtime::Runtime,
+    app: Router,
+    device_secret: String,
+    ticket_client_id: String,
+    ticket_number: i64,
+    tech_token: String,
+    announcement_id: i64,
+}
+
+fn fixture() -> &'static Fixture {
+    static F: OnceLock<Fixture> = OnceLock::new();
+    F.get_or_init(|| {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let store = Arc::new(SqliteStore::open_in_memory().expect("store"));
+        let now = now_utc();
+        store
+            .create_enroll_token(&hash_secret("enroll-me"), "props", now)
+            .expect("enroll token");
+        store
+            .create_tech_token("Prop Tech", &hash_secret("tech-token"), now)
+            .expect("tech token");
+        // Limits out of the way: the properties are about parsing, and a
+        // 429 would hide what the input does.
+        let config = Config {
+            device_burst: u32::MAX,
+            device_per_second: 1e12,
+            enroll_per_minute_per_ip: u32::MAX,
+            signin_max_failures: u32::MAX,
+            ..Config::default()
+        };
+        let app = router(AppState::new(store as Arc<dyn Store>, config));
+        let (device_secret, ticket_client_id, ticket_number, announcement_id) =
+            rt.block_on(async {
+                let r = send_json(
+                    &app,
+                    Method::POST,
+                    "/api/v1/enroll",
+                    None,
+                    &json!({"token": "enroll-me", "hostname": "props", "school": "S"}),
+                )
+                .await;
+                assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+                let secret = r.1["device_secret"].as_str().expect("secret").to_owned();
+                let cid = uuid::Uuid::now_v7().to_string();
+                let r = send_json(
+                    &app,
+                    Method::POST,
+                    "/api/v1/tickets",
+                    Some(&secret),
+                    &json!({"client_id": cid, "created_at": "2026-01-05T10:00:00Z",
+                            "category": "printer", "summary": "jammed"}),
+                )
+                .await;
+                assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+                let number = r.1["number"].as_i64().expect("number");
+                // A feed entry, so cursor 0 answers at once.
+                let r = send_json(
+                    &app,
+                    Method::POST,
+                    &format!("/api/v1/tech/tickets/{number}/status"),
+                    Some("tech-token"),
+                    &json!({"status": "in_progress"}),
+                )
+                .await;
+                assert_eq!(r.0, StatusCode::OK, "{}", r.1);
+                let r = send_json(
+                    &app,
+                    Method::POST,
+                    "/api/v1/tech/kb",
+                    Some("tech-token"),
+                    &json!({"slug": "printer-jam", "title": "Paper jam", "body": "1. Open the tray",
+                            "categories": ["printer"], "keywords": ["jam"], "published": true}),
+                )
+                .await;
+                assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+                let r = send_json(
+                    &app,
+                    Method::POST,
+                    "/api/v1/tech/announcements",
+                    Some("tech-token"),
+                    &json!({"kind": "outage", "title": "Wi-Fi down", "message": "Working on it"}),
+                )
+                .await;
+                assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
+                let ann = r.1["id"].as_i64().expect("id");
+                (secret, cid, number, ann)
+            });
+        Fixture {
+            rt,
+            app,
+            device_secret,
+            ticket_client_id,
+            ticket_number,
+            tech_token: "tech-token".into(),
+            announcement_id,
+        }
+    })
+}
+
+async fn send(app: &Router, req: Request<Body>) -> (StatusCode, Vec<u8>, Option<String>) {
+    let resp = app.clone().oneshot(req).await.expect("infallible");
+    let status = resp.status();
+    let ctype = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = resp
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes().to_vec())
+        .unwrap_or_default();
+    (status, body, ctype)
+}
+
+async fn send_json(
+    app: &Router,
+    method: Method,
+    uri: &str,
+    token: Option<&str>,
+    body: &Value,
+) -> (StatusCode, Value) {
+    let mut b = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::CONTENT_TYPE, "application/json");
+    if let Some(t) = token {
+        b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    let req = b
+        .body(Body::from(serde_json::to_vec(body).expect("json")))
+        .expect("request");
+    let (status, bytes, _) = send(app, req).await;
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+/// Who a request authenticates as.
+#[derive(Debug, Clone, Copy)]
+enum Auth {
+    None,
+    Device,
+    Tech,
+}
+
+/// Sends a request and checks the properties; returns the status. A
+/// long-poll still holding after `hold` is fine (it is waiting, as asked).
+fn check(
+    method: Method,
+    uri: &str,
+    auth: Auth,
+    content_type: Option<&str>,
+    body: Vec<u8>,
+) -> Result<Option<StatusCode>, TestCaseError> {
+    let f = fixture();
+    let mut b = Request::builder().method(method.clone()).uri(uri);
+    match auth {
+        Auth::None => {}
+        Auth::Device => {
+            b = b.header(header::AUTHORIZATION, format!("Bearer {}", f.device_secret));
+        }
+        Auth::Tech => b = b.header(header::AUTHORIZATION, format!("Bearer {}", f.tech_token)),
+    }
+    if let Some(ct) = content_type {
+        b = b.header(header::CONTENT_TYPE, ct);
+    }
+    // A value the builder refuses (a URI or header no client could send) is
+    // not a server input.
+    let Ok(req) = b.body(Body::from(body)) else {
+        return Ok(None);
+    };
+    let answer = f
+        .rt
+        .block_on(async { tokio::time::timeout(Duration::from_secs(2), send(&f.app, req)).await });
+    let Ok((status, bytes, ctype)) = answer else {
+        prop_assert!(
+            uri.starts_with("/api/v1/updates"),
+            "{method} {uri} did not answer within 2 s"
+        );
+        return Ok(None);
+    };
+    prop_assert!(
+        !status.is_server_error(),
+        "{method} {uri} answered {status}: {}",
+        String::from_utf8_lossy(&bytes)
+    );
+    if status.is_client_error() && uri.starts_with("/api/") {
+        prop_assert!(
+            ctype
+                .as_deref()
+                .is_some_and(|c| c.starts_with("application/json")),
+            "{method} {uri} answered {status} with content type {ctype:?}"
+        );
+        let v: Value = serde_json::from_slice(&bytes).map_err(|e| {
+            TestCaseError::fail(format!(
+                "{method} {uri} answered {status} with non-JSON: {e}"
+            ))
+        })?;
+        prop_assert!(
+            v["code"].as_str().is_some_and(|c| !c.is_empty())
+                && v["message"].as_str().is_some()
+                && v.as_object().is_some_and(|o| o.len() == 2),
+            "{method} {uri} answered {status} with {v}"
+        );
+    }
+    Ok(Some(status))
+}
+
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(64)
+}
+
+fn config() -> ProptestConfig {
+    ProptestConfig {
+        cases: cases(),
+        // Failures are reported, not persisted into the source tree.
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+/// Every JSON endpoint with the credential it needs.
+fn json_endpoints() -> Vec<(Method, String, Auth)> {
+    let f = fixture();
+    let (cid, n) = (&f.ticket_client_id, f.ticket_number);
+    vec![
+        (Method::POST, "/api/v1/enroll".into(), Auth::None),
+        (Method::POST, "/api/v1/tickets".into(), Auth::Device),
+        (
+            Method::POST,
+            format!("/api/v1/tickets/{cid}/messages"),
+            Auth::Device,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/tech/tickets/{n}/status"),
+            Auth::Tech,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/tech/tickets/{n}/assign"),
+            Auth::Tech,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/tech/tickets/{n}/reply"),
+            Auth::Tech,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/tech/tickets/{n}/note"),
+            Auth::Tech,
+        ),
+        (Method::POST, "/api/v1/tech/kb".into(), Auth::Tech),
+        (
+            Method::PUT,
+            "/api/v1/tech/kb/printer-jam".into(),
+            Auth::Tech,
+        ),
+        (
+            Method::POST,
+            "/api/v1/tech/announcements".into(),
+            Auth::Tech,
+        ),
+    ]
+}
+
+fn endpoint() -> impl Strategy<Value = usize> {
+    0..json_endpoints().len()
+}
+
+/// Arbitrary JSON, biased towards the shapes the bodies use.
+fn any_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
+        any::<String>().prop_map(Value::String),
+        Just(Value::String("printer".into())),
+        Just(Value::String("2026-01-05T10:00:00Z".into())),
+        Just(Value::String(uuid::Uuid::now_v7().to_string())),
+    ];
+    leaf.prop_recursive(4, 48, 8, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..8).prop_map(Value::Array),
+            prop::collection::btree_map(field_name(), inner, 0..10)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+/// Field names of the wire bodies, plus arbitrary ones.
+fn field_name() -> impl Strategy<Value = String> {
+    prop_oneof![
+        3 => prop::sample::select(vec![
+            "token", "hostname", "school", "building", "os", "model", "agent_version",
+            "client_id", "created_at", "category", "summary", "details", "urgency", "scope",
+            "room", "reporter", "snapshot", "self_help", "offline_at_submit", "announcement_id",
+            "body", "status", "assignee", "slug", "title", "categories", "keywords", "published",
+            "kind", "message", "starts_at", "ends_at", "schema_version", "article_slug", "outcome",
+        ])
+        .prop_map(str::to_owned),
+        1 => any::<String>(),
+    ]
+}
+
+/// Text that stresses validation: empty, whitespace, control characters,
+/// combining marks, astral-plane characters, very long.
+fn hostile_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<String>(),
+        Just(String::new()),
+        Just("   \t\n  ".into()),
+        Just("\u{0}\u{1}\u{7f}\u{202e}\u{feff}".into()),
+        "[\\PC\\p{Cc}]{0,300}",
+        (1usize..30_000).prop_map(|n| "é".repeat(n)),
+        (190usize..210).prop_map(|n| "😀".repeat(n)),
+        (1usize..4).prop_map(|n| "a\u{301}".repeat(70 * n)),
+    ]
+}
+
+fn choice(values: &'static [&'static str]) -> impl Strategy<Value = Value> {
+    prop_oneof![
+        3 => prop::sample::select(values).prop_map(Value::from),
+        1 => any::<String>().prop_map(Value::from),
+        1 => any::<i64>().prop_map(Value::from),
+    ]
+}
+
+/// A structurally valid ticket whose strings and choices are arbitrary.
+fn ticket_json() -> impl Strategy<Value = Value> {
+    let time = prop_oneof![
+        3 => Just(Value::from("2026-01-05T10:00:00Z")),
+        1 => Just(Value::from("9999-12-31T23:59:59.999999999+23:59")),
+        1 => Just(Value::from("0000-01-01T00:00:00Z")),
+        1 => any::<String>().prop_map(Value::from),
+    ];
+    let id = prop_oneof![
+        4 => Just(()).prop_map(|_| Value::from(uuid::Uuid::now_v7().to_string())),
+        1 => Just(Value::from(uuid::Uuid::nil().to_string())),
+        1 => any::<String>().prop_map(Value::from),
+    ];
+    (
+        id,
+        time,
+        choice(&[
+            "display", "sound", "printer", "wifi", "sign-in", "app", "computer", "other",
+        ]),
+        hostile_text(),
+        prop::option::of(hostile_text()),
+        prop::option::of(choice(&["now", "soon", "whenever"])),
+        prop::option::of(choice(&["me", "room", "building", "district"])),
+        prop::option::of(hostile_text()),
+        prop::option::of((
+            prop::option::of(hostile_text()),
+            prop::option::of(hostile_text()),
+        )),
+        prop::option::of(snapshot_json()),
+        prop::collection::vec((hostile_text(), choice(&["still_broken", "shown"])), 0..4),
+        prop::option::of(any::<i64>()),
+    )
+        .prop_map(
+            |(
+                id,
+                at,
+                category,
+                summary,
+                details,
+                urgency,
+                scope,
+                room,
+                reporter,
+                snap,
+                help,
+                ann,
+            )| {
+                let mut t = json!({"client_id": id, "created_at": at, "category": category,
+                                   "summary": summary});
+                let o = t.as_object_mut().expect("object");
+                if let Some(d) = details {
+                    o.insert("details".into(), d.into());
+                }
+                if let Some(u) = urgency {
+                    o.insert("urgency".into(), u);
+                }
+                if let Some(s) = scope {
+                    o.insert("scope".into(), s);
+                }
+                if let Some(r) = room {
+                    o.insert("room".into(), r.into());
+                }
+                if let Some((user, name)) = reporter {
+                    o.insert(
+                        "reporter".into(),
+                        json!({"os_user": user, "display_name": name}),
+                    );
+                }
+                if let Some(s) = snap {
+                    o.insert("snapshot".into(), s);
+                }
+                if !help.is_empty() {
+                    let help: Vec<Value> = help
+                        .into_iter()
+                        .map(|(slug, outcome)| json!({"article_slug": slug, "outcome": outcome}))
+                        .collect();
+                    o.insert("self_help".into(), help.into());
+                }
+                if let Some(a) = ann {
+                    o.insert("announcement_id".into(), a.into());
+                }
+                t
+            },
+        )
+}
+
+fn snapshot_json() -> impl Strategy<Value = Value> {
+    (
+        prop_oneof![Just(1_i64), any::<i64>()],
+        hostile_text(),
+        any::<u64>(),
+        any::<f64>(),
+        prop::collection::vec((hostile_text(), any::<u64>(), any::<u64>()), 0..4),
+        prop::collection::vec(hostile_text(), 0..4),
+        any_json(),
+    )
+        .prop_map(|(v, host, total, load, disks, printers, extra)| {
+            let load = if load.is_finite() { Value::from(load) } else { Value::Null };
+            json!({
+                "schema_version": v, "hostname": host,
+                "cpu": {"model": "x", "cores": 4, "load_1m": load},
+                "memory": {"total_bytes": total, "used_bytes": total / 2},
+                "disks": disks.into_iter().map(|(m, t, f)| json!({"mount": m, "total_bytes": t, "free_bytes": f})).collect::<Vec<_>>(),
+                "printers": printers,
+                "future_field": extra,
+            })
+        })
+}
+
+/// A query string: known keys with arbitrary values, or arbitrary text.
+fn query(keys: &'static [&'static str]) -> impl Strategy<Value = String> {
+    let value = prop_oneof![
+        Just(String::new()),
+        Just("0".to_owned()),
+        Just("-1".to_owned()),
+        Just("9223372036854775807".to_owned()),
+        Just("-9223372036854775808".to_owned()),
+        Just("99999999999999999999999".to_owned()),
+        Just("1e3".to_owned()),
+        Just("%00".to_owned()),
+        Just("%FF%FE".to_owned()),
+        Just("new".to_owned()),
+        "[a-z_%0-9+&=;]{0,20}",
+        any::<String>().prop_map(|s| encode(&s)),
+    ];
+    prop_oneof![
+        prop::collection::vec((prop::sample::select(keys), value), 0..4).prop_map(|kv| {
+            kv.into_iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("&")
+        }),
+        "[ -~]{0,60}".prop_map(|s| s.replace(['#', ' '], "")),
+    ]
+}
+
+/// Percent-encodes everything but unreserved characters.
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+fn segment() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<String>().prop_map(|s| encode(&s)),
+        Just("0".to_owned()),
+        Just("-1".to_owned()),
+        Just("9223372036854775808".to_owned()),
+        Just("..".to_owned()),
+        Just("%2F".to_owned()),
+        Just(uuid::Uuid::now_v7().to_string()),
+        Just(uuid::Uuid::nil().to_string()),
+        "[0-9]{1,25}",
+        "[a-f0-9-]{0,40}",
+    ]
+}
+
+fn content_type() -> impl Strategy<Value = Option<String>> {
+    prop_oneof![
+        4 => Just(Some("application/json".to_owned())),
+        1 => Just(Some("application/json; charset=utf-8".to_owned())),
+        1 => Just(None),
+        1 => Just(Some("text/plain".to_owned())),
+        1 => Just(Some("application/x-www-form-urlencoded".to_owned())),
+        1 => "[ -~]{0,40}".prop_map(Some),
+    ]
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn arbitrary_bytes_to_json_endpoints(
+        i in endpoint(),
+        ct in content_type(),
+        body in prop::collection::vec(any::<u8>(), 0..2048),
+    ) {
+        let (method, uri, auth) = json_endpoints()[i].clone();
+        check(method, &uri, auth, ct.as_deref(), body)?;
+    }
+
+    #[test]
+    fn arbitrary_json_to_json_endpoints(i in endpoint(), v in any_json()) {
+        let (method, uri, auth) = json_endpoints()[i].clone();
+        let body = serde_json::to_vec(&v).expect("json");
+        check(method, &uri, auth, Some("application/json"), body)?;
+    }
+
+    #[test]
+    fn truncated_and_mutated_valid_bodies(
+        i in endpoint(),
+        v in any_json(),
+        cut in any::<prop::sample::Index>(),
+        flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..4),
+    ) {
+        let (method, uri, auth) = json_endpoints()[i].clone();
+        let mut body = serde_json::to_vec(&v).expect("json");
+        for (at, byte) in flips {
+            if !body.is_empty() {
+                let k = at.index(body.len());
+                body[k] = byte;
+            }
+        }
+        let keep = cut.index(body.len() + 1);
+        body.truncate(keep);
+        check(method, &uri, auth, Some("application/json"), body)?;
+    }
+
+    #[test]
+    fn tickets_with_hostile_fields(t in ticket_json()) {
+        let f = fixture();
+        let body = serde_json::to_vec(&t).expect("json");
+        let status = check(Method::POST, "/api/v1/tickets", Auth::Device, Some("application/json"), body.clone())?;
+        prop_assert!(
+            matches!(status.map(|s| s.as_u16()), Some(200 | 201 | 400 | 409 | 413 | 422)),
+            "ticket answered {status:?}"
+        );
+        if status == Some(StatusCode::CREATED) {
+            // Stored means readable, and a repeat is the idempotent 200.
+            let cid = t["client_id"].as_str().unwrap_or_default();
+            let got = check(Method::GET, &format!("/api/v1/tickets/{cid}"), Auth::Device, None, Vec::new())?;
+            prop_assert_eq!(got, Some(StatusCode::OK));
+            let again = check(Method::POST, "/api/v1/tickets", Auth::Device, Some("application/json"), body)?;
+            prop_assert_eq!(again, Some(StatusCode::OK));
+        }
+        let _ = f;
+    }
+
+    #[test]
+    fn messages_with_hostile_bodies(text in hostile_text(), id in prop_oneof![Just(uuid::Uuid::now_v7().to_string()), any::<String>()]) {
+        let f = fixture();
+        let body = serde_json::to_vec(&json!({"client_id": id, "created_at": "2026-01-05T10:00:00Z", "body": text})).expect("json");
+        check(Method::POST, &format!("/api/v1/tickets/{}/messages", f.ticket_client_id), Auth::Device, Some("application/json"), body)?;
+    }
+
+    #[test]
+    fn technician_bodies_with_hostile_text(
+        text in hostile_text(),
+        status in choice(&["new", "assigned", "in_progress", "waiting_on_teacher", "resolved", "closed"]),
+        slug in hostile_text(),
+        cats in prop::collection::vec(choice(&["printer", "wifi", "app"]), 0..3),
+        kind in choice(&["outage", "notice"]),
+        at in prop_oneof![Just(Value::Null), Just(Value::from("2026-01-05T10:00:00Z")), any::<String>().prop_map(Value::from)],
+    ) {
+        let f = fixture();
+        let n = f.ticket_number;
+        let bodies = [
+            (format!("/api/v1/tech/tickets/{n}/status"), json!({"status": status})),
+            (format!("/api/v1/tech/tickets/{n}/assign"), json!({"assignee": text})),
+            (format!("/api/v1/tech/tickets/{n}/reply"), json!({"body": text})),
+            (format!("/api/v1/tech/tickets/{n}/note"), json!({"body": text})),
+            ("/api/v1/tech/kb".to_owned(), json!({"slug": slug, "title": text, "body": text, "categories": cats, "keywords": [text], "published": true})),
+            ("/api/v1/tech/announcements".to_owned(), json!({"kind": kind, "title": text, "message": text, "starts_at": at, "ends_at": at, "category": cats.first()})),
+        ];
+        for (uri, body) in bodies {
+            check(Method::POST, &uri, Auth::Tech, Some("application/json"), serde_json::to_vec(&body).expect("json"))?;
+        }
+        let put = json!({"slug": slug, "title": text, "body": text, "categories": cats, "keywords": [], "published": false});
+        check(Method::PUT, &format!("/api/v1/tech/kb/{}", encode(&slug)), Auth::Tech, Some("application/json"), serde_json::to_vec(&put).expect("json"))?;
+    }
+
+    #[test]
+    fn screenshot_uploads(
+        ct in prop_oneof![
+            Just(Some("image/png".to_owned())), Just(Some("image/jpeg".to_owned())),
+            Just(Some("image/jpg; q=1".to_owned())), Just(Some("IMAGE/PNG".to_owned())),
+            Just(None), "[ -~]{0,30}".prop_map(Some),
+        ],
+        prefix in prop_oneof![
+            Just(b"\x89PNG\r\n\x1a\n".to_vec()), Just(vec![0xFF, 0xD8, 0xFF]), Just(Vec::new()),
+        ],
+        rest in prop::collection::vec(any::<u8>(), 0..4096),
+        own in any::<bool>(),
+    ) {
+        let f = fixture();
+        let cid = if own { f.ticket_client_id.clone() } else { uuid::Uuid::now_v7().to_string() };
+        let mut body = prefix;
+        body.extend(rest);
+        let status = check(Method::PUT, &format!("/api/v1/tickets/{cid}/screenshot"), Auth::Device, ct.as_deref(), body)?;
+        prop_assert!(matches!(status.map(|s| s.as_u16()), Some(200 | 400 | 404 | 413 | 415)), "screenshot answered {status:?}");
+    }
+
+    #[test]
+    fn queries(
+        updates in query(&["cursor", "wait"]),
+        kb in query(&["since"]),
+        list in query(&["status"]),
+    ) {
+        // A query that asks for a long wait past the feed's end holds; the
+        // 2 s bound in `check` accepts that.
+        check(Method::GET, &format!("/api/v1/updates?{updates}"), Auth::Device, None, Vec::new())?;
+        check(Method::GET, &format!("/api/v1/kb?{kb}"), Auth::Device, None, Vec::new())?;
+        check(Method::GET, &format!("/api/v1/tech/tickets?{list}"), Auth::Tech, None, Vec::new())?;
+        check(Method::GET, &format!("/api/v1/announcements?{kb}"), Auth::Device, None, Vec::new())?;
+    }
+
+    #[test]
+    fn path_segments(seg in segment()) {
+        let f = fixture();
+        let n = f.ticket_number;
+        let a = f.announcement_id;
+        let paths = [
+            (Method::GET, format!("/api/v1/tickets/{seg}"), Auth::Device),
+            (Method::POST, format!("/api/v1/tickets/{seg}/messages"), Auth::Device),
+            (Method::PUT, format!("/api/v1/tickets/{seg}/screenshot"), Auth::Device),
+            (Method::GET, format!("/api/v1/tech/tickets/{seg}"), Auth::Tech),
+            (Method::POST, format!("/api/v1/tech/tickets/{seg}/status"), Auth::Tech),
+            (Method::POST, format!("/api/v1/tech/tickets/{seg}/reply"), Auth::Tech),
+            (Method::POST, format!("/api/v1/tech/kb/{seg}/unpublish"), Auth::Tech),
+            (Method::PUT, format!("/api/v1/tech/kb/{seg}"), Auth::Tech),
+            (Method::POST, format!("/api/v1/tech/announcements/{seg}/end"), Auth::Tech),
+            (Method::GET, format!("/api/v1/{seg}"), Auth::Device),
+            (Method::DELETE, format!("/api/v1/tech/tickets/{n}/{seg}"), Auth::Tech),
+        ];
+        for (method, uri, auth) in paths {
+            let body = serde_json::to_vec(&json!({"status": "resolved", "body": "x", "client_id": uuid::Uuid::now_v7(), "created_at": "2026-01-05T10:00:00Z"})).expect("json");
+            check(method, &uri, auth, Some("application/json"), body)?;
+        }
+        // The revoke path, never with this fixture's device id (a random
+        // segment cannot name it), and an announcement that exists.
+        check(Method::POST, &format!("/api/v1/tech/devices/{seg}/revoke"), Auth::Tech, None, Vec::new())?;
+        check(Method::POST, &format!("/api/v1/tech/announcements/{a}/end"), Auth::Tech, None, Vec::new())?;
+    }
+
+    #[test]
+    fn arbitrary_credentials(token in "[ -~]{0,80}", scheme in prop_oneof![Just("Bearer"), Just("bearer"), Just("Basic"), Just("")]) {
+        let f = fixture();
+        let req = Request::builder()
+            .method(Method::GET)
+            .uri("/api/v1/kb")
+            .header(header::AUTHORIZATION, format!("{scheme} {token}"));
+        if let Ok(req) = req.body(Body::empty()) {
+            let (status, _, _) = f.rt.block_on(send(&f.app, req));
+            prop_assert!(!status.is_server_error(), "{status}");
+        }
+    }
+
+    #[test]
+    fn console_forms(
+        path in prop::sample::select(vec![
+            "/console/sign-in", "/console/sign-out", "/console/tickets/1/reply",
+            "/console/tickets/1/status", "/console/tickets/1/merge", "/console/admin/users",
+            "/console/admin/sla",
+        ]),
+        form in prop_oneof![
+            "[ -~]{0,200}".prop_map(String::into_bytes),
+            prop::collection::vec(any::<u8>(), 0..512),
+            (hostile_text(), hostile_text()).prop_map(|(a, b)| format!("email={}&password={}&csrf={}&body={}", encode(&a), encode(&b), encode(&a), encode(&b)).into_bytes()),
+        ],
+    ) {
+        // The console answers HTML, so only the no-5xx property applies.
+        check(Method::POST, path, Auth::None, Some("application/x-www-form-urlencoded"), form)?;
+    }
+}
+
+/// One oversized body per JSON endpoint: 413 in the error shape, not a 5xx.
+#[test]
+fn oversized_bodies() -> Result<(), TestCaseError> {
+    let big = vec![b' '; 1024 * 1024 + 1];
+    for (method, uri, auth) in json_endpoints() {
+        let status = check(method, &uri, auth, Some("application/json"), big.clone())?;
+        assert_eq!(status, Some(StatusCode::PAYLOAD_TOO_LARGE), "{uri}");
+    }
+    Ok(())
+}
