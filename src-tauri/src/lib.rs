@@ -251,6 +251,8 @@ fn run_window(core: App, view: View, route: Option<String>) {
             windows::open(&handle, view, route.as_deref())?;
             windows::follow_tray(handle.clone(), setup_core.clone(), view);
             spawn_core_tasks(&handle, &setup_core, false);
+            // A window opening is a good moment for fresh outage news and articles.
+            setup_core.sync_now();
             Ok(())
         })
         .build(tauri::generate_context!());

@@ -359,6 +359,10 @@ async function inner() {
       HANDRAISE_USER_CONFIG: path.join(tmp, "no-such-user-config.toml"),
       HANDRAISE_DATA_DIR: dataDir,
       HANDRAISE_LOG: "info",
+      // "Check my connection" probes only 127.0.0.1 here: the server stands in for the
+      // internet and loopback for the gateway.
+      HANDRAISE_INTERNET_CHECK_URL: `${serverUrl}/healthz`,
+      HANDRAISE_GATEWAY_CHECK_ADDRESS: "127.0.0.1",
     });
     for (const k of ["HANDRAISE_SERVER_URL", "HANDRAISE_ENROLLMENT_TOKEN", "HANDRAISE_SCHOOL", "HANDRAISE_BUILDING", "HANDRAISE_OPEN"]) delete xenv[k];
     const agents = {};

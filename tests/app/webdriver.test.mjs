@@ -7,6 +7,8 @@
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { spawnSync } from "node:child_process";
+import path from "node:path";
 import { remote } from "webdriverio";
 import { env, resultsPath, serverTickets, sleep, tech, waitFor } from "./lib.mjs";
 
@@ -205,4 +207,53 @@ test('"This fixed it" deflects: nothing new reaches the server', async () => {
   await go("#/tickets");
   await browser.$('[data-testid="ticket-item"]').waitForDisplayed({ timeout: 10_000 });
   assert.equal((await browser.$$('[data-testid="ticket-item"]')).length, 1, "still one ticket in My tickets");
+});
+
+test("an outage posted by a technician shows as a banner, and Me too reaches the server", async () => {
+  const title = "Printers are down in the north wing";
+  const created = await tech("POST", "/api/v1/tech/announcements", {
+    kind: "outage",
+    title,
+    message: "We know, and we are fixing it. No need to report it.",
+    category: null,
+  });
+  // A sync of the shared data directory (as the tray's own loop would do) caches it; the
+  // open window notices the change from another process and shows the banner.
+  const agent = path.join(path.dirname(env("HR_SERVER_BIN")), "handraise-agent");
+  const sync = spawnSync(agent, ["sync", "--data-dir", env("HR_WD_DATA_DIR")], { encoding: "utf8", timeout: 60_000 });
+  assert.equal(sync.status, 0, `sync: ${sync.stderr}`);
+  await go("#/report");
+  const banner = await browser.$(`[data-testid="announcement"][data-announcement="${created.id}"]`);
+  await banner.waitForDisplayed({ timeout: 15_000, timeoutMsg: "the outage banner" });
+  assert.match(await banner.getText(), new RegExp(title));
+  await browser.$("#room").setValue("12B");
+  await banner.$('[data-testid="me-too"]').click();
+  await banner.$('[data-testid="me-too-status"] .done').waitForDisplayed({ timeout: 10_000 });
+  await shot("wd-7-outage-me-too.png");
+  // The window's sync loop sends it; the technician sees the room counted once.
+  const detail = await waitFor(
+    "the me-too on the server",
+    async () => {
+      const d = await tech("GET", `/api/v1/tech/announcements/${created.id}`);
+      return d.me_too_total >= 1 ? d : null;
+    },
+    { timeout: 30_000, interval: 500 },
+  );
+  assert.equal(detail.me_too_total, 1, JSON.stringify(detail));
+  assert.deepEqual(detail.me_too_by_room.map((r) => [r.room, r.reports]), [["12B", 1]]);
+  await tech("POST", `/api/v1/tech/announcements/${created.id}/end`);
+});
+
+test("Check my connection reports the district server reachable", async () => {
+  await go("#/about");
+  await browser.waitUntil(async () => (await browser.getTitle()) === "About this computer — HandRaise", {
+    timeout: 10_000,
+    timeoutMsg: "the About page",
+  });
+  await browser.$('[data-testid="check-connection"]').click();
+  const verdict = await browser.$('[data-testid="conn-verdict"]');
+  await verdict.waitForDisplayed({ timeout: 20_000, timeoutMsg: "the verdict" });
+  const server = await browser.$('[data-testid="conn-checks"] li[data-key="server"]');
+  assert.match(await server.getText(), /Works/, await server.getText());
+  await shot("wd-8-about-connection.png");
 });

@@ -170,11 +170,13 @@ impl SyncOptions {
         }
     }
 
-    /// A pass of the scheduler: respects the backoff unless woken.
+    /// A pass of the scheduler: respects the backoff unless woken; a woken pass ("sync
+    /// now", a window opening, a report) also refreshes announcements and the knowledge base.
     pub fn background(woken: bool) -> Self {
         SyncOptions {
             plan: PlanOptions {
                 ignore_backoff: woken,
+                force_refresh: woken,
                 ..PlanOptions::default()
             },
             max_inline_retry_after: Duration::from_secs(2),

@@ -1053,14 +1053,17 @@ impl App {
             .flatten()
             .map(|e| e.server_url)
             .or_else(|| config.server_url.clone());
-        let gateway = tokio::task::spawn_blocking(|| {
-            std::fs::read_to_string("/proc/net/route")
-                .ok()
-                .and_then(|t| crate::facts::parse_default_gateway(&t))
-        })
-        .await
-        .ok()
-        .flatten();
+        let gateway = match config.gateway_check_address.clone() {
+            Some(address) => Some(address),
+            None => tokio::task::spawn_blocking(|| {
+                std::fs::read_to_string("/proc/net/route")
+                    .ok()
+                    .and_then(|t| crate::facts::parse_default_gateway(&t))
+            })
+            .await
+            .ok()
+            .flatten(),
+        };
         let targets = crate::netcheck::Targets {
             dns_name: config
                 .dns_check_name

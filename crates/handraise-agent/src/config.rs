@@ -69,6 +69,9 @@ pub struct Config {
     pub internet_check_url: Option<String>,
     /// "Check my connection": the name looked up to test DNS (default: the server's host).
     pub dns_check_name: Option<String>,
+    /// "Check my connection": the address pinged for the gateway (default: the default
+    /// route's gateway, read from the OS).
+    pub gateway_check_address: Option<String>,
 }
 
 /// What a district admin decides for every teacher (`[policy]` in the system file).
@@ -145,6 +148,7 @@ impl Config {
             policy: Policy::default(),
             internet_check_url: Some(Self::DEFAULT_INTERNET_CHECK_URL.into()),
             dns_check_name: None,
+            gateway_check_address: None,
         }
     }
 
@@ -193,6 +197,7 @@ impl Config {
             config.internet_check_url = Some(url).filter(|u| !u.trim().is_empty());
         }
         config.dns_check_name = merged.dns_check_name;
+        config.gateway_check_address = merged.gateway_check_address;
         Ok(config)
     }
 }
@@ -210,6 +215,7 @@ pub struct ConfigLayer {
     pub data_dir: Option<PathBuf>,
     pub internet_check_url: Option<String>,
     pub dns_check_name: Option<String>,
+    pub gateway_check_address: Option<String>,
 }
 
 impl ConfigLayer {
@@ -256,6 +262,7 @@ impl ConfigLayer {
             data_dir: get("HANDRAISE_DATA_DIR").map(PathBuf::from),
             internet_check_url: env.get("HANDRAISE_INTERNET_CHECK_URL").cloned(),
             dns_check_name: get("HANDRAISE_DNS_CHECK_NAME"),
+            gateway_check_address: get("HANDRAISE_GATEWAY_CHECK_ADDRESS"),
         })
     }
 
@@ -273,7 +280,8 @@ impl ConfigLayer {
             sync_interval_secs,
             data_dir,
             internet_check_url,
-            dns_check_name
+            dns_check_name,
+            gateway_check_address
         );
     }
 }

@@ -351,6 +351,10 @@ pub fn router(state: AppState) -> Router {
             post(api::tech::create_announcement),
         )
         .route(
+            "/api/v1/tech/announcements/{id}",
+            get(api::tech::get_announcement),
+        )
+        .route(
             "/api/v1/tech/announcements/{id}/end",
             post(api::tech::end_announcement),
         )

@@ -18,8 +18,9 @@ pub use snapshot::{
     SNAPSHOT_SCHEMA_VERSION,
 };
 pub use tech::{
-    AnnouncementInput, ArticleInput, AssignRequest, NoteRequest, ReplyRequest, RevokeResponse,
-    StatusChangeRequest, TechMessage, TechTicket, TechTicketList,
+    AnnouncementDetail, AnnouncementInput, ArticleInput, AssignRequest, MeTooRoomCount,
+    NoteRequest, ReplyRequest, RevokeResponse, StatusChangeRequest, TechMessage, TechTicket,
+    TechTicketList,
 };
 
 use serde::{Deserialize, Serialize};

@@ -140,3 +140,22 @@ pub struct RevokeResponse {
     pub device_id: Uuid,
     pub revoked: bool,
 }
+
+/// "Me too" reports from one room of one school.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeTooRoomCount {
+    #[serde(default)]
+    pub school: Option<String>,
+    #[serde(default)]
+    pub room: Option<String>,
+    pub reports: i64,
+}
+
+/// `GET /api/v1/tech/announcements/{id}`: the announcement and who said "me too", by room.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnnouncementDetail {
+    pub announcement: crate::Announcement,
+    pub me_too_total: i64,
+    #[serde(default)]
+    pub me_too_by_room: Vec<MeTooRoomCount>,
+}

@@ -128,6 +128,29 @@ pub async fn create_announcement(
     Ok((StatusCode::CREATED, Json(super::announcement(created))))
 }
 
+/// `GET /api/v1/tech/announcements/{id}`: the announcement and its "me too" reports by room.
+pub async fn get_announcement(
+    State(state): State<AppState>,
+    _tech: TechAuth,
+    Path(id): Path<i64>,
+) -> Result<Json<wire::AnnouncementDetail>, AppError> {
+    let record = service::announcement(&state, id).await?;
+    let rooms = state.db(move |s| s.me_too_by_room(id)).await?;
+    let me_too_by_room: Vec<wire::MeTooRoomCount> = rooms
+        .into_iter()
+        .map(|r| wire::MeTooRoomCount {
+            school: r.school,
+            room: r.room,
+            reports: r.reports,
+        })
+        .collect();
+    Ok(Json(wire::AnnouncementDetail {
+        announcement: super::announcement(record),
+        me_too_total: me_too_by_room.iter().map(|r| r.reports).sum(),
+        me_too_by_room,
+    }))
+}
+
 /// `POST /api/v1/tech/announcements/{id}/end`.
 pub async fn end_announcement(
     State(state): State<AppState>,
