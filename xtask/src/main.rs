@@ -6,6 +6,7 @@
 //!   127.0.0.1, enrolls a local agent against it, starts the tray app and prints what to try.
 //! - `cargo xtask codegen`: regenerates `ui/src/lib/bindings.ts` from the Rust IPC types.
 
+mod appbench;
 mod deps;
 mod run;
 
@@ -22,6 +23,7 @@ fn main() -> Result<()> {
         Some("test") => test(&root, &args[1..]),
         Some("run") => run::run(&root, &args[1..]),
         Some("codegen") => codegen(),
+        Some("bench-app") => appbench::run(&root, &args[1..]),
         Some("deps") => deps::ensure(&test_packages()),
         _ => {
             eprintln!(
@@ -116,7 +118,7 @@ impl Phases {
     }
 }
 
-fn test_packages() -> Vec<&'static str> {
+pub(crate) fn test_packages() -> Vec<&'static str> {
     [deps::BUILD_PACKAGES, deps::TEST_RUNTIME_PACKAGES].concat()
 }
 

@@ -1,0 +1,496 @@
+//! The tray app's footprint and start-up, measured on the release build under Xvfb:
+//! memory idle (no window), after a report window opens and closes (20 cycles), wake-ups
+//! while idle, and trigger → interactive cold and warm — for both window designs.
+
+use anyhow::{Context, Result, bail};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Memory of a process tree, from `/proc/PID/smaps_rollup`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Mem {
+    pub anon_kb: u64,
+    pub pss_kb: u64,
+    pub processes: usize,
+}
+
+impl Mem {
+    fn mb(kb: u64) -> f64 {
+        kb as f64 / 1024.0
+    }
+}
+
+fn children(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return out;
+    };
+    for t in tasks.flatten() {
+        if let Ok(text) = std::fs::read_to_string(t.path().join("children")) {
+            out.extend(
+                text.split_whitespace()
+                    .filter_map(|p| p.parse::<u32>().ok()),
+            );
+        }
+    }
+    out
+}
+
+fn tree(pid: u32) -> Vec<u32> {
+    let mut all = vec![pid];
+    let mut i = 0;
+    while i < all.len() {
+        let kids = children(all[i]);
+        all.extend(kids);
+        i += 1;
+    }
+    all
+}
+
+pub fn measure(pid: u32) -> Mem {
+    let mut m = Mem::default();
+    for p in tree(pid) {
+        let Ok(text) = std::fs::read_to_string(format!("/proc/{p}/smaps_rollup")) else {
+            continue;
+        };
+        let field = |name: &str| {
+            text.lines()
+                .find(|l| l.starts_with(name))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        m.anon_kb += field("Anonymous:");
+        m.pss_kb += field("Pss:");
+        m.processes += 1;
+    }
+    m
+}
+
+/// Context switches of every thread of `pid` (each one a wake-up).
+fn switches(pid: u32) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    let mut n = 0;
+    for t in tasks.flatten() {
+        if let Ok(text) = std::fs::read_to_string(t.path().join("status")) {
+            for l in text.lines() {
+                if l.starts_with("voluntary_ctxt_switches")
+                    || l.starts_with("nonvoluntary_ctxt_switches")
+                {
+                    n += l
+                        .split_whitespace()
+                        .nth(1)
+                        .and_then(|v| v.parse::<u64>().ok())
+                        .unwrap_or(0);
+                }
+            }
+        }
+    }
+    n
+}
+
+struct Kill(Child);
+
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg(self.0.id().to_string()).status();
+        std::thread::sleep(Duration::from_millis(300));
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn quiet(cmd: &mut Command) -> Result<Kill> {
+    Ok(Kill(
+        cmd.stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| format!("could not start {cmd:?}"))?,
+    ))
+}
+
+fn window_count(title: &str, display: &str) -> usize {
+    Command::new("wmctrl")
+        .arg("-l")
+        .env("DISPLAY", display)
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .filter(|l| l.contains(title))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+fn wait_for(what: &str, timeout: Duration, mut ok: impl FnMut() -> bool) -> Result<()> {
+    let t = Instant::now();
+    while t.elapsed() < timeout {
+        if ok() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    bail!("timed out waiting for {what}")
+}
+
+/// "window ready" times (ms) logged by the app, in order.
+fn ready_times(log: &Path) -> Vec<f64> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains("window ready"))
+        .filter_map(|l| l.split("ms=").nth(1))
+        .filter_map(|v| v.split_whitespace().next()?.parse().ok())
+        .collect()
+}
+
+pub struct Figures {
+    pub design: &'static str,
+    pub idle: Mem,
+    pub after_first_close: Mem,
+    pub after_cycles: Mem,
+    pub worst_after_close: Mem,
+    pub cycles: usize,
+    pub idle_wakeups_per_min: f64,
+    pub ready_cold_ms: Option<f64>,
+    pub ready_warm_ms: Vec<f64>,
+}
+
+/// Runs one design: `separate` (the default) or `in-process`.
+pub fn run_design(
+    app_bin: &Path,
+    agent_dir: &Path,
+    work: &Path,
+    design: &'static str,
+    settle: Duration,
+    cycles: usize,
+) -> Result<Figures> {
+    let display = ":93";
+    let _xvfb = quiet(Command::new("Xvfb").args([
+        display,
+        "-screen",
+        "0",
+        "1280x800x24",
+        "-nolisten",
+        "tcp",
+    ]))?;
+    std::thread::sleep(Duration::from_millis(800));
+    let _wm = quiet(Command::new("openbox").env("DISPLAY", display))?;
+    let _tray = quiet(
+        Command::new("trayer")
+            .args([
+                "--edge",
+                "top",
+                "--align",
+                "right",
+                "--widthtype",
+                "pixel",
+                "--width",
+                "100",
+                "--height",
+                "32",
+            ])
+            .env("DISPLAY", display),
+    )?;
+    let log = work.join(format!("app-{design}.log"));
+    let logf = std::fs::File::create(&log)?;
+    let home = work.join(format!("home-{design}"));
+    std::fs::create_dir_all(&home)?;
+    let app = Command::new("dbus-run-session")
+        .arg("--")
+        .arg(app_bin)
+        .env("DISPLAY", display)
+        .env("HANDRAISE_DATA_DIR", agent_dir)
+        .env("HANDRAISE_WINDOW_MODE", design)
+        .env("HANDRAISE_SYSTEM_CONFIG", home.join("none.toml"))
+        .env("HANDRAISE_USER_CONFIG", home.join("none-user.toml"))
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_CACHE_HOME", home.join("cache"))
+        .env("NO_AT_BRIDGE", "1")
+        .stdout(Stdio::null())
+        .stderr(logf)
+        .spawn()
+        .context("start the app")?;
+    let app = Kill(app);
+    // dbus-run-session's child is the app.
+    let mut pid = 0;
+    wait_for("the app process", Duration::from_secs(10), || {
+        pid = children(app.0.id())
+            .into_iter()
+            .find(|p| {
+                std::fs::read_to_string(format!("/proc/{p}/comm"))
+                    .is_ok_and(|c| c.trim() == "handraise")
+            })
+            .unwrap_or(0);
+        pid != 0
+    })?;
+    std::thread::sleep(settle);
+    let idle = measure(pid);
+    let s0 = switches(pid);
+    let t0 = Instant::now();
+    std::thread::sleep(Duration::from_secs(30).min(settle));
+    let idle_wakeups_per_min = (switches(pid) - s0) as f64 / t0.elapsed().as_secs_f64() * 60.0;
+
+    let title = "Report a problem";
+    let mut after_first_close = Mem::default();
+    let mut worst = Mem::default();
+    let mut last = Mem::default();
+    for i in 0..cycles {
+        Command::new("xdotool")
+            .args(["key", "ctrl+alt+h"])
+            .env("DISPLAY", display)
+            .status()?;
+        wait_for("the report window", Duration::from_secs(20), || {
+            window_count(title, display) == 1
+        })?;
+        let want = i + 1;
+        wait_for("the page's ready signal", Duration::from_secs(20), || {
+            ready_times(&log).len() >= want
+        })?;
+        std::thread::sleep(Duration::from_millis(500));
+        Command::new("wmctrl")
+            .args(["-c", title])
+            .env("DISPLAY", display)
+            .status()?;
+        wait_for("the window to close", Duration::from_secs(20), || {
+            window_count(title, display) == 0
+        })?;
+        std::thread::sleep(Duration::from_secs(3));
+        last = measure(pid);
+        if i == 0 {
+            after_first_close = last;
+        }
+        if last.pss_kb > worst.pss_kb {
+            worst = last;
+        }
+    }
+    let ready = ready_times(&log);
+    Ok(Figures {
+        design,
+        idle,
+        after_first_close,
+        after_cycles: last,
+        worst_after_close: worst,
+        cycles,
+        idle_wakeups_per_min,
+        ready_cold_ms: ready.first().copied(),
+        ready_warm_ms: ready.iter().skip(1).copied().collect(),
+    })
+}
+
+fn pct(v: &[f64], p: f64) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let mut s = v.to_vec();
+    s.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    s[((s.len() - 1) as f64 * p).round() as usize]
+}
+
+/// The Markdown section for BENCHMARKS.md.
+pub fn report(figs: &[Figures], binary: &Path) -> String {
+    let mut out = String::new();
+    let size = std::fs::metadata(binary).map(|m| m.len()).unwrap_or(0);
+    let _ = writeln!(
+        out,
+        "| design | idle anon | idle PSS | after 1st close anon / PSS | after {} cycles anon / PSS | worst PSS after a close | processes left | idle wake-ups/min | ready cold | ready warm p50 / max |",
+        figs.first().map_or(0, |f| f.cycles)
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|");
+    for f in figs {
+        let _ = writeln!(
+            out,
+            "| {} | {:.1} MB | {:.1} MB | {:.1} / {:.1} MB | {:.1} / {:.1} MB | {:.1} MB | {} | {:.1} | {} | {:.0} / {:.0} ms |",
+            f.design,
+            Mem::mb(f.idle.anon_kb),
+            Mem::mb(f.idle.pss_kb),
+            Mem::mb(f.after_first_close.anon_kb),
+            Mem::mb(f.after_first_close.pss_kb),
+            Mem::mb(f.after_cycles.anon_kb),
+            Mem::mb(f.after_cycles.pss_kb),
+            Mem::mb(f.worst_after_close.pss_kb),
+            f.after_cycles.processes,
+            f.idle_wakeups_per_min,
+            f.ready_cold_ms.map_or("—".into(), |v| format!("{v:.0} ms")),
+            pct(&f.ready_warm_ms, 0.5),
+            pct(&f.ready_warm_ms, 1.0),
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nRelease binary `{}`: {:.1} MiB.",
+        binary.display(),
+        size as f64 / 1048576.0
+    );
+    out
+}
+
+pub fn app_binary(root: &Path) -> PathBuf {
+    root.join("target/release/handraise")
+}
+
+fn last_line(out: &[u8]) -> String {
+    String::from_utf8_lossy(out)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
+}
+
+/// `cargo xtask bench-app [--quick]`: builds the release app, measures both designs and
+/// writes the figures into BENCHMARKS.md (between the `app` markers).
+pub fn run(root: &Path, args: &[String]) -> Result<()> {
+    let quick = args.iter().any(|a| a == "--quick");
+    crate::deps::ensure(&crate::test_packages())?;
+    crate::npm_ci(&root.join("ui"))?;
+    crate::run_cmd(
+        Command::new("npm")
+            .args(["run", "build"])
+            .current_dir(root.join("ui")),
+    )?;
+    crate::run_cmd(crate::cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "handraise-app",
+        "--features",
+        "custom-protocol",
+    ]))?;
+    crate::run_cmd(crate::cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "handraise-server",
+        "-p",
+        "handraise-agent",
+        "--bins",
+    ]))?;
+    let rel = root.join("target/release");
+    let work = tempfile_dir(root)?;
+    let server_dir = work.join("server");
+    let out = Command::new(rel.join("handraise-server"))
+        .arg("init")
+        .arg("--data-dir")
+        .arg(&server_dir)
+        .output()?;
+    if !out.status.success() {
+        bail!("init failed");
+    }
+    let token = last_line(
+        &Command::new(rel.join("handraise-server"))
+            .args(["enroll-token", "create", "--label", "bench"])
+            .arg("--data-dir")
+            .arg(&server_dir)
+            .output()?
+            .stdout,
+    );
+    let mut server = Command::new(rel.join("handraise-server"))
+        .arg("serve")
+        .arg("--data-dir")
+        .arg(&server_dir)
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let stdout = server.stdout.take().context("server stdout")?;
+    let server = Kill(server);
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+    let url = loop {
+        let line = lines.next().context("server exited")??;
+        if let Some(u) = line.strip_prefix("listening on ") {
+            break u.trim().to_owned();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    let mut figs = Vec::new();
+    for design in ["separate", "in-process"] {
+        let agent_dir = work.join(format!("agent-{design}"));
+        let ok = Command::new(rel.join("handraise-agent"))
+            .args(["enroll", "--server", &url, "--token", &token])
+            .arg("--data-dir")
+            .arg(&agent_dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()?
+            .success();
+        if !ok {
+            bail!("enroll failed");
+        }
+        let settle = if quick {
+            Duration::from_secs(15)
+        } else {
+            Duration::from_secs(60)
+        };
+        let cycles = if quick { 5 } else { 20 };
+        eprintln!(
+            "measuring the {design} design ({}s settle, {cycles} cycles)",
+            settle.as_secs()
+        );
+        figs.push(run_design(
+            &app_binary(root),
+            &agent_dir,
+            &work,
+            design,
+            settle,
+            cycles,
+        )?);
+    }
+    drop(server);
+    let section = format!(
+        "<!-- app:start -->\n## Tray app: memory and start-up\n\nMeasured by `cargo xtask bench-app{}` on {} (load average at start: {}), release build, Xvfb + openbox + trayer, enrolled, sums of `Anonymous` and `Pss` from `/proc/PID/smaps_rollup` over `handraise` and all its descendants. \"Ready\" is trigger (Ctrl+Alt+H) → the page's ready signal. Targets: idle anon ≤ 40 MB and PSS ≤ 110 MB; after open/close within 20 MB of idle with no growth; no idle wake-ups beyond the sync schedule; ready ≤ 250 ms.\n\n{}\n<!-- app:end -->\n",
+        if quick { " --quick" } else { "" },
+        machine(),
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" "),
+        report(&figs, &app_binary(root)),
+    );
+    let path = root.join("BENCHMARKS.md");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n\n".into());
+    let text = match (
+        text.find("<!-- app:start -->"),
+        text.find("<!-- app:end -->"),
+    ) {
+        (Some(a), Some(b)) if b > a => {
+            let end = b + "<!-- app:end -->\n".len().min(text.len() - b);
+            format!("{}{}{}", &text[..a], section, &text[end..])
+        }
+        _ => format!("{}\n{}", text.trim_end(), "\n".to_owned() + &section),
+    };
+    std::fs::write(&path, text)?;
+    println!("{section}");
+    let _ = std::fs::remove_dir_all(&work);
+    Ok(())
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split(':').nth(1))
+        .unwrap_or("")
+        .trim()
+        .to_owned();
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    format!("{cores} cores ({cpu})")
+}
+
+fn tempfile_dir(root: &Path) -> Result<PathBuf> {
+    let dir = root.join("target/bench-app");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
