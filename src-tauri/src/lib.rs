@@ -11,7 +11,11 @@
 //! the tray process instead (measured against the default in BENCHMARKS.md).
 
 mod commands;
+#[cfg(target_os = "linux")]
+mod hotkey;
 mod notify;
+#[cfg(unix)]
+mod single;
 mod tray;
 mod windows;
 
@@ -263,22 +267,72 @@ fn run_window(core: App, view: View, route: Option<String>) {
     }
 }
 
-/// The tray process: icon, menu, shortcut, notifications and the sync loop; no webview
-/// unless windows are kept in-process.
-fn run_tray(core: App) {
-    let mode = WindowMode::from_env();
-    let shortcut = tauri_plugin_global_shortcut::Builder::new()
+/// The global shortcut that opens the report form.
+#[cfg(target_os = "linux")]
+fn register_shortcut(handle: &AppHandle, shortcut: &str) {
+    let app = handle.clone();
+    let opened = hotkey::listen(shortcut, move || {
+        let on_main = app.clone();
+        let _ = app.run_on_main_thread(move || open_view(&on_main, View::Report));
+    });
+    if let Err(e) = opened {
+        tracing::warn!(error = %e, shortcut, "the shortcut is not available");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn register_shortcut(handle: &AppHandle, shortcut: &str) {
+    use tauri_plugin_global_shortcut::GlobalShortcutExt;
+    if let Err(e) = handle.global_shortcut().register(shortcut) {
+        tracing::warn!(error = %e, shortcut, "the shortcut is not available");
+    }
+}
+
+/// Elsewhere the shortcut plugin listens; on Linux [`hotkey`] does, without polling.
+#[cfg(not(target_os = "linux"))]
+fn shortcut_plugin() -> tauri::plugin::TauriPlugin<tauri::Wry> {
+    tauri_plugin_global_shortcut::Builder::new()
         .with_handler(|app, _shortcut, event| {
             if event.state == tauri_plugin_global_shortcut::ShortcutState::Pressed {
                 open_view(app, View::Report);
             }
         })
-        .build();
+        .build()
+}
+
+/// On Linux no plugin: an empty one keeps the builder's shape.
+#[cfg(target_os = "linux")]
+fn shortcut_plugin() -> tauri::plugin::TauriPlugin<tauri::Wry> {
+    tauri::plugin::Builder::new("handraise-shortcut").build()
+}
+
+/// Windows: the single-instance plugin (Unix uses [`single`], which does not poll).
+#[cfg(not(unix))]
+fn single_instance_plugin() -> tauri::plugin::TauriPlugin<tauri::Wry> {
+    tauri_plugin_single_instance::init(|app, _argv, _cwd| open_view(app, View::Report))
+}
+
+#[cfg(unix)]
+fn single_instance_plugin() -> tauri::plugin::TauriPlugin<tauri::Wry> {
+    tauri::plugin::Builder::new("handraise-single").build()
+}
+
+/// The tray process: icon, menu, shortcut, notifications and the sync loop; no webview
+/// unless windows are kept in-process.
+fn run_tray(core: App) {
+    let mode = WindowMode::from_env();
+    #[cfg(unix)]
+    let mut listener = match single::claim(&single::socket_path(core.agent().data_dir())) {
+        Ok(single::Instance::First(listener)) => Some(listener),
+        Ok(single::Instance::Handed) => return,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot check for another HandRaise; starting anyway");
+            None
+        }
+    };
     let result = builder(&core)
-        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
-            open_view(app, View::Report);
-        }))
-        .plugin(shortcut)
+        .plugin(single_instance_plugin())
+        .plugin(shortcut_plugin())
         .plugin(tauri_plugin_autostart::init(
             tauri_plugin_autostart::MacosLauncher::LaunchAgent,
             None,
@@ -300,14 +354,23 @@ fn run_tray(core: App) {
                     tracing::warn!(error = %e, "could not set starting at login");
                 }
             }
-            tray::build(&handle, &tray_look(&TrayState::default(), policy.allow_quit))?;
+            tray::build(
+                &handle,
+                &tray_look(&TrayState::default(), policy.allow_quit),
+            )?;
             if !policy.shortcut.trim().is_empty() {
-                use tauri_plugin_global_shortcut::GlobalShortcutExt;
-                if let Err(e) = handle.global_shortcut().register(policy.shortcut.as_str()) {
-                    tracing::warn!(error = %e, shortcut = %policy.shortcut, "the shortcut is not available");
-                }
+                register_shortcut(&handle, &policy.shortcut);
             }
             spawn_core_tasks(&handle, &core, true);
+            #[cfg(unix)]
+            if let Some(listener) = listener.take() {
+                let app = handle.clone();
+                single::serve(listener, move |view| {
+                    let view = View::named(view).unwrap_or(View::Report);
+                    let on_main = app.clone();
+                    let _ = app.run_on_main_thread(move || open_view(&on_main, view));
+                });
+            }
             let enrolled = core.agent().enrollment().ok().flatten().is_some();
             let deployed = core.agent().config().server_url.is_some()
                 && core.agent().config().enrollment_token.is_some();
