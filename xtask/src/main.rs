@@ -7,7 +7,9 @@
 //! - `cargo xtask codegen`: regenerates `ui/src/lib/bindings.ts` from the Rust IPC types.
 
 mod appbench;
+mod bench;
 mod deps;
+mod fuzz;
 mod run;
 
 use anyhow::{Context, Result, bail};
@@ -22,6 +24,8 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("test") => test(&root, &args[1..]),
         Some("run") => run::run(&root, &args[1..]),
+        Some("bench") => bench::run(&root, &args[1..]),
+        Some("fuzz") => fuzz::run(&root, &args[1..]),
         Some("codegen") => codegen(),
         Some("bench-app") => appbench::run(&root, &args[1..]),
         Some("deps") => deps::ensure(&test_packages()),

@@ -54,7 +54,7 @@ fn kb(n: usize) -> KbChanges {
             Article {
                 slug: format!("article-{i}"),
                 title: format!("How to fix the {} {} ({i})", w(0), w(1)),
-                body: (0..60).map(|k| w(k)).collect::<Vec<_>>().join(" "),
+                body: (0..60).map(&w).collect::<Vec<_>>().join(" "),
                 categories: vec![cats[i % cats.len()]],
                 keywords: vec![w(2).to_owned(), w(3).to_owned()],
                 published: true,
