@@ -241,6 +241,14 @@ fn test(root: &Path, args: &[String]) -> Result<()> {
             }
             run_cmd(&mut cmd)
         })?;
+        phases.run("fuzz: 30 s per target (600 s with --soak)", || {
+            let args: Vec<String> = if soak {
+                vec!["--soak".into()]
+            } else {
+                Vec::new()
+            };
+            fuzz::run(root, &args)
+        })?;
         phases.run("ui browser tests (chromium)", || {
             run_cmd(&mut npm(&root.join("ui"), "test:browser"))
         })?;
