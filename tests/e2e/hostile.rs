@@ -404,3 +404,46 @@ async fn bodies_built_to_hurt_the_parser_get_4xx() -> Result<()> {
     assert_eq!(resp.status(), 200, "still serving");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_revoked_enrollment_token_enrolls_nobody_and_enrolled_devices_keep_working() -> Result<()>
+{
+    let server = tokio::task::block_in_place(Server::start)?;
+    let token = tokio::task::block_in_place(|| server.enroll_token())?;
+    let agent = Agent::new()?;
+    tokio::task::block_in_place(|| agent.enroll(&server, &token))?;
+    let listed: Vec<Value> = serde_json::from_str(&tokio::task::block_in_place(|| {
+        server.cli(&["enroll-token", "list", "--json"])
+    })?)?;
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert!(
+        !listed[0].to_string().contains(&token),
+        "the token itself is never listed"
+    );
+    let id = listed[0]["id"].as_i64().context("id")?.to_string();
+    tokio::task::block_in_place(|| server.cli(&["enroll-token", "revoke", "--id", &id]))?;
+
+    let api = Api::new(&server.url);
+    let resp = api
+        .client
+        .post(format!("{}/api/v1/enroll", server.url))
+        .json(&json!({"token": token, "hostname": "late-laptop"}))
+        .send()
+        .await?;
+    assert_eq!(resp.status(), 401);
+    let body: Value = resp.json().await?;
+    assert!(
+        body["code"].is_string() && body["message"].is_string(),
+        "{body}"
+    );
+
+    let id = tokio::task::block_in_place(|| {
+        agent.report("printer", "Still works after the token went")
+    })?;
+    assert!(
+        tokio::task::block_in_place(|| agent.sync())?.0,
+        "an enrolled device keeps working"
+    );
+    assert_eq!(tokio::task::block_in_place(|| server.count(&id))?, 1);
+    Ok(())
+}

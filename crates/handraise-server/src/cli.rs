@@ -124,6 +124,17 @@ enum EnrollTokenCommand {
         #[arg(long)]
         label: String,
     },
+    /// List enrollment tokens (id, label, created, revoked); never the tokens themselves.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke the enrollment token with this id: it enrolls no more devices (devices
+    /// already enrolled keep working).
+    Revoke {
+        #[arg(long)]
+        id: i64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -198,6 +209,38 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             store.create_enroll_token(&hash_secret(&token), &label, now_utc())?;
             println!("enrollment token {label:?} created; it is shown only once:");
             println!("{token}");
+            Ok(())
+        }
+        Command::EnrollToken(EnrollTokenCommand::List { json }) => {
+            let (store, _) = open(&data_dir)?;
+            let tokens = store.list_enroll_tokens()?;
+            if json {
+                let rows: Vec<serde_json::Value> = tokens
+                    .iter()
+                    .map(|t| {
+                        serde_json::json!({
+                            "id": t.id,
+                            "label": t.label,
+                            "created_at": t.created_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+                            "revoked": t.revoked,
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                for t in &tokens {
+                    let state = if t.revoked { "revoked" } else { "active" };
+                    println!("{:>4}  {:<8} {}", t.id, state, t.label);
+                }
+            }
+            Ok(())
+        }
+        Command::EnrollToken(EnrollTokenCommand::Revoke { id }) => {
+            let (store, _) = open(&data_dir)?;
+            store
+                .revoke_enroll_token(id, now_utc())
+                .with_context(|| format!("no enrollment token with id {id}"))?;
+            println!("enrollment token {id} revoked");
             Ok(())
         }
         Command::TechToken(TechTokenCommand::Create { name }) => {
