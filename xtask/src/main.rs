@@ -28,6 +28,7 @@ fn main() -> Result<()> {
         Some("fuzz") => fuzz::run(&root, &args[1..]),
         Some("codegen") => codegen(),
         Some("bench-app") => appbench::run(&root, &args[1..]),
+        Some("dist") => dist(&root),
         Some("deps") => deps::ensure(&test_packages()),
         _ => {
             eprintln!(
@@ -36,6 +37,7 @@ fn main() -> Result<()> {
                  run           build, start a demo district server, enroll a local agent, start the tray app\n  \
                  test [--soak] install what the tests need, then fmt, clippy and every test\n  \
                  codegen       regenerate ui/src/lib/bindings.ts from the Rust IPC types\n  \
+                 dist          release binaries and the tray app's .deb (target/release/bundle)\n  \
                  deps          install the system packages the tests need"
             );
             bail!("unknown or missing command")
@@ -120,6 +122,53 @@ impl Phases {
             self.started.elapsed().as_secs_f64()
         );
     }
+}
+
+/// Release `handraise-server`, `handraise-agent`, and the tray app bundled as a `.deb` by the
+/// Tauri CLI (from ui's npm packages).
+fn dist(root: &Path) -> Result<()> {
+    deps::ensure(deps::BUILD_PACKAGES)?;
+    deps::ensure_node()?;
+    npm_ci(&root.join("ui"))?;
+    run_cmd(cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "handraise-server",
+        "-p",
+        "handraise-agent",
+        "--bins",
+    ]))?;
+    run_cmd(
+        Command::new(root.join("ui/node_modules/.bin/tauri"))
+            .args([
+                "build",
+                "--bundles",
+                "deb",
+                "--config",
+                "src-tauri/tauri.conf.json",
+            ])
+            .env("TAURI_FRONTEND_PATH", "ui")
+            .current_dir(root),
+    )?;
+    let rel = root.join("target/release");
+    let debs: Vec<PathBuf> = std::fs::read_dir(rel.join("bundle/deb"))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "deb"))
+        .collect();
+    for f in debs.iter().chain(
+        [
+            rel.join("handraise"),
+            rel.join("handraise-server"),
+            rel.join("handraise-agent"),
+        ]
+        .iter(),
+    ) {
+        let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+        println!("{:>8.1} MiB  {}", size as f64 / 1048576.0, f.display());
+    }
+    Ok(())
 }
 
 pub(crate) fn test_packages() -> Vec<&'static str> {
