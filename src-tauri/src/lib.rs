@@ -124,11 +124,20 @@ async fn follow_changes(handle: AppHandle, core: App, tray_process: bool) {
     let show_quit = core.agent().config().policy.allow_quit;
     let mut changes = core.agent().subscribe();
     let mut known: HashMap<String, LocalTicket> = HashMap::new();
+    // The tray is redrawn only when its look changes: every redraw wakes the GTK main loop
+    // and rewrites the icon, and most sync passes change nothing the teacher sees.
+    let mut shown: Option<tray::TrayLook> = None;
     loop {
         if tray_process && let Ok(state) = core.tray_state().await {
-            tray::update(&handle, &tray_look(&state, show_quit));
+            let look = tray_look(&state, show_quit);
+            if shown.as_ref() != Some(&look) {
+                tray::update(&handle, &look);
+                shown = Some(look);
+            }
         }
-        if let Ok(status) = core.status().await {
+        // Events go to windows only: a tray with no window open has no one to tell.
+        let windows_open = !handle.webview_windows().is_empty();
+        if windows_open && let Ok(status) = core.status().await {
             let _ = handle.emit("status-changed", status);
         }
         if let Ok(tickets) = core.tickets().await {
@@ -139,12 +148,16 @@ async fn follow_changes(handle: AppHandle, core: App, tray_process: bool) {
                     }
                 }
                 if known.get(&t.client_id) != Some(&t) {
-                    let _ = handle.emit("ticket-updated", &t);
+                    if windows_open {
+                        let _ = handle.emit("ticket-updated", &t);
+                    }
                     known.insert(t.client_id.clone(), t);
                 }
             }
         }
-        let _ = handle.emit("tickets-changed", ());
+        if windows_open {
+            let _ = handle.emit("tickets-changed", ());
+        }
         if changes.changed().await.is_err() {
             return;
         }
