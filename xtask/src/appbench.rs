@@ -328,6 +328,23 @@ pub fn report(figs: &[Figures], binary: &Path) -> String {
         binary.display(),
         size as f64 / 1048576.0
     );
+    let deb = binary
+        .parent()
+        .and_then(|d| std::fs::read_dir(d.join("bundle/deb")).ok())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "deb"));
+    if let Some(deb) = deb {
+        let size = std::fs::metadata(&deb).map(|m| m.len()).unwrap_or(0);
+        let _ = writeln!(
+            out,
+            "`.deb` from `cargo xtask dist` (`{}`): {:.1} MiB.",
+            deb.display(),
+            size as f64 / 1048576.0
+        );
+    }
     out
 }
 
