@@ -609,9 +609,11 @@ impl App {
         let announcements = self.agent.announcements().await?;
         let teacher_name = match self.pref(PREF_NAME).await? {
             Some(n) => Some(n),
-            None => crate::facts::current_reporter()
-                .display_name
-                .or_else(|| crate::facts::current_reporter().os_user),
+            None => {
+                // Reads /etc/passwd: once per status, not once per field.
+                let me = crate::facts::current_reporter();
+                me.display_name.or(me.os_user)
+            }
         };
         let room = self.pref(PREF_ROOM).await?;
         let locale = self.pref(PREF_LOCALE).await?;

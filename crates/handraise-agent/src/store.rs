@@ -298,6 +298,21 @@ fn from_ms(v: i64) -> OffsetDateTime {
         .unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
+/// A KB row `(slug, title, snippet, categories, score)` as a search hit.
+fn kb_hit(r: &rusqlite::Row<'_>) -> rusqlite::Result<KbHit> {
+    Ok(KbHit {
+        slug: r.get(0)?,
+        title: r.get(1)?,
+        snippet: r.get(2)?,
+        categories: r
+            .get::<_, String>(3)?
+            .split_whitespace()
+            .filter_map(|c| Category::from_str(c).ok())
+            .collect(),
+        score: r.get(4)?,
+    })
+}
+
 fn parse_uuid(s: &str) -> Uuid {
     Uuid::parse_str(s).unwrap_or_default()
 }
@@ -1154,19 +1169,7 @@ impl Store {
         let limit = i64::try_from(limit.clamp(1, 100)).unwrap_or(10);
         let cat = category.map(|c| c.as_str()).unwrap_or("");
         let fts_query = fts_query(query);
-        let map = |r: &rusqlite::Row<'_>| -> rusqlite::Result<KbHit> {
-            Ok(KbHit {
-                slug: r.get(0)?,
-                title: r.get(1)?,
-                snippet: r.get(2)?,
-                categories: r
-                    .get::<_, String>(3)?
-                    .split_whitespace()
-                    .filter_map(|c| Category::from_str(c).ok())
-                    .collect(),
-                score: r.get(4)?,
-            })
-        };
+        let map = kb_hit;
         let hits = match fts_query {
             Some(q) => {
                 let mut stmt = self.conn.prepare_cached(
@@ -1198,24 +1201,12 @@ impl Store {
     pub fn kb_browse(&self, category: Option<Category>) -> Result<Vec<KbHit>, StoreError> {
         let cat = category.map(|c| c.as_str()).unwrap_or("");
         let mut stmt = self.conn.prepare_cached(
-            "SELECT slug, title, substr(body, 1, 160), categories FROM kb_articles
+            "SELECT slug, title, substr(body, 1, 160), categories, 0.0 FROM kb_articles
              WHERE ?1 = '' OR (' ' || categories || ' ') LIKE ('% ' || ?1 || ' %')
              ORDER BY title COLLATE NOCASE, slug",
         )?;
         let hits = stmt
-            .query_map(params![cat], |r| {
-                Ok(KbHit {
-                    slug: r.get(0)?,
-                    title: r.get(1)?,
-                    snippet: r.get(2)?,
-                    categories: r
-                        .get::<_, String>(3)?
-                        .split_whitespace()
-                        .filter_map(|c| Category::from_str(c).ok())
-                        .collect(),
-                    score: 0.0,
-                })
-            })?
+            .query_map(params![cat], kb_hit)?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(hits)
     }
