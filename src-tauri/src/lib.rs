@@ -410,7 +410,23 @@ fn run_tray(core: App) {
             label,
             event: tauri::WindowEvent::Destroyed,
             ..
-        } if label == View::Report.label() => handle.state::<App>().discard_screenshot(),
+        } => {
+            if label == View::Report.label() {
+                handle.state::<App>().discard_screenshot();
+            }
+            if *handle.state::<WindowMode>() == WindowMode::InProcess
+                && handle.webview_windows().is_empty()
+            {
+                // Give WebKit a moment to finish with the page, then end what it keeps.
+                let handle = handle.clone();
+                std::thread::spawn(move || {
+                    std::thread::sleep(std::time::Duration::from_secs(2));
+                    let on_main = handle.clone();
+                    let _ = handle
+                        .run_on_main_thread(move || windows::end_idle_webkit_helpers(&on_main));
+                });
+            }
+        }
         _ => {}
     });
 }

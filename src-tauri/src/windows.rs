@@ -196,3 +196,55 @@ pub fn follow_tray(app: AppHandle, core: handraise_agent::app::App, view: View) 
         }
     });
 }
+
+/// WebKit's helper processes that are children of this process, as (pid, name).
+#[cfg(target_os = "linux")]
+fn webkit_helpers() -> Vec<(i32, String)> {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for task in tasks.flatten() {
+        let Ok(kids) = std::fs::read_to_string(task.path().join("children")) else {
+            continue;
+        };
+        for pid in kids
+            .split_whitespace()
+            .filter_map(|p| p.parse::<i32>().ok())
+        {
+            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            if comm.starts_with("WebKit") {
+                out.push((pid, comm.trim().to_owned()));
+            }
+        }
+    }
+    out
+}
+
+/// With windows in the tray's process, WebKit keeps its network process after the last
+/// window closes (it belongs to the web context, which lives as long as the app), about
+/// 40 MB that a tray waiting all day should not hold. Called on the main thread when no
+/// window is open: ends the helpers that are left; WebKit starts a new network process with
+/// the next window.
+#[cfg(target_os = "linux")]
+pub fn end_idle_webkit_helpers(app: &AppHandle) {
+    if !app.webview_windows().is_empty() {
+        return;
+    }
+    for (pid, name) in webkit_helpers() {
+        let Some(pid) = rustix::process::Pid::from_raw(pid) else {
+            continue;
+        };
+        match rustix::process::kill_process(pid, rustix::process::Signal::TERM) {
+            Ok(()) => tracing::debug!(
+                pid = pid.as_raw_nonzero().get(),
+                name,
+                "ended an idle WebKit helper"
+            ),
+            Err(e) => tracing::warn!(error = %e, name, "could not end an idle WebKit helper"),
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn end_idle_webkit_helpers(_app: &AppHandle) {}
