@@ -179,6 +179,15 @@ fn open_core() -> anyhow::Result<App> {
 
 /// Runs the app: a window process when started with `--window VIEW`, the tray otherwise.
 pub fn run() {
+    // A spare window process waits here, before doing anything, for the tray to name a view.
+    let spare = if std::env::args().any(|a| a == "--window-spare") {
+        match windows::wait_as_spare() {
+            Some(request) => Some(request),
+            None => return,
+        }
+    } else {
+        None
+    };
     let core = match open_core() {
         Ok(core) => core,
         Err(e) => {
@@ -186,8 +195,13 @@ pub fn run() {
             return;
         }
     };
+    if let Some(request) = spare {
+        let triggered =
+            std::time::UNIX_EPOCH + std::time::Duration::from_millis(request.triggered_at_ms);
+        return run_window(core, request.view, request.route, Some(triggered));
+    }
     match arg("window").as_deref().map(View::named) {
-        Some(Some(view)) => run_window(core, view, arg("route")),
+        Some(Some(view)) => run_window(core, view, arg("route"), None),
         Some(None) => {
             eprintln!("HandRaise: unknown window; use report, tickets, help, about or setup")
         }
@@ -253,11 +267,20 @@ fn spawn_core_tasks(handle: &AppHandle, core: &App, tray_process: bool) {
 }
 
 /// A window process: one view's window; the process ends when the window closes.
-fn run_window(core: App, view: View, route: Option<String>) {
-    let triggered = std::env::var("HANDRAISE_TRIGGERED_AT_MS")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-        .map(|ms| std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms))
+fn run_window(
+    core: App,
+    view: View,
+    route: Option<String>,
+    triggered: Option<std::time::SystemTime>,
+) {
+    let triggered = triggered
+        .or_else(|| {
+            let ms = std::env::var("HANDRAISE_TRIGGERED_AT_MS")
+                .ok()?
+                .parse::<u64>()
+                .ok()?;
+            Some(std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms))
+        })
         .unwrap_or_else(std::time::SystemTime::now);
     core.window_requested_at(view.label(), triggered);
     let setup_core = core.clone();
@@ -352,6 +375,7 @@ fn run_tray(core: App) {
         ))
         .manage(mode)
         .manage(windows::Children::default())
+        .manage(windows::Spare::default())
         .setup(move |app| {
             let handle = app.handle().clone();
             let policy = core.agent().config().policy.clone();
@@ -375,6 +399,9 @@ fn run_tray(core: App) {
                 register_shortcut(&handle, &policy.shortcut);
             }
             spawn_core_tasks(&handle, &core, true);
+            if mode == WindowMode::Separate {
+                windows::start_spare(&handle);
+            }
             #[cfg(unix)]
             if let Some(listener) = listener.take() {
                 let app = handle.clone();

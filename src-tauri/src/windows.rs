@@ -108,11 +108,111 @@ fn unix_ms(t: SystemTime) -> u128 {
         .unwrap_or(0)
 }
 
-/// Opens `view` in a window process of its own (`handraise --window VIEW`), or brings the
-/// running one forward. When that process's window closes, the process ends and WebKit's
-/// processes with it, so nothing of the webview stays resident in the tray. The report
-/// form's screenshot is taken here, before the window exists, and handed over on the
-/// child's stdin (never written to disk).
+/// A window process started ahead of time (`handraise --window-spare`): loaded and linked,
+/// then blocked reading its stdin, with no thread, no X connection and no data directory
+/// open, so it costs only the memory of its relocated libraries and never wakes up. Handing
+/// it a view skips the ~60 ms a new process spends in the dynamic linker before `main`.
+#[derive(Default)]
+pub struct Spare(Mutex<Option<std::process::Child>>);
+
+/// What the tray asks of a spare: `open VIEW TRIGGERED_AT_MS [ROUTE]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpareRequest {
+    pub view: View,
+    pub triggered_at_ms: u64,
+    pub route: Option<String>,
+}
+
+impl SpareRequest {
+    pub fn line(&self) -> String {
+        format!(
+            "open {} {} {}",
+            self.view.label(),
+            self.triggered_at_ms,
+            self.route.as_deref().unwrap_or("")
+        )
+    }
+
+    pub fn parse(line: &str) -> Option<SpareRequest> {
+        let mut words = line.split_whitespace();
+        if words.next()? != "open" {
+            return None;
+        }
+        let view = View::named(words.next()?)?;
+        let triggered_at_ms = words.next()?.parse().ok()?;
+        let route = words.next().map(str::to_owned);
+        Some(SpareRequest {
+            view,
+            triggered_at_ms,
+            route,
+        })
+    }
+}
+
+/// In a spare: waits for the tray's request; `None` when the tray went away first.
+pub fn wait_as_spare() -> Option<SpareRequest> {
+    let mut line = String::new();
+    // The process-wide stdin buffer: what follows the request (a screenshot) stays in it
+    // for [`follow_tray`].
+    match std::io::stdin().read_line(&mut line) {
+        Ok(0) | Err(_) => None,
+        Ok(_) => SpareRequest::parse(&line),
+    }
+}
+
+/// Starts a spare window process unless one is waiting (separate-window mode).
+pub fn start_spare(app: &AppHandle) {
+    let spare = app.state::<Spare>();
+    let mut slot = spare.0.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(process) = slot.as_mut()
+        && matches!(process.try_wait(), Ok(None))
+    {
+        return;
+    }
+    let started = std::env::current_exe().and_then(|exe| {
+        Command::new(exe)
+            .arg("--window-spare")
+            .stdin(Stdio::piped())
+            .spawn()
+    });
+    match started {
+        Ok(process) => *slot = Some(process),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not start a spare window process");
+            *slot = None;
+        }
+    }
+}
+
+/// The waiting spare with `request` handed over, or `None` if there is none that took it.
+fn use_spare(app: &AppHandle, request: &SpareRequest) -> Option<std::process::Child> {
+    let mut process = app
+        .state::<Spare>()
+        .0
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take()?;
+    if !matches!(process.try_wait(), Ok(None)) {
+        return None;
+    }
+    let handed = process.stdin.as_mut().is_some_and(|stdin| {
+        writeln!(stdin, "{}", request.line()).is_ok() && stdin.flush().is_ok()
+    });
+    if handed {
+        Some(process)
+    } else {
+        let _ = process.kill();
+        let _ = process.wait();
+        None
+    }
+}
+
+/// Opens `view` in a window process of its own (the spare, or a new
+/// `handraise --window VIEW`), or brings the running one forward. When that process's
+/// window closes, the process ends and WebKit's processes with it, so nothing of the webview
+/// stays resident in the tray; a new spare is started then. The report form's screenshot is
+/// taken here, before the window exists, and handed over on the child's stdin (never
+/// written to disk).
 pub fn open_in_child(
     app: &AppHandle,
     view: View,
@@ -130,15 +230,25 @@ pub fn open_in_child(
         }
     }
     let triggered = SystemTime::now();
-    let exe = std::env::current_exe()?;
-    let mut cmd = Command::new(exe);
-    cmd.args(["--window", view.label()])
-        .env("HANDRAISE_TRIGGERED_AT_MS", unix_ms(triggered).to_string())
-        .stdin(Stdio::piped());
-    if let Some(route) = route {
-        cmd.args(["--route", route]);
-    }
-    let mut process = cmd.spawn()?;
+    let request = SpareRequest {
+        view,
+        triggered_at_ms: u64::try_from(unix_ms(triggered)).unwrap_or(0),
+        route: route.map(str::to_owned),
+    };
+    let mut process = match use_spare(app, &request) {
+        Some(process) => process,
+        None => {
+            let exe = std::env::current_exe()?;
+            let mut cmd = Command::new(exe);
+            cmd.args(["--window", view.label()])
+                .env("HANDRAISE_TRIGGERED_AT_MS", unix_ms(triggered).to_string())
+                .stdin(Stdio::piped());
+            if let Some(route) = route {
+                cmd.args(["--route", route]);
+            }
+            cmd.spawn()?
+        }
+    };
     let stdin =
         Arc::new(Mutex::new(process.stdin.take().ok_or_else(|| {
             std::io::Error::other("the window process has no stdin")
@@ -155,10 +265,13 @@ pub fn open_in_child(
     }
     let alive = Arc::new(AtomicBool::new(true));
     let flag = alive.clone();
+    let handle = app.clone();
     std::thread::spawn(move || {
         let _ = process.wait();
         flag.store(false, Ordering::SeqCst);
         on_exit();
+        // The next window gets a spare again; started now, not while this one was starting.
+        start_spare(&handle);
     });
     map.insert(view.label(), Child { stdin, alive });
     Ok(())
@@ -248,3 +361,45 @@ pub fn end_idle_webkit_helpers(app: &AppHandle) {
 
 #[cfg(not(target_os = "linux"))]
 pub fn end_idle_webkit_helpers(_app: &AppHandle) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spare_requests_round_trip() {
+        for request in [
+            SpareRequest {
+                view: View::Report,
+                triggered_at_ms: 1_795_000_000_123,
+                route: None,
+            },
+            SpareRequest {
+                view: View::Tickets,
+                triggered_at_ms: 7,
+                route: Some("/tickets/0190c6e2-0000-7000-8000-000000000001".into()),
+            },
+        ] {
+            assert_eq!(SpareRequest::parse(&request.line()), Some(request.clone()));
+            assert_eq!(
+                SpareRequest::parse(&format!("{}\n", request.line())),
+                Some(request)
+            );
+        }
+    }
+
+    #[test]
+    fn spare_requests_that_make_no_sense_are_refused() {
+        for line in [
+            "",
+            "open",
+            "open report",
+            "open report soon",
+            "open kitchen 12",
+            "shot 12",
+            "focus /report",
+        ] {
+            assert_eq!(SpareRequest::parse(line), None, "{line:?}");
+        }
+    }
+}
