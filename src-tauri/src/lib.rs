@@ -196,6 +196,10 @@ pub fn run() {
         }
     };
     if let Some(request) = spare {
+        if request.view == View::Report {
+            // The tray sends the screenshot it took at the trigger right after the request.
+            core.expect_screenshot();
+        }
         let triggered =
             std::time::UNIX_EPOCH + std::time::Duration::from_millis(request.triggered_at_ms);
         return run_window(core, request.view, request.route, Some(triggered));

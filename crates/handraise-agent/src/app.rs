@@ -571,12 +571,15 @@ fn capture_screen() -> Option<Vec<u8>> {
 
 /// A screenshot being taken: `None` until the capture finishes, then its outcome.
 type PendingShot = tokio::sync::watch::Receiver<Option<Option<Arc<Vec<u8>>>>>;
+/// Where the outcome of the screenshot being taken is sent.
+type ShotSender = tokio::sync::watch::Sender<Option<Option<Arc<Vec<u8>>>>>;
 
 /// The tray app's core: an [`Agent`] plus what lives only while windows are open.
 #[derive(Clone)]
 pub struct App {
     agent: Agent,
     screenshot: Arc<Mutex<Option<PendingShot>>>,
+    shot_sender: Arc<Mutex<Option<ShotSender>>>,
     opened: Arc<Mutex<Option<(String, SystemTime)>>>,
 }
 
@@ -591,6 +594,7 @@ impl App {
         App {
             agent,
             screenshot: Arc::new(Mutex::new(None)),
+            shot_sender: Arc::new(Mutex::new(None)),
             opened: Arc::new(Mutex::new(None)),
         }
     }
@@ -840,20 +844,36 @@ impl App {
     /// Starts taking the screenshot for a report form about to open; the form asks for it
     /// with [`App::screenshot`]. Only one is kept, in memory.
     pub fn begin_screenshot(&self) {
+        self.expect_screenshot();
+        let app = self.clone();
+        // A plain thread: callers may be on a GUI thread with no async runtime.
+        std::thread::spawn(move || app.set_screenshot(capture_screen()));
+    }
+
+    /// A screenshot is on its way (taken here, or by the tray for a form in a window process
+    /// of its own): until [`App::set_screenshot`] delivers it, asking for it waits (up to
+    /// 3 s) instead of answering "none".
+    pub fn expect_screenshot(&self) {
         let (tx, rx) = tokio::sync::watch::channel(None);
         if let Ok(mut slot) = self.screenshot.lock() {
             *slot = Some(rx);
         }
-        // A plain thread: callers may be on a GUI thread with no async runtime.
-        std::thread::spawn(move || {
-            let _ = tx.send(Some(capture_screen().map(Arc::new)));
-        });
+        if let Ok(mut sender) = self.shot_sender.lock() {
+            *sender = Some(tx);
+        }
     }
 
-    /// Takes a screenshot captured elsewhere (the tray process, when the form opens in a
-    /// window process of its own); `None` when there is none.
+    /// Delivers the screenshot expected (or, if none was, keeps it); `None` when there is
+    /// none.
     pub fn set_screenshot(&self, png: Option<Vec<u8>>) {
-        let (tx, rx) = tokio::sync::watch::channel(Some(png.map(Arc::new)));
+        let outcome = Some(png.map(Arc::new));
+        let sender = self.shot_sender.lock().ok().and_then(|mut s| s.take());
+        if let Some(tx) = sender {
+            // Fails only when the form was discarded meanwhile: then nothing is kept.
+            let _ = tx.send(outcome);
+            return;
+        }
+        let (tx, rx) = tokio::sync::watch::channel(outcome);
         drop(tx);
         if let Ok(mut slot) = self.screenshot.lock() {
             *slot = Some(rx);
@@ -875,6 +895,9 @@ impl App {
     pub fn discard_screenshot(&self) {
         if let Ok(mut slot) = self.screenshot.lock() {
             *slot = None;
+        }
+        if let Ok(mut sender) = self.shot_sender.lock() {
+            *sender = None;
         }
     }
 

@@ -261,6 +261,30 @@ async fn no_screenshot_without_a_form_or_a_display() {
     assert_eq!(app.screenshot().await.expect("ok"), None, "discarded");
 }
 
+#[tokio::test]
+async fn a_screenshot_on_its_way_is_waited_for() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = app(&dir);
+    // A 1×1 PNG: signature, IHDR length and type, width 1, height 1.
+    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR\0\0\0\x01\0\0\0\x01".to_vec();
+    png.extend_from_slice(&[8, 6, 0, 0, 0]);
+    app.expect_screenshot();
+    let (asked, delivered) = tokio::join!(app.screenshot(), async {
+        // The form asks before the tray's screenshot arrives.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        app.set_screenshot(Some(png.clone()));
+    });
+    let preview = asked
+        .expect("ok")
+        .expect("the screenshot that arrived late");
+    assert_eq!((preview.width, preview.height), (1, 1));
+    let () = delivered;
+    // Delivered with nothing expected (kept as before).
+    app.discard_screenshot();
+    app.set_screenshot(Some(png));
+    assert!(app.screenshot().await.expect("ok").is_some());
+}
+
 fn local(messages: Vec<LocalMessage>, status: Option<TicketStatus>) -> LocalTicket {
     LocalTicket {
         client_id: "t1".into(),
