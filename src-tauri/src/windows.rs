@@ -160,6 +160,14 @@ pub fn wait_as_spare() -> Option<SpareRequest> {
     }
 }
 
+/// A new `handraise --window-spare`, with its stdin piped.
+fn spawn_spare() -> std::io::Result<std::process::Child> {
+    Command::new(std::env::current_exe()?)
+        .arg("--window-spare")
+        .stdin(Stdio::piped())
+        .spawn()
+}
+
 /// Starts a spare window process unless one is waiting (separate-window mode).
 pub fn start_spare(app: &AppHandle) {
     let spare = app.state::<Spare>();
@@ -169,35 +177,20 @@ pub fn start_spare(app: &AppHandle) {
     {
         return;
     }
-    let started = std::env::current_exe().and_then(|exe| {
-        Command::new(exe)
-            .arg("--window-spare")
-            .stdin(Stdio::piped())
-            .spawn()
-    });
-    match started {
-        Ok(process) => *slot = Some(process),
-        Err(e) => {
-            tracing::warn!(error = %e, "could not start a spare window process");
-            *slot = None;
-        }
-    }
+    *slot = spawn_spare()
+        .inspect_err(|e| tracing::warn!(error = %e, "could not start a spare window process"))
+        .ok();
 }
 
-/// The waiting spare with `request` handed over, or `None` if there is none that took it.
-fn use_spare(app: &AppHandle, request: &SpareRequest) -> Option<std::process::Child> {
-    let mut process = app
-        .state::<Spare>()
-        .0
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .take()?;
-    if !matches!(process.try_wait(), Ok(None)) {
-        return None;
-    }
-    let handed = process.stdin.as_mut().is_some_and(|stdin| {
-        writeln!(stdin, "{}", request.line()).is_ok() && stdin.flush().is_ok()
-    });
+/// `process` (a spare) told to open `request`, or `None` if it could not take it.
+fn hand_over(
+    mut process: std::process::Child,
+    request: &SpareRequest,
+) -> Option<std::process::Child> {
+    let handed = matches!(process.try_wait(), Ok(None))
+        && process.stdin.as_mut().is_some_and(|stdin| {
+            writeln!(stdin, "{}", request.line()).is_ok() && stdin.flush().is_ok()
+        });
     if handed {
         Some(process)
     } else {
@@ -207,8 +200,7 @@ fn use_spare(app: &AppHandle, request: &SpareRequest) -> Option<std::process::Ch
     }
 }
 
-/// Opens `view` in a window process of its own (the spare, or a new
-/// `handraise --window VIEW`), or brings the running one forward. When that process's
+/// Opens `view` in a window process of its own (the waiting spare, or a new one), or brings the running one forward. When that process's
 /// window closes, the process ends and WebKit's processes with it, so nothing of the webview
 /// stays resident in the tray; a new spare is started then. The report form's screenshot is
 /// taken here, before the window exists, and handed over on the child's stdin (never
@@ -235,19 +227,17 @@ pub fn open_in_child(
         triggered_at_ms: u64::try_from(unix_ms(triggered)).unwrap_or(0),
         route: route.map(str::to_owned),
     };
-    let mut process = match use_spare(app, &request) {
+    let waiting = app
+        .state::<Spare>()
+        .0
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take();
+    let mut process = match waiting.and_then(|spare| hand_over(spare, &request)) {
         Some(process) => process,
-        None => {
-            let exe = std::env::current_exe()?;
-            let mut cmd = Command::new(exe);
-            cmd.args(["--window", view.label()])
-                .env("HANDRAISE_TRIGGERED_AT_MS", unix_ms(triggered).to_string())
-                .stdin(Stdio::piped());
-            if let Some(route) = route {
-                cmd.args(["--route", route]);
-            }
-            cmd.spawn()?
-        }
+        None => hand_over(spawn_spare()?, &request).ok_or_else(|| {
+            std::io::Error::other("the new window process did not take the request")
+        })?,
     };
     let stdin =
         Arc::new(Mutex::new(process.stdin.take().ok_or_else(|| {
