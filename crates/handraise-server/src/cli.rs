@@ -377,14 +377,7 @@ fn kb_export(data_dir: &Path, folder: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(folder)
         .with_context(|| format!("cannot create {}", folder.display()))?;
     for a in &articles {
-        let doc = handraise_wire::ArticleInput {
-            slug: a.slug.clone(),
-            title: a.title.clone(),
-            body: a.body.clone(),
-            categories: a.categories.clone(),
-            keywords: a.keywords.clone(),
-            published: a.published,
-        };
+        let doc = handraise_server::service::article_input(a.clone());
         let path = folder.join(format!("{}.md", a.slug));
         std::fs::write(&path, handraise_server::kb::format(&doc))
             .with_context(|| format!("cannot write {}", path.display()))?;

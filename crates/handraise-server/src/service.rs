@@ -236,15 +236,23 @@ pub async fn publish_article(state: &AppState, slug: &str) -> Result<ArticleReco
     save_article(
         state,
         wire::ArticleInput {
-            slug: a.slug,
-            title: a.title,
-            body: a.body,
-            categories: a.categories,
-            keywords: a.keywords,
             published: true,
+            ..article_input(a)
         },
     )
     .await
+}
+
+/// A stored article as the editable document the API, the console and `kb export` use.
+pub fn article_input(a: ArticleRecord) -> wire::ArticleInput {
+    wire::ArticleInput {
+        slug: a.slug,
+        title: a.title,
+        body: a.body,
+        categories: a.categories,
+        keywords: a.keywords,
+        published: a.published,
+    }
 }
 
 /// Loads the shipped articles whose slug is not in the store yet; a
@@ -308,13 +316,7 @@ pub async fn create_announcement(
     let input = NewAnnouncement {
         kind: a.kind,
         title: required_text("title", &a.title, 200)?,
-        message: {
-            if a.message.trim().is_empty() {
-                return Err(AppError::Invalid("message must not be empty".into()));
-            }
-            check_len("message", &a.message, wire::MAX_MESSAGE_CHARS)?;
-            a.message
-        },
+        message: message_body(&a.message)?,
         school,
         building,
         category: a.category,
@@ -364,14 +366,14 @@ pub async fn end_announcement(
     }
 }
 
-/// Links a ticket to an announcement (`None` unlinks).
-pub async fn link_ticket(
+/// Links tickets to an announcement (`None` unlinks), all or none.
+pub async fn link_tickets(
     state: &AppState,
-    number: i64,
+    numbers: Vec<i64>,
     announcement_id: Option<i64>,
-) -> Result<TicketDetail, AppError> {
+) -> Result<(), AppError> {
     state
-        .db(move |s| s.link_ticket(number, announcement_id, now_utc()))
+        .db(move |s| s.link_tickets(&numbers, announcement_id, now_utc()))
         .await
 }
 

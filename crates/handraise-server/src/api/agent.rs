@@ -88,11 +88,7 @@ pub async fn create_ticket(
         announcement_id: t.announcement_id,
     };
     let inserted = state.db(move |s| s.insert_ticket(&record)).await?;
-    let status = if inserted.is_created() {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
+    let status = created_or_ok(&inserted);
     Ok((status, Json(super::receipt(&inserted.into_inner()))))
 }
 
@@ -140,11 +136,7 @@ pub async fn post_message(
     let inserted = state
         .db(move |s| s.insert_teacher_message(device.id, ticket_client_id, &message))
         .await?;
-    let status = if inserted.is_created() {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
+    let status = created_or_ok(&inserted);
     let (Inserted::Created(m) | Inserted::Existing(m)) = inserted;
     Ok((
         status,
@@ -340,11 +332,7 @@ pub async fn me_too(
     Json(req): Json<wire::MeTooRequest>,
 ) -> Result<(StatusCode, Json<wire::MeTooReceipt>), AppError> {
     let inserted = crate::service::me_too(&state, device, id, req).await?;
-    let status = if inserted.is_created() {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
+    let status = created_or_ok(&inserted);
     Ok((
         status,
         Json(wire::MeTooReceipt {
@@ -383,11 +371,7 @@ pub async fn deflection(
     let inserted =
         crate::service::record_deflection(&state, &device, &slug, req.client_id, req.created_at)
             .await?;
-    let status = if inserted.is_created() {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
+    let status = created_or_ok(&inserted);
     Ok((
         status,
         Json(DeflectionReceipt {
@@ -395,4 +379,13 @@ pub async fn deflection(
             deflections: inserted.into_inner(),
         }),
     ))
+}
+
+/// 201 for a new row, 200 for a repeat of one already stored (the idempotent answer).
+fn created_or_ok<T>(inserted: &Inserted<T>) -> StatusCode {
+    if inserted.is_created() {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    }
 }

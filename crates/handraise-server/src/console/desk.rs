@@ -5,7 +5,7 @@
 use super::pages::*;
 use super::session::{Admin, Signed};
 use super::view as vt;
-use super::{ConsoleError, DoneQuery, Page, flash, place_of, see_other, technician};
+use super::{ConsoleError, DoneQuery, Page, flash, form, number, place_of, see_other, technician};
 use crate::kb::render_markdown;
 use crate::store::{AnnouncementRecord, TicketRecord, now_utc};
 use crate::{AppError, AppState, service, stats};
@@ -20,8 +20,7 @@ use time::OffsetDateTime;
 
 /// The fields of a urlencoded form, repeated keys kept (checkboxes).
 fn pairs(body: &Bytes) -> Result<Vec<(String, String)>, ConsoleError> {
-    serde_urlencoded::from_bytes(body)
-        .map_err(|e| ConsoleError(AppError::BadRequest(format!("the form is not valid: {e}"))))
+    form(body)
 }
 
 fn get<'a>(pairs: &'a [(String, String)], key: &str) -> &'a str {
@@ -30,10 +29,6 @@ fn get<'a>(pairs: &'a [(String, String)], key: &str) -> &'a str {
         .find(|(k, _)| k == key)
         .map(|(_, v)| v.as_str())
         .unwrap_or("")
-}
-
-fn category_label(c: Category) -> &'static str {
-    c.label()
 }
 
 // ---- knowledge base ------------------------------------------------------------
@@ -66,7 +61,7 @@ pub(super) async fn kb_list(
                 categories: a
                     .categories
                     .iter()
-                    .map(|c| category_label(*c))
+                    .map(|c| Category::label(*c))
                     .collect::<Vec<_>>()
                     .join(", "),
                 slug: a.slug,
@@ -263,14 +258,7 @@ pub(super) async fn kb_edit(
         StatusCode::OK,
         EditArgs {
             existing: Some(a.slug.clone()),
-            input: wire::ArticleInput {
-                slug: a.slug,
-                title: a.title,
-                body: a.body,
-                categories: a.categories,
-                keywords: a.keywords,
-                published: a.published,
-            },
+            input: service::article_input(a),
             keywords,
             version,
             error: None,
@@ -550,17 +538,13 @@ pub(super) async fn create_announcement(
     }
 }
 
-fn id_of(raw: &str) -> Result<i64, ConsoleError> {
-    raw.parse().map_err(|_| ConsoleError(AppError::NotFound))
-}
-
 pub(super) async fn announcement_page(
     State(state): State<AppState>,
     Signed(s): Signed,
     Path(raw): Path<String>,
     Query(done): Query<DoneQuery>,
 ) -> Page {
-    let id = id_of(&raw)?;
+    let id = number(&raw)?;
     let a = service::announcement(&state, id).await?;
     let rooms = state.db(move |s| s.me_too_by_room(id)).await?;
     let linked: Vec<TicketRecord> = state.db(move |s| s.announcement_tickets(id)).await?;
@@ -621,7 +605,7 @@ pub(super) async fn link_tickets(
     Path(raw): Path<String>,
     body: Bytes,
 ) -> Page {
-    let id = id_of(&raw)?;
+    let id = number(&raw)?;
     let p = pairs(&body)?;
     let mut numbers = Vec::new();
     for part in get(&p, "numbers").split([',', ' ', ';', '\n']) {
@@ -638,9 +622,7 @@ pub(super) async fn link_tickets(
     if numbers.is_empty() {
         return Err(AppError::Invalid("enter at least one ticket number".into()).into());
     }
-    for n in numbers {
-        service::link_ticket(&state, n, Some(id)).await?;
-    }
+    service::link_tickets(&state, numbers, Some(id)).await?;
     Ok(see_other(&format!(
         "/console/announcements/{id}?done=linked"
     )))
@@ -652,14 +634,14 @@ pub(super) async fn unlink_ticket(
     Path(raw): Path<String>,
     body: Bytes,
 ) -> Page {
-    let id = id_of(&raw)?;
+    let id = number(&raw)?;
     let p = pairs(&body)?;
     let n: i64 = get(&p, "number")
         .parse()
         .map_err(|_| AppError::Invalid("no ticket number".into()))?;
     let detail = service::ticket(&state, n).await?;
     if detail.ticket.announcement_id == Some(id) {
-        service::link_ticket(&state, n, None).await?;
+        service::link_tickets(&state, vec![n], None).await?;
     }
     Ok(see_other(&format!(
         "/console/announcements/{id}?done=unlinked"
@@ -672,7 +654,7 @@ pub(super) async fn end_announcement(
     Path(raw): Path<String>,
     body: Bytes,
 ) -> Page {
-    let id = id_of(&raw)?;
+    let id = number(&raw)?;
     let p = pairs(&body)?;
     let tech = technician(&s);
     let message = get(&p, "message").replace("\r\n", "\n");

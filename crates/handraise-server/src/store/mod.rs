@@ -675,14 +675,14 @@ pub trait Store: Send + Sync {
     -> StoreResult<Inserted<i64>>;
     /// Reports by school and room, most first.
     fn me_too_by_room(&self, announcement_id: i64) -> StoreResult<Vec<MeTooRoom>>;
-    /// Links a ticket to an announcement (or unlinks with `None`); `NotFound`
-    /// for an unknown ticket or announcement.
-    fn link_ticket(
+    /// Links the tickets `numbers` to the announcement (`None` unlinks them), all or none:
+    /// `NotFound` (and nothing changed) when the announcement or any ticket is unknown.
+    fn link_tickets(
         &self,
-        number: i64,
+        numbers: &[i64],
         announcement_id: Option<i64>,
         now: OffsetDateTime,
-    ) -> StoreResult<TicketDetail>;
+    ) -> StoreResult<()>;
     /// Tickets linked to the announcement, oldest first.
     fn announcement_tickets(&self, announcement_id: i64) -> StoreResult<Vec<TicketRecord>>;
     /// Ends the announcement and, in the same transaction, sends `message`

@@ -402,6 +402,13 @@ fn article_row(r: &Row<'_>) -> rusqlite::Result<ArticleRecord> {
     })
 }
 
+/// An announcement a device sees at `:now`: started, not ended, and for everyone or for the
+/// device's `:school` (and `:building`, when the announcement names one). The feed and
+/// "me too" use the same rule.
+const VISIBLE_TO_DEVICE: &str = "starts_at <= :now AND (ends_at IS NULL OR ends_at > :now) \
+     AND (school IS NULL OR (school = :school COLLATE NOCASE \
+          AND (building IS NULL OR building = :building COLLATE NOCASE)))";
+
 const ANNOUNCEMENT_COLS: &str =
     "id, kind, title, message, school, building, category, starts_at, ends_at";
 
@@ -1147,13 +1154,13 @@ impl Store for SqliteStore {
     ) -> StoreResult<Vec<AnnouncementRecord>> {
         let conn = self.lock();
         let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {ANNOUNCEMENT_COLS} FROM announcements \
-             WHERE starts_at <= ?1 AND (ends_at IS NULL OR ends_at > ?1) \
-             AND (school IS NULL OR (school = ?2 COLLATE NOCASE \
-                  AND (building IS NULL OR building = ?3 COLLATE NOCASE))) \
+            "SELECT {ANNOUNCEMENT_COLS} FROM announcements WHERE {VISIBLE_TO_DEVICE} \
              ORDER BY starts_at DESC, id DESC"
         ))?;
-        let rows = stmt.query_map(params![ms(now), school, building], announcement_row)?;
+        let rows = stmt.query_map(
+            rusqlite::named_params! {":now": ms(now), ":school": school, ":building": building},
+            announcement_row,
+        )?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -1565,18 +1572,15 @@ impl Store for SqliteStore {
             };
         }
         let visible = tx
-            .prepare_cached(
-                "SELECT 1 FROM announcements WHERE id = ?1 \
-                 AND starts_at <= ?2 AND (ends_at IS NULL OR ends_at > ?2) \
-                 AND (school IS NULL OR (school = ?3 COLLATE NOCASE \
-                      AND (building IS NULL OR building = ?4 COLLATE NOCASE)))",
-            )?
-            .exists(params![
-                m.announcement_id,
-                ms(m.received_at),
-                device.school,
-                device.building
-            ])?;
+            .prepare_cached(&format!(
+                "SELECT 1 FROM announcements WHERE id = :id AND {VISIBLE_TO_DEVICE}"
+            ))?
+            .exists(rusqlite::named_params! {
+                ":id": m.announcement_id,
+                ":now": ms(m.received_at),
+                ":school": device.school,
+                ":building": device.building,
+            })?;
         if !visible {
             return Err(StoreError::NotFound);
         }
@@ -1619,25 +1623,30 @@ impl Store for SqliteStore {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    fn link_ticket(
+    fn link_tickets(
         &self,
-        number: i64,
+        numbers: &[i64],
         announcement_id: Option<i64>,
         now: OffsetDateTime,
-    ) -> StoreResult<TicketDetail> {
+    ) -> StoreResult<()> {
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        ticket_by_number(&tx, number)?.ok_or(StoreError::NotFound)?;
         if let Some(id) = announcement_id {
             announcement_by_id(&tx, id)?.ok_or(StoreError::NotFound)?;
         }
-        tx.prepare_cached(
-            "UPDATE tickets SET announcement_id = ?2, updated_at = ?3 WHERE number = ?1",
-        )?
-        .execute(params![number, announcement_id, ms(now)])?;
-        let detail = detail_by_number(&tx, number)?;
+        {
+            let mut update = tx.prepare_cached(
+                "UPDATE tickets SET announcement_id = ?2, updated_at = ?3 WHERE number = ?1",
+            )?;
+            for &number in numbers {
+                // Dropping the transaction on an unknown number undoes the ones before it.
+                if update.execute(params![number, announcement_id, ms(now)])? == 0 {
+                    return Err(StoreError::NotFound);
+                }
+            }
+        }
         tx.commit()?;
-        Ok(detail)
+        Ok(())
     }
 
     fn announcement_tickets(&self, announcement_id: i64) -> StoreResult<Vec<TicketRecord>> {

@@ -119,7 +119,7 @@ async fn me_too_is_idempotent_scoped_and_counted_by_room() {
             Some(json!({"room": "1"})),
         )
         .await;
-    assert_eq!(r.status.as_u16() / 100, 4);
+    assert_error(&r, StatusCode::BAD_REQUEST, "bad_request");
 
     let rooms = app.store.me_too_by_room(id).expect("rooms");
     let counts: Vec<(Option<&str>, i64)> = rooms
@@ -369,6 +369,31 @@ async fn console_writes_articles_posts_and_ends_announcements() {
         r.location(),
         format!("/console/announcements/{id}?done=linked")
     );
+    // All or none: one unknown number links nothing.
+    let (_, other) = app.ticket(&secret, "Printer in room 9").await;
+    let r = page(
+        &app,
+        Method::POST,
+        &format!("/console/announcements/{id}/link"),
+        &session,
+        Some(&format!("csrf={csrf}&numbers={other}%2C+999999")),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.html);
+    let linked_to = |n| {
+        app.store
+            .ticket_detail(n)
+            .expect("read")
+            .expect("ticket")
+            .ticket
+            .announcement_id
+    };
+    assert_eq!(
+        linked_to(other),
+        None,
+        "nothing linked when one number is unknown"
+    );
+    assert_eq!(linked_to(number), Some(id));
     let detail = page(
         &app,
         Method::GET,
