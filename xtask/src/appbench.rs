@@ -69,13 +69,14 @@ pub fn measure(pid: u32) -> Mem {
     m
 }
 
-/// Context switches of each thread of `pid` (each one a wake-up), by thread id, with the
-/// thread's name.
+/// Context switches of each thread of `pid` and its descendants (each one a wake-up), by
+/// thread id, with the thread's name.
 fn switches(pid: u32) -> std::collections::HashMap<String, (String, u64)> {
     let mut out = std::collections::HashMap::new();
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return out;
-    };
+    let tasks = tree(pid)
+        .into_iter()
+        .filter_map(|p| std::fs::read_dir(format!("/proc/{p}/task")).ok())
+        .flatten();
     for t in tasks.flatten() {
         let name = std::fs::read_to_string(t.path().join("comm"))
             .unwrap_or_default()
@@ -539,7 +540,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     }
     drop(server);
     let section = format!(
-        "<!-- app:start -->\n## Tray app: memory and start-up\n\nMeasured by `cargo xtask bench-app{}` on {} (load average at start: {}), release build, Xvfb + openbox + trayer, enrolled, sums of `Anonymous` and `Pss` from `/proc/PID/smaps_rollup` over `handraise` and all its descendants. \"Ready\" is trigger (Ctrl+Alt+H) → the page's ready signal: \"first ever\" is the first window on an account with empty caches, \"cold\" the first window of a freshly started tray (caches filled), \"warm\" the later ones. Idle wake-ups are every thread's context switches over 60 s after the settle (15 s with `--quick`). Targets: idle anon ≤ 40 MB and PSS ≤ 110 MB; after open/close within 20 MB of idle with no growth; no idle wake-ups beyond the sync schedule; ready ≤ 250 ms.\n\n{}\n<!-- app:end -->\n",
+        "<!-- app:start -->\n## Tray app: memory and start-up\n\nMeasured by `cargo xtask bench-app{}` on {} (load average at start: {}), release build, Xvfb + openbox + trayer, enrolled, sums of `Anonymous` and `Pss` from `/proc/PID/smaps_rollup` over `handraise` and all its descendants. \"Ready\" is trigger (Ctrl+Alt+H) → the page's ready signal: \"first ever\" is the first window on an account with empty caches, \"cold\" the first window of a freshly started tray (caches filled), \"warm\" the later ones. Idle wake-ups are the context switches of every thread of the tree over 60 s after the settle (15 s with `--quick`). Targets: idle anon ≤ 40 MB and PSS ≤ 110 MB; after open/close within 20 MB of idle with no growth; no idle wake-ups beyond the sync schedule; ready ≤ 250 ms.\n\n{}\n<!-- app:end -->\n",
         if quick { " --quick" } else { "" },
         machine(),
         std::fs::read_to_string("/proc/loadavg")

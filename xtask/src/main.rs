@@ -37,6 +37,9 @@ fn main() -> Result<()> {
                  run           build, start a demo district server, enroll a local agent, start the tray app\n  \
                  test [--soak] install what the tests need, then fmt, clippy and every test\n  \
                  codegen       regenerate ui/src/lib/bindings.ts from the Rust IPC types\n  \
+                 bench         server, agent and Request Tracker benchmarks into BENCHMARKS.md\n  \
+                 bench-app [--quick]  the tray app's memory, wake-ups and start-up into BENCHMARKS.md\n  \
+                 fuzz [--soak] the server's fuzz targets (30 s each, 600 s with --soak)\n  \
                  dist          release binaries and the tray app's .deb (target/release/bundle)\n  \
                  deps          install the system packages the tests need"
             );
