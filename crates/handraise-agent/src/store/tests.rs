@@ -1,6 +1,12 @@
 use super::*;
-use handraise_wire::{AnnouncementKind, Reporter, TicketMessage, Update, Urgency};
+use crate::sync::plan::BackoffState;
+use handraise_wire::{
+    Announcement, AnnouncementKind, AnnouncementList, Article, Author, Category, DeviceSnapshot,
+    KbChanges, NewMessage, NewTicket, Reporter, TicketMessage, TicketReceipt, TicketStatus, Update,
+    UpdateKind, UpdatesPage, Urgency,
+};
 use time::macros::datetime;
+use uuid::Uuid;
 
 const T0: OffsetDateTime = datetime!(2025-03-03 08:30 UTC);
 
