@@ -1,4 +1,7 @@
 use super::*;
+use crate::store::ItemState;
+use handraise_wire::{Category, MAX_DETAILS_CHARS, MAX_MESSAGE_CHARS, MAX_SUMMARY_CHARS};
+use uuid::Uuid;
 
 fn input(summary: &str) -> ReportInput {
     ReportInput::new(Category::Wifi, summary)
