@@ -3,7 +3,7 @@
 //! One file a seam: [`enroll`] (credentials with the server), [`report`] (reports and
 //! messages into the outbox), [`status`] (what the teacher and the tray are shown),
 //! [`selfhelp`] (knowledge base, announcements, "me too"), [`snapshot`] (device facts),
-//! [`sync`] (one sync pass) and [`scheduler`] (the background loop).
+//! [`sync`] (one sync pass), [`steps`] (its steps) and [`scheduler`] (the background loop).
 
 mod enroll;
 mod report;
@@ -11,6 +11,7 @@ mod scheduler;
 mod selfhelp;
 mod snapshot;
 mod status;
+mod steps;
 mod sync;
 
 use rand::SeedableRng;

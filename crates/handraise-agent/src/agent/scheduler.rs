@@ -6,7 +6,6 @@ use time::OffsetDateTime;
 
 use super::{Agent, LONG_POLL_SECS, PAUSED_REASON, SyncOptions, now};
 use crate::error::{AgentError, SyncError};
-use crate::sync::client::ApiClient;
 
 impl Agent {
     /// Runs the scheduler until `shutdown` completes: a pass every
@@ -41,11 +40,7 @@ impl Agent {
                         && report.waiting_until.is_none()
                         && report.remaining.total() == 0;
                     if idle && let Ok(Some(e)) = self.enrollment() {
-                        client = Some(ApiClient::new(
-                            self.inner.http.clone(),
-                            &e.server_url,
-                            Some(e.device_secret),
-                        ));
+                        client = Some(self.client(&e));
                     }
                 }
                 Err(AgentError::Sync(SyncError::LockBusy)) => {

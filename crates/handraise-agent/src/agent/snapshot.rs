@@ -4,9 +4,9 @@ use handraise_wire::{DeviceSnapshot, Reachability};
 use std::sync::atomic::Ordering;
 
 use super::{Agent, SNAPSHOT_MAX_AGE, now};
-use crate::error::AgentError;
+use crate::error::{AgentError, StoreError};
 use crate::facts::{self, ContactFacts, Depth};
-use crate::store::ContactInfo;
+use crate::store::{CachedSnapshot, ContactInfo};
 
 impl Agent {
     fn contact_facts(contact: &ContactInfo) -> ContactFacts {
@@ -23,15 +23,7 @@ impl Agent {
     /// A full, fresh snapshot (samples CPU; about a second). Cached for reports.
     pub async fn facts(&self) -> Result<DeviceSnapshot, AgentError> {
         let contact = self.db(|s| s.contact()).await?;
-        let cf = Self::contact_facts(&contact);
-        let at = now();
-        let snap = tokio::task::spawn_blocking(move || facts::collect(Depth::Full, &cf, at))
-            .await
-            .map_err(|e| AgentError::Task(e.to_string()))?;
-        let cached = snap.clone();
-        self.db(move |s| s.store_snapshot(&cached, at, true))
-            .await?;
-        Ok(snap)
+        self.collect(Depth::Full, &contact).await
     }
 
     /// The snapshot a report would attach now: the cached one (with current
@@ -41,24 +33,49 @@ impl Agent {
         self.cached_or_quick_snapshot(&contact).await
     }
 
+    /// Collects a snapshot of `depth` now and caches it.
+    async fn collect(
+        &self,
+        depth: Depth,
+        contact: &ContactInfo,
+    ) -> Result<DeviceSnapshot, AgentError> {
+        let cf = Self::contact_facts(contact);
+        let at = now();
+        let snap = tokio::task::spawn_blocking(move || facts::collect(depth, &cf, at))
+            .await
+            .map_err(|e| AgentError::Task(e.to_string()))?;
+        let cached = snap.clone();
+        let full = depth == Depth::Full;
+        self.db(move |s| s.store_snapshot(&cached, at, full))
+            .await?;
+        Ok(snap)
+    }
+
+    /// The cached snapshot. One the store cannot read is logged and counts as none, so
+    /// that a fresh one replaces it (a report is never held up by a damaged cache).
+    async fn cached(&self) -> Result<Option<CachedSnapshot>, AgentError> {
+        match self.db(|s| s.cached_snapshot()).await {
+            Err(AgentError::Store(e @ StoreError::Corrupt { .. })) => {
+                tracing::warn!(error = %e, "the cached device snapshot is unreadable; collecting a fresh one");
+                Ok(None)
+            }
+            other => other,
+        }
+    }
+
     pub(super) async fn cached_or_quick_snapshot(
         &self,
         contact: &ContactInfo,
     ) -> Result<DeviceSnapshot, AgentError> {
-        let cf = Self::contact_facts(contact);
-        if let Some(mut c) = self.db(|s| s.cached_snapshot()).await? {
-            c.snapshot.server_reachability = cf.reachability;
-            c.snapshot.clock_skew_secs = cf.clock_skew_secs;
-            return Ok(c.snapshot);
+        match self.cached().await? {
+            Some(mut c) => {
+                let cf = Self::contact_facts(contact);
+                c.snapshot.server_reachability = cf.reachability;
+                c.snapshot.clock_skew_secs = cf.clock_skew_secs;
+                Ok(c.snapshot)
+            }
+            None => self.collect(Depth::Quick, contact).await,
         }
-        let at = now();
-        let snap = tokio::task::spawn_blocking(move || facts::collect(Depth::Quick, &cf, at))
-            .await
-            .map_err(|e| AgentError::Task(e.to_string()))?;
-        let cached = snap.clone();
-        self.db(move |s| s.store_snapshot(&cached, at, false))
-            .await?;
-        Ok(snap)
     }
 
     /// Starts a background full snapshot when the cached one is missing, quick or old.
@@ -68,7 +85,7 @@ impl Agent {
         }
         let agent = self.clone();
         tokio::spawn(async move {
-            let stale = match agent.db(|s| s.cached_snapshot()).await {
+            let stale = match agent.cached().await {
                 Ok(Some(c)) => !c.full || now() - c.collected_at > SNAPSHOT_MAX_AGE,
                 Ok(None) => true,
                 Err(_) => false,

@@ -1,15 +1,15 @@
 //! One sync pass: plan from the store, send what is queued, record the outcome.
 
-use std::path::PathBuf;
 use std::time::Duration;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{Agent, PAUSED_REASON, now};
-use crate::error::{AgentError, StoreError, SyncError};
+use crate::enrollment::Enrollment;
+use crate::error::{AgentError, SyncError};
 use crate::lock::SyncLock;
-use crate::store::{ItemState, QueueCounts};
-use crate::sync::client::{Answer, ApiClient};
+use crate::store::QueueCounts;
+use crate::sync::client::ApiClient;
 use crate::sync::plan::{self, BackoffState, Plan, PlanOptions, Step};
 
 /// How a sync pass behaves.
@@ -102,6 +102,15 @@ impl Agent {
         self.pass(&opts).await
     }
 
+    /// A client of the enrolled server, signed in as this device.
+    pub(super) fn client(&self, enrollment: &Enrollment) -> ApiClient {
+        ApiClient::new(
+            self.inner.http.clone(),
+            &enrollment.server_url,
+            Some(enrollment.device_secret.clone()),
+        )
+    }
+
     async fn pass(&self, opts: &SyncOptions) -> Result<SyncReport, AgentError> {
         let mut report = SyncReport::default();
         let enrollment = match self.ensure_enrolled().await {
@@ -120,11 +129,7 @@ impl Agent {
             (Plan::Paused { reason }, _) => report.paused = Some(reason),
             (Plan::Wait { until }, _) => report.waiting_until = Some(until),
             (Plan::Run(steps), Some(enrollment)) => {
-                let client = ApiClient::new(
-                    self.inner.http.clone(),
-                    &enrollment.server_url,
-                    Some(enrollment.device_secret.clone()),
-                );
+                let client = self.client(&enrollment);
                 self.execute(&client, &steps, opts, &mut report).await?;
             }
         }
@@ -199,262 +204,5 @@ impl Agent {
             }
         }
         Ok(())
-    }
-
-    /// Records a successful answer's latency and the clock skew from its Date header.
-    async fn contacted<T>(&self, answer: &Answer<T>) -> Result<(), SyncError> {
-        let at = now();
-        let latency = answer.latency;
-        let skew = answer.date.map(|d| (at - d).whole_seconds());
-        self.db(move |s| s.record_contact(at, latency, skew))
-            .await
-            .map_err(into_sync)
-    }
-
-    async fn exec_step(
-        &self,
-        client: &ApiClient,
-        step: Step,
-        report: &mut SyncReport,
-    ) -> Result<(), SyncError> {
-        match step {
-            Step::SendTicket(id) => {
-                let payload = self
-                    .db(move |s| s.ticket_payload(id))
-                    .await
-                    .map_err(into_sync)?;
-                match client.post_ticket(&payload).await {
-                    Ok(answer) => {
-                        self.contacted(&answer).await?;
-                        let receipt = answer.value;
-                        let number = receipt.number;
-                        self.db(move |s| s.mark_ticket_sent(&receipt, now()))
-                            .await
-                            .map_err(into_sync)?;
-                        tracing::info!(client_id = %id, number, "ticket sent");
-                        report.sent_tickets.push((id, number));
-                        Ok(())
-                    }
-                    Err(SyncError::Rejected { message, .. }) => {
-                        let reason = message.clone();
-                        self.db(move |s| s.mark_ticket_rejected(id, &reason, now()))
-                            .await
-                            .map_err(into_sync)?;
-                        tracing::warn!(client_id = %id, %message, "ticket refused by the server; kept on this computer");
-                        report.rejected.push(Rejection {
-                            kind: "ticket",
-                            client_id: id,
-                            reason: message,
-                        });
-                        Ok(())
-                    }
-                    Err(e) => Err(e),
-                }
-            }
-            Step::SendScreenshot(ticket) => {
-                let ready = self
-                    .db(move |s| s.ticket_is_sent(ticket))
-                    .await
-                    .map_err(into_sync)?;
-                if !ready {
-                    return Ok(());
-                }
-                let (bytes, content_type) = self
-                    .db(move |s| s.screenshot(ticket))
-                    .await
-                    .map_err(into_sync)?;
-                match client.put_screenshot(ticket, bytes, &content_type).await {
-                    Ok(answer) => {
-                        self.contacted(&answer).await?;
-                        self.db(move |s| s.mark_screenshot(ticket, ItemState::Sent, None))
-                            .await
-                            .map_err(into_sync)?;
-                        report.sent_screenshots += 1;
-                        Ok(())
-                    }
-                    Err(SyncError::Rejected {
-                        status, message, ..
-                    }) => {
-                        let (state, reason) = if status == 413 {
-                            report.dropped_screenshots.push(ticket);
-                            (
-                                ItemState::Dropped,
-                                "the screenshot was too large; the ticket was sent without it"
-                                    .to_owned(),
-                            )
-                        } else {
-                            (ItemState::Rejected, message)
-                        };
-                        let r = reason.clone();
-                        self.db(move |s| s.mark_screenshot(ticket, state, Some(&r)))
-                            .await
-                            .map_err(into_sync)?;
-                        tracing::warn!(%ticket, %reason, "screenshot not accepted");
-                        report.rejected.push(Rejection {
-                            kind: "screenshot",
-                            client_id: ticket,
-                            reason,
-                        });
-                        Ok(())
-                    }
-                    Err(e) => Err(e),
-                }
-            }
-            Step::SendMessage(id) => {
-                let (ticket, message) = self
-                    .db(move |s| s.message_payload(id))
-                    .await
-                    .map_err(into_sync)?;
-                let ready = self
-                    .db(move |s| s.ticket_is_sent(ticket))
-                    .await
-                    .map_err(into_sync)?;
-                if !ready {
-                    return Ok(());
-                }
-                match client.post_message(ticket, &message).await {
-                    Ok(answer) => {
-                        self.contacted(&answer).await?;
-                        let receipt = answer.value;
-                        self.db(move |s| s.mark_message_sent(&receipt))
-                            .await
-                            .map_err(into_sync)?;
-                        report.sent_messages += 1;
-                        Ok(())
-                    }
-                    Err(SyncError::Rejected { message, .. }) => {
-                        let reason = message.clone();
-                        self.db(move |s| s.mark_message_rejected(id, &reason))
-                            .await
-                            .map_err(into_sync)?;
-                        report.rejected.push(Rejection {
-                            kind: "message",
-                            client_id: id,
-                            reason: message,
-                        });
-                        Ok(())
-                    }
-                    Err(e) => Err(e),
-                }
-            }
-            Step::SendEvent(id) => {
-                let (path, body) = self
-                    .db(move |s| s.event_payload(id))
-                    .await
-                    .map_err(into_sync)?;
-                match client.post_event(&path, &body).await {
-                    Ok(answer) => {
-                        self.contacted(&answer).await?;
-                        self.db(move |s| s.mark_event(id, ItemState::Sent, None))
-                            .await
-                            .map_err(into_sync)?;
-                        Ok(())
-                    }
-                    Err(SyncError::Rejected { message, .. }) => {
-                        let reason = message.clone();
-                        self.db(move |s| s.mark_event(id, ItemState::Rejected, Some(&reason)))
-                            .await
-                            .map_err(into_sync)?;
-                        report.rejected.push(Rejection {
-                            kind: "event",
-                            client_id: id,
-                            reason: message,
-                        });
-                        Ok(())
-                    }
-                    Err(e) => Err(e),
-                }
-            }
-            Step::PollUpdates => {
-                for _ in 0..1000 {
-                    let (applied, more) = self.poll_updates(client, 0).await?;
-                    report.updates_applied += applied;
-                    if !more {
-                        break;
-                    }
-                }
-                Ok(())
-            }
-            Step::RefreshKb => {
-                let since = self.db(|s| s.kb_version()).await.map_err(into_sync)?;
-                match client.kb(since).await {
-                    Ok(answer) => {
-                        self.contacted(&answer).await?;
-                        let changes = answer.value;
-                        self.db(move |s| s.apply_kb(&changes, now()))
-                            .await
-                            .map_err(into_sync)
-                    }
-                    Err(SyncError::Rejected { message, .. }) => {
-                        tracing::warn!(%message, "knowledge-base refresh refused");
-                        Ok(())
-                    }
-                    Err(e) => Err(e),
-                }
-            }
-            Step::RefreshAnnouncements => match client.announcements().await {
-                Ok(answer) => {
-                    let at = now();
-                    let latency = answer.latency;
-                    // Server clock at the midpoint of the request.
-                    let skew = (at - answer.value.server_time - latency / 2).whole_seconds();
-                    let list = answer.value;
-                    self.db(move |s| {
-                        s.record_contact(at, latency, Some(skew))?;
-                        s.replace_announcements(&list, at)
-                    })
-                    .await
-                    .map_err(into_sync)
-                }
-                Err(SyncError::Rejected { message, .. }) => {
-                    tracing::warn!(%message, "announcements refresh refused");
-                    Ok(())
-                }
-                Err(e) => Err(e),
-            },
-        }
-    }
-
-    /// One page of the updates feed (long-polling up to `wait_secs`); returns
-    /// (updates that changed something, more pages ready).
-    pub(super) async fn poll_updates(
-        &self,
-        client: &ApiClient,
-        wait_secs: u64,
-    ) -> Result<(usize, bool), SyncError> {
-        let cursor = self.db(|s| s.cursor()).await.map_err(into_sync)?;
-        match client.updates(cursor, wait_secs).await {
-            Ok(answer) => {
-                if wait_secs == 0 {
-                    self.contacted(&answer).await?;
-                }
-                let page = answer.value;
-                let more = page.more && !page.updates.is_empty();
-                let applied = self
-                    .db(move |s| s.apply_updates(&page, now()))
-                    .await
-                    .map_err(into_sync)?;
-                if applied > 0 {
-                    self.changed();
-                }
-                Ok((applied, more))
-            }
-            Err(SyncError::Rejected { message, .. }) => {
-                tracing::warn!(%message, "updates feed refused");
-                Ok((0, false))
-            }
-            Err(e) => Err(e),
-        }
-    }
-}
-
-fn into_sync(e: AgentError) -> SyncError {
-    match e {
-        AgentError::Store(s) => SyncError::Store(s),
-        AgentError::Sync(s) => s,
-        other => SyncError::Store(StoreError::Io {
-            path: PathBuf::new(),
-            source: std::io::Error::other(other.to_string()),
-        }),
     }
 }

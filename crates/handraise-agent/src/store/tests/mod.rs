@@ -497,3 +497,5 @@ fn events_are_queued_once_planned_after_messages_and_kept_when_refused() {
     );
     assert!(s.event_payload(id).is_ok(), "kept, never deleted");
 }
+
+mod corrupt;

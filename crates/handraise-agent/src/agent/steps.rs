@@ -1,0 +1,274 @@
+//! The steps of a sync pass: each sends one queued item (or refreshes one cache) and
+//! records the server's answer. A refused item is kept, marked rejected, and listed in
+//! the pass's report; any other failure ends the pass (see [`super::sync`]).
+
+use std::path::PathBuf;
+use uuid::Uuid;
+
+use super::sync::{Rejection, SyncReport};
+use super::{Agent, now};
+use crate::error::{AgentError, StoreError, SyncError};
+use crate::store::{ItemState, Store};
+use crate::sync::client::{Answer, ApiClient};
+use crate::sync::plan::Step;
+
+/// What the screenshot's ticket is told when the server would not take the screenshot.
+const SCREENSHOT_TOO_LARGE: &str = "the screenshot was too large; the ticket was sent without it";
+
+impl Agent {
+    /// Runs `f` on the store, failing as a sync error.
+    async fn store<T, F>(&self, f: F) -> Result<T, SyncError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.db(f).await.map_err(into_sync)
+    }
+
+    /// Records a successful answer's latency and the clock skew from its Date header.
+    async fn contacted<T>(&self, answer: &Answer<T>) -> Result<(), SyncError> {
+        let at = now();
+        let latency = answer.latency;
+        let skew = answer.date.map(|d| (at - d).whole_seconds());
+        self.store(move |s| s.record_contact(at, latency, skew))
+            .await
+    }
+
+    /// An item the server refused: `mark` keeps it as rejected with `reason`; the
+    /// pass's report lists it.
+    async fn refused<F>(
+        &self,
+        report: &mut SyncReport,
+        kind: &'static str,
+        client_id: Uuid,
+        reason: String,
+        mark: F,
+    ) -> Result<(), SyncError>
+    where
+        F: FnOnce(&Store, &str) -> Result<(), StoreError> + Send + 'static,
+    {
+        let why = reason.clone();
+        self.store(move |s| mark(s, &why)).await?;
+        report.rejected.push(Rejection {
+            kind,
+            client_id,
+            reason,
+        });
+        Ok(())
+    }
+
+    pub(super) async fn exec_step(
+        &self,
+        client: &ApiClient,
+        step: Step,
+        report: &mut SyncReport,
+    ) -> Result<(), SyncError> {
+        match step {
+            Step::SendTicket(id) => self.send_ticket(client, id, report).await,
+            Step::SendScreenshot(ticket) => self.send_screenshot(client, ticket, report).await,
+            Step::SendMessage(id) => self.send_message_now(client, id, report).await,
+            Step::SendEvent(id) => self.send_event(client, id, report).await,
+            Step::PollUpdates => {
+                for _ in 0..1000 {
+                    let (applied, more) = self.poll_updates(client, 0).await?;
+                    report.updates_applied += applied;
+                    if !more {
+                        break;
+                    }
+                }
+                Ok(())
+            }
+            Step::RefreshKb => {
+                let since = self.store(|s| s.kb_version()).await?;
+                match client.kb(since).await {
+                    Ok(answer) => {
+                        self.contacted(&answer).await?;
+                        let changes = answer.value;
+                        self.store(move |s| s.apply_kb(&changes, now())).await
+                    }
+                    Err(SyncError::Rejected { message, .. }) => {
+                        tracing::warn!(%message, "knowledge-base refresh refused");
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            Step::RefreshAnnouncements => match client.announcements().await {
+                Ok(answer) => {
+                    let at = now();
+                    let latency = answer.latency;
+                    // Server clock at the midpoint of the request.
+                    let skew = (at - answer.value.server_time - latency / 2).whole_seconds();
+                    let list = answer.value;
+                    self.store(move |s| {
+                        s.record_contact(at, latency, Some(skew))?;
+                        s.replace_announcements(&list, at)
+                    })
+                    .await
+                }
+                Err(SyncError::Rejected { message, .. }) => {
+                    tracing::warn!(%message, "announcements refresh refused");
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            },
+        }
+    }
+
+    async fn send_ticket(
+        &self,
+        client: &ApiClient,
+        id: Uuid,
+        report: &mut SyncReport,
+    ) -> Result<(), SyncError> {
+        let payload = self.store(move |s| s.ticket_payload(id)).await?;
+        match client.post_ticket(&payload).await {
+            Ok(answer) => {
+                self.contacted(&answer).await?;
+                let receipt = answer.value;
+                let number = receipt.number;
+                self.store(move |s| s.mark_ticket_sent(&receipt, now()))
+                    .await?;
+                tracing::info!(client_id = %id, number, "ticket sent");
+                report.sent_tickets.push((id, number));
+                Ok(())
+            }
+            Err(SyncError::Rejected { message, .. }) => {
+                tracing::warn!(client_id = %id, %message, "ticket refused by the server; kept on this computer");
+                self.refused(report, "ticket", id, message, move |s, why| {
+                    s.mark_ticket_rejected(id, why, now())
+                })
+                .await
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn send_screenshot(
+        &self,
+        client: &ApiClient,
+        ticket: Uuid,
+        report: &mut SyncReport,
+    ) -> Result<(), SyncError> {
+        if !self.store(move |s| s.ticket_is_sent(ticket)).await? {
+            return Ok(());
+        }
+        let (bytes, content_type) = self.store(move |s| s.screenshot(ticket)).await?;
+        match client.put_screenshot(ticket, bytes, &content_type).await {
+            Ok(answer) => {
+                self.contacted(&answer).await?;
+                self.store(move |s| s.mark_screenshot(ticket, ItemState::Sent, None))
+                    .await?;
+                report.sent_screenshots += 1;
+                Ok(())
+            }
+            Err(SyncError::Rejected {
+                status, message, ..
+            }) => {
+                let (state, reason) = if status == 413 {
+                    report.dropped_screenshots.push(ticket);
+                    (ItemState::Dropped, SCREENSHOT_TOO_LARGE.to_owned())
+                } else {
+                    (ItemState::Rejected, message)
+                };
+                tracing::warn!(%ticket, %reason, "screenshot not accepted");
+                self.refused(report, "screenshot", ticket, reason, move |s, why| {
+                    s.mark_screenshot(ticket, state, Some(why))
+                })
+                .await
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn send_message_now(
+        &self,
+        client: &ApiClient,
+        id: Uuid,
+        report: &mut SyncReport,
+    ) -> Result<(), SyncError> {
+        let (ticket, message) = self.store(move |s| s.message_payload(id)).await?;
+        if !self.store(move |s| s.ticket_is_sent(ticket)).await? {
+            return Ok(());
+        }
+        match client.post_message(ticket, &message).await {
+            Ok(answer) => {
+                self.contacted(&answer).await?;
+                let receipt = answer.value;
+                self.store(move |s| s.mark_message_sent(&receipt)).await?;
+                report.sent_messages += 1;
+                Ok(())
+            }
+            Err(SyncError::Rejected { message, .. }) => {
+                self.refused(report, "message", id, message, move |s, why| {
+                    s.mark_message_rejected(id, why)
+                })
+                .await
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn send_event(
+        &self,
+        client: &ApiClient,
+        id: Uuid,
+        report: &mut SyncReport,
+    ) -> Result<(), SyncError> {
+        let (path, body) = self.store(move |s| s.event_payload(id)).await?;
+        match client.post_event(&path, &body).await {
+            Ok(answer) => {
+                self.contacted(&answer).await?;
+                self.store(move |s| s.mark_event(id, ItemState::Sent, None))
+                    .await
+            }
+            Err(SyncError::Rejected { message, .. }) => {
+                self.refused(report, "event", id, message, move |s, why| {
+                    s.mark_event(id, ItemState::Rejected, Some(why))
+                })
+                .await
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// One page of the updates feed (long-polling up to `wait_secs`); returns
+    /// (updates that changed something, more pages ready).
+    pub(super) async fn poll_updates(
+        &self,
+        client: &ApiClient,
+        wait_secs: u64,
+    ) -> Result<(usize, bool), SyncError> {
+        let cursor = self.store(|s| s.cursor()).await?;
+        match client.updates(cursor, wait_secs).await {
+            Ok(answer) => {
+                if wait_secs == 0 {
+                    self.contacted(&answer).await?;
+                }
+                let page = answer.value;
+                let more = page.more && !page.updates.is_empty();
+                let applied = self.store(move |s| s.apply_updates(&page, now())).await?;
+                if applied > 0 {
+                    self.changed();
+                }
+                Ok((applied, more))
+            }
+            Err(SyncError::Rejected { message, .. }) => {
+                tracing::warn!(%message, "updates feed refused");
+                Ok((0, false))
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+fn into_sync(e: AgentError) -> SyncError {
+    match e {
+        AgentError::Store(s) => SyncError::Store(s),
+        AgentError::Sync(s) => s,
+        other => SyncError::Store(StoreError::Io {
+            path: PathBuf::new(),
+            source: std::io::Error::other(other.to_string()),
+        }),
+    }
+}
