@@ -34,27 +34,38 @@ impl Agent {
             .await
     }
 
-    /// An item the server refused: `mark` keeps it as rejected with `reason`; the
-    /// pass's report lists it.
-    async fn refused<F>(
+    /// The server's answer to one queued item. An answer records the contact and is
+    /// returned; a refusal keeps the item as rejected (`refused` marks it with the
+    /// reason), lists it in the pass's report and returns `None`; any other failure ends
+    /// the pass.
+    async fn deliver<T, F>(
         &self,
         report: &mut SyncReport,
         kind: &'static str,
         client_id: Uuid,
-        reason: String,
-        mark: F,
-    ) -> Result<(), SyncError>
+        answer: Result<Answer<T>, SyncError>,
+        refused: F,
+    ) -> Result<Option<T>, SyncError>
     where
         F: FnOnce(&Store, &str) -> Result<(), StoreError> + Send + 'static,
     {
+        let reason = match answer {
+            Ok(answer) => {
+                self.contacted(&answer).await?;
+                return Ok(Some(answer.value));
+            }
+            Err(SyncError::Rejected { message, .. }) => message,
+            Err(e) => return Err(e),
+        };
+        tracing::warn!(kind, %client_id, %reason, "refused by the server; kept on this computer");
         let why = reason.clone();
-        self.store(move |s| mark(s, &why)).await?;
+        self.store(move |s| refused(s, &why)).await?;
         report.rejected.push(Rejection {
             kind,
             client_id,
             reason,
         });
-        Ok(())
+        Ok(None)
     }
 
     pub(super) async fn exec_step(
@@ -122,26 +133,16 @@ impl Agent {
         report: &mut SyncReport,
     ) -> Result<(), SyncError> {
         let payload = self.store(move |s| s.ticket_payload(id)).await?;
-        match client.post_ticket(&payload).await {
-            Ok(answer) => {
-                self.contacted(&answer).await?;
-                let receipt = answer.value;
-                let number = receipt.number;
-                self.store(move |s| s.mark_ticket_sent(&receipt, now()))
-                    .await?;
-                tracing::info!(client_id = %id, number, "ticket sent");
-                report.sent_tickets.push((id, number));
-                Ok(())
-            }
-            Err(SyncError::Rejected { message, .. }) => {
-                tracing::warn!(client_id = %id, %message, "ticket refused by the server; kept on this computer");
-                self.refused(report, "ticket", id, message, move |s, why| {
-                    s.mark_ticket_rejected(id, why, now())
-                })
-                .await
-            }
-            Err(e) => Err(e),
+        let answer = client.post_ticket(&payload).await;
+        let refused = move |s: &Store, why: &str| s.mark_ticket_rejected(id, why, now());
+        if let Some(receipt) = self.deliver(report, "ticket", id, answer, refused).await? {
+            let number = receipt.number;
+            self.store(move |s| s.mark_ticket_sent(&receipt, now()))
+                .await?;
+            tracing::info!(client_id = %id, number, "ticket sent");
+            report.sent_tickets.push((id, number));
         }
+        Ok(())
     }
 
     async fn send_screenshot(
@@ -154,31 +155,30 @@ impl Agent {
             return Ok(());
         }
         let (bytes, content_type) = self.store(move |s| s.screenshot(ticket)).await?;
-        match client.put_screenshot(ticket, bytes, &content_type).await {
-            Ok(answer) => {
-                self.contacted(&answer).await?;
-                self.store(move |s| s.mark_screenshot(ticket, ItemState::Sent, None))
-                    .await?;
-                report.sent_screenshots += 1;
-                Ok(())
-            }
-            Err(SyncError::Rejected {
-                status, message, ..
-            }) => {
-                let (state, reason) = if status == 413 {
-                    report.dropped_screenshots.push(ticket);
-                    (ItemState::Dropped, SCREENSHOT_TOO_LARGE.to_owned())
-                } else {
-                    (ItemState::Rejected, message)
-                };
-                tracing::warn!(%ticket, %reason, "screenshot not accepted");
-                self.refused(report, "screenshot", ticket, reason, move |s, why| {
-                    s.mark_screenshot(ticket, state, Some(why))
-                })
-                .await
-            }
-            Err(e) => Err(e),
+        let mut answer = client.put_screenshot(ticket, bytes, &content_type).await;
+        let mut state = ItemState::Rejected;
+        if let Err(SyncError::Rejected {
+            status: 413,
+            message,
+            ..
+        }) = &mut answer
+        {
+            // Too large: the ticket went without it, and the teacher is told.
+            SCREENSHOT_TOO_LARGE.clone_into(message);
+            state = ItemState::Dropped;
+            report.dropped_screenshots.push(ticket);
         }
+        let refused = move |s: &Store, why: &str| s.mark_screenshot(ticket, state, Some(why));
+        if self
+            .deliver(report, "screenshot", ticket, answer, refused)
+            .await?
+            .is_some()
+        {
+            self.store(move |s| s.mark_screenshot(ticket, ItemState::Sent, None))
+                .await?;
+            report.sent_screenshots += 1;
+        }
+        Ok(())
     }
 
     async fn send_message_now(
@@ -191,22 +191,13 @@ impl Agent {
         if !self.store(move |s| s.ticket_is_sent(ticket)).await? {
             return Ok(());
         }
-        match client.post_message(ticket, &message).await {
-            Ok(answer) => {
-                self.contacted(&answer).await?;
-                let receipt = answer.value;
-                self.store(move |s| s.mark_message_sent(&receipt)).await?;
-                report.sent_messages += 1;
-                Ok(())
-            }
-            Err(SyncError::Rejected { message, .. }) => {
-                self.refused(report, "message", id, message, move |s, why| {
-                    s.mark_message_rejected(id, why)
-                })
-                .await
-            }
-            Err(e) => Err(e),
+        let answer = client.post_message(ticket, &message).await;
+        let refused = move |s: &Store, why: &str| s.mark_message_rejected(id, why);
+        if let Some(receipt) = self.deliver(report, "message", id, answer, refused).await? {
+            self.store(move |s| s.mark_message_sent(&receipt)).await?;
+            report.sent_messages += 1;
         }
+        Ok(())
     }
 
     async fn send_event(
@@ -216,20 +207,17 @@ impl Agent {
         report: &mut SyncReport,
     ) -> Result<(), SyncError> {
         let (path, body) = self.store(move |s| s.event_payload(id)).await?;
-        match client.post_event(&path, &body).await {
-            Ok(answer) => {
-                self.contacted(&answer).await?;
-                self.store(move |s| s.mark_event(id, ItemState::Sent, None))
-                    .await
-            }
-            Err(SyncError::Rejected { message, .. }) => {
-                self.refused(report, "event", id, message, move |s, why| {
-                    s.mark_event(id, ItemState::Rejected, Some(why))
-                })
-                .await
-            }
-            Err(e) => Err(e),
+        let answer = client.post_event(&path, &body).await;
+        let refused = move |s: &Store, why: &str| s.mark_event(id, ItemState::Rejected, Some(why));
+        if self
+            .deliver(report, "event", id, answer, refused)
+            .await?
+            .is_some()
+        {
+            self.store(move |s| s.mark_event(id, ItemState::Sent, None))
+                .await?;
         }
+        Ok(())
     }
 
     /// One page of the updates feed (long-polling up to `wait_secs`); returns

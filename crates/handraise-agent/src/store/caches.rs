@@ -9,7 +9,7 @@ use rusqlite::{Transaction, params};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::rows::{Cells, all, first, ms, ts};
+use super::rows::{Cells, Col, all, first, ms, ts};
 use super::{Store, meta};
 use crate::error::StoreError;
 
@@ -34,14 +34,25 @@ pub struct CachedSnapshot {
     pub full: bool,
 }
 
+/// The first columns of a `kb_articles` row: slug, title, text (body or snippet), categories.
+fn read_head(c: &Cells<'_, '_>) -> Result<(String, String, String, Vec<Category>), StoreError> {
+    Ok((
+        c.get(0)?,
+        c.get(1)?,
+        c.get(2)?,
+        c.parse(3, "categories", Col::choices)?,
+    ))
+}
+
 /// A KB row `(slug, title, snippet, categories, score)` as a search hit.
 fn read_hit(r: &rusqlite::Row<'_>) -> Result<KbHit, StoreError> {
     let c = Cells::of(r, "kb_articles");
+    let (slug, title, snippet, categories) = read_head(&c)?;
     Ok(KbHit {
-        slug: c.get(0)?,
-        title: c.get(1)?,
-        snippet: c.get(2)?,
-        categories: c.choices(3, "categories")?,
+        slug,
+        title,
+        snippet,
+        categories,
         score: c.get(4)?,
     })
 }
@@ -97,7 +108,7 @@ impl Store {
             |r| {
                 let c = Cells::of(r, "snapshot_cache");
                 Ok(CachedSnapshot {
-                    snapshot: c.json(2, "json")?,
+                    snapshot: c.parse(2, "json", Col::json)?,
                     collected_at: c.time_ms(0, "collected_ms")?,
                     full: c.get(1)?,
                 })
@@ -196,16 +207,14 @@ impl Store {
             [slug],
             |r| {
                 let c = Cells::of(r, "kb_articles");
+                let (slug, title, body, categories) = read_head(&c)?;
+                let keywords: String = c.get(4)?;
                 Ok(Article {
-                    slug: c.get(0)?,
-                    title: c.get(1)?,
-                    body: c.get(2)?,
-                    categories: c.choices(3, "categories")?,
-                    keywords: c
-                        .get::<String>(4)?
-                        .split_whitespace()
-                        .map(str::to_owned)
-                        .collect(),
+                    slug,
+                    title,
+                    body,
+                    categories,
+                    keywords: keywords.split_whitespace().map(str::to_owned).collect(),
                     published: true,
                     version: c.get(5)?,
                 })
@@ -247,7 +256,7 @@ impl Store {
             &self.conn,
             "SELECT json FROM announcements ORDER BY id",
             [],
-            |r| Cells::of(r, "announcements").json::<Announcement>(0, "json"),
+            |r| Cells::of(r, "announcements").parse(0, "json", Col::json::<Announcement>),
         )?;
         Ok(all
             .into_iter()

@@ -3,13 +3,13 @@
 //! refused item is marked `rejected` and kept.
 
 use handraise_wire::{MessageReceipt, NewMessage, NewTicket, TicketReceipt};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use std::str::FromStr;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::rows::{Cells, all, first, ms, ts};
+use super::rows::{Cells, Col, all, first, ms, ts};
 use super::{Store, meta};
 use crate::error::StoreError;
 use crate::sync::plan::{QueuedEvent, QueuedMessage, QueuedScreenshot, QueuedTicket, SyncState};
@@ -77,6 +77,24 @@ impl QueueCounts {
 /// Whether `ticket_state` (a `tickets.state` value) says the ticket is sent.
 fn sent(ticket_state: &str) -> bool {
     ticket_state == "sent"
+}
+
+/// `(client_id, created)` of the queued rows of `table` (tickets or events), oldest first.
+fn queued(
+    conn: &Connection,
+    table: &'static str,
+) -> Result<Vec<(Uuid, OffsetDateTime)>, StoreError> {
+    let sql = format!(
+        "SELECT client_id, created_ms FROM {table} WHERE state = 'queued'
+         ORDER BY created_ms, client_id"
+    );
+    all(conn, &sql, [], |r| {
+        let c = Cells::of(r, table);
+        Ok((
+            c.parse(0, "client_id", Col::uuid)?,
+            c.time_ms(1, "created_ms")?,
+        ))
+    })
 }
 
 impl Store {
@@ -159,7 +177,7 @@ impl Store {
             &self.conn,
             "SELECT payload FROM tickets WHERE client_id = ?1",
             [client_id.to_string()],
-            |r| Cells::of(r, "tickets").json(0, "payload"),
+            |r| Cells::of(r, "tickets").parse(0, "payload", Col::json),
         )?
         .ok_or(StoreError::UnknownTicket(client_id))
     }
@@ -174,10 +192,10 @@ impl Store {
                 let c = Cells::of(r, "outgoing_messages");
                 let message = NewMessage {
                     client_id,
-                    created_at: c.time(2, "created_at")?,
+                    created_at: c.parse(2, "created_at", Col::time)?,
                     body: c.get(1)?,
                 };
-                Ok((c.uuid(0, "ticket_client_id")?, message))
+                Ok((c.parse(0, "ticket_client_id", Col::uuid)?, message))
             },
         )?
         .ok_or(StoreError::UnknownTicket(client_id))
@@ -321,7 +339,7 @@ impl Store {
             [client_id.to_string()],
             |r| {
                 let c = Cells::of(r, "outgoing_events");
-                Ok((c.get(0)?, c.json(1, "body")?))
+                Ok((c.get(0)?, c.parse(1, "body", Col::json)?))
             },
         )?
         .ok_or(StoreError::UnknownTicket(client_id))
@@ -360,19 +378,13 @@ impl Store {
     /// What the planner needs, read in one transaction.
     pub fn sync_state(&self, enrolled: bool) -> Result<SyncState, StoreError> {
         let tx = self.conn.unchecked_transaction()?;
-        let tickets = all(
-            &tx,
-            "SELECT client_id, created_ms FROM tickets WHERE state = 'queued'
-             ORDER BY created_ms, client_id",
-            [],
-            |r| {
-                let c = Cells::of(r, "tickets");
-                Ok(QueuedTicket {
-                    client_id: c.uuid(0, "client_id")?,
-                    created_at: c.time_ms(1, "created_ms")?,
-                })
-            },
-        )?;
+        let tickets = queued(&tx, "tickets")?
+            .into_iter()
+            .map(|(client_id, created_at)| QueuedTicket {
+                client_id,
+                created_at,
+            })
+            .collect();
         let screenshots = all(
             &tx,
             "SELECT s.ticket_client_id, t.state FROM screenshots s
@@ -382,7 +394,11 @@ impl Store {
             [],
             |r| {
                 Ok(QueuedScreenshot {
-                    ticket_client_id: Cells::of(r, "screenshots").uuid(0, "ticket_client_id")?,
+                    ticket_client_id: Cells::of(r, "screenshots").parse(
+                        0,
+                        "ticket_client_id",
+                        Col::uuid,
+                    )?,
                     ticket_sent: sent(&r.get::<_, String>(1)?),
                 })
             },
@@ -397,26 +413,20 @@ impl Store {
             |r| {
                 let c = Cells::of(r, "outgoing_messages");
                 Ok(QueuedMessage {
-                    client_id: c.uuid(0, "client_id")?,
-                    ticket_client_id: c.uuid(1, "ticket_client_id")?,
+                    client_id: c.parse(0, "client_id", Col::uuid)?,
+                    ticket_client_id: c.parse(1, "ticket_client_id", Col::uuid)?,
                     created_at: c.time_ms(2, "created_ms")?,
                     ticket_sent: sent(&r.get::<_, String>(3)?),
                 })
             },
         )?;
-        let events = all(
-            &tx,
-            "SELECT client_id, created_ms FROM outgoing_events WHERE state = 'queued'
-             ORDER BY created_ms, client_id",
-            [],
-            |r| {
-                let c = Cells::of(r, "outgoing_events");
-                Ok(QueuedEvent {
-                    client_id: c.uuid(0, "client_id")?,
-                    created_at: c.time_ms(1, "created_ms")?,
-                })
-            },
-        )?;
+        let events = queued(&tx, "outgoing_events")?
+            .into_iter()
+            .map(|(client_id, created_at)| QueuedEvent {
+                client_id,
+                created_at,
+            })
+            .collect();
         let state = SyncState {
             enrolled,
             events,

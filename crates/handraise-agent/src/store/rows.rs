@@ -134,51 +134,26 @@ impl<'a, 'r> Cells<'a, 'r> {
         Col::new(self.table, column)
     }
 
-    pub(super) fn uuid(&self, idx: usize, column: &'static str) -> Result<Uuid, StoreError> {
-        self.col(column).uuid(&self.get::<String>(idx)?)
-    }
-
-    pub(super) fn choice<T: FromStr>(
+    /// A text cell, read by `how` (one of [`Col`]'s readers).
+    pub(super) fn parse<T>(
         &self,
         idx: usize,
         column: &'static str,
-    ) -> Result<T, StoreError>
-    where
-        T::Err: Display,
-    {
-        self.col(column).choice(&self.get::<String>(idx)?)
+        how: impl FnOnce(Col, &str) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        how(self.col(column), &self.get::<String>(idx)?)
     }
 
-    pub(super) fn opt_choice<T: FromStr>(
+    /// A text cell that may be NULL, read by `how`.
+    pub(super) fn parse_opt<T>(
         &self,
         idx: usize,
         column: &'static str,
-    ) -> Result<Option<T>, StoreError>
-    where
-        T::Err: Display,
-    {
+        how: impl FnOnce(Col, &str) -> Result<T, StoreError>,
+    ) -> Result<Option<T>, StoreError> {
         self.get::<Option<String>>(idx)?
-            .map(|s| self.col(column).choice(&s))
+            .map(|s| how(self.col(column), &s))
             .transpose()
-    }
-
-    pub(super) fn choices<T: FromStr>(
-        &self,
-        idx: usize,
-        column: &'static str,
-    ) -> Result<Vec<T>, StoreError>
-    where
-        T::Err: Display,
-    {
-        self.col(column).choices(&self.get::<String>(idx)?)
-    }
-
-    pub(super) fn time(
-        &self,
-        idx: usize,
-        column: &'static str,
-    ) -> Result<OffsetDateTime, StoreError> {
-        self.col(column).time(&self.get::<String>(idx)?)
     }
 
     pub(super) fn time_ms(
@@ -187,13 +162,5 @@ impl<'a, 'r> Cells<'a, 'r> {
         column: &'static str,
     ) -> Result<OffsetDateTime, StoreError> {
         self.col(column).time_ms(self.get(idx)?)
-    }
-
-    pub(super) fn json<T: DeserializeOwned>(
-        &self,
-        idx: usize,
-        column: &'static str,
-    ) -> Result<T, StoreError> {
-        self.col(column).json(&self.get::<String>(idx)?)
     }
 }

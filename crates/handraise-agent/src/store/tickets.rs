@@ -69,12 +69,12 @@ fn author_str(author: Author) -> &'static str {
     }
 }
 
-fn read_author(r: &Cells<'_, '_>, idx: usize) -> Result<Author, StoreError> {
-    let s: String = r.get(idx)?;
+/// An `incoming_messages.author` value.
+fn author(col: Col, s: &str) -> Result<Author, StoreError> {
     [Author::Teacher, Author::Technician]
         .into_iter()
         .find(|a| author_str(*a) == s)
-        .ok_or_else(|| Col::new("incoming_messages", "author").bad(&s, "not an author"))
+        .ok_or_else(|| col.bad(s, "not an author"))
 }
 
 /// A `tickets` row joined with its screenshot, as in [`Store::tickets`].
@@ -82,18 +82,18 @@ fn read_ticket(r: &rusqlite::Row<'_>) -> Result<TicketView, StoreError> {
     let t = Cells::of(r, "tickets");
     let s = Cells::of(r, "screenshots");
     Ok(TicketView {
-        client_id: t.uuid(0, "client_id")?,
-        created_at: t.time(1, "created_at")?,
-        category: t.choice(2, "category")?,
+        client_id: t.parse(0, "client_id", Col::uuid)?,
+        created_at: t.parse(1, "created_at", Col::time)?,
+        category: t.parse(2, "category", Col::choice)?,
         summary: t.get(3)?,
         details: t.get(13)?,
-        state: t.choice(4, "state")?,
+        state: t.parse(4, "state", Col::choice)?,
         number: t.get(5)?,
-        status: t.opt_choice(6, "status")?,
+        status: t.parse_opt(6, "status", Col::choice)?,
         assignee: t.get(7)?,
         reject_reason: t.get(8)?,
         unread: t.get(9)?,
-        screenshot: match s.opt_choice(10, "state")? {
+        screenshot: match s.parse_opt(10, "state", Col::choice)? {
             Some(state) => Some(ScreenshotView {
                 state,
                 bytes: u64::try_from(s.get::<i64>(11)?).unwrap_or(0),
@@ -212,15 +212,15 @@ impl Store {
             |r| {
                 let c = Cells::of(r, "outgoing_messages");
                 let message = MessageView {
-                    id: c.uuid(1, "client_id")?,
+                    id: c.parse(1, "client_id", Col::uuid)?,
                     author: Author::Teacher,
                     author_name: None,
                     body: c.get(2)?,
                     at: c.time_ms(3, "created_ms")?,
-                    state: c.choice(4, "state")?,
+                    state: c.parse(4, "state", Col::choice)?,
                     reject_reason: c.get(5)?,
                 };
-                Ok((c.uuid(0, "ticket_client_id")?, message))
+                Ok((c.parse(0, "ticket_client_id", Col::uuid)?, message))
             },
         )?;
         messages.extend(all(
@@ -230,15 +230,15 @@ impl Store {
             |r| {
                 let c = Cells::of(r, "incoming_messages");
                 let message = MessageView {
-                    id: c.uuid(1, "id")?,
-                    author: read_author(&c, 2)?,
+                    id: c.parse(1, "id", Col::uuid)?,
+                    author: c.parse(2, "author", author)?,
                     author_name: c.get(3)?,
                     body: c.get(4)?,
                     at: c.time_ms(5, "at_ms")?,
                     state: ItemState::Received,
                     reject_reason: None,
                 };
-                Ok((c.uuid(0, "ticket_client_id")?, message))
+                Ok((c.parse(0, "ticket_client_id", Col::uuid)?, message))
             },
         )?);
         tx.commit()?;

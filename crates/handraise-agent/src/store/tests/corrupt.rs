@@ -1,13 +1,10 @@
 //! A newer schema is refused untouched; a damaged value is an error naming where it is.
 
-use super::{T0, article, page, ticket};
+use super::{T0, announcement, article, page, ticket};
 use crate::error::StoreError;
 use crate::store::{SCHEMA_VERSION, Store};
 use crate::sync::plan::BackoffState;
-use handraise_wire::{
-    Announcement, AnnouncementKind, AnnouncementList, Category, DeviceSnapshot, KbChanges,
-    NewMessage,
-};
+use handraise_wire::{AnnouncementList, Category, DeviceSnapshot, KbChanges, NewMessage};
 use std::path::Path;
 use uuid::Uuid;
 
@@ -86,17 +83,7 @@ fn filled() -> Store {
     .expect("backoff");
     s.replace_announcements(
         &AnnouncementList {
-            announcements: vec![Announcement {
-                id: 1,
-                kind: AnnouncementKind::Outage,
-                title: "Wi-Fi down".into(),
-                message: "We are on it".into(),
-                school: None,
-                building: None,
-                category: Some(Category::Wifi),
-                starts_at: T0,
-                ends_at: None,
-            }],
+            announcements: vec![announcement(1, None)],
             server_time: T0,
         },
         T0,
@@ -123,133 +110,126 @@ fn filled() -> Store {
 
 type Read = fn(&Store) -> Result<(), StoreError>;
 
-fn tickets(s: &Store) -> Result<(), StoreError> {
-    s.tickets().map(drop)
-}
+const ONE: Uuid = Uuid::from_u128(1);
+const TWO: Uuid = Uuid::from_u128(2);
+const NO_CHECKS: &str = "PRAGMA ignore_check_constraints = ON; PRAGMA foreign_keys = OFF; ";
 
 #[test]
 fn damaged_values_are_errors_naming_table_and_column() {
-    let cases: &[(&str, Read, &str, &str)] = &[
+    let tickets: Read = |s| s.tickets().map(drop);
+    let payload: Read = |s| s.ticket_payload(ONE).map(drop);
+    let message: Read = |s| s.message_payload(TWO).map(drop);
+    let sync: Read = |s| s.sync_state(true).map(drop);
+    let backoff: Read = |s| s.backoff().map(drop);
+    let cursor: Read = |s| s.cursor().map(drop);
+    let notices: Read = |s| s.announcements(T0).map(drop);
+    let article: Read = |s| s.kb_article("wifi").map(drop);
+    let browse: Read = |s| s.kb_browse(None).map(drop);
+    let snapshot: Read = |s| s.cached_snapshot().map(drop);
+    // i64::MAX milliseconds is no time.
+    let cases: &[(&str, Read, &str)] = &[
         (
-            "PRAGMA foreign_keys = OFF; UPDATE tickets SET client_id = 'not-a-uuid'",
+            "UPDATE tickets SET client_id = 'x'",
             tickets,
-            "tickets",
-            "client_id",
+            "tickets.client_id",
         ),
         (
             "UPDATE tickets SET created_at = 'yesterday'",
             tickets,
-            "tickets",
-            "created_at",
+            "tickets.created_at",
         ),
         (
             "UPDATE tickets SET category = 'toaster'",
             tickets,
-            "tickets",
-            "category",
+            "tickets.category",
         ),
         (
             "UPDATE tickets SET status = 'lost'",
             tickets,
-            "tickets",
-            "status",
+            "tickets.status",
         ),
         (
-            "PRAGMA ignore_check_constraints = ON; UPDATE tickets SET state = 'limbo'",
+            "UPDATE tickets SET state = 'limbo'",
             tickets,
-            "tickets",
-            "state",
+            "tickets.state",
         ),
         (
             "UPDATE outgoing_messages SET created_ms = 9223372036854775807",
             tickets,
-            "outgoing_messages",
-            "created_ms",
+            "outgoing_messages.created_ms",
         ),
         (
             "UPDATE incoming_messages SET author = 'robot'",
             tickets,
-            "incoming_messages",
-            "author",
+            "incoming_messages.author",
         ),
         (
             "UPDATE incoming_messages SET id = 'x'",
             tickets,
-            "incoming_messages",
-            "id",
+            "incoming_messages.id",
         ),
         (
             "UPDATE tickets SET payload = '{'",
-            |s| s.ticket_payload(Uuid::from_u128(1)).map(drop),
-            "tickets",
-            "payload",
+            payload,
+            "tickets.payload",
         ),
         (
             "UPDATE outgoing_messages SET created_at = 'soon'",
-            |s| s.message_payload(Uuid::from_u128(2)).map(drop),
-            "outgoing_messages",
-            "created_at",
+            message,
+            "outgoing_messages.created_at",
         ),
         (
-            "UPDATE tickets SET state = 'queued', created_ms = -9223372036854775807",
-            |s| s.sync_state(true).map(drop),
-            "tickets",
-            "created_ms",
+            "UPDATE tickets SET state = 'queued', created_ms = 9223372036854775807",
+            sync,
+            "tickets.created_ms",
         ),
         (
-            "UPDATE meta SET value = 'many' WHERE key = 'backoff_attempt'",
-            |s| s.sync_state(true).map(drop),
-            "meta",
-            "backoff_attempt",
+            "UPDATE meta SET value = 'x' WHERE key = 'backoff_attempt'",
+            sync,
+            "meta.backoff_attempt",
         ),
         (
-            "UPDATE meta SET value = 'later' WHERE key = 'backoff_next_attempt_at'",
-            |s| s.backoff().map(drop),
-            "meta",
-            "backoff_next_attempt_at",
+            "UPDATE meta SET value = 'x' WHERE key = 'backoff_next_attempt_at'",
+            backoff,
+            "meta.backoff_next_attempt_at",
         ),
         (
-            "UPDATE meta SET value = 'eight' WHERE key = 'updates_cursor'",
-            |s| s.cursor().map(drop),
-            "meta",
-            "updates_cursor",
+            "UPDATE meta SET value = 'x' WHERE key = 'updates_cursor'",
+            cursor,
+            "meta.updates_cursor",
         ),
         (
             "UPDATE announcements SET json = 'not json'",
-            |s| s.announcements(T0).map(drop),
-            "announcements",
-            "json",
+            notices,
+            "announcements.json",
         ),
         (
             "UPDATE kb_articles SET categories = 'wifi toaster'",
-            |s| s.kb_article("wifi").map(drop),
-            "kb_articles",
-            "categories",
+            article,
+            "kb_articles.categories",
         ),
         (
             "UPDATE kb_articles SET categories = 'toaster'",
-            |s| s.kb_browse(None).map(drop),
-            "kb_articles",
-            "categories",
+            browse,
+            "kb_articles.categories",
         ),
         (
             "UPDATE snapshot_cache SET json = '[]'",
-            |s| s.cached_snapshot().map(drop),
-            "snapshot_cache",
-            "json",
+            snapshot,
+            "snapshot_cache.json",
         ),
     ];
-    for (sql, read, table, column) in cases {
+    for (sql, read, place) in cases {
         let s = filled();
         read(&s).unwrap_or_else(|e| panic!("{sql}: readable before the damage: {e}"));
-        s.conn.execute_batch(sql).expect(sql);
+        s.conn
+            .execute_batch(&format!("{NO_CHECKS}{sql}"))
+            .expect(sql);
         match read(&s) {
-            Err(StoreError::Corrupt {
-                table: t,
-                column: c,
-                ..
-            }) => assert_eq!((t, c), (*table, *column), "{sql}"),
-            other => panic!("{sql}: expected a corrupt {table}.{column}, got {other:?}"),
+            Err(StoreError::Corrupt { table, column, .. }) => {
+                assert_eq!(format!("{table}.{column}"), *place, "{sql}");
+            }
+            other => panic!("{sql}: expected a corrupt {place}, got {other:?}"),
         }
     }
 }
