@@ -2,6 +2,7 @@
 //! records the server's answer. A refused item is kept, marked rejected, and listed in
 //! the pass's report; any other failure ends the pass (see [`super::sync`]).
 
+use handraise_wire::{MessageReceipt, TicketReceipt};
 use std::path::PathBuf;
 use uuid::Uuid;
 
@@ -34,25 +35,29 @@ impl Agent {
             .await
     }
 
-    /// The server's answer to one queued item. An answer records the contact and is
-    /// returned; a refusal keeps the item as rejected (`refused` marks it with the
-    /// reason), lists it in the pass's report and returns `None`; any other failure ends
-    /// the pass.
-    async fn deliver<T, F>(
+    /// The server's answer to one queued item. An answer records the contact, and `sent`
+    /// records the item sent (its result is returned); a refusal keeps the item as
+    /// rejected (`refused` marks it with the reason), lists it in the pass's report and
+    /// returns `None`; any other failure ends the pass.
+    async fn deliver<T, R, S, F>(
         &self,
         report: &mut SyncReport,
-        kind: &'static str,
-        client_id: Uuid,
+        (kind, client_id): (&'static str, Uuid),
         answer: Result<Answer<T>, SyncError>,
+        sent: S,
         refused: F,
-    ) -> Result<Option<T>, SyncError>
+    ) -> Result<Option<R>, SyncError>
     where
+        T: Send + 'static,
+        R: Send + 'static,
+        S: FnOnce(&Store, T) -> Result<R, StoreError> + Send + 'static,
         F: FnOnce(&Store, &str) -> Result<(), StoreError> + Send + 'static,
     {
         let reason = match answer {
             Ok(answer) => {
                 self.contacted(&answer).await?;
-                return Ok(Some(answer.value));
+                let value = answer.value;
+                return self.store(move |s| sent(s, value)).await.map(Some);
             }
             Err(SyncError::Rejected { message, .. }) => message,
             Err(e) => return Err(e),
@@ -134,11 +139,13 @@ impl Agent {
     ) -> Result<(), SyncError> {
         let payload = self.store(move |s| s.ticket_payload(id)).await?;
         let answer = client.post_ticket(&payload).await;
+        let sent = |s: &Store, receipt: TicketReceipt| {
+            s.mark_ticket_sent(&receipt, now())?;
+            Ok(receipt.number)
+        };
         let refused = move |s: &Store, why: &str| s.mark_ticket_rejected(id, why, now());
-        if let Some(receipt) = self.deliver(report, "ticket", id, answer, refused).await? {
-            let number = receipt.number;
-            self.store(move |s| s.mark_ticket_sent(&receipt, now()))
-                .await?;
+        let item = ("ticket", id);
+        if let Some(number) = self.deliver(report, item, answer, sent, refused).await? {
             tracing::info!(client_id = %id, number, "ticket sent");
             report.sent_tickets.push((id, number));
         }
@@ -168,16 +175,16 @@ impl Agent {
             state = ItemState::Dropped;
             report.dropped_screenshots.push(ticket);
         }
-        let refused = move |s: &Store, why: &str| s.mark_screenshot(ticket, state, Some(why));
-        if self
-            .deliver(report, "screenshot", ticket, answer, refused)
-            .await?
-            .is_some()
-        {
-            self.store(move |s| s.mark_screenshot(ticket, ItemState::Sent, None))
-                .await?;
-            report.sent_screenshots += 1;
-        }
+        let delivered = self
+            .deliver(
+                report,
+                ("screenshot", ticket),
+                answer,
+                move |s: &Store, _| s.mark_screenshot(ticket, ItemState::Sent, None),
+                move |s: &Store, why: &str| s.mark_screenshot(ticket, state, Some(why)),
+            )
+            .await?;
+        report.sent_screenshots += usize::from(delivered.is_some());
         Ok(())
     }
 
@@ -192,11 +199,16 @@ impl Agent {
             return Ok(());
         }
         let answer = client.post_message(ticket, &message).await;
-        let refused = move |s: &Store, why: &str| s.mark_message_rejected(id, why);
-        if let Some(receipt) = self.deliver(report, "message", id, answer, refused).await? {
-            self.store(move |s| s.mark_message_sent(&receipt)).await?;
-            report.sent_messages += 1;
-        }
+        let delivered = self
+            .deliver(
+                report,
+                ("message", id),
+                answer,
+                |s: &Store, receipt: MessageReceipt| s.mark_message_sent(&receipt),
+                move |s: &Store, why: &str| s.mark_message_rejected(id, why),
+            )
+            .await?;
+        report.sent_messages += usize::from(delivered.is_some());
         Ok(())
     }
 
@@ -208,16 +220,11 @@ impl Agent {
     ) -> Result<(), SyncError> {
         let (path, body) = self.store(move |s| s.event_payload(id)).await?;
         let answer = client.post_event(&path, &body).await;
+        let sent = move |s: &Store, _| s.mark_event(id, ItemState::Sent, None);
         let refused = move |s: &Store, why: &str| s.mark_event(id, ItemState::Rejected, Some(why));
-        if self
-            .deliver(report, "event", id, answer, refused)
-            .await?
-            .is_some()
-        {
-            self.store(move |s| s.mark_event(id, ItemState::Sent, None))
-                .await?;
-        }
-        Ok(())
+        self.deliver(report, ("event", id), answer, sent, refused)
+            .await
+            .map(drop)
     }
 
     /// One page of the updates feed (long-polling up to `wait_secs`); returns

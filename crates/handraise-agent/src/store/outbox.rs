@@ -79,18 +79,20 @@ fn sent(ticket_state: &str) -> bool {
     ticket_state == "sent"
 }
 
-/// `(client_id, created)` of the queued rows of `table` (tickets or events), oldest first.
-fn queued(
+/// The queued rows of `table` (tickets or events), oldest first, each made by `make` of
+/// its client id and creation time.
+fn queued<T>(
     conn: &Connection,
     table: &'static str,
-) -> Result<Vec<(Uuid, OffsetDateTime)>, StoreError> {
+    make: impl Fn(Uuid, OffsetDateTime) -> T,
+) -> Result<Vec<T>, StoreError> {
     let sql = format!(
         "SELECT client_id, created_ms FROM {table} WHERE state = 'queued'
          ORDER BY created_ms, client_id"
     );
     all(conn, &sql, [], |r| {
         let c = Cells::of(r, table);
-        Ok((
+        Ok(make(
             c.parse(0, "client_id", Col::uuid)?,
             c.time_ms(1, "created_ms")?,
         ))
@@ -283,17 +285,14 @@ impl Store {
         Ok(())
     }
 
-    /// Sets the state of a ticket's screenshot (`sent`, `dropped`, `rejected`).
+    /// Sets the state of a ticket's screenshot (`sent`, `dropped`, `rejected`; any other
+    /// state is refused by the table).
     pub fn mark_screenshot(
         &self,
         ticket_client_id: Uuid,
         state: ItemState,
         reason: Option<&str>,
     ) -> Result<(), StoreError> {
-        let state = match state {
-            ItemState::Sent | ItemState::Dropped | ItemState::Rejected => state,
-            ItemState::Queued | ItemState::Received => ItemState::Queued,
-        };
         let tx = self.conn.unchecked_transaction()?;
         tx.execute(
             "UPDATE screenshots SET state = ?2, reason = ?3 WHERE ticket_client_id = ?1",
@@ -345,17 +344,14 @@ impl Store {
         .ok_or(StoreError::UnknownTicket(client_id))
     }
 
-    /// Marks an event sent, or rejected with the server's reason (kept either way).
+    /// Marks an event sent, or rejected with the server's reason (kept either way; any
+    /// other state is refused by the table).
     pub fn mark_event(
         &self,
         client_id: Uuid,
         state: ItemState,
         reason: Option<&str>,
     ) -> Result<(), StoreError> {
-        let state = match state {
-            ItemState::Sent | ItemState::Rejected => state,
-            _ => ItemState::Queued,
-        };
         self.conn.execute(
             "UPDATE outgoing_events SET state = ?2, reject_reason = ?3 WHERE client_id = ?1",
             params![client_id.to_string(), state.as_str(), reason],
@@ -378,13 +374,10 @@ impl Store {
     /// What the planner needs, read in one transaction.
     pub fn sync_state(&self, enrolled: bool) -> Result<SyncState, StoreError> {
         let tx = self.conn.unchecked_transaction()?;
-        let tickets = queued(&tx, "tickets")?
-            .into_iter()
-            .map(|(client_id, created_at)| QueuedTicket {
-                client_id,
-                created_at,
-            })
-            .collect();
+        let tickets = queued(&tx, "tickets", |client_id, created_at| QueuedTicket {
+            client_id,
+            created_at,
+        })?;
         let screenshots = all(
             &tx,
             "SELECT s.ticket_client_id, t.state FROM screenshots s
@@ -420,13 +413,12 @@ impl Store {
                 })
             },
         )?;
-        let events = queued(&tx, "outgoing_events")?
-            .into_iter()
-            .map(|(client_id, created_at)| QueuedEvent {
+        let events = queued(&tx, "outgoing_events", |client_id, created_at| {
+            QueuedEvent {
                 client_id,
                 created_at,
-            })
-            .collect();
+            }
+        })?;
         let state = SyncState {
             enrolled,
             events,
