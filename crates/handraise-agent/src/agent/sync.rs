@@ -55,7 +55,7 @@ impl SyncOptions {
 /// An item the server refused in a pass.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
-    /// `ticket`, `message` or `screenshot`.
+    /// `ticket`, `screenshot`, `message` or `event`.
     pub kind: &'static str,
     pub client_id: Uuid,
     pub reason: String,
