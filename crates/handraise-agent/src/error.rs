@@ -35,6 +35,32 @@ pub enum StoreError {
     Json(#[from] serde_json::Error),
     #[error("no ticket {0} on this computer")]
     UnknownTicket(uuid::Uuid),
+    /// A stored value this agent cannot read: the row is damaged (or was edited by hand).
+    /// Reported, never replaced by a default.
+    #[error(
+        "the local database holds an unreadable value in {table}.{column}: {value:?} ({reason})"
+    )]
+    Corrupt {
+        table: &'static str,
+        column: &'static str,
+        /// The stored value (shortened).
+        value: String,
+        reason: String,
+    },
+    /// The database was written by a newer HandRaise agent. It is left as it is (not moved
+    /// aside, not migrated): the newer agent's data stays intact for when it is back.
+    #[error(
+        "the local database {path} has schema version {found}, newer than this HandRaise agent \
+         reads (up to {known}); install a HandRaise agent that reads schema version {found} \
+         (the database was left untouched)"
+    )]
+    SchemaTooNew {
+        path: PathBuf,
+        /// The schema version in the file: the version needed.
+        found: u32,
+        /// The newest schema version this binary knows.
+        known: u32,
+    },
 }
 
 /// A sync request failed. [`SyncError::is_permanent`] says whether retrying

@@ -1,4 +1,7 @@
 use super::*;
+use crate::store::ItemState;
+use handraise_wire::{Category, MAX_DETAILS_CHARS, MAX_MESSAGE_CHARS, MAX_SUMMARY_CHARS};
+use uuid::Uuid;
 
 fn input(summary: &str) -> ReportInput {
     ReportInput::new(Category::Wifi, summary)
@@ -144,4 +147,61 @@ async fn changes_from_another_process_are_announced() {
     assert_eq!(window.tickets().await.expect("tickets").len(), 1);
     let _ = stop_tx.send(());
     task.await.expect("watcher stops");
+}
+
+fn raw(dir: &Path) -> rusqlite::Connection {
+    rusqlite::Connection::open(dir.join("agent.db")).expect("raw connection")
+}
+
+#[tokio::test]
+async fn a_database_of_a_newer_agent_is_refused_not_moved_aside() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let agent = agent_in(dir.path());
+    agent.report(input("Projector dark")).await.expect("report");
+    drop(agent);
+    let newer = crate::store::SCHEMA_VERSION + 1;
+    raw(dir.path())
+        .pragma_update(None, "user_version", newer)
+        .expect("as a newer agent would leave it");
+    match Agent::open(Config::with_data_dir(dir.path())) {
+        Err(AgentError::Store(StoreError::SchemaTooNew { found, .. })) => assert_eq!(found, newer),
+        other => panic!("expected SchemaTooNew, got {other:?}"),
+    }
+    assert!(dir.path().join("agent.db").exists());
+    let tickets: i64 = raw(dir.path())
+        .query_row("SELECT COUNT(*) FROM tickets", [], |r| r.get(0))
+        .expect("count");
+    assert_eq!(tickets, 1, "the newer agent's data is kept");
+}
+
+#[tokio::test]
+async fn a_damaged_ticket_is_reported_and_a_damaged_snapshot_cache_replaced() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let agent = agent_in(dir.path());
+    agent.report(input("Projector dark")).await.expect("report");
+    raw(dir.path())
+        .execute_batch("UPDATE snapshot_cache SET json = 'not json'")
+        .expect("damage the cache");
+    // The report is not held up: a fresh snapshot replaces the unreadable one.
+    agent
+        .report(input("Printer jammed"))
+        .await
+        .expect("report despite the damaged cache");
+    assert!(
+        agent
+            .db(|s| s.cached_snapshot())
+            .await
+            .expect("readable again")
+            .is_some()
+    );
+
+    raw(dir.path())
+        .execute_batch("UPDATE tickets SET created_at = 'yesterday'")
+        .expect("damage a ticket");
+    match agent.tickets().await {
+        Err(AgentError::Store(StoreError::Corrupt { table, column, .. })) => {
+            assert_eq!((table, column), ("tickets", "created_at"));
+        }
+        other => panic!("expected a corrupt ticket, got {other:?}"),
+    }
 }

@@ -278,6 +278,17 @@ mod tests {
         }
     }
 
+    /// Enrolled, with one ticket waiting.
+    fn one_ticket_queued() -> SyncState {
+        SyncState {
+            tickets: vec![QueuedTicket {
+                client_id: id(1),
+                created_at: T0,
+            }],
+            ..enrolled()
+        }
+    }
+
     #[test]
     fn sends_oldest_first_then_screenshots_then_messages() {
         let mut s = enrolled();
@@ -382,11 +393,7 @@ mod tests {
 
     #[test]
     fn paused_and_not_enrolled_send_nothing() {
-        let mut s = enrolled();
-        s.tickets.push(QueuedTicket {
-            client_id: id(1),
-            created_at: T0,
-        });
+        let mut s = one_ticket_queued();
         s.paused = Some("revoked".into());
         let opts = PlanOptions {
             ignore_backoff: true,
@@ -405,11 +412,7 @@ mod tests {
 
     #[test]
     fn backoff_waits_unless_ignored_or_elapsed() {
-        let mut s = enrolled();
-        s.tickets.push(QueuedTicket {
-            client_id: id(1),
-            created_at: T0,
-        });
+        let mut s = one_ticket_queued();
         let until = T0 + Duration::from_secs(30);
         s.backoff = BackoffState {
             attempt: 3,

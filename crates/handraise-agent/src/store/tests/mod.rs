@@ -1,6 +1,12 @@
 use super::*;
-use handraise_wire::{AnnouncementKind, Reporter, TicketMessage, Update, Urgency};
+use crate::sync::plan::BackoffState;
+use handraise_wire::{
+    Announcement, AnnouncementKind, AnnouncementList, Article, Author, Category, DeviceSnapshot,
+    KbChanges, NewMessage, NewTicket, Reporter, TicketMessage, TicketReceipt, TicketStatus, Update,
+    UpdateKind, UpdatesPage, Urgency,
+};
 use time::macros::datetime;
+use uuid::Uuid;
 
 const T0: OffsetDateTime = datetime!(2025-03-03 08:30 UTC);
 
@@ -383,6 +389,20 @@ fn corrupt_database_is_moved_aside_and_replaced() {
     assert_eq!(store.tickets().expect("views").len(), 1);
 }
 
+fn announcement(id: i64, ends_at: Option<OffsetDateTime>) -> Announcement {
+    Announcement {
+        id,
+        kind: AnnouncementKind::Outage,
+        title: "Wi-Fi down".into(),
+        message: "We are on it".into(),
+        school: None,
+        building: None,
+        category: Some(Category::Wifi),
+        starts_at: T0,
+        ends_at,
+    }
+}
+
 #[test]
 fn meta_backoff_pause_contact_and_announcements() {
     let s = Store::open_in_memory().expect("open");
@@ -409,20 +429,12 @@ fn meta_backoff_pause_contact_and_announcements() {
     assert_eq!(c.last_latency_ms, Some(42));
     assert_eq!(c.clock_skew_secs, Some(-2));
 
-    let ann = |id, ends: Option<OffsetDateTime>| Announcement {
-        id,
-        kind: AnnouncementKind::Outage,
-        title: "Wi-Fi down".into(),
-        message: "We are on it".into(),
-        school: None,
-        building: None,
-        category: Some(Category::Wifi),
-        starts_at: T0,
-        ends_at: ends,
-    };
     s.replace_announcements(
         &AnnouncementList {
-            announcements: vec![ann(1, None), ann(2, Some(T0 + Duration::from_secs(60)))],
+            announcements: vec![
+                announcement(1, None),
+                announcement(2, Some(T0 + Duration::from_secs(60))),
+            ],
             server_time: T0,
         },
         T0,
@@ -491,3 +503,5 @@ fn events_are_queued_once_planned_after_messages_and_kept_when_refused() {
     );
     assert!(s.event_payload(id).is_ok(), "kept, never deleted");
 }
+
+mod corrupt;
