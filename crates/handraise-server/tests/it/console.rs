@@ -4,7 +4,8 @@
 use super::{App, R};
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use handraise_server::store::Role;
+use handraise_server::service::accounts::{self, UserInput};
+use handraise_server::store::{Role, now_utc};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
@@ -95,9 +96,13 @@ pub(crate) fn enc(s: &str) -> String {
 const PASSWORD: &str = "a long enough password";
 
 pub(crate) async fn user(app: &App, email: &str, name: &str, role: Role) {
-    handraise_server::console::create_user(&app.state, email, Some(name), role, PASSWORD.into())
-        .await
-        .expect("user");
+    let input = UserInput {
+        email,
+        name: Some(name),
+        role,
+        password: PASSWORD,
+    };
+    accounts::create_user(app.state.store().as_ref(), &input, now_utc()).expect("user");
 }
 
 /// Signs in; returns the session cookie (`hr_session=...`) and the session's CSRF token.

@@ -1,0 +1,331 @@
+//! Announcements: the list and the form, one announcement with its "me too"
+//! reports and linked tickets, linking, unlinking and ending. Every change
+//! goes through [`crate::service`], as the technician API's do.
+
+use super::pages::*;
+use super::session::Signed;
+use super::{Done, Page, get_field, number, pairs, place_of, refusal, see_other, technician, view};
+use crate::error::AppError;
+use crate::service;
+use crate::state::AppState;
+use crate::store::{AnnouncementRecord, SessionRecord, TicketRecord, now_utc};
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use handraise_wire::{self as wire, AnnouncementKind, Category};
+use std::collections::{BTreeSet, HashMap};
+use time::OffsetDateTime;
+
+fn kind_label(k: AnnouncementKind) -> &'static str {
+    match k {
+        AnnouncementKind::Outage => "Outage",
+        AnnouncementKind::Notice => "Notice",
+    }
+}
+
+fn scope_text(a: &AnnouncementRecord) -> String {
+    match (&a.school, &a.building) {
+        (None, _) => "The whole district".into(),
+        (Some(s), None) => s.clone(),
+        (Some(s), Some(b)) => format!("{s} · {b}"),
+    }
+}
+
+fn state_of(a: &AnnouncementRecord, now: OffsetDateTime) -> (&'static str, &'static str) {
+    if a.ends_at.is_some_and(|e| e <= now) {
+        ("Ended", "s-closed")
+    } else if a.starts_at > now {
+        ("Scheduled", "s-assigned")
+    } else {
+        ("Active", "s-new")
+    }
+}
+
+fn announcement_row(
+    a: &AnnouncementRecord,
+    me_too: i64,
+    linked: i64,
+    now: OffsetDateTime,
+) -> AnnouncementRow {
+    let (state, state_class) = state_of(a, now);
+    AnnouncementRow {
+        id: a.id,
+        kind: kind_label(a.kind),
+        title: a.title.clone(),
+        scope: scope_text(a),
+        category: a.category.map(|c| c.label()),
+        state,
+        state_class,
+        starts: view::when(a.starts_at),
+        ends: a.ends_at.map(view::when),
+        me_too,
+        linked,
+    }
+}
+
+async fn announcements_page(
+    state: &AppState,
+    s: &SessionRecord,
+    status: StatusCode,
+    f: AnnouncementFormView,
+    error: Option<String>,
+    flash: Option<String>,
+) -> Page {
+    let list = state.db(|s| s.list_announcements()).await?;
+    let devices = state.db(|s| s.list_devices()).await?;
+    let now = now_utc();
+    let rows = list
+        .iter()
+        .map(|a| announcement_row(&a.announcement, a.me_too, a.linked_tickets, now))
+        .collect();
+    let schools: BTreeSet<String> = devices
+        .into_iter()
+        .filter_map(|d| d.device.school)
+        .collect();
+    let kinds = vec![
+        Opt::new("outage", "Outage (something is broken)", &f.kind),
+        Opt::new("notice", "Notice (planned work, information)", &f.kind),
+    ];
+    let mut categories = vec![Opt::new("", "No category", &f.category)];
+    categories.extend(
+        Category::ALL
+            .iter()
+            .map(|c| Opt::new(c.as_str(), c.label(), &f.category)),
+    );
+    Ok(render(
+        status,
+        &AnnouncementsPage {
+            c: Chrome::signed("Announcements", s, "announcements").with_flash(flash),
+            rows,
+            kinds,
+            categories,
+            schools: schools
+                .into_iter()
+                .map(|v| Opt::new(v.clone(), v, ""))
+                .collect(),
+            f,
+            error,
+        },
+    ))
+}
+
+pub(super) async fn list(State(state): State<AppState>, Signed(s): Signed, done: Done) -> Page {
+    announcements_page(
+        &state,
+        &s,
+        StatusCode::OK,
+        AnnouncementFormView {
+            kind: "outage".into(),
+            ..AnnouncementFormView::default()
+        },
+        None,
+        done.0,
+    )
+    .await
+}
+
+/// A `datetime-local` value (`2026-03-02T08:30`, seconds optional), read as UTC.
+fn parse_local(what: &str, v: &str) -> Result<Option<OffsetDateTime>, AppError> {
+    let v = v.trim();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    let with_secs = if v.len() == 16 {
+        format!("{v}:00")
+    } else {
+        v.to_owned()
+    };
+    let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
+    time::PrimitiveDateTime::parse(&with_secs, &fmt)
+        .map(|t| Some(t.assume_utc()))
+        .map_err(|_| {
+            AppError::Invalid(format!(
+                "{what} must be a date and time like 2026-03-02T08:30"
+            ))
+        })
+}
+
+pub(super) async fn create(State(state): State<AppState>, Signed(s): Signed, body: Bytes) -> Page {
+    let p = pairs(&body)?;
+    let f = AnnouncementFormView {
+        kind: get_field(&p, "kind").to_owned(),
+        category: get_field(&p, "category").to_owned(),
+        title: get_field(&p, "title").to_owned(),
+        message: get_field(&p, "message").replace("\r\n", "\n"),
+        school: get_field(&p, "school").to_owned(),
+        building: get_field(&p, "building").to_owned(),
+        starts_at: get_field(&p, "starts_at").to_owned(),
+        ends_at: get_field(&p, "ends_at").to_owned(),
+    };
+    let input = (|| -> Result<wire::AnnouncementInput, AppError> {
+        let kind = match f.kind.as_str() {
+            "outage" => AnnouncementKind::Outage,
+            "notice" => AnnouncementKind::Notice,
+            _ => return Err(AppError::Invalid("choose outage or notice".into())),
+        };
+        let category = if f.category.is_empty() {
+            None
+        } else {
+            Some(
+                f.category
+                    .parse::<Category>()
+                    .map_err(|e| AppError::Invalid(e.to_string()))?,
+            )
+        };
+        Ok(wire::AnnouncementInput {
+            kind,
+            title: f.title.clone(),
+            message: f.message.clone(),
+            school: Some(f.school.clone()),
+            building: Some(f.building.clone()),
+            category,
+            starts_at: parse_local("the start", &f.starts_at)?,
+            ends_at: parse_local("the end", &f.ends_at)?,
+        })
+    })();
+    let result = match input {
+        Ok(input) => service::create_announcement(&state, input).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(a) => Ok(see_other(&format!(
+            "/console/announcements/{}?done=announcement",
+            a.id
+        ))),
+        Err(e) => {
+            let error = Some(refusal(e)?);
+            announcements_page(&state, &s, StatusCode::UNPROCESSABLE_ENTITY, f, error, None).await
+        }
+    }
+}
+
+pub(super) async fn page(
+    State(state): State<AppState>,
+    Signed(s): Signed,
+    Path(raw): Path<String>,
+    done: Done,
+) -> Page {
+    let id = number(&raw)?;
+    let a = service::announcement(&state, id).await?;
+    let rooms = state.db(move |s| s.me_too_by_room(id)).await?;
+    let linked: Vec<TicketRecord> = state.db(move |s| s.announcement_tickets(id)).await?;
+    let facts = state.db(|s| s.ticket_facts()).await?;
+    let places: HashMap<i64, String> = facts
+        .iter()
+        .filter(|f| f.announcement_id == Some(id))
+        .map(|f| {
+            (
+                f.number,
+                place_of(
+                    f.school.as_deref(),
+                    f.building.as_deref(),
+                    f.room.as_deref(),
+                ),
+            )
+        })
+        .collect();
+    let now = now_utc();
+    let total: i64 = rooms.iter().map(|r| r.reports).sum();
+    let open_linked = linked.iter().filter(|t| t.status.is_open()).count();
+    let row = announcement_row(&a, total, linked.len() as i64, now);
+    Ok(render(
+        StatusCode::OK,
+        &AnnouncementPage {
+            c: Chrome::signed(a.title.clone(), &s, "announcements").with_flash(done.0),
+            ended: a.ends_at.is_some_and(|e| e <= now),
+            message: a.message.clone(),
+            a: row,
+            me_too: rooms
+                .into_iter()
+                .map(|r| MeTooRow {
+                    school: r.school.unwrap_or_else(|| "No school set".into()),
+                    room: r.room.unwrap_or_else(|| "Room not given".into()),
+                    reports: r.reports,
+                    last: view::when(r.last_at),
+                })
+                .collect(),
+            linked: linked
+                .iter()
+                .map(|t| LinkedRow {
+                    number: t.number,
+                    summary: t.summary.clone(),
+                    status: t.status.as_str(),
+                    status_label: t.status.label(),
+                    place: places.get(&t.number).cloned().unwrap_or_default(),
+                })
+                .collect(),
+            open_linked,
+        },
+    ))
+}
+
+pub(super) async fn link_tickets(
+    State(state): State<AppState>,
+    _s: Signed,
+    Path(raw): Path<String>,
+    body: Bytes,
+) -> Page {
+    let id = number(&raw)?;
+    let p = pairs(&body)?;
+    let mut numbers = Vec::new();
+    for part in get_field(&p, "numbers").split([',', ' ', ';', '\n']) {
+        let part = part.trim().trim_start_matches('#');
+        if part.is_empty() {
+            continue;
+        }
+        numbers.push(part.parse::<i64>().map_err(|_| {
+            AppError::Invalid(format!(
+                "{part:?} is not a ticket number; enter numbers like 42, 43"
+            ))
+        })?);
+    }
+    if numbers.is_empty() {
+        return Err(AppError::Invalid("enter at least one ticket number".into()).into());
+    }
+    service::link_tickets(&state, numbers, Some(id)).await?;
+    Ok(see_other(&format!(
+        "/console/announcements/{id}?done=linked"
+    )))
+}
+
+pub(super) async fn unlink_ticket(
+    State(state): State<AppState>,
+    _s: Signed,
+    Path(raw): Path<String>,
+    body: Bytes,
+) -> Page {
+    let id = number(&raw)?;
+    let p = pairs(&body)?;
+    let n: i64 = get_field(&p, "number")
+        .parse()
+        .map_err(|_| AppError::Invalid("no ticket number".into()))?;
+    let detail = service::ticket(&state, n).await?;
+    if detail.ticket.announcement_id == Some(id) {
+        service::link_tickets(&state, vec![n], None).await?;
+    }
+    Ok(see_other(&format!(
+        "/console/announcements/{id}?done=unlinked"
+    )))
+}
+
+pub(super) async fn end(
+    State(state): State<AppState>,
+    Signed(s): Signed,
+    Path(raw): Path<String>,
+    body: Bytes,
+) -> Page {
+    let id = number(&raw)?;
+    let p = pairs(&body)?;
+    let tech = technician(&s);
+    let message = get_field(&p, "message").replace("\r\n", "\n");
+    let resolve = (get_field(&p, "resolve") == "true").then_some((&tech, message.as_str()));
+    let (_, resolved) = service::end_announcement(&state, id, resolve).await?;
+    let done = if resolved.is_empty() {
+        "ended"
+    } else {
+        "ended-resolved"
+    };
+    Ok(see_other(&format!(
+        "/console/announcements/{id}?done={done}"
+    )))
+}
