@@ -129,21 +129,11 @@ impl AppState {
     }
 
     pub(crate) fn check_device_rate(&self, device: Uuid) -> Result<(), AppError> {
-        self.inner
-            .device_limits
-            .check(&device, Instant::now())
-            .map_err(|wait| AppError::RateLimited {
-                retry_after_secs: limits::retry_after_secs(wait),
-            })
+        within(&self.inner.device_limits, &device)
     }
 
     pub(crate) fn check_enroll_rate(&self, ip: IpAddr) -> Result<(), AppError> {
-        self.inner
-            .enroll_limits
-            .check(&ip, Instant::now())
-            .map_err(|wait| AppError::RateLimited {
-                retry_after_secs: limits::retry_after_secs(wait),
-            })
+        within(&self.inner.enroll_limits, &ip)
     }
 
     /// Records that the device was seen, writing at most once a minute.
@@ -224,4 +214,16 @@ impl AppState {
     pub fn feed(&self) -> &FeedNotifier {
         &self.inner.feed
     }
+}
+
+/// `RateLimited` when `key` is over its rate in `buckets` now.
+fn within<K: Eq + std::hash::Hash + Clone>(
+    buckets: &KeyedBuckets<K>,
+    key: &K,
+) -> Result<(), AppError> {
+    buckets
+        .check(key, Instant::now())
+        .map_err(|wait| AppError::RateLimited {
+            retry_after_secs: limits::retry_after_secs(wait),
+        })
 }

@@ -4,18 +4,23 @@
 
 use super::pages::*;
 use super::session::{Admin, Signed};
-use super::{Done, Page, capitalized, form, get_field, pairs, place_of, refusal, see_other, view};
+use super::{
+    Fields, Form, Notice, Number, Page, capitalized, get_field, place_of, refusal, see_other, view,
+};
 use crate::error::AppError;
 use crate::service::accounts::{self, UserInput};
 use crate::service::{self, enrollment, settings};
 use crate::state::AppState;
 use crate::store::{Role, SessionRecord, SlaPolicy, now_utc};
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 
-pub(super) async fn devices(State(state): State<AppState>, Signed(s): Signed, done: Done) -> Page {
+pub(super) async fn devices(
+    State(state): State<AppState>,
+    Signed(s): Signed,
+    mut n: Notice,
+) -> Page {
     let list = state.db(|s| s.list_devices()).await?;
     let rows = list
         .into_iter()
@@ -39,10 +44,10 @@ pub(super) async fn devices(State(state): State<AppState>, Signed(s): Signed, do
         })
         .collect();
     Ok(render(
-        StatusCode::OK,
+        n.status,
         &DevicesPage {
             is_admin: s.user.role == Role::Admin,
-            c: Chrome::signed("Devices", &s, "devices").with_flash(done.0),
+            c: n.chrome("Devices", &s, "devices"),
             rows,
         },
     ))
@@ -60,13 +65,7 @@ pub(super) async fn revoke_device(
 
 // ---- users ------------------------------------------------------------------
 
-async fn users_page(
-    state: &AppState,
-    s: &SessionRecord,
-    status: StatusCode,
-    error: Option<String>,
-    flash: Option<String>,
-) -> Page {
+pub(super) async fn users(State(state): State<AppState>, Admin(s): Admin, mut n: Notice) -> Page {
     let list = state.db(|s| s.list_users()).await?;
     let users = list
         .into_iter()
@@ -79,16 +78,19 @@ async fn users_page(
             disabled: u.disabled,
         })
         .collect();
-    let c = Chrome::signed("Users", s, "users").with_flash(flash);
-    Ok(render(status, &UsersPage { c, users, error }))
-}
-
-pub(super) async fn users(State(state): State<AppState>, Admin(s): Admin, done: Done) -> Page {
-    users_page(&state, &s, StatusCode::OK, None, done.0).await
+    let c = n.chrome("Users", &s, "users");
+    Ok(render(
+        n.status,
+        &UsersPage {
+            c,
+            users,
+            error: n.error,
+        },
+    ))
 }
 
 #[derive(Debug, Deserialize)]
-struct UserForm {
+pub(super) struct UserForm {
     #[serde(default)]
     email: String,
     #[serde(default)]
@@ -99,8 +101,11 @@ struct UserForm {
     password: String,
 }
 
-pub(super) async fn add_user(State(state): State<AppState>, Admin(s): Admin, body: Bytes) -> Page {
-    let f: UserForm = form(&body)?;
+pub(super) async fn add_user(
+    State(state): State<AppState>,
+    admin: Admin,
+    Form(f): Form<UserForm>,
+) -> Page {
     let refused = match Role::parse(&f.role) {
         None => "Choose a role.".to_owned(),
         Some(role) => {
@@ -121,12 +126,10 @@ pub(super) async fn add_user(State(state): State<AppState>, Admin(s): Admin, bod
             }
         }
     };
-    let status = StatusCode::UNPROCESSABLE_ENTITY;
-    users_page(&state, &s, status, Some(refused), None).await
+    users(State(state), admin, Notice::refused(refused)).await
 }
 
-async fn set_disabled(state: &AppState, s: SessionRecord, raw: &str, disabled: bool) -> Page {
-    let id: i64 = raw.parse().map_err(|_| AppError::NotFound)?;
+async fn set_disabled(state: &AppState, s: SessionRecord, id: i64, disabled: bool) -> Page {
     state
         .blocking(move |store| accounts::set_user_disabled(store, &s.user, id, disabled, now_utc()))
         .await?;
@@ -136,26 +139,28 @@ async fn set_disabled(state: &AppState, s: SessionRecord, raw: &str, disabled: b
 pub(super) async fn disable_user(
     State(state): State<AppState>,
     Admin(s): Admin,
-    Path(raw): Path<String>,
+    Number(id): Number,
 ) -> Page {
-    set_disabled(&state, s, &raw, true).await
+    set_disabled(&state, s, id, true).await
 }
 
 pub(super) async fn enable_user(
     State(state): State<AppState>,
     Admin(s): Admin,
-    Path(raw): Path<String>,
+    Number(id): Number,
 ) -> Page {
-    set_disabled(&state, s, &raw, false).await
+    set_disabled(&state, s, id, false).await
 }
 
 // ---- enrollment tokens ----------------------------------------------------------
 
+/// The tokens page; `created` is (label, token) of a token just made, shown
+/// once, on this answer only (no redirect, nothing stored in clear).
 async fn tokens_page(
     state: &AppState,
     s: &SessionRecord,
+    mut n: Notice,
     created: Option<(String, String)>,
-    flash: Option<String>,
 ) -> Page {
     let list = state.db(|s| s.list_enroll_tokens()).await?;
     let tokens = list
@@ -167,17 +172,16 @@ async fn tokens_page(
             revoked: t.revoked,
         })
         .collect();
-    let c = Chrome::signed("Enrollment tokens", s, "tokens").with_flash(flash);
-    let page = TokensPage { c, tokens, created };
-    Ok(render(StatusCode::OK, &page))
+    let c = n.chrome("Enrollment tokens", s, "tokens");
+    Ok(render(n.status, &TokensPage { c, tokens, created }))
 }
 
-pub(super) async fn tokens(State(state): State<AppState>, Admin(s): Admin, done: Done) -> Page {
-    tokens_page(&state, &s, None, done.0).await
+pub(super) async fn tokens(State(state): State<AppState>, Admin(s): Admin, n: Notice) -> Page {
+    tokens_page(&state, &s, n, None).await
 }
 
 #[derive(Debug, Deserialize)]
-struct TokenForm {
+pub(super) struct TokenForm {
     #[serde(default)]
     label: String,
 }
@@ -185,22 +189,20 @@ struct TokenForm {
 pub(super) async fn create_token(
     State(state): State<AppState>,
     Admin(s): Admin,
-    body: Bytes,
+    n: Notice,
+    Form(f): Form<TokenForm>,
 ) -> Page {
-    let f: TokenForm = form(&body)?;
     let created = state
         .blocking(move |store| enrollment::create_enroll_token(store, &f.label, now_utc()))
         .await?;
-    // Shown once, on this answer only (no redirect, nothing stored in clear).
-    tokens_page(&state, &s, Some((created.of, created.token)), None).await
+    tokens_page(&state, &s, n, Some((created.of, created.token))).await
 }
 
 pub(super) async fn revoke_token(
     State(state): State<AppState>,
     _a: Admin,
-    Path(raw): Path<String>,
+    Number(id): Number,
 ) -> Page {
-    let id: i64 = raw.parse().map_err(|_| AppError::NotFound)?;
     state
         .blocking(move |store| enrollment::revoke_enroll_token(store, id, now_utc()))
         .await?;
@@ -209,70 +211,70 @@ pub(super) async fn revoke_token(
 
 // ---- SLA policy --------------------------------------------------------------------
 
-async fn sla_page(
-    state: &AppState,
-    s: &SessionRecord,
-    status: StatusCode,
-    error: Option<String>,
-    flash: Option<String>,
-) -> Page {
+pub(super) async fn sla(State(state): State<AppState>, Admin(s): Admin, mut n: Notice) -> Page {
     let policy = state.db(|s| s.sla_policy()).await?;
-    let c = Chrome::signed("SLA policy", s, "sla").with_flash(flash);
-    Ok(render(status, &SlaPage { c, policy, error }))
-}
-
-pub(super) async fn sla(State(state): State<AppState>, Admin(s): Admin, done: Done) -> Page {
-    sla_page(&state, &s, StatusCode::OK, None, done.0).await
+    let c = n.chrome("SLA policy", &s, "sla");
+    Ok(render(
+        n.status,
+        &SlaPage {
+            c,
+            policy,
+            error: n.error,
+        },
+    ))
 }
 
 #[derive(Debug, Deserialize)]
-struct SlaForm {
+pub(super) struct SlaForm {
     class_stopping_hours: String,
     wide_hours: String,
     room_hours: String,
     individual_hours: String,
 }
 
-/// Hours as typed; what is not a whole number becomes 0, which the policy
+/// A whole number as typed; anything else becomes 0, which every range
 /// check refuses with the same message as any other value out of range.
-fn hours(v: &str) -> u32 {
+fn whole(v: &str) -> u32 {
     v.trim().parse().unwrap_or(0)
 }
 
-pub(super) async fn set_sla(State(state): State<AppState>, Admin(s): Admin, body: Bytes) -> Page {
-    let f: SlaForm = form(&body)?;
+/// A refused admin setting, its message as a sentence.
+fn refused_setting(e: AppError) -> Result<Notice, ConsoleError> {
+    Ok(Notice::refused(capitalized(&refusal(e)?)))
+}
+
+pub(super) async fn set_sla(
+    State(state): State<AppState>,
+    admin: Admin,
+    Form(f): Form<SlaForm>,
+) -> Page {
     let policy = SlaPolicy {
-        class_stopping_hours: hours(&f.class_stopping_hours),
-        wide_hours: hours(&f.wide_hours),
-        room_hours: hours(&f.room_hours),
-        individual_hours: hours(&f.individual_hours),
+        class_stopping_hours: whole(&f.class_stopping_hours),
+        wide_hours: whole(&f.wide_hours),
+        room_hours: whole(&f.room_hours),
+        individual_hours: whole(&f.individual_hours),
     };
-    match state
+    let saved = state
         .blocking(move |store| settings::set_sla_policy(store, &policy))
-        .await
-    {
+        .await;
+    match saved {
         Ok(()) => Ok(see_other("/console/admin/sla?done=sla")),
-        Err(e) => {
-            let error = Some(capitalized(&refusal(e)?));
-            sla_page(&state, &s, StatusCode::UNPROCESSABLE_ENTITY, error, None).await
-        }
+        Err(e) => sla(State(state), admin, refused_setting(e)?).await,
     }
 }
 
 // ---- data retention ------------------------------------------------------------------
 
-async fn retention_page(
-    state: &AppState,
-    s: &SessionRecord,
-    status: StatusCode,
-    error: Option<String>,
-    flash: Option<String>,
+pub(super) async fn retention(
+    State(state): State<AppState>,
+    Admin(s): Admin,
+    mut n: Notice,
 ) -> Page {
     let days = state.db(|s| s.retention_days()).await?;
-    let c = Chrome::signed("Data retention", s, "retention").with_flash(flash);
-    let purged = None;
+    let c = n.chrome("Data retention", &s, "retention");
+    let (error, purged) = (n.error, None);
     Ok(render(
-        status,
+        n.status,
         &RetentionPage {
             c,
             days,
@@ -282,24 +284,15 @@ async fn retention_page(
     ))
 }
 
-pub(super) async fn retention(State(state): State<AppState>, Admin(s): Admin, done: Done) -> Page {
-    retention_page(&state, &s, StatusCode::OK, None, done.0).await
-}
-
 pub(super) async fn set_retention(
     State(state): State<AppState>,
-    Admin(s): Admin,
-    body: Bytes,
+    admin: Admin,
+    Form(p): Form<Fields>,
 ) -> Page {
-    let p = pairs(&body)?;
-    // What is not a whole number becomes 0, refused as out of range.
-    let days = get_field(&p, "days").trim().parse::<u32>().unwrap_or(0);
+    let days = whole(get_field(&p, "days"));
     match service::set_retention_days(&state, days).await {
         Ok(()) => Ok(see_other("/console/admin/retention?done=retention")),
-        Err(e) => {
-            let error = Some(capitalized(&refusal(e)?));
-            retention_page(&state, &s, StatusCode::UNPROCESSABLE_ENTITY, error, None).await
-        }
+        Err(e) => retention(State(state), admin, refused_setting(e)?).await,
     }
 }
 

@@ -4,14 +4,14 @@
 
 use super::pages::*;
 use super::session::Signed;
-use super::{Done, Page, get_field, number, pairs, place_of, refusal, see_other, technician, view};
+use super::{
+    Fields, Form, Notice, Number, Page, get_field, place_of, refusal, see_other, technician, view,
+};
 use crate::error::AppError;
 use crate::service;
 use crate::state::AppState;
 use crate::store::{AnnouncementRecord, SessionRecord, TicketRecord, now_utc};
-use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::extract::State;
 use handraise_wire::{self as wire, AnnouncementKind, Category};
 use std::collections::{BTreeSet, HashMap};
 use time::OffsetDateTime;
@@ -66,10 +66,8 @@ fn announcement_row(
 async fn announcements_page(
     state: &AppState,
     s: &SessionRecord,
-    status: StatusCode,
+    mut n: Notice,
     f: AnnouncementFormView,
-    error: Option<String>,
-    flash: Option<String>,
 ) -> Page {
     let list = state.db(|s| s.list_announcements()).await?;
     let devices = state.db(|s| s.list_devices()).await?;
@@ -93,9 +91,9 @@ async fn announcements_page(
             .map(|c| Opt::new(c.as_str(), c.label(), &f.category)),
     );
     Ok(render(
-        status,
+        n.status,
         &AnnouncementsPage {
-            c: Chrome::signed("Announcements", s, "announcements").with_flash(flash),
+            c: n.chrome("Announcements", s, "announcements"),
             rows,
             kinds,
             categories,
@@ -104,24 +102,17 @@ async fn announcements_page(
                 .map(|v| Opt::new(v.clone(), v, ""))
                 .collect(),
             f,
-            error,
+            error: n.error,
         },
     ))
 }
 
-pub(super) async fn list(State(state): State<AppState>, Signed(s): Signed, done: Done) -> Page {
-    announcements_page(
-        &state,
-        &s,
-        StatusCode::OK,
-        AnnouncementFormView {
-            kind: "outage".into(),
-            ..AnnouncementFormView::default()
-        },
-        None,
-        done.0,
-    )
-    .await
+pub(super) async fn list(State(state): State<AppState>, Signed(s): Signed, n: Notice) -> Page {
+    let f = AnnouncementFormView {
+        kind: "outage".into(),
+        ..AnnouncementFormView::default()
+    };
+    announcements_page(&state, &s, n, f).await
 }
 
 /// A `datetime-local` value (`2026-03-02T08:30`, seconds optional), read as UTC.
@@ -145,8 +136,11 @@ fn parse_local(what: &str, v: &str) -> Result<Option<OffsetDateTime>, AppError> 
         })
 }
 
-pub(super) async fn create(State(state): State<AppState>, Signed(s): Signed, body: Bytes) -> Page {
-    let p = pairs(&body)?;
+pub(super) async fn create(
+    State(state): State<AppState>,
+    Signed(s): Signed,
+    Form(p): Form<Fields>,
+) -> Page {
     let f = AnnouncementFormView {
         kind: get_field(&p, "kind").to_owned(),
         category: get_field(&p, "category").to_owned(),
@@ -193,8 +187,8 @@ pub(super) async fn create(State(state): State<AppState>, Signed(s): Signed, bod
             a.id
         ))),
         Err(e) => {
-            let error = Some(refusal(e)?);
-            announcements_page(&state, &s, StatusCode::UNPROCESSABLE_ENTITY, f, error, None).await
+            let n = Notice::refused(refusal(e)?);
+            announcements_page(&state, &s, n, f).await
         }
     }
 }
@@ -202,10 +196,9 @@ pub(super) async fn create(State(state): State<AppState>, Signed(s): Signed, bod
 pub(super) async fn page(
     State(state): State<AppState>,
     Signed(s): Signed,
-    Path(raw): Path<String>,
-    done: Done,
+    Number(id): Number,
+    mut notice: Notice,
 ) -> Page {
-    let id = number(&raw)?;
     let a = service::announcement(&state, id).await?;
     let rooms = state.db(move |s| s.me_too_by_room(id)).await?;
     let linked: Vec<TicketRecord> = state.db(move |s| s.announcement_tickets(id)).await?;
@@ -229,9 +222,9 @@ pub(super) async fn page(
     let open_linked = linked.iter().filter(|t| t.status.is_open()).count();
     let row = announcement_row(&a, total, linked.len() as i64, now);
     Ok(render(
-        StatusCode::OK,
+        notice.status,
         &AnnouncementPage {
-            c: Chrome::signed(a.title.clone(), &s, "announcements").with_flash(done.0),
+            c: notice.chrome(a.title.clone(), &s, "announcements"),
             ended: a.ends_at.is_some_and(|e| e <= now),
             message: a.message.clone(),
             a: row,
@@ -262,11 +255,9 @@ pub(super) async fn page(
 pub(super) async fn link_tickets(
     State(state): State<AppState>,
     _s: Signed,
-    Path(raw): Path<String>,
-    body: Bytes,
+    Number(id): Number,
+    Form(p): Form<Fields>,
 ) -> Page {
-    let id = number(&raw)?;
-    let p = pairs(&body)?;
     let mut numbers = Vec::new();
     for part in get_field(&p, "numbers").split([',', ' ', ';', '\n']) {
         let part = part.trim().trim_start_matches('#');
@@ -291,11 +282,9 @@ pub(super) async fn link_tickets(
 pub(super) async fn unlink_ticket(
     State(state): State<AppState>,
     _s: Signed,
-    Path(raw): Path<String>,
-    body: Bytes,
+    Number(id): Number,
+    Form(p): Form<Fields>,
 ) -> Page {
-    let id = number(&raw)?;
-    let p = pairs(&body)?;
     let n: i64 = get_field(&p, "number")
         .parse()
         .map_err(|_| AppError::Invalid("no ticket number".into()))?;
@@ -311,11 +300,9 @@ pub(super) async fn unlink_ticket(
 pub(super) async fn end(
     State(state): State<AppState>,
     Signed(s): Signed,
-    Path(raw): Path<String>,
-    body: Bytes,
+    Number(id): Number,
+    Form(p): Form<Fields>,
 ) -> Page {
-    let id = number(&raw)?;
-    let p = pairs(&body)?;
     let tech = technician(&s);
     let message = get_field(&p, "message").replace("\r\n", "\n");
     let resolve = (get_field(&p, "resolve") == "true").then_some((&tech, message.as_str()));

@@ -4,15 +4,14 @@
 
 use super::pages::*;
 use super::session::Signed;
-use super::{Done, Page, form, number, place_of, see_other, technician, view};
+use super::{Fields, Form, Notice, Number, Page, get_field, place_of, see_other, technician, view};
 use crate::error::AppError;
 use crate::service::{self, convert};
 use crate::state::AppState;
 use crate::store::{TicketDetail, now_utc};
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use handraise_wire::{self as wire, Category, SelfHelpOutcome, TicketStatus};
 use serde::Deserialize;
 use std::collections::{BTreeSet, HashMap};
@@ -194,10 +193,9 @@ pub(super) async fn queue(
 pub(super) async fn ticket_page(
     State(state): State<AppState>,
     Signed(s): Signed,
-    Path(raw): Path<String>,
-    done: Done,
+    Number(n): Number,
+    mut notice: Notice,
 ) -> Page {
-    let n = number(&raw)?;
     let detail = service::ticket(&state, n).await?;
     let policy = state.db(|s| s.sla_policy()).await?;
     let techs = state.db(|s| s.technicians()).await?;
@@ -299,8 +297,7 @@ pub(super) async fn ticket_page(
     Ok(render(
         StatusCode::OK,
         &TicketPage {
-            c: Chrome::signed(format!("#{} {}", w.number, w.summary), &s, "queue")
-                .with_flash(done.0),
+            c: notice.chrome(format!("#{} {}", w.number, w.summary), &s, "queue"),
             assigned_to_me: w.assignee.as_deref() == Some(me.as_str()),
             t,
             snapshot,
@@ -317,9 +314,8 @@ pub(super) async fn ticket_page(
 pub(super) async fn screenshot(
     State(state): State<AppState>,
     _s: Signed,
-    Path(raw): Path<String>,
+    Number(n): Number,
 ) -> Page {
-    let n = number(&raw)?;
     let (ctype, bytes) = state
         .db(move |s| s.screenshot(n))
         .await?
@@ -340,96 +336,52 @@ pub(super) async fn screenshot(
         .into_response())
 }
 
-fn back_to(n: i64, done: &str) -> Response {
-    see_other(&format!("/console/tickets/{n}?done={done}"))
-}
-
-#[derive(Debug, Deserialize)]
-struct AssignForm {
-    #[serde(default)]
-    assignee: String,
-}
-
-pub(super) async fn assign(
-    State(state): State<AppState>,
-    _s: Signed,
-    Path(raw): Path<String>,
-    body: Bytes,
-) -> Page {
-    let n = number(&raw)?;
-    let f: AssignForm = form(&body)?;
-    service::assign(&state, n, Some(&f.assignee)).await?;
-    Ok(back_to(n, "assigned"))
-}
-
-#[derive(Debug, Deserialize)]
-struct StatusForm {
-    status: String,
-}
-
-pub(super) async fn set_status(
-    State(state): State<AppState>,
-    _s: Signed,
-    Path(raw): Path<String>,
-    body: Bytes,
-) -> Page {
-    let n = number(&raw)?;
-    let f: StatusForm = form(&body)?;
-    let status: TicketStatus = f
-        .status
-        .parse()
-        .map_err(|e: wire::ParseChoiceError| AppError::Invalid(e.to_string()))?;
-    service::set_status(&state, n, status).await?;
-    Ok(back_to(n, "status"))
-}
-
-#[derive(Debug, Deserialize)]
-struct MessageForm {
-    #[serde(default)]
-    body: String,
-}
-
-pub(super) async fn reply(
+/// What a technician does to a ticket from its page, named by the last
+/// segment of the form's address: `assign`, `status`, `reply`, `note` or
+/// `merge`. Each is one service operation; the page then shows what was done.
+pub(super) async fn act(
     State(state): State<AppState>,
     Signed(s): Signed,
-    Path(raw): Path<String>,
-    body: Bytes,
+    Path((raw, action)): Path<(String, String)>,
+    Form(p): Form<Fields>,
 ) -> Page {
-    let n = number(&raw)?;
-    let f: MessageForm = form(&body)?;
-    service::reply(&state, &technician(&s), n, &f.body).await?;
-    Ok(back_to(n, "reply"))
-}
-
-pub(super) async fn note(
-    State(state): State<AppState>,
-    Signed(s): Signed,
-    Path(raw): Path<String>,
-    body: Bytes,
-) -> Page {
-    let n = number(&raw)?;
-    let f: MessageForm = form(&body)?;
-    service::note(&state, &technician(&s), n, &f.body).await?;
-    Ok(back_to(n, "note"))
-}
-
-#[derive(Debug, Deserialize)]
-struct MergeForm {
-    #[serde(default)]
-    into: String,
-}
-
-pub(super) async fn merge(
-    State(state): State<AppState>,
-    Signed(s): Signed,
-    Path(raw): Path<String>,
-    body: Bytes,
-) -> Page {
-    let n = number(&raw)?;
-    let f: MergeForm = form(&body)?;
-    let into: i64 = f.into.trim().trim_start_matches('#').parse().map_err(|_| {
-        AppError::Invalid("enter the number of the ticket to merge into, like 42".into())
-    })?;
-    service::merge(&state, &technician(&s), n, into).await?;
-    Ok(back_to(n, "merged"))
+    let n: i64 = raw.parse().map_err(|_| AppError::NotFound)?;
+    let field = |key| get_field(&p, key);
+    let tech = technician(&s);
+    let done = match action.as_str() {
+        "assign" => {
+            service::assign(&state, n, Some(field("assignee"))).await?;
+            "assigned"
+        }
+        "status" => {
+            let status: TicketStatus = field("status")
+                .parse()
+                .map_err(|e: wire::ParseChoiceError| AppError::Invalid(e.to_string()))?;
+            service::set_status(&state, n, status).await?;
+            "status"
+        }
+        "reply" => {
+            service::reply(&state, &tech, n, field("body")).await?;
+            "reply"
+        }
+        "note" => {
+            service::note(&state, &tech, n, field("body")).await?;
+            "note"
+        }
+        "merge" => {
+            let into: i64 = field("into")
+                .trim()
+                .trim_start_matches('#')
+                .parse()
+                .map_err(|_| {
+                    AppError::Invalid(
+                        "enter the number of the ticket to merge into, like 42".into(),
+                    )
+                })?;
+            service::merge(&state, &tech, n, into).await?;
+            "merged"
+        }
+        _ => return Err(AppError::NotFound.into()),
+    };
+    Ok(see_other(&format!("/console/tickets/{n}?done={done}")))
 }

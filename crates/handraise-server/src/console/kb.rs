@@ -4,16 +4,15 @@
 
 use super::pages::*;
 use super::session::Signed;
-use super::{ConsoleError, Done, Page, get_field, pairs, refusal, see_other};
+use super::{ConsoleError, Fields, Form, Notice, Page, get_field, refusal, see_other};
 use crate::error::AppError;
 use crate::kb::render_markdown;
 use crate::service::{self, validate};
 use crate::state::AppState;
 use crate::stats::{self, ArticleStats};
-use crate::store::SessionRecord;
-use axum::body::Bytes;
+use crate::store::{ArticleRecord, SessionRecord};
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use handraise_wire::{self as wire, Category};
 use serde::Deserialize;
@@ -36,7 +35,7 @@ pub(super) async fn list(
     State(state): State<AppState>,
     Signed(s): Signed,
     Query(q): Query<KbQuery>,
-    done: Done,
+    mut notice: Notice,
 ) -> Page {
     let articles = service::articles(&state).await?;
     let st = article_stats(&state).await?;
@@ -71,9 +70,9 @@ pub(super) async fn list(
             .map(|c| Opt::new(c.as_str(), c.label(), &q.category)),
     );
     Ok(render(
-        StatusCode::OK,
+        notice.status,
         &KbListPage {
-            c: Chrome::signed("Knowledge base", &s, "kb").with_flash(done.0),
+            c: notice.chrome("Knowledge base", &s, "kb"),
             rows,
             categories,
             filtered: category.is_some(),
@@ -122,47 +121,42 @@ fn article_from_form(p: &[(String, String)]) -> Result<(wire::ArticleInput, Stri
     Ok((input, keywords_text))
 }
 
-struct EditArgs {
-    existing: Option<String>,
+/// The editor's values: the article edited (slug and version; `None` for a
+/// new one) and the form as shown.
+struct Editing {
+    existing: Option<(String, i64)>,
     input: wire::ArticleInput,
     keywords: String,
-    version: Option<i64>,
-    error: Option<String>,
-    flash: Option<String>,
 }
 
-async fn edit_page(state: &AppState, s: &SessionRecord, status: StatusCode, a: EditArgs) -> Page {
-    let stats = match &a.existing {
-        Some(slug) => Some(
-            article_stats(state)
-                .await?
-                .get(slug)
-                .copied()
-                .unwrap_or_default(),
-        ),
-        None => None,
-    };
-    let title = match &a.existing {
-        Some(_) => format!("Edit {}", a.input.title),
-        None => "New article".to_owned(),
+async fn edit_page(state: &AppState, s: &SessionRecord, mut n: Notice, e: Editing) -> Page {
+    let (stats, title) = match &e.existing {
+        Some((slug, _)) => {
+            let stats = article_stats(state).await?.get(slug).copied();
+            (
+                Some(stats.unwrap_or_default()),
+                format!("Edit {}", e.input.title),
+            )
+        }
+        None => (None, "New article".to_owned()),
     };
     Ok(render(
-        status,
+        n.status,
         &KbEditPage {
-            c: Chrome::signed(title, s, "kb").with_flash(a.flash),
-            preview: render_markdown(&a.input.body, 3),
-            categories: checks(&a.input.categories),
+            c: n.chrome(title, s, "kb"),
+            preview: render_markdown(&e.input.body, 3),
+            categories: checks(&e.input.categories),
             f: ArticleForm {
-                slug: a.input.slug,
-                title: a.input.title,
-                body: a.input.body,
-                keywords: a.keywords,
-                published: a.input.published,
+                slug: e.input.slug,
+                title: e.input.title,
+                body: e.input.body,
+                keywords: e.keywords,
+                published: e.input.published,
             },
-            existing: a.existing,
+            version: e.existing.as_ref().map(|(_, v)| *v),
+            existing: e.existing.map(|(slug, _)| slug),
             stats,
-            version: a.version,
-            error: a.error,
+            error: n.error,
         },
     ))
 }
@@ -176,99 +170,78 @@ pub(super) async fn new(State(state): State<AppState>, Signed(s): Signed) -> Pag
         keywords: Vec::new(),
         published: true,
     };
-    edit_page(
-        &state,
-        &s,
-        StatusCode::OK,
-        EditArgs {
-            existing: None,
-            input,
-            keywords: String::new(),
-            version: None,
-            error: None,
-            flash: None,
-        },
-    )
-    .await
-}
-
-pub(super) async fn create(State(state): State<AppState>, Signed(s): Signed, body: Bytes) -> Page {
-    let p = pairs(&body)?;
-    let (input, keywords) = article_from_form(&p)?;
-    let args = |input, keywords, error| EditArgs {
+    let keywords = String::new();
+    let editing = Editing {
         existing: None,
         input,
         keywords,
-        version: None,
-        error,
-        flash: None,
     };
-    if get_field(&p, "action") == "preview" {
-        return edit_page(&state, &s, StatusCode::OK, args(input, keywords, None)).await;
+    edit_page(&state, &s, Notice::default(), editing).await
+}
+
+/// The editor's form posted: previewed, or saved (`current` is the article
+/// edited, `None` for a new one) and shown again when refused.
+async fn submit(
+    state: &AppState,
+    s: &SessionRecord,
+    current: Option<ArticleRecord>,
+    p: &Fields,
+) -> Page {
+    let (mut input, keywords) = article_from_form(p)?;
+    let existing = current.map(|a| (a.slug, a.version));
+    if let Some((slug, _)) = &existing {
+        input.slug = slug.clone();
     }
-    match service::create_article(&state, input.clone()).await {
-        Ok(a) => Ok(see_other(&format!("/console/kb/{}?done=article", a.slug))),
-        Err(e) => {
-            let error = Some(refusal(e)?);
-            let args = args(input, keywords, error);
-            edit_page(&state, &s, StatusCode::UNPROCESSABLE_ENTITY, args).await
+    let mut notice = Notice::default();
+    if get_field(p, "action") != "preview" {
+        let saved = match existing {
+            Some(_) => service::save_article(state, input.clone()).await,
+            None => service::create_article(state, input.clone()).await,
+        };
+        match saved {
+            Ok(a) => return Ok(see_other(&format!("/console/kb/{}?done=article", a.slug))),
+            Err(e) => notice = Notice::refused(refusal(e)?),
         }
     }
+    let editing = Editing {
+        existing,
+        input,
+        keywords,
+    };
+    edit_page(state, s, notice, editing).await
+}
+
+pub(super) async fn create(
+    State(state): State<AppState>,
+    Signed(s): Signed,
+    Form(p): Form<Fields>,
+) -> Page {
+    submit(&state, &s, None, &p).await
 }
 
 pub(super) async fn edit(
     State(state): State<AppState>,
     Signed(s): Signed,
     Path(slug): Path<String>,
-    done: Done,
+    notice: Notice,
 ) -> Page {
     let a = service::article(&state, &slug).await?;
-    let keywords = a.keywords.join(", ");
-    let version = Some(a.version);
-    edit_page(
-        &state,
-        &s,
-        StatusCode::OK,
-        EditArgs {
-            existing: Some(a.slug.clone()),
-            input: service::article_input(a),
-            keywords,
-            version,
-            error: None,
-            flash: done.0,
-        },
-    )
-    .await
+    let editing = Editing {
+        existing: Some((a.slug.clone(), a.version)),
+        keywords: a.keywords.join(", "),
+        input: service::article_input(a),
+    };
+    edit_page(&state, &s, notice, editing).await
 }
 
 pub(super) async fn save(
     State(state): State<AppState>,
     Signed(s): Signed,
     Path(slug): Path<String>,
-    body: Bytes,
+    Form(p): Form<Fields>,
 ) -> Page {
     let current = service::article(&state, &slug).await?;
-    let p = pairs(&body)?;
-    let (mut input, keywords) = article_from_form(&p)?;
-    input.slug = current.slug.clone();
-    let args = |input, error| EditArgs {
-        existing: Some(current.slug.clone()),
-        input,
-        keywords: keywords.clone(),
-        version: Some(current.version),
-        error,
-        flash: None,
-    };
-    if get_field(&p, "action") == "preview" {
-        return edit_page(&state, &s, StatusCode::OK, args(input, None)).await;
-    }
-    match service::save_article(&state, input.clone()).await {
-        Ok(a) => Ok(see_other(&format!("/console/kb/{}?done=article", a.slug))),
-        Err(e) => {
-            let args = args(input, Some(refusal(e)?));
-            edit_page(&state, &s, StatusCode::UNPROCESSABLE_ENTITY, args).await
-        }
-    }
+    submit(&state, &s, Some(current), &p).await
 }
 
 pub(super) async fn publish(
@@ -293,8 +266,7 @@ pub(super) async fn unpublish(
 }
 
 /// The live preview: the posted body rendered, as an HTML fragment.
-pub(super) async fn preview(_s: Signed, body: Bytes) -> Result<Response, ConsoleError> {
-    let p = pairs(&body)?;
+pub(super) async fn preview(_s: Signed, Form(p): Form<Fields>) -> Result<Response, ConsoleError> {
     let text = get_field(&p, "body");
     validate::check_len("body", text, 100_000)?;
     Ok((

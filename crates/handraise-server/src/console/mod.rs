@@ -28,14 +28,15 @@ use crate::state::AppState;
 use crate::store::{SessionRecord, Technician};
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{FromRequestParts, Path, Query};
-use axum::http::header;
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use pages::ConsoleError;
+use pages::{Chrome, ConsoleError};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use session::SIGN_IN_PATH;
 
 const CSS: &str = include_str!("../../assets/console.css");
@@ -63,11 +64,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
             "/console/tickets/{number}/screenshot",
             get(desk::screenshot),
         )
-        .route("/console/tickets/{number}/assign", post(desk::assign))
-        .route("/console/tickets/{number}/status", post(desk::set_status))
-        .route("/console/tickets/{number}/reply", post(desk::reply))
-        .route("/console/tickets/{number}/note", post(desk::note))
-        .route("/console/tickets/{number}/merge", post(desk::merge))
+        .route("/console/tickets/{number}/{action}", post(desk::act))
         .route("/console/devices", get(admin::devices))
         .route("/console/devices/{id}/revoke", post(admin::revoke_device))
         .route(
@@ -127,15 +124,40 @@ pub fn routes(state: AppState) -> Router<AppState> {
 
 type Page = Result<Response, ConsoleError>;
 
-/// Parses a urlencoded form body (the CSRF field was checked by the layer).
-fn form<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, ConsoleError> {
-    serde_urlencoded::from_bytes(body)
-        .map_err(|e| ConsoleError(AppError::BadRequest(format!("the form is not valid: {e}"))))
+/// A urlencoded form body (the CSRF field was checked by the layer).
+struct Form<T>(T);
+
+/// The fields of a form, repeated keys kept (checkboxes).
+type Fields = Vec<(String, String)>;
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Form<T> {
+    type Rejection = ConsoleError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ConsoleError> {
+        let body = Bytes::from_request(request, state)
+            .await
+            .map_err(|e| AppError::BadRequest(e.body_text()))?;
+        serde_urlencoded::from_bytes(&body)
+            .map(Form)
+            .map_err(|e| ConsoleError(AppError::BadRequest(format!("the form is not valid: {e}"))))
+    }
 }
 
-/// The fields of a urlencoded form, repeated keys kept (checkboxes).
-fn pairs(body: &Bytes) -> Result<Vec<(String, String)>, ConsoleError> {
-    form(body)
+/// The number in a page's path (`/console/tickets/{number}`); anything else
+/// is not found.
+struct Number(i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for Number {
+    type Rejection = ConsoleError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ConsoleError> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| AppError::NotFound)?;
+        raw.parse()
+            .map(Number)
+            .map_err(|_| ConsoleError(AppError::NotFound))
+    }
 }
 
 /// The first value of `key` in a form's fields; empty when missing.
@@ -145,10 +167,6 @@ fn get_field<'a>(pairs: &'a [(String, String)], key: &str) -> &'a str {
         .find(|(k, _)| k == key)
         .map(|(_, v)| v.as_str())
         .unwrap_or("")
-}
-
-fn number(raw: &str) -> Result<i64, ConsoleError> {
-    raw.parse().map_err(|_| ConsoleError(AppError::NotFound))
 }
 
 fn see_other(to: &str) -> Response {
@@ -220,23 +238,53 @@ fn flash(done: &str) -> Option<String> {
     Some(text.to_owned())
 }
 
-/// The confirmation asked for by the `done` query parameter, if any.
+/// What a page shows besides its data: the status of the answer, the
+/// message of a refused form, or the confirmation asked for by `?done=CODE`
+/// (as an extractor, the last).
 #[derive(Debug, Default)]
-struct Done(Option<String>);
+struct Notice {
+    status: StatusCode,
+    error: Option<String>,
+    flash: Option<String>,
+}
+
+impl Notice {
+    /// A form shown again with why it was refused.
+    fn refused(error: String) -> Self {
+        Self {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            error: Some(error),
+            flash: None,
+        }
+    }
+
+    /// The signed-in page frame, with the confirmation if any.
+    fn chrome(
+        &mut self,
+        title: impl Into<String>,
+        s: &SessionRecord,
+        active: &'static str,
+    ) -> Chrome {
+        Chrome::signed(title, s, active).with_flash(self.flash.take())
+    }
+}
 
 #[derive(Debug, Deserialize)]
 struct DoneQuery {
     done: Option<String>,
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for Done {
+impl<S: Send + Sync> FromRequestParts<S> for Notice {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let done = Query::<DoneQuery>::try_from_uri(&parts.uri)
             .ok()
             .and_then(|Query(q)| q.done);
-        Ok(Done(done.as_deref().and_then(flash)))
+        Ok(Notice {
+            flash: done.as_deref().and_then(flash),
+            ..Notice::default()
+        })
     }
 }
 

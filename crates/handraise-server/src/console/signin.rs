@@ -3,14 +3,13 @@
 
 use super::pages::{Chrome, SignInPage, render, wait_text};
 use super::session::{self, SESSION_COOKIE, SIGN_IN_PATH, SIGNIN_COOKIE, Signed};
-use super::{Page, QUEUE_PATH, form, see_other};
+use super::{Form, Page, QUEUE_PATH, see_other};
 use crate::auth::ClientIp;
 use crate::limits::retry_after_secs;
 use crate::secret::new_secret;
 use crate::service::accounts::{self, Credentials, SignIn, SignInPolicy};
 use crate::state::AppState;
 use crate::store::now_utc;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::Response;
@@ -61,7 +60,7 @@ pub(super) async fn page(session: Option<Signed>, headers: HeaderMap, uri: Uri) 
 }
 
 #[derive(Debug, Deserialize)]
-struct SignInForm {
+pub(super) struct SignInForm {
     #[serde(default)]
     email: String,
     #[serde(default)]
@@ -73,9 +72,8 @@ pub(super) async fn sign_in(
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     uri: Uri,
-    body: Bytes,
+    Form(f): Form<SignInForm>,
 ) -> Page {
-    let f: SignInForm = form(&body)?;
     let email = f.email.trim().to_owned();
     let (shared, typed) = (state.clone(), email.clone());
     let outcome = state
@@ -89,7 +87,7 @@ pub(super) async fn sign_in(
                 password: &f.password,
                 ip,
             };
-            accounts::sign_in(store, policy, attempt, now_utc())
+            accounts::sign_in(store, &policy, attempt, now_utc())
         })
         .await?;
     let signed = match outcome {

@@ -147,7 +147,7 @@ pub fn set_user_disabled(
 
 /// What sign-in needs besides the store: the failure window (keyed by
 /// `email:<address>` and `ip:<address>`) and how long a session lasts.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub struct SignInPolicy<'a> {
     pub failures: &'a FailureWindow<String>,
     pub session_hours: u32,
@@ -183,7 +183,7 @@ pub enum SignIn {
 /// for a wrong password), records a failure or opens a session.
 pub fn sign_in(
     store: &dyn Store,
-    policy: SignInPolicy<'_>,
+    policy: &SignInPolicy<'_>,
     attempt: Credentials<'_>,
     now: OffsetDateTime,
 ) -> Result<SignIn, AppError> {
@@ -286,7 +286,7 @@ mod tests {
             password,
             ip: IpAddr::from([10, 0, 0, 1]),
         };
-        let signed = sign_in(&store, policy, attempt(input.password), now_utc()).expect("sign-in");
+        let signed = sign_in(&store, &policy, attempt(input.password), now_utc()).expect("sign-in");
         let SignIn::Signed(s) = signed else {
             panic!("not signed in: {signed:?}");
         };
@@ -297,10 +297,10 @@ mod tests {
         assert_eq!(session(&store, &s.token, now_utc()).expect("session"), None);
 
         for _ in 0..2 {
-            let r = sign_in(&store, policy, attempt("wrong password!"), now_utc());
+            let r = sign_in(&store, &policy, attempt("wrong password!"), now_utc());
             assert!(matches!(r, Ok(SignIn::Refused)), "{r:?}");
         }
-        let r = sign_in(&store, policy, attempt(input.password), now_utc());
+        let r = sign_in(&store, &policy, attempt(input.password), now_utc());
         assert!(matches!(r, Ok(SignIn::Locked(_))), "{r:?}");
     }
 }

@@ -120,14 +120,23 @@ pub fn tech_ticket(d: &TicketDetail) -> wire::TechTicket {
 }
 
 pub fn article(a: ArticleRecord) -> wire::Article {
+    let ArticleRecord {
+        slug,
+        title,
+        body,
+        categories,
+        keywords,
+        published,
+        version,
+    } = a;
     wire::Article {
-        slug: a.slug,
-        title: a.title,
-        body: a.body,
-        categories: a.categories,
-        keywords: a.keywords,
-        published: a.published,
-        version: a.version,
+        slug,
+        title,
+        body,
+        categories,
+        keywords,
+        published,
+        version,
     }
 }
 

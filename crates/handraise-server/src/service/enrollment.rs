@@ -5,7 +5,7 @@
 use super::validate::required_text;
 use crate::error::AppError;
 use crate::secret::{hash_secret, new_secret};
-use crate::store::{Store, Technician};
+use crate::store::{Store, StoreError, Technician};
 use time::OffsetDateTime;
 
 /// Longest enrollment-token label, in characters.
@@ -21,6 +21,15 @@ pub struct Created<T> {
     pub token: String,
 }
 
+/// A new token, stored by `store_hash` as its hash.
+fn issue<T>(
+    store_hash: impl FnOnce(&str) -> Result<T, StoreError>,
+) -> Result<Created<T>, AppError> {
+    let token = new_secret();
+    let of = store_hash(&hash_secret(&token))?;
+    Ok(Created { of, token })
+}
+
 /// Creates an enrollment token labelled `label` (trimmed, 1 to 200 characters).
 pub fn create_enroll_token(
     store: &dyn Store,
@@ -28,9 +37,11 @@ pub fn create_enroll_token(
     now: OffsetDateTime,
 ) -> Result<Created<String>, AppError> {
     let label = required_text("the label", label, MAX_LABEL_CHARS)?;
-    let token = new_secret();
-    store.create_enroll_token(&hash_secret(&token), &label, now)?;
-    Ok(Created { of: label, token })
+    issue(|hash| {
+        store
+            .create_enroll_token(hash, &label, now)
+            .map(|()| label.clone())
+    })
 }
 
 /// Revokes enrollment token `id`: it enrolls no more devices (devices already
@@ -51,9 +62,7 @@ pub fn create_tech_token(
     now: OffsetDateTime,
 ) -> Result<Created<Technician>, AppError> {
     let name = required_text("the technician name", name, MAX_TECHNICIAN_NAME_CHARS)?;
-    let token = new_secret();
-    let tech = store.create_tech_token(&name, &hash_secret(&token), now)?;
-    Ok(Created { of: tech, token })
+    issue(|hash| store.create_tech_token(&name, hash, now))
 }
 
 #[cfg(test)]
