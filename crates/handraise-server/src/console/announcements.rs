@@ -5,7 +5,8 @@
 use super::pages::*;
 use super::session::Signed;
 use super::{
-    Fields, Form, Notice, Number, Page, get_field, place_of, refusal, see_other, technician, view,
+    Action, Fields, Form, Notice, Number, Page, get_field, place_of, refusal, see_other,
+    technician, view,
 };
 use crate::error::AppError;
 use crate::service;
@@ -84,12 +85,7 @@ async fn announcements_page(
         Opt::new("outage", "Outage (something is broken)", &f.kind),
         Opt::new("notice", "Notice (planned work, information)", &f.kind),
     ];
-    let mut categories = vec![Opt::new("", "No category", &f.category)];
-    categories.extend(
-        Category::ALL
-            .iter()
-            .map(|c| Opt::new(c.as_str(), c.label(), &f.category)),
-    );
+    let categories = Opt::categories("No category", &f.category);
     Ok(render(
         n.status,
         &AnnouncementsPage {
@@ -252,14 +248,54 @@ pub(super) async fn page(
     ))
 }
 
-pub(super) async fn link_tickets(
+/// What a technician does to an announcement from its page, named by the
+/// last segment of the form's address: `link` tickets, `unlink` one, or
+/// `end` it (resolving its open tickets with a message when asked).
+pub(super) async fn act(
     State(state): State<AppState>,
-    _s: Signed,
-    Number(id): Number,
+    Signed(s): Signed,
+    Action(id, action): Action,
     Form(p): Form<Fields>,
 ) -> Page {
+    let done = match action.as_str() {
+        "link" => {
+            let numbers = ticket_numbers(get_field(&p, "numbers"))?;
+            service::link_tickets(&state, numbers, Some(id)).await?;
+            "linked"
+        }
+        "unlink" => {
+            let n: i64 = get_field(&p, "number")
+                .parse()
+                .map_err(|_| AppError::Invalid("no ticket number".into()))?;
+            let detail = service::ticket(&state, n).await?;
+            if detail.ticket.announcement_id == Some(id) {
+                service::link_tickets(&state, vec![n], None).await?;
+            }
+            "unlinked"
+        }
+        "end" => {
+            let tech = technician(&s);
+            let message = get_field(&p, "message").replace("\r\n", "\n");
+            let resolve = (get_field(&p, "resolve") == "true").then_some((&tech, message.as_str()));
+            let (_, resolved) = service::end_announcement(&state, id, resolve).await?;
+            if resolved.is_empty() {
+                "ended"
+            } else {
+                "ended-resolved"
+            }
+        }
+        _ => return Err(AppError::NotFound.into()),
+    };
+    Ok(see_other(&format!(
+        "/console/announcements/{id}?done={done}"
+    )))
+}
+
+/// Ticket numbers as typed: separated by commas, spaces, semicolons or
+/// lines, each with or without `#`; at least one.
+fn ticket_numbers(text: &str) -> Result<Vec<i64>, AppError> {
     let mut numbers = Vec::new();
-    for part in get_field(&p, "numbers").split([',', ' ', ';', '\n']) {
+    for part in text.split([',', ' ', ';', '\n']) {
         let part = part.trim().trim_start_matches('#');
         if part.is_empty() {
             continue;
@@ -271,48 +307,7 @@ pub(super) async fn link_tickets(
         })?);
     }
     if numbers.is_empty() {
-        return Err(AppError::Invalid("enter at least one ticket number".into()).into());
+        return Err(AppError::Invalid("enter at least one ticket number".into()));
     }
-    service::link_tickets(&state, numbers, Some(id)).await?;
-    Ok(see_other(&format!(
-        "/console/announcements/{id}?done=linked"
-    )))
-}
-
-pub(super) async fn unlink_ticket(
-    State(state): State<AppState>,
-    _s: Signed,
-    Number(id): Number,
-    Form(p): Form<Fields>,
-) -> Page {
-    let n: i64 = get_field(&p, "number")
-        .parse()
-        .map_err(|_| AppError::Invalid("no ticket number".into()))?;
-    let detail = service::ticket(&state, n).await?;
-    if detail.ticket.announcement_id == Some(id) {
-        service::link_tickets(&state, vec![n], None).await?;
-    }
-    Ok(see_other(&format!(
-        "/console/announcements/{id}?done=unlinked"
-    )))
-}
-
-pub(super) async fn end(
-    State(state): State<AppState>,
-    Signed(s): Signed,
-    Number(id): Number,
-    Form(p): Form<Fields>,
-) -> Page {
-    let tech = technician(&s);
-    let message = get_field(&p, "message").replace("\r\n", "\n");
-    let resolve = (get_field(&p, "resolve") == "true").then_some((&tech, message.as_str()));
-    let (_, resolved) = service::end_announcement(&state, id, resolve).await?;
-    let done = if resolved.is_empty() {
-        "ended"
-    } else {
-        "ended-resolved"
-    };
-    Ok(see_other(&format!(
-        "/console/announcements/{id}?done={done}"
-    )))
+    Ok(numbers)
 }

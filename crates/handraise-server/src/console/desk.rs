@@ -4,12 +4,14 @@
 
 use super::pages::*;
 use super::session::Signed;
-use super::{Fields, Form, Notice, Number, Page, get_field, place_of, see_other, technician, view};
+use super::{
+    Action, Fields, Form, Notice, Number, Page, get_field, place_of, see_other, technician, view,
+};
 use crate::error::AppError;
 use crate::service::{self, convert};
 use crate::state::AppState;
-use crate::store::{TicketDetail, now_utc};
-use axum::extract::{Path, Query, State};
+use crate::store::{Technician, TicketDetail, now_utc};
+use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use handraise_wire::{self as wire, Category, SelfHelpOutcome, TicketStatus};
@@ -127,45 +129,32 @@ pub(super) async fn queue(
             }
         })
         .collect();
-    let mut statuses = vec![
-        Opt::new("", "Open (not resolved or closed)", &q.status),
-        Opt::new("all", "All", &q.status),
-    ];
-    statuses.extend(
-        TicketStatus::ALL
-            .iter()
-            .map(|st| Opt::new(st.as_str(), st.label(), &q.status)),
+    let statuses = Opt::list(
+        &q.status,
+        &[("", "Open (not resolved or closed)"), ("all", "All")],
+        TicketStatus::ALL.iter().map(|st| (st.as_str(), st.label())),
     );
-    let mut categories = vec![Opt::new("", "Any category", &q.category)];
-    categories.extend(
-        Category::ALL
-            .iter()
-            .map(|c| Opt::new(c.as_str(), c.label(), &q.category)),
+    let categories = Opt::categories("Any category", &q.category);
+    let same = |v: &String| (v.clone(), v.clone());
+    let school_opts = Opt::list(&q.school, &[("", "Any school")], schools.iter().map(same));
+    let building_opts = Opt::list(
+        &q.building,
+        &[("", "Any building")],
+        buildings.iter().map(same),
     );
-    let mut school_opts = vec![Opt::new("", "Any school", &q.school)];
-    school_opts.extend(
-        schools
-            .iter()
-            .map(|v| Opt::new(v.clone(), v.clone(), &q.school)),
-    );
-    let mut building_opts = vec![Opt::new("", "Any building", &q.building)];
-    building_opts.extend(
-        buildings
-            .iter()
-            .map(|v| Opt::new(v.clone(), v.clone(), &q.building)),
-    );
-    let mut assignees = vec![
-        Opt::new("", "Anyone", &q.assignee),
-        Opt::new("-", "Unassigned", &q.assignee),
-    ];
-    assignees.extend(techs.iter().map(|t| {
+    let with_me = |t: &Technician| {
         let label = if t.name == s.user.technician_name {
             format!("{} (me)", t.name)
         } else {
             t.name.clone()
         };
-        Opt::new(t.name.clone(), label, &q.assignee)
-    }));
+        (t.name.clone(), label)
+    };
+    let assignees = Opt::list(
+        &q.assignee,
+        &[("", "Anyone"), ("-", "Unassigned")],
+        techs.iter().map(with_me),
+    );
     let filtered = !(q.status.is_empty()
         && q.category.is_empty()
         && q.school.is_empty()
@@ -287,12 +276,8 @@ pub(super) async fn ticket_page(
         .map(|st| Opt::new(st.as_str(), st.label(), status_now))
         .collect();
     let assignee_now = w.assignee.clone().unwrap_or_default();
-    let mut technicians = vec![Opt::new("", "Nobody (unassign)", &assignee_now)];
-    technicians.extend(
-        techs
-            .iter()
-            .map(|t| Opt::new(t.name.clone(), t.name.clone(), &assignee_now)),
-    );
+    let names = techs.iter().map(|t| (t.name.clone(), t.name.clone()));
+    let technicians = Opt::list(&assignee_now, &[("", "Nobody (unassign)")], names);
     let me = s.user.technician_name.clone();
     Ok(render(
         StatusCode::OK,
@@ -342,10 +327,9 @@ pub(super) async fn screenshot(
 pub(super) async fn act(
     State(state): State<AppState>,
     Signed(s): Signed,
-    Path((raw, action)): Path<(String, String)>,
+    Action(n, action): Action,
     Form(p): Form<Fields>,
 ) -> Page {
-    let n: i64 = raw.parse().map_err(|_| AppError::NotFound)?;
     let field = |key| get_field(&p, key);
     let tech = technician(&s);
     let done = match action.as_str() {

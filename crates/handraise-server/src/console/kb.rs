@@ -10,7 +10,7 @@ use crate::kb::render_markdown;
 use crate::service::{self, validate};
 use crate::state::AppState;
 use crate::stats::{self, ArticleStats};
-use crate::store::{ArticleRecord, SessionRecord};
+use crate::store::SessionRecord;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -63,12 +63,7 @@ pub(super) async fn list(
             }
         })
         .collect();
-    let mut categories = vec![Opt::new("", "Every category", &q.category)];
-    categories.extend(
-        Category::ALL
-            .iter()
-            .map(|c| Opt::new(c.as_str(), c.label(), &q.category)),
-    );
+    let categories = Opt::categories("Every category", &q.category);
     Ok(render(
         notice.status,
         &KbListPage {
@@ -179,24 +174,31 @@ pub(super) async fn new(State(state): State<AppState>, Signed(s): Signed) -> Pag
     edit_page(&state, &s, Notice::default(), editing).await
 }
 
-/// The editor's form posted: previewed, or saved (`current` is the article
-/// edited, `None` for a new one) and shown again when refused.
-async fn submit(
-    state: &AppState,
-    s: &SessionRecord,
-    current: Option<ArticleRecord>,
-    p: &Fields,
+/// The editor's form posted to `/console/kb` (a new article) or to
+/// `/console/kb/{slug}` (that article): previewed, or saved and shown again
+/// when refused.
+pub(super) async fn save(
+    State(state): State<AppState>,
+    Signed(s): Signed,
+    slug: Option<Path<String>>,
+    Form(p): Form<Fields>,
 ) -> Page {
-    let (mut input, keywords) = article_from_form(p)?;
-    let existing = current.map(|a| (a.slug, a.version));
+    let existing = match slug {
+        Some(Path(slug)) => {
+            let a = service::article(&state, &slug).await?;
+            Some((a.slug, a.version))
+        }
+        None => None,
+    };
+    let (mut input, keywords) = article_from_form(&p)?;
     if let Some((slug, _)) = &existing {
         input.slug = slug.clone();
     }
     let mut notice = Notice::default();
-    if get_field(p, "action") != "preview" {
+    if get_field(&p, "action") != "preview" {
         let saved = match existing {
-            Some(_) => service::save_article(state, input.clone()).await,
-            None => service::create_article(state, input.clone()).await,
+            Some(_) => service::save_article(&state, input.clone()).await,
+            None => service::create_article(&state, input.clone()).await,
         };
         match saved {
             Ok(a) => return Ok(see_other(&format!("/console/kb/{}?done=article", a.slug))),
@@ -208,15 +210,7 @@ async fn submit(
         input,
         keywords,
     };
-    edit_page(state, s, notice, editing).await
-}
-
-pub(super) async fn create(
-    State(state): State<AppState>,
-    Signed(s): Signed,
-    Form(p): Form<Fields>,
-) -> Page {
-    submit(&state, &s, None, &p).await
+    edit_page(&state, &s, notice, editing).await
 }
 
 pub(super) async fn edit(
@@ -232,16 +226,6 @@ pub(super) async fn edit(
         input: service::article_input(a),
     };
     edit_page(&state, &s, notice, editing).await
-}
-
-pub(super) async fn save(
-    State(state): State<AppState>,
-    Signed(s): Signed,
-    Path(slug): Path<String>,
-    Form(p): Form<Fields>,
-) -> Page {
-    let current = service::article(&state, &slug).await?;
-    submit(&state, &s, Some(current), &p).await
 }
 
 pub(super) async fn publish(

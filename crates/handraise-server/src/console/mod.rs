@@ -90,7 +90,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
             "/console/dashboard/tickets.csv",
             get(dashboard::tickets_csv),
         )
-        .route("/console/kb", get(kb::list).post(kb::create))
+        .route("/console/kb", get(kb::list).post(kb::save))
         .route("/console/kb/new", get(kb::new))
         .route("/console/kb/preview", post(kb::preview))
         .route("/console/kb/{slug}", get(kb::edit).post(kb::save))
@@ -102,14 +102,9 @@ pub fn routes(state: AppState) -> Router<AppState> {
         )
         .route("/console/announcements/{id}", get(announcements::page))
         .route(
-            "/console/announcements/{id}/link",
-            post(announcements::link_tickets),
+            "/console/announcements/{id}/{action}",
+            post(announcements::act),
         )
-        .route(
-            "/console/announcements/{id}/unlink",
-            post(announcements::unlink_ticket),
-        )
-        .route("/console/announcements/{id}/end", post(announcements::end))
         .route(
             "/console/admin/retention",
             get(admin::retention).post(admin::set_retention),
@@ -154,10 +149,27 @@ impl<S: Send + Sync> FromRequestParts<S> for Number {
         let Path(raw) = Path::<String>::from_request_parts(parts, state)
             .await
             .map_err(|_| AppError::NotFound)?;
-        raw.parse()
-            .map(Number)
-            .map_err(|_| ConsoleError(AppError::NotFound))
+        number(&raw).map(Number)
     }
+}
+
+/// A form's address of the shape `.../{number}/{action}`: what to do to
+/// which ticket or announcement.
+struct Action(i64, String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Action {
+    type Rejection = ConsoleError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ConsoleError> {
+        let Path((raw, action)) = Path::<(String, String)>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| AppError::NotFound)?;
+        Ok(Action(number(&raw)?, action))
+    }
+}
+
+fn number(raw: &str) -> Result<i64, ConsoleError> {
+    raw.parse().map_err(|_| ConsoleError(AppError::NotFound))
 }
 
 /// The first value of `key` in a form's fields; empty when missing.

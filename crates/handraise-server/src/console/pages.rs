@@ -8,6 +8,7 @@ use crate::store::{Role, SessionRecord, SlaPolicy};
 use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
+use handraise_wire::Category;
 
 /// The page frame: title, navigation and the signed-in user.
 #[derive(Debug, Clone)]
@@ -77,6 +78,25 @@ impl Opt {
             label: label.into(),
             value,
         }
+    }
+
+    /// A `<select>`'s options: `first` then `rest`, as (value, label), the
+    /// one whose value is `current` selected.
+    pub fn list<V: Into<String>, L: Into<String>>(
+        current: &str,
+        first: &[(&str, &str)],
+        rest: impl IntoIterator<Item = (V, L)>,
+    ) -> Vec<Self> {
+        let first = first.iter().map(|(v, l)| Opt::new(*v, *l, current));
+        first
+            .chain(rest.into_iter().map(|(v, l)| Opt::new(v, l, current)))
+            .collect()
+    }
+
+    /// Every category after a first option of value "" labelled `none`.
+    pub fn categories(none: &str, current: &str) -> Vec<Self> {
+        let all = Category::ALL.iter().map(|c| (c.as_str(), c.label()));
+        Opt::list(current, &[("", none)], all)
     }
 }
 

@@ -7,7 +7,7 @@ use super::{Form, Page, QUEUE_PATH, see_other};
 use crate::auth::ClientIp;
 use crate::limits::retry_after_secs;
 use crate::secret::new_secret;
-use crate::service::accounts::{self, Credentials, SignIn, SignInPolicy};
+use crate::service::accounts::{self, SignIn, SignInPolicy};
 use crate::state::AppState;
 use crate::store::now_utc;
 use axum::extract::State;
@@ -82,12 +82,8 @@ pub(super) async fn sign_in(
                 failures: shared.signin_failures(),
                 session_hours: shared.config().session_hours,
             };
-            let attempt = Credentials {
-                email: &typed,
-                password: &f.password,
-                ip,
-            };
-            accounts::sign_in(store, &policy, attempt, now_utc())
+            let attempt = (typed.as_str(), f.password.as_str());
+            accounts::sign_in(store, &policy, attempt, ip, now_utc())
         })
         .await?;
     let signed = match outcome {

@@ -153,14 +153,6 @@ pub struct SignInPolicy<'a> {
     pub session_hours: u32,
 }
 
-/// One attempt, as typed.
-#[derive(Debug, Clone, Copy)]
-pub struct Credentials<'a> {
-    pub email: &'a str,
-    pub password: &'a str,
-    pub ip: IpAddr,
-}
-
 /// A session just opened: the token goes into the cookie, never into the store.
 #[derive(Debug, Clone)]
 pub struct NewSession {
@@ -179,18 +171,20 @@ pub enum SignIn {
     Refused,
 }
 
-/// Checks the lockout, then the password (as slowly for an unknown email as
-/// for a wrong password), records a failure or opens a session.
+/// Checks the lockout, then `password` (as slowly for an unknown email as
+/// for a wrong password), and records a failure or opens a session. `ip` is
+/// where the attempt came from.
 pub fn sign_in(
     store: &dyn Store,
     policy: &SignInPolicy<'_>,
-    attempt: Credentials<'_>,
+    (email, password): (&str, &str),
+    ip: IpAddr,
     now: OffsetDateTime,
 ) -> Result<SignIn, AppError> {
     let limiter = policy.failures;
-    let email = attempt.email.trim();
+    let email = email.trim();
     let email_key = format!("email:{}", email.to_lowercase());
-    let ip_key = format!("ip:{}", attempt.ip);
+    let ip_key = format!("ip:{ip}");
     let at = Instant::now();
     if let Some(wait) = limiter
         .blocked(&email_key, at)
@@ -199,12 +193,10 @@ pub fn sign_in(
         return Ok(SignIn::Locked(wait));
     }
     let user = match store.user_by_email(email)? {
-        Some((user, hash)) if !user.disabled => {
-            verify_password(attempt.password, &hash).then_some(user)
-        }
+        Some((user, hash)) if !user.disabled => verify_password(password, &hash).then_some(user),
         _ => {
             // Same work for an unknown email as for a wrong password.
-            let _ = verify_password(attempt.password, dummy_hash());
+            let _ = verify_password(password, dummy_hash());
             None
         }
     };
@@ -212,7 +204,7 @@ pub fn sign_in(
         let at = Instant::now();
         limiter.record(&email_key, at);
         limiter.record(&ip_key, at);
-        tracing::info!(ip = %attempt.ip, "failed console sign-in");
+        tracing::info!(%ip, "failed console sign-in");
         return Ok(SignIn::Refused);
     };
     limiter.clear(&email_key);
@@ -281,12 +273,10 @@ mod tests {
             failures: &failures,
             session_hours: 1,
         };
-        let attempt = |password| Credentials {
-            email: "ADMIN@example.org",
-            password,
-            ip: IpAddr::from([10, 0, 0, 1]),
-        };
-        let signed = sign_in(&store, &policy, attempt(input.password), now_utc()).expect("sign-in");
+        let ip = IpAddr::from([10, 0, 0, 1]);
+        let attempt = |password| ("ADMIN@example.org", password);
+        let signed =
+            sign_in(&store, &policy, attempt(input.password), ip, now_utc()).expect("sign-in");
         let SignIn::Signed(s) = signed else {
             panic!("not signed in: {signed:?}");
         };
@@ -297,10 +287,10 @@ mod tests {
         assert_eq!(session(&store, &s.token, now_utc()).expect("session"), None);
 
         for _ in 0..2 {
-            let r = sign_in(&store, &policy, attempt("wrong password!"), now_utc());
+            let r = sign_in(&store, &policy, attempt("wrong password!"), ip, now_utc());
             assert!(matches!(r, Ok(SignIn::Refused)), "{r:?}");
         }
-        let r = sign_in(&store, &policy, attempt(input.password), now_utc());
+        let r = sign_in(&store, &policy, attempt(input.password), ip, now_utc());
         assert!(matches!(r, Ok(SignIn::Locked(_))), "{r:?}");
     }
 }

@@ -120,23 +120,14 @@ pub fn tech_ticket(d: &TicketDetail) -> wire::TechTicket {
 }
 
 pub fn article(a: ArticleRecord) -> wire::Article {
-    let ArticleRecord {
-        slug,
-        title,
-        body,
-        categories,
-        keywords,
-        published,
-        version,
-    } = a;
     wire::Article {
-        slug,
-        title,
-        body,
-        categories,
-        keywords,
-        published,
-        version,
+        slug: a.slug,
+        title: a.title,
+        body: a.body,
+        categories: a.categories,
+        keywords: a.keywords,
+        published: a.published,
+        version: a.version,
     }
 }
 

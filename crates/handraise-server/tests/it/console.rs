@@ -89,6 +89,11 @@ pub(crate) async fn page(
     }
 }
 
+/// Posts the urlencoded `form` to `uri` with the session `cookie`.
+pub(crate) async fn post(app: &App, uri: &str, cookie: &str, form: &str) -> Page {
+    page(app, Method::POST, uri, cookie, Some(form)).await
+}
+
 pub(crate) fn enc(s: &str) -> String {
     serde_urlencoded::to_string([("v", s)]).expect("encode")[2..].to_owned()
 }
@@ -183,14 +188,7 @@ async fn session_cookie_flags_and_sign_out() {
     assert!(!plain.is_empty());
 
     // Sign-out deletes the session.
-    let r = page(
-        &app,
-        Method::POST,
-        "/console/sign-out",
-        &plain,
-        Some(&format!("csrf={csrf}")),
-    )
-    .await;
+    let r = post(&app, "/console/sign-out", &plain, &format!("csrf={csrf}")).await;
     assert_eq!(r.location(), "/console/sign-in");
     assert!(r.set_cookie_line("hr_session").contains("Max-Age=0"));
     let r = page(&app, Method::GET, "/console/queue", &plain, None).await;
@@ -225,14 +223,7 @@ async fn failed_sign_ins_are_limited_per_email() {
     assert!(r.headers.contains_key(header::RETRY_AFTER));
     assert!(r.html.contains("Too many failed sign-ins"));
     // A sign-in form post without the double-submit token is refused.
-    let r = page(
-        &app,
-        Method::POST,
-        "/console/sign-in",
-        "",
-        Some("email=a%40b.c&password=x"),
-    )
-    .await;
+    let r = post(&app, "/console/sign-in", "", "email=a%40b.c&password=x").await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
 
@@ -245,7 +236,7 @@ async fn posts_without_the_session_csrf_token_are_refused() {
     let (session, csrf) = sign_in(&app, "ada@example.org").await;
     let uri = format!("/console/tickets/{number}/reply");
     for form in ["body=forged", "csrf=nope&body=forged"] {
-        let r = page(&app, Method::POST, &uri, &session, Some(form)).await;
+        let r = post(&app, &uri, &session, form).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{form}");
         assert!(r.html.contains("This form has expired"));
     }
@@ -259,14 +250,7 @@ async fn posts_without_the_session_csrf_token_are_refused() {
     .await;
     assert!(!r.html.contains("forged"));
     // No session at all: back to sign-in, nothing changed.
-    let r = page(
-        &app,
-        Method::POST,
-        &uri,
-        "",
-        Some(&format!("csrf={csrf}&body=x")),
-    )
-    .await;
+    let r = post(&app, &uri, "", &format!("csrf={csrf}&body=x")).await;
     assert_eq!(r.location(), "/console/sign-in");
 }
 
@@ -281,38 +265,34 @@ async fn console_changes_are_the_api_changes_and_reach_the_device() -> R {
     let (session, csrf) = sign_in(&app, "ada@example.org").await;
     let t = format!("/console/tickets/{number}");
 
-    let r = page(
+    let r = post(
         &app,
-        Method::POST,
         &format!("{t}/assign"),
         &session,
-        Some(&format!("csrf={csrf}&assignee=Ada+Admin")),
+        &format!("csrf={csrf}&assignee=Ada+Admin"),
     )
     .await;
     assert_eq!(r.location(), format!("{t}?done=assigned"));
-    let r = page(
+    let r = post(
         &app,
-        Method::POST,
         &format!("{t}/reply"),
         &session,
-        Some(&format!("csrf={csrf}&body=On+my+way")),
+        &format!("csrf={csrf}&body=On+my+way"),
     )
     .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    page(
+    post(
         &app,
-        Method::POST,
         &format!("{t}/note"),
         &session,
-        Some(&format!("csrf={csrf}&body=secret+note")),
+        &format!("csrf={csrf}&body=secret+note"),
     )
     .await;
-    page(
+    post(
         &app,
-        Method::POST,
         &format!("{t}/status"),
         &session,
-        Some(&format!("csrf={csrf}&status=resolved")),
+        &format!("csrf={csrf}&status=resolved"),
     )
     .await;
 
@@ -398,12 +378,11 @@ async fn admin_pages_are_for_admins_only() {
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{uri}");
     }
     let (device, _) = app.device(None, None).await;
-    let r = page(
+    let r = post(
         &app,
-        Method::POST,
         &format!("/console/devices/{device}/revoke"),
         &session,
-        Some(&format!("csrf={csrf}")),
+        &format!("csrf={csrf}"),
     )
     .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
