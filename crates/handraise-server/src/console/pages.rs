@@ -3,7 +3,7 @@
 //! made by `kb::render_markdown`, which escapes every piece of text itself.
 
 use super::view::{Due, SnapshotView};
-use crate::AppError;
+use crate::error::AppError;
 use crate::store::{Role, SessionRecord, SlaPolicy};
 use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -341,7 +341,7 @@ pub struct KbEditPage {
     /// The body rendered by `kb::render_markdown` (which escapes every piece
     /// of text itself): the one value a template shows with `|safe`.
     pub preview: String,
-    pub stats: Option<super::super::stats::ArticleStats>,
+    pub stats: Option<crate::stats::ArticleStats>,
     pub version: Option<i64>,
     pub error: Option<String>,
 }

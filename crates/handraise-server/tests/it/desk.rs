@@ -474,4 +474,28 @@ async fn retention_purges_only_finished_tickets_past_the_policy() {
     }
     app.store.set_retention_days(30).expect("set");
     assert_eq!(app.store.retention_days().expect("days"), 30);
+
+    // The console shows the screenshot kept and not the ones purged; a ticket's
+    // screenshot address takes no form and its action addresses take no GET.
+    user(&app, "lead@example.org", "Lead", Role::Technician).await;
+    let (session, csrf) = sign_in(&app, "lead@example.org").await;
+    let shot = |n: i64| format!("/console/tickets/{n}/screenshot");
+    let r = page(&app, Method::GET, &shot(tickets[2]), &session, None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.headers[axum::http::header::CONTENT_TYPE], "image/png");
+    let r = page(&app, Method::GET, &shot(tickets[0]), &session, None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = post(&app, &shot(tickets[2]), &session, &format!("csrf={csrf}")).await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    let assign = format!("/console/tickets/{}/assign", tickets[2]);
+    let r = page(&app, Method::GET, &assign, &session, None).await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    let r = post(
+        &app,
+        &format!("/console/tickets/{}/frobnicate", tickets[2]),
+        &session,
+        &format!("csrf={csrf}"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
