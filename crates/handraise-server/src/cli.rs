@@ -566,7 +566,10 @@ fn read_password() -> anyhow::Result<String> {
         stdin.lock().read_line(&mut line)?;
         return Ok(line.trim_end_matches(['\n', '\r']).to_owned());
     }
-    let first = prompt("Password (at least 12 characters): ")?;
+    let first = prompt(&format!(
+        "Password (at least {} characters): ",
+        accounts::MIN_PASSWORD_CHARS
+    ))?;
     let again = prompt("Repeat the password: ")?;
     if first != again {
         bail!("the passwords differ");
