@@ -5,7 +5,8 @@
 use super::pages::*;
 use super::session::{Admin, Signed};
 use super::{
-    Fields, Form, Notice, Number, Page, capitalized, get_field, place_of, refusal, see_other, view,
+    Action, Fields, Form, Notice, Number, Page, capitalized, get_field, place_of, refusal,
+    see_other, view,
 };
 use crate::error::AppError;
 use crate::service::accounts::{self, UserInput};
@@ -13,7 +14,6 @@ use crate::service::{self, enrollment, settings};
 use crate::state::AppState;
 use crate::store::{Role, SessionRecord, SlaPolicy, now_utc};
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use serde::Deserialize;
 
 pub(super) async fn devices(
@@ -129,27 +129,22 @@ pub(super) async fn add_user(
     users(State(state), admin, Notice::refused(refused)).await
 }
 
-async fn set_disabled(state: &AppState, s: SessionRecord, id: i64, disabled: bool) -> Page {
+/// Disables (`disable`) or enables (`enable`) a user, as the last segment
+/// of the form's address says.
+pub(super) async fn set_user(
+    State(state): State<AppState>,
+    Admin(s): Admin,
+    Action(id, action): Action,
+) -> Page {
+    let disabled = match action.as_str() {
+        "disable" => true,
+        "enable" => false,
+        _ => return Err(AppError::NotFound.into()),
+    };
     state
         .blocking(move |store| accounts::set_user_disabled(store, &s.user, id, disabled, now_utc()))
         .await?;
     Ok(see_other("/console/admin/users?done=user"))
-}
-
-pub(super) async fn disable_user(
-    State(state): State<AppState>,
-    Admin(s): Admin,
-    Number(id): Number,
-) -> Page {
-    set_disabled(&state, s, id, true).await
-}
-
-pub(super) async fn enable_user(
-    State(state): State<AppState>,
-    Admin(s): Admin,
-    Number(id): Number,
-) -> Page {
-    set_disabled(&state, s, id, false).await
 }
 
 // ---- enrollment tokens ----------------------------------------------------------
@@ -265,58 +260,51 @@ pub(super) async fn set_sla(
 
 // ---- data retention ------------------------------------------------------------------
 
-pub(super) async fn retention(
-    State(state): State<AppState>,
-    Admin(s): Admin,
+/// The retention page; `purged` reports a purge just run from it.
+async fn retention_page(
+    state: &AppState,
+    s: &SessionRecord,
     mut n: Notice,
+    purged: Option<String>,
 ) -> Page {
     let days = state.db(|s| s.retention_days()).await?;
-    let c = n.chrome("Data retention", &s, "retention");
-    let (error, purged) = (n.error, None);
-    Ok(render(
-        n.status,
-        &RetentionPage {
-            c,
-            days,
-            error,
-            purged,
-        },
-    ))
+    let c = n.chrome("Data retention", s, "retention");
+    let page = RetentionPage {
+        c,
+        days,
+        error: n.error,
+        purged,
+    };
+    Ok(render(n.status, &page))
+}
+
+pub(super) async fn retention(State(state): State<AppState>, Admin(s): Admin, n: Notice) -> Page {
+    retention_page(&state, &s, n, None).await
 }
 
 pub(super) async fn set_retention(
     State(state): State<AppState>,
-    admin: Admin,
+    Admin(s): Admin,
     Form(p): Form<Fields>,
 ) -> Page {
     let days = whole(get_field(&p, "days"));
     match service::set_retention_days(&state, days).await {
         Ok(()) => Ok(see_other("/console/admin/retention?done=retention")),
-        Err(e) => retention(State(state), admin, refused_setting(e)?).await,
+        Err(e) => retention_page(&state, &s, refused_setting(e)?, None).await,
     }
 }
 
 pub(super) async fn purge_now(State(state): State<AppState>, Admin(s): Admin) -> Page {
-    let (days, report) = state.db(|s| service::purge(s, now_utc())).await?;
+    let (_, report) = state.db(|s| service::purge(s, now_utc())).await?;
     tracing::info!(
         tickets = report.tickets.len(),
         "retention policy applied from the console"
     );
-    let purged = Some(format!(
+    let purged = format!(
         "Removed {} screenshot(s) and {} device snapshot(s) from {} ticket(s).",
         report.screenshots,
         report.snapshots,
         report.tickets.len()
-    ));
-    let c = Chrome::signed("Data retention", &s, "retention");
-    let error = None;
-    Ok(render(
-        StatusCode::OK,
-        &RetentionPage {
-            c,
-            days,
-            error,
-            purged,
-        },
-    ))
+    );
+    retention_page(&state, &s, Notice::default(), Some(purged)).await
 }

@@ -228,25 +228,22 @@ pub(super) async fn edit(
     edit_page(&state, &s, notice, editing).await
 }
 
+/// Publishes or unpublishes an article, as the last segment of the form's
+/// address says.
 pub(super) async fn publish(
     State(state): State<AppState>,
     _s: Signed,
-    Path(slug): Path<String>,
+    Path((slug, action)): Path<(String, String)>,
 ) -> Page {
-    let a = service::publish_article(&state, &slug).await?;
-    Ok(see_other(&format!("/console/kb/{}?done=published", a.slug)))
-}
-
-pub(super) async fn unpublish(
-    State(state): State<AppState>,
-    _s: Signed,
-    Path(slug): Path<String>,
-) -> Page {
-    let a = service::unpublish_article(&state, &slug).await?;
-    Ok(see_other(&format!(
-        "/console/kb/{}?done=unpublished",
-        a.slug
-    )))
+    let (a, done) = match action.as_str() {
+        "publish" => (service::publish_article(&state, &slug).await?, "published"),
+        "unpublish" => (
+            service::unpublish_article(&state, &slug).await?,
+            "unpublished",
+        ),
+        _ => return Err(AppError::NotFound.into()),
+    };
+    Ok(see_other(&format!("/console/kb/{}?done={done}", a.slug)))
 }
 
 /// The live preview: the posted body rendered, as an HTML fragment.

@@ -71,11 +71,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
             "/console/admin/users",
             get(admin::users).post(admin::add_user),
         )
-        .route(
-            "/console/admin/users/{id}/disable",
-            post(admin::disable_user),
-        )
-        .route("/console/admin/users/{id}/enable", post(admin::enable_user))
+        .route("/console/admin/users/{id}/{action}", post(admin::set_user))
         .route(
             "/console/admin/enroll-tokens",
             get(admin::tokens).post(admin::create_token),
@@ -94,8 +90,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/console/kb/new", get(kb::new))
         .route("/console/kb/preview", post(kb::preview))
         .route("/console/kb/{slug}", get(kb::edit).post(kb::save))
-        .route("/console/kb/{slug}/publish", post(kb::publish))
-        .route("/console/kb/{slug}/unpublish", post(kb::unpublish))
+        .route("/console/kb/{slug}/{action}", post(kb::publish))
         .route(
             "/console/announcements",
             get(announcements::list).post(announcements::create),

@@ -89,15 +89,9 @@ async fn me_too_is_idempotent_scoped_and_counted_by_room() {
         .collect();
     assert_eq!(counts, vec![(Some("12"), 2), (Some("14"), 1)]);
 
-    // Ended: a new report is refused, a repeat is still answered.
-    let r = app
-        .call(
-            Method::POST,
-            &format!("/api/v1/tech/announcements/{id}/end"),
-            Some(&tech),
-            None,
-        )
-        .await;
+    // Ended (over the technician API): a new report is refused, a repeat is still answered.
+    let end = format!("/api/v1/tech/announcements/{id}/end");
+    let r = app.call(Method::POST, &end, Some(&tech), None).await;
     assert_eq!(r.status, StatusCode::OK);
     let r = me_too(&app, &url, Some(&lincoln), Uuid::now_v7(), "12").await;
     assert_error(&r, StatusCode::NOT_FOUND, "not_found");
@@ -331,9 +325,10 @@ async fn console_writes_articles_posts_and_ends_announcements() {
     let r = me_too(&app, &url, Some(&secret), Uuid::now_v7(), "Room 7").await;
     assert_eq!(r.status, StatusCode::CREATED);
     let (client_id, number) = app.ticket(&secret, "No internet in room 7").await;
+    let link = format!("/console/announcements/{id}/link");
     let r = post(
         &app,
-        &format!("/console/announcements/{id}/link"),
+        &link,
         &session,
         &format!("csrf={csrf}&numbers=%23{number}"),
     )
@@ -344,13 +339,8 @@ async fn console_writes_articles_posts_and_ends_announcements() {
     );
     // All or none: one unknown number links nothing.
     let (_, other) = app.ticket(&secret, "Printer in room 9").await;
-    let r = post(
-        &app,
-        &format!("/console/announcements/{id}/link"),
-        &session,
-        &format!("csrf={csrf}&numbers={other}%2C+999999"),
-    )
-    .await;
+    let form = format!("csrf={csrf}&numbers={other}%2C+999999");
+    let r = post(&app, &link, &session, &form).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.html);
     let linked_to = |n| {
         app.store
