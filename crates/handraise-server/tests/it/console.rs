@@ -391,6 +391,181 @@ async fn admin_pages_are_for_admins_only() {
 }
 
 #[tokio::test]
+async fn admins_manage_users_tokens_and_settings_through_the_service_rules() {
+    let app = App::new();
+    user(&app, "ada@example.org", "Ada", Role::Admin).await;
+    user(&app, "tom@example.org", "Tom", Role::Technician).await;
+    let (tom, _) = sign_in(&app, "tom@example.org").await;
+    let (session, csrf) = sign_in(&app, "ada@example.org").await;
+    let users = |app: &App| app.state.store().list_users().expect("users");
+    let id_of = |app: &App, email: &str| {
+        users(app)
+            .into_iter()
+            .find(|u| u.email == email)
+            .map(|u| u.id)
+            .expect("user")
+    };
+
+    // Users: the role, the email and the password are checked; the form is shown again.
+    let add = |role: &str, email: &str, password: &str| {
+        format!(
+            "csrf={csrf}&email={}&name=&role={role}&password={}",
+            enc(email),
+            enc(password)
+        )
+    };
+    let r = post(
+        &app,
+        "/console/admin/users",
+        &session,
+        &add("boss", "x@example.org", "long enough password"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.html.contains("Choose a role."));
+    let r = post(
+        &app,
+        "/console/admin/users",
+        &session,
+        &add("technician", "x@example.org", "short"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.html.contains("at least 12 characters"), "{}", r.html);
+    let r = post(
+        &app,
+        "/console/admin/users",
+        &session,
+        &add("technician", "tom@example.org", "long enough password"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = post(
+        &app,
+        "/console/admin/users",
+        &session,
+        &add("technician", " sam@example.org ", "long enough password"),
+    )
+    .await;
+    assert_eq!(r.location(), "/console/admin/users?done=user");
+    assert_eq!(users(&app).len(), 3);
+
+    // Nobody disables themselves; disabling another ends their sessions.
+    let ada = id_of(&app, "ada@example.org");
+    let bare = format!("csrf={csrf}");
+    let r = post(
+        &app,
+        &format!("/console/admin/users/{ada}/disable"),
+        &session,
+        &bare,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.html.contains("you cannot disable your own account"));
+    let tom_id = id_of(&app, "tom@example.org");
+    let r = post(
+        &app,
+        &format!("/console/admin/users/{tom_id}/disable"),
+        &session,
+        &bare,
+    )
+    .await;
+    assert_eq!(r.location(), "/console/admin/users?done=user");
+    let r = page(&app, Method::GET, "/console/queue", &tom, None).await;
+    assert_eq!(r.location(), "/console/sign-in");
+    let r = post(
+        &app,
+        &format!("/console/admin/users/{tom_id}/enable"),
+        &session,
+        &bare,
+    )
+    .await;
+    assert_eq!(r.location(), "/console/admin/users?done=user");
+    assert!(users(&app).iter().all(|u| !u.disabled));
+
+    // Enrollment tokens: shown once, stored as hashes, revoked by id; a blank label is refused.
+    let r = post(
+        &app,
+        "/console/admin/enroll-tokens",
+        &session,
+        &format!("{bare}&label=+"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = post(
+        &app,
+        "/console/admin/enroll-tokens",
+        &session,
+        &format!("{bare}&label=Lab+A"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let tokens = app.state.store().list_enroll_tokens().expect("tokens");
+    let created = tokens.iter().find(|t| t.label == "Lab A").expect("token");
+    let r = post(
+        &app,
+        &format!("/console/admin/enroll-tokens/{}/revoke", created.id),
+        &session,
+        &bare,
+    )
+    .await;
+    assert_eq!(r.location(), "/console/admin/enroll-tokens?done=token");
+    let tokens = app.state.store().list_enroll_tokens().expect("tokens");
+    assert!(tokens.iter().any(|t| t.label == "Lab A" && t.revoked));
+
+    // The SLA policy: whole hours from 1 to 720, nothing saved otherwise.
+    let before = app.state.store().sla_policy().expect("policy");
+    let sla = |a: &str| {
+        format!("{bare}&class_stopping_hours={a}&wide_hours=4&room_hours=8&individual_hours=24")
+    };
+    for bad in ["0", "721", "x"] {
+        let r = post(&app, "/console/admin/sla", &session, &sla(bad)).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        assert!(
+            r.html
+                .contains("Each value must be a whole number of hours from 1 to 720.")
+        );
+    }
+    assert_eq!(app.state.store().sla_policy().expect("policy"), before);
+    let r = post(&app, "/console/admin/sla", &session, &sla("2")).await;
+    assert_eq!(r.location(), "/console/admin/sla?done=sla");
+    assert_eq!(
+        app.state
+            .store()
+            .sla_policy()
+            .expect("policy")
+            .class_stopping_hours,
+        2
+    );
+
+    // Retention: 1 to 3650 days; purging reports what it removed.
+    let r = post(
+        &app,
+        "/console/admin/retention",
+        &session,
+        &format!("{bare}&days=abc"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.html
+            .contains("The retention period must be 1 to 3650 days.")
+    );
+    let r = post(
+        &app,
+        "/console/admin/retention",
+        &session,
+        &format!("{bare}&days=30"),
+    )
+    .await;
+    assert_eq!(r.location(), "/console/admin/retention?done=retention");
+    assert_eq!(app.state.store().retention_days().expect("days"), 30);
+    let r = post(&app, "/console/admin/retention/purge", &session, &bare).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.html.contains("Removed 0 screenshot(s)"));
+}
+
+#[tokio::test]
 async fn assets_are_embedded_and_cacheable() {
     let app = App::new();
     let r = page(&app, Method::GET, "/console/assets/console.css", "", None).await;
