@@ -1,22 +1,17 @@
-//! Bearer credentials: device secrets and technician tokens, stored as
-//! SHA-256 hashes only.
+//! Bearer credentials of the agent and technician APIs: the extractors that
+//! check a device secret or a technician token against the store (which keeps
+//! SHA-256 hashes only, made by [`crate::secret`]).
 
+use crate::error::AppError;
+pub use crate::secret::{hash_secret, new_secret};
+use crate::state::AppState;
 use crate::store::{DeviceRecord, Technician};
-use crate::{AppError, AppState};
+use axum::extract::ConnectInfo;
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use sha2::{Digest, Sha256};
-
-/// A new random secret: 32 bytes, hex encoded.
-pub fn new_secret() -> String {
-    hex::encode(rand::random::<[u8; 32]>())
-}
-
-/// SHA-256 of a secret, hex encoded: the only form the store keeps.
-pub fn hash_secret(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
-}
+use std::convert::Infallible;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 /// The token of an `Authorization: Bearer <token>` header.
 fn bearer(parts: &Parts) -> Option<&str> {
@@ -65,16 +60,21 @@ impl FromRequestParts<AppState> for TechAuth {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// The peer address of the connection (unspecified when not served over
+/// TCP, as in handler tests).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub IpAddr);
 
-    #[test]
-    fn secrets_are_random_and_hashes_stable() {
-        let a = new_secret();
-        assert_eq!(a.len(), 64);
-        assert_ne!(a, new_secret());
-        assert_eq!(hash_secret("x"), hash_secret("x"));
-        assert_ne!(hash_secret("x"), "x");
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
+        Ok(ClientIp(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ci| ci.0.ip())
+                .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+        ))
     }
 }

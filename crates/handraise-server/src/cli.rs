@@ -5,7 +5,8 @@
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use handraise_server::auth::{hash_secret, new_secret};
+use handraise_server::service::accounts::{self, UserInput};
+use handraise_server::service::enrollment;
 use handraise_server::store::{Role, now_utc};
 use handraise_server::{AppState, Config, Store, open_data_dir};
 use serde::Serialize;
@@ -205,10 +206,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { listen } => serve(&data_dir, listen).await,
         Command::EnrollToken(EnrollTokenCommand::Create { label }) => {
             let (store, _) = open(&data_dir)?;
-            let token = new_secret();
-            store.create_enroll_token(&hash_secret(&token), &label, now_utc())?;
-            println!("enrollment token {label:?} created; it is shown only once:");
-            println!("{token}");
+            let created = enrollment::create_enroll_token(&store, &label, now_utc())?;
+            println!(
+                "enrollment token {:?} created; it is shown only once:",
+                created.of
+            );
+            println!("{}", created.token);
             Ok(())
         }
         Command::EnrollToken(EnrollTokenCommand::List { json }) => {
@@ -237,35 +240,32 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::EnrollToken(EnrollTokenCommand::Revoke { id }) => {
             let (store, _) = open(&data_dir)?;
-            store
-                .revoke_enroll_token(id, now_utc())
+            enrollment::revoke_enroll_token(&store, id, now_utc())
                 .with_context(|| format!("no enrollment token with id {id}"))?;
             println!("enrollment token {id} revoked");
             Ok(())
         }
         Command::TechToken(TechTokenCommand::Create { name }) => {
-            let name = name.trim();
-            if name.is_empty() {
-                bail!("--name must not be empty");
-            }
             let (store, _) = open(&data_dir)?;
-            let token = new_secret();
-            let tech = store.create_tech_token(name, &hash_secret(&token), now_utc())?;
+            let created = enrollment::create_tech_token(&store, &name, now_utc())?;
             println!(
                 "token for technician {:?} (id {}) created; it is shown only once:",
-                tech.name, tech.id
+                created.of.name, created.of.id
             );
-            println!("{token}");
+            println!("{}", created.token);
             Ok(())
         }
         Command::User(UserCommand::Add { email, role, name }) => {
             let role = Role::parse(&role).context("--role must be technician or admin")?;
             let password = read_password()?;
             let (store, _) = open(&data_dir)?;
-            let user = handraise_server::console::new_user(&email, name.as_deref(), role, password)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            let user = store.create_user(&user, now_utc())?;
+            let input = UserInput {
+                email: &email,
+                name: name.as_deref(),
+                role,
+                password: &password,
+            };
+            let user = accounts::create_user(&store, &input, now_utc())?;
             println!(
                 "user {} ({}, technician {:?}) created",
                 user.email,
@@ -566,7 +566,10 @@ fn read_password() -> anyhow::Result<String> {
         stdin.lock().read_line(&mut line)?;
         return Ok(line.trim_end_matches(['\n', '\r']).to_owned());
     }
-    let first = prompt("Password (at least 12 characters): ")?;
+    let first = prompt(&format!(
+        "Password (at least {} characters): ",
+        accounts::MIN_PASSWORD_CHARS
+    ))?;
     let again = prompt("Repeat the password: ")?;
     if first != again {
         bail!("the passwords differ");

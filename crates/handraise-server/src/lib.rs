@@ -6,20 +6,43 @@
 //! [`router`] builds the axum application from an [`AppState`]; [`serve`] runs
 //! it on a listener until a shutdown future completes, then drains. The
 //! `handraise-server` binary is a thin shell around these and [`open_data_dir`].
+//!
+//! # Layers
+//!
+//! Each module imports only modules of its own layer or below:
+//!
+//! 1. `handraise-wire` (another crate) and the leaves that import nothing of
+//!    this crate: [`config`], [`limits`], [`secret`], [`feed`], [`kb`].
+//! 2. [`store`]: persistence only.
+//! 3. [`error`] (`AppError`, made from store errors) and [`stats`] (figures
+//!    over store rows).
+//! 4. [`service`]: every rule, split by domain (accounts and sessions,
+//!    enrollment, settings, tickets, knowledge base, announcements,
+//!    retention), taking the store, the time and the limits it needs.
+//! 5. [`state`] (`AppState`, what every handler shares) and [`auth`] (the
+//!    bearer and client-address extractors).
+//! 6. [`api`] and [`console`]: thin HTTP callers of the service layer; neither
+//!    imports the other.
+//! 7. This root: [`router`], [`serve`] and [`open_data_dir`].
+//! 8. The binary: `main` and `cli`, a command line over the service layer.
 
 pub mod api;
 pub mod auth;
 pub mod config;
 pub mod console;
 pub mod error;
+pub mod feed;
 pub mod kb;
 pub mod limits;
+pub mod secret;
 pub mod service;
+pub mod state;
 pub mod stats;
 pub mod store;
 
 pub use config::Config;
 pub use error::AppError;
+pub use state::AppState;
 pub use store::{SqliteStore, Store, StoreError};
 
 use axum::Router;
@@ -27,14 +50,9 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
-use limits::{FailureWindow, InFlight, KeyedBuckets};
-use std::collections::HashMap;
 use std::future::Future;
-use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-use tokio::sync::{Notify, watch};
-use uuid::Uuid;
+use std::net::SocketAddr;
+use std::time::Duration;
 
 /// Creates `data_dir` if needed, writes the default `config.toml` if there is
 /// none (never overwriting one), and opens the database, applying
@@ -70,232 +88,6 @@ pub enum InitError {
 
 /// Path of the long-poll endpoint; it does not count toward `max_in_flight`.
 const UPDATES_PATH: &str = "/api/v1/updates";
-/// `last_seen_at` is written at most this often per device.
-const TOUCH_EVERY: Duration = Duration::from_secs(60);
-
-/// Shared state of every handler. Cheap to clone.
-#[derive(Clone)]
-pub struct AppState {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    store: Arc<dyn Store>,
-    config: Config,
-    device_limits: KeyedBuckets<Uuid>,
-    enroll_limits: KeyedBuckets<IpAddr>,
-    /// Failed console sign-ins, keyed by `email:<address>` and `ip:<address>`.
-    signin_failures: FailureWindow<String>,
-    in_flight: InFlight,
-    feed: FeedNotifier,
-    shutdown: watch::Sender<bool>,
-    last_seen: Mutex<HashMap<Uuid, Instant>>,
-    /// Device lookups by secret hash, so the hot path skips the database.
-    device_cache: Mutex<HashMap<String, (store::DeviceRecord, Instant)>>,
-}
-
-/// How long a cached device lookup is trusted. Revocations through the API
-/// take effect at once; ones made by another process within this time.
-const DEVICE_CACHE_TTL: Duration = Duration::from_secs(30);
-/// The cache is cleared when it grows beyond this many devices.
-const DEVICE_CACHE_MAX: usize = 100_000;
-
-impl std::fmt::Debug for AppState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState")
-            .field("config", &self.inner.config)
-            .finish_non_exhaustive()
-    }
-}
-
-impl AppState {
-    /// State over `store` with limits taken from `config`.
-    pub fn new(store: Arc<dyn Store>, config: Config) -> Self {
-        let (shutdown, _) = watch::channel(false);
-        let per_minute = config.enroll_per_minute_per_ip.max(1);
-        Self {
-            inner: Arc::new(Inner {
-                device_limits: KeyedBuckets::new(config.device_burst, config.device_per_second),
-                enroll_limits: KeyedBuckets::new(per_minute, f64::from(per_minute) / 60.0),
-                signin_failures: FailureWindow::new(
-                    config.signin_max_failures,
-                    Duration::from_secs(config.signin_window_secs.max(1)),
-                ),
-                in_flight: InFlight::new(config.max_in_flight),
-                feed: FeedNotifier::default(),
-                shutdown,
-                last_seen: Mutex::new(HashMap::new()),
-                device_cache: Mutex::new(HashMap::new()),
-                store,
-                config,
-            }),
-        }
-    }
-
-    pub fn config(&self) -> &Config {
-        &self.inner.config
-    }
-
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.inner.store
-    }
-
-    /// Starts shutdown: new requests answer 503, long-polls end at once.
-    pub fn begin_shutdown(&self) {
-        self.inner.shutdown.send_replace(true);
-    }
-
-    pub fn is_shutting_down(&self) -> bool {
-        *self.inner.shutdown.borrow()
-    }
-
-    /// Completes once shutdown has begun.
-    pub(crate) async fn shutdown_started(&self) {
-        let mut rx = self.inner.shutdown.subscribe();
-        // An error means the sender is gone, which cannot happen while
-        // `self` holds it; either way there is nothing left to wait for.
-        let _ = rx.wait_for(|down| *down).await;
-    }
-
-    /// Runs a store call on the blocking pool.
-    pub(crate) async fn db<T, F>(&self, f: F) -> Result<T, AppError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
-    {
-        let store = Arc::clone(&self.inner.store);
-        tokio::task::spawn_blocking(move || f(store.as_ref()))
-            .await
-            .map_err(AppError::internal)?
-            .map_err(AppError::from)
-    }
-
-    pub(crate) fn check_device_rate(&self, device: Uuid) -> Result<(), AppError> {
-        self.inner
-            .device_limits
-            .check(&device, Instant::now())
-            .map_err(|wait| AppError::RateLimited {
-                retry_after_secs: limits::retry_after_secs(wait),
-            })
-    }
-
-    pub(crate) fn check_enroll_rate(&self, ip: IpAddr) -> Result<(), AppError> {
-        self.inner
-            .enroll_limits
-            .check(&ip, Instant::now())
-            .map_err(|wait| AppError::RateLimited {
-                retry_after_secs: limits::retry_after_secs(wait),
-            })
-    }
-
-    /// Records that the device was seen, writing at most once a minute.
-    pub(crate) fn touch_device(&self, device: Uuid) {
-        let now = Instant::now();
-        {
-            let mut seen = self
-                .inner
-                .last_seen
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            if seen
-                .get(&device)
-                .is_some_and(|t| now.saturating_duration_since(*t) < TOUCH_EVERY)
-            {
-                return;
-            }
-            seen.insert(device, now);
-        }
-        let store = Arc::clone(&self.inner.store);
-        tokio::task::spawn_blocking(move || {
-            if let Err(e) = store.touch_device(device, store::now_utc()) {
-                tracing::warn!(%device, error = %e, "could not record last_seen_at");
-            }
-        });
-    }
-
-    /// The device whose secret hashes to `secret_hash`, from the cache or
-    /// the store.
-    pub(crate) async fn device_by_secret_hash(
-        &self,
-        secret_hash: String,
-    ) -> Result<Option<store::DeviceRecord>, AppError> {
-        let now = Instant::now();
-        {
-            let cache = self
-                .inner
-                .device_cache
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            if let Some((device, at)) = cache.get(&secret_hash)
-                && now.saturating_duration_since(*at) < DEVICE_CACHE_TTL
-            {
-                return Ok(Some(device.clone()));
-            }
-        }
-        let key = secret_hash.clone();
-        let found = self.db(move |s| s.device_by_secret_hash(&key)).await?;
-        if let Some(device) = &found {
-            let mut cache = self
-                .inner
-                .device_cache
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            if cache.len() >= DEVICE_CACHE_MAX {
-                cache.clear();
-            }
-            cache.insert(secret_hash, (device.clone(), now));
-        }
-        Ok(found)
-    }
-
-    /// Forgets cached lookups of `device` (after a revocation).
-    pub(crate) fn forget_device(&self, device: Uuid) {
-        let mut cache = self
-            .inner
-            .device_cache
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        cache.retain(|_, (d, _)| d.id != device);
-    }
-
-    pub(crate) fn signin_failures(&self) -> &FailureWindow<String> {
-        &self.inner.signin_failures
-    }
-
-    pub(crate) fn feed(&self) -> &FeedNotifier {
-        &self.inner.feed
-    }
-}
-
-/// Wakes the long-polls of one device when its feed gains an entry; other
-/// devices are not disturbed.
-#[derive(Debug, Default)]
-pub(crate) struct FeedNotifier {
-    waiters: Mutex<HashMap<Uuid, Arc<Notify>>>,
-}
-
-impl FeedNotifier {
-    pub(crate) fn subscribe(&self, device: Uuid) -> Arc<Notify> {
-        let mut map = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
-        Arc::clone(map.entry(device).or_default())
-    }
-
-    /// Drops a subscription; forgets the device when nobody else waits.
-    pub(crate) fn unsubscribe(&self, device: Uuid, notify: Arc<Notify>) {
-        let mut map = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
-        drop(notify);
-        if map.get(&device).is_some_and(|n| Arc::strong_count(n) == 1) {
-            map.remove(&device);
-        }
-    }
-
-    pub(crate) fn notify(&self, device: Uuid) {
-        let map = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = map.get(&device) {
-            n.notify_waiters();
-        }
-    }
-}
 
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
@@ -427,7 +219,7 @@ async fn guard(State(state): State<AppState>, request: Request, next: Next) -> R
     let _slot = if long_poll {
         None
     } else {
-        match state.inner.in_flight.try_acquire() {
+        match state.try_acquire_slot() {
             Some(slot) => Some(slot),
             None => {
                 return AppError::RateLimited {

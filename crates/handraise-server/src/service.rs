@@ -5,6 +5,12 @@
 //! a change made in the browser and one made over the API are the same
 //! change.
 
+pub mod accounts;
+pub mod convert;
+pub mod enrollment;
+pub mod settings;
+pub mod validate;
+
 use crate::api::{check_len, optional_text, required_text};
 use crate::store::{
     AnnouncementRecord, ArticleRecord, ArticleRecordInput, DeviceRecord, Inserted, MessageKind,

@@ -163,14 +163,17 @@ async fn send_full(
 /// (`hr_session=...`) and the session's CSRF token, so console forms reach their parsers.
 async fn console_session(app: &Router, state: &AppState) -> (String, String) {
     const PASSWORD: &str = "props-password-1";
-    handraise_server::console::create_user(
-        state,
-        "props@example.org",
-        Some("Props"),
-        handraise_server::store::Role::Admin,
-        PASSWORD.into(),
+    let admin = handraise_server::service::accounts::UserInput {
+        email: "props@example.org",
+        name: Some("Props"),
+        role: handraise_server::store::Role::Admin,
+        password: PASSWORD,
+    };
+    handraise_server::service::accounts::create_user(
+        state.store().as_ref(),
+        &admin,
+        handraise_server::store::now_utc(),
     )
-    .await
     .expect("admin");
     let cookie = |headers: &axum::http::HeaderMap, name: &str| {
         headers

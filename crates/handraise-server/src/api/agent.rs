@@ -3,9 +3,10 @@
 
 use super::{ClientIp, check_len, optional_text, required_text};
 use crate::auth::{DeviceAuth, hash_secret, new_secret};
+use crate::error::AppError;
 use crate::error::{Json, Path, Query};
+use crate::state::AppState;
 use crate::store::{Inserted, NewDevice, NewTeacherMessage, NewTicketRecord, now_utc};
-use crate::{AppError, AppState};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};

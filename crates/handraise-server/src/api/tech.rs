@@ -1,8 +1,10 @@
 //! Technician endpoints (`/api/v1/tech/...`).
 
 use crate::auth::TechAuth;
+use crate::error::AppError;
 use crate::error::{Json, Path, Query};
-use crate::{AppError, AppState, service};
+use crate::service;
+use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use handraise_wire as wire;

@@ -3,11 +3,12 @@
 //! made by `kb::render_markdown`, which escapes every piece of text itself.
 
 use super::view::{Due, SnapshotView};
-use crate::AppError;
+use crate::error::AppError;
 use crate::store::{Role, SessionRecord, SlaPolicy};
 use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
+use handraise_wire::Category;
 
 /// The page frame: title, navigation and the signed-in user.
 #[derive(Debug, Clone)]
@@ -77,6 +78,25 @@ impl Opt {
             label: label.into(),
             value,
         }
+    }
+
+    /// A `<select>`'s options: `first` then `rest`, as (value, label), the
+    /// one whose value is `current` selected.
+    pub fn list<V: Into<String>, L: Into<String>>(
+        current: &str,
+        first: &[(&str, &str)],
+        rest: impl IntoIterator<Item = (V, L)>,
+    ) -> Vec<Self> {
+        let first = first.iter().map(|(v, l)| Opt::new(*v, *l, current));
+        first
+            .chain(rest.into_iter().map(|(v, l)| Opt::new(v, l, current)))
+            .collect()
+    }
+
+    /// Every category after a first option of value "" labelled `none`.
+    pub fn categories(none: &str, current: &str) -> Vec<Self> {
+        let all = Category::ALL.iter().map(|c| (c.as_str(), c.label()));
+        Opt::list(current, &[("", none)], all)
     }
 }
 
@@ -321,7 +341,7 @@ pub struct KbEditPage {
     /// The body rendered by `kb::render_markdown` (which escapes every piece
     /// of text itself): the one value a template shows with `|safe`.
     pub preview: String,
-    pub stats: Option<super::super::stats::ArticleStats>,
+    pub stats: Option<crate::stats::ArticleStats>,
     pub version: Option<i64>,
     pub error: Option<String>,
 }

@@ -10,9 +10,11 @@
 //! cookie (`hr_signin`), since there is no session yet.
 
 use super::pages::{ErrorPage, render};
-use crate::auth::hash_secret;
+use crate::error::AppError;
+use crate::secret::same_secret;
+use crate::service::accounts;
+use crate::state::AppState;
 use crate::store::{Role, SessionRecord, now_utc};
-use crate::{AppError, AppState};
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
@@ -62,15 +64,6 @@ pub fn set_cookie(name: &str, value: &str, path: &str, max_age_secs: u64, secure
         c.push_str("; Secure");
     }
     c
-}
-
-/// Compares secrets without an early exit.
-pub fn same_secret(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
 }
 
 /// The `csrf` field of a urlencoded form body.
@@ -131,13 +124,10 @@ pub async fn console_layer(
 
 async fn check(state: &AppState, mut request: Request) -> Result<Request, Response> {
     let session = match cookie(request.headers(), SESSION_COOKIE) {
-        Some(token) => {
-            let hash = hash_secret(&token);
-            state
-                .db(move |s| s.session(&hash, now_utc()))
-                .await
-                .map_err(super::pages::error_response)?
-        }
+        Some(token) => state
+            .db(move |s| accounts::session(s, &token, now_utc()))
+            .await
+            .map_err(super::pages::error_response)?,
         None => None,
     };
     if request.method() == Method::POST {
@@ -223,7 +213,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cookies_are_parsed_and_secrets_compared() {
+    fn cookies_and_csrf_fields_are_parsed() {
         let mut h = HeaderMap::new();
         h.insert(
             header::COOKIE,
@@ -232,9 +222,6 @@ mod tests {
         assert_eq!(cookie(&h, "hr_session").as_deref(), Some("abc"));
         assert_eq!(cookie(&h, "b"), None);
         assert_eq!(cookie(&h, "c"), None);
-        assert!(same_secret("abc", "abc"));
-        assert!(!same_secret("abc", "abd"));
-        assert!(!same_secret("abc", "ab"));
         assert_eq!(csrf_field(b"x=1&csrf=t%2Bk").as_deref(), Some("t+k"));
     }
 

@@ -4,7 +4,8 @@
 use super::{App, R};
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use handraise_server::store::Role;
+use handraise_server::service::accounts::{self, UserInput};
+use handraise_server::store::{Role, now_utc};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
@@ -88,6 +89,11 @@ pub(crate) async fn page(
     }
 }
 
+/// Posts the urlencoded `form` to `uri` with the session `cookie`.
+pub(crate) async fn post(app: &App, uri: &str, cookie: &str, form: &str) -> Page {
+    page(app, Method::POST, uri, cookie, Some(form)).await
+}
+
 pub(crate) fn enc(s: &str) -> String {
     serde_urlencoded::to_string([("v", s)]).expect("encode")[2..].to_owned()
 }
@@ -95,9 +101,13 @@ pub(crate) fn enc(s: &str) -> String {
 const PASSWORD: &str = "a long enough password";
 
 pub(crate) async fn user(app: &App, email: &str, name: &str, role: Role) {
-    handraise_server::console::create_user(&app.state, email, Some(name), role, PASSWORD.into())
-        .await
-        .expect("user");
+    let input = UserInput {
+        email,
+        name: Some(name),
+        role,
+        password: PASSWORD,
+    };
+    accounts::create_user(app.state.store().as_ref(), &input, now_utc()).expect("user");
 }
 
 /// Signs in; returns the session cookie (`hr_session=...`) and the session's CSRF token.
@@ -178,14 +188,7 @@ async fn session_cookie_flags_and_sign_out() {
     assert!(!plain.is_empty());
 
     // Sign-out deletes the session.
-    let r = page(
-        &app,
-        Method::POST,
-        "/console/sign-out",
-        &plain,
-        Some(&format!("csrf={csrf}")),
-    )
-    .await;
+    let r = post(&app, "/console/sign-out", &plain, &format!("csrf={csrf}")).await;
     assert_eq!(r.location(), "/console/sign-in");
     assert!(r.set_cookie_line("hr_session").contains("Max-Age=0"));
     let r = page(&app, Method::GET, "/console/queue", &plain, None).await;
@@ -220,14 +223,7 @@ async fn failed_sign_ins_are_limited_per_email() {
     assert!(r.headers.contains_key(header::RETRY_AFTER));
     assert!(r.html.contains("Too many failed sign-ins"));
     // A sign-in form post without the double-submit token is refused.
-    let r = page(
-        &app,
-        Method::POST,
-        "/console/sign-in",
-        "",
-        Some("email=a%40b.c&password=x"),
-    )
-    .await;
+    let r = post(&app, "/console/sign-in", "", "email=a%40b.c&password=x").await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
 
@@ -240,7 +236,7 @@ async fn posts_without_the_session_csrf_token_are_refused() {
     let (session, csrf) = sign_in(&app, "ada@example.org").await;
     let uri = format!("/console/tickets/{number}/reply");
     for form in ["body=forged", "csrf=nope&body=forged"] {
-        let r = page(&app, Method::POST, &uri, &session, Some(form)).await;
+        let r = post(&app, &uri, &session, form).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{form}");
         assert!(r.html.contains("This form has expired"));
     }
@@ -254,14 +250,7 @@ async fn posts_without_the_session_csrf_token_are_refused() {
     .await;
     assert!(!r.html.contains("forged"));
     // No session at all: back to sign-in, nothing changed.
-    let r = page(
-        &app,
-        Method::POST,
-        &uri,
-        "",
-        Some(&format!("csrf={csrf}&body=x")),
-    )
-    .await;
+    let r = post(&app, &uri, "", &format!("csrf={csrf}&body=x")).await;
     assert_eq!(r.location(), "/console/sign-in");
 }
 
@@ -276,38 +265,34 @@ async fn console_changes_are_the_api_changes_and_reach_the_device() -> R {
     let (session, csrf) = sign_in(&app, "ada@example.org").await;
     let t = format!("/console/tickets/{number}");
 
-    let r = page(
+    let r = post(
         &app,
-        Method::POST,
         &format!("{t}/assign"),
         &session,
-        Some(&format!("csrf={csrf}&assignee=Ada+Admin")),
+        &format!("csrf={csrf}&assignee=Ada+Admin"),
     )
     .await;
     assert_eq!(r.location(), format!("{t}?done=assigned"));
-    let r = page(
+    let r = post(
         &app,
-        Method::POST,
         &format!("{t}/reply"),
         &session,
-        Some(&format!("csrf={csrf}&body=On+my+way")),
+        &format!("csrf={csrf}&body=On+my+way"),
     )
     .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    page(
+    post(
         &app,
-        Method::POST,
         &format!("{t}/note"),
         &session,
-        Some(&format!("csrf={csrf}&body=secret+note")),
+        &format!("csrf={csrf}&body=secret+note"),
     )
     .await;
-    page(
+    post(
         &app,
-        Method::POST,
         &format!("{t}/status"),
         &session,
-        Some(&format!("csrf={csrf}&status=resolved")),
+        &format!("csrf={csrf}&status=resolved"),
     )
     .await;
 
@@ -393,17 +378,191 @@ async fn admin_pages_are_for_admins_only() {
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{uri}");
     }
     let (device, _) = app.device(None, None).await;
-    let r = page(
+    let r = post(
         &app,
-        Method::POST,
         &format!("/console/devices/{device}/revoke"),
         &session,
-        Some(&format!("csrf={csrf}")),
+        &format!("csrf={csrf}"),
     )
     .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     let r = page(&app, Method::GET, "/console/devices", &session, None).await;
     assert!(r.html.contains("room-12") && !r.html.contains(">Revoke<"));
+}
+
+#[tokio::test]
+async fn admins_manage_users_tokens_and_settings_through_the_service_rules() {
+    let app = App::new();
+    user(&app, "ada@example.org", "Ada", Role::Admin).await;
+    user(&app, "tom@example.org", "Tom", Role::Technician).await;
+    let (tom, _) = sign_in(&app, "tom@example.org").await;
+    let (session, csrf) = sign_in(&app, "ada@example.org").await;
+    let users = |app: &App| app.state.store().list_users().expect("users");
+    let id_of = |app: &App, email: &str| {
+        users(app)
+            .into_iter()
+            .find(|u| u.email == email)
+            .map(|u| u.id)
+            .expect("user")
+    };
+
+    // Users: the role, the email and the password are checked; the form is shown again.
+    let add = |role: &str, email: &str, password: &str| {
+        format!(
+            "csrf={csrf}&email={}&name=&role={role}&password={}",
+            enc(email),
+            enc(password)
+        )
+    };
+    let r = post(
+        &app,
+        "/console/admin/users",
+        &session,
+        &add("boss", "x@example.org", "long enough password"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.html.contains("Choose a role."));
+    let r = post(
+        &app,
+        "/console/admin/users",
+        &session,
+        &add("technician", "x@example.org", "short"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.html.contains("at least 12 characters"), "{}", r.html);
+    let r = post(
+        &app,
+        "/console/admin/users",
+        &session,
+        &add("technician", "tom@example.org", "long enough password"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = post(
+        &app,
+        "/console/admin/users",
+        &session,
+        &add("technician", " sam@example.org ", "long enough password"),
+    )
+    .await;
+    assert_eq!(r.location(), "/console/admin/users?done=user");
+    assert_eq!(users(&app).len(), 3);
+
+    // Nobody disables themselves; disabling another ends their sessions.
+    let ada = id_of(&app, "ada@example.org");
+    let bare = format!("csrf={csrf}");
+    let r = post(
+        &app,
+        &format!("/console/admin/users/{ada}/disable"),
+        &session,
+        &bare,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.html.contains("you cannot disable your own account"));
+    let tom_id = id_of(&app, "tom@example.org");
+    let r = post(
+        &app,
+        &format!("/console/admin/users/{tom_id}/disable"),
+        &session,
+        &bare,
+    )
+    .await;
+    assert_eq!(r.location(), "/console/admin/users?done=user");
+    let r = page(&app, Method::GET, "/console/queue", &tom, None).await;
+    assert_eq!(r.location(), "/console/sign-in");
+    let r = post(
+        &app,
+        &format!("/console/admin/users/{tom_id}/enable"),
+        &session,
+        &bare,
+    )
+    .await;
+    assert_eq!(r.location(), "/console/admin/users?done=user");
+    assert!(users(&app).iter().all(|u| !u.disabled));
+
+    // Enrollment tokens: shown once, stored as hashes, revoked by id; a blank label is refused.
+    let r = post(
+        &app,
+        "/console/admin/enroll-tokens",
+        &session,
+        &format!("{bare}&label=+"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = post(
+        &app,
+        "/console/admin/enroll-tokens",
+        &session,
+        &format!("{bare}&label=Lab+A"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let tokens = app.state.store().list_enroll_tokens().expect("tokens");
+    let created = tokens.iter().find(|t| t.label == "Lab A").expect("token");
+    let r = post(
+        &app,
+        &format!("/console/admin/enroll-tokens/{}/revoke", created.id),
+        &session,
+        &bare,
+    )
+    .await;
+    assert_eq!(r.location(), "/console/admin/enroll-tokens?done=token");
+    let tokens = app.state.store().list_enroll_tokens().expect("tokens");
+    assert!(tokens.iter().any(|t| t.label == "Lab A" && t.revoked));
+
+    // The SLA policy: whole hours from 1 to 720, nothing saved otherwise.
+    let before = app.state.store().sla_policy().expect("policy");
+    let sla = |a: &str| {
+        format!("{bare}&class_stopping_hours={a}&wide_hours=4&room_hours=8&individual_hours=24")
+    };
+    for bad in ["0", "721", "x"] {
+        let r = post(&app, "/console/admin/sla", &session, &sla(bad)).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        assert!(
+            r.html
+                .contains("Each value must be a whole number of hours from 1 to 720.")
+        );
+    }
+    assert_eq!(app.state.store().sla_policy().expect("policy"), before);
+    let r = post(&app, "/console/admin/sla", &session, &sla("2")).await;
+    assert_eq!(r.location(), "/console/admin/sla?done=sla");
+    assert_eq!(
+        app.state
+            .store()
+            .sla_policy()
+            .expect("policy")
+            .class_stopping_hours,
+        2
+    );
+
+    // Retention: 1 to 3650 days; purging reports what it removed.
+    let r = post(
+        &app,
+        "/console/admin/retention",
+        &session,
+        &format!("{bare}&days=abc"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.html
+            .contains("The retention period must be 1 to 3650 days.")
+    );
+    let r = post(
+        &app,
+        "/console/admin/retention",
+        &session,
+        &format!("{bare}&days=30"),
+    )
+    .await;
+    assert_eq!(r.location(), "/console/admin/retention?done=retention");
+    assert_eq!(app.state.store().retention_days().expect("days"), 30);
+    let r = post(&app, "/console/admin/retention/purge", &session, &bare).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.html.contains("Removed 0 screenshot(s)"));
 }
 
 #[tokio::test]

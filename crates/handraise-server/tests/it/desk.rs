@@ -1,8 +1,8 @@
 //! Console part 2 and the endpoints behind it: "me too" and deflections over the agent API,
 //! the knowledge base, announcements (link, end and resolve), the dashboard and retention.
 
-use super::console::{enc, page, sign_in, user};
-use super::{App, assert_error};
+use super::console::{enc, page, post, sign_in, user};
+use super::{App, Reply, assert_error};
 use axum::http::{Method, StatusCode};
 use handraise_server::store::{Role, now_utc};
 use handraise_server::{Store, service};
@@ -25,9 +25,12 @@ async fn announce(app: &App, tech: &str, school: Option<&str>, building: Option<
     r.body["id"].as_i64().expect("id")
 }
 
-fn me_too_body(id: Uuid, room: &str) -> serde_json::Value {
-    json!({"client_id": id, "created_at": "2026-03-02T08:00:00Z", "room": room,
-           "reporter": {"display_name": "Ms Rivera"}})
+/// Posts a "me too" from room `room` with client id `id` to `url`, as the
+/// device whose secret is `secret` (none without).
+async fn me_too(app: &App, url: &str, secret: Option<&str>, id: Uuid, room: &str) -> Reply {
+    let body = json!({"client_id": id, "created_at": "2026-03-02T08:00:00Z", "room": room,
+                      "reporter": {"display_name": "Ms Rivera"}});
+    app.call(Method::POST, url, secret, Some(body)).await
 }
 
 #[tokio::test]
@@ -41,75 +44,33 @@ async fn me_too_is_idempotent_scoped_and_counted_by_room() {
     let url = format!("/api/v1/announcements/{id}/me-too");
 
     let first = Uuid::now_v7();
-    let r = app
-        .call(
-            Method::POST,
-            &url,
-            Some(&lincoln),
-            Some(me_too_body(first, "12")),
-        )
-        .await;
+    let r = me_too(&app, &url, Some(&lincoln), first, "12").await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     assert_eq!(r.body, json!({"announcement_id": id, "reports": 1}));
     // A repeat (a retry after a timeout) answers 200 and counts nothing.
-    let r = app
-        .call(
-            Method::POST,
-            &url,
-            Some(&lincoln),
-            Some(me_too_body(first, "12")),
-        )
-        .await;
+    let r = me_too(&app, &url, Some(&lincoln), first, "12").await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.body["reports"], 1);
     // Another device reusing the id is a conflict.
-    let r = app
-        .call(
-            Method::POST,
-            &url,
-            Some(&lincoln2),
-            Some(me_too_body(first, "12")),
-        )
-        .await;
+    let r = me_too(&app, &url, Some(&lincoln2), first, "12").await;
     assert_error(&r, StatusCode::CONFLICT, "conflict");
     for (secret, room) in [(&lincoln2, " 12 "), (&lincoln, "14")] {
-        let r = app
-            .call(
-                Method::POST,
-                &url,
-                Some(secret),
-                Some(me_too_body(Uuid::now_v7(), room)),
-            )
-            .await;
+        let r = me_too(&app, &url, Some(secret), Uuid::now_v7(), room).await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     }
     // Not visible to another school, unknown, no credentials, bad body.
-    let r = app
-        .call(
-            Method::POST,
-            &url,
-            Some(&roosevelt),
-            Some(me_too_body(Uuid::now_v7(), "1")),
-        )
-        .await;
+    let r = me_too(&app, &url, Some(&roosevelt), Uuid::now_v7(), "1").await;
     assert_error(&r, StatusCode::NOT_FOUND, "not_found");
-    let r = app
-        .call(
-            Method::POST,
-            "/api/v1/announcements/9999/me-too",
-            Some(&lincoln),
-            Some(me_too_body(Uuid::now_v7(), "1")),
-        )
-        .await;
+    let r = me_too(
+        &app,
+        "/api/v1/announcements/9999/me-too",
+        Some(&lincoln),
+        Uuid::now_v7(),
+        "1",
+    )
+    .await;
     assert_error(&r, StatusCode::NOT_FOUND, "not_found");
-    let r = app
-        .call(
-            Method::POST,
-            &url,
-            None,
-            Some(me_too_body(Uuid::now_v7(), "1")),
-        )
-        .await;
+    let r = me_too(&app, &url, None, Uuid::now_v7(), "1").await;
     assert_error(&r, StatusCode::UNAUTHORIZED, "unauthorized");
     let r = app
         .call(
@@ -128,33 +89,13 @@ async fn me_too_is_idempotent_scoped_and_counted_by_room() {
         .collect();
     assert_eq!(counts, vec![(Some("12"), 2), (Some("14"), 1)]);
 
-    // Ended: a new report is refused, a repeat is still answered.
-    let r = app
-        .call(
-            Method::POST,
-            &format!("/api/v1/tech/announcements/{id}/end"),
-            Some(&tech),
-            None,
-        )
-        .await;
+    // Ended (over the technician API): a new report is refused, a repeat is still answered.
+    let end = format!("/api/v1/tech/announcements/{id}/end");
+    let r = app.call(Method::POST, &end, Some(&tech), None).await;
     assert_eq!(r.status, StatusCode::OK);
-    let r = app
-        .call(
-            Method::POST,
-            &url,
-            Some(&lincoln),
-            Some(me_too_body(Uuid::now_v7(), "12")),
-        )
-        .await;
+    let r = me_too(&app, &url, Some(&lincoln), Uuid::now_v7(), "12").await;
     assert_error(&r, StatusCode::NOT_FOUND, "not_found");
-    let r = app
-        .call(
-            Method::POST,
-            &url,
-            Some(&lincoln),
-            Some(me_too_body(first, "12")),
-        )
-        .await;
+    let r = me_too(&app, &url, Some(&lincoln), first, "12").await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.body["reports"], 3);
 }
@@ -240,7 +181,7 @@ async fn console_writes_articles_posts_and_ends_announcements() {
         enc("pen, stylus"),
         enc("1. Charge the pen\r\n2. Press **Pair**\r\n")
     );
-    let r = page(&app, Method::POST, "/console/kb", &session, Some(&form)).await;
+    let r = post(&app, "/console/kb", &session, &form).await;
     assert_eq!(
         r.location(),
         "/console/kb/smartboard-pen?done=article",
@@ -280,12 +221,11 @@ async fn console_writes_articles_posts_and_ends_announcements() {
                 .html
                 .contains("The board pen &lt;b&gt;does nothing&lt;/b&gt;")
     );
-    let r = page(
+    let r = post(
         &app,
-        Method::POST,
         "/console/kb/smartboard-pen/unpublish",
         &session,
-        Some(&format!("csrf={csrf}")),
+        &format!("csrf={csrf}"),
     )
     .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
@@ -296,23 +236,64 @@ async fn console_writes_articles_posts_and_ends_announcements() {
             .expect("exists")
             .published
     );
-    // The live preview escapes.
-    let r = page(
+    // Saving an existing article keeps its slug (whatever the form says) and bumps its
+    // version; a preview saves nothing.
+    let before = app
+        .store
+        .article("smartboard-pen")
+        .expect("read")
+        .expect("exists");
+    let edit_form = |action: &str, title: &str| {
+        format!(
+            "csrf={csrf}&action={action}&slug=other-slug&title={}&categories=display&body=x&published=true",
+            enc(title)
+        )
+    };
+    let r = post(
         &app,
-        Method::POST,
+        "/console/kb/smartboard-pen",
+        &session,
+        &edit_form("preview", "Draft"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.html.contains("Draft"));
+    let r = post(
+        &app,
+        "/console/kb/smartboard-pen",
+        &session,
+        &edit_form("save", "Pen"),
+    )
+    .await;
+    assert_eq!(
+        r.location(),
+        "/console/kb/smartboard-pen?done=article",
+        "{}",
+        r.html
+    );
+    let after = app
+        .store
+        .article("smartboard-pen")
+        .expect("read")
+        .expect("exists");
+    assert_eq!(after.title, "Pen");
+    assert!(after.version > before.version);
+    assert!(app.store.article("other-slug").expect("read").is_none());
+    // The live preview escapes.
+    let r = post(
+        &app,
         "/console/kb/preview",
         &session,
-        Some(&format!("csrf={csrf}&body={}", enc("# Hi <script>"))),
+        &format!("csrf={csrf}&body={}", enc("# Hi <script>")),
     )
     .await;
     assert_eq!(r.html, "<h3>Hi &lt;script&gt;</h3>");
     // A bad slug is refused with the form kept.
-    let r = page(
+    let r = post(
         &app,
-        Method::POST,
         "/console/kb",
         &session,
-        Some(&format!("csrf={csrf}&slug=Bad+Slug&title=x&body=y")),
+        &format!("csrf={csrf}&slug=Bad+Slug&title=x&body=y"),
     )
     .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -324,14 +305,7 @@ async fn console_writes_articles_posts_and_ends_announcements() {
         enc("Wi-Fi down at Lincoln"),
         enc("We are on it")
     );
-    let r = page(
-        &app,
-        Method::POST,
-        "/console/announcements",
-        &session,
-        Some(&form),
-    )
-    .await;
+    let r = post(&app, "/console/announcements", &session, &form).await;
     let loc = r.location().to_owned();
     assert!(loc.starts_with("/console/announcements/"), "{}", r.html);
     let id: i64 = loc["/console/announcements/".len()..]
@@ -347,22 +321,16 @@ async fn console_writes_articles_posts_and_ends_announcements() {
         list.body["announcements"][0]["title"],
         "Wi-Fi down at Lincoln"
     );
-    let r = app
-        .call(
-            Method::POST,
-            &format!("/api/v1/announcements/{id}/me-too"),
-            Some(&secret),
-            Some(me_too_body(Uuid::now_v7(), "Room 7")),
-        )
-        .await;
+    let url = format!("/api/v1/announcements/{id}/me-too");
+    let r = me_too(&app, &url, Some(&secret), Uuid::now_v7(), "Room 7").await;
     assert_eq!(r.status, StatusCode::CREATED);
     let (client_id, number) = app.ticket(&secret, "No internet in room 7").await;
-    let r = page(
+    let link = format!("/console/announcements/{id}/link");
+    let r = post(
         &app,
-        Method::POST,
-        &format!("/console/announcements/{id}/link"),
+        &link,
         &session,
-        Some(&format!("csrf={csrf}&numbers=%23{number}")),
+        &format!("csrf={csrf}&numbers=%23{number}"),
     )
     .await;
     assert_eq!(
@@ -371,14 +339,8 @@ async fn console_writes_articles_posts_and_ends_announcements() {
     );
     // All or none: one unknown number links nothing.
     let (_, other) = app.ticket(&secret, "Printer in room 9").await;
-    let r = page(
-        &app,
-        Method::POST,
-        &format!("/console/announcements/{id}/link"),
-        &session,
-        Some(&format!("csrf={csrf}&numbers={other}%2C+999999")),
-    )
-    .await;
+    let form = format!("csrf={csrf}&numbers={other}%2C+999999");
+    let r = post(&app, &link, &session, &form).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.html);
     let linked_to = |n| {
         app.store
@@ -502,4 +464,28 @@ async fn retention_purges_only_finished_tickets_past_the_policy() {
     }
     app.store.set_retention_days(30).expect("set");
     assert_eq!(app.store.retention_days().expect("days"), 30);
+
+    // The console shows the screenshot kept and not the ones purged; a ticket's
+    // screenshot address takes no form and its action addresses take no GET.
+    user(&app, "lead@example.org", "Lead", Role::Technician).await;
+    let (session, csrf) = sign_in(&app, "lead@example.org").await;
+    let shot = |n: i64| format!("/console/tickets/{n}/screenshot");
+    let r = page(&app, Method::GET, &shot(tickets[2]), &session, None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.headers[axum::http::header::CONTENT_TYPE], "image/png");
+    let r = page(&app, Method::GET, &shot(tickets[0]), &session, None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = post(&app, &shot(tickets[2]), &session, &format!("csrf={csrf}")).await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    let assign = format!("/console/tickets/{}/assign", tickets[2]);
+    let r = page(&app, Method::GET, &assign, &session, None).await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    let r = post(
+        &app,
+        &format!("/console/tickets/{}/frobnicate", tickets[2]),
+        &session,
+        &format!("csrf={csrf}"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
 }

@@ -1,0 +1,145 @@
+//! Signing in and out. The rules (lockout, password check, session) are in
+//! [`crate::service::accounts`]; this turns them into pages and cookies.
+
+use super::pages::{Chrome, SignInPage, render, wait_text};
+use super::session::{self, SESSION_COOKIE, SIGN_IN_PATH, SIGNIN_COOKIE, Signed};
+use super::{Form, Page, QUEUE_PATH, see_other};
+use crate::auth::ClientIp;
+use crate::limits::retry_after_secs;
+use crate::secret::new_secret;
+use crate::service::accounts::{self, SignIn, SignInPolicy};
+use crate::state::AppState;
+use crate::store::now_utc;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::Response;
+use serde::Deserialize;
+
+pub(super) async fn home(session: Option<Signed>) -> Response {
+    match session {
+        Some(_) => see_other(QUEUE_PATH),
+        None => see_other(SIGN_IN_PATH),
+    }
+}
+
+/// Adds `Set-Cookie` lines to `response`.
+fn set_cookies(response: &mut Response, cookies: &[String]) {
+    for cookie in cookies {
+        if let Ok(v) = HeaderValue::from_str(cookie) {
+            response.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+}
+
+/// The sign-in page with its double-submit CSRF cookie (set when missing).
+fn sign_in_response(
+    status: StatusCode,
+    headers: &HeaderMap,
+    uri: &Uri,
+    email: String,
+    error: Option<String>,
+) -> Response {
+    let existing = session::cookie(headers, SIGNIN_COOKIE);
+    let token = existing.clone().unwrap_or_else(new_secret);
+    let mut c = Chrome::anonymous("Sign in");
+    c.csrf = token.clone();
+    let mut response = render(status, &SignInPage { c, email, error });
+    if existing.is_none() {
+        let secure = session::is_https(headers, uri);
+        let cookie = session::set_cookie(SIGNIN_COOKIE, &token, SIGN_IN_PATH, 3600, secure);
+        set_cookies(&mut response, &[cookie]);
+    }
+    response
+}
+
+pub(super) async fn page(session: Option<Signed>, headers: HeaderMap, uri: Uri) -> Response {
+    if session.is_some() {
+        return see_other(QUEUE_PATH);
+    }
+    sign_in_response(StatusCode::OK, &headers, &uri, String::new(), None)
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct SignInForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+pub(super) async fn sign_in(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    uri: Uri,
+    Form(f): Form<SignInForm>,
+) -> Page {
+    let email = f.email.trim().to_owned();
+    let (shared, typed) = (state.clone(), email.clone());
+    let outcome = state
+        .blocking(move |store| {
+            let policy = SignInPolicy {
+                failures: shared.signin_failures(),
+                session_hours: shared.config().session_hours,
+            };
+            let attempt = (typed.as_str(), f.password.as_str());
+            accounts::sign_in(store, &policy, attempt, ip, now_utc())
+        })
+        .await?;
+    let signed = match outcome {
+        SignIn::Signed(signed) => signed,
+        SignIn::Locked(wait) => {
+            let secs = retry_after_secs(wait);
+            let text = format!(
+                "Too many failed sign-ins. Please wait {} before trying again.",
+                wait_text(secs)
+            );
+            let mut r = sign_in_response(
+                StatusCode::TOO_MANY_REQUESTS,
+                &headers,
+                &uri,
+                email,
+                Some(text),
+            );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            return Ok(r);
+        }
+        SignIn::Refused => {
+            let text = "That email and password do not match an account. Check them and try again.";
+            return Ok(sign_in_response(
+                StatusCode::UNAUTHORIZED,
+                &headers,
+                &uri,
+                email,
+                Some(text.into()),
+            ));
+        }
+    };
+    let secure = session::is_https(&headers, &uri);
+    let max_age = signed.max_age.as_secs();
+    let mut response = see_other(QUEUE_PATH);
+    set_cookies(
+        &mut response,
+        &[
+            session::set_cookie(SESSION_COOKIE, &signed.token, "/", max_age, secure),
+            session::set_cookie(SIGNIN_COOKIE, "", SIGN_IN_PATH, 0, secure),
+        ],
+    );
+    Ok(response)
+}
+
+pub(super) async fn sign_out(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Page {
+    if let Some(token) = session::cookie(&headers, SESSION_COOKIE) {
+        state
+            .db(move |s| accounts::sign_out(s, &token, now_utc()))
+            .await?;
+    }
+    let mut response = see_other(SIGN_IN_PATH);
+    let secure = session::is_https(&headers, &uri);
+    set_cookies(
+        &mut response,
+        &[session::set_cookie(SESSION_COOKIE, "", "/", 0, secure)],
+    );
+    Ok(response)
+}

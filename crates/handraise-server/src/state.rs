@@ -1,0 +1,229 @@
+//! [`AppState`]: what every HTTP handler shares (the store, the config, the
+//! rate limits, the feed notifier, the shutdown flag and the device cache).
+//! Used by the agent and technician APIs and the console; the service layer
+//! below takes the parts it needs instead.
+
+use crate::config::Config;
+use crate::error::AppError;
+use crate::feed::FeedNotifier;
+use crate::limits::{self, FailureWindow, InFlight, InFlightGuard, KeyedBuckets};
+use crate::store::{self, Store, StoreError};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+use uuid::Uuid;
+
+/// `last_seen_at` is written at most this often per device.
+const TOUCH_EVERY: Duration = Duration::from_secs(60);
+/// How long a cached device lookup is trusted. Revocations through the API
+/// take effect at once; ones made by another process within this time.
+const DEVICE_CACHE_TTL: Duration = Duration::from_secs(30);
+/// The cache is cleared when it grows beyond this many devices.
+const DEVICE_CACHE_MAX: usize = 100_000;
+
+/// Shared state of every handler. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    config: Config,
+    device_limits: KeyedBuckets<Uuid>,
+    enroll_limits: KeyedBuckets<IpAddr>,
+    /// Failed console sign-ins, keyed by `email:<address>` and `ip:<address>`.
+    signin_failures: FailureWindow<String>,
+    in_flight: InFlight,
+    feed: FeedNotifier,
+    shutdown: watch::Sender<bool>,
+    last_seen: Mutex<HashMap<Uuid, Instant>>,
+    /// Device lookups by secret hash, so the hot path skips the database.
+    device_cache: Mutex<HashMap<String, (store::DeviceRecord, Instant)>>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// State over `store` with limits taken from `config`.
+    pub fn new(store: Arc<dyn Store>, config: Config) -> Self {
+        let (shutdown, _) = watch::channel(false);
+        let per_minute = config.enroll_per_minute_per_ip.max(1);
+        Self {
+            inner: Arc::new(Inner {
+                device_limits: KeyedBuckets::new(config.device_burst, config.device_per_second),
+                enroll_limits: KeyedBuckets::new(per_minute, f64::from(per_minute) / 60.0),
+                signin_failures: FailureWindow::new(
+                    config.signin_max_failures,
+                    Duration::from_secs(config.signin_window_secs.max(1)),
+                ),
+                in_flight: InFlight::new(config.max_in_flight),
+                feed: FeedNotifier::default(),
+                shutdown,
+                last_seen: Mutex::new(HashMap::new()),
+                device_cache: Mutex::new(HashMap::new()),
+                store,
+                config,
+            }),
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    /// Starts shutdown: new requests answer 503, long-polls end at once.
+    pub fn begin_shutdown(&self) {
+        self.inner.shutdown.send_replace(true);
+    }
+
+    pub fn is_shutting_down(&self) -> bool {
+        *self.inner.shutdown.borrow()
+    }
+
+    /// Completes once shutdown has begun.
+    pub(crate) async fn shutdown_started(&self) {
+        let mut rx = self.inner.shutdown.subscribe();
+        // An error means the sender is gone, which cannot happen while
+        // `self` holds it; either way there is nothing left to wait for.
+        let _ = rx.wait_for(|down| *down).await;
+    }
+
+    /// A slot of `max_in_flight`, held until dropped; `None` when all are taken.
+    pub(crate) fn try_acquire_slot(&self) -> Option<InFlightGuard<'_>> {
+        self.inner.in_flight.try_acquire()
+    }
+
+    /// Runs `f` over the store on the blocking pool (for store calls and
+    /// service operations that hash passwords or write).
+    pub(crate) async fn blocking<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn Store) -> Result<T, AppError> + Send + 'static,
+    {
+        let store = Arc::clone(&self.inner.store);
+        tokio::task::spawn_blocking(move || f(store.as_ref()))
+            .await
+            .map_err(AppError::internal)?
+    }
+
+    /// Runs a store call on the blocking pool.
+    pub(crate) async fn db<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.blocking(move |s| f(s).map_err(AppError::from)).await
+    }
+
+    pub(crate) fn check_device_rate(&self, device: Uuid) -> Result<(), AppError> {
+        within(&self.inner.device_limits, &device)
+    }
+
+    pub(crate) fn check_enroll_rate(&self, ip: IpAddr) -> Result<(), AppError> {
+        within(&self.inner.enroll_limits, &ip)
+    }
+
+    /// Records that the device was seen, writing at most once a minute.
+    pub(crate) fn touch_device(&self, device: Uuid) {
+        let now = Instant::now();
+        {
+            let mut seen = self
+                .inner
+                .last_seen
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if seen
+                .get(&device)
+                .is_some_and(|t| now.saturating_duration_since(*t) < TOUCH_EVERY)
+            {
+                return;
+            }
+            seen.insert(device, now);
+        }
+        let store = Arc::clone(&self.inner.store);
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = store.touch_device(device, store::now_utc()) {
+                tracing::warn!(%device, error = %e, "could not record last_seen_at");
+            }
+        });
+    }
+
+    /// The device whose secret hashes to `secret_hash`, from the cache or
+    /// the store.
+    pub(crate) async fn device_by_secret_hash(
+        &self,
+        secret_hash: String,
+    ) -> Result<Option<store::DeviceRecord>, AppError> {
+        let now = Instant::now();
+        {
+            let cache = self
+                .inner
+                .device_cache
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if let Some((device, at)) = cache.get(&secret_hash)
+                && now.saturating_duration_since(*at) < DEVICE_CACHE_TTL
+            {
+                return Ok(Some(device.clone()));
+            }
+        }
+        let key = secret_hash.clone();
+        let found = self.db(move |s| s.device_by_secret_hash(&key)).await?;
+        if let Some(device) = &found {
+            let mut cache = self
+                .inner
+                .device_cache
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if cache.len() >= DEVICE_CACHE_MAX {
+                cache.clear();
+            }
+            cache.insert(secret_hash, (device.clone(), now));
+        }
+        Ok(found)
+    }
+
+    /// Forgets cached lookups of `device` (after a revocation).
+    pub(crate) fn forget_device(&self, device: Uuid) {
+        let mut cache = self
+            .inner
+            .device_cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        cache.retain(|_, (d, _)| d.id != device);
+    }
+
+    /// Failed console sign-ins, by email and by address.
+    pub fn signin_failures(&self) -> &FailureWindow<String> {
+        &self.inner.signin_failures
+    }
+
+    pub fn feed(&self) -> &FeedNotifier {
+        &self.inner.feed
+    }
+}
+
+/// `RateLimited` when `key` is over its rate in `buckets` now.
+fn within<K: Eq + std::hash::Hash + Clone>(
+    buckets: &KeyedBuckets<K>,
+    key: &K,
+) -> Result<(), AppError> {
+    buckets
+        .check(key, Instant::now())
+        .map_err(|wait| AppError::RateLimited {
+            retry_after_secs: limits::retry_after_secs(wait),
+        })
+}
