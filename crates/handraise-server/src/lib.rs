@@ -17,6 +17,7 @@ pub mod limits;
 pub mod service;
 pub mod stats;
 pub mod store;
+pub mod tz;
 
 pub use config::Config;
 pub use error::AppError;

@@ -8,6 +8,7 @@ use super::view as vt;
 use super::{ConsoleError, DoneQuery, Page, flash, form, number, place_of, see_other, technician};
 use crate::kb::render_markdown;
 use crate::store::{AnnouncementRecord, TicketRecord, now_utc};
+use crate::tz::Zone;
 use crate::{AppError, AppState, service, stats};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -369,6 +370,7 @@ fn announcement_row(
     me_too: i64,
     linked: i64,
     now: OffsetDateTime,
+    zone: &Zone,
 ) -> AnnouncementRow {
     let (state, state_class) = state_of(a, now);
     AnnouncementRow {
@@ -379,8 +381,8 @@ fn announcement_row(
         category: a.category.map(|c| c.label()),
         state,
         state_class,
-        starts: vt::when(a.starts_at),
-        ends: a.ends_at.map(vt::when),
+        starts: vt::when(zone, a.starts_at),
+        ends: a.ends_at.map(|t| vt::when(zone, t)),
         me_too,
         linked,
     }
@@ -397,9 +399,10 @@ async fn announcements_page(
     let list = state.db(|s| s.list_announcements()).await?;
     let devices = state.db(|s| s.list_devices()).await?;
     let now = now_utc();
+    let zone = &state.config().timezone;
     let rows = list
         .iter()
-        .map(|a| announcement_row(&a.announcement, a.me_too, a.linked_tickets, now))
+        .map(|a| announcement_row(&a.announcement, a.me_too, a.linked_tickets, now, zone))
         .collect();
     let schools: BTreeSet<String> = devices
         .into_iter()
@@ -428,6 +431,7 @@ async fn announcements_page(
                 .collect(),
             f,
             error,
+            zone: zone.name().to_owned(),
         },
     ))
 }
@@ -451,27 +455,6 @@ pub(super) async fn announcements(
     .await
 }
 
-/// A `datetime-local` value (`2026-03-02T08:30`, seconds optional), read as UTC.
-fn parse_local(what: &str, v: &str) -> Result<Option<OffsetDateTime>, AppError> {
-    let v = v.trim();
-    if v.is_empty() {
-        return Ok(None);
-    }
-    let with_secs = if v.len() == 16 {
-        format!("{v}:00")
-    } else {
-        v.to_owned()
-    };
-    let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
-    time::PrimitiveDateTime::parse(&with_secs, &fmt)
-        .map(|t| Some(t.assume_utc()))
-        .map_err(|_| {
-            AppError::Invalid(format!(
-                "{what} must be a date and time like 2026-03-02T08:30"
-            ))
-        })
-}
-
 pub(super) async fn create_announcement(
     State(state): State<AppState>,
     Signed(s): Signed,
@@ -488,6 +471,7 @@ pub(super) async fn create_announcement(
         starts_at: get(&p, "starts_at").to_owned(),
         ends_at: get(&p, "ends_at").to_owned(),
     };
+    let zone = &state.config().timezone;
     let input = (|| -> Result<wire::AnnouncementInput, AppError> {
         let kind = match f.kind.as_str() {
             "outage" => AnnouncementKind::Outage,
@@ -510,8 +494,8 @@ pub(super) async fn create_announcement(
             school: Some(f.school.clone()),
             building: Some(f.building.clone()),
             category,
-            starts_at: parse_local("the start", &f.starts_at)?,
-            ends_at: parse_local("the end", &f.ends_at)?,
+            starts_at: vt::parse_local(zone, "the start", &f.starts_at)?,
+            ends_at: vt::parse_local(zone, "the end", &f.ends_at)?,
         })
     })();
     let result = match input {
@@ -566,7 +550,8 @@ pub(super) async fn announcement_page(
     let now = now_utc();
     let total: i64 = rooms.iter().map(|r| r.reports).sum();
     let open_linked = linked.iter().filter(|t| t.status.is_open()).count();
-    let row = announcement_row(&a, total, linked.len() as i64, now);
+    let zone = &state.config().timezone;
+    let row = announcement_row(&a, total, linked.len() as i64, now, zone);
     Ok(render(
         StatusCode::OK,
         &AnnouncementPage {
@@ -581,7 +566,7 @@ pub(super) async fn announcement_page(
                     school: r.school.unwrap_or_else(|| "No school set".into()),
                     room: r.room.unwrap_or_else(|| "Room not given".into()),
                     reports: r.reports,
-                    last: vt::when(r.last_at),
+                    last: vt::when(zone, r.last_at),
                 })
                 .collect(),
             linked: linked
@@ -756,14 +741,14 @@ pub(super) async fn dashboard(State(state): State<AppState>, Signed(s): Signed) 
                     open: r.open,
                 })
                 .collect(),
-            updated: vt::when(now),
+            updated: vt::when(&state.config().timezone, now),
         },
     ))
 }
 
 pub(super) async fn tickets_csv(State(state): State<AppState>, _s: Signed) -> Page {
     let facts = state.db(|s| s.ticket_facts()).await?;
-    let date = now_utc().date();
+    let date = state.config().timezone.date(now_utc());
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),

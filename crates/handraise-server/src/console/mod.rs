@@ -384,6 +384,7 @@ async fn queue(
     let policy = state.db(|s| s.sla_policy()).await?;
     let techs = state.db(|s| s.technicians()).await?;
     let now = now_utc();
+    let zone = &state.config().timezone;
     let status_filter: Option<TicketStatus> = q.status.parse().ok();
     let category: Option<Category> = q.category.parse().ok();
     let counts = TicketStatus::ALL
@@ -433,8 +434,8 @@ async fn queue(
                 status_label: t.status.label(),
                 assignee: t.assignee.clone(),
                 age: view::span(now - t.received_at),
-                received_iso: view::iso(t.received_at),
-                due: view::due_badge(t, &policy, now),
+                received_iso: view::iso(zone, t.received_at),
+                due: view::due_badge(t, &policy, now, zone),
             }
         })
         .collect();
@@ -494,7 +495,7 @@ async fn queue(
             buildings: building_opts,
             assignees,
             filtered,
-            updated: view::when(now),
+            updated: view::when(zone, now),
         },
     ))
 }
@@ -516,10 +517,11 @@ async fn ticket_page(
     // The same conversion the technician API answers with.
     let w = crate::api::tech_ticket(&detail);
     let now = now_utc();
+    let zone = &state.config().timezone;
     let snapshot = w
         .snapshot
         .as_ref()
-        .map(|snap| view::snapshot_view(snap, w.offline_at_submit));
+        .map(|snap| view::snapshot_view(snap, w.offline_at_submit, zone));
     let mut warnings = snapshot
         .as_ref()
         .map(|v| v.warnings.clone())
@@ -546,9 +548,9 @@ async fn ticket_page(
         building: w.building.clone(),
         device: w.device_hostname.clone(),
         assignee: w.assignee.clone(),
-        created: view::when(w.created_at),
-        received: view::when(w.received_at),
-        due: view::due_badge(&detail.ticket, &policy, now),
+        created: view::when(zone, w.created_at),
+        received: view::when(zone, w.received_at),
+        due: view::due_badge(&detail.ticket, &policy, now, zone),
         has_screenshot: w.has_screenshot,
         merged_into: detail.merged_into,
     };
@@ -573,8 +575,8 @@ async fn ticket_page(
                 kind_label,
                 author,
                 body: m.body.clone(),
-                at: view::when(m.at),
-                iso: view::iso(m.at),
+                at: view::when(zone, m.at),
+                iso: view::iso(zone, m.at),
             }
         })
         .collect();
@@ -763,7 +765,7 @@ async fn devices(
             last_seen: d
                 .device
                 .last_seen_at
-                .map(view::when)
+                .map(|t| view::when(&state.config().timezone, t))
                 .unwrap_or_else(|| "Never".into()),
             os: d.device.os.unwrap_or_default(),
             model: d.device.model.unwrap_or_default(),
@@ -952,7 +954,7 @@ async fn tokens_page(
         .map(|t| TokenRow {
             id: t.id,
             label: t.label,
-            created: view::when(t.created_at),
+            created: view::when(&state.config().timezone, t.created_at),
             revoked: t.revoked,
         })
         .collect();
