@@ -301,6 +301,7 @@ test("times are shown and read in the configured zone (America/New_York), daylig
   const due = page.locator(".due-at time");
   assert.match(await due.innerText(), /^\d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d E[SD]T$/);
   assert.match(await due.getAttribute("datetime"), /-0[45]:00$/);
+  await shot(page, "34-layout-ticket-zone.png");
 
   // An announcement entered in summer wall-clock time is stored as the matching UTC instant.
   await page.goto(baseUrl + "/console/announcements");
