@@ -71,10 +71,11 @@ pub fn due_badge(
     now: OffsetDateTime,
     zone: &Zone,
 ) -> Option<Due> {
-    if !is_open(t.status) {
-        return None;
-    }
-    let due = due_at(t, policy);
+    is_open(t.status).then(|| badge(due_at(t, policy), now, zone))
+}
+
+/// The badge of something due at `due`.
+fn badge(due: OffsetDateTime, now: OffsetDateTime, zone: &Zone) -> Due {
     let (class, text) = if due <= now {
         ("overdue", format!("Overdue by {}", span(now - due)))
     } else if due - now < Duration::hours(1) {
@@ -82,12 +83,12 @@ pub fn due_badge(
     } else {
         ("ok", format!("Due in {}", span(due - now)))
     };
-    Some(Due {
+    Due {
         class,
         text,
         iso: iso(zone, due),
         at: when(zone, due),
-    })
+    }
 }
 
 /// "3 min", "2 h 5 min", "4 d 3 h".
@@ -512,38 +513,19 @@ mod tests {
     fn due_badges_carry_the_due_time_in_the_zone() {
         use time::macros::datetime;
         let ny = Zone::named("America/New_York").unwrap_or_else(|e| panic!("{e}"));
-        let at = datetime!(2026-01-15 13:00 UTC);
-        let t = TicketRecord {
-            number: 1,
-            client_id: uuid::Uuid::nil(),
-            device_id: uuid::Uuid::nil(),
-            status: TicketStatus::New,
-            category: handraise_wire::Category::Printer,
-            urgency: Urgency::Now,
-            scope: Scope::Me,
-            summary: "Printer jam".into(),
-            details: None,
-            room: None,
-            reporter_json: None,
-            snapshot_json: None,
-            self_help_json: None,
-            offline_at_submit: false,
-            announcement_id: None,
-            assignee: None,
-            created_at: at,
-            received_at: at,
-            updated_at: at,
-        };
-        let due = due_badge(
-            &t,
-            &SlaPolicy::default(),
-            datetime!(2026-01-15 14:00 UTC),
-            &ny,
-        );
-        let due = due.unwrap_or_else(|| panic!("an open ticket has a badge"));
+        let now = datetime!(2026-01-15 14:00 UTC);
+        let due = badge(datetime!(2026-01-15 17:00 UTC), now, &ny);
         assert_eq!((due.class, due.text.as_str()), ("ok", "Due in 3 h"));
         assert_eq!(due.at, "15 Jan 2026, 12:00 EST");
         assert_eq!(due.iso, "2026-01-15T12:00:00-05:00");
+        let soon = badge(datetime!(2026-01-15 14:20 UTC), now, &ny);
+        assert_eq!((soon.class, soon.text.as_str()), ("soon", "Due in 20 min"));
+        let late = badge(datetime!(2026-01-15 13:30 UTC), now, &ny);
+        assert_eq!(
+            (late.class, late.text.as_str()),
+            ("overdue", "Overdue by 30 min")
+        );
+        assert_eq!(late.at, "15 Jan 2026, 08:30 EST");
     }
 
     #[test]
