@@ -1,6 +1,7 @@
 //! Server configuration: `DATA_DIR/config.toml`, then `HANDRAISE_SERVER_*`
 //! environment variables, then command-line flags. Defaults live on the struct.
 
+use crate::tz::Zone;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -38,6 +39,10 @@ pub struct Config {
     pub signin_window_secs: u64,
     /// How long a console session lasts, in hours.
     pub session_hours: u32,
+    /// The district's time zone (IANA name such as `America/New_York`): every
+    /// time the console shows or reads, SLA due times included. Default: the
+    /// server's own zone (`TZ`, then `/etc/localtime`), else UTC.
+    pub timezone: Zone,
 }
 
 impl Default for Config {
@@ -55,6 +60,7 @@ impl Default for Config {
             signin_max_failures: 5,
             signin_window_secs: 15 * 60,
             session_hours: 12,
+            timezone: Zone::system(),
         }
     }
 }
@@ -171,6 +177,7 @@ impl Config {
         env!(signin_max_failures, "HANDRAISE_SERVER_SIGNIN_MAX_FAILURES");
         env!(signin_window_secs, "HANDRAISE_SERVER_SIGNIN_WINDOW_SECS");
         env!(session_hours, "HANDRAISE_SERVER_SESSION_HOURS");
+        env!(timezone, "HANDRAISE_SERVER_TIMEZONE");
         Ok(())
     }
 }
@@ -209,5 +216,29 @@ mod tests {
         assert_eq!(c.max_in_flight, 3);
         let bad = c.apply_env(|n| (n == "HANDRAISE_SERVER_DEVICE_BURST").then(|| "x".into()));
         assert!(matches!(bad, Err(ConfigError::Env { .. })));
+        let tz = c.apply_env(|n| (n == "HANDRAISE_SERVER_TIMEZONE").then(|| "Asia/Tokyo".into()));
+        assert!(tz.is_ok());
+        assert_eq!(c.timezone.name(), "Asia/Tokyo");
+        let bad =
+            c.apply_env(|n| (n == "HANDRAISE_SERVER_TIMEZONE").then(|| "Asia/Nowhere".into()));
+        assert!(matches!(bad, Err(ConfigError::Env { .. })));
+    }
+
+    #[test]
+    fn the_time_zone_is_an_iana_name_checked_at_load() {
+        let c = Config::parse("timezone = \"America/New_York\"\n").ok();
+        assert_eq!(
+            c.map(|c| c.timezone.name().to_owned()).as_deref(),
+            Some("America/New_York")
+        );
+        let bad = Config::parse("timezone = \"Moon/Tranquility\"\n")
+            .err()
+            .map(|e| e.to_string());
+        let bad = bad.unwrap_or_default();
+        assert!(
+            bad.contains("unknown time zone \"Moon/Tranquility\""),
+            "{bad}"
+        );
+        assert!(bad.contains("timezone"), "{bad}");
     }
 }

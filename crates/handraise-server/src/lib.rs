@@ -39,6 +39,7 @@ pub mod service;
 pub mod state;
 pub mod stats;
 pub mod store;
+pub mod tz;
 
 pub use config::Config;
 pub use error::AppError;

@@ -30,7 +30,7 @@ pub(super) async fn devices(
             last_seen: d
                 .device
                 .last_seen_at
-                .map(view::when)
+                .map(|t| view::when(&state.config().timezone, t))
                 .unwrap_or_else(|| "Never".into()),
             os: d.device.os.unwrap_or_default(),
             model: d.device.model.unwrap_or_default(),
@@ -163,7 +163,7 @@ async fn tokens_page(
         .map(|t| TokenRow {
             id: t.id,
             label: t.label,
-            created: view::when(t.created_at),
+            created: view::when(&state.config().timezone, t.created_at),
             revoked: t.revoked,
         })
         .collect();

@@ -12,6 +12,7 @@ use crate::error::AppError;
 use crate::service;
 use crate::state::AppState;
 use crate::store::{AnnouncementRecord, SessionRecord, TicketRecord, now_utc};
+use crate::tz::Zone;
 use axum::extract::State;
 use handraise_wire::{self as wire, AnnouncementKind, Category};
 use std::collections::{BTreeSet, HashMap};
@@ -47,6 +48,7 @@ fn announcement_row(
     me_too: i64,
     linked: i64,
     now: OffsetDateTime,
+    zone: &Zone,
 ) -> AnnouncementRow {
     let (state, state_class) = state_of(a, now);
     AnnouncementRow {
@@ -57,8 +59,8 @@ fn announcement_row(
         category: a.category.map(|c| c.label()),
         state,
         state_class,
-        starts: view::when(a.starts_at),
-        ends: a.ends_at.map(view::when),
+        starts: view::when(zone, a.starts_at),
+        ends: a.ends_at.map(|t| view::when(zone, t)),
         me_too,
         linked,
     }
@@ -73,9 +75,10 @@ async fn announcements_page(
     let list = state.db(|s| s.list_announcements()).await?;
     let devices = state.db(|s| s.list_devices()).await?;
     let now = now_utc();
+    let zone = &state.config().timezone;
     let rows = list
         .iter()
-        .map(|a| announcement_row(&a.announcement, a.me_too, a.linked_tickets, now))
+        .map(|a| announcement_row(&a.announcement, a.me_too, a.linked_tickets, now, zone))
         .collect();
     let schools: BTreeSet<String> = devices
         .into_iter()
@@ -99,6 +102,7 @@ async fn announcements_page(
                 .collect(),
             f,
             error: n.error,
+            zone: zone.name().to_owned(),
         },
     ))
 }
@@ -109,27 +113,6 @@ pub(super) async fn list(State(state): State<AppState>, Signed(s): Signed, n: No
         ..AnnouncementFormView::default()
     };
     announcements_page(&state, &s, n, f).await
-}
-
-/// A `datetime-local` value (`2026-03-02T08:30`, seconds optional), read as UTC.
-fn parse_local(what: &str, v: &str) -> Result<Option<OffsetDateTime>, AppError> {
-    let v = v.trim();
-    if v.is_empty() {
-        return Ok(None);
-    }
-    let with_secs = if v.len() == 16 {
-        format!("{v}:00")
-    } else {
-        v.to_owned()
-    };
-    let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
-    time::PrimitiveDateTime::parse(&with_secs, &fmt)
-        .map(|t| Some(t.assume_utc()))
-        .map_err(|_| {
-            AppError::Invalid(format!(
-                "{what} must be a date and time like 2026-03-02T08:30"
-            ))
-        })
 }
 
 pub(super) async fn create(
@@ -147,6 +130,7 @@ pub(super) async fn create(
         starts_at: get_field(&p, "starts_at").to_owned(),
         ends_at: get_field(&p, "ends_at").to_owned(),
     };
+    let zone = &state.config().timezone;
     let input = (|| -> Result<wire::AnnouncementInput, AppError> {
         let kind = match f.kind.as_str() {
             "outage" => AnnouncementKind::Outage,
@@ -169,8 +153,8 @@ pub(super) async fn create(
             school: Some(f.school.clone()),
             building: Some(f.building.clone()),
             category,
-            starts_at: parse_local("the start", &f.starts_at)?,
-            ends_at: parse_local("the end", &f.ends_at)?,
+            starts_at: view::parse_local(zone, "the start", &f.starts_at)?,
+            ends_at: view::parse_local(zone, "the end", &f.ends_at)?,
         })
     })();
     let result = match input {
@@ -216,7 +200,8 @@ pub(super) async fn page(
     let now = now_utc();
     let total: i64 = rooms.iter().map(|r| r.reports).sum();
     let open_linked = linked.iter().filter(|t| t.status.is_open()).count();
-    let row = announcement_row(&a, total, linked.len() as i64, now);
+    let zone = &state.config().timezone;
+    let row = announcement_row(&a, total, linked.len() as i64, now, zone);
     Ok(render(
         notice.status,
         &AnnouncementPage {
@@ -230,7 +215,7 @@ pub(super) async fn page(
                     school: r.school.unwrap_or_else(|| "No school set".into()),
                     room: r.room.unwrap_or_else(|| "Room not given".into()),
                     reports: r.reports,
-                    last: view::when(r.last_at),
+                    last: view::when(zone, r.last_at),
                 })
                 .collect(),
             linked: linked

@@ -96,14 +96,14 @@ pub(super) async fn dashboard(State(state): State<AppState>, Signed(s): Signed) 
                     open: r.open,
                 })
                 .collect(),
-            updated: view::when(now),
+            updated: view::when(&state.config().timezone, now),
         },
     ))
 }
 
 pub(super) async fn tickets_csv(State(state): State<AppState>, _s: Signed) -> Page {
     let facts = state.db(|s| s.ticket_facts()).await?;
-    let date = now_utc().date();
+    let date = state.config().timezone.date(now_utc());
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),

@@ -75,6 +75,7 @@ pub(super) async fn queue(
     let policy = state.db(|s| s.sla_policy()).await?;
     let techs = state.db(|s| s.technicians()).await?;
     let now = now_utc();
+    let zone = &state.config().timezone;
     let status_filter: Option<TicketStatus> = q.status.parse().ok();
     let category: Option<Category> = q.category.parse().ok();
     let counts = TicketStatus::ALL
@@ -124,8 +125,8 @@ pub(super) async fn queue(
                 status_label: t.status.label(),
                 assignee: t.assignee.clone(),
                 age: view::span(now - t.received_at),
-                received_iso: view::iso(t.received_at),
-                due: view::due_badge(t, &policy, now),
+                received_iso: view::iso(zone, t.received_at),
+                due: view::due_badge(t, &policy, now, zone),
             }
         })
         .collect();
@@ -172,7 +173,7 @@ pub(super) async fn queue(
             buildings: building_opts,
             assignees,
             filtered,
-            updated: view::when(now),
+            updated: view::when(zone, now),
         },
     ))
 }
@@ -193,10 +194,11 @@ pub(super) async fn ticket_page(
     // The same conversion the technician API answers with.
     let w = convert::tech_ticket(&detail);
     let now = now_utc();
+    let zone = &state.config().timezone;
     let snapshot = w
         .snapshot
         .as_ref()
-        .map(|snap| view::snapshot_view(snap, w.offline_at_submit));
+        .map(|snap| view::snapshot_view(snap, w.offline_at_submit, zone));
     let mut warnings = snapshot
         .as_ref()
         .map(|v| v.warnings.clone())
@@ -223,9 +225,9 @@ pub(super) async fn ticket_page(
         building: w.building.clone(),
         device: w.device_hostname.clone(),
         assignee: w.assignee.clone(),
-        created: view::when(w.created_at),
-        received: view::when(w.received_at),
-        due: view::due_badge(&detail.ticket, &policy, now),
+        created: view::when(zone, w.created_at),
+        received: view::when(zone, w.received_at),
+        due: view::due_badge(&detail.ticket, &policy, now, zone),
         has_screenshot: w.has_screenshot,
         merged_into: detail.merged_into,
     };
@@ -250,8 +252,8 @@ pub(super) async fn ticket_page(
                 kind_label,
                 author,
                 body: m.body.clone(),
-                at: view::when(m.at),
-                iso: view::iso(m.at),
+                at: view::when(zone, m.at),
+                iso: view::iso(zone, m.at),
             }
         })
         .collect();

@@ -384,6 +384,8 @@ pub struct AnnouncementsPage {
     pub schools: Vec<Opt>,
     pub f: AnnouncementFormView,
     pub error: Option<String>,
+    /// The district's time zone, in which the start and end are read.
+    pub zone: String,
 }
 
 #[derive(Debug, Clone)]

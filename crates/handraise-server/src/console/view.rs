@@ -1,8 +1,12 @@
 //! What the console pages show, computed from storage rows: the queue order
 //! and SLA due times, human-readable device facts with their warnings, and
-//! time formatting. Pure functions of their inputs (time is passed in).
+//! times in the district's zone: [`when`] formats every time the console
+//! shows and [`parse_local`] reads every time it is given. Pure functions of
+//! their inputs (time and zone are passed in).
 
+use crate::AppError;
 use crate::store::{SlaPolicy, TicketDetail, TicketRecord};
+use crate::tz::Zone;
 use handraise_wire::{DeviceSnapshot, Scope, TicketStatus, Urgency};
 use time::{Duration, OffsetDateTime};
 
@@ -54,36 +58,37 @@ pub struct Due {
     /// `overdue`, `soon` (under an hour left) or `ok`: the CSS class.
     pub class: &'static str,
     pub text: String,
-    /// RFC 3339, for the `<time>` element.
+    /// RFC 3339 in the district's zone, for the `<time>` element.
     pub iso: String,
+    /// The due time in the district's zone ("28 Nov 2026, 13:42 EST").
+    pub at: String,
 }
 
 /// The badge of an open ticket; `None` once resolved or closed.
-pub fn due_badge(t: &TicketRecord, policy: &SlaPolicy, now: OffsetDateTime) -> Option<Due> {
-    if !is_open(t.status) {
-        return None;
-    }
-    let due = due_at(t, policy);
-    let iso = iso(due);
-    Some(if due <= now {
-        Due {
-            class: "overdue",
-            text: format!("Overdue by {}", span(now - due)),
-            iso,
-        }
+pub fn due_badge(
+    t: &TicketRecord,
+    policy: &SlaPolicy,
+    now: OffsetDateTime,
+    zone: &Zone,
+) -> Option<Due> {
+    is_open(t.status).then(|| badge(due_at(t, policy), now, zone))
+}
+
+/// The badge of something due at `due`.
+fn badge(due: OffsetDateTime, now: OffsetDateTime, zone: &Zone) -> Due {
+    let (class, text) = if due <= now {
+        ("overdue", format!("Overdue by {}", span(now - due)))
     } else if due - now < Duration::hours(1) {
-        Due {
-            class: "soon",
-            text: format!("Due in {}", span(due - now)),
-            iso,
-        }
+        ("soon", format!("Due in {}", span(due - now)))
     } else {
-        Due {
-            class: "ok",
-            text: format!("Due in {}", span(due - now)),
-            iso,
-        }
-    })
+        ("ok", format!("Due in {}", span(due - now)))
+    };
+    Due {
+        class,
+        text,
+        iso: iso(zone, due),
+        at: when(zone, due),
+    }
 }
 
 /// "3 min", "2 h 5 min", "4 d 3 h".
@@ -108,23 +113,48 @@ pub fn span(d: Duration) -> String {
     }
 }
 
-/// "28 Nov 2026, 13:42 UTC".
-pub fn when(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    let month = &format!("{:?}", t.month())[..3];
+/// Every time the console shows: "28 Nov 2026, 08:42 EST", in `zone`.
+pub fn when(zone: &Zone, t: OffsetDateTime) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let l = zone.local(t);
+    let month = MONTHS
+        .get(usize::try_from(l.month - 1).unwrap_or(0))
+        .copied()
+        .unwrap_or("");
     format!(
-        "{} {} {}, {:02}:{:02} UTC",
-        t.day(),
-        month,
-        t.year(),
-        t.hour(),
-        t.minute()
+        "{} {month} {}, {:02}:{:02} {}",
+        l.day, l.year, l.hour, l.minute, l.abbreviation
     )
 }
 
-pub fn iso(t: OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+/// RFC 3339 with the zone's offset, for `<time datetime>`.
+pub fn iso(zone: &Zone, t: OffsetDateTime) -> String {
+    zone.rfc3339(t)
+}
+
+/// Every time the console reads: a `datetime-local` value
+/// (`2026-03-02T08:30`, seconds optional) as wall-clock time in `zone`;
+/// empty is `None`. `what` names the field in the error. A time skipped by
+/// a daylight-saving jump is an error; one that occurs twice is the first.
+pub fn parse_local(zone: &Zone, what: &str, v: &str) -> Result<Option<OffsetDateTime>, AppError> {
+    let v = v.trim();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    let civil: jiff::civil::DateTime = v
+        .parse()
+        .ok()
+        .filter(|_| v.contains('T') && v.len() >= 16)
+        .ok_or_else(|| {
+            AppError::Invalid(format!(
+                "{what} must be a date and time like 2026-03-02T08:30"
+            ))
+        })?;
+    zone.from_local(civil)
+        .map(Some)
+        .map_err(|e| AppError::Invalid(format!("{what}: {e}")))
 }
 
 /// Bytes as "1.5 GB" (decimal units, as the OS shows them).
@@ -208,7 +238,7 @@ fn join(parts: &[Option<&str>]) -> Option<String> {
 
 /// Renders a snapshot; `offline_at_submit` adds the unreachable warning even
 /// when the snapshot has no reachability fact.
-pub fn snapshot_view(s: &DeviceSnapshot, offline_at_submit: bool) -> SnapshotView {
+pub fn snapshot_view(s: &DeviceSnapshot, offline_at_submit: bool, zone: &Zone) -> SnapshotView {
     let mut v = SnapshotView::default();
     let f = &mut v.facts;
     push(f, "Hostname", s.hostname.clone());
@@ -349,7 +379,7 @@ pub fn snapshot_view(s: &DeviceSnapshot, offline_at_submit: bool) -> SnapshotVie
         });
     }
     if let Some(at) = s.collected_at {
-        push(f, "Facts collected", Some(when(at)));
+        push(f, "Facts collected", Some(when(zone, at)));
     }
     for d in &s.disks {
         let fraction = if d.total_bytes > 0 {
@@ -433,6 +463,72 @@ mod tests {
     }
 
     #[test]
+    fn times_are_shown_and_read_in_the_district_zone() {
+        use time::macros::datetime;
+        let ny = Zone::named("America/New_York").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            when(&ny, datetime!(2026-01-15 17:30 UTC)),
+            "15 Jan 2026, 12:30 EST"
+        );
+        assert_eq!(
+            when(&ny, datetime!(2026-07-04 13:05 UTC)),
+            "4 Jul 2026, 09:05 EDT"
+        );
+        assert_eq!(
+            when(&Zone::utc(), datetime!(2026-11-28 13:42 UTC)),
+            "28 Nov 2026, 13:42 UTC"
+        );
+        assert_eq!(
+            iso(&ny, datetime!(2026-01-15 17:30 UTC)),
+            "2026-01-15T12:30:00-05:00"
+        );
+        let read = |v: &str| parse_local(&ny, "the start", v);
+        assert_eq!(
+            read("2026-07-04T09:05").ok(),
+            Some(Some(datetime!(2026-07-04 13:05 UTC)))
+        );
+        assert_eq!(
+            read("2026-07-04T09:05:30").ok(),
+            Some(Some(datetime!(2026-07-04 13:05:30 UTC)))
+        );
+        assert_eq!(read("  ").ok(), Some(None));
+        for bad in ["tomorrow", "2026-07-04", "2026-13-04T09:05"] {
+            let e = read(bad).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(
+                e.contains("the start must be a date and time"),
+                "{bad}: {e}"
+            );
+        }
+        let gap = read("2026-03-08T02:30")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            gap.contains("2026-03-08 02:30 does not exist in America/New_York"),
+            "{gap}"
+        );
+    }
+
+    #[test]
+    fn due_badges_carry_the_due_time_in_the_zone() {
+        use time::macros::datetime;
+        let ny = Zone::named("America/New_York").unwrap_or_else(|e| panic!("{e}"));
+        let now = datetime!(2026-01-15 14:00 UTC);
+        let due = badge(datetime!(2026-01-15 17:00 UTC), now, &ny);
+        assert_eq!((due.class, due.text.as_str()), ("ok", "Due in 3 h"));
+        assert_eq!(due.at, "15 Jan 2026, 12:00 EST");
+        assert_eq!(due.iso, "2026-01-15T12:00:00-05:00");
+        let soon = badge(datetime!(2026-01-15 14:20 UTC), now, &ny);
+        assert_eq!((soon.class, soon.text.as_str()), ("soon", "Due in 20 min"));
+        let late = badge(datetime!(2026-01-15 13:30 UTC), now, &ny);
+        assert_eq!(
+            (late.class, late.text.as_str()),
+            ("overdue", "Overdue by 30 min")
+        );
+        assert_eq!(late.at, "15 Jan 2026, 08:30 EST");
+    }
+
+    #[test]
     fn snapshot_warnings_are_highlighted() {
         let s = DeviceSnapshot {
             disks: vec![
@@ -455,7 +551,7 @@ mod tests {
             }),
             ..Default::default()
         };
-        let v = snapshot_view(&s, true);
+        let v = snapshot_view(&s, true, &Zone::utc());
         assert!(v.disks[0].low && !v.disks[1].low);
         assert_eq!(v.warnings.len(), 3, "{:?}", v.warnings);
         assert!(v.warnings.iter().any(|w| w.contains("5 min behind")));
@@ -465,6 +561,7 @@ mod tests {
                 ..Default::default()
             },
             false,
+            &Zone::utc(),
         );
         assert!(calm.warnings.is_empty());
     }
