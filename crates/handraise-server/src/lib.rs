@@ -28,12 +28,13 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use limits::{FailureWindow, InFlight, KeyedBuckets};
+use service::FeedNotifier;
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 use uuid::Uuid;
 
 /// Creates `data_dir` if needed, writes the default `config.toml` if there is
@@ -163,11 +164,7 @@ impl AppState {
         T: Send + 'static,
         F: FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
     {
-        let store = Arc::clone(&self.inner.store);
-        tokio::task::spawn_blocking(move || f(store.as_ref()))
-            .await
-            .map_err(AppError::internal)?
-            .map_err(AppError::from)
+        service::run(&self.inner.store, f).await
     }
 
     pub(crate) fn check_device_rate(&self, device: Uuid) -> Result<(), AppError> {
@@ -264,36 +261,6 @@ impl AppState {
 
     pub(crate) fn feed(&self) -> &FeedNotifier {
         &self.inner.feed
-    }
-}
-
-/// Wakes the long-polls of one device when its feed gains an entry; other
-/// devices are not disturbed.
-#[derive(Debug, Default)]
-pub(crate) struct FeedNotifier {
-    waiters: Mutex<HashMap<Uuid, Arc<Notify>>>,
-}
-
-impl FeedNotifier {
-    pub(crate) fn subscribe(&self, device: Uuid) -> Arc<Notify> {
-        let mut map = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
-        Arc::clone(map.entry(device).or_default())
-    }
-
-    /// Drops a subscription; forgets the device when nobody else waits.
-    pub(crate) fn unsubscribe(&self, device: Uuid, notify: Arc<Notify>) {
-        let mut map = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
-        drop(notify);
-        if map.get(&device).is_some_and(|n| Arc::strong_count(n) == 1) {
-            map.remove(&device);
-        }
-    }
-
-    pub(crate) fn notify(&self, device: Uuid) {
-        let map = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = map.get(&device) {
-            n.notify_waiters();
-        }
     }
 }
 

@@ -3,8 +3,8 @@
 pub mod agent;
 pub mod tech;
 
-use crate::AppError;
 use crate::AppState;
+use crate::error::AppError;
 use crate::store::{
     AnnouncementRecord, ArticleRecord, FeedEntry, FeedKind, MessageKind, MessageRecord,
     TicketDetail, TicketRecord,
@@ -45,43 +45,6 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
                 .map(|ci| ci.0.ip())
                 .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
         ))
-    }
-}
-
-// ---- validation --------------------------------------------------------
-
-/// Checks a required text field: trimmed, 1..=max characters.
-pub(crate) fn required_text(what: &str, value: &str, max: usize) -> Result<String, AppError> {
-    let trimmed = value.trim();
-    if trimmed.is_empty() {
-        return Err(AppError::Invalid(format!("{what} must not be empty")));
-    }
-    check_len(what, trimmed, max)?;
-    Ok(trimmed.to_owned())
-}
-
-/// Checks an optional text field's length (in characters).
-pub(crate) fn check_len(what: &str, value: &str, max: usize) -> Result<(), AppError> {
-    if value.chars().count() > max {
-        return Err(AppError::Invalid(format!(
-            "{what} is longer than {max} characters"
-        )));
-    }
-    Ok(())
-}
-
-/// An optional text field: trimmed, empty becomes `None`, at most `max`.
-pub(crate) fn optional_text(
-    what: &str,
-    value: Option<&str>,
-    max: usize,
-) -> Result<Option<String>, AppError> {
-    match value.map(str::trim).filter(|v| !v.is_empty()) {
-        Some(v) => {
-            check_len(what, v, max)?;
-            Ok(Some(v.to_owned()))
-        }
-        None => Ok(None),
     }
 }
 

@@ -46,7 +46,7 @@ pub(super) async fn kb_list(
     Signed(s): Signed,
     Query(q): Query<KbQuery>,
 ) -> Page {
-    let articles = service::articles(&state).await?;
+    let articles = service::kb::list(state.store()).await?;
     let facts = state.db(|s| s.ticket_facts()).await?;
     let deflections = state.db(|s| s.deflections()).await?;
     let st = stats::article_stats(&facts, &deflections);
@@ -228,7 +228,7 @@ pub(super) async fn kb_create(
     if get(&p, "action") == "preview" {
         return edit_page(&state, &s, StatusCode::OK, args(input, keywords, None)).await;
     }
-    match service::create_article(&state, input.clone()).await {
+    match service::kb::create(state.store(), input.clone(), now_utc()).await {
         Ok(a) => Ok(see_other(&format!("/console/kb/{}?done=article", a.slug))),
         Err(AppError::Invalid(m) | AppError::Conflict(m)) => {
             edit_page(
@@ -249,7 +249,7 @@ pub(super) async fn kb_edit(
     Path(slug): Path<String>,
     Query(done): Query<DoneQuery>,
 ) -> Page {
-    let a = service::article(&state, &slug).await?;
+    let a = service::kb::get(state.store(), &slug).await?;
     let keywords = a.keywords.join(", ");
     let version = Some(a.version);
     edit_page(
@@ -274,7 +274,7 @@ pub(super) async fn kb_save(
     Path(slug): Path<String>,
     body: Bytes,
 ) -> Page {
-    let current = service::article(&state, &slug).await?;
+    let current = service::kb::get(state.store(), &slug).await?;
     let p = pairs(&body)?;
     let (mut input, keywords) = article_from_form(&p)?;
     input.slug = current.slug.clone();
@@ -289,7 +289,7 @@ pub(super) async fn kb_save(
     if get(&p, "action") == "preview" {
         return edit_page(&state, &s, StatusCode::OK, args(input, None)).await;
     }
-    match service::save_article(&state, input.clone()).await {
+    match service::kb::save(state.store(), input.clone(), now_utc()).await {
         Ok(a) => Ok(see_other(&format!("/console/kb/{}?done=article", a.slug))),
         Err(AppError::Invalid(m) | AppError::Conflict(m)) => {
             edit_page(
@@ -309,7 +309,7 @@ pub(super) async fn kb_publish(
     _s: Signed,
     Path(slug): Path<String>,
 ) -> Page {
-    let a = service::publish_article(&state, &slug).await?;
+    let a = service::kb::publish(state.store(), &slug, now_utc()).await?;
     Ok(see_other(&format!("/console/kb/{}?done=published", a.slug)))
 }
 
@@ -318,7 +318,7 @@ pub(super) async fn kb_unpublish(
     _s: Signed,
     Path(slug): Path<String>,
 ) -> Page {
-    let a = service::unpublish_article(&state, &slug).await?;
+    let a = service::kb::unpublish(state.store(), &slug, now_utc()).await?;
     Ok(see_other(&format!(
         "/console/kb/{}?done=unpublished",
         a.slug
@@ -329,7 +329,7 @@ pub(super) async fn kb_unpublish(
 pub(super) async fn kb_preview(_s: Signed, body: Bytes) -> Result<Response, ConsoleError> {
     let p = pairs(&body)?;
     let text = get(&p, "body");
-    crate::api::check_len("body", text, 100_000)?;
+    service::kb::check_body(text)?;
     Ok((
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
         render_markdown(text, 3),
@@ -515,7 +515,7 @@ pub(super) async fn create_announcement(
         })
     })();
     let result = match input {
-        Ok(input) => service::create_announcement(&state, input).await,
+        Ok(input) => service::announcements::create(state.store(), input, now_utc()).await,
         Err(e) => Err(e),
     };
     match result {
@@ -545,7 +545,7 @@ pub(super) async fn announcement_page(
     Query(done): Query<DoneQuery>,
 ) -> Page {
     let id = number(&raw)?;
-    let a = service::announcement(&state, id).await?;
+    let a = service::announcements::get(state.store(), id).await?;
     let rooms = state.db(move |s| s.me_too_by_room(id)).await?;
     let linked: Vec<TicketRecord> = state.db(move |s| s.announcement_tickets(id)).await?;
     let facts = state.db(|s| s.ticket_facts()).await?;
@@ -622,7 +622,7 @@ pub(super) async fn link_tickets(
     if numbers.is_empty() {
         return Err(AppError::Invalid("enter at least one ticket number".into()).into());
     }
-    service::link_tickets(&state, numbers, Some(id)).await?;
+    service::announcements::link_tickets(state.store(), numbers, Some(id), now_utc()).await?;
     Ok(see_other(&format!(
         "/console/announcements/{id}?done=linked"
     )))
@@ -639,9 +639,9 @@ pub(super) async fn unlink_ticket(
     let n: i64 = get(&p, "number")
         .parse()
         .map_err(|_| AppError::Invalid("no ticket number".into()))?;
-    let detail = service::ticket(&state, n).await?;
+    let detail = service::tickets::get(state.store(), n).await?;
     if detail.ticket.announcement_id == Some(id) {
-        service::link_tickets(&state, vec![n], None).await?;
+        service::announcements::link_tickets(state.store(), vec![n], None, now_utc()).await?;
     }
     Ok(see_other(&format!(
         "/console/announcements/{id}?done=unlinked"
@@ -659,7 +659,8 @@ pub(super) async fn end_announcement(
     let tech = technician(&s);
     let message = get(&p, "message").replace("\r\n", "\n");
     let resolve = (get(&p, "resolve") == "true").then_some((&tech, message.as_str()));
-    let (_, resolved) = service::end_announcement(&state, id, resolve).await?;
+    let (_, resolved) =
+        service::announcements::end(state.store(), state.feed(), id, resolve, now_utc()).await?;
     let done = if resolved.is_empty() {
         "ended"
     } else {
@@ -805,7 +806,7 @@ pub(super) async fn set_retention(
     let p = pairs(&body)?;
     let parsed = get(&p, "days").trim().parse::<u32>().ok();
     let result = match parsed {
-        Some(days) => service::set_retention_days(&state, days).await,
+        Some(days) => service::retention::set_days(state.store(), days).await,
         None => Err(AppError::Invalid(
             "the retention period must be 1 to 3650 days".into(),
         )),

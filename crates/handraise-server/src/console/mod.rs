@@ -380,7 +380,7 @@ async fn queue(
     Signed(s): Signed,
     Query(q): Query<QueueQuery>,
 ) -> Page {
-    let all = service::tickets(&state, None).await?;
+    let all = service::tickets::list(state.store(), None).await?;
     let policy = state.db(|s| s.sla_policy()).await?;
     let techs = state.db(|s| s.technicians()).await?;
     let now = now_utc();
@@ -508,7 +508,7 @@ async fn ticket_page(
     Query(done): Query<DoneQuery>,
 ) -> Page {
     let n = number(&raw)?;
-    let detail = service::ticket(&state, n).await?;
+    let detail = service::tickets::get(state.store(), n).await?;
     let policy = state.db(|s| s.sla_policy()).await?;
     let techs = state.db(|s| s.technicians()).await?;
     let (_, articles) = state.db(|s| s.kb_changes(0)).await?;
@@ -664,7 +664,7 @@ async fn assign(
 ) -> Page {
     let n = number(&raw)?;
     let f: AssignForm = form(&body)?;
-    service::assign(&state, n, Some(&f.assignee)).await?;
+    service::tickets::assign(state.store(), state.feed(), n, Some(&f.assignee), now_utc()).await?;
     Ok(back_to(n, "assigned"))
 }
 
@@ -685,7 +685,7 @@ async fn set_status(
         .status
         .parse()
         .map_err(|e: wire::ParseChoiceError| AppError::Invalid(e.to_string()))?;
-    service::set_status(&state, n, status).await?;
+    service::tickets::set_status(state.store(), state.feed(), n, status, now_utc()).await?;
     Ok(back_to(n, "status"))
 }
 
@@ -710,7 +710,15 @@ async fn reply(
 ) -> Page {
     let n = number(&raw)?;
     let f: MessageForm = form(&body)?;
-    service::reply(&state, &technician(&s), n, &f.body).await?;
+    service::tickets::reply(
+        state.store(),
+        state.feed(),
+        &technician(&s),
+        n,
+        &f.body,
+        now_utc(),
+    )
+    .await?;
     Ok(back_to(n, "reply"))
 }
 
@@ -722,7 +730,7 @@ async fn note(
 ) -> Page {
     let n = number(&raw)?;
     let f: MessageForm = form(&body)?;
-    service::note(&state, &technician(&s), n, &f.body).await?;
+    service::tickets::note(state.store(), &technician(&s), n, &f.body, now_utc()).await?;
     Ok(back_to(n, "note"))
 }
 
@@ -743,7 +751,15 @@ async fn merge(
     let into: i64 = f.into.trim().trim_start_matches('#').parse().map_err(|_| {
         AppError::Invalid("enter the number of the ticket to merge into, like 42".into())
     })?;
-    service::merge(&state, &technician(&s), n, into).await?;
+    service::tickets::merge(
+        state.store(),
+        state.feed(),
+        &technician(&s),
+        n,
+        into,
+        now_utc(),
+    )
+    .await?;
     Ok(back_to(n, "merged"))
 }
 
@@ -788,7 +804,8 @@ async fn devices(
 
 async fn revoke_device(State(state): State<AppState>, _a: Admin, Path(raw): Path<String>) -> Page {
     let id = uuid::Uuid::parse_str(&raw).map_err(|_| AppError::NotFound)?;
-    service::revoke_device(&state, id).await?;
+    service::devices::revoke(state.store(), id, now_utc()).await?;
+    state.forget_device(id);
     Ok(see_other("/console/devices?done=revoked"))
 }
 
@@ -867,7 +884,7 @@ pub async fn new_user(
         return Err(AppError::Invalid("enter a valid email address".into()));
     }
     let technician_name =
-        crate::api::optional_text("name", name, 100)?.unwrap_or_else(|| email.clone());
+        service::text::optional_text("name", name, 100)?.unwrap_or_else(|| email.clone());
     let password_hash = tokio::task::spawn_blocking(move || password::hash_password(&password))
         .await
         .map_err(AppError::internal)?
@@ -982,7 +999,7 @@ struct TokenForm {
 
 async fn create_token(State(state): State<AppState>, Admin(s): Admin, body: Bytes) -> Page {
     let f: TokenForm = form(&body)?;
-    let label = crate::api::required_text("the label", &f.label, 200)?;
+    let label = service::text::required_text("the label", &f.label, 200)?;
     let token = new_secret();
     let (hash, l) = (hash_secret(&token), label.clone());
     state
