@@ -31,17 +31,7 @@ fn store_with_device(dir: &std::path::Path) -> (Arc<SqliteStore>, Uuid, String) 
     store
         .enroll_device(
             &hash_secret("enroll"),
-            &NewDevice {
-                id,
-                secret_hash: hash_secret(&secret),
-                hostname: "bench".into(),
-                school: None,
-                building: None,
-                os: None,
-                model: None,
-                agent_version: None,
-                enrolled_at: now,
-            },
+            &NewDevice::new(id, hash_secret(&secret), "bench".into(), now),
         )
         .expect("enroll");
     (store, id, secret)

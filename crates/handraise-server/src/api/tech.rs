@@ -106,7 +106,7 @@ pub async fn create_article(
     _tech: TechAuth,
     Json(a): Json<wire::ArticleInput>,
 ) -> Result<(StatusCode, Json<wire::Article>), AppError> {
-    let article = kb::create(state.store(), a, now_utc()).await?;
+    let article = kb::save(state.store(), a, kb::Save::Create, now_utc()).await?;
     Ok((StatusCode::CREATED, Json(super::article(article))))
 }
 
@@ -122,7 +122,7 @@ pub async fn put_article(
             "the slug in the body differs from the one in the path".into(),
         ));
     }
-    let article = kb::save(state.store(), a, now_utc()).await?;
+    let article = kb::save(state.store(), a, kb::Save::Replace, now_utc()).await?;
     Ok(Json(super::article(article)))
 }
 

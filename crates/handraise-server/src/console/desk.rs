@@ -228,7 +228,14 @@ pub(super) async fn kb_create(
     if get(&p, "action") == "preview" {
         return edit_page(&state, &s, StatusCode::OK, args(input, keywords, None)).await;
     }
-    match service::kb::create(state.store(), input.clone(), now_utc()).await {
+    match service::kb::save(
+        state.store(),
+        input.clone(),
+        service::kb::Save::Create,
+        now_utc(),
+    )
+    .await
+    {
         Ok(a) => Ok(see_other(&format!("/console/kb/{}?done=article", a.slug))),
         Err(AppError::Invalid(m) | AppError::Conflict(m)) => {
             edit_page(
@@ -289,7 +296,14 @@ pub(super) async fn kb_save(
     if get(&p, "action") == "preview" {
         return edit_page(&state, &s, StatusCode::OK, args(input, None)).await;
     }
-    match service::kb::save(state.store(), input.clone(), now_utc()).await {
+    match service::kb::save(
+        state.store(),
+        input.clone(),
+        service::kb::Save::Replace,
+        now_utc(),
+    )
+    .await
+    {
         Ok(a) => Ok(see_other(&format!("/console/kb/{}?done=article", a.slug))),
         Err(AppError::Invalid(m) | AppError::Conflict(m)) => {
             edit_page(

@@ -755,8 +755,7 @@ async fn merge(
         state.store(),
         state.feed(),
         &technician(&s),
-        n,
-        into,
+        (n, into),
         now_utc(),
     )
     .await?;

@@ -28,10 +28,8 @@ pub async fn enroll(
     if req.token.trim().is_empty() {
         return Err(AppError::InvalidToken);
     }
+    let hostname = required_text("hostname", &req.hostname, MAX_HOSTNAME_CHARS)?;
     let device = NewDevice {
-        id: Uuid::now_v7(),
-        secret_hash,
-        hostname: required_text("hostname", &req.hostname, MAX_HOSTNAME_CHARS)?,
         school: optional_text("school", req.school.as_deref(), MAX_FIELD_CHARS)?,
         building: optional_text("building", req.building.as_deref(), MAX_FIELD_CHARS)?,
         os: optional_text("os", req.os.as_deref(), MAX_FIELD_CHARS)?,
@@ -41,7 +39,7 @@ pub async fn enroll(
             req.agent_version.as_deref(),
             MAX_VERSION_CHARS,
         )?,
-        enrolled_at: now,
+        ..NewDevice::new(Uuid::now_v7(), secret_hash, hostname, now)
     };
     let id = device.id;
     run(store, move |s| s.enroll_device(&enroll_token_hash, &device)).await?;

@@ -5,7 +5,8 @@ use super::run;
 use super::text::{check_len, message_body, optional_text, required_text, to_json};
 use crate::error::AppError;
 use crate::store::{
-    FeedEntry, Inserted, MessageRecord, NewTeacherMessage, NewTicketRecord, Store, TicketRecord,
+    FeedEntry, Inserted, MessageRecord, NewScreenshot, NewTeacherMessage, NewTicketRecord, Store,
+    TicketRecord,
 };
 use handraise_wire::{self as wire, TicketStatus};
 use std::sync::Arc;
@@ -141,7 +142,13 @@ pub async fn put_screenshot(
         )));
     }
     run(store, move |s| {
-        s.put_screenshot(device_id, ticket_client_id, content_type, &bytes, now)
+        let shot = NewScreenshot {
+            ticket_client_id,
+            content_type,
+            bytes: &bytes,
+            uploaded_at: now,
+        };
+        s.put_screenshot(device_id, &shot)
     })
     .await
 }

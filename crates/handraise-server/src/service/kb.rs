@@ -70,13 +70,15 @@ pub fn article_record(a: wire::ArticleInput) -> Result<ArticleRecordInput, AppEr
 
 /// A stored article as the editable document the API, the console and `kb export` use.
 pub fn article_input(a: ArticleRecord) -> wire::ArticleInput {
+    let (slug, title, body) = (a.slug, a.title, a.body);
+    let (categories, keywords, published) = (a.categories, a.keywords, a.published);
     wire::ArticleInput {
-        slug: a.slug,
-        title: a.title,
-        body: a.body,
-        categories: a.categories,
-        keywords: a.keywords,
-        published: a.published,
+        slug,
+        title,
+        body,
+        categories,
+        keywords,
+        published,
     }
 }
 
@@ -110,24 +112,25 @@ pub async fn get(store: &Arc<dyn Store>, slug: &str) -> Result<ArticleRecord, Ap
         .ok_or(AppError::NotFound)
 }
 
-/// Creates an article; `Conflict` when the slug exists.
-pub async fn create(
-    store: &Arc<dyn Store>,
-    a: wire::ArticleInput,
-    now: OffsetDateTime,
-) -> Result<ArticleRecord, AppError> {
-    let input = article_record(a)?;
-    run(store, move |s| s.create_article(&input, now)).await
+/// How [`save`] treats an existing article of the same slug.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Save {
+    /// `Conflict` when the slug exists.
+    Create,
+    /// Replace it.
+    Replace,
 }
 
-/// Creates or replaces an article; the version is bumped so agents fetch it.
+/// Checks and stores an article; its version is bumped so agents fetch it.
 pub async fn save(
     store: &Arc<dyn Store>,
     a: wire::ArticleInput,
+    mode: Save,
     now: OffsetDateTime,
 ) -> Result<ArticleRecord, AppError> {
     let input = article_record(a)?;
-    run(store, move |s| s.put_article(&input, now)).await
+    let replace = mode == Save::Replace;
+    run(store, move |s| s.save_article(&input, replace, now)).await
 }
 
 /// Unpublishes: agents drop it from their cache at their next sync.
@@ -151,7 +154,7 @@ pub async fn publish(
         published: true,
         ..article_input(a)
     };
-    save(store, input, now).await
+    save(store, input, Save::Replace, now).await
 }
 
 /// Loads the shipped articles whose slug is not in the store yet; a

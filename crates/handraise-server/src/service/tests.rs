@@ -2,10 +2,9 @@
 
 use super::{FeedNotifier, announcements, tickets};
 use crate::error::AppError;
-use crate::store::{
-    FeedKind, MessageKind, NewDevice, NewTicketRecord, SqliteStore, Store, Technician, now_utc,
-};
-use handraise_wire::{self as wire, AnnouncementKind, Category, Scope, TicketStatus, Urgency};
+use crate::store::tests as fixtures;
+use crate::store::{FeedKind, MessageKind, Store, Technician, now_utc};
+use handraise_wire::{self as wire, AnnouncementKind, TicketStatus};
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -20,50 +19,12 @@ fn tech() -> Technician {
 
 /// A store with one device and `n` new tickets of it.
 fn store_with_tickets(n: usize) -> (Arc<dyn Store>, Uuid, Vec<i64>) {
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_memory().expect("store"));
-    let now = now_utc();
-    store.create_enroll_token("t", "test", now).expect("token");
-    let device = Uuid::now_v7();
-    store
-        .enroll_device(
-            "t",
-            &NewDevice {
-                id: device,
-                secret_hash: "h".into(),
-                hostname: "room-101".into(),
-                school: None,
-                building: None,
-                os: None,
-                model: None,
-                agent_version: None,
-                enrolled_at: now,
-            },
-        )
-        .expect("enroll");
+    let store: Arc<dyn Store> = Arc::new(fixtures::store());
+    let device = fixtures::enroll(store.as_ref(), None);
     let numbers = (0..n)
         .map(|i| {
-            store
-                .insert_ticket(&NewTicketRecord {
-                    client_id: Uuid::now_v7(),
-                    device_id: device,
-                    status: TicketStatus::New,
-                    created_at: now,
-                    received_at: now,
-                    category: Category::Printer,
-                    urgency: Urgency::Whenever,
-                    scope: Scope::Me,
-                    summary: format!("ticket {i}"),
-                    details: None,
-                    room: None,
-                    reporter_json: None,
-                    snapshot_json: None,
-                    self_help_json: None,
-                    offline_at_submit: false,
-                    announcement_id: None,
-                })
-                .expect("ticket")
-                .into_inner()
-                .number
+            let t = fixtures::ticket(device, &format!("ticket {i}"));
+            store.insert_ticket(&t).expect("ticket").into_inner().number
         })
         .collect();
     (store, device, numbers)
@@ -120,7 +81,7 @@ async fn merging_closes_the_duplicate_once_with_a_note_on_both() -> R {
     let feed = FeedNotifier::default();
     let now = now_utc();
     let (a, b) = (n[0], n[1]);
-    let merged = tickets::merge(&store, &feed, &tech(), b, a, now).await?;
+    let merged = tickets::merge(&store, &feed, &tech(), (b, a), now).await?;
     assert_eq!(merged.merged_into, Some(a));
     assert_eq!(merged.ticket.status, TicketStatus::Closed);
     assert_eq!(merged.messages.len(), 1);
@@ -136,7 +97,7 @@ async fn merging_closes_the_duplicate_once_with_a_note_on_both() -> R {
     );
     for (dup, into) in [(b, a), (a, a), (a, b)] {
         assert!(matches!(
-            tickets::merge(&store, &feed, &tech(), dup, into, now).await,
+            tickets::merge(&store, &feed, &tech(), (dup, into), now).await,
             Err(AppError::Conflict(_))
         ));
     }

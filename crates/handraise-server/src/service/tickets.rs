@@ -102,6 +102,22 @@ where
     .ok_or(AppError::NotFound)
 }
 
+/// As [`change_one`], then wakes the ticket's device.
+async fn change_and_notify<F>(
+    store: &Arc<dyn Store>,
+    feed: &FeedNotifier,
+    number: i64,
+    now: OffsetDateTime,
+    decide: F,
+) -> Result<TicketDetail, AppError>
+where
+    F: FnMut(&TicketDetail) -> TicketChange + Send + 'static,
+{
+    let detail = change_one(store, number, now, decide).await?;
+    notify(feed, std::slice::from_ref(&detail));
+    Ok(detail)
+}
+
 /// Wakes the devices of `tickets`.
 pub fn notify(feed: &FeedNotifier, tickets: &[TicketDetail]) {
     for d in tickets {
@@ -117,12 +133,10 @@ pub async fn set_status(
     status: TicketStatus,
     now: OffsetDateTime,
 ) -> Result<TicketDetail, AppError> {
-    let detail = change_one(store, number, now, move |d| {
+    change_and_notify(store, feed, number, now, move |d| {
         status_change(&d.ticket, status)
     })
-    .await?;
-    notify(feed, std::slice::from_ref(&detail));
-    Ok(detail)
+    .await
 }
 
 /// Assigns to the technician `assignee` (by name, created if missing; blank
@@ -136,7 +150,7 @@ pub async fn assign(
     now: OffsetDateTime,
 ) -> Result<TicketDetail, AppError> {
     let assignee = optional_text("assignee", assignee, MAX_ASSIGNEE_CHARS)?;
-    let detail = change_one(store, number, now, move |d| {
+    change_and_notify(store, feed, number, now, move |d| {
         let status = match d.ticket.status {
             TicketStatus::New if assignee.is_some() => TicketStatus::Assigned,
             current => current,
@@ -151,9 +165,7 @@ pub async fn assign(
             ..TicketChange::of(d.ticket.number)
         }
     })
-    .await?;
-    notify(feed, std::slice::from_ref(&detail));
-    Ok(detail)
+    .await
 }
 
 /// A reply to the teacher: the device's feed gets a `reply` update.
@@ -197,7 +209,7 @@ async fn add_message(
     .await
 }
 
-/// Merges the duplicate ticket into `into`: the duplicate is closed (its
+/// Merges the `duplicate` ticket into `into`: the duplicate is closed (its
 /// device hears of it through the feed) and both get an internal note by
 /// `tech`. `Conflict` when merging a ticket into itself, into a ticket that
 /// is itself merged, or twice. Returns the duplicate.
@@ -205,8 +217,7 @@ pub async fn merge(
     store: &Arc<dyn Store>,
     feed: &FeedNotifier,
     tech: &Technician,
-    duplicate: i64,
-    into: i64,
+    (duplicate, into): (i64, i64),
     now: OffsetDateTime,
 ) -> Result<TicketDetail, AppError> {
     if duplicate == into {

@@ -1,71 +1,8 @@
 //! Technicians, their API tokens, console users and sessions.
 
 use super::StoreResult;
+use super::records::*;
 use time::OffsetDateTime;
-
-/// A technician account.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Technician {
-    pub id: i64,
-    pub name: String,
-}
-
-/// What a console user may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    /// Works tickets and sees devices.
-    Technician,
-    /// Also manages users, enrollment tokens, devices and the SLA policy.
-    Admin,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Technician => "technician",
-            Role::Admin => "admin",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "technician" => Some(Role::Technician),
-            "admin" => Some(Role::Admin),
-            _ => None,
-        }
-    }
-}
-
-/// A console user. Every user has a technician record (`technician_name`),
-/// the same record that technician API tokens and assignments name.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserRecord {
-    pub id: i64,
-    pub email: String,
-    pub role: Role,
-    pub technician_id: i64,
-    pub technician_name: String,
-    pub created_at: OffsetDateTime,
-    pub disabled: bool,
-}
-
-/// A user to create. `technician_name` is created if missing, or linked when
-/// a technician of that name exists (made by `tech-token create`).
-#[derive(Debug, Clone)]
-pub struct NewUser {
-    pub email: String,
-    pub role: Role,
-    pub password_hash: String,
-    pub technician_name: String,
-}
-
-/// A live console session.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SessionRecord {
-    pub user: UserRecord,
-    pub csrf_token: String,
-    pub expires_at: OffsetDateTime,
-}
 
 /// Technicians, console users and sessions.
 pub trait AccountStore {

@@ -1,65 +1,9 @@
 //! Announcements, "me too" reports and the tickets linked to them.
 
-use super::tickets::{Decide, TicketDetail, TicketRecord};
-use super::{DeviceRecord, Inserted, StoreResult};
-use handraise_wire::{AnnouncementKind, Category};
+use super::records::*;
+use super::tickets::Decide;
+use super::{Inserted, StoreResult};
 use time::OffsetDateTime;
-use uuid::Uuid;
-
-/// An announcement to create.
-#[derive(Debug, Clone)]
-pub struct NewAnnouncement {
-    pub kind: AnnouncementKind,
-    pub title: String,
-    pub message: String,
-    pub school: Option<String>,
-    pub building: Option<String>,
-    pub category: Option<Category>,
-    pub starts_at: OffsetDateTime,
-    pub ends_at: Option<OffsetDateTime>,
-}
-
-/// A stored announcement.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AnnouncementRecord {
-    pub id: i64,
-    pub kind: AnnouncementKind,
-    pub title: String,
-    pub message: String,
-    pub school: Option<String>,
-    pub building: Option<String>,
-    pub category: Option<Category>,
-    pub starts_at: OffsetDateTime,
-    pub ends_at: Option<OffsetDateTime>,
-}
-
-/// A teacher's "me too" on an announcement (idempotent by `client_id`).
-#[derive(Debug, Clone)]
-pub struct NewMeToo {
-    pub client_id: Uuid,
-    pub announcement_id: i64,
-    pub room: Option<String>,
-    pub reporter_json: Option<String>,
-    pub created_at: OffsetDateTime,
-    pub received_at: OffsetDateTime,
-}
-
-/// "Me too" reports of one announcement from one room of one school.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MeTooRoom {
-    pub school: Option<String>,
-    pub room: Option<String>,
-    pub reports: i64,
-    pub last_at: OffsetDateTime,
-}
-
-/// An announcement with what the list page shows around it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AnnouncementSummary {
-    pub announcement: AnnouncementRecord,
-    pub me_too: i64,
-    pub linked_tickets: i64,
-}
 
 /// Announcements.
 pub trait AnnouncementStore {

@@ -1,68 +1,30 @@
 //! The knowledge base: articles, their change feed and "this fixed it"
 //! deflections.
 
+use super::records::*;
 use super::{Inserted, StoreResult};
-use handraise_wire::Category;
 use time::OffsetDateTime;
 use uuid::Uuid;
-
-/// A knowledge-base article to create or replace.
-#[derive(Debug, Clone)]
-pub struct ArticleRecordInput {
-    pub slug: String,
-    pub title: String,
-    pub body: String,
-    pub categories: Vec<Category>,
-    pub keywords: Vec<String>,
-    pub published: bool,
-}
-
-/// A stored knowledge-base article: the input and its version.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ArticleRecord {
-    pub slug: String,
-    pub title: String,
-    pub body: String,
-    pub categories: Vec<Category>,
-    pub keywords: Vec<String>,
-    pub published: bool,
-    pub version: i64,
-}
-
-/// A "this fixed it" reported by a device for an article (idempotent by
-/// `client_id`).
-#[derive(Debug, Clone)]
-pub struct NewDeflection {
-    pub client_id: Uuid,
-    pub slug: String,
-    pub created_at: OffsetDateTime,
-    pub received_at: OffsetDateTime,
-}
-
-/// A stored deflection.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeflectionRecord {
-    pub client_id: Uuid,
-    pub slug: String,
-    pub device_id: Uuid,
-    pub received_at: OffsetDateTime,
-}
 
 /// Knowledge-base articles and deflections. Every write bumps the
 /// knowledge base's version, which agents sync from.
 pub trait KbStore {
-    /// `Conflict` when the slug exists.
-    fn create_article(
+    /// Stores the article with a new version: over one of the same slug with
+    /// `replace`, else `Conflict` when the slug exists.
+    fn save_article(
         &self,
         article: &ArticleRecordInput,
+        replace: bool,
         now: OffsetDateTime,
     ) -> StoreResult<ArticleRecord>;
     /// Creates or replaces.
     fn put_article(
         &self,
-        article: &ArticleRecordInput,
+        a: &ArticleRecordInput,
         now: OffsetDateTime,
-    ) -> StoreResult<ArticleRecord>;
+    ) -> StoreResult<ArticleRecord> {
+        self.save_article(a, true, now)
+    }
     /// `NotFound` for an unknown slug.
     fn unpublish_article(&self, slug: &str, now: OffsetDateTime) -> StoreResult<ArticleRecord>;
     fn article(&self, slug: &str) -> StoreResult<Option<ArticleRecord>>;

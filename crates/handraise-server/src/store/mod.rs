@@ -15,24 +15,18 @@ mod admin;
 mod announcements;
 mod devices;
 mod kb;
+mod records;
 mod sqlite;
 mod tickets;
 
-pub use accounts::{AccountStore, NewUser, Role, SessionRecord, Technician, UserRecord};
-pub use admin::{
-    AdminStore, DEFAULT_RETENTION_DAYS, EnrollTokenRecord, PurgeReport, SlaPolicy, TicketFacts,
-};
-pub use announcements::{
-    AnnouncementRecord, AnnouncementStore, AnnouncementSummary, MeTooRoom, NewAnnouncement,
-    NewMeToo,
-};
-pub use devices::{DeviceRecord, DeviceStore, DeviceSummary, NewDevice};
-pub use kb::{ArticleRecord, ArticleRecordInput, DeflectionRecord, KbStore, NewDeflection};
+pub use accounts::AccountStore;
+pub use admin::AdminStore;
+pub use announcements::AnnouncementStore;
+pub use devices::DeviceStore;
+pub use kb::KbStore;
+pub use records::*;
 pub use sqlite::{MIGRATIONS, SqliteStore};
-pub use tickets::{
-    Decide, FeedEntry, FeedKind, FeedWrite, MessageKind, MessageRecord, NewTeacherMessage,
-    NewTechMessage, NewTicketRecord, TicketChange, TicketDetail, TicketRecord, TicketStore,
-};
+pub use tickets::{Decide, TicketStore};
 
 use time::OffsetDateTime;
 
@@ -117,4 +111,4 @@ pub fn truncate_ms(t: OffsetDateTime) -> OffsetDateTime {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -5,11 +5,12 @@ use uuid::Uuid;
 
 type R = Result<(), Box<dyn std::error::Error>>;
 
-fn store() -> SqliteStore {
+pub(crate) fn store() -> SqliteStore {
     SqliteStore::open_in_memory().expect("in-memory store")
 }
 
-fn enroll(s: &SqliteStore, school: Option<&str>) -> Uuid {
+/// Enrolls a device (of `school`) with a token of its own.
+pub(crate) fn enroll(s: &dyn Store, school: Option<&str>) -> Uuid {
     let now = now_utc();
     // Each call adds its own token so tests can enroll many devices.
     let token = Uuid::new_v4().to_string();
@@ -18,22 +19,16 @@ fn enroll(s: &SqliteStore, school: Option<&str>) -> Uuid {
     s.enroll_device(
         &token,
         &NewDevice {
-            id,
-            secret_hash: format!("hash-{id}"),
-            hostname: "room-101".into(),
             school: school.map(Into::into),
-            building: None,
-            os: None,
-            model: None,
-            agent_version: None,
-            enrolled_at: now,
+            ..NewDevice::new(id, format!("hash-{id}"), "room-101".into(), now)
         },
     )
     .expect("enroll");
     id
 }
 
-fn ticket(device: Uuid, summary: &str) -> NewTicketRecord {
+/// A new ticket of `device`.
+pub(crate) fn ticket(device: Uuid, summary: &str) -> NewTicketRecord {
     NewTicketRecord {
         client_id: Uuid::now_v7(),
         device_id: device,
@@ -73,17 +68,7 @@ fn unknown_enrollment_token_is_refused() {
     let s = store();
     let err = s.enroll_device(
         "nope",
-        &NewDevice {
-            id: Uuid::now_v7(),
-            secret_hash: "h".into(),
-            hostname: "x".into(),
-            school: None,
-            building: None,
-            os: None,
-            model: None,
-            agent_version: None,
-            enrolled_at: now_utc(),
-        },
+        &NewDevice::new(Uuid::now_v7(), "h".into(), "x".into(), now_utc()),
     );
     assert!(matches!(err, Err(StoreError::InvalidToken)));
 }
@@ -254,10 +239,10 @@ fn kb_versions_include_unpublished_changes() -> R {
         keywords: vec!["wifi".into()],
         published: true,
     };
-    let a = s.create_article(&input("a"), now)?;
-    let b = s.create_article(&input("b"), now)?;
+    let a = s.save_article(&input("a"), false, now)?;
+    let b = s.save_article(&input("b"), false, now)?;
     assert!(matches!(
-        s.create_article(&input("a"), now),
+        s.save_article(&input("a"), false, now),
         Err(StoreError::Conflict(_))
     ));
     assert!(b.version > a.version);

@@ -1,6 +1,6 @@
 //! Enrollment tokens, settings, ticket facts, the media purge and backups.
 
-use super::rows::{choice_at, ms, time_at, time_opt, uuid_at};
+use super::rows::{enroll_token_row, facts_row, ms, sla_row};
 use super::{SqliteStore, all, changed, exec, first};
 use crate::store::{
     AdminStore, DEFAULT_RETENTION_DAYS, EnrollTokenRecord, PurgeReport, SlaPolicy, StoreResult,
@@ -40,14 +40,7 @@ impl AdminStore for SqliteStore {
                 "SELECT rowid, label, created_at, revoked_at FROM enroll_tokens \
                  ORDER BY rowid DESC",
                 [],
-                |r| {
-                    Ok(EnrollTokenRecord {
-                        id: r.get(0)?,
-                        label: r.get(1)?,
-                        created_at: time_at(r, 2)?,
-                        revoked: r.get::<_, Option<i64>>(3)?.is_some(),
-                    })
-                },
+                enroll_token_row,
             )
         })
     }
@@ -69,14 +62,7 @@ impl AdminStore for SqliteStore {
                 "SELECT class_stopping_hours, wide_hours, room_hours, individual_hours \
                  FROM sla_policy WHERE id = 1",
                 [],
-                |r| {
-                    Ok(SlaPolicy {
-                        class_stopping_hours: r.get(0)?,
-                        wide_hours: r.get(1)?,
-                        room_hours: r.get(2)?,
-                        individual_hours: r.get(3)?,
-                    })
-                },
+                sla_row,
             )
         })?;
         Ok(stored.unwrap_or_default())
@@ -138,28 +124,7 @@ impl AdminStore for SqliteStore {
                      LEFT JOIN technicians tech ON tech.id = t.assignee_id ORDER BY t.number"
                 ),
                 [],
-                |r| {
-                    Ok(TicketFacts {
-                        number: r.get(0)?,
-                        device_id: uuid_at(r, 1)?,
-                        hostname: r.get(2)?,
-                        school: r.get(3)?,
-                        building: r.get(4)?,
-                        room: r.get(5)?,
-                        category: choice_at(r, 6)?,
-                        urgency: choice_at(r, 7)?,
-                        scope: choice_at(r, 8)?,
-                        status: choice_at(r, 9)?,
-                        summary: r.get(10)?,
-                        assignee: r.get(11)?,
-                        self_help_json: r.get(12)?,
-                        announcement_id: r.get(13)?,
-                        received_at: time_at(r, 14)?,
-                        first_response_at: time_opt(r, 15)?,
-                        resolved_at: time_opt(r, 16)?,
-                        media_purged_at: time_opt(r, 17)?,
-                    })
-                },
+                facts_row,
             )
         })
     }

@@ -1,8 +1,11 @@
 //! Announcements, "me too" reports and linked tickets.
 
-use super::rows::{ANNOUNCEMENT_COLS, announcement_row, kind_str, ms, rfc3339, time_at};
+use super::rows::{
+    ANNOUNCEMENT_COLS, announcement_row, announcement_summary_row, kind_str, me_too_room_row, ms,
+    rfc3339,
+};
 use super::tickets::{decide_and_apply, tickets_where};
-use super::{SqliteStore, all, changed, exec, first};
+use super::{SqliteStore, all, changed, exec, first, repeated};
 use crate::store::{
     AnnouncementRecord, AnnouncementStore, AnnouncementSummary, Decide, DeviceRecord, Inserted,
     MeTooRoom, NewAnnouncement, NewMeToo, StoreError, StoreResult, TicketDetail, TicketRecord,
@@ -79,13 +82,7 @@ impl AnnouncementStore for SqliteStore {
                      FROM announcements ORDER BY starts_at DESC, id DESC"
                 ),
                 [],
-                |r| {
-                    Ok(AnnouncementSummary {
-                        announcement: announcement_row(r)?,
-                        me_too: r.get(9)?,
-                        linked_tickets: r.get(10)?,
-                    })
-                },
+                announcement_summary_row,
             )
         })
     }
@@ -130,20 +127,9 @@ impl AnnouncementStore for SqliteStore {
 
     fn insert_me_too(&self, device: &DeviceRecord, m: &NewMeToo) -> StoreResult<Inserted<i64>> {
         self.write(|tx| {
-            let existing: Option<(String, i64)> = first(
-                tx,
-                "SELECT device_id, announcement_id FROM me_too WHERE client_id = ?1",
-                [m.client_id.to_string()],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
-            if let Some((dev, id)) = existing {
-                return if dev == device.id.to_string() && id == m.announcement_id {
-                    Ok(Inserted::Existing(me_too_count(tx, id)?))
-                } else {
-                    Err(StoreError::Conflict(
-                        "this client id was already used elsewhere".into(),
-                    ))
-                };
+            let sql = "SELECT device_id, announcement_id FROM me_too WHERE client_id = ?1";
+            if repeated(tx, sql, m.client_id, device.id, &m.announcement_id)? {
+                return Ok(Inserted::Existing(me_too_count(tx, m.announcement_id)?));
             }
             let visible = tx
                 .prepare_cached(&format!(
@@ -186,15 +172,7 @@ impl AnnouncementStore for SqliteStore {
                  GROUP BY LOWER(COALESCE(d.school, '')), LOWER(COALESCE(TRIM(m.room), '')) \
                  ORDER BY COUNT(*) DESC, MIN(d.school), MIN(TRIM(m.room))",
                 [announcement_id],
-                |r| {
-                    let room: Option<String> = r.get(1)?;
-                    Ok(MeTooRoom {
-                        school: r.get(0)?,
-                        room: room.filter(|v| !v.is_empty()),
-                        reports: r.get(2)?,
-                        last_at: time_at(r, 3)?,
-                    })
-                },
+                me_too_room_row,
             )
         })
     }

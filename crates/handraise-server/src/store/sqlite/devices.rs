@@ -1,6 +1,6 @@
 //! Devices.
 
-use super::rows::{DEVICE_COLS, device_row, ms};
+use super::rows::{DEVICE_COLS, device_row, device_summary_row, ms};
 use super::{SqliteStore, all, changed, exec, first};
 use crate::store::{DeviceRecord, DeviceStore, DeviceSummary, NewDevice, StoreError, StoreResult};
 use rusqlite::params;
@@ -92,13 +92,7 @@ impl DeviceStore for SqliteStore {
                      FROM devices ORDER BY COALESCE(last_seen_at, enrolled_at) DESC"
                 ),
                 [],
-                |r| {
-                    Ok(DeviceSummary {
-                        device: device_row(r)?,
-                        agent_version: r.get(9)?,
-                        open_tickets: r.get(10)?,
-                    })
-                },
+                device_summary_row,
             )
         })
     }

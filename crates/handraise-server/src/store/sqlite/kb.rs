@@ -1,7 +1,7 @@
 //! Knowledge-base articles and deflections.
 
-use super::rows::{ARTICLE_COLS, article_row, json_list, ms, rfc3339, time_at, uuid_at};
-use super::{SqliteStore, all, changed, exec, first, insert_unique};
+use super::rows::{ARTICLE_COLS, article_row, deflection_row, json_list, ms, rfc3339};
+use super::{SqliteStore, all, changed, exec, first, insert_unique, repeated};
 use crate::store::{
     ArticleRecord, ArticleRecordInput, DeflectionRecord, Inserted, KbStore, NewDeflection,
     StoreError, StoreResult,
@@ -78,20 +78,13 @@ fn deflection_count(conn: &Connection, slug: &str) -> StoreResult<i64> {
 }
 
 impl KbStore for SqliteStore {
-    fn create_article(
+    fn save_article(
         &self,
         a: &ArticleRecordInput,
+        replace: bool,
         now: OffsetDateTime,
     ) -> StoreResult<ArticleRecord> {
-        self.write(|tx| save(tx, a, false, now))
-    }
-
-    fn put_article(
-        &self,
-        a: &ArticleRecordInput,
-        now: OffsetDateTime,
-    ) -> StoreResult<ArticleRecord> {
-        self.write(|tx| save(tx, a, true, now))
+        self.write(|tx| save(tx, a, replace, now))
     }
 
     fn unpublish_article(&self, slug: &str, now: OffsetDateTime) -> StoreResult<ArticleRecord> {
@@ -146,20 +139,9 @@ impl KbStore for SqliteStore {
 
     fn insert_deflection(&self, device_id: Uuid, d: &NewDeflection) -> StoreResult<Inserted<i64>> {
         self.write(|tx| {
-            let existing: Option<(String, String)> = first(
-                tx,
-                "SELECT device_id, slug FROM kb_deflections WHERE client_id = ?1",
-                [d.client_id.to_string()],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
-            if let Some((device, slug)) = existing {
-                return if device == device_id.to_string() && slug == d.slug {
-                    Ok(Inserted::Existing(deflection_count(tx, &slug)?))
-                } else {
-                    Err(StoreError::Conflict(
-                        "this client id was already used elsewhere".into(),
-                    ))
-                };
+            let sql = "SELECT device_id, slug FROM kb_deflections WHERE client_id = ?1";
+            if repeated(tx, sql, d.client_id, device_id, &d.slug)? {
+                return Ok(Inserted::Existing(deflection_count(tx, &d.slug)?));
             }
             if !exists(tx, &d.slug)? {
                 return Err(StoreError::NotFound);
@@ -187,14 +169,7 @@ impl KbStore for SqliteStore {
                 "SELECT client_id, slug, device_id, received_at FROM kb_deflections \
                  ORDER BY received_at",
                 [],
-                |r| {
-                    Ok(DeflectionRecord {
-                        client_id: uuid_at(r, 0)?,
-                        slug: r.get(1)?,
-                        device_id: uuid_at(r, 2)?,
-                        received_at: time_at(r, 3)?,
-                    })
-                },
+                deflection_row,
             )
         })
     }

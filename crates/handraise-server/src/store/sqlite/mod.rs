@@ -111,11 +111,9 @@ fn first<T, P: Params>(
     params: P,
     row: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
 ) -> StoreResult<Option<T>> {
-    use rusqlite::OptionalExtension;
-    Ok(conn
-        .prepare_cached(sql)?
-        .query_row(params, row)
-        .optional()?)
+    let mut rows = conn.prepare_cached(sql)?;
+    let mut rows = rows.query(params)?;
+    Ok(rows.next()?.map(row).transpose()?)
 }
 
 /// Runs a cached statement; returns the rows changed.
@@ -153,5 +151,28 @@ fn insert_unique<P: Params>(
         Ok(_) => Ok(()),
         Err(e) if is_constraint_violation(&e) => Err(StoreError::Conflict(message())),
         Err(e) => Err(e.into()),
+    }
+}
+
+/// Whether `client_id` was already stored: `sql` selects the device and the
+/// key of the row with that client id. `true` for a repeat (this device, the
+/// same `key`), `Conflict` when another device or key used it, `false` when
+/// it is new.
+fn repeated<K: rusqlite::types::FromSql + PartialEq>(
+    conn: &Connection,
+    sql: &str,
+    client_id: uuid::Uuid,
+    device_id: uuid::Uuid,
+    key: &K,
+) -> StoreResult<bool> {
+    let found: Option<(String, K)> = first(conn, sql, [client_id.to_string()], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })?;
+    match found {
+        None => Ok(false),
+        Some((device, k)) if device == device_id.to_string() && &k == key => Ok(true),
+        Some(_) => Err(StoreError::Conflict(
+            "this client id was already used elsewhere".into(),
+        )),
     }
 }

@@ -1,9 +1,10 @@
 //! Mapping between SQLite values and store records: times, ids, choices,
 //! and one row function per record with the columns it reads.
 
-use super::super::{
-    AnnouncementRecord, ArticleRecord, DeviceRecord, MessageKind, MessageRecord, Role, StoreError,
-    StoreResult, Technician, TicketRecord, UserRecord,
+use crate::store::{
+    AnnouncementRecord, AnnouncementSummary, ArticleRecord, DeflectionRecord, DeviceRecord,
+    DeviceSummary, EnrollTokenRecord, MeTooRoom, MessageKind, MessageRecord, Role, SlaPolicy,
+    StoreError, StoreResult, Technician, TicketFacts, TicketRecord, UserRecord,
 };
 use handraise_wire::AnnouncementKind;
 use rusqlite::Row;
@@ -221,5 +222,81 @@ pub fn user_row(r: &Row<'_>) -> rusqlite::Result<UserRecord> {
         technician_name: r.get(4)?,
         created_at: time_at(r, 5)?,
         disabled: r.get::<_, Option<i64>>(6)?.is_some(),
+    })
+}
+
+pub fn enroll_token_row(r: &Row<'_>) -> rusqlite::Result<EnrollTokenRecord> {
+    Ok(EnrollTokenRecord {
+        id: r.get(0)?,
+        label: r.get(1)?,
+        created_at: time_at(r, 2)?,
+        revoked: r.get::<_, Option<i64>>(3)?.is_some(),
+    })
+}
+
+pub fn sla_row(r: &Row<'_>) -> rusqlite::Result<SlaPolicy> {
+    Ok(SlaPolicy {
+        class_stopping_hours: r.get(0)?,
+        wide_hours: r.get(1)?,
+        room_hours: r.get(2)?,
+        individual_hours: r.get(3)?,
+    })
+}
+
+pub fn facts_row(r: &Row<'_>) -> rusqlite::Result<TicketFacts> {
+    Ok(TicketFacts {
+        number: r.get(0)?,
+        device_id: uuid_at(r, 1)?,
+        hostname: r.get(2)?,
+        school: r.get(3)?,
+        building: r.get(4)?,
+        room: r.get(5)?,
+        category: choice_at(r, 6)?,
+        urgency: choice_at(r, 7)?,
+        scope: choice_at(r, 8)?,
+        status: choice_at(r, 9)?,
+        summary: r.get(10)?,
+        assignee: r.get(11)?,
+        self_help_json: r.get(12)?,
+        announcement_id: r.get(13)?,
+        received_at: time_at(r, 14)?,
+        first_response_at: time_opt(r, 15)?,
+        resolved_at: time_opt(r, 16)?,
+        media_purged_at: time_opt(r, 17)?,
+    })
+}
+
+pub fn device_summary_row(r: &Row<'_>) -> rusqlite::Result<DeviceSummary> {
+    Ok(DeviceSummary {
+        device: device_row(r)?,
+        agent_version: r.get(9)?,
+        open_tickets: r.get(10)?,
+    })
+}
+
+pub fn deflection_row(r: &Row<'_>) -> rusqlite::Result<DeflectionRecord> {
+    Ok(DeflectionRecord {
+        client_id: uuid_at(r, 0)?,
+        slug: r.get(1)?,
+        device_id: uuid_at(r, 2)?,
+        received_at: time_at(r, 3)?,
+    })
+}
+
+pub fn announcement_summary_row(r: &Row<'_>) -> rusqlite::Result<AnnouncementSummary> {
+    Ok(AnnouncementSummary {
+        announcement: announcement_row(r)?,
+        me_too: r.get(9)?,
+        linked_tickets: r.get(10)?,
+    })
+}
+
+pub fn me_too_room_row(r: &Row<'_>) -> rusqlite::Result<MeTooRoom> {
+    let room: Option<String> = r.get(1)?;
+    Ok(MeTooRoom {
+        school: r.get(0)?,
+        room: room.filter(|v| !v.is_empty()),
+        reports: r.get(2)?,
+        last_at: time_at(r, 3)?,
     })
 }

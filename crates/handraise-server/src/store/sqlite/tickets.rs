@@ -7,7 +7,7 @@ use super::rows::{
 };
 use super::{SqliteStore, all, exec, first, insert_unique};
 use crate::store::{
-    Decide, FeedEntry, FeedKind, FeedWrite, Inserted, MessageKind, MessageRecord,
+    Decide, FeedEntry, FeedKind, FeedWrite, Inserted, MessageKind, MessageRecord, NewScreenshot,
     NewTeacherMessage, NewTicketRecord, StoreError, StoreResult, TicketChange, TicketDetail,
     TicketRecord, TicketStore,
 };
@@ -309,24 +309,22 @@ impl TicketStore for SqliteStore {
         })
     }
 
-    fn put_screenshot(
-        &self,
-        device_id: Uuid,
-        ticket_client_id: Uuid,
-        content_type: &str,
-        bytes: &[u8],
-        now: OffsetDateTime,
-    ) -> StoreResult<i64> {
+    fn put_screenshot(&self, device_id: Uuid, shot: &NewScreenshot<'_>) -> StoreResult<i64> {
         self.write(|tx| {
             let ticket =
-                device_ticket(tx, device_id, ticket_client_id)?.ok_or(StoreError::NotFound)?;
+                device_ticket(tx, device_id, shot.ticket_client_id)?.ok_or(StoreError::NotFound)?;
             exec(
                 tx,
                 "INSERT INTO screenshots (ticket_number, content_type, bytes, uploaded_at) \
                  VALUES (?1, ?2, ?3, ?4) ON CONFLICT (ticket_number) DO UPDATE SET \
                  content_type = excluded.content_type, bytes = excluded.bytes, \
                  uploaded_at = excluded.uploaded_at",
-                params![ticket.number, content_type, bytes, ms(now)],
+                params![
+                    ticket.number,
+                    shot.content_type,
+                    shot.bytes,
+                    ms(shot.uploaded_at)
+                ],
             )?;
             Ok(ticket.number)
         })
