@@ -7,6 +7,7 @@ use super::session::{Admin, Signed};
 use super::view as vt;
 use super::{ConsoleError, DoneQuery, Page, flash, form, number, place_of, see_other, technician};
 use crate::kb::render_markdown;
+use crate::service::kb::Save;
 use crate::store::{AnnouncementRecord, TicketRecord, now_utc};
 use crate::{AppError, AppState, service, stats};
 use axum::body::Bytes;
@@ -228,14 +229,8 @@ pub(super) async fn kb_create(
     if get(&p, "action") == "preview" {
         return edit_page(&state, &s, StatusCode::OK, args(input, keywords, None)).await;
     }
-    match service::kb::save(
-        state.store(),
-        input.clone(),
-        service::kb::Save::Create,
-        now_utc(),
-    )
-    .await
-    {
+    let saved = service::kb::save(state.store(), input.clone(), Save::Create, now_utc()).await;
+    match saved {
         Ok(a) => Ok(see_other(&format!("/console/kb/{}?done=article", a.slug))),
         Err(AppError::Invalid(m) | AppError::Conflict(m)) => {
             edit_page(
@@ -296,14 +291,8 @@ pub(super) async fn kb_save(
     if get(&p, "action") == "preview" {
         return edit_page(&state, &s, StatusCode::OK, args(input, None)).await;
     }
-    match service::kb::save(
-        state.store(),
-        input.clone(),
-        service::kb::Save::Replace,
-        now_utc(),
-    )
-    .await
-    {
+    let saved = service::kb::save(state.store(), input.clone(), Save::Replace, now_utc()).await;
+    match saved {
         Ok(a) => Ok(see_other(&format!("/console/kb/{}?done=article", a.slug))),
         Err(AppError::Invalid(m) | AppError::Conflict(m)) => {
             edit_page(

@@ -2,7 +2,7 @@
 //! tickets, and the "me too" reports of devices that see them.
 
 use super::text::{message_body, optional_text, required_text, to_json};
-use super::tickets::{is_finished, notify, status_change, tech_message};
+use super::tickets::{both, is_finished, notify, status_change, tech_message};
 use super::{FeedNotifier, run};
 use crate::error::AppError;
 use crate::store::{
@@ -111,16 +111,13 @@ pub async fn end(
                 .iter()
                 .filter(|d| !is_finished(d.ticket.status))
                 .map(|d| {
-                    let mut change = tech_message(
+                    let reply = tech_message(
                         d.ticket.number,
                         MessageKind::Technician,
                         author,
                         body.clone(),
                     );
-                    let resolved = status_change(&d.ticket, TicketStatus::Resolved);
-                    change.status = resolved.status;
-                    change.feed.extend(resolved.feed);
-                    change
+                    both(reply, status_change(&d.ticket, TicketStatus::Resolved))
                 })
                 .collect())
         })

@@ -69,6 +69,18 @@ pub fn tech_message(number: i64, kind: MessageKind, author: &str, body: String) 
     change
 }
 
+/// Both changes of one ticket as one: `then`'s messages and feed entries
+/// after `first`'s, and `then`'s status, assignee and merge where it sets them.
+pub fn both(first: TicketChange, then: TicketChange) -> TicketChange {
+    let mut out = first;
+    out.status = then.status.or(out.status);
+    out.assignee = then.assignee.or(out.assignee);
+    out.merged_into = then.merged_into.or(out.merged_into);
+    out.messages.extend(then.messages);
+    out.feed.extend(then.feed);
+    out
+}
+
 /// Reads the tickets `numbers`, lets `decide` say what changes and writes
 /// it, in one transaction on the blocking pool.
 async fn change<F>(
@@ -241,12 +253,11 @@ pub async fn merge(
             )));
         }
         let note = format!("Merged into #{into} as a duplicate.");
-        let mut closing = tech_message(duplicate, MessageKind::Note, &author, note);
+        let mut closing = both(
+            tech_message(duplicate, MessageKind::Note, &author, note),
+            status_change(&dup.ticket, TicketStatus::Closed),
+        );
         closing.merged_into = Some(into);
-        closing.status = Some(TicketStatus::Closed);
-        closing
-            .feed
-            .extend(status_change(&dup.ticket, TicketStatus::Closed).feed);
         let note = format!("#{duplicate} was merged into this ticket as a duplicate.");
         Ok(vec![
             closing,
