@@ -242,7 +242,7 @@ pub async fn me_too(
     Path(id): Path<i64>,
     Json(req): Json<wire::MeTooRequest>,
 ) -> Result<(StatusCode, Json<wire::MeTooReceipt>), AppError> {
-    let inserted = announcements::me_too(state.store(), device, id, req, now_utc()).await?;
+    let inserted = announcements::me_too(state.store(), &device, id, req, now_utc()).await?;
     let status = created_or_ok(&inserted);
     Ok((
         status,

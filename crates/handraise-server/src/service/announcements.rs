@@ -151,18 +151,19 @@ pub async fn link_tickets(
 /// new, 200 repeat; `NotFound` when unknown, ended or not for this device.
 pub async fn me_too(
     store: &Arc<dyn Store>,
-    device: DeviceRecord,
+    device: &DeviceRecord,
     announcement_id: i64,
     req: wire::MeTooRequest,
     now: OffsetDateTime,
 ) -> Result<Inserted<i64>, AppError> {
     let m = NewMeToo {
-        client_id: req.client_id,
         announcement_id,
+        client_id: req.client_id,
         room: optional_text("room", req.room.as_deref(), MAX_FIELD_CHARS)?,
         reporter_json: req.reporter.as_ref().map(to_json).transpose()?,
         created_at: req.created_at,
         received_at: now,
     };
+    let device = device.clone();
     run(store, move |s| s.insert_me_too(&device, &m)).await
 }

@@ -6,6 +6,7 @@ use crate::store::tests as fixtures;
 use crate::store::{FeedKind, MessageKind, Store, Technician, now_utc};
 use handraise_wire::{self as wire, AnnouncementKind, TicketStatus};
 use std::sync::Arc;
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 type R = Result<(), Box<dyn std::error::Error + Send + Sync>>;
@@ -17,8 +18,8 @@ fn tech() -> Technician {
     }
 }
 
-/// A store with one device and `n` new tickets of it.
-fn store_with_tickets(n: usize) -> (Arc<dyn Store>, Uuid, Vec<i64>) {
+/// A store with one device and `n` new tickets of it, a notifier and the time.
+fn desk(n: usize) -> (Arc<dyn Store>, Uuid, Vec<i64>, FeedNotifier, OffsetDateTime) {
     let store: Arc<dyn Store> = Arc::new(fixtures::store());
     let device = fixtures::enroll(store.as_ref(), None);
     let numbers = (0..n)
@@ -27,14 +28,12 @@ fn store_with_tickets(n: usize) -> (Arc<dyn Store>, Uuid, Vec<i64>) {
             store.insert_ticket(&t).expect("ticket").into_inner().number
         })
         .collect();
-    (store, device, numbers)
+    (store, device, numbers, FeedNotifier::default(), now_utc())
 }
 
 #[tokio::test]
 async fn assigning_a_new_ticket_makes_it_assigned_and_tells_the_device() -> R {
-    let (store, device, n) = store_with_tickets(2);
-    let feed = FeedNotifier::default();
-    let now = now_utc();
+    let (store, device, n, feed, now) = desk(2);
     let d = tickets::assign(&store, &feed, n[0], Some(" Sam "), now).await?;
     assert_eq!(d.ticket.status, TicketStatus::Assigned);
     assert_eq!(d.ticket.assignee.as_deref(), Some("Sam"));
@@ -61,15 +60,14 @@ async fn assigning_a_new_ticket_makes_it_assigned_and_tells_the_device() -> R {
 
 #[tokio::test]
 async fn replies_reach_the_feed_and_notes_do_not() -> R {
-    let (store, device, n) = store_with_tickets(1);
-    let feed = FeedNotifier::default();
-    tickets::note(&store, &tech(), n[0], "internal", now_utc()).await?;
-    tickets::reply(&store, &feed, &tech(), n[0], "on my way", now_utc()).await?;
+    let (store, device, n, feed, now) = desk(1);
+    tickets::note(&store, &tech(), n[0], "internal", now).await?;
+    tickets::reply(&store, &feed, &tech(), n[0], "on my way", now).await?;
     let updates = store.updates(device, 0, 100)?;
     assert_eq!(updates.len(), 1);
     assert!(matches!(&updates[0].kind, FeedKind::Reply(m) if m.body == "on my way"));
     assert!(matches!(
-        tickets::reply(&store, &feed, &tech(), n[0], "  ", now_utc()).await,
+        tickets::reply(&store, &feed, &tech(), n[0], "  ", now).await,
         Err(AppError::Invalid(_))
     ));
     Ok(())
@@ -77,9 +75,7 @@ async fn replies_reach_the_feed_and_notes_do_not() -> R {
 
 #[tokio::test]
 async fn merging_closes_the_duplicate_once_with_a_note_on_both() -> R {
-    let (store, device, n) = store_with_tickets(2);
-    let feed = FeedNotifier::default();
-    let now = now_utc();
+    let (store, device, n, feed, now) = desk(2);
     let (a, b) = (n[0], n[1]);
     let merged = tickets::merge(&store, &feed, &tech(), (b, a), now).await?;
     assert_eq!(merged.merged_into, Some(a));
@@ -113,9 +109,7 @@ async fn merging_closes_the_duplicate_once_with_a_note_on_both() -> R {
 
 #[tokio::test]
 async fn ending_an_announcement_resolves_only_its_open_tickets() -> R {
-    let (store, device, n) = store_with_tickets(3);
-    let feed = FeedNotifier::default();
-    let now = now_utc();
+    let (store, device, n, feed, now) = desk(3);
     let input = wire::AnnouncementInput {
         kind: AnnouncementKind::Outage,
         title: "Printers down".into(),

@@ -105,14 +105,13 @@ fn all<T, P: Params>(
 }
 
 /// The first row of a cached query, if any.
-fn first<T, P: Params>(
-    conn: &Connection,
-    sql: &str,
-    params: P,
-    row: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
-) -> StoreResult<Option<T>> {
-    let mut rows = conn.prepare_cached(sql)?;
-    let mut rows = rows.query(params)?;
+fn first<T, P, F>(conn: &Connection, sql: &str, params: P, row: F) -> StoreResult<Option<T>>
+where
+    P: Params,
+    F: FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+{
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(params)?;
     Ok(rows.next()?.map(row).transpose()?)
 }
 
