@@ -18,7 +18,8 @@ pub trait AccountStore {
     fn technicians(&self) -> StoreResult<Vec<Technician>>;
     /// `Conflict` when the email is taken or the technician already has a user.
     fn create_user(&self, user: &NewUser, now: OffsetDateTime) -> StoreResult<UserRecord>;
-    /// The user (case-insensitive email) and their password hash.
+    /// The user with this email (compared case-insensitively, as given: the
+    /// caller trims it) and their password hash.
     fn user_by_email(&self, email: &str) -> StoreResult<Option<(UserRecord, String)>>;
     fn list_users(&self) -> StoreResult<Vec<UserRecord>>;
     /// Disables (ending every session) or re-enables a user; `NotFound` when unknown.

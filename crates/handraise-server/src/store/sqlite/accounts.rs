@@ -111,7 +111,7 @@ impl AccountStore for SqliteStore {
             first(
                 c,
                 &format!("SELECT {USER_COLS}, u.password_hash FROM {USER_FROM} WHERE u.email = ?1"),
-                [email.trim()],
+                [email],
                 |r| Ok((user_row(r)?, r.get(7)?)),
             )
         })
