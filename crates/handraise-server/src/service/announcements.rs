@@ -2,7 +2,7 @@
 //! tickets, and the "me too" reports of devices that see them.
 
 use super::text::{message_body, optional_text, required_text, to_json};
-use super::tickets::{both, is_finished, notify, status_change, tech_message};
+use super::tickets::{both, notify, status_change, tech_message};
 use super::{FeedNotifier, run};
 use crate::error::AppError;
 use crate::store::{
@@ -109,7 +109,7 @@ pub async fn end(
             };
             Ok(linked
                 .iter()
-                .filter(|d| !is_finished(d.ticket.status))
+                .filter(|d| d.ticket.status.is_open())
                 .map(|d| {
                     let reply = tech_message(
                         d.ticket.number,

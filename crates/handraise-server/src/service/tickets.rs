@@ -33,11 +33,6 @@ pub async fn get(store: &Arc<dyn Store>, number: i64) -> Result<TicketDetail, Ap
         .ok_or(AppError::NotFound)
 }
 
-/// Whether a ticket is finished (resolved or closed).
-pub fn is_finished(status: TicketStatus) -> bool {
-    matches!(status, TicketStatus::Resolved | TicketStatus::Closed)
-}
-
 /// Moves `ticket` to `status`: a real change sets it and tells the device
 /// through a `status` feed entry; the same status changes nothing.
 pub fn status_change(ticket: &TicketRecord, status: TicketStatus) -> TicketChange {

@@ -1,6 +1,6 @@
 //! Enrollment tokens, settings, ticket facts, the media purge and backups.
 
-use super::rows::{enroll_token_row, facts_row, ms, sla_row};
+use super::rows::{FINISHED, enroll_token_row, facts_row, ms, sla_row};
 use super::{SqliteStore, all, changed, exec, first};
 use crate::store::{
     AdminStore, DEFAULT_RETENTION_DAYS, EnrollTokenRecord, PurgeReport, SlaPolicy, StoreResult,
@@ -8,13 +8,19 @@ use crate::store::{
 };
 use rusqlite::params;
 use std::path::Path;
+use std::sync::LazyLock;
 use time::OffsetDateTime;
 
-/// When a resolved or closed ticket last became so (the latest such status
-/// entry of its feed, else its last change); NULL while open.
-const RESOLVED_AT_SQL: &str = "CASE WHEN t.status IN ('resolved', 'closed') THEN \
-     COALESCE((SELECT MAX(u.at) FROM updates u WHERE u.ticket_number = t.number \
-     AND u.kind = 'status' AND u.status IN ('resolved', 'closed')), t.updated_at) END";
+/// When a finished ticket last became so (the latest such status entry of
+/// its feed, else its last change); NULL while open.
+static RESOLVED_AT_SQL: LazyLock<String> = LazyLock::new(|| {
+    let finished = &*FINISHED;
+    format!(
+        "CASE WHEN t.status IN {finished} THEN COALESCE((SELECT MAX(u.at) FROM updates u \
+         WHERE u.ticket_number = t.number AND u.kind = 'status' AND u.status IN {finished}), \
+         t.updated_at) END"
+    )
+});
 
 impl AdminStore for SqliteStore {
     fn create_enroll_token(
@@ -110,6 +116,7 @@ impl AdminStore for SqliteStore {
     }
 
     fn ticket_facts(&self) -> StoreResult<Vec<TicketFacts>> {
+        let resolved_at = &*RESOLVED_AT_SQL;
         self.read(|c| {
             all(
                 c,
@@ -119,7 +126,7 @@ impl AdminStore for SqliteStore {
                      t.self_help, t.announcement_id, t.received_at, \
                      (SELECT MIN(m.at) FROM messages m WHERE m.ticket_number = t.number \
                       AND m.kind = 'technician'), \
-                     {RESOLVED_AT_SQL}, t.media_purged_at \
+                     {resolved_at}, t.media_purged_at \
                      FROM tickets t LEFT JOIN devices d ON d.id = t.device_id \
                      LEFT JOIN technicians tech ON tech.id = t.assignee_id ORDER BY t.number"
                 ),
@@ -134,14 +141,15 @@ impl AdminStore for SqliteStore {
         closed_before: OffsetDateTime,
         now: OffsetDateTime,
     ) -> StoreResult<PurgeReport> {
+        let (finished, resolved_at) = (&*FINISHED, &*RESOLVED_AT_SQL);
         self.write(|tx| {
             let due: Vec<(i64, bool, Option<i64>)> = all(
                 tx,
                 &format!(
                     "SELECT t.number, t.snapshot IS NOT NULL, \
                      (SELECT LENGTH(s.bytes) FROM screenshots s WHERE s.ticket_number = t.number) \
-                     FROM tickets t WHERE t.status IN ('resolved', 'closed') \
-                     AND ({RESOLVED_AT_SQL}) < ?1 \
+                     FROM tickets t WHERE t.status IN {finished} \
+                     AND ({resolved_at}) < ?1 \
                      AND (t.snapshot IS NOT NULL OR EXISTS \
                           (SELECT 1 FROM screenshots s WHERE s.ticket_number = t.number)) \
                      ORDER BY t.number"

@@ -1,6 +1,6 @@
 //! Devices.
 
-use super::rows::{DEVICE_COLS, device_row, device_summary_row, ms};
+use super::rows::{DEVICE_COLS, FINISHED, device_row, device_summary_row, ms};
 use super::{SqliteStore, all, changed, exec, first};
 use crate::store::{DeviceRecord, DeviceStore, DeviceSummary, NewDevice, StoreError, StoreResult};
 use rusqlite::params;
@@ -82,13 +82,14 @@ impl DeviceStore for SqliteStore {
     }
 
     fn list_devices(&self) -> StoreResult<Vec<DeviceSummary>> {
+        let finished = &*FINISHED;
         self.read(|c| {
             all(
                 c,
                 &format!(
                     "SELECT {DEVICE_COLS}, agent_version, \
                      (SELECT COUNT(*) FROM tickets t WHERE t.device_id = devices.id \
-                      AND t.status NOT IN ('resolved', 'closed')) \
+                      AND t.status NOT IN {finished}) \
                      FROM devices ORDER BY COALESCE(last_seen_at, enrolled_at) DESC"
                 ),
                 [],

@@ -6,9 +6,10 @@ use crate::store::{
     DeviceSummary, EnrollTokenRecord, MeTooRoom, MessageKind, MessageRecord, Role, SlaPolicy,
     StoreError, StoreResult, Technician, TicketFacts, TicketRecord, UserRecord,
 };
-use handraise_wire::AnnouncementKind;
+use handraise_wire::{AnnouncementKind, TicketStatus};
 use rusqlite::Row;
 use std::str::FromStr;
+use std::sync::LazyLock;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
@@ -99,6 +100,17 @@ fn message_kind_at(r: &Row<'_>, i: usize) -> rusqlite::Result<MessageKind> {
     let s: String = r.get(i)?;
     MessageKind::parse(&s).ok_or_else(|| corrupt(format!("message kind {s:?}")))
 }
+
+/// The statuses of finished tickets as an SQL list, `('resolved', 'closed')`:
+/// the wire's rule (`TicketStatus::is_open`) written for queries.
+pub static FINISHED: LazyLock<String> = LazyLock::new(|| {
+    let quoted: Vec<String> = TicketStatus::ALL
+        .iter()
+        .filter(|s| !s.is_open())
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect();
+    format!("({})", quoted.join(", "))
+});
 
 // ---- records -----------------------------------------------------------
 
