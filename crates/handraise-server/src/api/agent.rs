@@ -98,15 +98,7 @@ pub async fn put_screenshot(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .map(|v| v.trim().to_ascii_lowercase());
-    let content_type = match declared.as_deref() {
-        Some("image/png") => "image/png",
-        Some("image/jpeg") | Some("image/jpg") => "image/jpeg",
-        _ => {
-            return Err(AppError::UnsupportedMediaType(
-                "a screenshot must be sent as image/png or image/jpeg".into(),
-            ));
-        }
-    };
+    let content_type = intake::screenshot_type(declared.as_deref())?;
     let limit = state.config().screenshot_limit_bytes;
     let too_large =
         || AppError::PayloadTooLarge(format!("a screenshot may be at most {limit} bytes"));
@@ -131,7 +123,7 @@ pub async fn put_screenshot(
         device.id,
         ticket_client_id,
         content_type,
-        bytes.to_vec(),
+        bytes.into(),
         now_utc(),
     )
     .await?;

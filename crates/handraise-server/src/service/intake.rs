@@ -115,6 +115,18 @@ pub async fn check_owner(
         .ok_or(AppError::NotFound)
 }
 
+/// The image type a screenshot is accepted as, from its declared
+/// `Content-Type` (without parameters, lower case): PNG or JPEG.
+pub fn screenshot_type(declared: Option<&str>) -> Result<&'static str, AppError> {
+    match declared {
+        Some("image/png") => Ok("image/png"),
+        Some("image/jpeg" | "image/jpg") => Ok("image/jpeg"),
+        _ => Err(AppError::UnsupportedMediaType(
+            "a screenshot must be sent as image/png or image/jpeg".into(),
+        )),
+    }
+}
+
 /// Which image type the magic bytes say, if any of the accepted ones.
 pub fn sniff_image(bytes: &[u8]) -> Option<&'static str> {
     if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
