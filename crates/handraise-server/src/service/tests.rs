@@ -149,3 +149,18 @@ async fn ending_an_announcement_resolves_only_its_open_tickets() -> R {
     assert!(none.is_empty());
     Ok(())
 }
+
+#[test]
+fn screenshots_are_png_or_jpeg_by_header_and_by_bytes() {
+    use super::intake::{screenshot_type, sniff_image};
+    assert_eq!(screenshot_type(Some("image/jpg")).ok(), Some("image/jpeg"));
+    assert_eq!(screenshot_type(Some("image/png")).ok(), Some("image/png"));
+    assert!(matches!(
+        screenshot_type(Some("image/gif")),
+        Err(AppError::UnsupportedMediaType(_))
+    ));
+    assert!(screenshot_type(None).is_err());
+    assert_eq!(sniff_image(b"\x89PNG\r\n\x1a\n...."), Some("image/png"));
+    assert_eq!(sniff_image(&[0xFF, 0xD8, 0xFF, 0xE0]), Some("image/jpeg"));
+    assert_eq!(sniff_image(b"GIF89a"), None);
+}
