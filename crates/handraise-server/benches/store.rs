@@ -7,7 +7,10 @@ use axum::body::Body;
 use axum::http::{Request, header};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use handraise_server::auth::hash_secret;
-use handraise_server::store::{NewDevice, NewTicketRecord, now_utc};
+use handraise_server::service::tickets::status_change;
+use handraise_server::store::{
+    AdminStore, DeviceStore, NewDevice, NewTicketRecord, TicketStore, now_utc,
+};
 use handraise_server::{AppState, Config, SqliteStore, Store, router};
 use handraise_wire::{Category, Scope, TicketStatus, Urgency};
 use std::hint::black_box;
@@ -28,17 +31,7 @@ fn store_with_device(dir: &std::path::Path) -> (Arc<SqliteStore>, Uuid, String) 
     store
         .enroll_device(
             &hash_secret("enroll"),
-            &NewDevice {
-                id,
-                secret_hash: hash_secret(&secret),
-                hostname: "bench".into(),
-                school: None,
-                building: None,
-                os: None,
-                model: None,
-                agent_version: None,
-                enrolled_at: now,
-            },
+            &NewDevice::new(id, hash_secret(&secret), "bench".into(), now),
         )
         .expect("enroll");
     (store, id, secret)
@@ -49,6 +42,7 @@ fn record(device: Uuid) -> NewTicketRecord {
     NewTicketRecord {
         client_id: Uuid::now_v7(),
         device_id: device,
+        status: TicketStatus::New,
         created_at: now,
         received_at: now,
         category: Category::Printer,
@@ -94,7 +88,11 @@ fn store(c: &mut Criterion) {
         } else {
             TicketStatus::Assigned
         };
-        store.set_status(number, status, now_utc()).expect("status");
+        store
+            .change_tickets(&[number], now_utc(), &mut |d| {
+                Ok(d.iter().map(|d| status_change(&d.ticket, status)).collect())
+            })
+            .expect("status");
     }
     g.bench_function("store updates (feed page after cursor)", |b| {
         b.iter(|| {

@@ -7,7 +7,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use handraise_server::service::accounts::{self, UserInput};
 use handraise_server::service::enrollment;
-use handraise_server::store::{Role, now_utc};
+use handraise_server::store::{AccountStore, AdminStore, KbStore, Role, TicketStore, now_utc};
 use handraise_server::{AppState, Config, Store, open_data_dir};
 use serde::Serialize;
 use std::io::{BufRead, IsTerminal, Write};

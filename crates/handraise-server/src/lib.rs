@@ -12,7 +12,7 @@
 //! Each module imports only modules of its own layer or below:
 //!
 //! 1. `handraise-wire` (another crate) and the leaves that import nothing of
-//!    this crate: [`config`], [`limits`], [`secret`], [`feed`], [`kb`].
+//!    this crate: [`config`], [`limits`], [`secret`], [`kb`].
 //! 2. [`store`]: persistence only.
 //! 3. [`error`] (`AppError`, made from store errors) and [`stats`] (figures
 //!    over store rows).
@@ -31,7 +31,6 @@ pub mod auth;
 pub mod config;
 pub mod console;
 pub mod error;
-pub mod feed;
 pub mod kb;
 pub mod limits;
 pub mod secret;

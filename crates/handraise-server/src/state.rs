@@ -5,8 +5,8 @@
 
 use crate::config::Config;
 use crate::error::AppError;
-use crate::feed::FeedNotifier;
 use crate::limits::{self, FailureWindow, InFlight, InFlightGuard, KeyedBuckets};
+use crate::service::FeedNotifier;
 use crate::store::{self, Store, StoreError};
 use std::collections::HashMap;
 use std::net::IpAddr;

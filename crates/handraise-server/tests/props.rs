@@ -12,6 +12,7 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use handraise_server::auth::hash_secret;
 use handraise_server::store::now_utc;
+use handraise_server::store::{AccountStore, AdminStore};
 use handraise_server::{AppState, Config, SqliteStore, Store, router};
 use http_body_util::BodyExt;
 use proptest::prelude::*;

@@ -1,12 +1,12 @@
 //! Agent endpoints: enrollment, tickets, messages, screenshots, the updates
 //! long-poll, the knowledge base and announcements.
 
-use super::{ClientIp, check_len, optional_text, required_text};
+use super::ClientIp;
 use crate::auth::{DeviceAuth, hash_secret, new_secret};
-use crate::error::AppError;
-use crate::error::{Json, Path, Query};
+use crate::error::{AppError, Json, Path, Query};
+use crate::service::{announcements, devices, intake, kb};
 use crate::state::AppState;
-use crate::store::{Inserted, NewDevice, NewTeacherMessage, NewTicketRecord, now_utc};
+use crate::store::{Inserted, now_utc};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -15,11 +15,6 @@ use serde::Deserialize;
 use std::time::Duration;
 use uuid::Uuid;
 
-/// Feed entries per page.
-pub const UPDATES_PAGE: usize = 100;
-/// Longest text accepted in short free-text fields (hostname, room, …).
-const SHORT_TEXT: usize = 200;
-
 /// `POST /api/v1/enroll`.
 pub async fn enroll(
     State(state): State<AppState>,
@@ -27,26 +22,15 @@ pub async fn enroll(
     Json(req): Json<wire::EnrollRequest>,
 ) -> Result<(StatusCode, Json<wire::EnrollResponse>), AppError> {
     state.check_enroll_rate(ip)?;
-    if req.token.trim().is_empty() {
-        return Err(AppError::InvalidToken);
-    }
     let secret = new_secret();
-    let device = NewDevice {
-        id: Uuid::now_v7(),
-        secret_hash: hash_secret(&secret),
-        hostname: required_text("hostname", &req.hostname, 255)?,
-        school: optional_text("school", req.school.as_deref(), SHORT_TEXT)?,
-        building: optional_text("building", req.building.as_deref(), SHORT_TEXT)?,
-        os: optional_text("os", req.os.as_deref(), SHORT_TEXT)?,
-        model: optional_text("model", req.model.as_deref(), SHORT_TEXT)?,
-        agent_version: optional_text("agent_version", req.agent_version.as_deref(), 64)?,
-        enrolled_at: now_utc(),
-    };
-    let token_hash = hash_secret(req.token.trim());
-    let device_id = device.id;
-    state
-        .db(move |s| s.enroll_device(&token_hash, &device))
-        .await?;
+    let device_id = devices::enroll(
+        state.store(),
+        hash_secret(req.token.trim()),
+        hash_secret(&secret),
+        &req,
+        now_utc(),
+    )
+    .await?;
     tracing::info!(%device_id, %ip, "device enrolled");
     Ok((
         StatusCode::CREATED,
@@ -63,39 +47,9 @@ pub async fn create_ticket(
     DeviceAuth(device): DeviceAuth,
     Json(t): Json<wire::NewTicket>,
 ) -> Result<(StatusCode, Json<wire::TicketReceipt>), AppError> {
-    let summary = required_text("summary", &t.summary, wire::MAX_SUMMARY_CHARS)?;
-    if let Some(details) = &t.details {
-        check_len("details", details, wire::MAX_DETAILS_CHARS)?;
-    }
-    let record = NewTicketRecord {
-        client_id: t.client_id,
-        device_id: device.id,
-        created_at: t.created_at,
-        received_at: now_utc(),
-        category: t.category,
-        urgency: t.urgency.unwrap_or_default(),
-        scope: t.scope.unwrap_or_default(),
-        summary,
-        details: t.details.filter(|d| !d.trim().is_empty()),
-        room: optional_text("room", t.room.as_deref(), SHORT_TEXT)?,
-        reporter_json: t.reporter.as_ref().map(to_json).transpose()?,
-        snapshot_json: t.snapshot.as_ref().map(to_json).transpose()?,
-        self_help_json: if t.self_help.is_empty() {
-            None
-        } else {
-            Some(to_json(&t.self_help)?)
-        },
-        offline_at_submit: t.offline_at_submit.unwrap_or(false),
-        announcement_id: t.announcement_id,
-    };
-    let inserted = state.db(move |s| s.insert_ticket(&record)).await?;
+    let inserted = intake::create_ticket(state.store(), device.id, t, now_utc()).await?;
     let status = created_or_ok(&inserted);
     Ok((status, Json(super::receipt(&inserted.into_inner()))))
-}
-
-/// Serialises a JSON column.
-fn to_json<T: serde::Serialize>(v: &T) -> Result<String, AppError> {
-    serde_json::to_string(v).map_err(AppError::internal)
 }
 
 /// `GET /api/v1/tickets/{client_id}` — this device's ticket, without notes.
@@ -104,16 +58,7 @@ pub async fn get_ticket(
     DeviceAuth(device): DeviceAuth,
     Path(client_id): Path<Uuid>,
 ) -> Result<Json<wire::DeviceTicket>, AppError> {
-    let (ticket, messages) = state
-        .db(move |s| {
-            let Some(ticket) = s.device_ticket(device.id, client_id)? else {
-                return Ok(None);
-            };
-            let messages = s.messages(ticket.number, false)?;
-            Ok(Some((ticket, messages)))
-        })
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let (ticket, messages) = intake::device_ticket(state.store(), device.id, client_id).await?;
     Ok(Json(super::device_ticket(&ticket, &messages)))
 }
 
@@ -124,19 +69,8 @@ pub async fn post_message(
     Path(ticket_client_id): Path<Uuid>,
     Json(m): Json<wire::NewMessage>,
 ) -> Result<(StatusCode, Json<wire::MessageReceipt>), AppError> {
-    if m.body.trim().is_empty() {
-        return Err(AppError::Invalid("the message must not be empty".into()));
-    }
-    check_len("the message", &m.body, wire::MAX_MESSAGE_CHARS)?;
-    let message = NewTeacherMessage {
-        id: m.client_id,
-        body: m.body,
-        created_at: m.created_at,
-        received_at: now_utc(),
-    };
-    let inserted = state
-        .db(move |s| s.insert_teacher_message(device.id, ticket_client_id, &message))
-        .await?;
+    let inserted =
+        intake::post_message(state.store(), device.id, ticket_client_id, m, now_utc()).await?;
     let status = created_or_ok(&inserted);
     let (Inserted::Created(m) | Inserted::Existing(m)) = inserted;
     Ok((
@@ -149,17 +83,6 @@ pub async fn post_message(
     ))
 }
 
-/// Which image type the magic bytes say, if any of the accepted ones.
-fn sniff_image(bytes: &[u8]) -> Option<&'static str> {
-    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        Some("image/png")
-    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        Some("image/jpeg")
-    } else {
-        None
-    }
-}
-
 /// `PUT /api/v1/tickets/{client_id}/screenshot` — PNG or JPEG, ≤ 10 MiB;
 /// a repeat replaces the stored image.
 pub async fn put_screenshot(
@@ -169,26 +92,13 @@ pub async fn put_screenshot(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<wire::ScreenshotReceipt>, AppError> {
-    let owned = state
-        .db(move |s| s.device_ticket(device.id, ticket_client_id))
-        .await?;
-    if owned.is_none() {
-        return Err(AppError::NotFound);
-    }
+    intake::check_owner(state.store(), device.id, ticket_client_id).await?;
     let declared = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .map(|v| v.trim().to_ascii_lowercase());
-    let content_type = match declared.as_deref() {
-        Some("image/png") => "image/png",
-        Some("image/jpeg") | Some("image/jpg") => "image/jpeg",
-        _ => {
-            return Err(AppError::UnsupportedMediaType(
-                "a screenshot must be sent as image/png or image/jpeg".into(),
-            ));
-        }
-    };
+    let content_type = intake::screenshot_type(declared.as_deref())?;
     let limit = state.config().screenshot_limit_bytes;
     let too_large =
         || AppError::PayloadTooLarge(format!("a screenshot may be at most {limit} bytes"));
@@ -207,15 +117,16 @@ pub async fn put_screenshot(
             AppError::BadRequest(format!("could not read the body: {e}"))
         }
     })?;
-    if sniff_image(&bytes) != Some(content_type) {
-        return Err(AppError::UnsupportedMediaType(format!(
-            "the body is not a {content_type} image"
-        )));
-    }
     let len = bytes.len() as u64;
-    let number = state
-        .db(move |s| s.put_screenshot(device.id, ticket_client_id, content_type, &bytes, now_utc()))
-        .await?;
+    let number = intake::put_screenshot(
+        state.store(),
+        device.id,
+        ticket_client_id,
+        content_type,
+        bytes.into(),
+        now_utc(),
+    )
+    .await?;
     Ok(Json(wire::ScreenshotReceipt {
         ticket_number: number,
         bytes: len,
@@ -272,11 +183,7 @@ async fn fetch_page(
     device: Uuid,
     cursor: i64,
 ) -> Result<wire::UpdatesPage, AppError> {
-    let mut entries = state
-        .db(move |s| s.updates(device, cursor, UPDATES_PAGE + 1))
-        .await?;
-    let more = entries.len() > UPDATES_PAGE;
-    entries.truncate(UPDATES_PAGE);
+    let (entries, more) = intake::updates(state.store(), device, cursor).await?;
     let updates: Vec<wire::Update> = entries.iter().map(super::update).collect();
     Ok(wire::UpdatesPage {
         cursor: updates.last().map_or(cursor, |u| u.seq),
@@ -297,8 +204,7 @@ pub async fn kb(
     DeviceAuth(_device): DeviceAuth,
     Query(q): Query<KbQuery>,
 ) -> Result<Json<wire::KbChanges>, AppError> {
-    let since = q.since.unwrap_or(0).max(0);
-    let (version, articles) = state.db(move |s| s.kb_changes(since)).await?;
+    let (version, articles) = kb::changes(state.store(), q.since.unwrap_or(0)).await?;
     Ok(Json(wire::KbChanges {
         version,
         articles: articles.into_iter().map(super::article).collect(),
@@ -312,11 +218,7 @@ pub async fn announcements(
     DeviceAuth(device): DeviceAuth,
 ) -> Result<Json<wire::AnnouncementList>, AppError> {
     let now = now_utc();
-    let list = state
-        .db(move |s| {
-            s.active_announcements(now, device.school.as_deref(), device.building.as_deref())
-        })
-        .await?;
+    let list = announcements::for_device(state.store(), &device, now).await?;
     Ok(Json(wire::AnnouncementList {
         announcements: list.into_iter().map(super::announcement).collect(),
         server_time: now,
@@ -332,7 +234,7 @@ pub async fn me_too(
     Path(id): Path<i64>,
     Json(req): Json<wire::MeTooRequest>,
 ) -> Result<(StatusCode, Json<wire::MeTooReceipt>), AppError> {
-    let inserted = crate::service::me_too(&state, device, id, req).await?;
+    let inserted = announcements::me_too(state.store(), &device, id, req, now_utc()).await?;
     let status = created_or_ok(&inserted);
     Ok((
         status,
@@ -369,9 +271,15 @@ pub async fn deflection(
     Path(slug): Path<String>,
     Json(req): Json<DeflectionRequest>,
 ) -> Result<(StatusCode, Json<DeflectionReceipt>), AppError> {
-    let inserted =
-        crate::service::record_deflection(&state, &device, &slug, req.client_id, req.created_at)
-            .await?;
+    let inserted = kb::record_deflection(
+        state.store(),
+        &device,
+        &slug,
+        req.client_id,
+        req.created_at,
+        now_utc(),
+    )
+    .await?;
     let status = created_or_ok(&inserted);
     Ok((
         status,

@@ -28,4 +28,3 @@ pub use crate::auth::ClientIp;
 pub(crate) use crate::service::convert::{
     announcement, article, device_ticket, receipt, tech_ticket, update,
 };
-pub(crate) use crate::service::validate::{check_len, optional_text, required_text};

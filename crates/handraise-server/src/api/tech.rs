@@ -1,10 +1,10 @@
 //! Technician endpoints (`/api/v1/tech/...`).
 
 use crate::auth::TechAuth;
-use crate::error::AppError;
-use crate::error::{Json, Path, Query};
-use crate::service;
+use crate::error::{AppError, Json, Path, Query};
+use crate::service::{announcements, devices, kb, tickets};
 use crate::state::AppState;
+use crate::store::now_utc;
 use axum::extract::State;
 use axum::http::StatusCode;
 use handraise_wire as wire;
@@ -23,7 +23,7 @@ pub async fn list_tickets(
     _tech: TechAuth,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<wire::TechTicketList>, AppError> {
-    let tickets = service::tickets(&state, q.status).await?;
+    let tickets = tickets::list(state.store(), q.status).await?;
     Ok(Json(wire::TechTicketList {
         tickets: tickets.iter().map(super::tech_ticket).collect(),
     }))
@@ -35,7 +35,7 @@ pub async fn get_ticket(
     _tech: TechAuth,
     Path(number): Path<i64>,
 ) -> Result<Json<wire::TechTicket>, AppError> {
-    let detail = service::ticket(&state, number).await?;
+    let detail = tickets::get(state.store(), number).await?;
     Ok(Json(super::tech_ticket(&detail)))
 }
 
@@ -46,7 +46,8 @@ pub async fn set_status(
     Path(number): Path<i64>,
     Json(req): Json<wire::StatusChangeRequest>,
 ) -> Result<Json<wire::TechTicket>, AppError> {
-    let detail = service::set_status(&state, number, req.status).await?;
+    let detail =
+        tickets::set_status(state.store(), state.feed(), number, req.status, now_utc()).await?;
     Ok(Json(super::tech_ticket(&detail)))
 }
 
@@ -57,7 +58,14 @@ pub async fn assign(
     Path(number): Path<i64>,
     Json(req): Json<wire::AssignRequest>,
 ) -> Result<Json<wire::TechTicket>, AppError> {
-    let detail = service::assign(&state, number, req.assignee.as_deref()).await?;
+    let detail = tickets::assign(
+        state.store(),
+        state.feed(),
+        number,
+        req.assignee.as_deref(),
+        now_utc(),
+    )
+    .await?;
     Ok(Json(super::tech_ticket(&detail)))
 }
 
@@ -68,7 +76,15 @@ pub async fn reply(
     Path(number): Path<i64>,
     Json(req): Json<wire::ReplyRequest>,
 ) -> Result<Json<wire::TechTicket>, AppError> {
-    let detail = service::reply(&state, &tech, number, &req.body).await?;
+    let detail = tickets::reply(
+        state.store(),
+        state.feed(),
+        &tech,
+        number,
+        &req.body,
+        now_utc(),
+    )
+    .await?;
     Ok(Json(super::tech_ticket(&detail)))
 }
 
@@ -80,7 +96,7 @@ pub async fn note(
     Path(number): Path<i64>,
     Json(req): Json<wire::NoteRequest>,
 ) -> Result<Json<wire::TechTicket>, AppError> {
-    let detail = service::note(&state, &tech, number, &req.body).await?;
+    let detail = tickets::note(state.store(), &tech, number, &req.body, now_utc()).await?;
     Ok(Json(super::tech_ticket(&detail)))
 }
 
@@ -90,7 +106,7 @@ pub async fn create_article(
     _tech: TechAuth,
     Json(a): Json<wire::ArticleInput>,
 ) -> Result<(StatusCode, Json<wire::Article>), AppError> {
-    let article = service::create_article(&state, a).await?;
+    let article = kb::save(state.store(), a, kb::Save::Create, now_utc()).await?;
     Ok((StatusCode::CREATED, Json(super::article(article))))
 }
 
@@ -106,7 +122,7 @@ pub async fn put_article(
             "the slug in the body differs from the one in the path".into(),
         ));
     }
-    let article = service::save_article(&state, a).await?;
+    let article = kb::save(state.store(), a, kb::Save::Replace, now_utc()).await?;
     Ok(Json(super::article(article)))
 }
 
@@ -116,7 +132,7 @@ pub async fn unpublish_article(
     _tech: TechAuth,
     Path(slug): Path<String>,
 ) -> Result<Json<wire::Article>, AppError> {
-    let article = service::unpublish_article(&state, &slug).await?;
+    let article = kb::unpublish(state.store(), &slug, now_utc()).await?;
     Ok(Json(super::article(article)))
 }
 
@@ -126,7 +142,7 @@ pub async fn create_announcement(
     _tech: TechAuth,
     Json(a): Json<wire::AnnouncementInput>,
 ) -> Result<(StatusCode, Json<wire::Announcement>), AppError> {
-    let created = service::create_announcement(&state, a).await?;
+    let created = announcements::create(state.store(), a, now_utc()).await?;
     Ok((StatusCode::CREATED, Json(super::announcement(created))))
 }
 
@@ -136,8 +152,7 @@ pub async fn get_announcement(
     _tech: TechAuth,
     Path(id): Path<i64>,
 ) -> Result<Json<wire::AnnouncementDetail>, AppError> {
-    let record = service::announcement(&state, id).await?;
-    let rooms = state.db(move |s| s.me_too_by_room(id)).await?;
+    let (record, rooms) = announcements::with_rooms(state.store(), id).await?;
     let me_too_by_room: Vec<wire::MeTooRoomCount> = rooms
         .into_iter()
         .map(|r| wire::MeTooRoomCount {
@@ -159,7 +174,7 @@ pub async fn end_announcement(
     _tech: TechAuth,
     Path(id): Path<i64>,
 ) -> Result<Json<wire::Announcement>, AppError> {
-    let (ended, _) = service::end_announcement(&state, id, None).await?;
+    let (ended, _) = announcements::end(state.store(), state.feed(), id, None, now_utc()).await?;
     Ok(Json(super::announcement(ended)))
 }
 
@@ -169,7 +184,8 @@ pub async fn revoke_device(
     _tech: TechAuth,
     Path(device_id): Path<Uuid>,
 ) -> Result<Json<wire::RevokeResponse>, AppError> {
-    service::revoke_device(&state, device_id).await?;
+    devices::revoke(state.store(), device_id, now_utc()).await?;
+    state.forget_device(device_id);
     Ok(Json(wire::RevokeResponse {
         device_id,
         revoked: true,

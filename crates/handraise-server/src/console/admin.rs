@@ -59,7 +59,7 @@ pub(super) async fn revoke_device(
     Path(raw): Path<String>,
 ) -> Page {
     let id = uuid::Uuid::parse_str(&raw).map_err(|_| AppError::NotFound)?;
-    service::revoke_device(&state, id).await?;
+    service::devices::revoke(state.store(), id, now_utc()).await?;
     Ok(see_other("/console/devices?done=revoked"))
 }
 
@@ -288,7 +288,7 @@ pub(super) async fn set_retention(
     Form(p): Form<Fields>,
 ) -> Page {
     let days = whole(get_field(&p, "days"));
-    match service::set_retention_days(&state, days).await {
+    match service::retention::set_days(state.store(), days).await {
         Ok(()) => Ok(see_other("/console/admin/retention?done=retention")),
         Err(e) => retention_page(&state, &s, refused_setting(e)?, None).await,
     }

@@ -158,7 +158,7 @@ pub(super) async fn create(
         })
     })();
     let result = match input {
-        Ok(input) => service::create_announcement(&state, input).await,
+        Ok(input) => service::announcements::create(state.store(), input, now_utc()).await,
         Err(e) => Err(e),
     };
     match result {
@@ -179,7 +179,7 @@ pub(super) async fn page(
     Number(id): Number,
     mut notice: Notice,
 ) -> Page {
-    let a = service::announcement(&state, id).await?;
+    let a = service::announcements::get(state.store(), id).await?;
     let rooms = state.db(move |s| s.me_too_by_room(id)).await?;
     let linked: Vec<TicketRecord> = state.db(move |s| s.announcement_tickets(id)).await?;
     let facts = state.db(|s| s.ticket_facts()).await?;
@@ -245,16 +245,18 @@ pub(super) async fn act(
     let done = match action.as_str() {
         "link" => {
             let numbers = ticket_numbers(get_field(&p, "numbers"))?;
-            service::link_tickets(&state, numbers, Some(id)).await?;
+            service::announcements::link_tickets(state.store(), numbers, Some(id), now_utc())
+                .await?;
             "linked"
         }
         "unlink" => {
             let n: i64 = get_field(&p, "number")
                 .parse()
                 .map_err(|_| AppError::Invalid("no ticket number".into()))?;
-            let detail = service::ticket(&state, n).await?;
+            let detail = service::tickets::get(state.store(), n).await?;
             if detail.ticket.announcement_id == Some(id) {
-                service::link_tickets(&state, vec![n], None).await?;
+                service::announcements::link_tickets(state.store(), vec![n], None, now_utc())
+                    .await?;
             }
             "unlinked"
         }
@@ -262,7 +264,9 @@ pub(super) async fn act(
             let tech = technician(&s);
             let message = get_field(&p, "message").replace("\r\n", "\n");
             let resolve = (get_field(&p, "resolve") == "true").then_some((&tech, message.as_str()));
-            let (_, resolved) = service::end_announcement(&state, id, resolve).await?;
+            let (_, resolved) =
+                service::announcements::end(state.store(), state.feed(), id, resolve, now_utc())
+                    .await?;
             if resolved.is_empty() {
                 "ended"
             } else {

@@ -71,7 +71,7 @@ pub(super) async fn queue(
     Signed(s): Signed,
     Query(q): Query<QueueQuery>,
 ) -> Page {
-    let all = service::tickets(&state, None).await?;
+    let all = service::tickets::list(state.store(), None).await?;
     let policy = state.db(|s| s.sla_policy()).await?;
     let techs = state.db(|s| s.technicians()).await?;
     let now = now_utc();
@@ -186,7 +186,7 @@ pub(super) async fn ticket_page(
     Number(n): Number,
     mut notice: Notice,
 ) -> Page {
-    let detail = service::ticket(&state, n).await?;
+    let detail = service::tickets::get(state.store(), n).await?;
     let policy = state.db(|s| s.sla_policy()).await?;
     let techs = state.db(|s| s.technicians()).await?;
     let (_, articles) = state.db(|s| s.kb_changes(0)).await?;
@@ -336,22 +336,37 @@ pub(super) async fn act(
     let tech = technician(&s);
     let done = match action.as_str() {
         "assign" => {
-            service::assign(&state, n, Some(field("assignee"))).await?;
+            service::tickets::assign(
+                state.store(),
+                state.feed(),
+                n,
+                Some(field("assignee")),
+                now_utc(),
+            )
+            .await?;
             "assigned"
         }
         "status" => {
             let status: TicketStatus = field("status")
                 .parse()
                 .map_err(|e: wire::ParseChoiceError| AppError::Invalid(e.to_string()))?;
-            service::set_status(&state, n, status).await?;
+            service::tickets::set_status(state.store(), state.feed(), n, status, now_utc()).await?;
             "status"
         }
         "reply" => {
-            service::reply(&state, &tech, n, field("body")).await?;
+            service::tickets::reply(
+                state.store(),
+                state.feed(),
+                &tech,
+                n,
+                field("body"),
+                now_utc(),
+            )
+            .await?;
             "reply"
         }
         "note" => {
-            service::note(&state, &tech, n, field("body")).await?;
+            service::tickets::note(state.store(), &tech, n, field("body"), now_utc()).await?;
             "note"
         }
         "merge" => {
@@ -364,7 +379,8 @@ pub(super) async fn act(
                         "enter the number of the ticket to merge into, like 42".into(),
                     )
                 })?;
-            service::merge(&state, &tech, n, into).await?;
+            service::tickets::merge(state.store(), state.feed(), &tech, (n, into), now_utc())
+                .await?;
             "merged"
         }
         _ => return Err(AppError::NotFound.into()),

@@ -7,10 +7,11 @@ use super::session::Signed;
 use super::{ConsoleError, Fields, Form, Notice, Page, get_field, refusal, see_other};
 use crate::error::AppError;
 use crate::kb::render_markdown;
-use crate::service::{self, validate};
+use crate::service;
+use crate::service::kb::Save;
 use crate::state::AppState;
 use crate::stats::{self, ArticleStats};
-use crate::store::SessionRecord;
+use crate::store::{SessionRecord, now_utc};
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -37,7 +38,7 @@ pub(super) async fn list(
     Query(q): Query<KbQuery>,
     mut notice: Notice,
 ) -> Page {
-    let articles = service::articles(&state).await?;
+    let articles = service::kb::list(state.store()).await?;
     let st = article_stats(&state).await?;
     let category: Option<Category> = q.category.parse().ok();
     let total = articles.len();
@@ -185,7 +186,7 @@ pub(super) async fn save(
 ) -> Page {
     let existing = match slug {
         Some(Path(slug)) => {
-            let a = service::article(&state, &slug).await?;
+            let a = service::kb::get(state.store(), &slug).await?;
             Some((a.slug, a.version))
         }
         None => None,
@@ -196,10 +197,11 @@ pub(super) async fn save(
     }
     let mut notice = Notice::default();
     if get_field(&p, "action") != "preview" {
-        let saved = match existing {
-            Some(_) => service::save_article(&state, input.clone()).await,
-            None => service::create_article(&state, input.clone()).await,
+        let how = match existing {
+            Some(_) => Save::Replace,
+            None => Save::Create,
         };
+        let saved = service::kb::save(state.store(), input.clone(), how, now_utc()).await;
         match saved {
             Ok(a) => return Ok(see_other(&format!("/console/kb/{}?done=article", a.slug))),
             Err(e) => notice = Notice::refused(refusal(e)?),
@@ -219,7 +221,7 @@ pub(super) async fn edit(
     Path(slug): Path<String>,
     notice: Notice,
 ) -> Page {
-    let a = service::article(&state, &slug).await?;
+    let a = service::kb::get(state.store(), &slug).await?;
     let editing = Editing {
         existing: Some((a.slug.clone(), a.version)),
         keywords: a.keywords.join(", "),
@@ -236,9 +238,12 @@ pub(super) async fn publish(
     Path((slug, action)): Path<(String, String)>,
 ) -> Page {
     let (a, done) = match action.as_str() {
-        "publish" => (service::publish_article(&state, &slug).await?, "published"),
+        "publish" => (
+            service::kb::publish(state.store(), &slug, now_utc()).await?,
+            "published",
+        ),
         "unpublish" => (
-            service::unpublish_article(&state, &slug).await?,
+            service::kb::unpublish(state.store(), &slug, now_utc()).await?,
             "unpublished",
         ),
         _ => return Err(AppError::NotFound.into()),
@@ -249,7 +254,7 @@ pub(super) async fn publish(
 /// The live preview: the posted body rendered, as an HTML fragment.
 pub(super) async fn preview(_s: Signed, Form(p): Form<Fields>) -> Result<Response, ConsoleError> {
     let text = get_field(&p, "body");
-    validate::check_len("body", text, 100_000)?;
+    service::kb::check_body(text)?;
     Ok((
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
         render_markdown(text, 3),

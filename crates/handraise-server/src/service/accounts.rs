@@ -5,7 +5,7 @@
 //! Every function here is synchronous and may take a while (argon2 is slow on
 //! purpose): an async caller runs it on the blocking pool.
 
-use super::validate::optional_text;
+use super::text::optional_text;
 use crate::error::AppError;
 use crate::limits::FailureWindow;
 use crate::secret::{hash_secret, new_secret};

@@ -2,7 +2,7 @@
 //! made here, shown once to whoever asked, kept as hashes only. The console
 //! and the command line both call these.
 
-use super::validate::required_text;
+use super::text::required_text;
 use crate::error::AppError;
 use crate::secret::{hash_secret, new_secret};
 use crate::store::{Store, StoreError, Technician};
@@ -68,7 +68,7 @@ pub fn create_tech_token(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{SqliteStore, now_utc};
+    use crate::store::{AccountStore, AdminStore, SqliteStore, now_utc};
 
     #[test]
     fn tokens_are_checked_and_stored_as_hashes() {

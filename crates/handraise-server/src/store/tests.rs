@@ -1,13 +1,16 @@
 use super::*;
+use handraise_wire::{AnnouncementKind, Category, Scope, TicketStatus, Urgency};
 use time::Duration;
+use uuid::Uuid;
 
 type R = Result<(), Box<dyn std::error::Error>>;
 
-fn store() -> SqliteStore {
+pub(crate) fn store() -> SqliteStore {
     SqliteStore::open_in_memory().expect("in-memory store")
 }
 
-fn enroll(s: &SqliteStore, school: Option<&str>) -> Uuid {
+/// Enrolls a device (of `school`) with a token of its own.
+pub(crate) fn enroll(s: &dyn Store, school: Option<&str>) -> Uuid {
     let now = now_utc();
     // Each call adds its own token so tests can enroll many devices.
     let token = Uuid::new_v4().to_string();
@@ -16,25 +19,20 @@ fn enroll(s: &SqliteStore, school: Option<&str>) -> Uuid {
     s.enroll_device(
         &token,
         &NewDevice {
-            id,
-            secret_hash: format!("hash-{id}"),
-            hostname: "room-101".into(),
             school: school.map(Into::into),
-            building: None,
-            os: None,
-            model: None,
-            agent_version: None,
-            enrolled_at: now,
+            ..NewDevice::new(id, format!("hash-{id}"), "room-101".into(), now)
         },
     )
     .expect("enroll");
     id
 }
 
-fn ticket(device: Uuid, summary: &str) -> NewTicketRecord {
+/// A new ticket of `device`.
+pub(crate) fn ticket(device: Uuid, summary: &str) -> NewTicketRecord {
     NewTicketRecord {
         client_id: Uuid::now_v7(),
         device_id: device,
+        status: TicketStatus::New,
         created_at: now_utc(),
         received_at: now_utc(),
         category: Category::Printer,
@@ -70,17 +68,7 @@ fn unknown_enrollment_token_is_refused() {
     let s = store();
     let err = s.enroll_device(
         "nope",
-        &NewDevice {
-            id: Uuid::now_v7(),
-            secret_hash: "h".into(),
-            hostname: "x".into(),
-            school: None,
-            building: None,
-            os: None,
-            model: None,
-            agent_version: None,
-            enrolled_at: now_utc(),
-        },
+        &NewDevice::new(Uuid::now_v7(), "h".into(), "x".into(), now_utc()),
     );
     assert!(matches!(err, Err(StoreError::InvalidToken)));
 }
@@ -130,27 +118,56 @@ fn feed_is_ordered_per_device_and_skips_notes() -> R {
     let tb = s.insert_ticket(&ticket(b, "B"))?.into_inner();
     let now = now_utc();
 
-    s.assign(ta.number, Some("Sam"), now)?;
-    s.set_status(tb.number, TicketStatus::InProgress, now)?;
-    s.add_tech_message(
-        ta.number,
-        MessageKind::Note,
-        "Sam",
-        "internal",
-        Uuid::now_v7(),
-        now,
-    )?;
-    s.add_tech_message(
-        ta.number,
-        MessageKind::Technician,
-        "Sam",
-        "on my way",
-        Uuid::now_v7(),
-        now,
-    )?;
-    s.set_status(ta.number, TicketStatus::Resolved, now)?;
-    // Unchanged status writes nothing.
-    s.set_status(ta.number, TicketStatus::Resolved, now)?;
+    // What the service decides for: assigning, a status change, a note, a
+    // reply, resolving; the store writes each as given.
+    let status = |number, status, assignee: Option<&str>| TicketChange {
+        status: Some(status),
+        feed: vec![FeedWrite::Status {
+            status,
+            assignee: assignee.map(Into::into),
+        }],
+        ..TicketChange::of(number)
+    };
+    let message = |number, kind, body: &str| {
+        let id = Uuid::now_v7();
+        TicketChange {
+            messages: vec![NewTechMessage {
+                id,
+                kind,
+                author: "Sam".into(),
+                body: body.into(),
+            }],
+            feed: if kind == MessageKind::Technician {
+                vec![FeedWrite::Reply { message_id: id }]
+            } else {
+                Vec::new()
+            },
+            ..TicketChange::of(number)
+        }
+    };
+    let mut changes = vec![
+        TicketChange {
+            assignee: Some(Some("Sam".into())),
+            ..status(ta.number, TicketStatus::Assigned, Some("Sam"))
+        },
+        status(tb.number, TicketStatus::InProgress, None),
+        message(ta.number, MessageKind::Note, "internal"),
+        message(ta.number, MessageKind::Technician, "on my way"),
+        status(ta.number, TicketStatus::Resolved, Some("Sam")),
+        // An empty change writes nothing.
+        TicketChange::of(ta.number),
+    ];
+    for change in changes.drain(..) {
+        let number = change.number;
+        let mut once = Some(change);
+        let out = s.change_tickets(&[number], now, &mut |_| {
+            Ok(once.take().into_iter().collect())
+        })?;
+        assert_eq!(out.len(), 1);
+    }
+    let after = s.ticket_detail(ta.number)?.ok_or("ta")?;
+    assert_eq!(after.ticket.assignee.as_deref(), Some("Sam"));
+    assert_eq!(after.ticket.status, TicketStatus::Resolved);
 
     let feed = s.updates(a, 0, 100)?;
     assert_eq!(feed.len(), 3);
@@ -222,10 +239,10 @@ fn kb_versions_include_unpublished_changes() -> R {
         keywords: vec!["wifi".into()],
         published: true,
     };
-    let a = s.create_article(&input("a"), now)?;
-    let b = s.create_article(&input("b"), now)?;
+    let a = s.save_article(&input("a"), false, now)?;
+    let b = s.save_article(&input("b"), false, now)?;
     assert!(matches!(
-        s.create_article(&input("a"), now),
+        s.save_article(&input("a"), false, now),
         Err(StoreError::Conflict(_))
     ));
     assert!(b.version > a.version);
@@ -272,7 +289,7 @@ fn announcements_are_scoped_and_time_bounded() -> R {
     s.create_announcement(&mk("other", Some("Other"), None, -5, None), now)?;
     s.create_announcement(&mk("future", None, None, 10, None), now)?;
     let ended = s.create_announcement(&mk("ended", None, None, -10, None), now)?;
-    s.end_announcement(ended.id, now)?;
+    s.end_announcement(ended.id, now, &mut |_| Ok(Vec::new()))?;
 
     let titles = |school, building| -> Result<Vec<String>, StoreError> {
         let mut t: Vec<String> = s
@@ -375,7 +392,7 @@ fn users_link_to_technicians_and_sessions_expire_or_end() -> R {
 }
 
 #[test]
-fn merging_closes_the_duplicate_once() -> R {
+fn a_change_is_all_or_nothing_and_merges_once() -> R {
     let s = store();
     let device = enroll(&s, None);
     let now = now_utc();
@@ -387,31 +404,68 @@ fn merging_closes_the_duplicate_once() -> R {
         .insert_ticket(&ticket(device, "again"))?
         .into_inner()
         .number;
-    let merged = s.merge_ticket(b, a, "Ada", now)?;
-    assert_eq!(merged.merged_into, Some(a));
-    assert_eq!(merged.ticket.status, TicketStatus::Closed);
-    assert_eq!(merged.messages.len(), 1);
-    assert_eq!(s.ticket_detail(a)?.ok_or("a")?.messages.len(), 1);
-    assert!(matches!(
-        s.merge_ticket(b, a, "Ada", now),
-        Err(StoreError::Conflict(_))
-    ));
-    assert!(matches!(
-        s.merge_ticket(a, a, "Ada", now),
-        Err(StoreError::Conflict(_))
-    ));
-    assert!(matches!(
-        s.merge_ticket(a, b, "Ada", now),
-        Err(StoreError::Conflict(_))
-    ));
-    let feed = s.updates(device, 0, 100)?;
-    assert!(matches!(
-        feed.last().map(|e| &e.kind),
-        Some(FeedKind::Status {
-            status: TicketStatus::Closed,
-            ..
+    let merge = |s: &SqliteStore| {
+        s.change_tickets(&[b], now, &mut |_| {
+            Ok(vec![TicketChange {
+                merged_into: Some(a),
+                status: Some(TicketStatus::Closed),
+                ..TicketChange::of(b)
+            }])
         })
+    };
+    let merged = merge(&s)?;
+    assert_eq!(merged[0].merged_into, Some(a));
+    assert_eq!(merged[0].ticket.status, TicketStatus::Closed);
+    assert!(matches!(merge(&s), Err(StoreError::Conflict(_))));
+    // Unknown tickets are NotFound before anything is decided.
+    assert!(matches!(
+        s.change_tickets(&[a, 999], now, &mut |_| Ok(Vec::new())),
+        Err(StoreError::NotFound)
     ));
+    // A failing decision leaves everything as it was.
+    let before = s.ticket_detail(a)?.ok_or("a")?;
+    let failed = s.change_tickets(&[a], now, &mut |_| {
+        Ok(vec![
+            TicketChange {
+                status: Some(TicketStatus::InProgress),
+                ..TicketChange::of(a)
+            },
+            TicketChange::of(999),
+        ])
+    });
+    assert!(matches!(failed, Err(StoreError::NotFound)));
+    assert_eq!(s.ticket_detail(a)?.ok_or("a")?, before);
+    Ok(())
+}
+
+#[test]
+fn a_database_from_a_newer_binary_is_refused() -> R {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("db.sqlite");
+    let known = SqliteStore::open(&path)?.schema_version()?;
+    {
+        let conn = rusqlite::Connection::open(&path)?;
+        conn.pragma_update(None, "user_version", known + 1)?;
+    }
+    match SqliteStore::open(&path) {
+        Err(StoreError::SchemaTooNew { database, binary }) => {
+            assert_eq!((database, binary), (known + 1, known));
+            let message = StoreError::SchemaTooNew { database, binary }.to_string();
+            assert!(
+                message.contains(&format!("schema version {}", known + 1)),
+                "{message}"
+            );
+            assert!(
+                message.contains(&format!("up to version {known}")),
+                "{message}"
+            );
+        }
+        other => return Err(format!("expected SchemaTooNew, got {other:?}").into()),
+    }
+    // Nothing was changed: the version is still the newer one.
+    let conn = rusqlite::Connection::open(&path)?;
+    let version: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    assert_eq!(version, known + 1);
     Ok(())
 }
 

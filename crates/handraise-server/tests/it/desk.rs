@@ -4,8 +4,8 @@
 use super::console::{enc, page, post, sign_in, user};
 use super::{App, Reply, assert_error};
 use axum::http::{Method, StatusCode};
-use handraise_server::store::{Role, now_utc};
-use handraise_server::{Store, service};
+use handraise_server::service;
+use handraise_server::store::{AdminStore, AnnouncementStore, KbStore, Role, TicketStore, now_utc};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -436,12 +436,15 @@ async fn retention_purges_only_finished_tickets_past_the_policy() {
         tickets.push(number);
     }
     let now = now_utc();
-    app.store
-        .set_status(tickets[0], handraise_wire::TicketStatus::Resolved, now)
-        .expect("resolve");
-    app.store
-        .set_status(tickets[1], handraise_wire::TicketStatus::Closed, now)
-        .expect("close");
+    let feed = service::FeedNotifier::default();
+    for (n, status) in [
+        (tickets[0], handraise_wire::TicketStatus::Resolved),
+        (tickets[1], handraise_wire::TicketStatus::Closed),
+    ] {
+        service::tickets::set_status(app.state.store(), &feed, n, status, now)
+            .await
+            .expect("finish");
+    }
     assert_eq!(app.store.retention_days().expect("days"), 365);
     // Within the policy: nothing.
     let (_, report) =

@@ -5,7 +5,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use handraise_server::auth::hash_secret;
-use handraise_server::store::now_utc;
+use handraise_server::store::{AccountStore, AdminStore, TicketStore, now_utc};
 use handraise_server::{AppState, Config, SqliteStore, Store, router};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
@@ -674,16 +674,20 @@ async fn updates_page_has_at_most_100_and_says_more() {
     let (_, a) = app.device(None, None).await;
     let (_, n) = app.ticket(&a, "Busy").await;
     for i in 0..105 {
-        app.store
-            .add_tech_message(
-                n,
-                handraise_server::store::MessageKind::Technician,
-                "Sam",
-                &format!("r{i}"),
-                Uuid::now_v7(),
-                now_utc(),
-            )
-            .expect("reply");
+        let sam = handraise_server::store::Technician {
+            id: 0,
+            name: "Sam".into(),
+        };
+        handraise_server::service::tickets::reply(
+            app.state.store(),
+            &handraise_server::service::FeedNotifier::default(),
+            &sam,
+            n,
+            &format!("r{i}"),
+            now_utc(),
+        )
+        .await
+        .expect("reply");
     }
     let p1 = app
         .call(Method::GET, "/api/v1/updates?cursor=0", Some(&a), None)

@@ -1,4 +1,4 @@
-//! Wakes the long-polls of one device when its feed gains an entry.
+//! Waking a device's long-polls when its updates feed gains an entry.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -6,7 +6,8 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 
 /// Wakes the long-polls of one device when its feed gains an entry; other
-/// devices are not disturbed.
+/// devices are not disturbed. A process that serves no long-polls (the
+/// command line) can use a fresh one: nobody is waiting on it.
 #[derive(Debug, Default)]
 pub struct FeedNotifier {
     waiters: Mutex<HashMap<Uuid, Arc<Notify>>>,

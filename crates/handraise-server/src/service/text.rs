@@ -1,7 +1,8 @@
-//! Checks of text fields as every front end receives them: lengths are counted
-//! in characters.
+//! Checks of free text as every front end receives it. Lengths count
+//! Unicode scalar values (`char`s).
 
 use crate::error::AppError;
+use handraise_wire as wire;
 
 /// Checks a required text field: trimmed, 1..=max characters.
 pub fn required_text(what: &str, value: &str, max: usize) -> Result<String, AppError> {
@@ -13,7 +14,7 @@ pub fn required_text(what: &str, value: &str, max: usize) -> Result<String, AppE
     Ok(trimmed.to_owned())
 }
 
-/// Checks an optional text field's length (in characters).
+/// Checks a text field's length (in characters).
 pub fn check_len(what: &str, value: &str, max: usize) -> Result<(), AppError> {
     if value.chars().count() > max {
         return Err(AppError::Invalid(format!(
@@ -36,4 +37,19 @@ pub fn optional_text(
         }
         None => Ok(None),
     }
+}
+
+/// Checks a message body (a reply, a note, a teacher's message, an
+/// announcement): not blank, at most the wire limit; kept as written.
+pub fn message_body(body: &str) -> Result<String, AppError> {
+    if body.trim().is_empty() {
+        return Err(AppError::Invalid("the message must not be empty".into()));
+    }
+    check_len("the message", body, wire::MAX_MESSAGE_CHARS)?;
+    Ok(body.to_owned())
+}
+
+/// Serialises a value for a JSON column.
+pub fn to_json<T: serde::Serialize>(v: &T) -> Result<String, AppError> {
+    serde_json::to_string(v).map_err(AppError::internal)
 }

@@ -1,0 +1,183 @@
+//! What devices send: tickets, teacher messages, screenshots, and the
+//! reading of their own tickets and updates feed.
+
+use super::run;
+use super::text::{check_len, message_body, optional_text, required_text, to_json};
+use crate::error::AppError;
+use crate::store::{
+    FeedEntry, Inserted, MessageRecord, NewScreenshot, NewTeacherMessage, NewTicketRecord, Store,
+    TicketRecord,
+};
+use handraise_wire::{self as wire, TicketStatus};
+use std::sync::Arc;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// Longest room.
+const MAX_ROOM_CHARS: usize = 200;
+/// Feed entries per page.
+pub const UPDATES_PAGE: usize = 100;
+
+/// Checks a ticket from device `device_id` received at `now`; it starts `new`.
+pub fn new_ticket(
+    device_id: Uuid,
+    t: wire::NewTicket,
+    now: OffsetDateTime,
+) -> Result<NewTicketRecord, AppError> {
+    let summary = required_text("summary", &t.summary, wire::MAX_SUMMARY_CHARS)?;
+    if let Some(details) = &t.details {
+        check_len("details", details, wire::MAX_DETAILS_CHARS)?;
+    }
+    Ok(NewTicketRecord {
+        client_id: t.client_id,
+        device_id,
+        status: TicketStatus::New,
+        created_at: t.created_at,
+        received_at: now,
+        category: t.category,
+        urgency: t.urgency.unwrap_or_default(),
+        scope: t.scope.unwrap_or_default(),
+        summary,
+        details: t.details.filter(|d| !d.trim().is_empty()),
+        room: optional_text("room", t.room.as_deref(), MAX_ROOM_CHARS)?,
+        reporter_json: t.reporter.as_ref().map(to_json).transpose()?,
+        snapshot_json: t.snapshot.as_ref().map(to_json).transpose()?,
+        self_help_json: if t.self_help.is_empty() {
+            None
+        } else {
+            Some(to_json(&t.self_help)?)
+        },
+        offline_at_submit: t.offline_at_submit.unwrap_or(false),
+        announcement_id: t.announcement_id,
+    })
+}
+
+/// Files a ticket: `Created` new, `Existing` for a repeat of this device's
+/// client id.
+pub async fn create_ticket(
+    store: &Arc<dyn Store>,
+    device_id: Uuid,
+    t: wire::NewTicket,
+    now: OffsetDateTime,
+) -> Result<Inserted<TicketRecord>, AppError> {
+    let record = new_ticket(device_id, t, now)?;
+    run(store, move |s| s.insert_ticket(&record)).await
+}
+
+/// The device's ticket and the messages it may see (no notes); `NotFound`
+/// when it is not this device's.
+pub async fn device_ticket(
+    store: &Arc<dyn Store>,
+    device_id: Uuid,
+    client_id: Uuid,
+) -> Result<(TicketRecord, Vec<MessageRecord>), AppError> {
+    run(store, move |s| {
+        let Some(ticket) = s.device_ticket(device_id, client_id)? else {
+            return Ok(None);
+        };
+        let messages = s.messages(ticket.number, false)?;
+        Ok(Some((ticket, messages)))
+    })
+    .await?
+    .ok_or(AppError::NotFound)
+}
+
+/// A teacher's message on their ticket: `Created` new, `Existing` repeat.
+pub async fn post_message(
+    store: &Arc<dyn Store>,
+    device_id: Uuid,
+    ticket_client_id: Uuid,
+    m: wire::NewMessage,
+    now: OffsetDateTime,
+) -> Result<Inserted<MessageRecord>, AppError> {
+    let message = NewTeacherMessage {
+        id: m.client_id,
+        body: message_body(&m.body)?,
+        created_at: m.created_at,
+        received_at: now,
+    };
+    run(store, move |s| {
+        s.insert_teacher_message(device_id, ticket_client_id, &message)
+    })
+    .await
+}
+
+/// `NotFound` unless the ticket is this device's (checked before a
+/// screenshot upload is read).
+pub async fn check_owner(
+    store: &Arc<dyn Store>,
+    device_id: Uuid,
+    ticket_client_id: Uuid,
+) -> Result<(), AppError> {
+    run(store, move |s| s.device_ticket(device_id, ticket_client_id))
+        .await?
+        .map(|_| ())
+        .ok_or(AppError::NotFound)
+}
+
+/// The image type a screenshot is accepted as, from its declared
+/// `Content-Type` (without parameters, lower case): PNG or JPEG.
+pub fn screenshot_type(declared: Option<&str>) -> Result<&'static str, AppError> {
+    match declared {
+        Some("image/png") => Ok("image/png"),
+        Some("image/jpeg" | "image/jpg") => Ok("image/jpeg"),
+        _ => Err(AppError::UnsupportedMediaType(
+            "a screenshot must be sent as image/png or image/jpeg".into(),
+        )),
+    }
+}
+
+/// Which image type the magic bytes say, if any of the accepted ones.
+pub fn sniff_image(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else {
+        None
+    }
+}
+
+/// Stores (or replaces) the screenshot of the device's ticket when the bytes
+/// are the `content_type` they claim; returns the ticket number.
+pub async fn put_screenshot(
+    store: &Arc<dyn Store>,
+    device_id: Uuid,
+    ticket_client_id: Uuid,
+    content_type: &'static str,
+    bytes: Vec<u8>,
+    now: OffsetDateTime,
+) -> Result<i64, AppError> {
+    if sniff_image(&bytes) != Some(content_type) {
+        return Err(AppError::UnsupportedMediaType(format!(
+            "the body is not a {content_type} image"
+        )));
+    }
+    run(store, move |s| {
+        let shot = NewScreenshot {
+            ticket_client_id,
+            content_type,
+            bytes: &bytes,
+            uploaded_at: now,
+        };
+        s.put_screenshot(device_id, &shot)
+    })
+    .await
+}
+
+/// A page of the device's feed after `cursor`: at most [`UPDATES_PAGE`]
+/// entries, and whether more follow.
+pub async fn updates(
+    store: &Arc<dyn Store>,
+    device_id: Uuid,
+    cursor: i64,
+) -> Result<(Vec<FeedEntry>, bool), AppError> {
+    let cursor = cursor.max(0);
+    let mut entries = run(store, move |s| {
+        s.updates(device_id, cursor, UPDATES_PAGE + 1)
+    })
+    .await?;
+    let more = entries.len() > UPDATES_PAGE;
+    entries.truncate(UPDATES_PAGE);
+    Ok((entries, more))
+}

@@ -1,0 +1,39 @@
+//! Administration: enrollment tokens, settings (the SLA policy, the
+//! retention policy), the facts statistics are computed from, the media
+//! purge and backups.
+
+use super::StoreResult;
+use super::records::*;
+use std::path::Path;
+use time::OffsetDateTime;
+
+/// Administration and operations.
+pub trait AdminStore {
+    fn create_enroll_token(
+        &self,
+        token_hash: &str,
+        label: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<()>;
+    fn list_enroll_tokens(&self) -> StoreResult<Vec<EnrollTokenRecord>>;
+    /// `NotFound` when unknown.
+    fn revoke_enroll_token(&self, id: i64, now: OffsetDateTime) -> StoreResult<()>;
+    /// The stored policy, or the default when none is stored.
+    fn sla_policy(&self) -> StoreResult<SlaPolicy>;
+    fn set_sla_policy(&self, policy: &SlaPolicy) -> StoreResult<()>;
+    /// The stored days, or [`DEFAULT_RETENTION_DAYS`] when none are stored.
+    fn retention_days(&self) -> StoreResult<u32>;
+    fn set_retention_days(&self, days: u32) -> StoreResult<()>;
+    /// Every ticket's facts, by number.
+    fn ticket_facts(&self) -> StoreResult<Vec<TicketFacts>>;
+    /// Removes the screenshots and snapshots of tickets resolved or closed
+    /// before `closed_before` (ticket text and history stay), in one
+    /// transaction.
+    fn purge_media(
+        &self,
+        closed_before: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> StoreResult<PurgeReport>;
+    /// A consistent copy of the whole store at `dest`.
+    fn backup(&self, dest: &Path) -> StoreResult<()>;
+}

@@ -1,0 +1,202 @@
+//! Enrollment tokens, settings, ticket facts, the media purge and backups.
+
+use super::rows::{FINISHED, enroll_token_row, facts_row, ms, sla_row};
+use super::{SqliteStore, all, changed, exec, first};
+use crate::store::{
+    AdminStore, DEFAULT_RETENTION_DAYS, EnrollTokenRecord, PurgeReport, SlaPolicy, StoreResult,
+    TicketFacts,
+};
+use rusqlite::params;
+use std::path::Path;
+use std::sync::LazyLock;
+use time::OffsetDateTime;
+
+/// When a finished ticket last became so (the latest such status entry of
+/// its feed, else its last change); NULL while open.
+static RESOLVED_AT_SQL: LazyLock<String> = LazyLock::new(|| {
+    let finished = &*FINISHED;
+    format!(
+        "CASE WHEN t.status IN {finished} THEN COALESCE((SELECT MAX(u.at) FROM updates u \
+         WHERE u.ticket_number = t.number AND u.kind = 'status' AND u.status IN {finished}), \
+         t.updated_at) END"
+    )
+});
+
+impl AdminStore for SqliteStore {
+    fn create_enroll_token(
+        &self,
+        token_hash: &str,
+        label: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
+        self.read(|c| {
+            exec(
+                c,
+                "INSERT INTO enroll_tokens (token_hash, label, created_at) VALUES (?1, ?2, ?3)",
+                params![token_hash, label, ms(now)],
+            )
+        })?;
+        Ok(())
+    }
+
+    fn list_enroll_tokens(&self) -> StoreResult<Vec<EnrollTokenRecord>> {
+        self.read(|c| {
+            all(
+                c,
+                "SELECT rowid, label, created_at, revoked_at FROM enroll_tokens \
+                 ORDER BY rowid DESC",
+                [],
+                enroll_token_row,
+            )
+        })
+    }
+
+    fn revoke_enroll_token(&self, id: i64, now: OffsetDateTime) -> StoreResult<()> {
+        changed(self.read(|c| {
+            exec(
+                c,
+                "UPDATE enroll_tokens SET revoked_at = COALESCE(revoked_at, ?2) WHERE rowid = ?1",
+                params![id, ms(now)],
+            )
+        })?)
+    }
+
+    fn sla_policy(&self) -> StoreResult<SlaPolicy> {
+        let stored = self.read(|c| {
+            first(
+                c,
+                "SELECT class_stopping_hours, wide_hours, room_hours, individual_hours \
+                 FROM sla_policy WHERE id = 1",
+                [],
+                sla_row,
+            )
+        })?;
+        Ok(stored.unwrap_or_default())
+    }
+
+    fn set_sla_policy(&self, p: &SlaPolicy) -> StoreResult<()> {
+        self.read(|c| {
+            exec(
+                c,
+                "INSERT OR REPLACE INTO sla_policy \
+                 (id, class_stopping_hours, wide_hours, room_hours, individual_hours) \
+                 VALUES (1, ?1, ?2, ?3, ?4)",
+                params![
+                    p.class_stopping_hours,
+                    p.wide_hours,
+                    p.room_hours,
+                    p.individual_hours
+                ],
+            )
+        })?;
+        Ok(())
+    }
+
+    fn retention_days(&self) -> StoreResult<u32> {
+        let stored = self.read(|c| {
+            first(
+                c,
+                "SELECT closed_ticket_days FROM retention_policy WHERE id = 1",
+                [],
+                |r| r.get(0),
+            )
+        })?;
+        Ok(stored.unwrap_or(DEFAULT_RETENTION_DAYS))
+    }
+
+    fn set_retention_days(&self, days: u32) -> StoreResult<()> {
+        self.read(|c| {
+            exec(
+                c,
+                "INSERT OR REPLACE INTO retention_policy (id, closed_ticket_days) VALUES (1, ?1)",
+                [days],
+            )
+        })?;
+        Ok(())
+    }
+
+    fn ticket_facts(&self) -> StoreResult<Vec<TicketFacts>> {
+        let resolved_at = &*RESOLVED_AT_SQL;
+        self.read(|c| {
+            all(
+                c,
+                &format!(
+                    "SELECT t.number, t.device_id, d.hostname, d.school, d.building, t.room, \
+                     t.category, t.urgency, t.scope, t.status, t.summary, tech.name, \
+                     t.self_help, t.announcement_id, t.received_at, \
+                     (SELECT MIN(m.at) FROM messages m WHERE m.ticket_number = t.number \
+                      AND m.kind = 'technician'), \
+                     {resolved_at}, t.media_purged_at \
+                     FROM tickets t LEFT JOIN devices d ON d.id = t.device_id \
+                     LEFT JOIN technicians tech ON tech.id = t.assignee_id ORDER BY t.number"
+                ),
+                [],
+                facts_row,
+            )
+        })
+    }
+
+    fn purge_media(
+        &self,
+        closed_before: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> StoreResult<PurgeReport> {
+        let (finished, resolved_at) = (&*FINISHED, &*RESOLVED_AT_SQL);
+        self.write(|tx| {
+            let due: Vec<(i64, bool, Option<i64>)> = all(
+                tx,
+                &format!(
+                    "SELECT t.number, t.snapshot IS NOT NULL, \
+                     (SELECT LENGTH(s.bytes) FROM screenshots s WHERE s.ticket_number = t.number) \
+                     FROM tickets t WHERE t.status IN {finished} \
+                     AND ({resolved_at}) < ?1 \
+                     AND (t.snapshot IS NOT NULL OR EXISTS \
+                          (SELECT 1 FROM screenshots s WHERE s.ticket_number = t.number)) \
+                     ORDER BY t.number"
+                ),
+                [ms(closed_before)],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )?;
+            let mut report = PurgeReport::default();
+            for (number, has_snapshot, screenshot_len) in due {
+                if let Some(len) = screenshot_len {
+                    exec(
+                        tx,
+                        "DELETE FROM screenshots WHERE ticket_number = ?1",
+                        [number],
+                    )?;
+                    report.screenshots += 1;
+                    report.screenshot_bytes += len.max(0) as u64;
+                }
+                if has_snapshot {
+                    report.snapshots += 1;
+                }
+                exec(
+                    tx,
+                    "UPDATE tickets SET snapshot = NULL, media_purged_at = ?2 WHERE number = ?1",
+                    params![number, ms(now)],
+                )?;
+                report.tickets.push(number);
+            }
+            Ok(report)
+        })
+    }
+
+    fn backup(&self, dest: &Path) -> StoreResult<()> {
+        // VACUUM INTO reads inside one transaction, so the copy is consistent
+        // even while other connections keep writing. It refuses an existing
+        // file, so write beside the target and rename over it.
+        let file_name = dest
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "backup.db".into());
+        let tmp = dest.with_file_name(format!(".{file_name}.partial"));
+        if tmp.exists() {
+            std::fs::remove_file(&tmp)?;
+        }
+        let tmp_str = tmp.to_string_lossy().into_owned();
+        self.lock().execute("VACUUM INTO ?1", [tmp_str])?;
+        std::fs::rename(&tmp, dest)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,205 @@
+//! Announcements, "me too" reports and linked tickets.
+
+use super::rows::{
+    ANNOUNCEMENT_COLS, announcement_row, announcement_summary_row, kind_str, me_too_room_row, ms,
+    rfc3339,
+};
+use super::tickets::{decide_and_apply, tickets_where};
+use super::{SqliteStore, all, changed, exec, first, repeated};
+use crate::store::{
+    AnnouncementRecord, AnnouncementStore, AnnouncementSummary, Decide, DeviceRecord, Inserted,
+    MeTooRoom, NewAnnouncement, NewMeToo, StoreError, StoreResult, TicketDetail, TicketRecord,
+};
+use rusqlite::{Connection, params};
+use time::OffsetDateTime;
+
+/// An announcement a device sees at `:now`: started, not ended, and for everyone or for the
+/// device's `:school` (and `:building`, when the announcement names one). The feed and
+/// "me too" use the same condition.
+const VISIBLE_TO_DEVICE: &str = "starts_at <= :now AND (ends_at IS NULL OR ends_at > :now) \
+     AND (school IS NULL OR (school = :school COLLATE NOCASE \
+          AND (building IS NULL OR building = :building COLLATE NOCASE)))";
+
+fn announcement_by_id(conn: &Connection, id: i64) -> StoreResult<AnnouncementRecord> {
+    first(
+        conn,
+        &format!("SELECT {ANNOUNCEMENT_COLS} FROM announcements WHERE id = ?1"),
+        [id],
+        announcement_row,
+    )?
+    .ok_or(StoreError::NotFound)
+}
+
+fn me_too_count(conn: &Connection, announcement_id: i64) -> StoreResult<i64> {
+    Ok(conn
+        .prepare_cached("SELECT COUNT(*) FROM me_too WHERE announcement_id = ?1")?
+        .query_row([announcement_id], |r| r.get(0))?)
+}
+
+impl AnnouncementStore for SqliteStore {
+    fn create_announcement(
+        &self,
+        a: &NewAnnouncement,
+        now: OffsetDateTime,
+    ) -> StoreResult<AnnouncementRecord> {
+        self.write(|tx| {
+            exec(
+                tx,
+                "INSERT INTO announcements (kind, title, message, school, building, category, \
+                 starts_at, ends_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    kind_str(a.kind),
+                    a.title,
+                    a.message,
+                    a.school,
+                    a.building,
+                    a.category.map(|c| c.as_str()),
+                    ms(a.starts_at),
+                    a.ends_at.map(ms),
+                    ms(now)
+                ],
+            )?;
+            announcement_by_id(tx, tx.last_insert_rowid())
+        })
+    }
+
+    fn announcement(&self, id: i64) -> StoreResult<Option<AnnouncementRecord>> {
+        self.read(|c| match announcement_by_id(c, id) {
+            Ok(a) => Ok(Some(a)),
+            Err(StoreError::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        })
+    }
+
+    fn list_announcements(&self) -> StoreResult<Vec<AnnouncementSummary>> {
+        self.read(|c| {
+            all(
+                c,
+                &format!(
+                    "SELECT {ANNOUNCEMENT_COLS}, \
+                     (SELECT COUNT(*) FROM me_too m WHERE m.announcement_id = announcements.id), \
+                     (SELECT COUNT(*) FROM tickets t WHERE t.announcement_id = announcements.id) \
+                     FROM announcements ORDER BY starts_at DESC, id DESC"
+                ),
+                [],
+                announcement_summary_row,
+            )
+        })
+    }
+
+    fn active_announcements(
+        &self,
+        now: OffsetDateTime,
+        school: Option<&str>,
+        building: Option<&str>,
+    ) -> StoreResult<Vec<AnnouncementRecord>> {
+        self.read(|c| {
+            all(
+                c,
+                &format!(
+                    "SELECT {ANNOUNCEMENT_COLS} FROM announcements WHERE {VISIBLE_TO_DEVICE} \
+                     ORDER BY starts_at DESC, id DESC"
+                ),
+                rusqlite::named_params! {":now": ms(now), ":school": school, ":building": building},
+                announcement_row,
+            )
+        })
+    }
+
+    fn end_announcement(
+        &self,
+        id: i64,
+        now: OffsetDateTime,
+        decide: &mut Decide<'_>,
+    ) -> StoreResult<(AnnouncementRecord, Vec<TicketDetail>)> {
+        self.write(|tx| {
+            changed(exec(
+                tx,
+                "UPDATE announcements SET ends_at = CASE WHEN ends_at IS NULL OR ends_at > ?2 \
+                 THEN ?2 ELSE ends_at END WHERE id = ?1",
+                params![id, ms(now)],
+            )?)?;
+            let linked = tickets_where(tx, "t.announcement_id = ?1", "t.number", [id])?;
+            let changed = decide_and_apply(tx, linked, now, decide)?;
+            Ok((announcement_by_id(tx, id)?, changed))
+        })
+    }
+
+    fn insert_me_too(&self, device: &DeviceRecord, m: &NewMeToo) -> StoreResult<Inserted<i64>> {
+        self.write(|tx| {
+            let sql = "SELECT device_id, announcement_id FROM me_too WHERE client_id = ?1";
+            if repeated(tx, sql, m.client_id, device.id, &m.announcement_id)? {
+                return Ok(Inserted::Existing(me_too_count(tx, m.announcement_id)?));
+            }
+            let visible = tx
+                .prepare_cached(&format!(
+                    "SELECT 1 FROM announcements WHERE id = :id AND {VISIBLE_TO_DEVICE}"
+                ))?
+                .exists(rusqlite::named_params! {
+                    ":id": m.announcement_id,
+                    ":now": ms(m.received_at),
+                    ":school": device.school,
+                    ":building": device.building,
+                })?;
+            if !visible {
+                return Err(StoreError::NotFound);
+            }
+            exec(
+                tx,
+                "INSERT INTO me_too (client_id, announcement_id, device_id, room, reporter, \
+                 created_at, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    m.client_id.to_string(),
+                    m.announcement_id,
+                    device.id.to_string(),
+                    m.room,
+                    m.reporter_json,
+                    rfc3339(m.created_at),
+                    ms(m.received_at)
+                ],
+            )?;
+            Ok(Inserted::Created(me_too_count(tx, m.announcement_id)?))
+        })
+    }
+
+    fn me_too_by_room(&self, announcement_id: i64) -> StoreResult<Vec<MeTooRoom>> {
+        self.read(|c| {
+            all(
+                c,
+                "SELECT MIN(d.school), MIN(TRIM(m.room)), COUNT(*), MAX(m.received_at) \
+                 FROM me_too m JOIN devices d ON d.id = m.device_id \
+                 WHERE m.announcement_id = ?1 \
+                 GROUP BY LOWER(COALESCE(d.school, '')), LOWER(COALESCE(TRIM(m.room), '')) \
+                 ORDER BY COUNT(*) DESC, MIN(d.school), MIN(TRIM(m.room))",
+                [announcement_id],
+                me_too_room_row,
+            )
+        })
+    }
+
+    fn link_tickets(
+        &self,
+        numbers: &[i64],
+        announcement_id: Option<i64>,
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
+        self.write(|tx| {
+            if let Some(id) = announcement_id {
+                announcement_by_id(tx, id)?;
+            }
+            for &number in numbers {
+                // Failing rolls back the ones before it.
+                changed(exec(
+                    tx,
+                    "UPDATE tickets SET announcement_id = ?2, updated_at = ?3 WHERE number = ?1",
+                    params![number, announcement_id, ms(now)],
+                )?)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn announcement_tickets(&self, announcement_id: i64) -> StoreResult<Vec<TicketRecord>> {
+        self.read(|c| tickets_where(c, "t.announcement_id = ?1", "t.number", [announcement_id]))
+    }
+}

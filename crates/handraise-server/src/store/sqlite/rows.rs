@@ -1,0 +1,314 @@
+//! Mapping between SQLite values and store records: times, ids, choices,
+//! and one row function per record with the columns it reads.
+
+use crate::store::{
+    AnnouncementRecord, AnnouncementSummary, ArticleRecord, DeflectionRecord, DeviceRecord,
+    DeviceSummary, EnrollTokenRecord, MeTooRoom, MessageKind, MessageRecord, Role, SlaPolicy,
+    StoreError, StoreResult, Technician, TicketFacts, TicketRecord, UserRecord,
+};
+use handraise_wire::{AnnouncementKind, TicketStatus};
+use rusqlite::Row;
+use std::str::FromStr;
+use std::sync::LazyLock;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use uuid::Uuid;
+
+// ---- values ------------------------------------------------------------
+
+/// Milliseconds since the epoch: how the store keeps server times.
+pub fn ms(t: OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+pub fn from_ms(v: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(v as i128 * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// RFC 3339 text: how the store keeps the times devices report.
+pub fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
+}
+
+/// A value that does not decode: reported as an error, never defaulted.
+pub fn corrupt(what: impl std::fmt::Display) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        0,
+        rusqlite::types::Type::Text,
+        Box::<dyn std::error::Error + Send + Sync>::from(what.to_string()),
+    )
+}
+
+/// A time column in milliseconds.
+pub fn time_at(r: &Row<'_>, i: usize) -> rusqlite::Result<OffsetDateTime> {
+    Ok(from_ms(r.get(i)?))
+}
+
+/// A nullable time column in milliseconds.
+pub fn time_opt(r: &Row<'_>, i: usize) -> rusqlite::Result<Option<OffsetDateTime>> {
+    Ok(r.get::<_, Option<i64>>(i)?.map(from_ms))
+}
+
+/// A UUID column.
+pub fn uuid_at(r: &Row<'_>, i: usize) -> rusqlite::Result<Uuid> {
+    let s: String = r.get(i)?;
+    Uuid::parse_str(&s).map_err(|e| corrupt(format!("uuid {s:?}: {e}")))
+}
+
+/// A choice column (category, status, …), parsed by its wire name.
+pub fn choice_at<T: FromStr>(r: &Row<'_>, i: usize) -> rusqlite::Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    let s: String = r.get(i)?;
+    T::from_str(&s).map_err(corrupt)
+}
+
+fn rfc3339_at(r: &Row<'_>, i: usize) -> rusqlite::Result<OffsetDateTime> {
+    let s: String = r.get(i)?;
+    OffsetDateTime::parse(&s, &Rfc3339).map_err(|e| corrupt(format!("time {s:?}: {e}")))
+}
+
+/// A JSON list column.
+fn json_at<T: serde::de::DeserializeOwned>(r: &Row<'_>, i: usize) -> rusqlite::Result<T> {
+    let s: String = r.get(i)?;
+    serde_json::from_str(&s).map_err(corrupt)
+}
+
+pub fn json_list<T: serde::Serialize>(v: &[T]) -> StoreResult<String> {
+    serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+pub fn kind_str(kind: AnnouncementKind) -> &'static str {
+    match kind {
+        AnnouncementKind::Outage => "outage",
+        AnnouncementKind::Notice => "notice",
+    }
+}
+
+fn kind_at(r: &Row<'_>, i: usize) -> rusqlite::Result<AnnouncementKind> {
+    let s: String = r.get(i)?;
+    match s.as_str() {
+        "outage" => Ok(AnnouncementKind::Outage),
+        "notice" => Ok(AnnouncementKind::Notice),
+        other => Err(corrupt(format!("announcement kind {other:?}"))),
+    }
+}
+
+fn message_kind_at(r: &Row<'_>, i: usize) -> rusqlite::Result<MessageKind> {
+    let s: String = r.get(i)?;
+    MessageKind::parse(&s).ok_or_else(|| corrupt(format!("message kind {s:?}")))
+}
+
+/// The statuses of finished tickets as an SQL list, `('resolved', 'closed')`:
+/// the wire's rule (`TicketStatus::is_open`) written for queries.
+pub static FINISHED: LazyLock<String> = LazyLock::new(|| {
+    let quoted: Vec<String> = TicketStatus::ALL
+        .iter()
+        .filter(|s| !s.is_open())
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect();
+    format!("({})", quoted.join(", "))
+});
+
+// ---- records -----------------------------------------------------------
+
+pub const DEVICE_COLS: &str =
+    "id, hostname, school, building, os, model, enrolled_at, last_seen_at, revoked_at";
+
+pub fn device_row(r: &Row<'_>) -> rusqlite::Result<DeviceRecord> {
+    Ok(DeviceRecord {
+        id: uuid_at(r, 0)?,
+        hostname: r.get(1)?,
+        school: r.get(2)?,
+        building: r.get(3)?,
+        os: r.get(4)?,
+        model: r.get(5)?,
+        enrolled_at: time_at(r, 6)?,
+        last_seen_at: time_opt(r, 7)?,
+        revoked: r.get::<_, Option<i64>>(8)?.is_some(),
+    })
+}
+
+pub const TICKET_COLS: &str = "t.number, t.client_id, t.device_id, t.status, t.category, \
+     t.urgency, t.scope, t.summary, t.details, t.room, t.reporter, t.snapshot, t.self_help, \
+     t.offline_at_submit, t.announcement_id, tech.name, t.created_at, t.received_at, t.updated_at";
+pub const TICKET_FROM: &str = "tickets t LEFT JOIN technicians tech ON tech.id = t.assignee_id";
+
+pub fn ticket_row(r: &Row<'_>) -> rusqlite::Result<TicketRecord> {
+    Ok(TicketRecord {
+        number: r.get(0)?,
+        client_id: uuid_at(r, 1)?,
+        device_id: uuid_at(r, 2)?,
+        status: choice_at(r, 3)?,
+        category: choice_at(r, 4)?,
+        urgency: choice_at(r, 5)?,
+        scope: choice_at(r, 6)?,
+        summary: r.get(7)?,
+        details: r.get(8)?,
+        room: r.get(9)?,
+        reporter_json: r.get(10)?,
+        snapshot_json: r.get(11)?,
+        self_help_json: r.get(12)?,
+        offline_at_submit: r.get(13)?,
+        announcement_id: r.get(14)?,
+        assignee: r.get(15)?,
+        created_at: rfc3339_at(r, 16)?,
+        received_at: time_at(r, 17)?,
+        updated_at: time_at(r, 18)?,
+    })
+}
+
+pub const MESSAGE_COLS: &str = "id, ticket_number, kind, author, body, at";
+
+/// A message from six columns starting at `i` (in `MESSAGE_COLS` order).
+pub fn message_at(r: &Row<'_>, i: usize) -> rusqlite::Result<MessageRecord> {
+    Ok(MessageRecord {
+        id: uuid_at(r, i)?,
+        ticket_number: r.get(i + 1)?,
+        kind: message_kind_at(r, i + 2)?,
+        author: r.get(i + 3)?,
+        body: r.get(i + 4)?,
+        at: time_at(r, i + 5)?,
+    })
+}
+
+pub fn message_row(r: &Row<'_>) -> rusqlite::Result<MessageRecord> {
+    message_at(r, 0)
+}
+
+pub const ARTICLE_COLS: &str = "slug, title, body, categories, keywords, published, version";
+
+pub fn article_row(r: &Row<'_>) -> rusqlite::Result<ArticleRecord> {
+    Ok(ArticleRecord {
+        slug: r.get(0)?,
+        title: r.get(1)?,
+        body: r.get(2)?,
+        categories: json_at(r, 3)?,
+        keywords: json_at(r, 4)?,
+        published: r.get(5)?,
+        version: r.get(6)?,
+    })
+}
+
+pub const ANNOUNCEMENT_COLS: &str =
+    "id, kind, title, message, school, building, category, starts_at, ends_at";
+
+pub fn announcement_row(r: &Row<'_>) -> rusqlite::Result<AnnouncementRecord> {
+    let category: Option<String> = r.get(6)?;
+    Ok(AnnouncementRecord {
+        id: r.get(0)?,
+        kind: kind_at(r, 1)?,
+        title: r.get(2)?,
+        message: r.get(3)?,
+        school: r.get(4)?,
+        building: r.get(5)?,
+        category: category
+            .as_deref()
+            .map(|c| c.parse().map_err(corrupt))
+            .transpose()?,
+        starts_at: time_at(r, 7)?,
+        ends_at: time_opt(r, 8)?,
+    })
+}
+
+pub fn technician_row(r: &Row<'_>) -> rusqlite::Result<Technician> {
+    Ok(Technician {
+        id: r.get(0)?,
+        name: r.get(1)?,
+    })
+}
+
+pub const USER_COLS: &str =
+    "u.id, u.email, u.role, u.technician_id, t.name, u.created_at, u.disabled_at";
+pub const USER_FROM: &str = "users u JOIN technicians t ON t.id = u.technician_id";
+
+pub fn user_row(r: &Row<'_>) -> rusqlite::Result<UserRecord> {
+    let role: String = r.get(2)?;
+    Ok(UserRecord {
+        id: r.get(0)?,
+        email: r.get(1)?,
+        role: Role::parse(&role).ok_or_else(|| corrupt(format!("role {role:?}")))?,
+        technician_id: r.get(3)?,
+        technician_name: r.get(4)?,
+        created_at: time_at(r, 5)?,
+        disabled: r.get::<_, Option<i64>>(6)?.is_some(),
+    })
+}
+
+pub fn enroll_token_row(r: &Row<'_>) -> rusqlite::Result<EnrollTokenRecord> {
+    Ok(EnrollTokenRecord {
+        id: r.get(0)?,
+        label: r.get(1)?,
+        created_at: time_at(r, 2)?,
+        revoked: r.get::<_, Option<i64>>(3)?.is_some(),
+    })
+}
+
+pub fn sla_row(r: &Row<'_>) -> rusqlite::Result<SlaPolicy> {
+    Ok(SlaPolicy {
+        class_stopping_hours: r.get(0)?,
+        wide_hours: r.get(1)?,
+        room_hours: r.get(2)?,
+        individual_hours: r.get(3)?,
+    })
+}
+
+pub fn facts_row(r: &Row<'_>) -> rusqlite::Result<TicketFacts> {
+    Ok(TicketFacts {
+        number: r.get(0)?,
+        device_id: uuid_at(r, 1)?,
+        hostname: r.get(2)?,
+        school: r.get(3)?,
+        building: r.get(4)?,
+        room: r.get(5)?,
+        category: choice_at(r, 6)?,
+        urgency: choice_at(r, 7)?,
+        scope: choice_at(r, 8)?,
+        status: choice_at(r, 9)?,
+        summary: r.get(10)?,
+        assignee: r.get(11)?,
+        self_help_json: r.get(12)?,
+        announcement_id: r.get(13)?,
+        received_at: time_at(r, 14)?,
+        first_response_at: time_opt(r, 15)?,
+        resolved_at: time_opt(r, 16)?,
+        media_purged_at: time_opt(r, 17)?,
+    })
+}
+
+pub fn device_summary_row(r: &Row<'_>) -> rusqlite::Result<DeviceSummary> {
+    Ok(DeviceSummary {
+        device: device_row(r)?,
+        agent_version: r.get(9)?,
+        open_tickets: r.get(10)?,
+    })
+}
+
+pub fn deflection_row(r: &Row<'_>) -> rusqlite::Result<DeflectionRecord> {
+    Ok(DeflectionRecord {
+        client_id: uuid_at(r, 0)?,
+        slug: r.get(1)?,
+        device_id: uuid_at(r, 2)?,
+        received_at: time_at(r, 3)?,
+    })
+}
+
+pub fn announcement_summary_row(r: &Row<'_>) -> rusqlite::Result<AnnouncementSummary> {
+    Ok(AnnouncementSummary {
+        announcement: announcement_row(r)?,
+        me_too: r.get(9)?,
+        linked_tickets: r.get(10)?,
+    })
+}
+
+pub fn me_too_room_row(r: &Row<'_>) -> rusqlite::Result<MeTooRoom> {
+    let room: Option<String> = r.get(1)?;
+    Ok(MeTooRoom {
+        school: r.get(0)?,
+        room: room.filter(|v| !v.is_empty()),
+        reports: r.get(2)?,
+        last_at: time_at(r, 3)?,
+    })
+}

@@ -1,0 +1,412 @@
+//! Tickets, messages, screenshots and the updates feed.
+
+use super::accounts::ensure_technician;
+use super::rows::{
+    MESSAGE_COLS, TICKET_COLS, TICKET_FROM, choice_at, from_ms, message_at, message_row, ms,
+    rfc3339, ticket_row, uuid_at,
+};
+use super::{SqliteStore, all, exec, first, insert_unique};
+use crate::store::{
+    Decide, FeedEntry, FeedKind, FeedWrite, Inserted, MessageKind, MessageRecord, NewScreenshot,
+    NewTeacherMessage, NewTicketRecord, StoreError, StoreResult, TicketChange, TicketDetail,
+    TicketRecord, TicketStore,
+};
+use handraise_wire::TicketStatus;
+use rusqlite::{Connection, params};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+pub(super) fn ticket_by_number(conn: &Connection, number: i64) -> StoreResult<TicketRecord> {
+    first(
+        conn,
+        &format!("SELECT {TICKET_COLS} FROM {TICKET_FROM} WHERE t.number = ?1"),
+        [number],
+        ticket_row,
+    )?
+    .ok_or(StoreError::NotFound)
+}
+
+/// The ticket `client_id` if it belongs to `device_id`.
+fn device_ticket(
+    conn: &Connection,
+    device_id: Uuid,
+    client_id: Uuid,
+) -> StoreResult<Option<TicketRecord>> {
+    Ok(ticket_by_client_id(conn, client_id)?.filter(|t| t.device_id == device_id))
+}
+
+fn ticket_by_client_id(conn: &Connection, client_id: Uuid) -> StoreResult<Option<TicketRecord>> {
+    first(
+        conn,
+        &format!("SELECT {TICKET_COLS} FROM {TICKET_FROM} WHERE t.client_id = ?1"),
+        [client_id.to_string()],
+        ticket_row,
+    )
+}
+
+/// Tickets matching `filter` (a condition on `t`), in `order`.
+pub(super) fn tickets_where<P: rusqlite::Params>(
+    conn: &Connection,
+    filter: &str,
+    order: &str,
+    params: P,
+) -> StoreResult<Vec<TicketRecord>> {
+    all(
+        conn,
+        &format!("SELECT {TICKET_COLS} FROM {TICKET_FROM} WHERE {filter} ORDER BY {order}"),
+        params,
+        ticket_row,
+    )
+}
+
+fn load_messages(
+    conn: &Connection,
+    number: i64,
+    include_notes: bool,
+) -> StoreResult<Vec<MessageRecord>> {
+    let notes = if include_notes {
+        ""
+    } else {
+        "AND kind != 'note'"
+    };
+    all(
+        conn,
+        &format!(
+            "SELECT {MESSAGE_COLS} FROM messages WHERE ticket_number = ?1 {notes} \
+             ORDER BY at, rowid"
+        ),
+        [number],
+        message_row,
+    )
+}
+
+pub(super) fn detail_for(conn: &Connection, ticket: TicketRecord) -> StoreResult<TicketDetail> {
+    let (hostname, school, building) = first(
+        conn,
+        "SELECT hostname, school, building FROM devices WHERE id = ?1",
+        [ticket.device_id.to_string()],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?
+    .unwrap_or((None, None, None));
+    let has_screenshot = conn
+        .prepare_cached("SELECT 1 FROM screenshots WHERE ticket_number = ?1")?
+        .exists([ticket.number])?;
+    let messages = load_messages(conn, ticket.number, true)?;
+    let merged_into = first(
+        conn,
+        "SELECT into_number FROM ticket_merges WHERE duplicate_number = ?1",
+        [ticket.number],
+        |r| r.get(0),
+    )?;
+    Ok(TicketDetail {
+        ticket,
+        device_hostname: hostname,
+        school,
+        building,
+        has_screenshot,
+        messages,
+        merged_into,
+    })
+}
+
+fn detail_by_number(conn: &Connection, number: i64) -> StoreResult<TicketDetail> {
+    detail_for(conn, ticket_by_number(conn, number)?)
+}
+
+/// Writes one change as given; returns the ticket afterwards.
+fn apply(
+    conn: &Connection,
+    change: &TicketChange,
+    now: OffsetDateTime,
+) -> StoreResult<TicketDetail> {
+    let number = change.number;
+    let ticket = ticket_by_number(conn, number)?;
+    if change.is_empty() {
+        return detail_for(conn, ticket);
+    }
+    let at = ms(now);
+    if let Some(assignee) = &change.assignee {
+        let id = match assignee {
+            Some(name) => Some(ensure_technician(conn, name, now)?.id),
+            None => None,
+        };
+        exec(
+            conn,
+            "UPDATE tickets SET assignee_id = ?2 WHERE number = ?1",
+            params![number, id],
+        )?;
+    }
+    if let Some(status) = change.status {
+        exec(
+            conn,
+            "UPDATE tickets SET status = ?2 WHERE number = ?1",
+            params![number, status.as_str()],
+        )?;
+    }
+    exec(
+        conn,
+        "UPDATE tickets SET updated_at = ?2 WHERE number = ?1",
+        params![number, at],
+    )?;
+    for m in &change.messages {
+        exec(
+            conn,
+            "INSERT INTO messages (id, ticket_number, kind, author, body, created_at, at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6)",
+            params![
+                m.id.to_string(),
+                number,
+                m.kind.as_str(),
+                m.author,
+                m.body,
+                at
+            ],
+        )?;
+    }
+    if let Some(into) = change.merged_into {
+        insert_unique(
+            conn,
+            "INSERT INTO ticket_merges (duplicate_number, into_number, at) VALUES (?1, ?2, ?3)",
+            params![number, into, at],
+            || format!("ticket #{number} is already merged"),
+        )?;
+    }
+    for entry in &change.feed {
+        let (kind, status, assignee, message_id) = match entry {
+            FeedWrite::Status { status, assignee } => {
+                ("status", Some(status.as_str()), assignee.as_deref(), None)
+            }
+            FeedWrite::Reply { message_id } => ("reply", None, None, Some(message_id.to_string())),
+        };
+        exec(
+            conn,
+            "INSERT INTO updates (device_id, ticket_number, kind, status, assignee, message_id, \
+             at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                ticket.device_id.to_string(),
+                number,
+                kind,
+                status,
+                assignee,
+                message_id,
+                at
+            ],
+        )?;
+    }
+    detail_by_number(conn, number)
+}
+
+/// Hands `tickets` to `decide` and writes what it returns.
+pub(super) fn decide_and_apply(
+    conn: &Connection,
+    tickets: Vec<TicketRecord>,
+    now: OffsetDateTime,
+    decide: &mut Decide<'_>,
+) -> StoreResult<Vec<TicketDetail>> {
+    let before = tickets
+        .into_iter()
+        .map(|t| detail_for(conn, t))
+        .collect::<StoreResult<Vec<_>>>()?;
+    decide(&before)?
+        .iter()
+        .map(|change| apply(conn, change, now))
+        .collect()
+}
+
+impl TicketStore for SqliteStore {
+    fn insert_ticket(&self, t: &NewTicketRecord) -> StoreResult<Inserted<TicketRecord>> {
+        self.write(|tx| {
+            if let Some(existing) = ticket_by_client_id(tx, t.client_id)? {
+                return if existing.device_id == t.device_id {
+                    Ok(Inserted::Existing(existing))
+                } else {
+                    Err(StoreError::Conflict(
+                        "this client id was already used by another device".into(),
+                    ))
+                };
+            }
+            exec(
+                tx,
+                "INSERT INTO tickets (client_id, device_id, status, category, urgency, scope, \
+                 summary, details, room, reporter, snapshot, self_help, offline_at_submit, \
+                 announcement_id, created_at, received_at, updated_at) VALUES (?1, ?2, ?3, ?4, \
+                 ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)",
+                params![
+                    t.client_id.to_string(),
+                    t.device_id.to_string(),
+                    t.status.as_str(),
+                    t.category.as_str(),
+                    t.urgency.as_str(),
+                    t.scope.as_str(),
+                    t.summary,
+                    t.details,
+                    t.room,
+                    t.reporter_json,
+                    t.snapshot_json,
+                    t.self_help_json,
+                    t.offline_at_submit,
+                    t.announcement_id,
+                    rfc3339(t.created_at),
+                    ms(t.received_at),
+                ],
+            )?;
+            Ok(Inserted::Created(ticket_by_number(
+                tx,
+                tx.last_insert_rowid(),
+            )?))
+        })
+    }
+
+    fn device_ticket(&self, device_id: Uuid, client_id: Uuid) -> StoreResult<Option<TicketRecord>> {
+        self.read(|c| device_ticket(c, device_id, client_id))
+    }
+
+    fn messages(&self, number: i64, include_notes: bool) -> StoreResult<Vec<MessageRecord>> {
+        self.read(|c| load_messages(c, number, include_notes))
+    }
+
+    fn insert_teacher_message(
+        &self,
+        device_id: Uuid,
+        ticket_client_id: Uuid,
+        m: &NewTeacherMessage,
+    ) -> StoreResult<Inserted<MessageRecord>> {
+        self.write(|tx| {
+            let ticket =
+                device_ticket(tx, device_id, ticket_client_id)?.ok_or(StoreError::NotFound)?;
+            let by_id = format!("SELECT {MESSAGE_COLS} FROM messages WHERE id = ?1");
+            if let Some(existing) = first(tx, &by_id, [m.id.to_string()], message_row)? {
+                return if existing.ticket_number == ticket.number
+                    && existing.kind == MessageKind::Teacher
+                {
+                    Ok(Inserted::Existing(existing))
+                } else {
+                    Err(StoreError::Conflict(
+                        "this message id was already used elsewhere".into(),
+                    ))
+                };
+            }
+            let at = ms(m.received_at);
+            exec(
+                tx,
+                "INSERT INTO messages (id, ticket_number, kind, author, body, created_at, at) \
+                 VALUES (?1, ?2, 'teacher', NULL, ?3, ?4, ?5)",
+                params![
+                    m.id.to_string(),
+                    ticket.number,
+                    m.body,
+                    rfc3339(m.created_at),
+                    at
+                ],
+            )?;
+            exec(
+                tx,
+                "UPDATE tickets SET updated_at = ?2 WHERE number = ?1",
+                params![ticket.number, at],
+            )?;
+            let stored = first(tx, &by_id, [m.id.to_string()], message_row)?;
+            Ok(Inserted::Created(stored.ok_or(StoreError::NotFound)?))
+        })
+    }
+
+    fn put_screenshot(&self, device_id: Uuid, shot: &NewScreenshot<'_>) -> StoreResult<i64> {
+        self.write(|tx| {
+            let ticket =
+                device_ticket(tx, device_id, shot.ticket_client_id)?.ok_or(StoreError::NotFound)?;
+            exec(
+                tx,
+                "INSERT INTO screenshots (ticket_number, content_type, bytes, uploaded_at) \
+                 VALUES (?1, ?2, ?3, ?4) ON CONFLICT (ticket_number) DO UPDATE SET \
+                 content_type = excluded.content_type, bytes = excluded.bytes, \
+                 uploaded_at = excluded.uploaded_at",
+                params![
+                    ticket.number,
+                    shot.content_type,
+                    shot.bytes,
+                    ms(shot.uploaded_at)
+                ],
+            )?;
+            Ok(ticket.number)
+        })
+    }
+
+    fn screenshot(&self, number: i64) -> StoreResult<Option<(String, Vec<u8>)>> {
+        self.read(|c| {
+            first(
+                c,
+                "SELECT content_type, bytes FROM screenshots WHERE ticket_number = ?1",
+                [number],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+        })
+    }
+
+    fn updates(&self, device_id: Uuid, after: i64, limit: usize) -> StoreResult<Vec<FeedEntry>> {
+        self.read(|c| {
+            all(
+                c,
+                "SELECT u.seq, u.ticket_number, t.client_id, u.at, u.kind, u.status, \
+                     u.assignee, m.id, m.ticket_number, m.kind, m.author, m.body, m.at \
+                     FROM updates u JOIN tickets t ON t.number = u.ticket_number \
+                     LEFT JOIN messages m ON m.id = u.message_id \
+                 WHERE u.device_id = ?1 AND u.seq > ?2 ORDER BY u.seq LIMIT ?3",
+                params![device_id.to_string(), after, limit as i64],
+                |r| {
+                    let kind: String = r.get(4)?;
+                    let feed = match kind.as_str() {
+                        "status" => FeedKind::Status {
+                            status: choice_at(r, 5)?,
+                            assignee: r.get(6)?,
+                        },
+                        "reply" => FeedKind::Reply(message_at(r, 7)?),
+                        other => {
+                            return Err(super::rows::corrupt(format!("update kind {other:?}")));
+                        }
+                    };
+                    Ok(FeedEntry {
+                        seq: r.get(0)?,
+                        ticket_number: r.get(1)?,
+                        ticket_client_id: uuid_at(r, 2)?,
+                        at: from_ms(r.get(3)?),
+                        kind: feed,
+                    })
+                },
+            )
+        })
+    }
+
+    fn list_tickets(&self, status: Option<TicketStatus>) -> StoreResult<Vec<TicketDetail>> {
+        self.read(|c| {
+            let tickets = tickets_where(
+                c,
+                "(?1 IS NULL OR t.status = ?1)",
+                "t.number DESC",
+                [status.map(|s| s.as_str())],
+            )?;
+            tickets.into_iter().map(|t| detail_for(c, t)).collect()
+        })
+    }
+
+    fn ticket_detail(&self, number: i64) -> StoreResult<Option<TicketDetail>> {
+        self.read(|c| match detail_by_number(c, number) {
+            Ok(d) => Ok(Some(d)),
+            Err(StoreError::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        })
+    }
+
+    fn change_tickets(
+        &self,
+        numbers: &[i64],
+        now: OffsetDateTime,
+        decide: &mut Decide<'_>,
+    ) -> StoreResult<Vec<TicketDetail>> {
+        self.write(|tx| {
+            let tickets = numbers
+                .iter()
+                .map(|&n| ticket_by_number(tx, n))
+                .collect::<StoreResult<Vec<_>>>()?;
+            decide_and_apply(tx, tickets, now, decide)
+        })
+    }
+}
