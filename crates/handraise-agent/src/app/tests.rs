@@ -1,6 +1,15 @@
+use super::screenshot::png_size;
 use super::*;
 use crate::config::Config;
+use crate::error::{AgentError, StoreError, SyncError};
+use crate::store::ItemState;
+use handraise_wire::{
+    Author, Category, DeviceSnapshot, Scope, SelfHelpOutcome, TicketStatus, Urgency,
+};
 use handraise_wire::{Battery, Disk, Memory, NetInterface, SNAPSHOT_SCHEMA_VERSION};
+use std::time::Duration;
+use time::OffsetDateTime;
+use uuid::Uuid;
 
 fn app(dir: &tempfile::TempDir) -> App {
     App::new(Agent::open(Config::with_data_dir(dir.path())).expect("agent opens"))
