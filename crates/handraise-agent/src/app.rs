@@ -17,10 +17,11 @@ mod status;
 mod tickets;
 mod tray;
 
-pub use facts::{fact_items, omit_facts};
+pub use crate::i18n::{LOCALES, Lang};
+pub use facts::{FactKey, FactPhrase, fact_items, omit_facts};
 pub use ipc::*;
 pub use notices::{Notice, notices};
-pub use tray::TrayState;
+pub use tray::{TrayMenuText, TrayState};
 
 use crate::agent::Agent;
 use crate::error::AgentError;
@@ -44,8 +45,6 @@ pub struct App {
 const PREF_NAME: &str = "teacher_name";
 const PREF_ROOM: &str = "room";
 const PREF_LOCALE: &str = "locale";
-/// Languages the app speaks.
-pub const LOCALES: &[&str] = &["en", "es"];
 
 impl App {
     pub fn new(agent: Agent) -> Self {
@@ -128,5 +127,7 @@ impl App {
         }
     }
 }
+#[cfg(test)]
+mod lang_tests;
 #[cfg(test)]
 mod tests;

@@ -10,15 +10,7 @@ impl App {
         category: Option<Category>,
     ) -> IpcResult<Vec<ArticleHit>> {
         let hits = self.agent.search_kb(query, category, 5).await?;
-        Ok(hits
-            .into_iter()
-            .map(|h| ArticleHit {
-                slug: h.slug,
-                title: h.title,
-                snippet: h.snippet,
-                categories: h.categories,
-            })
-            .collect())
+        Ok(hits.into_iter().map(ArticleHit::from).collect())
     }
 
     pub async fn article(&self, slug: &str) -> IpcResult<ArticleView> {
@@ -36,14 +28,6 @@ impl App {
     /// The Help articles list: every cached article, or those of one category.
     pub async fn list_articles(&self, category: Option<Category>) -> IpcResult<Vec<ArticleHit>> {
         let hits = self.agent.db(move |s| s.kb_browse(category)).await?;
-        Ok(hits
-            .into_iter()
-            .map(|h| ArticleHit {
-                slug: h.slug,
-                title: h.title,
-                snippet: h.snippet,
-                categories: h.categories,
-            })
-            .collect())
+        Ok(hits.into_iter().map(ArticleHit::from).collect())
     }
 }

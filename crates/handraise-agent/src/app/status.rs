@@ -1,7 +1,7 @@
 //! The status line of every window, first-run setup, "me too" and the stored language.
 
 use super::{
-    App, AppStatus, IpcError, IpcResult, LOCALES, PREF_LOCALE, PREF_NAME, PREF_ROOM,
+    App, AppStatus, IpcError, IpcResult, LOCALES, Lang, PREF_LOCALE, PREF_NAME, PREF_ROOM,
     announcement_view, rfc3339,
 };
 
@@ -112,6 +112,13 @@ impl App {
         }
         self.agent.me_too(announcement_id, room).await?;
         Ok(())
+    }
+
+    /// The language the agent speaks to the teacher: the one chosen in the app, else the
+    /// system's.
+    pub async fn lang(&self) -> IpcResult<Lang> {
+        let chosen = self.pref(PREF_LOCALE).await?;
+        Ok(Lang::chosen_or_system(chosen.as_deref()))
     }
 
     /// The language chosen in the app, if any.
