@@ -69,6 +69,7 @@ export const screenshot = { png_base64: PNG, width: 320, height: 200 };
 
 const iso = (minutesAgo) => new Date(Date.now() - minutesAgo * 60000).toISOString();
 
+/** A LocalTicket with every field; the mock's submit_report starts from it too. */
 function ticket(id, minutesAgo, p) {
   return {
     client_id: id,
@@ -143,6 +144,8 @@ export function scenario(overrides = {}) {
     facts,
     screenshot,
     tickets: [],
+    // What submit_report saves: the form's fields on this ticket.
+    newTicket: ticket("0190c0de-0000-7000-8000-00000000abcd", 0, { state: "queued", status: null }),
     submitOutcome: "sent",
     emitEvents: true,
     sendDelayMs: 400,
