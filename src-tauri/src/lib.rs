@@ -19,7 +19,7 @@ mod single;
 mod tray;
 mod windows;
 
-use handraise_agent::app::{App, LocalTicket, TrayState};
+use handraise_agent::app::{App, Lang, LocalTicket, TrayState};
 use handraise_agent::{Agent, Config, ConfigLayer};
 use std::collections::HashMap;
 use tauri::{AppHandle, Emitter, Manager, RunEvent};
@@ -114,6 +114,7 @@ fn tray_look(state: &TrayState, show_quit: bool) -> tray::TrayLook {
         unread: state.unread,
         offline: state.offline,
         tooltip: state.tooltip.clone(),
+        menu: state.menu.clone(),
         show_quit,
     }
 }
@@ -131,7 +132,7 @@ async fn follow_changes(handle: AppHandle, core: App, tray_process: bool) {
         if tray_process && let Ok(state) = core.tray_state().await {
             let look = tray_look(&state, show_quit);
             if shown.as_ref() != Some(&look) {
-                tray::update(&handle, &look);
+                tray::update(&handle, &look, shown.as_ref());
                 shown = Some(look);
             }
         }
@@ -140,10 +141,18 @@ async fn follow_changes(handle: AppHandle, core: App, tray_process: bool) {
         if windows_open && let Ok(status) = core.status().await {
             let _ = handle.emit("status-changed", status);
         }
+        // Notifications speak the language the teacher chose (the system's by default).
+        let lang = match tray_process {
+            true => core
+                .lang()
+                .await
+                .unwrap_or_else(|_| Lang::chosen_or_system(None)),
+            false => Lang::default(),
+        };
         if let Ok(tickets) = core.tickets().await {
             for t in tickets {
                 if tray_process {
-                    for notice in handraise_agent::app::notices(known.get(&t.client_id), &t) {
+                    for notice in handraise_agent::app::notices(known.get(&t.client_id), &t, lang) {
                         notify::show(&handle, notice);
                     }
                 }

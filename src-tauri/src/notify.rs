@@ -1,6 +1,6 @@
-//! Native notifications. What to say is decided by the agent core (`app::notices`); this
-//! only shows it, and opens the ticket when the notification is clicked (where the desktop
-//! reports clicks).
+//! Native notifications. What to say, in the teacher's language, is decided by the agent
+//! core (`app::notices`); this only shows it, and opens the ticket when the notification is
+//! clicked (where the desktop reports clicks).
 
 use crate::windows::View;
 use handraise_agent::app::Notice;
@@ -14,7 +14,7 @@ pub fn show(app: &AppHandle, notice: Notice) {
             .appname("HandRaise")
             .summary(&notice.title)
             .body(&notice.body)
-            .action("default", "Open")
+            .action("default", &notice.open)
             .show();
         match shown {
             #[cfg(all(unix, not(target_os = "macos")))]

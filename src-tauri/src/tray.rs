@@ -1,7 +1,9 @@
 //! The tray icon: its menu, and its look (normal, a badge after a technician replied, greyed
-//! while the server is unreachable) with an honest tooltip.
+//! while the server is unreachable) with an honest tooltip. The words (menu and tooltip, in
+//! the teacher's language) come from the agent core (`app::TrayState`).
 
 use crate::windows::View;
+use handraise_agent::app::TrayMenuText;
 use tauri::image::Image;
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::{MouseButton, MouseButtonState, TrayIcon, TrayIconBuilder, TrayIconEvent};
@@ -18,40 +20,66 @@ pub struct TrayLook {
     pub unread: u32,
     pub offline: bool,
     pub tooltip: String,
+    pub menu: TrayMenuText,
     pub show_quit: bool,
 }
 
-/// Menu items kept so their text can follow the unread count.
+/// Menu items kept so their text can follow the unread count and the language.
 pub struct TrayMenu {
-    pub tickets: MenuItem<Wry>,
+    report: MenuItem<Wry>,
+    tickets: MenuItem<Wry>,
+    help: MenuItem<Wry>,
+    about: MenuItem<Wry>,
+    sync: MenuItem<Wry>,
+    quit: Option<MenuItem<Wry>>,
+}
+
+impl TrayMenu {
+    fn set_texts(&self, text: &TrayMenuText) {
+        let items = [
+            (&self.report, &text.report),
+            (&self.tickets, &text.tickets),
+            (&self.help, &text.help),
+            (&self.about, &text.about),
+            (&self.sync, &text.sync),
+        ];
+        for (item, text) in items
+            .into_iter()
+            .chain(self.quit.as_ref().map(|q| (q, &text.quit)))
+        {
+            if let Err(e) = item.set_text(text) {
+                tracing::warn!(error = %e, "could not set a tray menu item's text");
+            }
+        }
+    }
 }
 
 fn menu(app: &AppHandle, look: &TrayLook) -> tauri::Result<(Menu<Wry>, TrayMenu)> {
-    let report = MenuItem::with_id(app, "report", "Report a problem", true, Some("Ctrl+Alt+H"))?;
-    let tickets = MenuItem::with_id(
-        app,
-        "tickets",
-        tickets_text(look.unread),
-        true,
-        None::<&str>,
-    )?;
-    let help = MenuItem::with_id(app, "help", "Help articles", true, None::<&str>)?;
-    let about = MenuItem::with_id(app, "about", "About this computer", true, None::<&str>)?;
-    let sync = MenuItem::with_id(app, "sync", "Sync now", true, None::<&str>)?;
+    let text = &look.menu;
+    let item = |id: &str, text: &str| MenuItem::with_id(app, id, text, true, None::<&str>);
+    let report = MenuItem::with_id(app, "report", &text.report, true, Some("Ctrl+Alt+H"))?;
+    let tickets = item("tickets", &text.tickets)?;
+    let help = item("help", &text.help)?;
+    let about = item("about", &text.about)?;
+    let sync = item("sync", &text.sync)?;
     let sep = PredefinedMenuItem::separator(app)?;
     let menu = Menu::with_items(app, &[&report, &tickets, &help, &about, &sep, &sync])?;
-    if look.show_quit {
-        let quit = MenuItem::with_id(app, "quit", "Quit HandRaise", true, None::<&str>)?;
+    let quit = if look.show_quit {
+        let quit = item("quit", &text.quit)?;
         menu.append(&quit)?;
-    }
-    Ok((menu, TrayMenu { tickets }))
-}
-
-fn tickets_text(unread: u32) -> String {
-    match unread {
-        0 => "My tickets".to_owned(),
-        n => format!("My tickets ({n} new)"),
-    }
+        Some(quit)
+    } else {
+        None
+    };
+    let items = TrayMenu {
+        report,
+        tickets,
+        help,
+        about,
+        sync,
+        quit,
+    };
+    Ok((menu, items))
 }
 
 fn icon_for(look: &TrayLook) -> tauri::Result<Image<'static>> {
@@ -99,8 +127,9 @@ fn on_menu(app: &AppHandle, id: &str) {
     }
 }
 
-/// Re-renders the icon, tooltip and unread count.
-pub fn update(app: &AppHandle, look: &TrayLook) {
+/// Re-renders the icon and tooltip, and the menu's words when they changed (the unread
+/// count, or the teacher chose another language).
+pub fn update(app: &AppHandle, look: &TrayLook, before: Option<&TrayLook>) {
     let Some(tray) = app.tray_by_id(TRAY_ID) else {
         return;
     };
@@ -108,7 +137,9 @@ pub fn update(app: &AppHandle, look: &TrayLook) {
         tracing::warn!(error = %e, "could not set the tray icon");
     }
     let _ = tray.set_tooltip(Some(&look.tooltip));
-    if let Some(items) = app.try_state::<TrayMenu>() {
-        let _ = items.tickets.set_text(tickets_text(look.unread));
+    if before.map(|b| &b.menu) != Some(&look.menu)
+        && let Some(items) = app.try_state::<TrayMenu>()
+    {
+        items.set_texts(&look.menu);
     }
 }

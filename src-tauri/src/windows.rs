@@ -43,6 +43,7 @@ impl View {
         }
     }
 
+    /// The window's title until its page gives its own, in the teacher's language.
     fn title(self) -> &'static str {
         match self {
             View::Report => "Report a problem — HandRaise",
@@ -89,6 +90,13 @@ pub fn open(app: &AppHandle, view: View, route: Option<&str>) -> tauri::Result<(
         .min_inner_size(420.0, 480.0)
         .center()
         .focused(true)
+        // The page titles itself in the teacher's language; the window (task bar, window
+        // list) follows.
+        .on_document_title_changed(|window, title| {
+            if !title.trim().is_empty() {
+                let _ = window.set_title(&title);
+            }
+        })
         .build()?;
     Ok(())
 }

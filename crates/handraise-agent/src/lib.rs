@@ -14,6 +14,7 @@ pub mod config;
 pub mod enrollment;
 pub mod error;
 pub mod facts;
+pub mod i18n;
 pub mod lock;
 pub mod logging;
 pub mod netcheck;

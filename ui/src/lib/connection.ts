@@ -1,5 +1,6 @@
 // Plain words for "Check my connection" and the "Copy for the technician" text block.
 import type { Check, ConnectionReport, FactItem } from "./bindings";
+import { factLine } from "./facts";
 import { formatNumber, has, t } from "./i18n/i18n.svelte";
 
 /** "Finding websites by name (DNS)", … (an unknown key is shown as it is). */
@@ -27,7 +28,7 @@ export function verdictSentence(r: Pick<ConnectionReport, "verdict" | "suggest_c
 /** Plain text for the clipboard: the facts, then the last connection check if there is one. */
 export function technicianText(facts: FactItem[], report: ConnectionReport | null, when: string): string {
   const lines = [t("about.copy.title", { time: when }), ""];
-  for (const f of facts) lines.push(t("facts.item", { label: f.label, value: f.value }));
+  for (const f of facts) lines.push(factLine(f));
   if (report) {
     lines.push("", t("about.copy.connection"));
     for (const c of report.checks) {

@@ -16,7 +16,15 @@ describe("About this computer", () => {
     assert.equal(await page.title(), "About this computer — HandRaise");
     const facts = page.getByTestId("about-facts");
     await facts.locator("dt", { hasText: "Computer name" }).waitFor();
-    assert.deepEqual(await facts.locator("dt").allTextContents(), ["Computer name", "System", "Memory", "Disk C:", "Network", "Battery"]);
+    assert.deepEqual(await facts.locator("dt").allTextContents(), ["Computer name", "System", "Memory", "Disk space", "Network", "Battery"]);
+    assert.deepEqual(await facts.locator("dd").allTextContents(), [
+      "LAB-12",
+      "Windows 11 (23H2)",
+      "3.1 GB of 8 GB used",
+      "/home: 12 GB free of 128 GB",
+      "Wi-Fi 192.168.1.23; gateway 192.168.1.1",
+      "54% charged",
+    ]);
     assert.deepEqual(await facts.locator("dd").first().textContent(), "LAB-12");
     assert.ok(!(await facts.textContent()).includes("{"), "no JSON");
     await checkA11y(page, "about (en)");
@@ -27,7 +35,8 @@ describe("About this computer", () => {
     const [copy] = await calls(page, "copy_text");
     const text = copy.args.text;
     assert.match(text, /^About this computer — .+\n\nComputer name: LAB-12\nSystem: Windows 11 \(23H2\)\n/);
-    assert.match(text, /Battery: 54%\n$/);
+    assert.match(text, /\nMemory: 3\.1 GB of 8 GB used\n/);
+    assert.match(text, /Battery: 54% charged\n$/);
     assert.ok(!/[<{]/.test(text), "plain text, not HTML or JSON");
     assert.deepEqual(errors, []);
     await context.close();
@@ -121,6 +130,17 @@ describe("About this computer", () => {
     const { page, context, errors } = await openView(browser, "#/about", scenario({ connectionDelayMs: 100 }), { locale: "es-ES" });
     await page.getByRole("heading", { name: "Acerca de este equipo", level: 1 }).waitFor();
     assert.equal(await page.evaluate(() => document.documentElement.lang), "es");
+    const facts = page.getByTestId("about-facts");
+    await facts.locator("dt").first().waitFor();
+    assert.deepEqual(await facts.locator("dt").allTextContents(), ["Nombre del equipo", "Sistema", "Memoria", "Espacio en disco", "Red", "Batería"]);
+    assert.deepEqual(await facts.locator("dd").allTextContents(), [
+      "LAB-12",
+      "Windows 11 (23H2)",
+      "3,1 GB de 8 GB en uso",
+      "/home: 12 GB libres de 128 GB",
+      "Wi-Fi 192.168.1.23; puerta de enlace 192.168.1.1",
+      "Cargada al 54 %",
+    ]);
     await checkA11y(page, "about (es)");
     await shot(page, "about-es");
     await page.getByRole("button", { name: "Comprobar mi conexión" }).click();
@@ -136,7 +156,9 @@ describe("About this computer", () => {
     await page.getByRole("link", { name: "Informar de un problema de wifi" }).waitFor();
     await page.getByRole("button", { name: "Copiar para el técnico" }).click();
     await page.getByRole("status").filter({ hasText: "Copiado." }).waitFor();
-    assert.match((await calls(page, "copy_text")).at(-1).args.text, /^Acerca de este equipo — /);
+    const copied = (await calls(page, "copy_text")).at(-1).args.text;
+    assert.match(copied, /^Acerca de este equipo — .+\n\nNombre del equipo: LAB-12\nSistema: Windows 11 \(23H2\)\nMemoria: 3,1 GB de 8 GB en uso\n/);
+    assert.match(copied, /\nBatería: Cargada al 54 %\n/);
     await checkA11y(page, "about connection result (es)");
     await shot(page, "about-connection-es");
     assert.deepEqual(errors, []);

@@ -51,19 +51,25 @@ export const articles = [
   },
 ];
 
+// Facts as the agent sends them: a key and phrases of the catalogues with their values.
+const value = (v) => ({ phrase: "fact.value", args: { value: v } });
 export const facts = [
-  { key: "hostname", label: "Computer name", value: "LAB-12" },
-  { key: "os", label: "System", value: "Windows 11 (23H2)" },
-  { key: "memory", label: "Memory", value: "3.1 of 8 GB used" },
-  { key: "disk", label: "Disk C:", value: "12 GB free of 128 GB" },
-  { key: "network", label: "Network", value: "Wi-Fi 192.168.1.23" },
-  { key: "battery", label: "Battery", value: "54%" },
+  { key: "computer", parts: [value("LAB-12")] },
+  { key: "os", parts: [value("Windows 11 (23H2)")] },
+  { key: "memory", parts: [{ phrase: "fact.memory.used", args: { used: 3.1, total: 8 } }] },
+  { key: "disks", parts: [{ phrase: "fact.disks.free", args: { mount: "/home", free: 12, total: 128 } }] },
+  {
+    key: "network",
+    parts: [value("Wi-Fi 192.168.1.23"), { phrase: "fact.network.gateway", args: { address: "192.168.1.1" } }],
+  },
+  { key: "battery", parts: [{ phrase: "fact.battery.charge", args: { charge: 54 } }] },
 ];
 
 export const screenshot = { png_base64: PNG, width: 320, height: 200 };
 
 const iso = (minutesAgo) => new Date(Date.now() - minutesAgo * 60000).toISOString();
 
+/** A LocalTicket with every field; the mock's submit_report starts from it too. */
 function ticket(id, minutesAgo, p) {
   return {
     client_id: id,
@@ -138,6 +144,8 @@ export function scenario(overrides = {}) {
     facts,
     screenshot,
     tickets: [],
+    // What submit_report saves: the form's fields on this ticket.
+    newTicket: ticket("0190c0de-0000-7000-8000-00000000abcd", 0, { state: "queued", status: null }),
     submitOutcome: "sent",
     emitEvents: true,
     sendDelayMs: 400,

@@ -87,20 +87,11 @@ export function installTauriMock(scenario) {
         if (state.submitError) fail(state.submitError.code, state.submitError.message);
         const i = a.input;
         const tk = {
-          client_id: "0190c0de-0000-7000-8000-00000000abcd",
-          state: "queued",
-          number: null,
-          status: null,
+          ...clone(state.newTicket),
           category: i.category,
           summary: i.summary,
           details: i.details,
           created_at: new Date().toISOString(),
-          assignee: null,
-          unread: false,
-          reject_reason: null,
-          messages: [],
-          fixed: null,
-          rating: null,
         };
         state.tickets.unshift(tk);
         const outcome = state.submitOutcome || "queued";

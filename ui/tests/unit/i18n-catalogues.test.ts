@@ -21,6 +21,7 @@ const SAME_IN_BOTH = new Set([
   "lang.name.en",
   "lang.name.es",
   "facts.item",
+  "fact.value",
   "error.prefix",
   "setup.server.hint",
   "conn.ms",

@@ -83,7 +83,7 @@ describe("connection check wording", () => {
 
   it("plain text for the technician: facts, then the check", () => {
     const text = technicianText(
-      [{ key: "hostname", label: "Computer name", value: "LAB-12" }],
+      [{ key: "computer", parts: [{ phrase: "fact.value", args: { value: "LAB-12" } }] }],
       report,
       "March 3, 2026",
     );

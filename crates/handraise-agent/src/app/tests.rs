@@ -1,6 +1,15 @@
+use super::screenshot::png_size;
 use super::*;
 use crate::config::Config;
+use crate::error::{AgentError, StoreError, SyncError};
+use crate::store::ItemState;
+use handraise_wire::{
+    Author, Category, DeviceSnapshot, Scope, SelfHelpOutcome, TicketStatus, Urgency,
+};
 use handraise_wire::{Battery, Disk, Memory, NetInterface, SNAPSHOT_SCHEMA_VERSION};
+use std::time::Duration;
+use time::OffsetDateTime;
+use uuid::Uuid;
 
 fn app(dir: &tempfile::TempDir) -> App {
     App::new(Agent::open(Config::with_data_dir(dir.path())).expect("agent opens"))
@@ -44,7 +53,7 @@ fn ipc_error_json_is_pinned() {
     }
 }
 
-fn snapshot() -> DeviceSnapshot {
+pub(super) fn snapshot() -> DeviceSnapshot {
     DeviceSnapshot {
         schema_version: SNAPSHOT_SCHEMA_VERSION,
         hostname: Some("LAB-12".into()),
@@ -79,21 +88,22 @@ fn snapshot() -> DeviceSnapshot {
 #[test]
 fn facts_read_as_plain_words() {
     let items = fact_items(&snapshot());
+    let en = super::lang_tests::Catalogue::read(Lang::En);
     let get = |k: &str| {
         items
             .iter()
-            .find(|i| i.key == k)
-            .map(|i| i.value.clone())
+            .find(|i| i.key.as_str() == k)
+            .map(|i| en.value(i))
             .unwrap_or_default()
     };
     assert_eq!(get("computer"), "LAB-12");
     assert_eq!(get("os"), "Debian GNU/Linux 12");
-    assert_eq!(get("memory"), "3.0 GB of 8.0 GB used");
+    assert_eq!(get("memory"), "3 GB of 8 GB used");
     assert_eq!(get("disks"), "/: 12 GB free of 128 GB");
     assert_eq!(get("network"), "wlan0 192.168.1.23; gateway 192.168.1.1");
     assert_eq!(get("battery"), "54% charged");
     assert_eq!(get("time"), "America/Chicago (clock 5 min slow)");
-    assert!(items.iter().all(|i| !i.value.is_empty()), "{items:?}");
+    assert!(items.iter().all(|i| !en.value(i).is_empty()), "{items:?}");
 }
 
 #[test]
@@ -107,8 +117,8 @@ fn unticked_facts_leave_the_snapshot() {
     assert!(s.interfaces.is_empty() && s.default_gateway.is_none());
     assert!(s.battery.is_none());
     assert!(s.memory.is_some(), "the rest stays");
-    let keys: Vec<String> = fact_items(&s).into_iter().map(|i| i.key).collect();
-    assert!(!keys.contains(&"network".to_string()));
+    let keys: Vec<FactKey> = fact_items(&s).into_iter().map(|i| i.key).collect();
+    assert!(!keys.contains(&FactKey::Network));
 }
 
 #[test]
@@ -223,6 +233,8 @@ async fn setup_against_a_dead_server_says_network_and_keeps_nothing() {
 async fn tray_tooltip_is_honest() {
     let dir = tempfile::tempdir().expect("tempdir");
     let app = app(&dir);
+    // The tooltip speaks the chosen language (the system's when none is chosen).
+    app.set_locale(Some("en".into())).await.expect("english");
     let tray = app.tray_state().await.expect("tray");
     assert!(tray.tooltip.contains("not set up"), "{}", tray.tooltip);
     app.submit(input("one")).await.expect("saved");
@@ -285,7 +297,7 @@ async fn a_screenshot_on_its_way_is_waited_for() {
     assert!(app.screenshot().await.expect("ok").is_some());
 }
 
-fn local(messages: Vec<LocalMessage>, status: Option<TicketStatus>) -> LocalTicket {
+pub(super) fn local(messages: Vec<LocalMessage>, status: Option<TicketStatus>) -> LocalTicket {
     LocalTicket {
         client_id: "t1".into(),
         state: ItemState::Sent,
@@ -304,7 +316,7 @@ fn local(messages: Vec<LocalMessage>, status: Option<TicketStatus>) -> LocalTick
     }
 }
 
-fn msg(id: &str, author: Author, body: &str) -> LocalMessage {
+pub(super) fn msg(id: &str, author: Author, body: &str) -> LocalMessage {
     LocalMessage {
         id: id.into(),
         author,
@@ -328,17 +340,17 @@ fn notices_for_new_replies_and_resolution_only() {
         ],
         Some(TicketStatus::Resolved),
     );
-    let n = notices(Some(&before), &after);
+    let n = notices(Some(&before), &after, Lang::En);
     assert_eq!(n.len(), 2, "{n:?}");
     assert_eq!(n[0].title, "Sam replied on ticket #12");
     assert_eq!(n[0].body, "On my way");
     assert_eq!(n[1].title, "Ticket #12 is resolved");
     assert!(
-        notices(Some(&after), &after).is_empty(),
+        notices(Some(&after), &after, Lang::En).is_empty(),
         "nothing new, nothing shown"
     );
     assert!(
-        notices(None, &after).is_empty(),
+        notices(None, &after, Lang::En).is_empty(),
         "no notices for what was there at start"
     );
     let teacher_only = local(
@@ -348,7 +360,7 @@ fn notices_for_new_replies_and_resolution_only() {
         ],
         Some(TicketStatus::New),
     );
-    assert!(notices(Some(&before), &teacher_only).is_empty());
+    assert!(notices(Some(&before), &teacher_only, Lang::En).is_empty());
 }
 
 #[tokio::test]
