@@ -101,7 +101,7 @@ pub struct DeviceCount {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dashboard {
     pub open: usize,
-    /// Every category, with its open tickets (zeros included), in DESIGN.md order.
+    /// Every category, with its open tickets (zeros included), in the order of docs/design.md.
     pub open_by_category: Vec<(Category, usize)>,
     /// Open tickets per school, most first; `None` for devices without one.
     pub open_by_school: Vec<(Option<String>, usize)>,
