@@ -67,10 +67,7 @@ pub async fn assign(
 
 /// Checks a reply or note body: not blank, at most the wire limit.
 fn message_body(body: &str) -> Result<String, AppError> {
-    if body.trim().is_empty() {
-        return Err(AppError::Invalid("the message must not be empty".into()));
-    }
-    check_len("the message", body, wire::MAX_MESSAGE_CHARS)?;
+    wire::check_text(wire::TextField::Message, body)?;
     Ok(body.to_owned())
 }
 
@@ -388,7 +385,8 @@ pub async fn me_too(
     let m = NewMeToo {
         client_id: req.client_id,
         announcement_id,
-        room: optional_text("room", req.room.as_deref(), 200)?,
+        room: wire::check_optional_text(wire::TextField::Room, req.room.as_deref())?
+            .map(str::to_owned),
         reporter_json: req
             .reporter
             .as_ref()

@@ -1,7 +1,7 @@
 //! Agent endpoints: enrollment, tickets, messages, screenshots, the updates
 //! long-poll, the knowledge base and announcements.
 
-use super::{ClientIp, check_len, optional_text, required_text};
+use super::{ClientIp, optional_text, required_text};
 use crate::auth::{DeviceAuth, hash_secret, new_secret};
 use crate::error::{Json, Path, Query};
 use crate::store::{Inserted, NewDevice, NewTeacherMessage, NewTicketRecord, now_utc};
@@ -62,10 +62,10 @@ pub async fn create_ticket(
     DeviceAuth(device): DeviceAuth,
     Json(t): Json<wire::NewTicket>,
 ) -> Result<(StatusCode, Json<wire::TicketReceipt>), AppError> {
-    let summary = required_text("summary", &t.summary, wire::MAX_SUMMARY_CHARS)?;
-    if let Some(details) = &t.details {
-        check_len("details", details, wire::MAX_DETAILS_CHARS)?;
-    }
+    let summary = wire::check_text(wire::TextField::Summary, &t.summary)?
+        .unwrap_or_default()
+        .to_owned();
+    wire::check_optional_text(wire::TextField::Details, t.details.as_deref())?;
     let record = NewTicketRecord {
         client_id: t.client_id,
         device_id: device.id,
@@ -76,7 +76,8 @@ pub async fn create_ticket(
         scope: t.scope.unwrap_or_default(),
         summary,
         details: t.details.filter(|d| !d.trim().is_empty()),
-        room: optional_text("room", t.room.as_deref(), SHORT_TEXT)?,
+        room: wire::check_optional_text(wire::TextField::Room, t.room.as_deref())?
+            .map(str::to_owned),
         reporter_json: t.reporter.as_ref().map(to_json).transpose()?,
         snapshot_json: t.snapshot.as_ref().map(to_json).transpose()?,
         self_help_json: if t.self_help.is_empty() {
@@ -123,10 +124,7 @@ pub async fn post_message(
     Path(ticket_client_id): Path<Uuid>,
     Json(m): Json<wire::NewMessage>,
 ) -> Result<(StatusCode, Json<wire::MessageReceipt>), AppError> {
-    if m.body.trim().is_empty() {
-        return Err(AppError::Invalid("the message must not be empty".into()));
-    }
-    check_len("the message", &m.body, wire::MAX_MESSAGE_CHARS)?;
+    wire::check_text(wire::TextField::Message, &m.body)?;
     let message = NewTeacherMessage {
         id: m.client_id,
         body: m.body,
@@ -148,17 +146,6 @@ pub async fn post_message(
     ))
 }
 
-/// Which image type the magic bytes say, if any of the accepted ones.
-fn sniff_image(bytes: &[u8]) -> Option<&'static str> {
-    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        Some("image/png")
-    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        Some("image/jpeg")
-    } else {
-        None
-    }
-}
-
 /// `PUT /api/v1/tickets/{client_id}/screenshot` — PNG or JPEG, ≤ 10 MiB;
 /// a repeat replaces the stored image.
 pub async fn put_screenshot(
@@ -174,20 +161,16 @@ pub async fn put_screenshot(
     if owned.is_none() {
         return Err(AppError::NotFound);
     }
-    let declared = headers
+    let image_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(|v| v.trim().to_ascii_lowercase());
-    let content_type = match declared.as_deref() {
-        Some("image/png") => "image/png",
-        Some("image/jpeg") | Some("image/jpg") => "image/jpeg",
-        _ => {
-            return Err(AppError::UnsupportedMediaType(
+        .and_then(wire::ImageType::from_content_type)
+        .ok_or_else(|| {
+            AppError::UnsupportedMediaType(
                 "a screenshot must be sent as image/png or image/jpeg".into(),
-            ));
-        }
-    };
+            )
+        })?;
+    let content_type = image_type.mime();
     let limit = state.config().screenshot_limit_bytes;
     let too_large =
         || AppError::PayloadTooLarge(format!("a screenshot may be at most {limit} bytes"));
@@ -206,7 +189,7 @@ pub async fn put_screenshot(
             AppError::BadRequest(format!("could not read the body: {e}"))
         }
     })?;
-    if sniff_image(&bytes) != Some(content_type) {
+    if wire::ImageType::sniff(&bytes) != Some(image_type) {
         return Err(AppError::UnsupportedMediaType(format!(
             "the body is not a {content_type} image"
         )));

@@ -168,7 +168,7 @@ async fn edit_page(
         status,
         &KbEditPage {
             c: Chrome::signed(title, s, "kb").with_flash(a.flash),
-            preview: render_markdown(&a.input.body, 3),
+            preview: render_markdown(&a.input.body),
             categories: checks(&a.input.categories),
             f: ArticleForm {
                 slug: a.input.slug,
@@ -332,7 +332,7 @@ pub(super) async fn kb_preview(_s: Signed, body: Bytes) -> Result<Response, Cons
     crate::api::check_len("body", text, 100_000)?;
     Ok((
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        render_markdown(text, 3),
+        render_markdown(text),
     )
         .into_response())
 }
