@@ -8,8 +8,8 @@ use crate::agent::{Agent, ReportInput as CoreReport, Screenshot};
 use crate::error::{AgentError, StoreError, SyncError};
 use crate::store::{ItemState, MessageView, TicketView};
 use handraise_wire::{
-    Announcement, AnnouncementKind, Article, Author, Category, DeviceSnapshot, Reporter, Scope,
-    SelfHelpAttempt, SelfHelpOutcome, TicketStatus, Urgency,
+    Announcement, AnnouncementKind, Article, Author, Category, DeviceSnapshot, ImageType, Reporter,
+    Scope, SelfHelpAttempt, SelfHelpOutcome, TicketStatus, Urgency,
 };
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
@@ -545,7 +545,7 @@ pub fn omit_facts(s: &mut DeviceSnapshot, keys: &[String]) {
 
 /// Width and height from a PNG header.
 fn png_size(bytes: &[u8]) -> Option<(u32, u32)> {
-    if bytes.len() < 24 || &bytes[..8] != b"\x89PNG\r\n\x1a\n" {
+    if bytes.len() < 24 || ImageType::sniff(bytes) != Some(ImageType::Png) {
         return None;
     }
     let w = u32::from_be_bytes(bytes[16..20].try_into().ok()?);
