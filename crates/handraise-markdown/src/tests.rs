@@ -1,4 +1,5 @@
 use super::*;
+use proptest::prelude::*;
 
 /// Fails unless every tag in `html` is one of the allow-list, with no attribute but an
 /// ordered list's numeric `start`.
@@ -155,4 +156,25 @@ fn escaping_covers_every_special_character() {
         to_html("Tom & \"Jerry's\""),
         "<p>Tom &amp; &quot;Jerry&#39;s&quot;</p>"
     );
+}
+
+proptest! {
+    /// Whatever an author types, only allow-listed markup comes out.
+    #[test]
+    fn any_input_gives_only_allowed_markup(
+        md in proptest::collection::vec(
+            prop_oneof![
+                Just("<"), Just(">"), Just("<script>"), Just("</script>"), Just("<img src=x onerror=a>"),
+                Just("<a href=\"javascript:x\">"), Just("["), Just("]"), Just("("), Just(")"), Just("!"),
+                Just("javascript:"), Just("*"), Just("_"), Just("`"), Just("```"), Just("#"), Just("1. "),
+                Just("- "), Just("> "), Just("\n"), Just("\n\n"), Just("    "), Just("&"), Just("&lt;"),
+                Just("\""), Just("'"), Just("<!--"), Just("-->"), Just("<div>"), Just("word"), Just(" "),
+            ],
+            0..40,
+        )
+    ) {
+        let md = md.concat();
+        let html = to_html(&md);
+        assert_only_allowed_markup(&md, &html);
+    }
 }
