@@ -18,27 +18,16 @@ async fn every_field_takes_its_longest_value_and_refuses_one_more() {
         let longest = format!(" {} ", "😀".repeat(field.max_chars()));
         let past = "é".repeat(field.max_chars() + 1);
         for (value, ok) in [(longest, true), (past, false)] {
+            let mut report = input("ok");
+            match field {
+                TextField::Summary => report.summary = value.clone(),
+                TextField::Details => report.details = Some(value.clone()),
+                TextField::Room => report.room = Some(value.clone()),
+                TextField::Message => {}
+            }
             let r = match field {
-                TextField::Summary => agent.report(input(&value)).await,
-                TextField::Details => {
-                    let details = Some(value.clone());
-                    agent
-                        .report(ReportInput {
-                            details,
-                            ..input("ok")
-                        })
-                        .await
-                }
-                TextField::Room => {
-                    let room = Some(value.clone());
-                    agent
-                        .report(ReportInput {
-                            room,
-                            ..input("ok")
-                        })
-                        .await
-                }
                 TextField::Message => agent.send_message(ticket, &value).await,
+                _ => agent.report(report).await,
             };
             match r {
                 Ok(_) => assert!(

@@ -9,80 +9,60 @@ use handraise_wire::TextField;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-/// Every request that carries `field`, with `value` in it.
-async fn send(app: &App, who: &Who, field: TextField, value: &str) -> Vec<(&'static str, Reply)> {
-    let ticket = |f: &dyn Fn(&mut Value)| {
+/// Every request that carries `field`, with `value` in it: what it is, where it goes, with
+/// whose token, and its body.
+fn requests<'a>(
+    who: &'a Who,
+    field: TextField,
+    value: &str,
+) -> Vec<(&'static str, String, &'a str, Value)> {
+    let ticket = |key: &str| {
         let mut t = ticket_body("ok");
-        f(&mut t);
-        t
+        t[key] = json!(value);
+        (
+            "ticket",
+            "/api/v1/tickets".to_owned(),
+            who.device.as_str(),
+            t,
+        )
     };
-    let post = |uri: String, token: &str, body: Value| {
-        let token = token.to_owned();
-        async move { app.call(Method::POST, &uri, Some(&token), Some(body)).await }
-    };
-    let message = json!({"client_id": Uuid::now_v7(), "created_at": "2025-03-04T09:20:00Z",
-                         "body": value});
+    let at = "2025-03-04T09:20:00Z";
     match field {
-        TextField::Summary => vec![(
-            "ticket",
-            post(
-                "/api/v1/tickets".into(),
-                &who.device,
-                ticket(&|t| t["summary"] = json!(value)),
-            )
-            .await,
-        )],
-        TextField::Details => vec![(
-            "ticket",
-            post(
-                "/api/v1/tickets".into(),
-                &who.device,
-                ticket(&|t| t["details"] = json!(value)),
-            )
-            .await,
-        )],
+        TextField::Summary => vec![ticket("summary")],
+        TextField::Details => vec![ticket("details")],
         TextField::Room => vec![
-            (
-                "ticket",
-                post(
-                    "/api/v1/tickets".into(),
-                    &who.device,
-                    ticket(&|t| t["room"] = json!(value)),
-                )
-                .await,
-            ),
+            ticket("room"),
             (
                 "me too",
-                post(
-                    format!("/api/v1/announcements/{}/me-too", who.announcement),
-                    &who.device,
-                    json!({"client_id": Uuid::now_v7(), "created_at": "2025-03-04T09:20:00Z",
-                           "room": value}),
-                )
-                .await,
+                format!("/api/v1/announcements/{}/me-too", who.announcement),
+                &who.device,
+                json!({"client_id": Uuid::now_v7(), "created_at": at, "room": value}),
             ),
         ],
         TextField::Message => vec![
             (
                 "teacher message",
-                post(
-                    format!("/api/v1/tickets/{}/messages", who.ticket),
-                    &who.device,
-                    message,
-                )
-                .await,
+                format!("/api/v1/tickets/{}/messages", who.ticket),
+                &who.device,
+                json!({"client_id": Uuid::now_v7(), "created_at": at, "body": value}),
             ),
             (
                 "technician reply",
-                post(
-                    format!("/api/v1/tech/tickets/{}/reply", who.number),
-                    &who.tech,
-                    json!({ "body": value }),
-                )
-                .await,
+                format!("/api/v1/tech/tickets/{}/reply", who.number),
+                &who.tech,
+                json!({ "body": value }),
             ),
         ],
     }
+}
+
+async fn send(app: &App, who: &Who, field: TextField, value: &str) -> Vec<(&'static str, Reply)> {
+    let mut replies = Vec::new();
+    for (what, uri, token, body) in requests(who, field, value) {
+        let r = app.call(Method::POST, &uri, Some(token), Some(body)).await;
+        replies.push((what, r));
+    }
+    replies
 }
 
 struct Who {
