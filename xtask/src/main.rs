@@ -4,7 +4,8 @@
 //!   clippy and every test, printing the time of each phase. This is what CI runs.
 //! - `cargo xtask run`: builds, starts a district server with a demo enrollment token on
 //!   127.0.0.1, enrolls a local agent against it, starts the tray app and prints what to try.
-//! - `cargo xtask codegen`: regenerates `ui/src/lib/bindings.ts` from the Rust IPC types.
+//! - `cargo xtask codegen`: regenerates `ui/src/lib/bindings.ts` from the Rust IPC types and
+//!   the wire crate's choices, defaults and text limits.
 
 mod appbench;
 mod bench;
@@ -36,7 +37,7 @@ fn main() -> Result<()> {
                  commands:\n  \
                  run           build, start a demo district server, enroll a local agent, start the tray app\n  \
                  test [--soak] install what the tests need, then fmt, clippy and every test\n  \
-                 codegen       regenerate ui/src/lib/bindings.ts from the Rust IPC types\n  \
+                 codegen       regenerate ui/src/lib/bindings.ts (IPC types, choices, limits)\n  \
                  bench         server, agent and Request Tracker benchmarks into BENCHMARKS.md\n  \
                  bench-app [--quick]  the tray app's memory, wake-ups and start-up into BENCHMARKS.md\n  \
                  fuzz [--soak] the server's fuzz targets (30 s each, 600 s with --soak)\n  \

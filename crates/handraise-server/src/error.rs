@@ -128,6 +128,13 @@ impl From<StoreError> for AppError {
     }
 }
 
+/// A field a teacher filled in broke the wire's limit (422).
+impl From<handraise_wire::TextError> for AppError {
+    fn from(e: handraise_wire::TextError) -> Self {
+        AppError::Invalid(e.to_string())
+    }
+}
+
 impl From<JsonRejection> for AppError {
     fn from(r: JsonRejection) -> Self {
         match r {

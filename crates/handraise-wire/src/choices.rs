@@ -1,4 +1,4 @@
-//! The fixed choices of a ticket, with the wire values of DESIGN.md.
+//! The fixed choices of a ticket, with the wire values of docs/design.md.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

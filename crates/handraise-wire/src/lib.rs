@@ -1,18 +1,27 @@
 //! HandRaise wire protocol, version 1.
 //!
-//! Serde types only: every request and response body of the agent API
-//! (`/api/v1/...`) and of the technician API (`/api/v1/tech/...`). The agent and
-//! the server both depend on this crate and on nothing of each other.
+//! Serde types: every request and response body of the agent API (`/api/v1/...`)
+//! and of the technician API (`/api/v1/tech/...`); and the limits and checks of
+//! what a teacher sends (text lengths, choices and their defaults, screenshot
+//! types) as plain functions and constants, which the tray app's UI receives
+//! through its generated bindings ([`typescript`]). The agent and the server both
+//! depend on this crate and on nothing of each other.
 //!
 //! Compatibility rule: a field added after v1 shipped is an `Option` or carries
 //! `#[serde(default)]`, so an older agent keeps talking to a newer server and the
 //! other way round. Unknown fields are ignored on input.
 
 mod choices;
+mod limits;
 mod snapshot;
 mod tech;
+pub mod typescript;
 
 pub use choices::{Category, ParseChoiceError, Scope, TicketStatus, Urgency};
+pub use limits::{
+    ImageType, MAX_DETAILS_CHARS, MAX_MESSAGE_CHARS, MAX_ROOM_CHARS, MAX_SCREENSHOT_BYTES,
+    MAX_SUMMARY_CHARS, TextError, TextField, char_count, check_optional_text, check_text,
+};
 pub use snapshot::{
     Battery, Cpu, DeviceSnapshot, Disk, Display, Memory, NetInterface, ProcessInfo, Reachability,
     SNAPSHOT_SCHEMA_VERSION,
@@ -30,14 +39,6 @@ use uuid::Uuid;
 /// Path prefix of every v1 endpoint.
 pub const API_PREFIX: &str = "/api/v1";
 
-/// Largest accepted `summary`, in characters.
-pub const MAX_SUMMARY_CHARS: usize = 200;
-/// Largest accepted `details`, in characters.
-pub const MAX_DETAILS_CHARS: usize = 20_000;
-/// Largest accepted message body, in characters.
-pub const MAX_MESSAGE_CHARS: usize = 20_000;
-/// Largest accepted screenshot upload, in bytes (10 MiB).
-pub const MAX_SCREENSHOT_BYTES: usize = 10 * 1024 * 1024;
 /// Longest long-poll wait the server honours, in seconds.
 pub const MAX_UPDATES_WAIT_SECS: u64 = 30;
 

@@ -95,3 +95,71 @@ fn empty_snapshot_is_small_and_versioned() {
         r#"{"schema_version":1}"#
     );
 }
+
+#[test]
+fn text_is_trimmed_then_counted_in_scalar_values() {
+    for f in TextField::ALL {
+        let max = f.max_chars();
+        // "😀" is one scalar value but two UTF-16 units and four bytes.
+        let longest = format!("  {}\n", "😀".repeat(max));
+        assert_eq!(check_text(*f, &longest), Ok(Some(longest.trim())), "{f:?}");
+        let past = "é".repeat(max + 1);
+        assert_eq!(
+            check_text(*f, &past),
+            Err(TextError::TooLong {
+                field: *f,
+                count: max + 1
+            })
+        );
+        let empty = check_text(*f, " \t ");
+        if f.required() {
+            assert_eq!(empty, Err(TextError::Empty(*f)));
+            assert_eq!(check_optional_text(*f, None), Err(TextError::Empty(*f)));
+        } else {
+            assert_eq!(empty, Ok(None));
+            assert_eq!(check_optional_text(*f, None), Ok(None));
+        }
+    }
+    assert_eq!(MAX_DETAILS_CHARS, 20_000);
+    assert_eq!(MAX_ROOM_CHARS, 200);
+    let e = check_text(TextField::Summary, &"x".repeat(201)).unwrap_err();
+    assert!(e.to_string().contains("201 characters"), "{e}");
+    assert_eq!(e.field(), TextField::Summary);
+}
+
+#[test]
+fn image_types_are_told_by_magic_bytes_and_content_type() {
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
+    let jpeg = [0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10];
+    assert_eq!(ImageType::sniff(png), Some(ImageType::Png));
+    assert_eq!(ImageType::sniff(&jpeg), Some(ImageType::Jpeg));
+    assert_eq!(ImageType::sniff(b"GIF89a"), None);
+    assert_eq!(ImageType::sniff(b""), None);
+    assert_eq!(
+        ImageType::from_content_type("Image/JPG; q=1"),
+        Some(ImageType::Jpeg)
+    );
+    assert_eq!(ImageType::from_content_type("image/gif"), None);
+    assert!(ImageType::matches("image/png", png));
+    assert!(!ImageType::matches("image/jpeg", png));
+    assert!(!ImageType::matches("image/gif", b"GIF89a"));
+    for t in ImageType::ALL {
+        assert_eq!(ImageType::from_content_type(t.mime()), Some(*t));
+    }
+}
+
+#[test]
+fn typescript_lists_every_choice_default_and_limit() {
+    let ts = typescript::choices_and_limits();
+    assert!(ts.contains(
+        "export type Category = \"display\" | \"sound\" | \"printer\" | \"wifi\" | \"sign-in\" | \"app\" | \"computer\" | \"other\";"
+    ));
+    assert!(ts.contains(
+        "export const URGENCIES: readonly Urgency[] = [\"now\", \"soon\", \"whenever\"];"
+    ));
+    assert!(ts.contains("export const DEFAULT_URGENCY: Urgency = \"whenever\";"));
+    assert!(ts.contains("export const DEFAULT_SCOPE: Scope = \"me\";"));
+    assert!(ts.contains("  details: { maxChars: 20000, required: false },"));
+    assert!(ts.contains("  summary: { maxChars: 200, required: true },"));
+    assert!(ts.contains("  room: { maxChars: 200, required: false },"));
+}

@@ -1,5 +1,4 @@
-import type { Category } from "./bindings";
-import { CATEGORIES } from "./choices";
+import { CATEGORIES, type Category } from "./bindings";
 
 export type Route =
   | { view: "report"; category?: Category }

@@ -1,9 +1,22 @@
-import type { Category } from "./bindings";
-import { t } from "./i18n/i18n.svelte";
+import { TEXT_LIMITS, type Category, type TextField } from "./bindings";
+import { formatNumber, t } from "./i18n/i18n.svelte";
 
-export const SUMMARY_MAX = 200;
-export const DETAILS_MAX = 5000;
-export const ROOM_MAX = 100;
+/**
+ * The length of `s` as the agent and the server count it: Unicode scalar values (code
+ * points), not UTF-16 units, so an emoji counts as one character.
+ */
+export function charCount(s: string): number {
+  return [...s].length;
+}
+
+/** `s` is longer than `field` accepts (after trimming), by the limits generated from Rust. */
+export function tooLong(field: TextField, s: string): boolean {
+  return charCount(s.trim()) > TEXT_LIMITS[field].maxChars;
+}
+
+function limit(field: TextField): string {
+  return formatNumber(TEXT_LIMITS[field].maxChars);
+}
 
 export interface ReportDraft {
   category: Category | null;
@@ -22,11 +35,18 @@ export function validateReport(d: ReportDraft): FieldErrors {
   if (!d.category) errors.category = t("error.category.required");
   const summary = d.summary.trim();
   if (summary.length === 0) errors.summary = t("error.summary.required");
-  else if (summary.length > SUMMARY_MAX)
-    errors.summary = t("error.summary.tooLong", { max: SUMMARY_MAX, count: summary.length });
-  if (d.details.trim().length > DETAILS_MAX) errors.details = t("error.details.tooLong", { max: DETAILS_MAX });
-  if (d.room.trim().length > ROOM_MAX) errors.room = t("error.room.tooLong", { max: ROOM_MAX });
+  else if (tooLong("summary", summary))
+    errors.summary = t("error.summary.tooLong", { max: limit("summary"), count: formatNumber(charCount(summary)) });
+  if (tooLong("details", d.details)) errors.details = t("error.details.tooLong", { max: limit("details") });
+  if (tooLong("room", d.room)) errors.room = t("error.room.tooLong", { max: limit("room") });
   return errors;
+}
+
+/** The error to show for a reply, or `null` when it can be sent. */
+export function validateMessage(body: string): string | null {
+  if (!body.trim()) return t("ticket.reply.required");
+  if (tooLong("message", body)) return t("ticket.reply.tooLong", { max: limit("message") });
+  return null;
 }
 
 export function firstErrorField(errors: FieldErrors): ReportField | null {

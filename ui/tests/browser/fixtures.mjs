@@ -32,6 +32,11 @@ export const articles = [
     keywords: ["printer", "paper", "jam", "stuck"],
     body:
       "## Before you start\nTurn the printer **off**.\n\n1. Open the front door.\n2. Pull the *stuck* paper out gently.\n3. Close the door and turn the printer on.\n\n<script>window.__pwned = true</script>",
+
+    // What the agent's renderer (crates/handraise-markdown) makes of the body: the raw
+    // <script> is shown as text.
+    html:
+      "<h4>Before you start</h4><p>Turn the printer <strong>off</strong>.</p><ol><li>Open the front door.</li><li>Pull the <em>stuck</em> paper out gently.</li><li>Close the door and turn the printer on.</li></ol><p>&lt;script&gt;window.__pwned = true&lt;/script&gt;</p>",
   },
   {
     slug: "printer-offline",
@@ -40,6 +45,7 @@ export const articles = [
     categories: ["printer"],
     keywords: ["printer", "offline"],
     body: "1. Check the cable.\n2. Restart the printer.",
+    html: "<ol><li>Check the cable.</li><li>Restart the printer.</li></ol>",
   },
   {
     slug: "wifi-reconnect",
@@ -48,6 +54,7 @@ export const articles = [
     categories: ["wifi"],
     keywords: ["wifi", "internet", "connect", "network"],
     body: "1. Click the Wi-Fi icon.\n2. Turn Wi-Fi **off**, wait 5 seconds, then turn it on.\n3. Pick *District-Staff*.",
+    html: "<ol><li>Click the Wi-Fi icon.</li><li>Turn Wi-Fi <strong>off</strong>, wait 5 seconds, then turn it on.</li><li>Pick <em>District-Staff</em>.</li></ol>",
   },
 ];
 

@@ -75,7 +75,7 @@ export function installTauriMock(scenario) {
         return null;
       case "get_article": {
         const x = state.articles.find((y) => y.slug === a.slug) || fail("not_found");
-        return { slug: x.slug, title: x.title, body: x.body, categories: x.categories, keywords: x.keywords, published: true, version: 1 };
+        return { slug: x.slug, title: x.title, body: x.body, html: x.html, categories: x.categories, keywords: x.keywords, published: true, version: 1 };
       }
       case "record_deflection":
         return null;

@@ -33,6 +33,10 @@ describe("Report a problem", () => {
     await page.keyboard.type("Paper jam in the printer");
     const tips = page.getByRole("complementary", { name: "This might fix it" });
     await tips.getByRole("heading", { name: "Clear a paper jam" }).waitFor();
+    // The debounced last search fires after the last keystroke: wait for it, not for a time.
+    await page.waitForFunction(
+      () => window.__calls.filter((c) => c.cmd === "search_help").at(-1)?.args.query === "Paper jam in the printer",
+    );
     const searches = await calls(page, "search_help");
     assert.ok(searches.length >= 1);
     // Debounced: far fewer searches than keystrokes, and the last one has the full text.

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { en } from "../../src/lib/i18n/en";
 import { t, tn } from "../../src/lib/i18n/i18n.svelte";
 import { parseRoute } from "../../src/lib/router";
-import { CATEGORIES, SCOPES, URGENCIES } from "../../src/lib/choices";
+import { CATEGORIES, SCOPES, URGENCIES } from "../../src/lib/bindings";
 
 describe("i18n", () => {
   it("fills parameters", () => {

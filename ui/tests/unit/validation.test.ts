@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { firstErrorField, validateReport, validateSetup } from "../../src/lib/validation";
+import { TEXT_LIMITS, type TextField } from "../../src/lib/bindings";
+import { charCount, firstErrorField, validateMessage, validateReport, validateSetup } from "../../src/lib/validation";
 
 const ok = { category: "printer" as const, summary: "Printer jams", details: "", room: "12" };
 
@@ -22,6 +23,36 @@ describe("validateReport", () => {
   });
   it("details are optional", () => {
     expect(validateReport({ ...ok, details: "" }).details).toBeUndefined();
+  });
+});
+
+// The same values the agent's and the server's tests send (`every_field_takes_its_longest_value_
+// and_refuses_one_more`): the longest accepted value of every field, padded with spaces (which do
+// not count) and made of characters that are two UTF-16 units each, and one character more.
+describe("the limits are the agent's and the server's", () => {
+  const errorFor = (field: TextField, value: string): string | null | undefined => {
+    if (field === "message") return validateMessage(value);
+    return validateReport({ ...ok, [field]: value })[field];
+  };
+  for (const field of Object.keys(TEXT_LIMITS) as TextField[]) {
+    const { maxChars, required } = TEXT_LIMITS[field];
+    it(`${field}: ${maxChars} characters, counted as Rust counts them`, () => {
+      const longest = ` ${"😀".repeat(maxChars)} `;
+      expect(longest.trim().length).toBe(2 * maxChars);
+      expect(charCount(longest.trim())).toBe(maxChars);
+      expect(errorFor(field, longest)).toBeFalsy();
+      expect(errorFor(field, "é".repeat(maxChars + 1))).toBeTruthy();
+      if (required) expect(errorFor(field, "  ")).toBeTruthy();
+      else expect(errorFor(field, "  ")).toBeFalsy();
+    });
+  }
+  it("match the wire values", () => {
+    expect(TEXT_LIMITS).toEqual({
+      summary: { maxChars: 200, required: true },
+      details: { maxChars: 20000, required: false },
+      room: { maxChars: 200, required: false },
+      message: { maxChars: 20000, required: true },
+    });
   });
 });
 

@@ -1,8 +1,8 @@
 //! Reports and messages: checked, then saved on this computer for the sync engine to send.
 
 use handraise_wire::{
-    Category, DeviceSnapshot, MAX_DETAILS_CHARS, MAX_MESSAGE_CHARS, MAX_SUMMARY_CHARS, NewMessage,
-    NewTicket, Reporter, Scope, SelfHelpAttempt, Urgency,
+    Category, DeviceSnapshot, ImageType, NewMessage, NewTicket, Reporter, Scope, SelfHelpAttempt,
+    TextError, TextField, Urgency, check_optional_text, check_text,
 };
 use uuid::Uuid;
 
@@ -64,63 +64,28 @@ impl ReportInput {
     }
 }
 
-/// Checks a report the way the server does, with messages for people.
+/// Checks a report with the server's rules (`handraise_wire::check_text`, `ImageType`).
 pub fn validate_report(input: &ReportInput) -> Result<(), AgentError> {
-    let summary = input.summary.trim();
-    let n = summary.chars().count();
-    if n == 0 {
-        return Err(AgentError::Invalid(
-            "the summary is empty: say in a few words what is wrong".into(),
-        ));
-    }
-    if n > MAX_SUMMARY_CHARS {
-        return Err(AgentError::Invalid(format!(
-            "the summary is {n} characters long; keep it to {MAX_SUMMARY_CHARS} and put the rest in the details"
-        )));
-    }
-    if let Some(d) = &input.details {
-        let n = d.chars().count();
-        if n > MAX_DETAILS_CHARS {
-            return Err(AgentError::Invalid(format!(
-                "the details are {n} characters long; the limit is {MAX_DETAILS_CHARS}"
-            )));
-        }
-    }
-    if let Some(room) = &input.room
-        && room.chars().count() > 100
+    let invalid = |e: TextError| AgentError::Invalid(e.to_string());
+    check_text(TextField::Summary, &input.summary).map_err(invalid)?;
+    check_optional_text(TextField::Details, input.details.as_deref()).map_err(invalid)?;
+    check_optional_text(TextField::Room, input.room.as_deref()).map_err(invalid)?;
+    if let Some(s) = &input.screenshot
+        && !ImageType::matches(&s.content_type, &s.bytes)
     {
-        return Err(AgentError::Invalid("the room name is too long".into()));
-    }
-    if let Some(s) = &input.screenshot {
-        let png = s.bytes.starts_with(b"\x89PNG\r\n\x1a\n");
-        let jpeg = s.bytes.starts_with(&[0xFF, 0xD8, 0xFF]);
-        let ok = match s.content_type.as_str() {
-            "image/png" => png,
-            "image/jpeg" => jpeg,
-            _ => false,
-        };
-        if !ok {
-            return Err(AgentError::Invalid(
-                "the screenshot must be a PNG or JPEG image".into(),
-            ));
-        }
+        return Err(AgentError::Invalid(
+            "the screenshot must be a PNG or JPEG image".into(),
+        ));
     }
     Ok(())
 }
 
 /// Checks a teacher message; returns it trimmed.
 pub fn validate_message(body: &str) -> Result<String, AgentError> {
-    let body = body.trim();
-    let n = body.chars().count();
-    if n == 0 {
-        return Err(AgentError::Invalid("the message is empty".into()));
+    match check_text(TextField::Message, body) {
+        Ok(body) => Ok(body.unwrap_or_default().to_owned()),
+        Err(e) => Err(AgentError::Invalid(e.to_string())),
     }
-    if n > MAX_MESSAGE_CHARS {
-        return Err(AgentError::Invalid(format!(
-            "the message is {n} characters long; the limit is {MAX_MESSAGE_CHARS}"
-        )));
-    }
-    Ok(body.to_owned())
 }
 
 impl Agent {

@@ -1,6 +1,6 @@
 //! Self-help: the cached knowledge base, announcements, "this fixed it" and "me too".
 
-use handraise_wire::{Announcement, Article, Category};
+use handraise_wire::{Announcement, Article, Category, TextField, check_optional_text};
 use uuid::Uuid;
 
 use super::{Agent, now};
@@ -62,7 +62,9 @@ impl Agent {
         let request = handraise_wire::MeTooRequest {
             client_id: Uuid::now_v7(),
             created_at: at,
-            room: room.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty()),
+            room: check_optional_text(TextField::Room, room.as_deref())
+                .map_err(|e| AgentError::Invalid(e.to_string()))?
+                .map(str::to_owned),
             reporter: Some(crate::facts::current_reporter()),
         };
         let id = request.client_id;

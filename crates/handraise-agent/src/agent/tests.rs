@@ -1,67 +1,81 @@
 use super::*;
 use crate::store::ItemState;
-use handraise_wire::{Category, MAX_DETAILS_CHARS, MAX_MESSAGE_CHARS, MAX_SUMMARY_CHARS};
+use handraise_wire::{Category, TextField};
 use uuid::Uuid;
 
 fn input(summary: &str) -> ReportInput {
     ReportInput::new(Category::Wifi, summary)
 }
 
-#[test]
-fn report_validation_matches_the_server() {
-    let long = "x".repeat(MAX_SUMMARY_CHARS + 1);
-    let exact = "é".repeat(MAX_SUMMARY_CHARS);
-    let cases: Vec<(ReportInput, bool)> = vec![
-        (input("No internet"), true),
-        (input("   "), false),
-        (input(""), false),
-        (input(&long), false),
-        (input(&exact), true),
-        (
-            ReportInput {
-                details: Some("d".repeat(MAX_DETAILS_CHARS + 1)),
-                ..input("ok")
-            },
-            false,
-        ),
-        (
-            ReportInput {
-                details: Some("d".repeat(MAX_DETAILS_CHARS)),
-                ..input("ok")
-            },
-            true,
-        ),
-        (
-            ReportInput {
-                screenshot: Some(Screenshot {
-                    bytes: b"\x89PNG\r\n\x1a\n....".to_vec(),
-                    content_type: "image/png".into(),
-                }),
-                ..input("ok")
-            },
-            true,
-        ),
-        (
-            ReportInput {
-                screenshot: Some(Screenshot {
-                    bytes: b"GIF89a".to_vec(),
-                    content_type: "image/png".into(),
-                }),
-                ..input("ok")
-            },
-            false,
-        ),
-    ];
-    for (i, (case, ok)) in cases.iter().enumerate() {
-        let r = validate_report(case);
-        assert_eq!(r.is_ok(), *ok, "case {i}: {r:?}");
-        if !ok {
-            assert!(matches!(r, Err(AgentError::Invalid(_))), "case {i}");
+/// The longest accepted value of every field (padded with spaces, which do not count, and
+/// made of characters that are two UTF-16 units each) and one character more, through
+/// `Agent::report` and `Agent::send_message`. The limits are the wire's, which the server
+/// checks too (its handler test `every_field_takes_its_longest_value_and_refuses_one_more`
+/// sends the same values) and the UI's generated `TEXT_LIMITS`.
+#[tokio::test]
+async fn every_field_takes_its_longest_value_and_refuses_one_more() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let agent = agent_in(dir.path());
+    let ticket = agent.report(input("ok")).await.expect("report");
+    for field in TextField::ALL {
+        let longest = format!(" {} ", "😀".repeat(field.max_chars()));
+        let past = "é".repeat(field.max_chars() + 1);
+        for (value, ok) in [(longest, true), (past, false)] {
+            let mut report = input("ok");
+            match field {
+                TextField::Summary => report.summary = value.clone(),
+                TextField::Details => report.details = Some(value.clone()),
+                TextField::Room => report.room = Some(value.clone()),
+                TextField::Message => {}
+            }
+            let r = match field {
+                TextField::Message => agent.send_message(ticket, &value).await,
+                _ => agent.report(report).await,
+            };
+            match r {
+                Ok(_) => assert!(
+                    ok,
+                    "{field:?} accepted {} characters",
+                    value.chars().count()
+                ),
+                Err(AgentError::Invalid(m)) => {
+                    assert!(!ok, "{field:?} refused its longest value: {m}");
+                    assert!(m.contains(&field.max_chars().to_string()), "{m}");
+                }
+                Err(e) => panic!("{field:?}: {e}"),
+            }
         }
     }
+    let empty = validate_report(&ReportInput {
+        details: Some("  ".into()),
+        room: Some("  ".into()),
+        ..input("  ")
+    });
+    assert!(matches!(empty, Err(AgentError::Invalid(_))), "{empty:?}");
+    let payload = agent
+        .db(move |s| s.ticket_payload(ticket))
+        .await
+        .expect("payload");
+    assert_eq!(payload.summary, "ok");
     assert!(validate_message(" hi ").is_ok_and(|m| m == "hi"));
     assert!(validate_message("  ").is_err());
-    assert!(validate_message(&"m".repeat(MAX_MESSAGE_CHARS + 1)).is_err());
+    assert!(validate_report(&input("ok")).is_ok());
+}
+
+#[test]
+fn a_screenshot_must_be_the_image_it_says() {
+    let shot = |bytes: &[u8], content_type: &str| ReportInput {
+        screenshot: Some(Screenshot {
+            bytes: bytes.to_vec(),
+            content_type: content_type.into(),
+        }),
+        ..input("ok")
+    };
+    assert!(validate_report(&shot(b"\x89PNG\r\n\x1a\n....", "image/png")).is_ok());
+    assert!(validate_report(&shot(&[0xFF, 0xD8, 0xFF, 0xE0], "image/jpeg")).is_ok());
+    assert!(validate_report(&shot(b"GIF89a", "image/png")).is_err());
+    assert!(validate_report(&shot(b"\x89PNG\r\n\x1a\n....", "image/jpeg")).is_err());
+    assert!(validate_report(&shot(b"GIF89a", "image/gif")).is_err());
 }
 
 fn agent_in(dir: &Path) -> Agent {

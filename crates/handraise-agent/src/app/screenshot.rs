@@ -1,12 +1,13 @@
 //! The screenshot a report may carry: taken when the form opens, held in memory only.
 
 use super::{App, IpcResult, ScreenshotPreview};
+use handraise_wire::ImageType;
 use std::sync::Arc;
 use std::time::Duration;
 
 /// Width and height from a PNG header.
 pub(super) fn png_size(bytes: &[u8]) -> Option<(u32, u32)> {
-    if bytes.len() < 24 || &bytes[..8] != b"\x89PNG\r\n\x1a\n" {
+    if bytes.len() < 24 || ImageType::sniff(bytes) != Some(ImageType::Png) {
         return None;
     }
     let w = u32::from_be_bytes(bytes[16..20].try_into().ok()?);

@@ -140,7 +140,7 @@ async fn edit_page(state: &AppState, s: &SessionRecord, mut n: Notice, e: Editin
         n.status,
         &KbEditPage {
             c: n.chrome(title, s, "kb"),
-            preview: render_markdown(&e.input.body, 3),
+            preview: render_markdown(&e.input.body),
             categories: checks(&e.input.categories),
             f: ArticleForm {
                 slug: e.input.slug,
@@ -257,7 +257,7 @@ pub(super) async fn preview(_s: Signed, Form(p): Form<Fields>) -> Result<Respons
     service::kb::check_body(text)?;
     Ok((
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        render_markdown(text, 3),
+        render_markdown(text),
     )
         .into_response())
 }

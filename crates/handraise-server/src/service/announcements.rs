@@ -159,7 +159,8 @@ pub async fn me_too(
     let m = NewMeToo {
         announcement_id,
         client_id: req.client_id,
-        room: optional_text("room", req.room.as_deref(), MAX_FIELD_CHARS)?,
+        room: wire::check_optional_text(wire::TextField::Room, req.room.as_deref())?
+            .map(str::to_owned),
         reporter_json: req.reporter.as_ref().map(to_json).transpose()?,
         created_at: req.created_at,
         received_at: now,

@@ -2,7 +2,7 @@
 //! reading of their own tickets and updates feed.
 
 use super::run;
-use super::text::{check_len, message_body, optional_text, required_text, to_json};
+use super::text::{message_body, to_json};
 use crate::error::AppError;
 use crate::store::{
     FeedEntry, Inserted, MessageRecord, NewScreenshot, NewTeacherMessage, NewTicketRecord, Store,
@@ -13,8 +13,6 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-/// Longest room.
-const MAX_ROOM_CHARS: usize = 200;
 /// Feed entries per page.
 pub const UPDATES_PAGE: usize = 100;
 
@@ -24,10 +22,12 @@ pub fn new_ticket(
     t: wire::NewTicket,
     now: OffsetDateTime,
 ) -> Result<NewTicketRecord, AppError> {
-    let summary = required_text("summary", &t.summary, wire::MAX_SUMMARY_CHARS)?;
-    if let Some(details) = &t.details {
-        check_len("details", details, wire::MAX_DETAILS_CHARS)?;
-    }
+    let summary = wire::check_text(wire::TextField::Summary, &t.summary)?
+        .unwrap_or_default()
+        .to_owned();
+    wire::check_optional_text(wire::TextField::Details, t.details.as_deref())?;
+    let room =
+        wire::check_optional_text(wire::TextField::Room, t.room.as_deref())?.map(str::to_owned);
     Ok(NewTicketRecord {
         client_id: t.client_id,
         device_id,
@@ -39,7 +39,7 @@ pub fn new_ticket(
         scope: t.scope.unwrap_or_default(),
         summary,
         details: t.details.filter(|d| !d.trim().is_empty()),
-        room: optional_text("room", t.room.as_deref(), MAX_ROOM_CHARS)?,
+        room,
         reporter_json: t.reporter.as_ref().map(to_json).transpose()?,
         snapshot_json: t.snapshot.as_ref().map(to_json).transpose()?,
         self_help_json: if t.self_help.is_empty() {
@@ -118,24 +118,19 @@ pub async fn check_owner(
 /// The image type a screenshot is accepted as, from its declared
 /// `Content-Type` (without parameters, lower case): PNG or JPEG.
 pub fn screenshot_type(declared: Option<&str>) -> Result<&'static str, AppError> {
-    match declared {
-        Some("image/png") => Ok("image/png"),
-        Some("image/jpeg" | "image/jpg") => Ok("image/jpeg"),
-        _ => Err(AppError::UnsupportedMediaType(
-            "a screenshot must be sent as image/png or image/jpeg".into(),
-        )),
-    }
+    declared
+        .and_then(wire::ImageType::from_content_type)
+        .map(wire::ImageType::mime)
+        .ok_or_else(|| {
+            AppError::UnsupportedMediaType(
+                "a screenshot must be sent as image/png or image/jpeg".into(),
+            )
+        })
 }
 
 /// Which image type the magic bytes say, if any of the accepted ones.
 pub fn sniff_image(bytes: &[u8]) -> Option<&'static str> {
-    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        Some("image/png")
-    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        Some("image/jpeg")
-    } else {
-        None
-    }
+    wire::ImageType::sniff(bytes).map(wire::ImageType::mime)
 }
 
 /// Stores (or replaces) the screenshot of the device's ticket when the bytes

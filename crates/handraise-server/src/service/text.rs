@@ -42,10 +42,7 @@ pub fn optional_text(
 /// Checks a message body (a reply, a note, a teacher's message, an
 /// announcement): not blank, at most the wire limit; kept as written.
 pub fn message_body(body: &str) -> Result<String, AppError> {
-    if body.trim().is_empty() {
-        return Err(AppError::Invalid("the message must not be empty".into()));
-    }
-    check_len("the message", body, wire::MAX_MESSAGE_CHARS)?;
+    wire::check_text(wire::TextField::Message, body)?;
     Ok(body.to_owned())
 }
 

@@ -14,8 +14,10 @@ use std::time::{Duration, Instant};
 use tower::ServiceExt;
 use uuid::Uuid;
 
+mod articles;
 mod console;
 mod desk;
+mod limits;
 
 type R = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 

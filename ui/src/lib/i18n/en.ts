@@ -203,6 +203,7 @@ export const en = {
   "ticket.reply.send": "Send reply",
   "ticket.reply.sending": "Sending…",
   "ticket.reply.required": "Write a message first.",
+  "ticket.reply.tooLong": "Please keep your reply under {max} characters.",
   "ticket.reply.failed": "Your reply could not be saved. Please try again.",
   "ticket.fixed.legend": "Is it working now?",
   "ticket.fixed.yes": "It's fixed",

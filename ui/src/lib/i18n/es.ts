@@ -203,6 +203,7 @@ export const es: Catalogue = {
   "ticket.reply.send": "Enviar respuesta",
   "ticket.reply.sending": "Enviando…",
   "ticket.reply.required": "Escriba primero un mensaje.",
+  "ticket.reply.tooLong": "Use menos de {max} caracteres en la respuesta.",
   "ticket.reply.failed": "No se pudo guardar su respuesta. Inténtelo de nuevo.",
   "ticket.fixed.legend": "¿Ya funciona?",
   "ticket.fixed.yes": "Está solucionado",
