@@ -8,25 +8,9 @@ mod hostile;
 mod proxy;
 
 use anyhow::Result;
-use harness::{Agent, Api, Server};
+use harness::{Agent, Api, Server, enrolled_pair, is_error_shape, ticket_body};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-
-fn enrolled_pair() -> Result<(Server, Agent)> {
-    let server = Server::start()?;
-    let agent = Agent::new()?;
-    agent.enroll(&server, &server.enroll_token()?)?;
-    Ok((server, agent))
-}
-
-fn new_ticket_body(summary: &str) -> Value {
-    json!({
-        "client_id": uuid::Uuid::now_v7(),
-        "created_at": "2026-11-28T09:00:00Z",
-        "category": "printer",
-        "summary": summary,
-    })
-}
 
 #[test]
 fn report_while_server_down_arrives_exactly_once() -> Result<()> {
@@ -121,38 +105,18 @@ async fn technician_status_and_reply_reach_the_agent() -> Result<()> {
 
     let api = Api::new(&server.url);
     let tech = server.tech_token("Sam Rivera")?;
-    let (code, body) = api
-        .post(
-            &format!("/api/v1/tech/tickets/{number}/assign"),
-            &tech,
-            json!({"assignee": "Sam Rivera"}),
-        )
-        .await?;
-    assert_eq!(code, 200, "{body}");
-    let (code, body) = api
-        .post(
-            &format!("/api/v1/tech/tickets/{number}/status"),
-            &tech,
-            json!({"status": "in_progress"}),
-        )
-        .await?;
-    assert_eq!(code, 200, "{body}");
-    let (code, body) = api
-        .post(
-            &format!("/api/v1/tech/tickets/{number}/reply"),
-            &tech,
+    for (action, body) in [
+        ("assign", json!({"assignee": "Sam Rivera"})),
+        ("status", json!({"status": "in_progress"})),
+        (
+            "reply",
             json!({"body": "Try the input button on the remote; I'm on my way."}),
-        )
-        .await?;
-    assert_eq!(code, 200, "{body}");
-    let (code, body) = api
-        .post(
-            &format!("/api/v1/tech/tickets/{number}/note"),
-            &tech,
-            json!({"body": "internal: lamp hours high"}),
-        )
-        .await?;
-    assert_eq!(code, 200, "{body}");
+        ),
+        ("note", json!({"body": "internal: lamp hours high"})),
+    ] {
+        let (code, body) = api.ticket_action(&tech, number, action, body).await?;
+        assert_eq!(code, 200, "{action}: {body}");
+    }
 
     let (ok, err) = agent.sync()?;
     assert!(ok, "{err}");
@@ -175,9 +139,7 @@ async fn technician_status_and_reply_reach_the_agent() -> Result<()> {
     assert!(!out.trim().is_empty());
     assert!(agent.sync()?.0);
     assert!(agent.sync()?.0);
-    let (code, ticket) = api
-        .get(&format!("/api/v1/tech/tickets/{number}"), &tech)
-        .await?;
+    let (code, ticket) = api.tech_ticket(&tech, number).await?;
     assert_eq!(code, 200);
     let teacher_msgs: Vec<&Value> = ticket["messages"]
         .as_array()
@@ -206,7 +168,7 @@ async fn technician_status_and_reply_reach_the_agent() -> Result<()> {
 async fn a_device_cannot_read_another_devices_ticket() -> Result<()> {
     let (server, a) = enrolled_pair()?;
     let b = Agent::new()?;
-    b.enroll(&server, &server.enroll_token()?)?;
+    b.enroll(&server.url, &server.enroll_token("e2e")?)?;
     let id = a.report("sound", "Board has no sound")?;
     assert!(a.sync()?.0);
 
@@ -219,10 +181,7 @@ async fn a_device_cannot_read_another_devices_ticket() -> Result<()> {
         .get(&format!("/api/v1/tickets/{id}"), &b.secret()?)
         .await?;
     assert_eq!(code, 404, "{body}");
-    assert!(
-        body["code"].is_string() && body["message"].is_string(),
-        "{body}"
-    );
+    assert!(is_error_shape(&body), "{body}");
     let (code, _) = api
         .post(
             &format!("/api/v1/tickets/{id}/messages"),
@@ -235,12 +194,8 @@ async fn a_device_cannot_read_another_devices_ticket() -> Result<()> {
     // B's updates feed never shows A's ticket.
     let tech = server.tech_token("Tech")?;
     let number = a.ticket(&id)?["number"].as_i64().expect("number");
-    api.post(
-        &format!("/api/v1/tech/tickets/{number}/reply"),
-        &tech,
-        json!({"body": "for A only"}),
-    )
-    .await?;
+    api.ticket_action(&tech, number, "reply", json!({"body": "for A only"}))
+        .await?;
     let (code, page) = api.get("/api/v1/updates?cursor=0", &b.secret()?).await?;
     assert_eq!(code, 200);
     assert_eq!(page["updates"].as_array().map(Vec::len), Some(0), "{page}");
@@ -258,18 +213,7 @@ async fn revoked_device_pauses_without_rejecting_then_resumes() -> Result<()> {
 
     let api = Api::new(&server.url);
     let tech = server.tech_token("Admin")?;
-    let (_, t) = api
-        .get(&format!("/api/v1/tech/tickets/{number}"), &tech)
-        .await?;
-    let device_id = t["device_id"].as_str().expect("device_id").to_owned();
-    let (code, body) = api
-        .post(
-            &format!("/api/v1/tech/devices/{device_id}/revoke"),
-            &tech,
-            json!({}),
-        )
-        .await?;
-    assert_eq!(code, 200, "{body}");
+    api.revoke_device_of(&tech, number).await?;
 
     let queued: Vec<String> = (0..3)
         .map(|i| agent.report("app", &format!("Still broken {i}")))
@@ -286,7 +230,7 @@ async fn revoked_device_pauses_without_rejecting_then_resumes() -> Result<()> {
         assert_eq!(server.count(id)?, 0);
     }
 
-    agent.enroll(&server, &server.enroll_token()?)?;
+    agent.enroll(&server.url, &server.enroll_token("e2e")?)?;
     let (ok, err) = agent.sync()?;
     assert!(ok, "re-enrolled device flushes: {err}");
     for id in &queued {
@@ -320,7 +264,7 @@ async fn malformed_and_oversized_bodies_are_refused_and_server_keeps_serving() -
             "oversized",
             "application/json",
             {
-                let mut t = new_ticket_body("big");
+                let mut t = ticket_body("printer", "big");
                 t["details"] = Value::String("x".repeat(2 * 1024 * 1024));
                 serde_json::to_vec(&t)?
             },
@@ -330,7 +274,7 @@ async fn malformed_and_oversized_bodies_are_refused_and_server_keeps_serving() -
             "unknown category",
             "application/json",
             {
-                let mut t = new_ticket_body("x");
+                let mut t = ticket_body("printer", "x");
                 t["category"] = json!("toaster");
                 serde_json::to_vec(&t)?
             },
@@ -339,13 +283,13 @@ async fn malformed_and_oversized_bodies_are_refused_and_server_keeps_serving() -
         (
             "empty summary",
             "application/json",
-            serde_json::to_vec(&new_ticket_body("   "))?,
+            serde_json::to_vec(&ticket_body("printer", "   "))?,
             422,
         ),
         (
             "summary too long",
             "application/json",
-            serde_json::to_vec(&new_ticket_body(&"s".repeat(201)))?,
+            serde_json::to_vec(&ticket_body("printer", &"s".repeat(201)))?,
             422,
         ),
     ];
@@ -355,20 +299,19 @@ async fn malformed_and_oversized_bodies_are_refused_and_server_keeps_serving() -
         let acceptable = code == want || (name == "unknown category" && code == 400);
         assert!(acceptable, "{name}: got {code}, want {want}: {err}");
         assert!(
-            err["code"].is_string() && err["message"].is_string(),
+            is_error_shape(&err),
             "{name}: error body has code and message: {err}"
         );
     }
     assert!(server.tickets()?.is_empty(), "nothing bad was stored");
 
-    let resp = api
-        .client
-        .get(format!("{}/healthz", server.url))
-        .send()
-        .await?;
-    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(api.health().await?, 200);
     let (code, body) = api
-        .post("/api/v1/tickets", &secret, new_ticket_body("Good one"))
+        .post(
+            "/api/v1/tickets",
+            &secret,
+            ticket_body("printer", "Good one"),
+        )
         .await?;
     assert_eq!(code, 201, "{body}");
     let (code, _) = api.get("/api/v1/updates?cursor=0", "not-a-secret").await?;
@@ -402,9 +345,10 @@ async fn long_poll_wakes_on_reply_and_sigterm_drains_quickly() -> Result<()> {
         (r, t.elapsed())
     });
     tokio::time::sleep(Duration::from_millis(500)).await;
-    api.post(
-        &format!("/api/v1/tech/tickets/{number}/reply"),
+    api.ticket_action(
         &tech,
+        number,
+        "reply",
         json!({"body": "Hold the power button for 10 seconds"}),
     )
     .await?;
@@ -445,7 +389,7 @@ fn backup_while_serving_is_a_consistent_copy() -> Result<()> {
     assert!(out.metadata()?.len() > 0);
 
     // The copy is a working data directory of its own.
-    let listed = std::process::Command::new(harness::bin("handraise-server"))
+    let listed = std::process::Command::new(harness::bin("handraise-server")?)
         .args(["tickets", "list", "--json", "--data-dir"])
         .arg(copy_dir.path())
         .output()?;
@@ -473,7 +417,7 @@ fn init_is_idempotent_and_creates_no_tickets() -> Result<()> {
     server.cli(&["init"])?;
     server.cli(&["init"])?;
     assert!(server.tickets()?.is_empty());
-    let token = server.enroll_token()?;
+    let token = server.enroll_token("e2e")?;
     assert!(token.len() >= 16 && !token.contains(' '), "{token}");
     Ok(())
 }
