@@ -112,6 +112,16 @@ export async function request(baseUrl, method, url, { token, body, raw, type } =
   return { status: res.status, json, text };
 }
 
+/** A technician API caller: `(method, path, body)` resolves to the JSON answer; throws on a
+ * status outside 2xx. */
+export function techClient(baseUrl, token) {
+  return async (method, p, body) => {
+    const r = await request(baseUrl, method, p, { token, body });
+    if (r.status < 200 || r.status > 299) throw new Error(`${method} ${p}: ${r.status} ${r.text}`);
+    return r.json;
+  };
+}
+
 /** The handraise-server CLI on one data directory. */
 export class ServerCli {
   constructor(dataDir, serverBin = bin("handraise-server")) {
