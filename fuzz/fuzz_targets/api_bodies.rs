@@ -10,7 +10,7 @@ use axum::http::{Method, Request, header};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let f = common::fixture();
+    let f = &common::fixture().seeded;
     let Some((&sel, rest)) = data.split_first() else {
         return;
     };

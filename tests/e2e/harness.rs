@@ -21,6 +21,17 @@ pub fn enrolled_pair() -> Result<(Server, Agent)> {
     Ok((server, agent))
 }
 
+/// `report` then `sync`: the client id and the server's number of the new ticket.
+pub fn file_and_sync(agent: &Agent, category: &str, summary: &str) -> Result<(String, i64)> {
+    let id = agent.report(category, summary)?;
+    let (ok, err) = agent.sync()?;
+    anyhow::ensure!(ok, "sync failed: {err}");
+    let number = agent.ticket(&id)?["number"]
+        .as_i64()
+        .ok_or_else(|| anyhow::anyhow!("ticket {id} has no number after a sync"))?;
+    Ok((id, number))
+}
+
 /// A new-ticket body as a device posts it.
 pub fn ticket_body(category: &str, summary: &str) -> Value {
     json!({

@@ -1,7 +1,7 @@
 //! Hostile and heavy input against the real server: a thundering herd of agents, the
 //! authorisation matrix, slow-drip bodies, and bodies built to hurt the parser.
 
-use crate::harness::{Agent, Api, Server, is_error_shape, soak, ticket_body};
+use crate::harness::{Agent, Api, Server, file_and_sync, is_error_shape, soak, ticket_body};
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
 use std::collections::HashSet;
@@ -162,18 +162,10 @@ async fn authorisation_matrix() -> Result<()> {
     for a in [&owner, &other, &revoked] {
         tokio::task::block_in_place(|| a.enroll(&server.url, &token))?;
     }
-    let id = tokio::task::block_in_place(|| owner.report("printer", "Jammed"))?;
-    assert!(tokio::task::block_in_place(|| owner.sync())?.0);
-    let number = tokio::task::block_in_place(|| owner.ticket(&id))?["number"]
-        .as_i64()
-        .context("number")?;
+    let (id, number) = tokio::task::block_in_place(|| file_and_sync(&owner, "printer", "Jammed"))?;
     let api = Api::new(&server.url);
     let tech = tokio::task::block_in_place(|| server.tech_token("Sam"))?;
-    let rid = tokio::task::block_in_place(|| revoked.report("other", "x"))?;
-    assert!(tokio::task::block_in_place(|| revoked.sync())?.0);
-    let rnum = tokio::task::block_in_place(|| revoked.ticket(&rid))?["number"]
-        .as_i64()
-        .context("number")?;
+    let (_, rnum) = tokio::task::block_in_place(|| file_and_sync(&revoked, "other", "x"))?;
     api.revoke_device_of(&tech, rnum).await?;
 
     let creds: Vec<(&str, String)> = vec![

@@ -8,7 +8,7 @@ mod hostile;
 mod proxy;
 
 use anyhow::Result;
-use harness::{Agent, Api, Server, enrolled_pair, is_error_shape, ticket_body};
+use harness::{Agent, Api, Server, enrolled_pair, file_and_sync, is_error_shape, ticket_body};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -99,9 +99,7 @@ fn many_queued_tickets_flush_in_order_once() -> Result<()> {
 #[tokio::test(flavor = "multi_thread")]
 async fn technician_status_and_reply_reach_the_agent() -> Result<()> {
     let (server, agent) = enrolled_pair()?;
-    let id = agent.report("display", "Projector says no signal")?;
-    assert!(agent.sync()?.0);
-    let number = agent.ticket(&id)?["number"].as_i64().expect("number");
+    let (id, number) = file_and_sync(&agent, "display", "Projector says no signal")?;
 
     let api = Api::new(&server.url);
     let tech = server.tech_token("Sam Rivera")?;
@@ -207,9 +205,7 @@ async fn a_device_cannot_read_another_devices_ticket() -> Result<()> {
 #[tokio::test(flavor = "multi_thread")]
 async fn revoked_device_pauses_without_rejecting_then_resumes() -> Result<()> {
     let (server, agent) = enrolled_pair()?;
-    let first = agent.report("app", "Gradebook will not load")?;
-    assert!(agent.sync()?.0);
-    let number = agent.ticket(&first)?["number"].as_i64().expect("number");
+    let (_, number) = file_and_sync(&agent, "app", "Gradebook will not load")?;
 
     let api = Api::new(&server.url);
     let tech = server.tech_token("Admin")?;
@@ -322,9 +318,7 @@ async fn malformed_and_oversized_bodies_are_refused_and_server_keeps_serving() -
 #[tokio::test(flavor = "multi_thread")]
 async fn long_poll_wakes_on_reply_and_sigterm_drains_quickly() -> Result<()> {
     let (mut server, agent) = enrolled_pair()?;
-    let id = agent.report("computer", "Laptop will not wake")?;
-    assert!(agent.sync()?.0);
-    let number = agent.ticket(&id)?["number"].as_i64().expect("number");
+    let (_, number) = file_and_sync(&agent, "computer", "Laptop will not wake")?;
     let api = Api::new(&server.url);
     let secret = agent.secret()?;
     let tech = server.tech_token("Tech")?;

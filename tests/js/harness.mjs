@@ -122,6 +122,14 @@ export function techClient(baseUrl, token) {
   };
 }
 
+/** `BIN ARGS --data-dir DIR`, quiet logs; its trimmed stdout (rejects with stderr). */
+async function onDataDir(binary, dataDir, args) {
+  const { stdout } = await execFileAsync(binary, [...args, "--data-dir", dataDir], {
+    env: { ...process.env, RUST_LOG: "warn", RUST_BACKTRACE: "0" },
+  });
+  return stdout.trim();
+}
+
 /** The handraise-server CLI on one data directory. */
 export class ServerCli {
   constructor(dataDir, serverBin = bin("handraise-server")) {
@@ -130,11 +138,8 @@ export class ServerCli {
   }
 
   /** `handraise-server ARGS --data-dir DIR`; its trimmed stdout (rejects with stderr). */
-  async run(...args) {
-    const { stdout } = await execFileAsync(this.bin, [...args, "--data-dir", this.dataDir], {
-      env: { ...process.env, RUST_LOG: "warn", RUST_BACKTRACE: "0" },
-    });
-    return stdout.trim();
+  run(...args) {
+    return onDataDir(this.bin, this.dataDir, args);
   }
 
   /** A CLI command reading `input` (a password) from stdin. */
@@ -238,11 +243,8 @@ export class AgentCli {
   }
 
   /** `handraise-agent ARGS --data-dir DIR`; its trimmed stdout. */
-  async run(...args) {
-    const { stdout } = await execFileAsync(this.bin, [...args, "--data-dir", this.dataDir], {
-      env: { ...process.env, RUST_LOG: "warn" },
-    });
-    return stdout.trim();
+  run(...args) {
+    return onDataDir(this.bin, this.dataDir, args);
   }
 
   /** The device secret stored at enrollment. */

@@ -364,24 +364,23 @@ impl Seeded {
             )
             .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-        let r = app
-            .post(
+        let mut created = Vec::new();
+        for (uri, body) in [
+            (
                 "/api/v1/tech/kb",
-                &tech_token,
                 json!({"slug": "printer-jam", "title": "Paper jam", "body": "1. Open the tray",
                        "categories": ["printer"], "keywords": ["jam"], "published": true}),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-        let r = app
-            .post(
+            ),
+            (
                 "/api/v1/tech/announcements",
-                &tech_token,
                 json!({"kind": "outage", "title": "Wi-Fi down", "message": "Working on it"}),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-        let announcement_id = r.body["id"].as_i64().expect("id");
+            ),
+        ] {
+            let r = app.post(uri, &tech_token, body).await;
+            assert_eq!(r.status, StatusCode::CREATED, "{uri}: {}", r.body);
+            created.push(r.body);
+        }
+        let announcement_id = created[1]["id"].as_i64().expect("id");
         let (console_cookie, console_csrf) = app
             .console_admin("seeded@example.org", "seeded-password-1")
             .await;

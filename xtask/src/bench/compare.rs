@@ -50,12 +50,7 @@ pub fn rt(o: &Opts, server_bin: &Path, bench_bin: &Path, r: &mut Report) -> Resu
     let server = Target::start(server_bin, LOAD_ENV)?;
     let load_hr = loadavg();
     let hr = run_bounded(
-        Command::new(bench_bin).args([
-            "intake",
-            "--url",
-            &server.url,
-            "--enroll-token",
-            &server.enroll_token,
+        server.bench(bench_bin, "intake").args([
             "--concurrency",
             concurrency,
             "--tickets",

@@ -78,6 +78,14 @@ impl Target {
     fn pid(&self) -> u32 {
         self.server.pid().unwrap_or(0)
     }
+
+    /// `handraise-bench SUBCOMMAND --url URL --enroll-token TOKEN` against this server.
+    fn bench(&self, bench_bin: &Path, subcommand: &str) -> Command {
+        let mut cmd = Command::new(bench_bin);
+        cmd.args([subcommand, "--url", &self.url])
+            .args(["--enroll-token", &self.enroll_token]);
+        cmd
+    }
 }
 
 /// Limits raised so that one machine can play thousands of devices: every

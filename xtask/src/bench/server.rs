@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use handraise_testkit::process::wait_or_kill;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, ChildStdin, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -20,12 +20,7 @@ pub fn intake(o: &Opts, server_bin: &Path, bench_bin: &Path, r: &mut Report) -> 
         let load = loadavg();
         let cpu0 = cpu_secs(server.pid());
         let out = run_bounded(
-            Command::new(bench_bin).args([
-                "intake",
-                "--url",
-                &server.url,
-                "--enroll-token",
-                &server.enroll_token,
+            server.bench(bench_bin, "intake").args([
                 "--concurrency",
                 &c.to_string(),
                 "--tickets",
@@ -102,13 +97,9 @@ pub fn longpoll(o: &Opts, server_bin: &Path, bench_bin: &Path, r: &mut Report) -
     for p in 0..procs_n {
         let count = per.min(n - p * per);
         let source = format!("127.0.0.{}", 11 + p);
-        let mut child = Command::new(bench_bin)
+        let mut child = server
+            .bench(bench_bin, "longpoll")
             .args([
-                "longpoll",
-                "--url",
-                &server.url,
-                "--enroll-token",
-                &server.enroll_token,
                 "--tech-token",
                 &server.tech_token,
                 "--connections",
@@ -238,17 +229,9 @@ pub fn agent(o: &Opts, server_bin: &Path, bench_bin: &Path, r: &mut Report) -> R
     let reports = if o.quick { "200" } else { "1000" };
     let drain = if o.quick { "200" } else { "1000" };
     let out = run_bounded(
-        Command::new(bench_bin).args([
-            "agent",
-            "--url",
-            &server.url,
-            "--enroll-token",
-            &server.enroll_token,
-            "--reports",
-            reports,
-            "--drain",
-            drain,
-        ]),
+        server
+            .bench(bench_bin, "agent")
+            .args(["--reports", reports, "--drain", drain]),
         Duration::from_secs(900),
     )?;
     let lines = lines_of(&out);
