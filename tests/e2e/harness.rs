@@ -21,6 +21,31 @@ pub fn enrolled_pair() -> Result<(Server, Agent)> {
     Ok((server, agent))
 }
 
+/// A server, an agent enrolled against it that filed one ticket (synced), and a technician
+/// with an API client.
+pub struct Filed {
+    pub server: Server,
+    pub agent: Agent,
+    pub id: String,
+    pub number: i64,
+    pub api: Api,
+    pub tech: String,
+}
+
+/// [`Filed`]: the ticket in `category` with `summary`; the technician is `tech_name`.
+pub fn filed(category: &str, summary: &str, tech_name: &str) -> Result<Filed> {
+    let (server, agent) = enrolled_pair()?;
+    let (id, number) = file_and_sync(&agent, category, summary)?;
+    Ok(Filed {
+        api: Api::new(&server.url),
+        tech: server.tech_token(tech_name)?,
+        server,
+        agent,
+        id,
+        number,
+    })
+}
+
 /// `report` then `sync`: the client id and the server's number of the new ticket.
 pub fn file_and_sync(agent: &Agent, category: &str, summary: &str) -> Result<(String, i64)> {
     let id = agent.report(category, summary)?;

@@ -8,7 +8,7 @@ mod hostile;
 mod proxy;
 
 use anyhow::Result;
-use harness::{Agent, Api, Server, enrolled_pair, file_and_sync, is_error_shape, ticket_body};
+use harness::{Agent, Api, Filed, Server, enrolled_pair, filed, is_error_shape, ticket_body};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -98,11 +98,15 @@ fn many_queued_tickets_flush_in_order_once() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn technician_status_and_reply_reach_the_agent() -> Result<()> {
-    let (server, agent) = enrolled_pair()?;
-    let (id, number) = file_and_sync(&agent, "display", "Projector says no signal")?;
-
-    let api = Api::new(&server.url);
-    let tech = server.tech_token("Sam Rivera")?;
+    // The server runs while `_server` lives.
+    let Filed {
+        server: _server,
+        agent,
+        id,
+        number,
+        api,
+        tech,
+    } = filed("display", "Projector says no signal", "Sam Rivera")?;
     for (action, body) in [
         ("assign", json!({"assignee": "Sam Rivera"})),
         ("status", json!({"status": "in_progress"})),
@@ -204,11 +208,14 @@ async fn a_device_cannot_read_another_devices_ticket() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn revoked_device_pauses_without_rejecting_then_resumes() -> Result<()> {
-    let (server, agent) = enrolled_pair()?;
-    let (_, number) = file_and_sync(&agent, "app", "Gradebook will not load")?;
-
-    let api = Api::new(&server.url);
-    let tech = server.tech_token("Admin")?;
+    let Filed {
+        server,
+        agent,
+        number,
+        api,
+        tech,
+        ..
+    } = filed("app", "Gradebook will not load", "Admin")?;
     api.revoke_device_of(&tech, number).await?;
 
     let queued: Vec<String> = (0..3)
@@ -317,11 +324,15 @@ async fn malformed_and_oversized_bodies_are_refused_and_server_keeps_serving() -
 
 #[tokio::test(flavor = "multi_thread")]
 async fn long_poll_wakes_on_reply_and_sigterm_drains_quickly() -> Result<()> {
-    let (mut server, agent) = enrolled_pair()?;
-    let (_, number) = file_and_sync(&agent, "computer", "Laptop will not wake")?;
-    let api = Api::new(&server.url);
+    let Filed {
+        mut server,
+        agent,
+        number,
+        api,
+        tech,
+        ..
+    } = filed("computer", "Laptop will not wake", "Tech")?;
     let secret = agent.secret()?;
-    let tech = server.tech_token("Tech")?;
 
     let (_, page) = api.get("/api/v1/updates?cursor=0", &secret).await?;
     let cursor = page["cursor"].as_i64().expect("cursor");

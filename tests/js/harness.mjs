@@ -130,16 +130,23 @@ async function onDataDir(binary, dataDir, args) {
   return stdout.trim();
 }
 
-/** The handraise-server CLI on one data directory. */
-export class ServerCli {
-  constructor(dataDir, serverBin = bin("handraise-server")) {
+/** A CLI (handraise-server or handraise-agent) on one data directory. */
+class Cli {
+  constructor(binary, dataDir) {
+    this.bin = binary;
     this.dataDir = dataDir;
-    this.bin = serverBin;
   }
 
-  /** `handraise-server ARGS --data-dir DIR`; its trimmed stdout (rejects with stderr). */
+  /** `BIN ARGS --data-dir DIR`; its trimmed stdout (rejects with stderr). */
   run(...args) {
     return onDataDir(this.bin, this.dataDir, args);
+  }
+}
+
+/** The handraise-server CLI on one data directory. */
+export class ServerCli extends Cli {
+  constructor(dataDir, serverBin = bin("handraise-server")) {
+    super(serverBin, dataDir);
   }
 
   /** A CLI command reading `input` (a password) from stdin. */
@@ -236,15 +243,9 @@ export async function startServer({ prefix = "hr-server-", env = {} } = {}) {
 }
 
 /** The handraise-agent CLI on one data directory. */
-export class AgentCli {
+export class AgentCli extends Cli {
   constructor(dataDir, agentBin = bin("handraise-agent")) {
-    this.dataDir = dataDir;
-    this.bin = agentBin;
-  }
-
-  /** `handraise-agent ARGS --data-dir DIR`; its trimmed stdout. */
-  run(...args) {
-    return onDataDir(this.bin, this.dataDir, args);
+    super(agentBin, dataDir);
   }
 
   /** The device secret stored at enrollment. */

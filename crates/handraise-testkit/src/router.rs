@@ -235,6 +235,13 @@ impl App {
         )
     }
 
+    /// Two devices enrolled with no school: their secrets.
+    pub async fn two_devices(&self) -> (String, String) {
+        let (_, a) = self.device(None, None).await;
+        let (_, b) = self.device(None, None).await;
+        (a, b)
+    }
+
     /// A new technician API token for `name`.
     pub fn tech(&self, name: &str) -> String {
         let token = format!("tech-{name}-{}", Uuid::new_v4());

@@ -84,8 +84,7 @@ async fn credentials_are_checked_per_endpoint_family() {
 #[tokio::test]
 async fn submit_is_idempotent_by_client_id() {
     let app = App::new();
-    let (_, a) = app.device(None, None).await;
-    let (_, b) = app.device(None, None).await;
+    let (a, b) = app.two_devices().await;
     let body = ticket_body("  Printer jammed  ");
     let first = app.post("/api/v1/tickets", &a, body.clone()).await;
     assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
@@ -126,8 +125,7 @@ async fn submit_is_idempotent_by_client_id() {
 #[tokio::test]
 async fn another_devices_ticket_is_not_found() {
     let app = App::new();
-    let (_, a) = app.device(None, None).await;
-    let (_, b) = app.device(None, None).await;
+    let (a, b) = app.two_devices().await;
     let (cid, _) = app.ticket(&a, "Mine").await;
     let r = app.get(&format!("/api/v1/tickets/{cid}"), &b).await;
     assert_error(&r, StatusCode::NOT_FOUND, "not_found");
@@ -266,8 +264,7 @@ async fn revoked_device_is_forbidden() {
 #[tokio::test]
 async fn tech_changes_reach_only_the_owning_device_feed() {
     let app = App::new();
-    let (_, a) = app.device(None, None).await;
-    let (_, b) = app.device(None, None).await;
+    let (a, b) = app.two_devices().await;
     let (cid, n) = app.ticket(&a, "Projector dead").await;
     app.ticket(&b, "Other").await;
     let tech = app.tech("Sam Rivera");
@@ -475,8 +472,7 @@ async fn per_device_rate_limit_answers_429_with_retry_after() {
         device_per_second: 0.2,
         ..Config::default()
     });
-    let (_, a) = app.device(None, None).await;
-    let (_, b) = app.device(None, None).await;
+    let (a, b) = app.two_devices().await;
     for _ in 0..3 {
         let r = app.get("/api/v1/kb", &a).await;
         assert_eq!(r.status, StatusCode::OK);
@@ -503,8 +499,7 @@ async fn screenshots_are_checked_and_replaced() {
         screenshot_limit_bytes: 1024,
         ..Config::default()
     });
-    let (_, a) = app.device(None, None).await;
-    let (_, b) = app.device(None, None).await;
+    let (a, b) = app.two_devices().await;
     let (cid, n) = app.ticket(&a, "Screen flickers").await;
     let uri = format!("/api/v1/tickets/{cid}/screenshot");
     let r = app
