@@ -2,7 +2,9 @@
 //! bounded in count and time; `HANDRAISE_SOAK=1` (`cargo xtask test --soak`) runs the long
 //! versions.
 
-use crate::harness::{Agent, Server, assert_exactly_once, bin, is_root, soak, sync_until_done};
+use crate::harness::{
+    Agent, Server, assert_exactly_once, bin, is_root, report_many, soak, sync_until_done,
+};
 use crate::proxy::Proxy;
 use anyhow::{Context, Result};
 use std::process::{Child, Command, Stdio};
@@ -28,11 +30,8 @@ async fn bad_network_converges_without_loss_or_duplicates() -> Result<()> {
 
     proxy.healthy_percent.store(35, Ordering::Relaxed);
     let n = if soak() { 200 } else { 30 };
-    let reported: Vec<String> = tokio::task::block_in_place(|| {
-        (0..n)
-            .map(|i| agent.report("wifi", &format!("Wi-Fi drops, report {i}")))
-            .collect::<Result<_>>()
-    })?;
+    let reported: Vec<String> =
+        tokio::task::block_in_place(|| report_many(&agent, n, "wifi", "Wi-Fi drops, report"))?;
     // A hostile network: some passes fail, none may lose or duplicate anything.
     let mut passes = 0;
     let deadline = Instant::now() + Duration::from_secs(if soak() { 600 } else { 180 });
@@ -122,9 +121,7 @@ fn server_killed_during_a_flush_loses_and_duplicates_nothing() -> Result<()> {
     let agent = Agent::new()?;
     agent.enroll(&server.url, &server.enroll_token("e2e")?)?;
     let n = if soak() { 1000 } else { 150 };
-    let reported: Vec<String> = (0..n)
-        .map(|i| agent.report("printer", &format!("Queued ticket {i}")))
-        .collect::<Result<_>>()?;
+    let reported = report_many(&agent, n, "printer", "Queued ticket")?;
 
     for crash in 0..3 {
         let mut sync = spawn_quiet(agent.cmd(&["sync"]))?;

@@ -57,6 +57,24 @@ pub fn file_and_sync(agent: &Agent, category: &str, summary: &str) -> Result<(St
     Ok((id, number))
 }
 
+/// `n` reports (`SUMMARY 0`, `SUMMARY 1`, ...): their client ids, oldest first.
+pub fn report_many(agent: &Agent, n: usize, category: &str, summary: &str) -> Result<Vec<String>> {
+    (0..n)
+        .map(|i| agent.report(category, &format!("{summary} {i}")))
+        .collect()
+}
+
+/// Each of `ids` is in `tickets` (a `tickets list --json`) exactly once.
+pub fn assert_each_once(tickets: &[Value], ids: &[String]) {
+    for id in ids {
+        let n = tickets
+            .iter()
+            .filter(|t| t["client_id"] == id.as_str())
+            .count();
+        assert_eq!(n, 1, "{id} is stored {n} times");
+    }
+}
+
 /// A new-ticket body as a device posts it.
 pub fn ticket_body(category: &str, summary: &str) -> Value {
     json!({

@@ -8,7 +8,10 @@ mod hostile;
 mod proxy;
 
 use anyhow::Result;
-use harness::{Agent, Api, Filed, Server, enrolled_pair, filed, is_error_shape, ticket_body};
+use harness::{
+    Agent, Api, Filed, Server, assert_each_once, enrolled_pair, filed, is_error_shape, report_many,
+    ticket_body,
+};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -63,22 +66,12 @@ fn report_while_server_down_arrives_exactly_once() -> Result<()> {
 #[test]
 fn many_queued_tickets_flush_in_order_once() -> Result<()> {
     let (server, agent) = enrolled_pair()?;
-    let ids: Vec<String> = (0..25)
-        .map(|i| agent.report("wifi", &format!("No internet, report {i}")))
-        .collect::<Result<_>>()?;
+    let ids = report_many(&agent, 25, "wifi", "No internet, report")?;
     let (ok, err) = agent.sync()?;
     assert!(ok, "{err}");
     let tickets = server.tickets()?;
     assert_eq!(tickets.len(), 25);
-    for id in &ids {
-        assert_eq!(
-            tickets
-                .iter()
-                .filter(|t| t["client_id"] == id.as_str())
-                .count(),
-            1
-        );
-    }
+    assert_each_once(&tickets, &ids);
     // Oldest first: server numbers follow the order of the reports.
     let numbers: Vec<i64> = ids
         .iter()
@@ -218,9 +211,7 @@ async fn revoked_device_pauses_without_rejecting_then_resumes() -> Result<()> {
     } = filed("app", "Gradebook will not load", "Admin")?;
     api.revoke_device_of(&tech, number).await?;
 
-    let queued: Vec<String> = (0..3)
-        .map(|i| agent.report("app", &format!("Still broken {i}")))
-        .collect::<Result<_>>()?;
+    let queued = report_many(&agent, 3, "app", "Still broken")?;
     let (ok, err) = agent.sync()?;
     assert!(!ok, "a revoked device cannot flush");
     assert!(err.to_lowercase().contains("reconnect"), "says why: {err}");
@@ -384,9 +375,7 @@ async fn long_poll_wakes_on_reply_and_sigterm_drains_quickly() -> Result<()> {
 #[test]
 fn backup_while_serving_is_a_consistent_copy() -> Result<()> {
     let (server, agent) = enrolled_pair()?;
-    let ids: Vec<String> = (0..5)
-        .map(|i| agent.report("printer", &format!("Printing to the wrong printer {i}")))
-        .collect::<Result<_>>()?;
+    let ids = report_many(&agent, 5, "printer", "Printing to the wrong printer")?;
     assert!(agent.sync()?.0);
     let copy_dir = tempfile::tempdir()?;
     let out = copy_dir.path().join("handraise.db");
@@ -404,15 +393,7 @@ fn backup_while_serving_is_a_consistent_copy() -> Result<()> {
         String::from_utf8_lossy(&listed.stderr)
     );
     let tickets: Vec<Value> = serde_json::from_slice(&listed.stdout)?;
-    for id in &ids {
-        assert_eq!(
-            tickets
-                .iter()
-                .filter(|t| t["client_id"] == id.as_str())
-                .count(),
-            1
-        );
-    }
+    assert_each_once(&tickets, &ids);
     Ok(())
 }
 

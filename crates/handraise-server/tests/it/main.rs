@@ -268,32 +268,19 @@ async fn tech_changes_reach_only_the_owning_device_feed() {
     let (cid, n) = app.ticket(&a, "Projector dead").await;
     app.ticket(&b, "Other").await;
     let tech = app.tech("Sam Rivera");
-    let base = format!("/api/v1/tech/tickets/{n}");
 
     let r = app
-        .post(
-            &format!("{base}/assign"),
-            &tech,
-            json!({"assignee": "Sam Rivera"}),
-        )
+        .ticket_action(&tech, n, "assign", json!({"assignee": "Sam Rivera"}))
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["status"], "assigned");
     assert_eq!(r.body["assignee"], "Sam Rivera");
     let r = app
-        .post(
-            &format!("{base}/status"),
-            &tech,
-            json!({"status": "in_progress"}),
-        )
+        .ticket_action(&tech, n, "status", json!({"status": "in_progress"}))
         .await;
     assert_eq!(r.body["status"], "in_progress");
     let r = app
-        .post(
-            &format!("{base}/note"),
-            &tech,
-            json!({"body": "secret note"}),
-        )
+        .ticket_action(&tech, n, "note", json!({"body": "secret note"}))
         .await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(
@@ -302,15 +289,11 @@ async fn tech_changes_reach_only_the_owning_device_feed() {
             .is_some_and(|m| m.iter().any(|m| m["kind"] == "note"))
     );
     let r = app
-        .post(
-            &format!("{base}/reply"),
-            &tech,
-            json!({"body": "On my way"}),
-        )
+        .ticket_action(&tech, n, "reply", json!({"body": "On my way"}))
         .await;
     assert_eq!(r.status, StatusCode::OK);
     let r = app
-        .post(&format!("{base}/reply"), &tech, json!({"body": " "}))
+        .ticket_action(&tech, n, "reply", json!({"body": " "}))
         .await;
     assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "invalid");
     let r = app
