@@ -245,77 +245,62 @@ fn ticket_json() -> impl Strategy<Value = Value> {
         1 => Just(Value::from(uuid::Uuid::nil().to_string())),
         1 => any::<String>().prop_map(Value::from),
     ];
-    (
+    let required = (
         id,
         time,
         choice(&[
             "display", "sound", "printer", "wifi", "sign-in", "app", "computer", "other",
         ]),
         hostile_text(),
+    );
+    let text = || hostile_text().prop_map(Value::from);
+    let reporter = (
         prop::option::of(hostile_text()),
+        prop::option::of(hostile_text()),
+    )
+        .prop_map(|(user, name)| json!({"os_user": user, "display_name": name}));
+    let help = prop::collection::vec((hostile_text(), choice(&["still_broken", "shown"])), 1..4)
+        .prop_map(|help| {
+            let help: Vec<Value> = help
+                .into_iter()
+                .map(|(slug, outcome)| json!({"article_slug": slug, "outcome": outcome}))
+                .collect();
+            Value::from(help)
+        });
+    // Each optional field present or left out.
+    let optional = (
+        prop::option::of(text()),
         prop::option::of(choice(&["now", "soon", "whenever"])),
         prop::option::of(choice(&["me", "room", "building", "district"])),
-        prop::option::of(hostile_text()),
-        prop::option::of((
-            prop::option::of(hostile_text()),
-            prop::option::of(hostile_text()),
-        )),
+        prop::option::of(text()),
+        prop::option::of(reporter),
         prop::option::of(snapshot_json()),
-        prop::collection::vec((hostile_text(), choice(&["still_broken", "shown"])), 0..4),
-        prop::option::of(any::<i64>()),
-    )
-        .prop_map(
-            |(
-                id,
-                at,
-                category,
-                summary,
-                details,
-                urgency,
-                scope,
-                room,
-                reporter,
-                snap,
-                help,
-                ann,
-            )| {
-                let mut t = json!({"client_id": id, "created_at": at, "category": category,
-                                   "summary": summary});
-                let o = t.as_object_mut().expect("object");
-                if let Some(d) = details {
-                    o.insert("details".into(), d.into());
-                }
-                if let Some(u) = urgency {
-                    o.insert("urgency".into(), u);
-                }
-                if let Some(s) = scope {
-                    o.insert("scope".into(), s);
-                }
-                if let Some(r) = room {
-                    o.insert("room".into(), r.into());
-                }
-                if let Some((user, name)) = reporter {
-                    o.insert(
-                        "reporter".into(),
-                        json!({"os_user": user, "display_name": name}),
-                    );
-                }
-                if let Some(s) = snap {
-                    o.insert("snapshot".into(), s);
-                }
-                if !help.is_empty() {
-                    let help: Vec<Value> = help
-                        .into_iter()
-                        .map(|(slug, outcome)| json!({"article_slug": slug, "outcome": outcome}))
-                        .collect();
-                    o.insert("self_help".into(), help.into());
-                }
-                if let Some(a) = ann {
-                    o.insert("announcement_id".into(), a.into());
-                }
-                t
-            },
-        )
+        prop::option::of(help),
+        prop::option::of(any::<i64>().prop_map(Value::from)),
+    );
+    (required, optional).prop_map(|(required, optional)| {
+        let (id, at, category, summary) = required;
+        let (details, urgency, scope, room, reporter, snapshot, self_help, ann) = optional;
+        let mut t = json!({"client_id": id, "created_at": at, "category": category,
+                           "summary": summary});
+        let o = t.as_object_mut().expect("object");
+        let fields = [
+            ("details", details),
+            ("urgency", urgency),
+            ("scope", scope),
+            ("room", room),
+            ("reporter", reporter),
+            ("snapshot", snapshot),
+            ("self_help", self_help),
+            ("announcement_id", ann),
+        ];
+        for (key, value) in fields {
+            if let Some(v) = value {
+                o.insert(key.into(), v);
+            }
+        }
+        t
+    })
 }
 
 fn snapshot_json() -> impl Strategy<Value = Value> {
