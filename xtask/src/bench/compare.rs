@@ -1,7 +1,7 @@
 //! HandRaise beside Request Tracker 5 under the same ticket-creation load, and the
 //! criterion micro-benchmarks of every crate.
 
-use super::results::{find, lines_of, ms, run_bounded};
+use super::results::{Line, find, lines_of, ms, run_bounded};
 use super::{LOAD_ENV, Opts, Report, Target};
 use crate::benchmarks::loadavg;
 use crate::cargo;
@@ -87,6 +87,17 @@ pub fn rt(o: &Opts, server_bin: &Path, bench_bin: &Path, r: &mut Report) -> Resu
     r.raw.push(h.0.clone());
     r.raw.push(t.0.clone());
     let ratio = h.num("per_sec") / t.num("per_sec");
+    let row = |system: &str, l: &Line, load: &str| {
+        format!(
+            "| {system} | {:.1} | {} | {} | {:.0} | {:.0} | {} |",
+            l.num("per_sec"),
+            ms(l.num("p50_ms")),
+            ms(l.num("p99_ms")),
+            l.num("tickets"),
+            l.num("errors"),
+            load.split_whitespace().next().unwrap_or("?"),
+        )
+    };
     r.section(format!(
         "{title}\n\n\
          The same ticket-creation load — {concurrency} concurrent clients creating tickets back \
@@ -98,21 +109,11 @@ pub fn rt(o: &Opts, server_bin: &Path, bench_bin: &Path, r: &mut Report) -> Resu
          one run on the same machine.\n\n\
          | system | tickets/s | p50 | p99 | tickets | errors | load (1 min) at start |\n\
          |---|---:|---:|---:|---:|---:|---:|\n\
-         | HandRaise | {:.1} | {} | {} | {:.0} | {:.0} | {} |\n\
-         | Request Tracker 5 | {:.1} | {} | {} | {:.0} | {:.0} | {} |\n\n\
+         {}\n\
+         {}\n\n\
          **HandRaise creates tickets {ratio:.0}× as fast as Request Tracker under this load.**\n",
-        h.num("per_sec"),
-        ms(h.num("p50_ms")),
-        ms(h.num("p99_ms")),
-        h.num("tickets"),
-        h.num("errors"),
-        load_hr.split_whitespace().next().unwrap_or("?"),
-        t.num("per_sec"),
-        ms(t.num("p50_ms")),
-        ms(t.num("p99_ms")),
-        t.num("tickets"),
-        t.num("errors"),
-        load_rt.split_whitespace().next().unwrap_or("?"),
+        row("HandRaise", &h, &load_hr),
+        row("Request Tracker 5", &t, &load_rt),
     ));
     Ok(())
 }
