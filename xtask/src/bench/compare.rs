@@ -28,7 +28,7 @@ pub fn rt(o: &Opts, server_bin: &Path, bench_bin: &Path, r: &mut Report) -> Resu
         } else if !available {
             format!("{script} is not there")
         } else {
-            "not running as root (start-rt.sh installs Debian packages); pass `--rt` to try anyway"
+            "not running as root (the script installs Debian packages); pass `--rt` to try anyway"
                 .to_owned()
         };
         r.section(format!("{title}\n\nSkipped: {why}.\n"));
@@ -41,7 +41,7 @@ pub fn rt(o: &Opts, server_bin: &Path, bench_bin: &Path, r: &mut Report) -> Resu
             .rev()
             .find_map(|l| l.strip_prefix(&format!("{k}=")))
             .map(str::to_owned)
-            .with_context(|| format!("start-rt.sh printed no {k}"))
+            .with_context(|| format!("{script} printed no {k}"))
     };
     let rt_url = value("RT_URL")?;
     let rt_token = value("RT_TOKEN")?;
@@ -104,7 +104,7 @@ pub fn rt(o: &Opts, server_bin: &Path, bench_bin: &Path, r: &mut Report) -> Resu
          to back for {secs} s, each ticket carrying a summary, details, the reporter and this \
          machine's device snapshot — against `handraise-server` (release, SQLite) and against \
          Request Tracker 5 from Debian's packages (SQLite backend, its standalone server with \
-         4 workers, started by `{script}`, REST2 `POST /REST/2.0/ticket` with an API token; RT \
+         4 workers, started by the script `HANDRAISE_RT_START` names, REST2 `POST /REST/2.0/ticket` with an API token; RT \
          checks the token with bcrypt on every request, as shipped), one after the other in \
          one run on the same machine.\n\n\
          | system | tickets/s | p50 | p99 | tickets | errors | load (1 min) at start |\n\

@@ -2,8 +2,9 @@
 //! the server's memory and CPU from /proc, and a bounded run of a command.
 
 use anyhow::{Context, Result, bail};
+use handraise_testkit::process::wait_or_kill;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A result line of `handraise-bench`: a flat JSON object.
 #[derive(Debug, Clone)]
@@ -88,17 +89,8 @@ pub fn run_bounded(cmd: &mut Command, limit: Duration) -> Result<String> {
         let _ = std::io::Read::read_to_string(&mut stdout, &mut s);
         s
     });
-    let deadline = Instant::now() + limit;
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break status;
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            bail!("{shown} took longer than {} s; killed", limit.as_secs());
-        }
-        std::thread::sleep(Duration::from_millis(100));
+    let Some(status) = wait_or_kill(&mut child, limit)? else {
+        bail!("{shown} took longer than {} s; killed", limit.as_secs());
     };
     let out = reader.join().unwrap_or_default();
     if !status.success() {
