@@ -13,9 +13,8 @@ use std::time::Duration;
 
 pub fn rt(o: &Opts, server_bin: &Path, bench_bin: &Path, r: &mut Report) -> Result<()> {
     let title = "## Side by side with Request Tracker 5";
-    // A script that installs and starts Request Tracker and prints RT_URL= and RT_TOKEN=.
-    let script = std::env::var("HANDRAISE_RT_START").unwrap_or_default();
-    let available = !script.is_empty() && Path::new(&script).exists();
+    let script = o.rt_script.display().to_string();
+    let available = o.rt_script.exists();
     let wanted = match o.rt {
         Some(w) => w,
         None => available && is_root(),
@@ -23,10 +22,9 @@ pub fn rt(o: &Opts, server_bin: &Path, bench_bin: &Path, r: &mut Report) -> Resu
     if !wanted {
         let why = if o.rt == Some(false) {
             "`--no-rt` was given".to_owned()
-        } else if script.is_empty() {
-            "HANDRAISE_RT_START does not name a script that starts Request Tracker".to_owned()
         } else if !available {
-            format!("{script} is not there")
+            "no Request Tracker start script (tests/peers/rt/start-rt.sh, or HANDRAISE_RT_START)"
+                .to_owned()
         } else {
             "not running as root (the script installs Debian packages); pass `--rt` to try anyway"
                 .to_owned()
@@ -104,7 +102,7 @@ pub fn rt(o: &Opts, server_bin: &Path, bench_bin: &Path, r: &mut Report) -> Resu
          to back for {secs} s, each ticket carrying a summary, details, the reporter and this \
          machine's device snapshot — against `handraise-server` (release, SQLite) and against \
          Request Tracker 5 from Debian's packages (SQLite backend, its standalone server with \
-         4 workers, started by the script `HANDRAISE_RT_START` names, REST2 `POST /REST/2.0/ticket` with an API token; RT \
+         4 workers, started by `tests/peers/rt/start-rt.sh` or the script `HANDRAISE_RT_START` names, REST2 `POST /REST/2.0/ticket` with an API token; RT \
          checks the token with bcrypt on every request, as shipped), one after the other in \
          one run on the same machine.\n\n\
          | system | tickets/s | p50 | p99 | tickets | errors | load (1 min) at start |\n\

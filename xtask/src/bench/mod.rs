@@ -24,6 +24,9 @@ struct Opts {
     criterion: bool,
     connections: Option<usize>,
     out: PathBuf,
+    /// Installs and starts Request Tracker, printing `RT_URL=` and `RT_TOKEN=`:
+    /// `HANDRAISE_RT_START`, else the repository's `tests/peers/rt/start-rt.sh`.
+    rt_script: PathBuf,
 }
 
 impl Opts {
@@ -34,6 +37,8 @@ impl Opts {
             criterion: true,
             connections: None,
             out: root.join("BENCHMARKS.md"),
+            rt_script: std::env::var_os("HANDRAISE_RT_START")
+                .map_or_else(|| root.join("tests/peers/rt/start-rt.sh"), PathBuf::from),
         };
         let mut it = args.iter();
         while let Some(a) = it.next() {

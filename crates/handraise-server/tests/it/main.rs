@@ -4,7 +4,7 @@
 use axum::http::{Method, StatusCode, header};
 use handraise_server::store::now_utc;
 use handraise_server::{AppState, Config, SqliteStore, Store};
-use handraise_testkit::router::{App, assert_error, ticket_body};
+use handraise_testkit::router::{App, Reply, assert_error, ticket_body};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -73,7 +73,7 @@ async fn credentials_are_checked_per_endpoint_family() {
         ("/api/v1/tech/tickets", Some(&tech), StatusCode::OK),
     ];
     for (uri, token, want) in cases {
-        let r = app.call(Method::GET, uri, *token, None).await;
+        let r: Reply = app.call(Method::GET, uri, *token, None).await;
         assert_eq!(r.status, *want, "{uri} with {token:?}: {}", r.body);
         if *want == StatusCode::UNAUTHORIZED {
             assert_eq!(r.body["code"], "unauthorized");
