@@ -175,7 +175,8 @@ export class ServerCli extends Cli {
 
   /** A console user (`user add`), its password on stdin. */
   async addUser({ email, name, password, role }) {
-    await this.runWithInput(["user", "add", "--email", email, "--role", role, "--name", name], password);
+    const named = name === undefined ? [] : ["--name", name];
+    await this.runWithInput(["user", "add", "--email", email, "--role", role, ...named], password);
   }
 }
 
@@ -208,14 +209,16 @@ export function listeningUrl(child, { timeout = 30_000, what = "handraise-server
 export const serveArgs = (dataDir) => ["serve", "--data-dir", dataDir, "--listen", "127.0.0.1:0"];
 
 /**
- * A real server: a fresh temporary data directory, `init`, then `serve` on 127.0.0.1 port 0
- * with its stderr passed through. Resolves to `{ url, dataDir, cli, api, stop }` once it
- * listens; `stop()` ends it and removes the directory.
+ * A real server: a fresh temporary data directory, `init`, `beforeServe(cli)` (e.g. to edit
+ * its config.toml), then `serve` on 127.0.0.1 port 0 with `env` and its stderr passed through.
+ * Resolves to `{ url, dataDir, cli, api, stop }` once it listens; `stop()` ends it and removes
+ * the directory.
  */
-export async function startServer({ prefix = "hr-server-", env = {} } = {}) {
+export async function startServer({ prefix = "hr-server-", env = {}, beforeServe } = {}) {
   const dataDir = await mkdtemp(path.join(tmpdir(), prefix));
   const cli = new ServerCli(dataDir);
   const initOutput = await cli.init();
+  if (beforeServe) await beforeServe(cli);
   const child = spawn(cli.bin, serveArgs(dataDir), {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, RUST_LOG: "warn", ...env },
