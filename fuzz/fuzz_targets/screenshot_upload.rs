@@ -20,7 +20,7 @@ const TYPES: &[&str] = &[
 ];
 
 fuzz_target!(|data: &[u8]| {
-    let f = common::fixture();
+    let f = &common::fixture().seeded;
     let Some((&sel, rest)) = data.split_first() else {
         return;
     };

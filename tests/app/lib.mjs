@@ -3,32 +3,15 @@
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
+import { sleep, techClient } from "../js/harness.mjs";
+
+export { sleep, waitFor } from "../js/harness.mjs";
 
 /** The facts run.mjs passes; throws a clear error when a test file is run on its own. */
 export function env(name) {
   const v = process.env[name];
   if (!v) throw new Error(`${name} is not set: run these tests through run.mjs (npm --prefix tests/app test)`);
   return v;
-}
-
-export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `fn` until it returns a truthy value or `timeoutMs` passes (then throws). */
-export async function waitFor(what, fn, { timeout = 10_000, interval = 200 } = {}) {
-  const end = Date.now() + timeout;
-  let last;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-      last = undefined;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() >= end) break;
-    await sleep(interval);
-  }
-  throw new Error(`timed out after ${timeout} ms waiting for ${what}${last ? ` (last error: ${last.message})` : ""}`);
 }
 
 /** Runs a short command (bounded); returns { status, stdout, stderr }. */
@@ -51,18 +34,8 @@ export function screenshotRoot(name) {
 }
 
 /** The technician API of the test server. */
-export async function tech(method, p, body) {
-  const res = await fetch(env("HR_SERVER_URL") + p, {
-    method,
-    headers: {
-      authorization: `Bearer ${env("HR_TECH_TOKEN")}`,
-      ...(body ? { "content-type": "application/json" } : {}),
-    },
-    body: body ? JSON.stringify(body) : undefined,
-    signal: AbortSignal.timeout(10_000),
-  });
-  if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${await res.text()}`);
-  return res.json();
+export function tech(method, p, body) {
+  return techClient(env("HR_SERVER_URL"), env("HR_TECH_TOKEN"))(method, p, body);
 }
 
 /** Every ticket on the server, from `handraise-server tickets list --json`. */

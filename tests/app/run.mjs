@@ -26,9 +26,9 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { BIN_DIR, REPO, ServerCli, fatal as exited, listeningUrl, runSync as run, serveArgs, sleep, techClient, waitFor } from "../js/harness.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const REPO = path.resolve(HERE, "../..");
 const RESULTS = path.join(HERE, "test-results");
 const TEST_FILES = ["tray.test.mjs", "webdriver.test.mjs"];
 
@@ -51,44 +51,8 @@ function which(cmd) {
   return null;
 }
 
-/** An error that ends a wait at once (a process it waits for has exited). */
-function exited(msg) {
-  return Object.assign(new Error(msg), { fatal: true });
-}
-
 function log(msg) {
   console.log(`[run] ${msg}`);
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** Runs a command to completion (bounded); returns stdout or throws with stderr. */
-function run(cmd, args, opts = {}) {
-  const r = spawnSync(cmd, args, { encoding: "utf8", timeout: opts.timeout ?? 60_000, env: opts.env ?? process.env });
-  if (r.error) throw new Error(`${cmd} ${args.join(" ")}: ${r.error.message}`);
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${r.status}: ${r.stderr}${r.stdout}`);
-  return r.stdout;
-}
-
-function lastLine(out) {
-  const lines = out.trim().split("\n");
-  return lines[lines.length - 1].trim();
-}
-
-async function waitFor(what, fn, timeoutMs, intervalMs = 100) {
-  const end = Date.now() + timeoutMs;
-  let last;
-  while (Date.now() < end) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      if (e.fatal) throw e;
-      last = e;
-    }
-    await sleep(intervalMs);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last.message}` : ""}`);
 }
 
 function freePort() {
@@ -206,7 +170,7 @@ async function inner() {
   fs.rmSync(RESULTS, { recursive: true, force: true });
   fs.mkdirSync(RESULTS, { recursive: true });
 
-  const binDir = path.resolve(process.env.HANDRAISE_BIN_DIR || path.join(REPO, "target/debug"));
+  const binDir = BIN_DIR;
   const bins = {};
   for (const name of ["handraise", "handraise-server", "handraise-agent"]) {
     const p = path.join(binDir, name);
@@ -271,7 +235,7 @@ async function inner() {
           const lock = fs.readFileSync(`/tmp/.X${n}-lock`, "utf8").trim();
           if (Number(lock) !== xvfb.pid) throw exited(`display :${n} is locked by process ${lock}`);
           return fs.existsSync(`/tmp/.X11-unix/X${n}`);
-        }, 10_000);
+        }, { timeout: 10_000 });
         display = n;
       } catch (e) {
         log(`Xvfb :${n} did not start (${e.message}); trying the next display`);
@@ -281,7 +245,7 @@ async function inner() {
     if (display === undefined) throw new Error("no free X display among :90–:99");
     const DISPLAY = `:${display}`;
     const xenv = { ...process.env, DISPLAY, NO_AT_BRIDGE: "1" };
-    await waitFor("the X server to answer", () => spawnSync("xdotool", ["getdisplaygeometry"], { env: xenv, timeout: 2000 }).status === 0, 10_000);
+    await waitFor("the X server to answer", () => spawnSync("xdotool", ["getdisplaygeometry"], { env: xenv, timeout: 2000 }).status === 0, { timeout: 10_000 });
     start("openbox", "openbox", [], { env: xenv });
     const trayer = start(
       "trayer",
@@ -292,41 +256,23 @@ async function inner() {
     await waitFor("the trayer window", () => {
       if (trayer.exited) throw exited(`trayer exited; see ${trayer.logFile}`);
       return spawnSync("xdotool", ["search", "--class", "trayer"], { env: xenv, timeout: 2000 }).status === 0;
-    }, 10_000);
+    }, { timeout: 10_000 });
     log(`Xvfb ${DISPLAY}, openbox and trayer are up`);
 
     // -------------------------------------------------------------- server
     const serverData = path.join(tmp, "server");
-    run(bins["handraise-server"], ["init", "--data-dir", serverData]);
-    const enrollToken = lastLine(run(bins["handraise-server"], ["enroll-token", "create", "--data-dir", serverData, "--label", "app-e2e"]));
-    const techToken = lastLine(run(bins["handraise-server"], ["tech-token", "create", "--data-dir", serverData, "--name", "Sam Rivera"]));
-    const server = start("server", bins["handraise-server"], ["serve", "--data-dir", serverData, "--listen", "127.0.0.1:0"], { pipeStdout: true });
-    const serverUrl = await new Promise((resolve, reject) => {
-      let buf = "";
-      const timer = setTimeout(() => reject(new Error(`handraise-server did not print its address in 15 s; see ${server.logFile}`)), 15_000);
-      server.stdout.on("data", (d) => {
-        buf += d;
-        const m = buf.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
-        if (m) {
-          clearTimeout(timer);
-          resolve(m[1]);
-        }
-      });
-      server.on("exit", (c) => reject(new Error(`handraise-server exited ${c}; see ${server.logFile}`)));
+    const serverCli = new ServerCli(serverData, bins["handraise-server"]);
+    await serverCli.init();
+    const enrollToken = await serverCli.enrollToken("app-e2e");
+    const techToken = await serverCli.techToken("Sam Rivera");
+    const server = start("server", bins["handraise-server"], serveArgs(serverData), { pipeStdout: true });
+    const serverUrl = await listeningUrl(server, { timeout: 15_000 }).catch((e) => {
+      throw new Error(`${e.message}; see ${server.logFile}`);
     });
     server.stdout.on("data", (d) => fs.appendFileSync(server.logFile, d));
     log(`server at ${serverUrl}`);
 
-    const tech = async (method, p, body) => {
-      const res = await fetch(serverUrl + p, {
-        method,
-        headers: { authorization: `Bearer ${techToken}`, ...(body ? { "content-type": "application/json" } : {}) },
-        body: body ? JSON.stringify(body) : undefined,
-        signal: AbortSignal.timeout(10_000),
-      });
-      if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${await res.text()}`);
-      return res.json();
-    };
+    const tech = techClient(serverUrl, techToken);
     await tech("POST", "/api/v1/tech/kb", {
       slug: "e2e-printer-offline",
       title: "Printer shows as offline",
@@ -387,7 +333,7 @@ async function inner() {
       if (driver.exited) throw exited(`tauri-driver exited; see ${driver.logFile}`);
       // tauri-driver proxies to WebKitWebDriver, which it starts on the native port.
       return (await canConnect(wdPort)) && (await canConnect(nativePort));
-    }, 15_000);
+    }, { timeout: 15_000 });
     log(`tauri-driver on 127.0.0.1:${wdPort} (setup took ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
 
     // -------------------------------------------------------------- tests

@@ -3,7 +3,8 @@
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { env, managedWindows, screenshotRoot, sh, sleep, startGroup, stopGroup, waitFor } from "./lib.mjs";
+import fs from "node:fs";
+import { env, managedWindows, resultsPath, screenshotRoot, sh, sleep, startGroup, stopGroup, waitFor } from "./lib.mjs";
 
 const APP_TITLE = /HandRaise/;
 let app;
@@ -100,8 +101,11 @@ test("tray menu → Report a problem opens the report window", async () => {
   );
   assert.ok(id);
   assert.equal(popupMenus().length, 0, "the menu closed");
-  // Let the page render before the screenshot.
-  await sleep(1500);
+  // Let the page render before the screenshot: the window logs "window ready" once its page
+  // is interactive (the screenshot is taken anyway if that line never comes).
+  await waitFor("the report page's ready signal", () => fs.readFileSync(resultsPath("tray-app.log"), "utf8").includes("window ready"), {
+    timeout: 20_000,
+  }).catch((e) => console.warn(e.message));
   screenshotRoot("tray-3-report-window.png");
   const others = managedWindows().filter((w) => APP_TITLE.test(w.title) && w.title !== "Report a problem — HandRaise");
   assert.deepEqual(others, [], "only the report window opened");

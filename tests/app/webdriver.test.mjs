@@ -10,7 +10,7 @@ import { after, before, test } from "node:test";
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { remote } from "webdriverio";
-import { env, resultsPath, serverTickets, sleep, tech, waitFor } from "./lib.mjs";
+import { env, resultsPath, serverTickets, tech, waitFor } from "./lib.mjs";
 
 const ARTICLE_SLUG = "e2e-printer-offline";
 const ARTICLE_TITLE = "Printer shows as offline";
@@ -32,6 +32,14 @@ async function shot(name) {
   } catch (e) {
     console.warn(`screenshot ${name} failed: ${e.message}`);
   }
+}
+
+/** One `handraise-agent sync` pass over the WebDriver app's data directory, as the app's own
+ * loop would run it. */
+function syncAgent() {
+  const agent = path.join(path.dirname(env("HR_SERVER_BIN")), "handraise-agent");
+  const sync = spawnSync(agent, ["sync", "--data-dir", env("HR_WD_DATA_DIR")], { encoding: "utf8", timeout: 60_000 });
+  assert.equal(sync.status, 0, `sync: ${sync.stderr}`);
 }
 
 /** Navigates the single webview by its hash route, as the shell does for another view. */
@@ -201,8 +209,8 @@ test('"This fixed it" deflects: nothing new reaches the server', async () => {
   await shot("wd-6-deflected-back-to-form.png");
   await browser.$("#summary").waitForDisplayed({ timeout: 5000 });
 
-  // Give the sync loop time to send anything it might have queued, then compare.
-  await sleep(4000);
+  // A sync pass of the shared data directory sends anything queued; then compare.
+  syncAgent();
   assert.equal(serverTickets().length, before, "no new ticket on the server");
   await go("#/tickets");
   await browser.$('[data-testid="ticket-item"]').waitForDisplayed({ timeout: 10_000 });
@@ -219,9 +227,7 @@ test("an outage posted by a technician shows as a banner, and Me too reaches the
   });
   // A sync of the shared data directory (as the tray's own loop would do) caches it; the
   // open window notices the change from another process and shows the banner.
-  const agent = path.join(path.dirname(env("HR_SERVER_BIN")), "handraise-agent");
-  const sync = spawnSync(agent, ["sync", "--data-dir", env("HR_WD_DATA_DIR")], { encoding: "utf8", timeout: 60_000 });
-  assert.equal(sync.status, 0, `sync: ${sync.stderr}`);
+  syncAgent();
   await go("#/report");
   const banner = await browser.$(`[data-testid="announcement"][data-announcement="${created.id}"]`);
   await banner.waitForDisplayed({ timeout: 15_000, timeoutMsg: "the outage banner" });

@@ -10,25 +10,12 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, execFile } from "node:child_process";
-import { promisify } from "node:util";
-import { mkdtemp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
-import { createRequire } from "node:module";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { randomUUID } from "node:crypto";
 import { chromium } from "playwright-core";
-
-const run = promisify(execFile);
-const require = createRequire(import.meta.url);
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repo = path.resolve(here, "../..");
-const binDir = path.resolve(repo, process.env.HANDRAISE_BIN_DIR || "target/debug");
-const serverBin = path.join(binDir, "handraise-server");
-const agentBin = path.join(binDir, "handraise-agent");
-const shots = path.join(here, "screenshots");
-const AXE_SOURCE = require.resolve("axe-core/axe.min.js");
+import { AgentCli, chromiumOptions, startServer, uuidv7 } from "../js/harness.mjs";
+import { Axe, TINY_PNG, shot, signIn as signInAt } from "./lib.mjs";
 
 const ADMIN = { email: "ada@district.example", name: "Ada Admin", password: "correct horse battery staple" };
 const TECH = { email: "tom@district.example", name: "Tom Tech", password: "tom-has-a-long-password" };
@@ -41,66 +28,14 @@ const XSS = {
   attr: "\"><b id=\"injected\">bold</b>",
 };
 
-let dataDir, agentDir, server, baseUrl, browser, admin, enrollToken;
-const axeResults = {};
+let agentDir, server, baseUrl, browser, admin, enrollToken, agentCli;
+const axeRun = new Axe("axe-results.json");
 const dialogs = [];
 
-async function cli(...args) {
-  const { stdout } = await run(serverBin, [...args, "--data-dir", dataDir]);
-  return stdout.trim().split("\n").pop();
-}
-
-function cliWithStdin(args, input) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(serverBin, [...args, "--data-dir", dataDir], { stdio: ["pipe", "pipe", "pipe"] });
-    let err = "";
-    child.stderr.on("data", (d) => (err += d));
-    child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${args.join(" ")}: ${err}`))));
-    child.stdin.end(input + "\n");
-  });
-}
-
-async function agent(...args) {
-  const { stdout } = await run(agentBin, [...args, "--data-dir", agentDir], {
-    env: { ...process.env, RUST_LOG: "warn" },
-  });
-  return stdout.trim();
-}
-
-async function api(method, url, { token, body, raw, type } = {}) {
-  const headers = {};
-  if (token) headers.authorization = `Bearer ${token}`;
-  if (body !== undefined) headers["content-type"] = "application/json";
-  if (raw !== undefined) headers["content-type"] = type;
-  const res = await fetch(baseUrl + url, {
-    method,
-    headers,
-    body: body !== undefined ? JSON.stringify(body) : raw,
-  });
-  const text = await res.text();
-  let json = null;
-  try {
-    json = JSON.parse(text);
-  } catch {}
-  return { status: res.status, json, text };
-}
-
-function startServer() {
-  return new Promise((resolve, reject) => {
-    server = spawn(serverBin, ["serve", "--data-dir", dataDir, "--listen", "127.0.0.1:0"], {
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, RUST_LOG: "warn" },
-    });
-    let out = "";
-    server.stdout.on("data", (d) => {
-      out += d;
-      const m = out.match(/listening on (http:\/\/\S+)/);
-      if (m) resolve(m[1]);
-    });
-    server.stderr.on("data", (d) => process.stderr.write(d));
-    server.on("exit", (code) => reject(new Error(`server exited early (${code})`)));
-  });
-}
+const agent = (...args) => agentCli.run(...args);
+const api = (...args) => server.api(...args);
+const axe = (page, name) => axeRun.check(page, name);
+const signIn = (page, who) => signInAt(page, baseUrl, who);
 
 async function newPage(context) {
   const page = await context.newPage();
@@ -117,48 +52,18 @@ async function newPage(context) {
   return page;
 }
 
-async function signIn(page, who) {
-  await page.goto(baseUrl + "/");
-  await page.getByLabel("Email").fill(who.email);
-  await page.getByLabel("Password").fill(who.password);
-  await Promise.all([page.waitForURL("**/console/queue"), page.getByRole("button", { name: "Sign in" }).click()]);
-}
-
-async function shot(page, name, fullPage = true) {
-  await page.screenshot({ path: path.join(shots, name), fullPage });
-}
-
-/** Runs axe-core; records every violation and returns the serious and critical ones. */
-async function axe(page, name) {
-  // Evaluated over the DevTools protocol, which the console's CSP does not restrict.
-  await page.evaluate(await readFile(AXE_SOURCE, "utf8"));
-  const result = await page.evaluate(async () => {
-    // eslint-disable-next-line no-undef
-    const r = await axe.run(document, { resultTypes: ["violations"] });
-    return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length, help: v.help }));
-  });
-  axeResults[name] = result;
-  return result.filter((v) => v.impact === "serious" || v.impact === "critical");
-}
-
-const TINY_PNG = Buffer.from(
-  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==",
-  "base64",
-);
-
 let agentTicket; // { client_id, number, summary }
 let xssDevice; // { id, secret }
 let xssTicket; // { client_id, number }
 
 before(async () => {
-  await mkdir(shots, { recursive: true });
-  dataDir = await mkdtemp(path.join(tmpdir(), "hr-console-server-"));
+  server = await startServer({ prefix: "hr-console-server-" });
+  baseUrl = server.url;
   agentDir = await mkdtemp(path.join(tmpdir(), "hr-console-agent-"));
-  await cli("init");
-  await cliWithStdin(["user", "add", "--email", ADMIN.email, "--role", "admin", "--name", ADMIN.name], ADMIN.password);
-  await cliWithStdin(["user", "add", "--email", TECH.email, "--role", "technician", "--name", TECH.name], TECH.password);
-  enrollToken = await cli("enroll-token", "create", "--label", "browser tests");
-  baseUrl = await startServer();
+  agentCli = new AgentCli(agentDir);
+  await server.cli.addUser({ ...ADMIN, role: "admin" });
+  await server.cli.addUser({ ...TECH, role: "technician" });
+  enrollToken = await server.cli.enrollToken("browser tests");
 
   // The real agent: enroll, report, sync.
   await agent("enroll", "--server", baseUrl, "--token", enrollToken, "--school", "Lincoln Elementary", "--building", "Main");
@@ -228,33 +133,16 @@ before(async () => {
   const png = await api("PUT", `/api/v1/tickets/${clientId}/screenshot`, { token: xssDevice.secret, raw: TINY_PNG, type: "image/png" });
   assert.equal(png.status, 200, png.text);
 
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  browser = await chromium.launch(chromiumOptions());
   admin = await browser.newContext({ viewport: { width: 1280, height: 900 } });
 });
 
 after(async () => {
-  await writeFile(path.join(shots, "axe-results.json"), JSON.stringify(axeResults, null, 2));
+  await axeRun.save();
   if (browser) await browser.close();
-  if (server) {
-    server.removeAllListeners("exit");
-    server.kill("SIGTERM");
-  }
-  await rm(dataDir, { recursive: true, force: true });
-  await rm(agentDir, { recursive: true, force: true });
+  if (server) await server.stop();
+  if (agentDir) await rm(agentDir, { recursive: true, force: true });
 });
-
-function uuidv7() {
-  const bytes = Buffer.from(randomUUID().replace(/-/g, ""), "hex");
-  const ms = BigInt(Date.now());
-  for (let i = 0; i < 6; i++) bytes[i] = Number((ms >> BigInt(8 * (5 - i))) & 0xffn);
-  bytes[6] = (bytes[6] & 0x0f) | 0x70;
-  bytes[8] = (bytes[8] & 0x3f) | 0x80;
-  const h = bytes.toString("hex");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
 
 test("GET / sends a stranger to the sign-in page with a password field", async () => {
   const context = await browser.newContext();

@@ -4,109 +4,30 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, execFile } from "node:child_process";
+import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { mkdtemp, mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
-import { createRequire } from "node:module";
+import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { randomUUID } from "node:crypto";
 import { chromium } from "playwright-core";
+import { AgentCli, bin, chromiumOptions, startServer, uuidv7 } from "../js/harness.mjs";
+import { Axe, TINY_PNG, shot, signIn, writeOut } from "./lib.mjs";
 
 const run = promisify(execFile);
-const require = createRequire(import.meta.url);
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repo = path.resolve(here, "../..");
-const binDir = path.resolve(repo, process.env.HANDRAISE_BIN_DIR || "target/debug");
-const serverBin = path.join(binDir, "handraise-server");
-const agentBin = path.join(binDir, "handraise-agent");
-const shots = path.join(here, "screenshots");
-const AXE_SOURCE = require.resolve("axe-core/axe.min.js");
+const serverBin = bin("handraise-server");
 const LEAD = { email: "lee@district.example", name: "Lee Lead", password: "the help desk lead password" };
 const SCHOOL = "Lincoln Elementary";
 
-let dataDir, agentDir, work, server, baseUrl, browser, lead, enrollToken, techToken, deviceSecret;
-const axeResults = {};
+let dataDir, agentDir, work, server, baseUrl, browser, lead, enrollToken, techToken, deviceSecret, agentCli;
+const axeRun = new Axe("desk-axe-results.json");
 const figures = {};
 let agentTicket; // { client_id, number }
 const known = {}; // dashboard tickets by name → { number, client_id }
 
-async function cli(...args) {
-  const { stdout } = await run(serverBin, [...args, "--data-dir", dataDir], { env: { ...process.env, RUST_BACKTRACE: "0" } });
-  return stdout.trim();
-}
-
-function cliWithStdin(args, input) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(serverBin, [...args, "--data-dir", dataDir], { stdio: ["pipe", "pipe", "pipe"] });
-    let err = "";
-    child.stderr.on("data", (d) => (err += d));
-    child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${args.join(" ")}: ${err}`))));
-    child.stdin.end(input + "\n");
-  });
-}
-
-async function agent(...args) {
-  const { stdout } = await run(agentBin, [...args, "--data-dir", agentDir], { env: { ...process.env, RUST_LOG: "warn" } });
-  return stdout.trim();
-}
-
-async function api(method, url, { token, body, raw, type } = {}) {
-  const headers = {};
-  if (token) headers.authorization = `Bearer ${token}`;
-  if (body !== undefined) headers["content-type"] = "application/json";
-  if (raw !== undefined) headers["content-type"] = type;
-  const res = await fetch(baseUrl + url, { method, headers, body: body !== undefined ? JSON.stringify(body) : raw });
-  const text = await res.text();
-  let json = null;
-  try {
-    json = JSON.parse(text);
-  } catch {}
-  return { status: res.status, json, text };
-}
-
-function startServer() {
-  return new Promise((resolve, reject) => {
-    server = spawn(serverBin, ["serve", "--data-dir", dataDir, "--listen", "127.0.0.1:0"], {
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, RUST_LOG: "warn" },
-    });
-    let out = "";
-    server.stdout.on("data", (d) => {
-      out += d;
-      const m = out.match(/listening on (http:\/\/\S+)/);
-      if (m) resolve(m[1]);
-    });
-    server.stderr.on("data", (d) => process.stderr.write(d));
-    server.on("exit", (code) => reject(new Error(`server exited early (${code})`)));
-  });
-}
-
-function uuidv7() {
-  const bytes = Buffer.from(randomUUID().replace(/-/g, ""), "hex");
-  const ms = BigInt(Date.now());
-  for (let i = 0; i < 6; i++) bytes[i] = Number((ms >> BigInt(8 * (5 - i))) & 0xffn);
-  bytes[6] = (bytes[6] & 0x0f) | 0x70;
-  bytes[8] = (bytes[8] & 0x3f) | 0x80;
-  const h = bytes.toString("hex");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
-
-async function axe(page, name) {
-  await page.evaluate(await readFile(AXE_SOURCE, "utf8"));
-  const result = await page.evaluate(async () => {
-    // eslint-disable-next-line no-undef
-    const r = await axe.run(document, { resultTypes: ["violations"] });
-    return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length, help: v.help }));
-  });
-  axeResults[name] = result;
-  return result.filter((v) => v.impact === "serious" || v.impact === "critical");
-}
-
-async function shot(page, name) {
-  await page.screenshot({ path: path.join(shots, name), fullPage: true });
-}
+const cli = (...args) => server.cli.run(...args);
+const agent = (...args) => agentCli.run(...args);
+const api = (...args) => server.api(...args);
+const axe = (page, name) => axeRun.check(page, name);
 
 async function enroll(hostname, school) {
   const r = await api("POST", "/api/v1/enroll", { body: { token: enrollToken, hostname, school } });
@@ -125,41 +46,32 @@ async function file(secret, body) {
 }
 
 before(async () => {
-  await mkdir(shots, { recursive: true });
-  dataDir = await mkdtemp(path.join(tmpdir(), "hr-desk-server-"));
+  server = await startServer({ prefix: "hr-desk-server-" });
+  baseUrl = server.url;
+  dataDir = server.dataDir;
   agentDir = await mkdtemp(path.join(tmpdir(), "hr-desk-agent-"));
   work = await mkdtemp(path.join(tmpdir(), "hr-desk-work-"));
-  const init = await cli("init");
-  assert.match(init, /knowledge base: \d+ shipped article\(s\) added/);
-  await cliWithStdin(["user", "add", "--email", LEAD.email, "--role", "admin", "--name", LEAD.name], LEAD.password);
-  enrollToken = (await cli("enroll-token", "create", "--label", "desk tests")).split("\n").pop();
-  techToken = (await cli("tech-token", "create", "--name", LEAD.name)).split("\n").pop();
-  baseUrl = await startServer();
+  agentCli = new AgentCli(agentDir);
+  assert.match(server.initOutput, /knowledge base: \d+ shipped article\(s\) added/);
+  await server.cli.addUser({ ...LEAD, role: "admin" });
+  enrollToken = await server.cli.enrollToken("desk tests");
+  techToken = await server.cli.techToken(LEAD.name);
   await agent("enroll", "--server", baseUrl, "--token", enrollToken, "--school", SCHOOL, "--building", "Main");
-  deviceSecret = JSON.parse(await readFile(path.join(agentDir, "enrollment.json"), "utf8")).device_secret;
+  deviceSecret = agentCli.secret();
   assert.ok(deviceSecret);
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  browser = await chromium.launch(chromiumOptions());
   lead = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await lead.newPage();
-  await page.goto(baseUrl + "/");
-  await page.getByLabel("Email").fill(LEAD.email);
-  await page.getByLabel("Password").fill(LEAD.password);
-  await Promise.all([page.waitForURL("**/console/queue"), page.getByRole("button", { name: "Sign in" }).click()]);
+  await signIn(page, baseUrl, LEAD);
   await page.close();
 });
 
 after(async () => {
-  await writeFile(path.join(shots, "desk-axe-results.json"), JSON.stringify(axeResults, null, 2));
-  await writeFile(path.join(shots, "desk-figures.json"), JSON.stringify(figures, null, 2));
+  await axeRun.save();
+  await writeOut("desk-figures.json", figures);
   if (browser) await browser.close();
-  if (server) {
-    server.removeAllListeners("exit");
-    server.kill("SIGTERM");
-  }
-  for (const d of [dataDir, agentDir, work]) await rm(d, { recursive: true, force: true });
+  if (server) await server.stop();
+  for (const d of [agentDir, work]) if (d) await rm(d, { recursive: true, force: true });
 });
 
 test("the shipped articles are listed and an article written in the console reaches the agent's self-help search", async () => {
@@ -282,7 +194,7 @@ test("the dashboard's figures match a known set of tickets", async () => {
   known.t3 = await file(rm101, { category: "printer", summary: "Printer in 101 jammed", room: "101" });
   known.t4 = await file(rm101, { category: "sound", summary: "No sound on the board", room: "101", urgency: "now" });
   known.t5 = await file(rm204, { category: "wifi", summary: "Slow Wi-Fi", room: "204" });
-  const png = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==", "base64");
+  const png = TINY_PNG;
   for (const t of [known.t2, known.t3]) {
     const r = await api("PUT", `/api/v1/tickets/${t.client_id}/screenshot`, { token: rm101, raw: png, type: "image/png" });
     assert.equal(r.status, 200, r.text);

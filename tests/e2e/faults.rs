@@ -2,48 +2,14 @@
 //! bounded in count and time; `HANDRAISE_SOAK=1` (`cargo xtask test --soak`) runs the long
 //! versions.
 
-use crate::harness::{Agent, Server, bin};
+use crate::harness::{
+    Agent, Server, assert_exactly_once, bin, is_root, report_many, soak, sync_until_done,
+};
 use crate::proxy::Proxy;
-use anyhow::{Context, Result, bail};
-use std::collections::HashSet;
+use anyhow::{Context, Result};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-
-fn soak() -> bool {
-    std::env::var_os("HANDRAISE_SOAK").is_some()
-}
-
-/// Syncs until a pass exits 0, at most `tries` times.
-fn sync_until_done(agent: &Agent, tries: usize) -> Result<()> {
-    let mut last = String::new();
-    for _ in 0..tries {
-        let (ok, err) = agent.sync()?;
-        if ok {
-            return Ok(());
-        }
-        last = err;
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    bail!("sync never finished after {tries} passes; last: {last}")
-}
-
-/// Every reported id is on the server exactly once, and nothing else is.
-fn assert_exactly_once(server: &Server, reported: &[String]) -> Result<()> {
-    let tickets = server.tickets()?;
-    let on_server: Vec<String> = tickets
-        .iter()
-        .filter_map(|t| t["client_id"].as_str().map(str::to_owned))
-        .collect();
-    let unique: HashSet<&String> = on_server.iter().collect();
-    assert_eq!(unique.len(), on_server.len(), "a client id stored twice");
-    let want: HashSet<&String> = reported.iter().collect();
-    let missing: Vec<_> = want.difference(&unique).collect();
-    let extra: Vec<_> = unique.difference(&want).collect();
-    assert!(missing.is_empty(), "lost tickets: {missing:?}");
-    assert!(extra.is_empty(), "tickets nobody reported: {extra:?}");
-    Ok(())
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_network_converges_without_loss_or_duplicates() -> Result<()> {
@@ -58,17 +24,14 @@ async fn bad_network_converges_without_loss_or_duplicates() -> Result<()> {
             "--server",
             &proxied,
             "--token",
-            &server.enroll_token()?,
+            &server.enroll_token("e2e")?,
         ])
     })?;
 
     proxy.healthy_percent.store(35, Ordering::Relaxed);
     let n = if soak() { 200 } else { 30 };
-    let reported: Vec<String> = tokio::task::block_in_place(|| {
-        (0..n)
-            .map(|i| agent.report("wifi", &format!("Wi-Fi drops, report {i}")))
-            .collect::<Result<_>>()
-    })?;
+    let reported: Vec<String> =
+        tokio::task::block_in_place(|| report_many(&agent, n, "wifi", "Wi-Fi drops, report"))?;
     // A hostile network: some passes fail, none may lose or duplicate anything.
     let mut passes = 0;
     let deadline = Instant::now() + Duration::from_secs(if soak() { 600 } else { 180 });
@@ -121,7 +84,7 @@ fn kill9(child: &mut Child) {
 fn agent_killed_at_random_instants_loses_and_duplicates_nothing() -> Result<()> {
     let server = Server::start()?;
     let agent = Agent::new()?;
-    agent.enroll(&server, &server.enroll_token()?)?;
+    agent.enroll(&server.url, &server.enroll_token("e2e")?)?;
     let kills = if soak() { 200 } else { 30 };
     let mut rng = 0x9e37_79b9_7f4a_7c15_u64;
     let mut next = move || {
@@ -156,11 +119,9 @@ fn server_killed_during_a_flush_loses_and_duplicates_nothing() -> Result<()> {
     let mut server = Server::start()?;
     let port = server.port;
     let agent = Agent::new()?;
-    agent.enroll(&server, &server.enroll_token()?)?;
+    agent.enroll(&server.url, &server.enroll_token("e2e")?)?;
     let n = if soak() { 1000 } else { 150 };
-    let reported: Vec<String> = (0..n)
-        .map(|i| agent.report("printer", &format!("Queued ticket {i}")))
-        .collect::<Result<_>>()?;
+    let reported = report_many(&agent, n, "printer", "Queued ticket")?;
 
     for crash in 0..3 {
         let mut sync = spawn_quiet(agent.cmd(&["sync"]))?;
@@ -179,13 +140,13 @@ fn agent_storage_faults() -> Result<()> {
     // A corrupt database is moved aside and the agent keeps working.
     let agent = Agent::new()?;
     agent.report("other", "before corruption")?;
-    let db = agent.dir.path().join("agent.db");
+    let db = agent.dir().join("agent.db");
     std::fs::write(
         &db,
         b"this is not a database, just garbage bytes ....".repeat(100),
     )?;
-    let _ = std::fs::remove_file(agent.dir.path().join("agent.db-wal"));
-    let _ = std::fs::remove_file(agent.dir.path().join("agent.db-shm"));
+    let _ = std::fs::remove_file(agent.dir().join("agent.db-wal"));
+    let _ = std::fs::remove_file(agent.dir().join("agent.db-shm"));
     let out = agent
         .cmd(&["report", "--category", "other", "--summary", "after"])
         .output()?;
@@ -194,7 +155,7 @@ fn agent_storage_faults() -> Result<()> {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let moved = std::fs::read_dir(agent.dir.path())?
+    let moved = std::fs::read_dir(agent.dir())?
         .filter_map(|e| e.ok())
         .any(|e| e.file_name().to_string_lossy().contains("corrupt"));
     assert!(moved, "the corrupt file is kept aside, not deleted");
@@ -216,8 +177,9 @@ fn agent_storage_faults() -> Result<()> {
     }
     let result = (|| -> Result<()> {
         let data = mnt.path().join("agent");
+        let agent_bin = bin("handraise-agent")?;
         let run = |args: &[&str]| {
-            Command::new(bin("handraise-agent"))
+            Command::new(&agent_bin)
                 .args(args)
                 .arg("--data-dir")
                 .arg(&data)
@@ -266,12 +228,4 @@ fn agent_storage_faults() -> Result<()> {
     })();
     let _ = Command::new("umount").arg(mnt.path()).status();
     result
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
 }

@@ -1,7 +1,7 @@
 //! Hostile and heavy input against the real server: a thundering herd of agents, the
 //! authorisation matrix, slow-drip bodies, and bodies built to hurt the parser.
 
-use crate::harness::{Agent, Api, Server};
+use crate::harness::{Agent, Api, Server, file_and_sync, is_error_shape, soak, ticket_body};
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
 use std::collections::HashSet;
@@ -10,18 +10,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-fn soak() -> bool {
-    std::env::var_os("HANDRAISE_SOAK").is_some()
-}
-
 fn ticket(i: usize) -> Value {
-    json!({
-        "client_id": uuid::Uuid::now_v7(),
-        "created_at": "2026-11-28T09:00:00Z",
-        "category": "wifi",
-        "summary": format!("Wi-Fi down in room {i}"),
-        "scope": "building",
-    })
+    let mut t = ticket_body("wifi", &format!("Wi-Fi down in room {i}"));
+    t["scope"] = json!("building");
+    t
 }
 
 /// Sends `body` until the server accepts it, sleeping Retry-After (plus jitter) on 429/503.
@@ -75,7 +67,7 @@ async fn thundering_herd_gets_429s_and_every_ticket_once() -> Result<()> {
             ("HANDRAISE_SERVER_ENROLL_PER_MINUTE_PER_IP", "1000000"),
         ])
     })?;
-    let token = tokio::task::block_in_place(|| server.enroll_token())?;
+    let token = tokio::task::block_in_place(|| server.enroll_token("e2e"))?;
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .pool_max_idle_per_host(256)
@@ -166,34 +158,15 @@ async fn thundering_herd_gets_429s_and_every_ticket_once() -> Result<()> {
 async fn authorisation_matrix() -> Result<()> {
     let server = tokio::task::block_in_place(Server::start)?;
     let (owner, other, revoked) = (Agent::new()?, Agent::new()?, Agent::new()?);
-    let token = tokio::task::block_in_place(|| server.enroll_token())?;
+    let token = tokio::task::block_in_place(|| server.enroll_token("e2e"))?;
     for a in [&owner, &other, &revoked] {
-        tokio::task::block_in_place(|| a.enroll(&server, &token))?;
+        tokio::task::block_in_place(|| a.enroll(&server.url, &token))?;
     }
-    let id = tokio::task::block_in_place(|| owner.report("printer", "Jammed"))?;
-    assert!(tokio::task::block_in_place(|| owner.sync())?.0);
-    let number = tokio::task::block_in_place(|| owner.ticket(&id))?["number"]
-        .as_i64()
-        .context("number")?;
+    let (id, number) = tokio::task::block_in_place(|| file_and_sync(&owner, "printer", "Jammed"))?;
     let api = Api::new(&server.url);
     let tech = tokio::task::block_in_place(|| server.tech_token("Sam"))?;
-    let rid = tokio::task::block_in_place(|| revoked.report("other", "x"))?;
-    assert!(tokio::task::block_in_place(|| revoked.sync())?.0);
-    let rnum = tokio::task::block_in_place(|| revoked.ticket(&rid))?["number"]
-        .as_i64()
-        .context("number")?;
-    let (_, t) = api
-        .get(&format!("/api/v1/tech/tickets/{rnum}"), &tech)
-        .await?;
-    let rdev = t["device_id"].as_str().context("device_id")?.to_owned();
-    let (code, _) = api
-        .post(
-            &format!("/api/v1/tech/devices/{rdev}/revoke"),
-            &tech,
-            json!({}),
-        )
-        .await?;
-    assert_eq!(code, 200);
+    let (_, rnum) = tokio::task::block_in_place(|| file_and_sync(&revoked, "other", "x"))?;
+    api.revoke_device_of(&tech, rnum).await?;
 
     let creds: Vec<(&str, String)> = vec![
         ("none", String::new()),
@@ -204,79 +177,54 @@ async fn authorisation_matrix() -> Result<()> {
         ("technician", tech.clone()),
     ];
     let msg = json!({"client_id": uuid::Uuid::now_v7(), "created_at": "2026-11-28T09:00:00Z", "body": "hi"});
-    // (method, path, body, expected status per credential in the order above)
+    // Expected status per credential in the order above: a device's own read, the agent API,
+    // the technician API.
+    const OWN: [u16; 6] = [401, 401, 200, 404, 403, 401];
+    const AGENT: [u16; 6] = [401, 401, 200, 200, 403, 401];
+    const TECH: [u16; 6] = [401, 401, 401, 401, 401, 200];
+    let created = |codes: [u16; 6]| codes.map(|c| if c == 200 { 201 } else { c });
+    let tech_ticket = format!("/api/v1/tech/tickets/{number}");
+    // (method, path, body, expected statuses)
     let cases: Vec<(&str, String, Option<Value>, [u16; 6])> = vec![
-        (
-            "GET",
-            format!("/api/v1/tickets/{id}"),
-            None,
-            [401, 401, 200, 404, 403, 401],
-        ),
+        ("GET", format!("/api/v1/tickets/{id}"), None, OWN),
         (
             "POST",
             format!("/api/v1/tickets/{id}/messages"),
-            Some(msg.clone()),
-            [401, 401, 201, 404, 403, 401],
+            Some(msg),
+            created(OWN),
         ),
         (
             "POST",
             "/api/v1/tickets".into(),
             Some(ticket(1)),
-            [401, 401, 201, 201, 403, 401],
+            created(AGENT),
         ),
-        (
-            "GET",
-            "/api/v1/updates?cursor=0".into(),
-            None,
-            [401, 401, 200, 200, 403, 401],
-        ),
-        (
-            "GET",
-            "/api/v1/kb?since=0".into(),
-            None,
-            [401, 401, 200, 200, 403, 401],
-        ),
-        (
-            "GET",
-            "/api/v1/announcements".into(),
-            None,
-            [401, 401, 200, 200, 403, 401],
-        ),
-        (
-            "GET",
-            "/api/v1/tech/tickets".into(),
-            None,
-            [401, 401, 401, 401, 401, 200],
-        ),
-        (
-            "GET",
-            format!("/api/v1/tech/tickets/{number}"),
-            None,
-            [401, 401, 401, 401, 401, 200],
-        ),
+        ("GET", "/api/v1/updates?cursor=0".into(), None, AGENT),
+        ("GET", "/api/v1/kb?since=0".into(), None, AGENT),
+        ("GET", "/api/v1/announcements".into(), None, AGENT),
+        ("GET", "/api/v1/tech/tickets".into(), None, TECH),
+        ("GET", tech_ticket.clone(), None, TECH),
         (
             "POST",
-            format!("/api/v1/tech/tickets/{number}/reply"),
+            format!("{tech_ticket}/reply"),
             Some(json!({"body": "ok"})),
-            [401, 401, 401, 401, 401, 200],
+            TECH,
         ),
         (
             "POST",
-            format!("/api/v1/tech/tickets/{number}/status"),
+            format!("{tech_ticket}/status"),
             Some(json!({"status": "in_progress"})),
-            [401, 401, 401, 401, 401, 200],
+            TECH,
         ),
     ];
     let mut failures = Vec::new();
     for (method, path, body, want) in &cases {
         for ((who, secret), want) in creds.iter().zip(want) {
-            let mut req = match *method {
-                "GET" => api.client.get(format!("{}{path}", server.url)),
-                _ => api.client.post(format!("{}{path}", server.url)),
+            let method = match *method {
+                "GET" => reqwest::Method::GET,
+                _ => reqwest::Method::POST,
             };
-            if !secret.is_empty() {
-                req = req.bearer_auth(secret);
-            }
+            let mut req = api.request(method.clone(), path, secret);
             if let Some(b) = body {
                 // A fresh client id each time, so idempotency does not hide a second create.
                 let mut b = b.clone();
@@ -292,7 +240,7 @@ async fn authorisation_matrix() -> Result<()> {
             }
             if got >= 400 {
                 let v: Value = resp.json().await.unwrap_or(Value::Null);
-                if !(v["code"].is_string() && v["message"].is_string()) {
+                if !is_error_shape(&v) {
                     failures.push(format!("{method} {path} as {who}: error body {v}"));
                 }
             }
@@ -312,7 +260,7 @@ async fn slow_drip_bodies_time_out_while_others_are_served() -> Result<()> {
         Server::start_with(&[("HANDRAISE_SERVER_REQUEST_TIMEOUT_SECS", "3")])
     })?;
     let agent = Agent::new()?;
-    tokio::task::block_in_place(|| agent.enroll(&server, &server.enroll_token()?))?;
+    tokio::task::block_in_place(|| agent.enroll(&server.url, &server.enroll_token("e2e")?))?;
     let secret = agent.secret()?;
     let addr = format!("127.0.0.1:{}", server.port);
 
@@ -367,7 +315,7 @@ async fn slow_drip_bodies_time_out_while_others_are_served() -> Result<()> {
 async fn bodies_built_to_hurt_the_parser_get_4xx() -> Result<()> {
     let server = tokio::task::block_in_place(Server::start)?;
     let agent = Agent::new()?;
-    tokio::task::block_in_place(|| agent.enroll(&server, &server.enroll_token()?))?;
+    tokio::task::block_in_place(|| agent.enroll(&server.url, &server.enroll_token("e2e")?))?;
     let secret = agent.secret()?;
     let api = Api::new(&server.url);
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
@@ -396,12 +344,7 @@ async fn bodies_built_to_hurt_the_parser_get_4xx() -> Result<()> {
         assert!((400..500).contains(&code), "{name}: got {code}");
         assert!(err["code"].is_string(), "{name}: {err}");
     }
-    let resp = api
-        .client
-        .get(format!("{}/healthz", server.url))
-        .send()
-        .await?;
-    assert_eq!(resp.status(), 200, "still serving");
+    assert_eq!(api.health().await?, 200, "still serving");
     Ok(())
 }
 
@@ -409,9 +352,9 @@ async fn bodies_built_to_hurt_the_parser_get_4xx() -> Result<()> {
 async fn a_revoked_enrollment_token_enrolls_nobody_and_enrolled_devices_keep_working() -> Result<()>
 {
     let server = tokio::task::block_in_place(Server::start)?;
-    let token = tokio::task::block_in_place(|| server.enroll_token())?;
+    let token = tokio::task::block_in_place(|| server.enroll_token("e2e"))?;
     let agent = Agent::new()?;
-    tokio::task::block_in_place(|| agent.enroll(&server, &token))?;
+    tokio::task::block_in_place(|| agent.enroll(&server.url, &token))?;
     let listed: Vec<Value> = serde_json::from_str(&tokio::task::block_in_place(|| {
         server.cli(&["enroll-token", "list", "--json"])
     })?)?;
@@ -432,10 +375,7 @@ async fn a_revoked_enrollment_token_enrolls_nobody_and_enrolled_devices_keep_wor
         .await?;
     assert_eq!(resp.status(), 401);
     let body: Value = resp.json().await?;
-    assert!(
-        body["code"].is_string() && body["message"].is_string(),
-        "{body}"
-    );
+    assert!(is_error_shape(&body), "{body}");
 
     let id = tokio::task::block_in_place(|| {
         agent.report("printer", "Still works after the token went")

@@ -8,25 +8,12 @@ mod hostile;
 mod proxy;
 
 use anyhow::Result;
-use harness::{Agent, Api, Server};
+use harness::{
+    Agent, Api, Filed, Server, assert_each_once, enrolled_pair, filed, is_error_shape, report_many,
+    ticket_body,
+};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-
-fn enrolled_pair() -> Result<(Server, Agent)> {
-    let server = Server::start()?;
-    let agent = Agent::new()?;
-    agent.enroll(&server, &server.enroll_token()?)?;
-    Ok((server, agent))
-}
-
-fn new_ticket_body(summary: &str) -> Value {
-    json!({
-        "client_id": uuid::Uuid::now_v7(),
-        "created_at": "2026-11-28T09:00:00Z",
-        "category": "printer",
-        "summary": summary,
-    })
-}
 
 #[test]
 fn report_while_server_down_arrives_exactly_once() -> Result<()> {
@@ -79,22 +66,12 @@ fn report_while_server_down_arrives_exactly_once() -> Result<()> {
 #[test]
 fn many_queued_tickets_flush_in_order_once() -> Result<()> {
     let (server, agent) = enrolled_pair()?;
-    let ids: Vec<String> = (0..25)
-        .map(|i| agent.report("wifi", &format!("No internet, report {i}")))
-        .collect::<Result<_>>()?;
+    let ids = report_many(&agent, 25, "wifi", "No internet, report")?;
     let (ok, err) = agent.sync()?;
     assert!(ok, "{err}");
     let tickets = server.tickets()?;
     assert_eq!(tickets.len(), 25);
-    for id in &ids {
-        assert_eq!(
-            tickets
-                .iter()
-                .filter(|t| t["client_id"] == id.as_str())
-                .count(),
-            1
-        );
-    }
+    assert_each_once(&tickets, &ids);
     // Oldest first: server numbers follow the order of the reports.
     let numbers: Vec<i64> = ids
         .iter()
@@ -114,45 +91,27 @@ fn many_queued_tickets_flush_in_order_once() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn technician_status_and_reply_reach_the_agent() -> Result<()> {
-    let (server, agent) = enrolled_pair()?;
-    let id = agent.report("display", "Projector says no signal")?;
-    assert!(agent.sync()?.0);
-    let number = agent.ticket(&id)?["number"].as_i64().expect("number");
-
-    let api = Api::new(&server.url);
-    let tech = server.tech_token("Sam Rivera")?;
-    let (code, body) = api
-        .post(
-            &format!("/api/v1/tech/tickets/{number}/assign"),
-            &tech,
-            json!({"assignee": "Sam Rivera"}),
-        )
-        .await?;
-    assert_eq!(code, 200, "{body}");
-    let (code, body) = api
-        .post(
-            &format!("/api/v1/tech/tickets/{number}/status"),
-            &tech,
-            json!({"status": "in_progress"}),
-        )
-        .await?;
-    assert_eq!(code, 200, "{body}");
-    let (code, body) = api
-        .post(
-            &format!("/api/v1/tech/tickets/{number}/reply"),
-            &tech,
+    // The server runs while `_server` lives.
+    let Filed {
+        server: _server,
+        agent,
+        id,
+        number,
+        api,
+        tech,
+    } = filed("display", "Projector says no signal", "Sam Rivera")?;
+    for (action, body) in [
+        ("assign", json!({"assignee": "Sam Rivera"})),
+        ("status", json!({"status": "in_progress"})),
+        (
+            "reply",
             json!({"body": "Try the input button on the remote; I'm on my way."}),
-        )
-        .await?;
-    assert_eq!(code, 200, "{body}");
-    let (code, body) = api
-        .post(
-            &format!("/api/v1/tech/tickets/{number}/note"),
-            &tech,
-            json!({"body": "internal: lamp hours high"}),
-        )
-        .await?;
-    assert_eq!(code, 200, "{body}");
+        ),
+        ("note", json!({"body": "internal: lamp hours high"})),
+    ] {
+        let (code, body) = api.ticket_action(&tech, number, action, body).await?;
+        assert_eq!(code, 200, "{action}: {body}");
+    }
 
     let (ok, err) = agent.sync()?;
     assert!(ok, "{err}");
@@ -175,9 +134,7 @@ async fn technician_status_and_reply_reach_the_agent() -> Result<()> {
     assert!(!out.trim().is_empty());
     assert!(agent.sync()?.0);
     assert!(agent.sync()?.0);
-    let (code, ticket) = api
-        .get(&format!("/api/v1/tech/tickets/{number}"), &tech)
-        .await?;
+    let (code, ticket) = api.tech_ticket(&tech, number).await?;
     assert_eq!(code, 200);
     let teacher_msgs: Vec<&Value> = ticket["messages"]
         .as_array()
@@ -206,7 +163,7 @@ async fn technician_status_and_reply_reach_the_agent() -> Result<()> {
 async fn a_device_cannot_read_another_devices_ticket() -> Result<()> {
     let (server, a) = enrolled_pair()?;
     let b = Agent::new()?;
-    b.enroll(&server, &server.enroll_token()?)?;
+    b.enroll(&server.url, &server.enroll_token("e2e")?)?;
     let id = a.report("sound", "Board has no sound")?;
     assert!(a.sync()?.0);
 
@@ -219,10 +176,7 @@ async fn a_device_cannot_read_another_devices_ticket() -> Result<()> {
         .get(&format!("/api/v1/tickets/{id}"), &b.secret()?)
         .await?;
     assert_eq!(code, 404, "{body}");
-    assert!(
-        body["code"].is_string() && body["message"].is_string(),
-        "{body}"
-    );
+    assert!(is_error_shape(&body), "{body}");
     let (code, _) = api
         .post(
             &format!("/api/v1/tickets/{id}/messages"),
@@ -235,12 +189,8 @@ async fn a_device_cannot_read_another_devices_ticket() -> Result<()> {
     // B's updates feed never shows A's ticket.
     let tech = server.tech_token("Tech")?;
     let number = a.ticket(&id)?["number"].as_i64().expect("number");
-    api.post(
-        &format!("/api/v1/tech/tickets/{number}/reply"),
-        &tech,
-        json!({"body": "for A only"}),
-    )
-    .await?;
+    api.ticket_action(&tech, number, "reply", json!({"body": "for A only"}))
+        .await?;
     let (code, page) = api.get("/api/v1/updates?cursor=0", &b.secret()?).await?;
     assert_eq!(code, 200);
     assert_eq!(page["updates"].as_array().map(Vec::len), Some(0), "{page}");
@@ -251,29 +201,17 @@ async fn a_device_cannot_read_another_devices_ticket() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn revoked_device_pauses_without_rejecting_then_resumes() -> Result<()> {
-    let (server, agent) = enrolled_pair()?;
-    let first = agent.report("app", "Gradebook will not load")?;
-    assert!(agent.sync()?.0);
-    let number = agent.ticket(&first)?["number"].as_i64().expect("number");
+    let Filed {
+        server,
+        agent,
+        number,
+        api,
+        tech,
+        ..
+    } = filed("app", "Gradebook will not load", "Admin")?;
+    api.revoke_device_of(&tech, number).await?;
 
-    let api = Api::new(&server.url);
-    let tech = server.tech_token("Admin")?;
-    let (_, t) = api
-        .get(&format!("/api/v1/tech/tickets/{number}"), &tech)
-        .await?;
-    let device_id = t["device_id"].as_str().expect("device_id").to_owned();
-    let (code, body) = api
-        .post(
-            &format!("/api/v1/tech/devices/{device_id}/revoke"),
-            &tech,
-            json!({}),
-        )
-        .await?;
-    assert_eq!(code, 200, "{body}");
-
-    let queued: Vec<String> = (0..3)
-        .map(|i| agent.report("app", &format!("Still broken {i}")))
-        .collect::<Result<_>>()?;
+    let queued = report_many(&agent, 3, "app", "Still broken")?;
     let (ok, err) = agent.sync()?;
     assert!(!ok, "a revoked device cannot flush");
     assert!(err.to_lowercase().contains("reconnect"), "says why: {err}");
@@ -286,7 +224,7 @@ async fn revoked_device_pauses_without_rejecting_then_resumes() -> Result<()> {
         assert_eq!(server.count(id)?, 0);
     }
 
-    agent.enroll(&server, &server.enroll_token()?)?;
+    agent.enroll(&server.url, &server.enroll_token("e2e")?)?;
     let (ok, err) = agent.sync()?;
     assert!(ok, "re-enrolled device flushes: {err}");
     for id in &queued {
@@ -320,7 +258,7 @@ async fn malformed_and_oversized_bodies_are_refused_and_server_keeps_serving() -
             "oversized",
             "application/json",
             {
-                let mut t = new_ticket_body("big");
+                let mut t = ticket_body("printer", "big");
                 t["details"] = Value::String("x".repeat(2 * 1024 * 1024));
                 serde_json::to_vec(&t)?
             },
@@ -330,7 +268,7 @@ async fn malformed_and_oversized_bodies_are_refused_and_server_keeps_serving() -
             "unknown category",
             "application/json",
             {
-                let mut t = new_ticket_body("x");
+                let mut t = ticket_body("printer", "x");
                 t["category"] = json!("toaster");
                 serde_json::to_vec(&t)?
             },
@@ -339,13 +277,13 @@ async fn malformed_and_oversized_bodies_are_refused_and_server_keeps_serving() -
         (
             "empty summary",
             "application/json",
-            serde_json::to_vec(&new_ticket_body("   "))?,
+            serde_json::to_vec(&ticket_body("printer", "   "))?,
             422,
         ),
         (
             "summary too long",
             "application/json",
-            serde_json::to_vec(&new_ticket_body(&"s".repeat(201)))?,
+            serde_json::to_vec(&ticket_body("printer", &"s".repeat(201)))?,
             422,
         ),
     ];
@@ -355,20 +293,19 @@ async fn malformed_and_oversized_bodies_are_refused_and_server_keeps_serving() -
         let acceptable = code == want || (name == "unknown category" && code == 400);
         assert!(acceptable, "{name}: got {code}, want {want}: {err}");
         assert!(
-            err["code"].is_string() && err["message"].is_string(),
+            is_error_shape(&err),
             "{name}: error body has code and message: {err}"
         );
     }
     assert!(server.tickets()?.is_empty(), "nothing bad was stored");
 
-    let resp = api
-        .client
-        .get(format!("{}/healthz", server.url))
-        .send()
-        .await?;
-    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(api.health().await?, 200);
     let (code, body) = api
-        .post("/api/v1/tickets", &secret, new_ticket_body("Good one"))
+        .post(
+            "/api/v1/tickets",
+            &secret,
+            ticket_body("printer", "Good one"),
+        )
         .await?;
     assert_eq!(code, 201, "{body}");
     let (code, _) = api.get("/api/v1/updates?cursor=0", "not-a-secret").await?;
@@ -378,13 +315,15 @@ async fn malformed_and_oversized_bodies_are_refused_and_server_keeps_serving() -
 
 #[tokio::test(flavor = "multi_thread")]
 async fn long_poll_wakes_on_reply_and_sigterm_drains_quickly() -> Result<()> {
-    let (mut server, agent) = enrolled_pair()?;
-    let id = agent.report("computer", "Laptop will not wake")?;
-    assert!(agent.sync()?.0);
-    let number = agent.ticket(&id)?["number"].as_i64().expect("number");
-    let api = Api::new(&server.url);
+    let Filed {
+        mut server,
+        agent,
+        number,
+        api,
+        tech,
+        ..
+    } = filed("computer", "Laptop will not wake", "Tech")?;
     let secret = agent.secret()?;
-    let tech = server.tech_token("Tech")?;
 
     let (_, page) = api.get("/api/v1/updates?cursor=0", &secret).await?;
     let cursor = page["cursor"].as_i64().expect("cursor");
@@ -402,9 +341,10 @@ async fn long_poll_wakes_on_reply_and_sigterm_drains_quickly() -> Result<()> {
         (r, t.elapsed())
     });
     tokio::time::sleep(Duration::from_millis(500)).await;
-    api.post(
-        &format!("/api/v1/tech/tickets/{number}/reply"),
+    api.ticket_action(
         &tech,
+        number,
+        "reply",
         json!({"body": "Hold the power button for 10 seconds"}),
     )
     .await?;
@@ -435,9 +375,7 @@ async fn long_poll_wakes_on_reply_and_sigterm_drains_quickly() -> Result<()> {
 #[test]
 fn backup_while_serving_is_a_consistent_copy() -> Result<()> {
     let (server, agent) = enrolled_pair()?;
-    let ids: Vec<String> = (0..5)
-        .map(|i| agent.report("printer", &format!("Printing to the wrong printer {i}")))
-        .collect::<Result<_>>()?;
+    let ids = report_many(&agent, 5, "printer", "Printing to the wrong printer")?;
     assert!(agent.sync()?.0);
     let copy_dir = tempfile::tempdir()?;
     let out = copy_dir.path().join("handraise.db");
@@ -445,7 +383,7 @@ fn backup_while_serving_is_a_consistent_copy() -> Result<()> {
     assert!(out.metadata()?.len() > 0);
 
     // The copy is a working data directory of its own.
-    let listed = std::process::Command::new(harness::bin("handraise-server"))
+    let listed = std::process::Command::new(harness::bin("handraise-server")?)
         .args(["tickets", "list", "--json", "--data-dir"])
         .arg(copy_dir.path())
         .output()?;
@@ -455,15 +393,7 @@ fn backup_while_serving_is_a_consistent_copy() -> Result<()> {
         String::from_utf8_lossy(&listed.stderr)
     );
     let tickets: Vec<Value> = serde_json::from_slice(&listed.stdout)?;
-    for id in &ids {
-        assert_eq!(
-            tickets
-                .iter()
-                .filter(|t| t["client_id"] == id.as_str())
-                .count(),
-            1
-        );
-    }
+    assert_each_once(&tickets, &ids);
     Ok(())
 }
 
@@ -473,7 +403,7 @@ fn init_is_idempotent_and_creates_no_tickets() -> Result<()> {
     server.cli(&["init"])?;
     server.cli(&["init"])?;
     assert!(server.tickets()?.is_empty());
-    let token = server.enroll_token()?;
+    let token = server.enroll_token("e2e")?;
     assert!(token.len() >= 16 && !token.contains(' '), "{token}");
     Ok(())
 }

@@ -2,10 +2,12 @@
 //! memory idle (no window), after a report window opens and closes (20 cycles), wake-ups
 //! while idle, and trigger → interactive cold and warm — for both window designs.
 
-use anyhow::{Context, Result, bail};
+use crate::benchmarks::{loadavg, machine, section, write_section};
+use anyhow::{Context, Result};
+use handraise_testkit::{Agent, Guard, Launch, wait_until};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Memory of a process tree, from `/proc/PID/smaps_rollup`.
@@ -116,19 +118,8 @@ fn wakeups_by_name(
     out
 }
 
-struct Kill(Child);
-
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").arg(self.0.id().to_string()).status();
-        std::thread::sleep(Duration::from_millis(300));
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn quiet(cmd: &mut Command) -> Result<Kill> {
-    Ok(Kill(
+fn quiet(cmd: &mut Command) -> Result<Guard> {
+    Ok(Guard(
         cmd.stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -148,17 +139,6 @@ fn window_count(title: &str, display: &str) -> usize {
                 .count()
         })
         .unwrap_or(0)
-}
-
-fn wait_for(what: &str, timeout: Duration, mut ok: impl FnMut() -> bool) -> Result<()> {
-    let t = Instant::now();
-    while t.elapsed() < timeout {
-        if ok() {
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    bail!("timed out waiting for {what}")
 }
 
 fn unix_ms_now() -> u128 {
@@ -214,7 +194,9 @@ pub fn run_design(
         "-nolisten",
         "tcp",
     ]))?;
-    std::thread::sleep(Duration::from_millis(800));
+    wait_until("Xvfb's socket", Duration::from_secs(10), || {
+        Path::new("/tmp/.X11-unix/X93").exists()
+    })?;
     let _wm = quiet(Command::new("openbox").env("DISPLAY", display))?;
     let _tray = quiet(
         Command::new("trayer")
@@ -259,8 +241,8 @@ pub fn run_design(
     first
         .args(["--window", "report"])
         .env("HANDRAISE_TRIGGERED_AT_MS", unix_ms_now().to_string());
-    let first = Kill(first.spawn().context("start the first window")?);
-    wait_for(
+    let first = Guard(first.spawn().context("start the first window")?);
+    wait_until(
         "the first window's ready signal",
         Duration::from_secs(30),
         || !ready_times(&first_log).is_empty(),
@@ -274,10 +256,10 @@ pub fn run_design(
     let ready_first_ever_ms = ready_times(&first_log).first().copied();
     let log = work.join(format!("app-{design}.log"));
     let app = app_cmd(&log)?.spawn().context("start the app")?;
-    let app = Kill(app);
+    let app = Guard(app);
     // dbus-run-session's child is the app.
     let mut pid = 0;
-    wait_for("the app process", Duration::from_secs(10), || {
+    wait_until("the app process", Duration::from_secs(10), || {
         pid = children(app.0.id())
             .into_iter()
             .find(|p| {
@@ -304,11 +286,11 @@ pub fn run_design(
             .args(["key", "ctrl+alt+h"])
             .env("DISPLAY", display)
             .status()?;
-        wait_for("the report window", Duration::from_secs(20), || {
+        wait_until("the report window", Duration::from_secs(20), || {
             window_count(title, display) == 1
         })?;
         let want = i + 1;
-        wait_for("the page's ready signal", Duration::from_secs(20), || {
+        wait_until("the page's ready signal", Duration::from_secs(20), || {
             ready_times(&log).len() >= want
         })?;
         std::thread::sleep(Duration::from_millis(500));
@@ -316,7 +298,7 @@ pub fn run_design(
             .args(["-c", title])
             .env("DISPLAY", display)
             .status()?;
-        wait_for("the window to close", Duration::from_secs(20), || {
+        wait_until("the window to close", Duration::from_secs(20), || {
             window_count(title, display) == 0
         })?;
         std::thread::sleep(Duration::from_secs(3));
@@ -431,15 +413,6 @@ pub fn app_binary(root: &Path) -> PathBuf {
     root.join("target/release/handraise")
 }
 
-fn last_line(out: &[u8]) -> String {
-    String::from_utf8_lossy(out)
-        .lines()
-        .last()
-        .unwrap_or_default()
-        .trim()
-        .to_owned()
-}
-
 /// `cargo xtask bench-app [--quick]`: builds the release app, measures both designs and
 /// writes the figures into BENCHMARKS.md (between the `app` markers).
 pub fn run(root: &Path, args: &[String]) -> Result<()> {
@@ -451,74 +424,19 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
             .args(["run", "build"])
             .current_dir(root.join("ui")),
     )?;
-    crate::run_cmd(crate::cargo().args([
-        "build",
-        "--release",
-        "-p",
-        "handraise-app",
-        "--features",
-        "custom-protocol",
-    ]))?;
-    crate::run_cmd(crate::cargo().args([
-        "build",
-        "--release",
-        "-p",
-        "handraise-server",
-        "-p",
-        "handraise-agent",
-        "--bins",
-    ]))?;
+    crate::build_app_with_ui(true)?;
+    crate::build_server_and_agent(true)?;
     let rel = root.join("target/release");
     let work = tempfile_dir(root)?;
-    let server_dir = work.join("server");
-    let out = Command::new(rel.join("handraise-server"))
-        .arg("init")
-        .arg("--data-dir")
-        .arg(&server_dir)
-        .output()?;
-    if !out.status.success() {
-        bail!("init failed");
-    }
-    let token = last_line(
-        &Command::new(rel.join("handraise-server"))
-            .args(["enroll-token", "create", "--label", "bench"])
-            .arg("--data-dir")
-            .arg(&server_dir)
-            .output()?
-            .stdout,
-    );
-    let mut server = Command::new(rel.join("handraise-server"))
-        .arg("serve")
-        .arg("--data-dir")
-        .arg(&server_dir)
-        .args(["--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()?;
-    let stdout = server.stdout.take().context("server stdout")?;
-    let server = Kill(server);
-    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
-    let url = loop {
-        let line = lines.next().context("server exited")??;
-        if let Some(u) = line.strip_prefix("listening on ") {
-            break u.trim().to_owned();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
+    let server = Launch::new(rel.join("handraise-server"))
+        .data_dir(work.join("server"))
+        .quiet()
+        .start()?;
+    let token = server.enroll_token("bench")?;
     let mut figs = Vec::new();
     for design in ["separate", "in-process"] {
         let agent_dir = work.join(format!("agent-{design}"));
-        let ok = Command::new(rel.join("handraise-agent"))
-            .args(["enroll", "--server", &url, "--token", &token])
-            .arg("--data-dir")
-            .arg(&agent_dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()?
-            .success();
-        if !ok {
-            bail!("enroll failed");
-        }
+        Agent::at(rel.join("handraise-agent"), &agent_dir).enroll(&server.url, &token)?;
         let settle = if quick {
             Duration::from_secs(15)
         } else {
@@ -539,49 +457,18 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         )?);
     }
     drop(server);
-    let section = format!(
-        "<!-- app:start -->\n## Tray app: memory and start-up\n\nMeasured by `cargo xtask bench-app{}` on {} (load average at start: {}), release build, Xvfb + openbox + trayer, enrolled, sums of `Anonymous` and `Pss` from `/proc/PID/smaps_rollup` over `handraise` and all its descendants. \"Ready\" is trigger (Ctrl+Alt+H) → the page's ready signal: \"first ever\" is the first window on an account with empty caches, \"cold\" the first window of a freshly started tray (caches filled), \"warm\" the later ones. Idle wake-ups are the context switches of every thread of the tree over 60 s after the settle (15 s with `--quick`). Targets: idle anon ≤ 40 MB and PSS ≤ 110 MB; after open/close within 20 MB of idle with no growth; no idle wake-ups beyond the sync schedule; ready ≤ 250 ms.\n\n{}\n<!-- app:end -->\n",
+    let body = format!(
+        "## Tray app: memory and start-up\n\nMeasured by `cargo xtask bench-app{}` on {} (load average at start: {}), release build, Xvfb + openbox + trayer, enrolled, sums of `Anonymous` and `Pss` from `/proc/PID/smaps_rollup` over `handraise` and all its descendants. \"Ready\" is trigger (Ctrl+Alt+H) → the page's ready signal: \"first ever\" is the first window on an account with empty caches, \"cold\" the first window of a freshly started tray (caches filled), \"warm\" the later ones. Idle wake-ups are the context switches of every thread of the tree over 60 s after the settle (15 s with `--quick`). Targets: idle anon ≤ 40 MB and PSS ≤ 110 MB; after open/close within 20 MB of idle with no growth; no idle wake-ups beyond the sync schedule; ready ≤ 250 ms.\n\n{}",
         if quick { " --quick" } else { "" },
         machine(),
-        std::fs::read_to_string("/proc/loadavg")
-            .unwrap_or_default()
-            .split_whitespace()
-            .take(3)
-            .collect::<Vec<_>>()
-            .join(" "),
+        loadavg(),
         report(&figs, &app_binary(root)),
     );
-    let path = root.join("BENCHMARKS.md");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n\n".into());
-    let text = match (
-        text.find("<!-- app:start -->"),
-        text.find("<!-- app:end -->"),
-    ) {
-        (Some(a), Some(b)) if b > a => {
-            let end = b + "<!-- app:end -->\n".len().min(text.len() - b);
-            format!("{}{}{}", &text[..a], section, &text[end..])
-        }
-        _ => format!("{}\n{}", text.trim_end(), "\n".to_owned() + &section),
-    };
-    std::fs::write(&path, text)?;
+    let section = section("app", &body);
+    write_section(&root.join("BENCHMARKS.md"), "app", &section)?;
     println!("{section}");
     let _ = std::fs::remove_dir_all(&work);
     Ok(())
-}
-
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with("model name"))
-        .and_then(|l| l.split(':').nth(1))
-        .unwrap_or("")
-        .trim()
-        .to_owned();
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(0);
-    format!("{cores} cores ({cpu})")
 }
 
 fn tempfile_dir(root: &Path) -> Result<PathBuf> {

@@ -4,6 +4,7 @@
 //! the same through sudo; otherwise it prints the exact command and stops.
 
 use anyhow::{Result, bail};
+use handraise_testkit::is_root;
 use std::process::{Command, Stdio};
 
 /// What building the workspace needs: the C toolchain, and WebKitGTK with the tray libraries
@@ -70,14 +71,6 @@ fn installed(pkg: &str) -> bool {
         .stderr(Stdio::null())
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
-        .unwrap_or(false)
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
         .unwrap_or(false)
 }
 

@@ -12,6 +12,7 @@
 
 use crate::{cargo, run_cmd};
 use anyhow::{Context, Result, bail};
+use handraise_testkit::process::wait_or_kill;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -115,16 +116,8 @@ fn run_with_limit(cmd: &mut Command, limit: Duration) -> Result<bool> {
         .stdin(Stdio::null())
         .spawn()
         .with_context(|| format!("could not start {shown}"))?;
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(status) = child.try_wait()? {
-            return Ok(status.success());
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            bail!("{shown} did not stop within {} s", limit.as_secs());
-        }
-        std::thread::sleep(Duration::from_millis(200));
+    match wait_or_kill(&mut child, limit)? {
+        Some(status) => Ok(status.success()),
+        None => bail!("{shown} did not stop within {} s", limit.as_secs()),
     }
 }

@@ -1,7 +1,8 @@
 //! `cargo xtask` — project automation beyond `cargo build`.
 //!
 //! - `cargo xtask test [--soak]`: installs what the tests need, then runs the format check,
-//!   clippy and every test, printing the time of each phase. This is what CI runs.
+//!   clippy and every test (the generated UI bindings checked among them), printing the time
+//!   of each phase. This is what CI runs.
 //! - `cargo xtask run`: builds, starts a district server with a demo enrollment token on
 //!   127.0.0.1, enrolls a local agent against it, starts the tray app and prints what to try.
 //! - `cargo xtask codegen`: regenerates `ui/src/lib/bindings.ts` from the Rust IPC types and
@@ -9,6 +10,7 @@
 
 mod appbench;
 mod bench;
+mod benchmarks;
 mod deps;
 mod fuzz;
 mod run;
@@ -75,6 +77,28 @@ pub(crate) fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
+/// `cargo build [--release] -p PACKAGE...` followed by `extra` (e.g. `--bins`).
+pub(crate) fn cargo_build(release: bool, packages: &[&str], extra: &[&str]) -> Result<()> {
+    let mut cmd = cargo();
+    cmd.arg("build");
+    if release {
+        cmd.arg("--release");
+    }
+    for p in packages {
+        cmd.args(["-p", p]);
+    }
+    run_cmd(cmd.args(extra))
+}
+
+/// The server and agent binaries, debug or release.
+pub(crate) fn build_server_and_agent(release: bool) -> Result<()> {
+    cargo_build(
+        release,
+        &["handraise-server", "handraise-agent"],
+        &["--bins"],
+    )
+}
+
 struct Phases {
     started: Instant,
     done: Vec<(String, f64, bool)>,
@@ -134,15 +158,7 @@ fn dist(root: &Path) -> Result<()> {
     deps::ensure(deps::BUILD_PACKAGES)?;
     deps::ensure_node()?;
     npm_ci(&root.join("ui"))?;
-    run_cmd(cargo().args([
-        "build",
-        "--release",
-        "-p",
-        "handraise-server",
-        "-p",
-        "handraise-agent",
-        "--bins",
-    ]))?;
+    build_server_and_agent(true)?;
     run_cmd(
         Command::new(root.join("ui/node_modules/.bin/tauri"))
             .args([
@@ -182,7 +198,15 @@ pub(crate) fn test_packages() -> Vec<&'static str> {
 fn codegen() -> Result<()> {
     run_cmd(
         cargo()
-            .args(["test", "-p", "handraise-app", "--test", "bindings"])
+            .args([
+                "test",
+                "-p",
+                "handraise-agent",
+                "--features",
+                "ts",
+                "--test",
+                "bindings",
+            ])
             .env("HANDRAISE_WRITE_BINDINGS", "1"),
     )?;
     eprintln!("wrote ui/src/lib/bindings.ts");
@@ -228,14 +252,22 @@ pub(crate) fn build_app(root: &Path) -> Result<()> {
 /// path without it (loading a dev server), so this runs again before the app's own tests;
 /// both variants stay cached, so the second build is a relink.
 fn build_app_binary() -> Result<()> {
-    run_cmd(cargo().args([
-        "build",
-        "-p",
-        "handraise-app",
-        "--features",
-        "custom-protocol",
-    ]))
+    build_app_with_ui(false)
 }
+
+/// The tray app with the UI embedded (`--features custom-protocol`), debug or release.
+pub(crate) fn build_app_with_ui(release: bool) -> Result<()> {
+    cargo_build(
+        release,
+        &["handraise-app"],
+        &["--features", "custom-protocol"],
+    )
+}
+
+/// Features the workspace's tests and lints build with: `handraise-agent/ts` compiles the
+/// check that `ui/src/lib/bindings.ts` is current (`crates/handraise-agent/tests/bindings.rs`),
+/// which needs no Tauri.
+const TEST_FEATURES: &[&str] = &["--features", "handraise-agent/ts"];
 
 fn test(root: &Path, args: &[String]) -> Result<()> {
     let soak = args.iter().any(|a| a == "--soak");
@@ -259,14 +291,12 @@ fn test(root: &Path, args: &[String]) -> Result<()> {
             run_cmd(cargo().args(["fmt", "--all", "--", "--check"]))
         })?;
         phases.run("cargo clippy -D warnings", || {
-            run_cmd(cargo().args([
-                "clippy",
-                "--workspace",
-                "--all-targets",
-                "--",
-                "-D",
-                "warnings",
-            ]))
+            run_cmd(
+                cargo()
+                    .args(["clippy", "--workspace", "--all-targets"])
+                    .args(TEST_FEATURES)
+                    .args(["--", "-D", "warnings"]),
+            )
         })?;
         phases.run("ui: build, type check, unit tests", || {
             let ui = root.join("ui");
@@ -275,19 +305,13 @@ fn test(root: &Path, args: &[String]) -> Result<()> {
             run_cmd(&mut npm(&ui, "test"))
         })?;
         phases.run("build binaries and the app", || {
-            run_cmd(cargo().args([
-                "build",
-                "-p",
-                "handraise-server",
-                "-p",
-                "handraise-agent",
-                "--bins",
-            ]))?;
+            build_server_and_agent(false)?;
             build_app(root)
         })?;
         phases.run("rust tests", || {
             let mut cmd = cargo();
             cmd.args(["test", "--workspace"])
+                .args(TEST_FEATURES)
                 .env("HANDRAISE_BIN_DIR", &bin_dir);
             if soak {
                 cmd.env("HANDRAISE_SOAK", "1");

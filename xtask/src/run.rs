@@ -1,41 +1,9 @@
 //! `cargo xtask run`: a demo district server on 127.0.0.1 and a local agent enrolled against it.
 
-use crate::{cargo, run_cmd};
 use anyhow::{Context, Result, bail};
-use std::io::{BufRead, BufReader};
+use handraise_testkit::{Agent, Guard, Launch};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        // SIGTERM first so the server drains, then make sure it is gone.
-        let _ = Command::new("kill").arg(self.0.id().to_string()).status();
-        let _ = self.0.wait();
-    }
-}
-
-fn last_line(out: &[u8]) -> Result<String> {
-    String::from_utf8_lossy(out)
-        .lines()
-        .last()
-        .map(|l| l.trim().to_owned())
-        .filter(|l| !l.is_empty())
-        .context("command printed nothing")
-}
-
-fn output(cmd: &mut Command) -> Result<Vec<u8>> {
-    let shown = format!("{cmd:?}");
-    let out = cmd
-        .stderr(Stdio::inherit())
-        .output()
-        .with_context(|| format!("could not start {shown}"))?;
-    if !out.status.success() {
-        bail!("{shown} failed ({})", out.status);
-    }
-    Ok(out.stdout)
-}
+use std::process::Command;
 
 pub fn run(root: &Path, args: &[String]) -> Result<()> {
     let port = args
@@ -46,14 +14,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         .unwrap_or("8080");
     crate::deps::ensure(crate::deps::BUILD_PACKAGES)?;
     crate::deps::ensure_node()?;
-    run_cmd(cargo().args([
-        "build",
-        "-p",
-        "handraise-server",
-        "-p",
-        "handraise-agent",
-        "--bins",
-    ]))?;
+    crate::build_server_and_agent(false)?;
     crate::build_app(root)?;
     let bin = root.join("target/debug");
     let server_bin = bin.join("handraise-server");
@@ -63,86 +24,37 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     let agent_dir = base.join("agent");
     std::fs::create_dir_all(&base)?;
 
-    run_cmd(
-        Command::new(&server_bin)
-            .arg("init")
-            .arg("--data-dir")
-            .arg(&server_dir),
-    )?;
-    let enroll_token = last_line(&output(
-        Command::new(&server_bin)
-            .args(["enroll-token", "create", "--label", "demo"])
-            .arg("--data-dir")
-            .arg(&server_dir),
-    )?)?;
-    let tech_token = last_line(&output(
-        Command::new(&server_bin)
-            .args(["tech-token", "create", "--name", "Demo Technician"])
-            .arg("--data-dir")
-            .arg(&server_dir),
-    )?)?;
+    let port: u16 = port.parse().context("--port N")?;
+    // The demo shows the server's log as it comes (its own default unless RUST_LOG says).
+    let log = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into());
+    let mut server = Launch::new(&server_bin)
+        .data_dir(&server_dir)
+        .port(port)
+        .env("RUST_LOG", &log)
+        .start()
+        .context("try another port with --port N")?;
+    eprint!("{}", server.init_output);
+    let url = server.url.clone();
+    let enroll_token = server.enroll_token("demo")?;
+    let tech_token = server.tech_token("Demo Technician")?;
 
-    // A demo sign-in for the technician console (the password is read from stdin).
+    // A demo sign-in for the technician console (the password is read from stdin). A user
+    // added by an earlier run keeps its password; the marker remembers it.
     let demo_email = "demo@handraise.local";
     let demo_password = "handraise-demo-2026";
-    let console_login = {
-        let mut child = Command::new(&server_bin)
-            .args(["user", "add", "--email", demo_email, "--role", "admin"])
-            .arg("--data-dir")
-            .arg(&server_dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()?;
-        if let Some(mut stdin) = child.stdin.take() {
-            use std::io::Write;
-            let _ = writeln!(stdin, "{demo_password}");
-        }
-        // A user added by an earlier run keeps its password; the marker remembers it.
-        let marker = base.join("demo-login-created");
-        if child.wait()?.success() {
-            std::fs::write(&marker, demo_email)?;
-        }
-        marker.exists()
-    };
+    let marker = base.join("demo-login-created");
+    let added = server.cli_with_input(
+        &["user", "add", "--email", demo_email, "--role", "admin"],
+        demo_password,
+    );
+    if added.is_ok() {
+        std::fs::write(&marker, demo_email)?;
+    }
+    let console_login = marker.exists();
 
-    let listen = format!("127.0.0.1:{port}");
-    let mut server = Command::new(&server_bin)
-        .arg("serve")
-        .arg("--data-dir")
-        .arg(&server_dir)
-        .args(["--listen", &listen])
-        .stdout(Stdio::piped())
-        .spawn()
-        .context("could not start handraise-server")?;
-    let stdout = server.stdout.take().context("no server stdout")?;
-    let server = KillOnDrop(server);
-    let mut lines = BufReader::new(stdout).lines();
-    let url = loop {
-        match lines.next() {
-            Some(line) => {
-                let line = line?;
-                if let Some(url) = line.strip_prefix("listening on ") {
-                    break url.trim().to_owned();
-                }
-            }
-            None => bail!(
-                "handraise-server exited before listening (is port {port} free? try --port N)"
-            ),
-        }
-    };
-    // Keep draining the server's stdout so it never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-
-    let enrolled = agent_dir.join("enrollment.json").exists();
-    if !enrolled {
-        run_cmd(
-            Command::new(&agent_bin)
-                .arg("enroll")
-                .args(["--server", &url, "--token", &enroll_token])
-                .arg("--data-dir")
-                .arg(&agent_dir),
-        )?;
+    let agent = Agent::at(&agent_bin, &agent_dir);
+    if !agent.enrolled() {
+        agent.enroll(&url, &enroll_token)?;
     }
 
     let console = if console_login {
@@ -193,8 +105,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
             .spawn()
             .context("could not start handraise-agent run")?
     };
-    let _client = KillOnDrop(client);
-    let mut server = server;
-    let status = server.0.wait()?;
+    let _client = Guard(client);
+    let status = server.wait()?;
     bail!("handraise-server stopped ({status})")
 }

@@ -16,14 +16,29 @@ use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 use uuid::Uuid;
 
+/// The server under load and how its simulated devices enroll.
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub struct Target {
     /// Server base URL (loopback only).
     #[arg(long)]
     pub url: String,
     /// Enrollment token for the simulated devices.
     #[arg(long)]
     pub enroll_token: String,
+}
+
+impl Target {
+    /// The checked base URL (no trailing slash).
+    pub fn base_url(&self) -> Result<String> {
+        crate::check_loopback(&self.url)?;
+        Ok(self.url.trim_end_matches('/').to_owned())
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub target: Target,
     /// Concurrent simulated agents (one device each).
     #[arg(long, default_value_t = 16)]
     pub concurrency: usize,
@@ -157,11 +172,10 @@ struct Tally {
 }
 
 pub async fn run(a: Args) -> Result<()> {
-    crate::check_loopback(&a.url)?;
-    let url = a.url.trim_end_matches('/').to_owned();
+    let url = a.target.base_url()?;
     let concurrency = a.concurrency.clamp(1, 4096);
     let http = client(a.source_ip, Duration::from_secs(30))?;
-    let secrets = enroll_many(&http, &url, &a.enroll_token, concurrency, 32).await?;
+    let secrets = enroll_many(&http, &url, &a.target.enroll_token, concurrency, 32).await?;
     let snap = (!a.no_snapshot).then(snapshot);
     let body_bytes = serde_json::to_vec(&ticket(snap.as_ref(), 0))?.len();
 

@@ -23,11 +23,8 @@ use tokio::sync::Semaphore;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Server base URL (loopback only).
-    #[arg(long)]
-    pub url: String,
-    #[arg(long)]
-    pub enroll_token: String,
+    #[command(flatten)]
+    pub target: crate::intake::Target,
     /// Technician API token (for the replies).
     #[arg(long)]
     pub tech_token: String,
@@ -66,21 +63,20 @@ struct Counters {
 }
 
 pub async fn run(a: Args) -> Result<()> {
-    crate::check_loopback(&a.url)?;
+    let url = a.target.base_url()?;
     if let Some(ip) = a.source_ip
         && !ip.is_loopback()
     {
         bail!("--source-ip must be a 127.0.0.x address");
     }
     let run_deadline = Instant::now() + Duration::from_secs(a.max_secs.clamp(10, 7200));
-    let url = a.url.trim_end_matches('/').to_owned();
     let n = a.connections.clamp(1, 20_000);
     let wait = a.wait.min(30);
     let http = client(a.source_ip, Duration::from_secs(wait + 30))?;
 
     // Setup: devices and one ticket each.
     let setup_started = Instant::now();
-    let secrets = enroll_many(&http, &url, &a.enroll_token, n, 64).await?;
+    let secrets = enroll_many(&http, &url, &a.target.enroll_token, n, 64).await?;
     let numbers = create_tickets(&http, &url, &secrets, 64).await?;
     let setup_secs = setup_started.elapsed().as_secs_f64();
     crate::emit(

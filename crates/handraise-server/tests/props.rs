@@ -7,34 +7,19 @@
 //! a few seconds in a debug build); `cargo xtask fuzz` covers the same
 //! surfaces for longer.
 
-use axum::Router;
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode, header};
-use handraise_server::auth::hash_secret;
-use handraise_server::store::now_utc;
-use handraise_server::store::{AccountStore, AdminStore};
-use handraise_server::{AppState, Config, SqliteStore, Store, router};
-use http_body_util::BodyExt;
+use axum::http::{Method, StatusCode, header};
+use handraise_testkit::router::{self, Auth, Seeded};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use serde_json::{Value, json};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
-use tower::ServiceExt;
 
-/// The router with one enrolled device that has one ticket, a technician
-/// token, an article and an announcement.
+/// The seeded router (one enrolled device with one ticket, a technician token, an article,
+/// an announcement and an admin's console session) and the runtime that drives it.
 struct Fixture {
     rt: tokio::runtime::Runtime,
-    app: Router,
-    device_secret: String,
-    ticket_client_id: String,
-    ticket_number: i64,
-    tech_token: String,
-    announcement_id: i64,
-    /// An admin's console session: its cookie and its CSRF token.
-    console_cookie: String,
-    console_csrf: String,
+    seeded: Seeded,
 }
 
 fn fixture() -> &'static Fixture {
@@ -45,212 +30,14 @@ fn fixture() -> &'static Fixture {
             .enable_all()
             .build()
             .expect("runtime");
-        let store = Arc::new(SqliteStore::open_in_memory().expect("store"));
-        let now = now_utc();
-        store
-            .create_enroll_token(&hash_secret("enroll-me"), "props", now)
-            .expect("enroll token");
-        store
-            .create_tech_token("Prop Tech", &hash_secret("tech-token"), now)
-            .expect("tech token");
-        // Limits out of the way: the properties are about parsing, and a
-        // 429 would hide what the input does.
-        let config = Config {
-            device_burst: u32::MAX,
-            device_per_second: 1e12,
-            enroll_per_minute_per_ip: u32::MAX,
-            signin_max_failures: u32::MAX,
-            ..Config::default()
-        };
-        let state = AppState::new(store as Arc<dyn Store>, config);
-        let app = router(state.clone());
-        let (device_secret, ticket_client_id, ticket_number, announcement_id) =
-            rt.block_on(async {
-                let r = send_json(
-                    &app,
-                    Method::POST,
-                    "/api/v1/enroll",
-                    None,
-                    &json!({"token": "enroll-me", "hostname": "props", "school": "S"}),
-                )
-                .await;
-                assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
-                let secret = r.1["device_secret"].as_str().expect("secret").to_owned();
-                let cid = uuid::Uuid::now_v7().to_string();
-                let r = send_json(
-                    &app,
-                    Method::POST,
-                    "/api/v1/tickets",
-                    Some(&secret),
-                    &json!({"client_id": cid, "created_at": "2026-01-05T10:00:00Z",
-                            "category": "printer", "summary": "jammed"}),
-                )
-                .await;
-                assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
-                let number = r.1["number"].as_i64().expect("number");
-                // A feed entry, so cursor 0 answers at once.
-                let r = send_json(
-                    &app,
-                    Method::POST,
-                    &format!("/api/v1/tech/tickets/{number}/status"),
-                    Some("tech-token"),
-                    &json!({"status": "in_progress"}),
-                )
-                .await;
-                assert_eq!(r.0, StatusCode::OK, "{}", r.1);
-                let r = send_json(
-                    &app,
-                    Method::POST,
-                    "/api/v1/tech/kb",
-                    Some("tech-token"),
-                    &json!({"slug": "printer-jam", "title": "Paper jam", "body": "1. Open the tray",
-                            "categories": ["printer"], "keywords": ["jam"], "published": true}),
-                )
-                .await;
-                assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
-                let r = send_json(
-                    &app,
-                    Method::POST,
-                    "/api/v1/tech/announcements",
-                    Some("tech-token"),
-                    &json!({"kind": "outage", "title": "Wi-Fi down", "message": "Working on it"}),
-                )
-                .await;
-                assert_eq!(r.0, StatusCode::CREATED, "{}", r.1);
-                let ann = r.1["id"].as_i64().expect("id");
-                (secret, cid, number, ann)
-            });
-        let (console_cookie, console_csrf) = rt.block_on(console_session(&app, &state));
-        Fixture {
-            rt,
-            app,
-            device_secret,
-            ticket_client_id,
-            ticket_number,
-            tech_token: "tech-token".into(),
-            announcement_id,
-            console_cookie,
-            console_csrf,
-        }
+        let seeded = rt.block_on(Seeded::new());
+        Fixture { rt, seeded }
     })
-}
-
-async fn send(app: &Router, req: Request<Body>) -> (StatusCode, Vec<u8>, Option<String>) {
-    let (status, headers, body) = send_full(app, req).await;
-    let ctype = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    (status, body, ctype)
-}
-
-async fn send_full(
-    app: &Router,
-    req: Request<Body>,
-) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
-    let resp = app.clone().oneshot(req).await.expect("infallible");
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let body = resp
-        .into_body()
-        .collect()
-        .await
-        .map(|b| b.to_bytes().to_vec())
-        .unwrap_or_default();
-    (status, headers, body)
-}
-
-/// Signs an admin in through the console's own form; returns the session cookie
-/// (`hr_session=...`) and the session's CSRF token, so console forms reach their parsers.
-async fn console_session(app: &Router, state: &AppState) -> (String, String) {
-    const PASSWORD: &str = "props-password-1";
-    let admin = handraise_server::service::accounts::UserInput {
-        email: "props@example.org",
-        name: Some("Props"),
-        role: handraise_server::store::Role::Admin,
-        password: PASSWORD,
-    };
-    handraise_server::service::accounts::create_user(
-        state.store().as_ref(),
-        &admin,
-        handraise_server::store::now_utc(),
-    )
-    .expect("admin");
-    let cookie = |headers: &axum::http::HeaderMap, name: &str| {
-        headers
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|v| v.starts_with(&format!("{name}=")))
-            .and_then(|v| v.split(';').next())
-            .map(str::to_owned)
-            .expect("cookie")
-    };
-    let csrf = |html: &[u8]| {
-        let html = String::from_utf8_lossy(html);
-        let marker = "name=\"csrf\" value=\"";
-        let start = html.find(marker).expect("a CSRF field") + marker.len();
-        html[start..]
-            .split('"')
-            .next()
-            .unwrap_or_default()
-            .to_owned()
-    };
-    let get = |uri: &str, cookie: &str| {
-        Request::builder()
-            .uri(uri)
-            .header(header::COOKIE, cookie)
-            .body(Body::empty())
-            .expect("request")
-    };
-    let (_, headers, html) = send_full(app, get("/console/sign-in", "")).await;
-    let pre = cookie(&headers, "hr_signin");
-    let body = format!(
-        "csrf={}&email=props%40example.org&password={PASSWORD}",
-        csrf(&html)
-    );
-    let req = Request::builder()
-        .method(Method::POST)
-        .uri("/console/sign-in")
-        .header(header::COOKIE, &pre)
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(body))
-        .expect("request");
-    let (status, headers, _) = send_full(app, req).await;
-    assert_eq!(status, StatusCode::SEE_OTHER, "signed in");
-    let session = cookie(&headers, "hr_session");
-    let (status, _, html) = send_full(app, get("/console/queue", &session)).await;
-    assert_eq!(status, StatusCode::OK);
-    (session, csrf(&html))
-}
-
-async fn send_json(
-    app: &Router,
-    method: Method,
-    uri: &str,
-    token: Option<&str>,
-    body: &Value,
-) -> (StatusCode, Value) {
-    let mut b = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header(header::CONTENT_TYPE, "application/json");
-    if let Some(t) = token {
-        b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
-    }
-    let req = b
-        .body(Body::from(serde_json::to_vec(body).expect("json")))
-        .expect("request");
-    let (status, bytes, _) = send(app, req).await;
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
 }
 
 /// Who a request authenticates as.
 #[derive(Debug, Clone, Copy)]
-enum Auth {
+enum Who {
     None,
     Device,
     Tech,
@@ -263,61 +50,55 @@ enum Auth {
 fn check(
     method: Method,
     uri: &str,
-    auth: Auth,
+    who: Who,
     content_type: Option<&str>,
     body: Vec<u8>,
 ) -> Result<Option<StatusCode>, TestCaseError> {
     let f = fixture();
-    let mut b = Request::builder().method(method.clone()).uri(uri);
-    match auth {
-        Auth::None => {}
-        Auth::Device => {
-            b = b.header(header::AUTHORIZATION, format!("Bearer {}", f.device_secret));
-        }
-        Auth::Tech => b = b.header(header::AUTHORIZATION, format!("Bearer {}", f.tech_token)),
-        Auth::Console => b = b.header(header::COOKIE, &f.console_cookie),
-    }
-    if let Some(ct) = content_type {
-        b = b.header(header::CONTENT_TYPE, ct);
-    }
+    let s = &f.seeded;
+    let auth = match who {
+        Who::None => Auth::None,
+        Who::Device => Auth::Bearer(&s.device_secret),
+        Who::Tech => Auth::Bearer(&s.tech_token),
+        Who::Console => Auth::Cookie(&s.console_cookie),
+    };
     // A value the builder refuses (a URI or header no client could send) is
     // not a server input.
-    let Ok(req) = b.body(Body::from(body)) else {
+    let Ok(req) = router::request(method.clone(), uri, auth, content_type, body) else {
         return Ok(None);
     };
     let answer = f.rt.block_on(async {
-        tokio::time::timeout(Duration::from_secs(2), send_full(&f.app, req)).await
+        tokio::time::timeout(Duration::from_secs(2), router::send(&s.app.router, req)).await
     });
-    let Ok((status, headers, bytes)) = answer else {
+    let Ok(reply) = answer else {
         prop_assert!(
             uri.starts_with("/api/v1/updates"),
             "{method} {uri} did not answer within 2 s"
         );
         return Ok(None);
     };
+    let status = reply.status;
     prop_assert!(
         !status.is_server_error(),
         "{method} {uri} answered {status}: {}",
-        String::from_utf8_lossy(&bytes)
+        String::from_utf8_lossy(&reply.bytes)
     );
-    let header_value = |name| headers.get(name).and_then(|v| v.to_str().ok());
-    if matches!(auth, Auth::Console) {
+    if matches!(who, Who::Console) {
         // Past the session and CSRF layers: not sent to sign in, not refused as forged.
+        let location = reply.header(header::LOCATION);
         prop_assert!(
             !matches!(status, StatusCode::FORBIDDEN | StatusCode::UNAUTHORIZED)
-                && !header_value(header::LOCATION)
-                    .is_some_and(|l| l.starts_with("/console/sign-in")),
-            "{method} {uri} answered {status} ({:?}) to a signed-in form",
-            header_value(header::LOCATION)
+                && !location.is_some_and(|l| l.starts_with("/console/sign-in")),
+            "{method} {uri} answered {status} ({location:?}) to a signed-in form"
         );
     }
-    let ctype = header_value(header::CONTENT_TYPE);
+    let ctype = reply.header(header::CONTENT_TYPE);
     if status.is_client_error() && uri.starts_with("/api/") {
         prop_assert!(
             ctype.is_some_and(|c| c.starts_with("application/json")),
             "{method} {uri} answered {status} with content type {ctype:?}"
         );
-        let v: Value = serde_json::from_slice(&bytes).map_err(|e| {
+        let v: Value = serde_json::from_slice(&reply.bytes).map_err(|e| {
             TestCaseError::fail(format!(
                 "{method} {uri} answered {status} with non-JSON: {e}"
             ))
@@ -349,48 +130,40 @@ fn config() -> ProptestConfig {
 }
 
 /// Every JSON endpoint with the credential it needs.
-fn json_endpoints() -> Vec<(Method, String, Auth)> {
+fn json_endpoints() -> Vec<(Method, String, Who)> {
     let f = fixture();
-    let (cid, n) = (&f.ticket_client_id, f.ticket_number);
+    let (cid, n) = (&f.seeded.ticket_client_id, f.seeded.ticket_number);
     vec![
-        (Method::POST, "/api/v1/enroll".into(), Auth::None),
-        (Method::POST, "/api/v1/tickets".into(), Auth::Device),
+        (Method::POST, "/api/v1/enroll".into(), Who::None),
+        (Method::POST, "/api/v1/tickets".into(), Who::Device),
         (
             Method::POST,
             format!("/api/v1/tickets/{cid}/messages"),
-            Auth::Device,
+            Who::Device,
         ),
         (
             Method::POST,
             format!("/api/v1/tech/tickets/{n}/status"),
-            Auth::Tech,
+            Who::Tech,
         ),
         (
             Method::POST,
             format!("/api/v1/tech/tickets/{n}/assign"),
-            Auth::Tech,
+            Who::Tech,
         ),
         (
             Method::POST,
             format!("/api/v1/tech/tickets/{n}/reply"),
-            Auth::Tech,
+            Who::Tech,
         ),
         (
             Method::POST,
             format!("/api/v1/tech/tickets/{n}/note"),
-            Auth::Tech,
+            Who::Tech,
         ),
-        (Method::POST, "/api/v1/tech/kb".into(), Auth::Tech),
-        (
-            Method::PUT,
-            "/api/v1/tech/kb/printer-jam".into(),
-            Auth::Tech,
-        ),
-        (
-            Method::POST,
-            "/api/v1/tech/announcements".into(),
-            Auth::Tech,
-        ),
+        (Method::POST, "/api/v1/tech/kb".into(), Who::Tech),
+        (Method::PUT, "/api/v1/tech/kb/printer-jam".into(), Who::Tech),
+        (Method::POST, "/api/v1/tech/announcements".into(), Who::Tech),
     ]
 }
 
@@ -472,77 +245,62 @@ fn ticket_json() -> impl Strategy<Value = Value> {
         1 => Just(Value::from(uuid::Uuid::nil().to_string())),
         1 => any::<String>().prop_map(Value::from),
     ];
-    (
+    let required = (
         id,
         time,
         choice(&[
             "display", "sound", "printer", "wifi", "sign-in", "app", "computer", "other",
         ]),
         hostile_text(),
+    );
+    let text = || hostile_text().prop_map(Value::from);
+    let reporter = (
         prop::option::of(hostile_text()),
+        prop::option::of(hostile_text()),
+    )
+        .prop_map(|(user, name)| json!({"os_user": user, "display_name": name}));
+    let help = prop::collection::vec((hostile_text(), choice(&["still_broken", "shown"])), 1..4)
+        .prop_map(|help| {
+            let help: Vec<Value> = help
+                .into_iter()
+                .map(|(slug, outcome)| json!({"article_slug": slug, "outcome": outcome}))
+                .collect();
+            Value::from(help)
+        });
+    // Each optional field present or left out.
+    let optional = (
+        prop::option::of(text()),
         prop::option::of(choice(&["now", "soon", "whenever"])),
         prop::option::of(choice(&["me", "room", "building", "district"])),
-        prop::option::of(hostile_text()),
-        prop::option::of((
-            prop::option::of(hostile_text()),
-            prop::option::of(hostile_text()),
-        )),
+        prop::option::of(text()),
+        prop::option::of(reporter),
         prop::option::of(snapshot_json()),
-        prop::collection::vec((hostile_text(), choice(&["still_broken", "shown"])), 0..4),
-        prop::option::of(any::<i64>()),
-    )
-        .prop_map(
-            |(
-                id,
-                at,
-                category,
-                summary,
-                details,
-                urgency,
-                scope,
-                room,
-                reporter,
-                snap,
-                help,
-                ann,
-            )| {
-                let mut t = json!({"client_id": id, "created_at": at, "category": category,
-                                   "summary": summary});
-                let o = t.as_object_mut().expect("object");
-                if let Some(d) = details {
-                    o.insert("details".into(), d.into());
-                }
-                if let Some(u) = urgency {
-                    o.insert("urgency".into(), u);
-                }
-                if let Some(s) = scope {
-                    o.insert("scope".into(), s);
-                }
-                if let Some(r) = room {
-                    o.insert("room".into(), r.into());
-                }
-                if let Some((user, name)) = reporter {
-                    o.insert(
-                        "reporter".into(),
-                        json!({"os_user": user, "display_name": name}),
-                    );
-                }
-                if let Some(s) = snap {
-                    o.insert("snapshot".into(), s);
-                }
-                if !help.is_empty() {
-                    let help: Vec<Value> = help
-                        .into_iter()
-                        .map(|(slug, outcome)| json!({"article_slug": slug, "outcome": outcome}))
-                        .collect();
-                    o.insert("self_help".into(), help.into());
-                }
-                if let Some(a) = ann {
-                    o.insert("announcement_id".into(), a.into());
-                }
-                t
-            },
-        )
+        prop::option::of(help),
+        prop::option::of(any::<i64>().prop_map(Value::from)),
+    );
+    (required, optional).prop_map(|(required, optional)| {
+        let (id, at, category, summary) = required;
+        let (details, urgency, scope, room, reporter, snapshot, self_help, ann) = optional;
+        let mut t = json!({"client_id": id, "created_at": at, "category": category,
+                           "summary": summary});
+        let o = t.as_object_mut().expect("object");
+        let fields = [
+            ("details", details),
+            ("urgency", urgency),
+            ("scope", scope),
+            ("room", room),
+            ("reporter", reporter),
+            ("snapshot", snapshot),
+            ("self_help", self_help),
+            ("announcement_id", ann),
+        ];
+        for (key, value) in fields {
+            if let Some(v) = value {
+                o.insert(key.into(), v);
+            }
+        }
+        t
+    })
 }
 
 fn snapshot_json() -> impl Strategy<Value = Value> {
@@ -643,8 +401,8 @@ proptest! {
         ct in content_type(),
         body in prop::collection::vec(any::<u8>(), 0..2048),
     ) {
-        let (method, uri, auth) = json_endpoints()[i].clone();
-        check(method, &uri, auth, ct.as_deref(), body)?;
+        let (method, uri, who) = json_endpoints()[i].clone();
+        check(method, &uri, who, ct.as_deref(), body)?;
     }
 
     #[test]
@@ -677,7 +435,7 @@ proptest! {
     #[test]
     fn tickets_with_hostile_fields(t in ticket_json()) {
         let body = serde_json::to_vec(&t).expect("json");
-        let status = check(Method::POST, "/api/v1/tickets", Auth::Device, Some("application/json"), body.clone())?;
+        let status = check(Method::POST, "/api/v1/tickets", Who::Device, Some("application/json"), body.clone())?;
         prop_assert!(
             matches!(status.map(|s| s.as_u16()), Some(200 | 201 | 400 | 409 | 413 | 422)),
             "ticket answered {status:?}"
@@ -685,9 +443,9 @@ proptest! {
         if status == Some(StatusCode::CREATED) {
             // Stored means readable, and a repeat is the idempotent 200.
             let cid = t["client_id"].as_str().unwrap_or_default();
-            let got = check(Method::GET, &format!("/api/v1/tickets/{cid}"), Auth::Device, None, Vec::new())?;
+            let got = check(Method::GET, &format!("/api/v1/tickets/{cid}"), Who::Device, None, Vec::new())?;
             prop_assert_eq!(got, Some(StatusCode::OK));
-            let again = check(Method::POST, "/api/v1/tickets", Auth::Device, Some("application/json"), body)?;
+            let again = check(Method::POST, "/api/v1/tickets", Who::Device, Some("application/json"), body)?;
             prop_assert_eq!(again, Some(StatusCode::OK));
         }
     }
@@ -696,7 +454,7 @@ proptest! {
     fn messages_with_hostile_bodies(text in hostile_text(), id in prop_oneof![Just(uuid::Uuid::now_v7().to_string()), any::<String>()]) {
         let f = fixture();
         let body = serde_json::to_vec(&json!({"client_id": id, "created_at": "2026-01-05T10:00:00Z", "body": text})).expect("json");
-        check(Method::POST, &format!("/api/v1/tickets/{}/messages", f.ticket_client_id), Auth::Device, Some("application/json"), body)?;
+        check(Method::POST, &format!("/api/v1/tickets/{}/messages", f.seeded.ticket_client_id), Who::Device, Some("application/json"), body)?;
     }
 
     #[test]
@@ -709,7 +467,7 @@ proptest! {
         at in prop_oneof![Just(Value::Null), Just(Value::from("2026-01-05T10:00:00Z")), any::<String>().prop_map(Value::from)],
     ) {
         let f = fixture();
-        let n = f.ticket_number;
+        let n = f.seeded.ticket_number;
         let bodies = [
             (format!("/api/v1/tech/tickets/{n}/status"), json!({"status": status})),
             (format!("/api/v1/tech/tickets/{n}/assign"), json!({"assignee": text})),
@@ -719,10 +477,10 @@ proptest! {
             ("/api/v1/tech/announcements".to_owned(), json!({"kind": kind, "title": text, "message": text, "starts_at": at, "ends_at": at, "category": cats.first()})),
         ];
         for (uri, body) in bodies {
-            check(Method::POST, &uri, Auth::Tech, Some("application/json"), serde_json::to_vec(&body).expect("json"))?;
+            check(Method::POST, &uri, Who::Tech, Some("application/json"), serde_json::to_vec(&body).expect("json"))?;
         }
         let put = json!({"slug": slug, "title": text, "body": text, "categories": cats, "keywords": [], "published": false});
-        check(Method::PUT, &format!("/api/v1/tech/kb/{}", encode(&slug)), Auth::Tech, Some("application/json"), serde_json::to_vec(&put).expect("json"))?;
+        check(Method::PUT, &format!("/api/v1/tech/kb/{}", encode(&slug)), Who::Tech, Some("application/json"), serde_json::to_vec(&put).expect("json"))?;
     }
 
     #[test]
@@ -739,10 +497,10 @@ proptest! {
         own in any::<bool>(),
     ) {
         let f = fixture();
-        let cid = if own { f.ticket_client_id.clone() } else { uuid::Uuid::now_v7().to_string() };
+        let cid = if own { f.seeded.ticket_client_id.clone() } else { uuid::Uuid::now_v7().to_string() };
         let mut body = prefix;
         body.extend(rest);
-        let status = check(Method::PUT, &format!("/api/v1/tickets/{cid}/screenshot"), Auth::Device, ct.as_deref(), body)?;
+        let status = check(Method::PUT, &format!("/api/v1/tickets/{cid}/screenshot"), Who::Device, ct.as_deref(), body)?;
         prop_assert!(matches!(status.map(|s| s.as_u16()), Some(200 | 400 | 404 | 413 | 415)), "screenshot answered {status:?}");
     }
 
@@ -754,49 +512,49 @@ proptest! {
     ) {
         // A query that asks for a long wait past the feed's end holds; the
         // 2 s bound in `check` accepts that.
-        check(Method::GET, &format!("/api/v1/updates?{updates}"), Auth::Device, None, Vec::new())?;
-        check(Method::GET, &format!("/api/v1/kb?{kb}"), Auth::Device, None, Vec::new())?;
-        check(Method::GET, &format!("/api/v1/tech/tickets?{list}"), Auth::Tech, None, Vec::new())?;
-        check(Method::GET, &format!("/api/v1/announcements?{kb}"), Auth::Device, None, Vec::new())?;
+        check(Method::GET, &format!("/api/v1/updates?{updates}"), Who::Device, None, Vec::new())?;
+        check(Method::GET, &format!("/api/v1/kb?{kb}"), Who::Device, None, Vec::new())?;
+        check(Method::GET, &format!("/api/v1/tech/tickets?{list}"), Who::Tech, None, Vec::new())?;
+        check(Method::GET, &format!("/api/v1/announcements?{kb}"), Who::Device, None, Vec::new())?;
     }
 
     #[test]
     fn path_segments(seg in segment()) {
         let f = fixture();
-        let n = f.ticket_number;
-        let a = f.announcement_id;
+        let n = f.seeded.ticket_number;
+        let a = f.seeded.announcement_id;
         let paths = [
-            (Method::GET, format!("/api/v1/tickets/{seg}"), Auth::Device),
-            (Method::POST, format!("/api/v1/tickets/{seg}/messages"), Auth::Device),
-            (Method::PUT, format!("/api/v1/tickets/{seg}/screenshot"), Auth::Device),
-            (Method::GET, format!("/api/v1/tech/tickets/{seg}"), Auth::Tech),
-            (Method::POST, format!("/api/v1/tech/tickets/{seg}/status"), Auth::Tech),
-            (Method::POST, format!("/api/v1/tech/tickets/{seg}/reply"), Auth::Tech),
-            (Method::POST, format!("/api/v1/tech/kb/{seg}/unpublish"), Auth::Tech),
-            (Method::PUT, format!("/api/v1/tech/kb/{seg}"), Auth::Tech),
-            (Method::POST, format!("/api/v1/tech/announcements/{seg}/end"), Auth::Tech),
-            (Method::GET, format!("/api/v1/{seg}"), Auth::Device),
-            (Method::DELETE, format!("/api/v1/tech/tickets/{n}/{seg}"), Auth::Tech),
+            (Method::GET, format!("/api/v1/tickets/{seg}"), Who::Device),
+            (Method::POST, format!("/api/v1/tickets/{seg}/messages"), Who::Device),
+            (Method::PUT, format!("/api/v1/tickets/{seg}/screenshot"), Who::Device),
+            (Method::GET, format!("/api/v1/tech/tickets/{seg}"), Who::Tech),
+            (Method::POST, format!("/api/v1/tech/tickets/{seg}/status"), Who::Tech),
+            (Method::POST, format!("/api/v1/tech/tickets/{seg}/reply"), Who::Tech),
+            (Method::POST, format!("/api/v1/tech/kb/{seg}/unpublish"), Who::Tech),
+            (Method::PUT, format!("/api/v1/tech/kb/{seg}"), Who::Tech),
+            (Method::POST, format!("/api/v1/tech/announcements/{seg}/end"), Who::Tech),
+            (Method::GET, format!("/api/v1/{seg}"), Who::Device),
+            (Method::DELETE, format!("/api/v1/tech/tickets/{n}/{seg}"), Who::Tech),
         ];
-        for (method, uri, auth) in paths {
+        for (method, uri, who) in paths {
             let body = serde_json::to_vec(&json!({"status": "resolved", "body": "x", "client_id": uuid::Uuid::now_v7(), "created_at": "2026-01-05T10:00:00Z"})).expect("json");
-            check(method, &uri, auth, Some("application/json"), body)?;
+            check(method, &uri, who, Some("application/json"), body)?;
         }
         // The revoke path, never with this fixture's device id (a random
         // segment cannot name it), and an announcement that exists.
-        check(Method::POST, &format!("/api/v1/tech/devices/{seg}/revoke"), Auth::Tech, None, Vec::new())?;
-        check(Method::POST, &format!("/api/v1/tech/announcements/{a}/end"), Auth::Tech, None, Vec::new())?;
+        check(Method::POST, &format!("/api/v1/tech/devices/{seg}/revoke"), Who::Tech, None, Vec::new())?;
+        check(Method::POST, &format!("/api/v1/tech/announcements/{a}/end"), Who::Tech, None, Vec::new())?;
     }
 
     #[test]
     fn arbitrary_credentials(token in "[ -~]{0,80}", scheme in prop_oneof![Just("Bearer"), Just("bearer"), Just("Basic"), Just("")]) {
         let f = fixture();
-        let req = Request::builder()
+        let req = axum::http::Request::builder()
             .method(Method::GET)
             .uri("/api/v1/kb")
             .header(header::AUTHORIZATION, format!("{scheme} {token}"));
-        if let Ok(req) = req.body(Body::empty()) {
-            let (status, _, _) = f.rt.block_on(send(&f.app, req));
+        if let Ok(req) = req.body(axum::body::Body::empty()) {
+            let status = f.rt.block_on(router::send(&f.seeded.app.router, req)).status;
             prop_assert!(!status.is_server_error(), "{status}");
         }
     }
@@ -820,14 +578,14 @@ proptest! {
         // session's CSRF token first, the form reaches the handler's parser; without, the
         // session and CSRF layers answer first. (Sign-out is left out: it would end the
         // session the other cases use.)
-        let (auth, form) = if signed_in && path != "/console/sign-in" {
-            let mut body = format!("csrf={}&", fixture().console_csrf).into_bytes();
+        let (who, form) = if signed_in && path != "/console/sign-in" {
+            let mut body = format!("csrf={}&", fixture().seeded.console_csrf).into_bytes();
             body.extend(form);
-            (Auth::Console, body)
+            (Who::Console, body)
         } else {
-            (Auth::None, form)
+            (Who::None, form)
         };
-        check(Method::POST, path, auth, Some("application/x-www-form-urlencoded"), form)?;
+        check(Method::POST, path, who, Some("application/x-www-form-urlencoded"), form)?;
     }
 }
 
@@ -853,8 +611,8 @@ fn console_form() -> impl Strategy<Value = Vec<u8>> {
 #[test]
 fn oversized_bodies() -> Result<(), TestCaseError> {
     let big = vec![b' '; 1024 * 1024 + 1];
-    for (method, uri, auth) in json_endpoints() {
-        let status = check(method, &uri, auth, Some("application/json"), big.clone())?;
+    for (method, uri, who) in json_endpoints() {
+        let status = check(method, &uri, who, Some("application/json"), big.clone())?;
         assert_eq!(status, Some(StatusCode::PAYLOAD_TOO_LARGE), "{uri}");
     }
     Ok(())

@@ -1,17 +1,14 @@
 //! Handler tests: the real router over an in-memory store, driven with
 //! `tower::ServiceExt::oneshot`.
 
-use axum::Router;
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode, header};
-use handraise_server::auth::hash_secret;
-use handraise_server::store::{AccountStore, AdminStore, TicketStore, now_utc};
-use handraise_server::{AppState, Config, SqliteStore, Store, router};
-use http_body_util::BodyExt;
+use axum::http::{Method, StatusCode, header};
+use handraise_server::store::TicketStore;
+use handraise_server::store::now_utc;
+use handraise_server::{AppState, Config, SqliteStore, Store};
+use handraise_testkit::router::{App, Reply, assert_error, ticket_body};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tower::ServiceExt;
 use uuid::Uuid;
 
 mod articles;
@@ -20,157 +17,6 @@ mod desk;
 mod limits;
 
 type R = Result<(), Box<dyn std::error::Error + Send + Sync>>;
-
-struct App {
-    router: Router,
-    state: AppState,
-    store: Arc<SqliteStore>,
-    enroll_token: String,
-}
-
-struct Reply {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: Value,
-}
-
-impl App {
-    fn new() -> Self {
-        Self::with_config(Config::default())
-    }
-
-    fn with_config(config: Config) -> Self {
-        let store = Arc::new(SqliteStore::open_in_memory().expect("store"));
-        store
-            .create_enroll_token(&hash_secret("enroll-me"), "test", now_utc())
-            .expect("enroll token");
-        let state = AppState::new(store.clone() as Arc<dyn Store>, config);
-        App {
-            router: router(state.clone()),
-            state,
-            store,
-            enroll_token: "enroll-me".into(),
-        }
-    }
-
-    async fn send(&self, req: Request<Body>) -> Reply {
-        let resp = self.router.clone().oneshot(req).await.expect("infallible");
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let bytes = resp.into_body().collect().await.expect("body").to_bytes();
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Reply {
-            status,
-            headers,
-            body,
-        }
-    }
-
-    async fn call(
-        &self,
-        method: Method,
-        uri: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> Reply {
-        let mut b = Request::builder().method(method).uri(uri);
-        if let Some(t) = token {
-            b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
-        }
-        let req = match body {
-            Some(v) => b
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(serde_json::to_vec(&v).expect("json"))),
-            None => b.body(Body::empty()),
-        }
-        .expect("request");
-        self.send(req).await
-    }
-
-    async fn raw(
-        &self,
-        method: Method,
-        uri: &str,
-        token: &str,
-        ctype: &str,
-        body: Vec<u8>,
-    ) -> Reply {
-        let req = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header(header::AUTHORIZATION, format!("Bearer {token}"))
-            .header(header::CONTENT_TYPE, ctype)
-            .body(Body::from(body))
-            .expect("request");
-        self.send(req).await
-    }
-
-    /// Enrolls a device; returns (device id, secret).
-    async fn device(&self, school: Option<&str>, building: Option<&str>) -> (String, String) {
-        let r = self
-            .call(
-                Method::POST,
-                "/api/v1/enroll",
-                None,
-                Some(json!({"token": self.enroll_token, "hostname": "room-12",
-                            "school": school, "building": building})),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-        (
-            r.body["device_id"].as_str().expect("id").to_owned(),
-            r.body["device_secret"].as_str().expect("secret").to_owned(),
-        )
-    }
-
-    fn tech(&self, name: &str) -> String {
-        let token = format!("tech-{name}-{}", Uuid::new_v4());
-        self.store
-            .create_tech_token(name, &hash_secret(&token), now_utc())
-            .expect("tech token");
-        token
-    }
-
-    /// Files a ticket; returns (client id, number).
-    async fn ticket(&self, secret: &str, summary: &str) -> (String, i64) {
-        let body = ticket_body(summary);
-        let r = self
-            .call(
-                Method::POST,
-                "/api/v1/tickets",
-                Some(secret),
-                Some(body.clone()),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-        (
-            body["client_id"].as_str().expect("id").to_owned(),
-            r.body["number"].as_i64().expect("n"),
-        )
-    }
-}
-
-fn ticket_body(summary: &str) -> Value {
-    json!({
-        "client_id": Uuid::now_v7(),
-        "created_at": "2025-03-04T09:15:00+01:00",
-        "category": "printer",
-        "summary": summary,
-        "reporter": {"display_name": "Ms. Lee"},
-        "self_help": [{"article_slug": "printer-jam", "outcome": "still_broken"}],
-        "snapshot": {"schema_version": 1, "hostname": "room-12"}
-    })
-}
-
-fn assert_error(r: &Reply, status: StatusCode, code: &str) {
-    assert_eq!(r.status, status, "{}", r.body);
-    assert_eq!(r.body["code"], code, "{}", r.body);
-    assert!(
-        r.body["message"].as_str().is_some_and(|m| !m.is_empty()),
-        "{}",
-        r.body
-    );
-}
 
 #[tokio::test]
 async fn health_answers_ok() {
@@ -188,22 +34,10 @@ async fn enroll_accepts_a_good_token_and_refuses_a_bad_one() {
     let (id, secret) = app.device(Some("Lincoln"), None).await;
     assert!(Uuid::parse_str(&id).is_ok());
     assert_eq!(secret.len(), 64);
-    let r = app
-        .call(
-            Method::POST,
-            "/api/v1/enroll",
-            None,
-            Some(json!({"token": "wrong", "hostname": "x"})),
-        )
-        .await;
+    let r = app.enroll(json!({"token": "wrong", "hostname": "x"})).await;
     assert_error(&r, StatusCode::UNAUTHORIZED, "invalid_token");
     let r = app
-        .call(
-            Method::POST,
-            "/api/v1/enroll",
-            None,
-            Some(json!({"token": "enroll-me", "hostname": " "})),
-        )
+        .enroll(json!({"token": "enroll-me", "hostname": " "}))
         .await;
     assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "invalid");
 }
@@ -217,12 +51,7 @@ async fn enrollment_is_rate_limited_per_ip() {
     app.device(None, None).await;
     app.device(None, None).await;
     let r = app
-        .call(
-            Method::POST,
-            "/api/v1/enroll",
-            None,
-            Some(json!({"token": "enroll-me", "hostname": "x"})),
-        )
+        .enroll(json!({"token": "enroll-me", "hostname": "x"}))
         .await;
     assert_error(&r, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
     assert!(r.headers.get(header::RETRY_AFTER).is_some());
@@ -247,7 +76,7 @@ async fn credentials_are_checked_per_endpoint_family() {
         ("/api/v1/tech/tickets", Some(&tech), StatusCode::OK),
     ];
     for (uri, token, want) in cases {
-        let r = app.call(Method::GET, uri, *token, None).await;
+        let r: Reply = app.call(Method::GET, uri, *token, None).await;
         assert_eq!(r.status, *want, "{uri} with {token:?}: {}", r.body);
         if *want == StatusCode::UNAUTHORIZED {
             assert_eq!(r.body["code"], "unauthorized");
@@ -258,48 +87,24 @@ async fn credentials_are_checked_per_endpoint_family() {
 #[tokio::test]
 async fn submit_is_idempotent_by_client_id() {
     let app = App::new();
-    let (_, a) = app.device(None, None).await;
-    let (_, b) = app.device(None, None).await;
+    let (a, b) = app.two_devices().await;
     let body = ticket_body("  Printer jammed  ");
-    let first = app
-        .call(
-            Method::POST,
-            "/api/v1/tickets",
-            Some(&a),
-            Some(body.clone()),
-        )
-        .await;
+    let first = app.post("/api/v1/tickets", &a, body.clone()).await;
     assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
     assert_eq!(first.body["status"], "new");
     assert_eq!(first.body["client_id"], body["client_id"]);
 
     let mut changed = body.clone();
     changed["summary"] = json!("something else");
-    let again = app
-        .call(Method::POST, "/api/v1/tickets", Some(&a), Some(changed))
-        .await;
+    let again = app.post("/api/v1/tickets", &a, changed).await;
     assert_eq!(again.status, StatusCode::OK);
     assert_eq!(again.body, first.body, "the same receipt");
 
-    let other = app
-        .call(
-            Method::POST,
-            "/api/v1/tickets",
-            Some(&b),
-            Some(body.clone()),
-        )
-        .await;
+    let other = app.post("/api/v1/tickets", &b, body.clone()).await;
     assert_error(&other, StatusCode::CONFLICT, "conflict");
 
     let cid = body["client_id"].as_str().expect("id");
-    let got = app
-        .call(
-            Method::GET,
-            &format!("/api/v1/tickets/{cid}"),
-            Some(&a),
-            None,
-        )
-        .await;
+    let got = app.get(&format!("/api/v1/tickets/{cid}"), &a).await;
     assert_eq!(got.status, StatusCode::OK);
     assert_eq!(
         got.body["summary"], "Printer jammed",
@@ -310,14 +115,7 @@ async fn submit_is_idempotent_by_client_id() {
     // The technician sees what the device sent.
     let tech = app.tech("Sam");
     let n = first.body["number"].as_i64().expect("n");
-    let t = app
-        .call(
-            Method::GET,
-            &format!("/api/v1/tech/tickets/{n}"),
-            Some(&tech),
-            None,
-        )
-        .await;
+    let t = app.get(&format!("/api/v1/tech/tickets/{n}"), &tech).await;
     assert_eq!(t.status, StatusCode::OK);
     assert_eq!(t.body["urgency"], "whenever");
     assert_eq!(t.body["scope"], "me");
@@ -330,60 +128,31 @@ async fn submit_is_idempotent_by_client_id() {
 #[tokio::test]
 async fn another_devices_ticket_is_not_found() {
     let app = App::new();
-    let (_, a) = app.device(None, None).await;
-    let (_, b) = app.device(None, None).await;
+    let (a, b) = app.two_devices().await;
     let (cid, _) = app.ticket(&a, "Mine").await;
-    let r = app
-        .call(
-            Method::GET,
-            &format!("/api/v1/tickets/{cid}"),
-            Some(&b),
-            None,
-        )
-        .await;
+    let r = app.get(&format!("/api/v1/tickets/{cid}"), &b).await;
     assert_error(&r, StatusCode::NOT_FOUND, "not_found");
     let msg =
         json!({"client_id": Uuid::now_v7(), "created_at": "2025-03-04T09:15:00Z", "body": "hi"});
     let r = app
-        .call(
-            Method::POST,
-            &format!("/api/v1/tickets/{cid}/messages"),
-            Some(&b),
-            Some(msg.clone()),
-        )
+        .post(&format!("/api/v1/tickets/{cid}/messages"), &b, msg.clone())
         .await;
     assert_error(&r, StatusCode::NOT_FOUND, "not_found");
     let r = app
-        .call(
-            Method::GET,
-            &format!("/api/v1/tickets/{}", Uuid::now_v7()),
-            Some(&a),
-            None,
-        )
+        .get(&format!("/api/v1/tickets/{}", Uuid::now_v7()), &a)
         .await;
     assert_error(&r, StatusCode::NOT_FOUND, "not_found");
-    let r = app
-        .call(Method::GET, "/api/v1/tickets/not-a-uuid", Some(&a), None)
-        .await;
+    let r = app.get("/api/v1/tickets/not-a-uuid", &a).await;
     assert_error(&r, StatusCode::BAD_REQUEST, "bad_request");
 
     // The owner posts: 201 then 200 on a repeat; it shows in the ticket.
     let uri = format!("/api/v1/tickets/{cid}/messages");
-    let r = app
-        .call(Method::POST, &uri, Some(&a), Some(msg.clone()))
-        .await;
+    let r = app.post(&uri, &a, msg.clone()).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    let r2 = app.call(Method::POST, &uri, Some(&a), Some(msg)).await;
+    let r2 = app.post(&uri, &a, msg).await;
     assert_eq!(r2.status, StatusCode::OK);
     assert_eq!(r2.body, r.body);
-    let got = app
-        .call(
-            Method::GET,
-            &format!("/api/v1/tickets/{cid}"),
-            Some(&a),
-            None,
-        )
-        .await;
+    let got = app.get(&format!("/api/v1/tickets/{cid}"), &a).await;
     assert_eq!(got.body["messages"][0]["author"], "teacher");
     assert_eq!(got.body["messages"].as_array().map(Vec::len), Some(1));
 }
@@ -468,12 +237,7 @@ async fn bad_bodies_get_json_errors() {
     }
     // Exactly 200 characters (multi-byte) is fine.
     let r = app
-        .call(
-            Method::POST,
-            "/api/v1/tickets",
-            Some(&secret),
-            Some(ticket_body(&"é".repeat(200))),
-        )
+        .post("/api/v1/tickets", &secret, ticket_body(&"é".repeat(200)))
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     assert_eq!(app.store.list_tickets(None).expect("list").len(), 1);
@@ -485,30 +249,16 @@ async fn revoked_device_is_forbidden() {
     let (id, secret) = app.device(None, None).await;
     let tech = app.tech("Sam");
     let r = app
-        .call(
-            Method::POST,
-            &format!("/api/v1/tech/devices/{id}/revoke"),
-            Some(&tech),
-            None,
-        )
+        .post_empty(&format!("/api/v1/tech/devices/{id}/revoke"), &tech)
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["revoked"], true);
-    let r = app
-        .call(
-            Method::POST,
-            "/api/v1/tickets",
-            Some(&secret),
-            Some(ticket_body("x")),
-        )
-        .await;
+    let r = app.post("/api/v1/tickets", &secret, ticket_body("x")).await;
     assert_error(&r, StatusCode::FORBIDDEN, "device_revoked");
     let r = app
-        .call(
-            Method::POST,
+        .post_empty(
             &format!("/api/v1/tech/devices/{}/revoke", Uuid::now_v7()),
-            Some(&tech),
-            None,
+            &tech,
         )
         .await;
     assert_error(&r, StatusCode::NOT_FOUND, "not_found");
@@ -517,40 +267,23 @@ async fn revoked_device_is_forbidden() {
 #[tokio::test]
 async fn tech_changes_reach_only_the_owning_device_feed() {
     let app = App::new();
-    let (_, a) = app.device(None, None).await;
-    let (_, b) = app.device(None, None).await;
+    let (a, b) = app.two_devices().await;
     let (cid, n) = app.ticket(&a, "Projector dead").await;
     app.ticket(&b, "Other").await;
     let tech = app.tech("Sam Rivera");
-    let base = format!("/api/v1/tech/tickets/{n}");
 
     let r = app
-        .call(
-            Method::POST,
-            &format!("{base}/assign"),
-            Some(&tech),
-            Some(json!({"assignee": "Sam Rivera"})),
-        )
+        .ticket_action(&tech, n, "assign", json!({"assignee": "Sam Rivera"}))
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["status"], "assigned");
     assert_eq!(r.body["assignee"], "Sam Rivera");
     let r = app
-        .call(
-            Method::POST,
-            &format!("{base}/status"),
-            Some(&tech),
-            Some(json!({"status": "in_progress"})),
-        )
+        .ticket_action(&tech, n, "status", json!({"status": "in_progress"}))
         .await;
     assert_eq!(r.body["status"], "in_progress");
     let r = app
-        .call(
-            Method::POST,
-            &format!("{base}/note"),
-            Some(&tech),
-            Some(json!({"body": "secret note"})),
-        )
+        .ticket_action(&tech, n, "note", json!({"body": "secret note"}))
         .await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(
@@ -559,36 +292,23 @@ async fn tech_changes_reach_only_the_owning_device_feed() {
             .is_some_and(|m| m.iter().any(|m| m["kind"] == "note"))
     );
     let r = app
-        .call(
-            Method::POST,
-            &format!("{base}/reply"),
-            Some(&tech),
-            Some(json!({"body": "On my way"})),
-        )
+        .ticket_action(&tech, n, "reply", json!({"body": "On my way"}))
         .await;
     assert_eq!(r.status, StatusCode::OK);
     let r = app
-        .call(
-            Method::POST,
-            &format!("{base}/reply"),
-            Some(&tech),
-            Some(json!({"body": " "})),
-        )
+        .ticket_action(&tech, n, "reply", json!({"body": " "}))
         .await;
     assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "invalid");
     let r = app
-        .call(
-            Method::POST,
+        .post(
             "/api/v1/tech/tickets/999999/status",
-            Some(&tech),
-            Some(json!({"status": "closed"})),
+            &tech,
+            json!({"status": "closed"}),
         )
         .await;
     assert_error(&r, StatusCode::NOT_FOUND, "not_found");
 
-    let page = app
-        .call(Method::GET, "/api/v1/updates?cursor=0", Some(&a), None)
-        .await;
+    let page = app.get("/api/v1/updates?cursor=0", &a).await;
     assert_eq!(page.status, StatusCode::OK);
     let updates = page.body["updates"].as_array().expect("updates").clone();
     let kinds: Vec<&str> = updates
@@ -614,29 +334,15 @@ async fn tech_changes_reach_only_the_owning_device_feed() {
     // Cursor past the end: empty page keeps the cursor.
     let cursor = page.body["cursor"].as_i64().expect("cursor");
     let next = app
-        .call(
-            Method::GET,
-            &format!("/api/v1/updates?cursor={cursor}"),
-            Some(&a),
-            None,
-        )
+        .get(&format!("/api/v1/updates?cursor={cursor}"), &a)
         .await;
     assert_eq!(next.body["updates"], json!([]));
     assert_eq!(next.body["cursor"], cursor);
 
-    let other = app
-        .call(Method::GET, "/api/v1/updates?cursor=0", Some(&b), None)
-        .await;
+    let other = app.get("/api/v1/updates?cursor=0", &b).await;
     assert_eq!(other.body["updates"], json!([]), "{}", other.body);
 
-    let got = app
-        .call(
-            Method::GET,
-            &format!("/api/v1/tickets/{cid}"),
-            Some(&a),
-            None,
-        )
-        .await;
+    let got = app.get(&format!("/api/v1/tickets/{cid}"), &a).await;
     assert_eq!(got.body["status"], "in_progress");
     assert_eq!(got.body["assignee"], "Sam Rivera");
     assert!(
@@ -647,26 +353,12 @@ async fn tech_changes_reach_only_the_owning_device_feed() {
     assert_eq!(got.body["messages"].as_array().map(Vec::len), Some(1));
 
     let list = app
-        .call(
-            Method::GET,
-            "/api/v1/tech/tickets?status=in_progress",
-            Some(&tech),
-            None,
-        )
+        .get("/api/v1/tech/tickets?status=in_progress", &tech)
         .await;
     assert_eq!(list.body["tickets"].as_array().map(Vec::len), Some(1));
-    let list = app
-        .call(Method::GET, "/api/v1/tech/tickets", Some(&tech), None)
-        .await;
+    let list = app.get("/api/v1/tech/tickets", &tech).await;
     assert_eq!(list.body["tickets"].as_array().map(Vec::len), Some(2));
-    let bad = app
-        .call(
-            Method::GET,
-            "/api/v1/tech/tickets?status=bogus",
-            Some(&tech),
-            None,
-        )
-        .await;
+    let bad = app.get("/api/v1/tech/tickets?status=bogus", &tech).await;
     assert_error(&bad, StatusCode::BAD_REQUEST, "bad_request");
 }
 
@@ -691,20 +383,11 @@ async fn updates_page_has_at_most_100_and_says_more() {
         .await
         .expect("reply");
     }
-    let p1 = app
-        .call(Method::GET, "/api/v1/updates?cursor=0", Some(&a), None)
-        .await;
+    let p1 = app.get("/api/v1/updates?cursor=0", &a).await;
     assert_eq!(p1.body["updates"].as_array().map(Vec::len), Some(100));
     assert_eq!(p1.body["more"], true);
     let c = p1.body["cursor"].as_i64().expect("cursor");
-    let p2 = app
-        .call(
-            Method::GET,
-            &format!("/api/v1/updates?cursor={c}"),
-            Some(&a),
-            None,
-        )
-        .await;
+    let p2 = app.get(&format!("/api/v1/updates?cursor={c}"), &a).await;
     assert_eq!(p2.body["updates"].as_array().map(Vec::len), Some(5));
     assert_eq!(p2.body["more"], false);
     assert_eq!(p2.body["updates"][4]["message"]["body"], "r104");
@@ -721,25 +404,17 @@ async fn long_poll_returns_when_a_reply_arrives() {
         let a = a.clone();
         tokio::spawn(async move {
             let t = Instant::now();
-            let r = app
-                .call(
-                    Method::GET,
-                    "/api/v1/updates?cursor=0&wait=30",
-                    Some(&a),
-                    None,
-                )
-                .await;
+            let r = app.get("/api/v1/updates?cursor=0&wait=30", &a).await;
             (r, t.elapsed())
         })
     };
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(!poller.is_finished(), "the poll waits while nothing is new");
     let r = app
-        .call(
-            Method::POST,
+        .post(
             &format!("/api/v1/tech/tickets/{n}/reply"),
-            Some(&tech),
-            Some(json!({"body": "Try the power button"})),
+            &tech,
+            json!({"body": "Try the power button"}),
         )
         .await;
     assert_eq!(r.status, StatusCode::OK);
@@ -765,15 +440,7 @@ async fn long_poll_ends_at_shutdown_and_new_requests_get_503() {
     let (_, a) = app.device(None, None).await;
     let poller = {
         let app = app.clone();
-        tokio::spawn(async move {
-            app.call(
-                Method::GET,
-                "/api/v1/updates?cursor=0&wait=30",
-                Some(&a),
-                None,
-            )
-            .await
-        })
+        tokio::spawn(async move { app.get("/api/v1/updates?cursor=0&wait=30", &a).await })
     };
     tokio::time::sleep(Duration::from_millis(300)).await;
     app.state.begin_shutdown();
@@ -795,13 +462,12 @@ async fn per_device_rate_limit_answers_429_with_retry_after() {
         device_per_second: 0.2,
         ..Config::default()
     });
-    let (_, a) = app.device(None, None).await;
-    let (_, b) = app.device(None, None).await;
+    let (a, b) = app.two_devices().await;
     for _ in 0..3 {
-        let r = app.call(Method::GET, "/api/v1/kb", Some(&a), None).await;
+        let r = app.get("/api/v1/kb", &a).await;
         assert_eq!(r.status, StatusCode::OK);
     }
-    let r = app.call(Method::GET, "/api/v1/kb", Some(&a), None).await;
+    let r = app.get("/api/v1/kb", &a).await;
     assert_error(&r, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
     let retry: u64 = r.headers[header::RETRY_AFTER]
         .to_str()
@@ -810,7 +476,7 @@ async fn per_device_rate_limit_answers_429_with_retry_after() {
         .expect("secs");
     assert!((1..=5).contains(&retry), "{retry}");
     // Another device is unaffected.
-    let r = app.call(Method::GET, "/api/v1/kb", Some(&b), None).await;
+    let r = app.get("/api/v1/kb", &b).await;
     assert_eq!(r.status, StatusCode::OK);
 }
 
@@ -823,8 +489,7 @@ async fn screenshots_are_checked_and_replaced() {
         screenshot_limit_bytes: 1024,
         ..Config::default()
     });
-    let (_, a) = app.device(None, None).await;
-    let (_, b) = app.device(None, None).await;
+    let (a, b) = app.two_devices().await;
     let (cid, n) = app.ticket(&a, "Screen flickers").await;
     let uri = format!("/api/v1/tickets/{cid}/screenshot");
     let r = app
@@ -882,14 +547,7 @@ async fn screenshots_are_checked_and_replaced() {
         .await;
     assert_error(&r, StatusCode::NOT_FOUND, "not_found");
     let tech = app.tech("Sam");
-    let t = app
-        .call(
-            Method::GET,
-            &format!("/api/v1/tech/tickets/{n}"),
-            Some(&tech),
-            None,
-        )
-        .await;
+    let t = app.get(&format!("/api/v1/tech/tickets/{n}"), &tech).await;
     assert_eq!(t.body["has_screenshot"], true);
 }
 
@@ -909,32 +567,19 @@ async fn announcements_are_scoped_to_school_and_building() {
         make("roosevelt", Some("Roosevelt"), None),
         json!({"kind": "notice", "title": "future", "message": "m", "starts_at": "2999-01-01T00:00:00Z"}),
     ] {
-        let r = app
-            .call(
-                Method::POST,
-                "/api/v1/tech/announcements",
-                Some(&tech),
-                Some(body),
-            )
-            .await;
+        let r = app.post("/api/v1/tech/announcements", &tech, body).await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     }
     let ended = app
-        .call(
-            Method::POST,
+        .post(
             "/api/v1/tech/announcements",
-            Some(&tech),
-            Some(make("ended", None, None)),
+            &tech,
+            make("ended", None, None),
         )
         .await;
     let id = ended.body["id"].as_i64().expect("id");
     let r = app
-        .call(
-            Method::POST,
-            &format!("/api/v1/tech/announcements/{id}/end"),
-            Some(&tech),
-            None,
-        )
+        .post_empty(&format!("/api/v1/tech/announcements/{id}/end"), &tech)
         .await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.body["ends_at"].is_string());
@@ -946,9 +591,7 @@ async fn announcements_are_scoped_to_school_and_building() {
         (&nowhere, &["district"]),
     ];
     for (secret, want) in cases {
-        let r = app
-            .call(Method::GET, "/api/v1/announcements", Some(secret), None)
-            .await;
+        let r = app.get("/api/v1/announcements", secret).await;
         assert_eq!(r.status, StatusCode::OK);
         assert!(r.body["server_time"].is_string());
         let mut titles: Vec<&str> = r.body["announcements"]
@@ -969,43 +612,29 @@ async fn kb_since_version_includes_unpublished() {
     let (_, a) = app.device(None, None).await;
     let article = |slug: &str, title: &str| json!({"slug": slug, "title": title, "body": "1. Turn it off and on", "categories": ["wifi"], "keywords": ["network"]});
     let r = app
-        .call(
-            Method::POST,
+        .post(
             "/api/v1/tech/kb",
-            Some(&tech),
-            Some(article("wifi-reset", "Reset Wi-Fi")),
+            &tech,
+            article("wifi-reset", "Reset Wi-Fi"),
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let r = app
-        .call(
-            Method::POST,
-            "/api/v1/tech/kb",
-            Some(&tech),
-            Some(article("wifi-reset", "Again")),
-        )
+        .post("/api/v1/tech/kb", &tech, article("wifi-reset", "Again"))
         .await;
     assert_error(&r, StatusCode::CONFLICT, "conflict");
     let r = app
-        .call(
-            Method::POST,
-            "/api/v1/tech/kb",
-            Some(&tech),
-            Some(article("Bad Slug", "x")),
-        )
+        .post("/api/v1/tech/kb", &tech, article("Bad Slug", "x"))
         .await;
     assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "invalid");
-    app.call(
-        Method::POST,
+    app.post(
         "/api/v1/tech/kb",
-        Some(&tech),
-        Some(article("printer-jam", "Clear a jam")),
+        &tech,
+        article("printer-jam", "Clear a jam"),
     )
     .await;
 
-    let all = app
-        .call(Method::GET, "/api/v1/kb?since=0", Some(&a), None)
-        .await;
+    let all = app.get("/api/v1/kb?since=0", &a).await;
     assert_eq!(all.body["articles"].as_array().map(Vec::len), Some(2));
     let v = all.body["version"].as_i64().expect("version");
 
@@ -1020,45 +649,21 @@ async fn kb_since_version_includes_unpublished() {
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.body["version"].as_i64().expect("v") > v);
     let r = app
-        .call(
-            Method::POST,
-            "/api/v1/tech/kb/wifi-reset/unpublish",
-            Some(&tech),
-            None,
-        )
+        .post_empty("/api/v1/tech/kb/wifi-reset/unpublish", &tech)
         .await;
     assert_eq!(r.body["published"], false);
 
-    let changed = app
-        .call(
-            Method::GET,
-            &format!("/api/v1/kb?since={v}"),
-            Some(&a),
-            None,
-        )
-        .await;
+    let changed = app.get(&format!("/api/v1/kb?since={v}"), &a).await;
     let arts = changed.body["articles"].as_array().expect("articles");
     assert_eq!(arts.len(), 2, "{}", changed.body);
     let find = |slug: &str| arts.iter().find(|x| x["slug"] == slug).expect("present");
     assert_eq!(find("printer-jam")["title"], "Clear a paper jam");
     assert_eq!(find("wifi-reset")["published"], false);
     let v2 = changed.body["version"].as_i64().expect("version");
-    let none = app
-        .call(
-            Method::GET,
-            &format!("/api/v1/kb?since={v2}"),
-            Some(&a),
-            None,
-        )
-        .await;
+    let none = app.get(&format!("/api/v1/kb?since={v2}"), &a).await;
     assert_eq!(none.body["articles"], json!([]));
     let r = app
-        .call(
-            Method::POST,
-            "/api/v1/tech/kb/missing/unpublish",
-            Some(&tech),
-            None,
-        )
+        .post_empty("/api/v1/tech/kb/missing/unpublish", &tech)
         .await;
     assert_error(&r, StatusCode::NOT_FOUND, "not_found");
 }
@@ -1097,18 +702,12 @@ async fn intake_throughput() -> R {
     const PER_DEVICE: usize = 100;
     let dir = tempfile::tempdir()?;
     let store = Arc::new(SqliteStore::open(&dir.path().join("bench.db"))?);
-    store.create_enroll_token(&hash_secret("t"), "bench", now_utc())?;
     let config = Config {
         enroll_per_minute_per_ip: 1000,
         ..Config::default()
     };
-    let state = AppState::new(store.clone() as Arc<dyn Store>, config);
-    let app = App {
-        router: router(state.clone()),
-        state: state.clone(),
-        store: store.clone(),
-        enroll_token: "t".into(),
-    };
+    let app = App::over(store.clone(), config);
+    let state = app.state.clone();
     let mut secrets = Vec::new();
     for _ in 0..DEVICES {
         secrets.push(app.device(None, None).await.1);
