@@ -21,6 +21,12 @@ fn bearer(parts: &Parts) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
+/// The hash of the request's bearer credential, as the store keeps it;
+/// `Unauthorized` without one.
+fn bearer_hash(parts: &Parts) -> Result<String, AppError> {
+    Ok(hash_secret(bearer(parts).ok_or(AppError::Unauthorized)?))
+}
+
 /// An authenticated, non-revoked device that is within its rate limit.
 #[derive(Debug, Clone)]
 pub struct DeviceAuth(pub DeviceRecord);
@@ -29,9 +35,8 @@ impl FromRequestParts<AppState> for DeviceAuth {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let hash = hash_secret(bearer(parts).ok_or(AppError::Unauthorized)?);
         let device = state
-            .device_by_secret_hash(hash)
+            .device_by_secret_hash(bearer_hash(parts)?)
             .await?
             .ok_or(AppError::Unauthorized)?;
         if device.revoked {
@@ -51,7 +56,7 @@ impl FromRequestParts<AppState> for TechAuth {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let hash = hash_secret(bearer(parts).ok_or(AppError::Unauthorized)?);
+        let hash = bearer_hash(parts)?;
         state
             .db(move |s| s.technician_by_token_hash(&hash))
             .await?

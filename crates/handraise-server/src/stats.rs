@@ -140,6 +140,18 @@ fn breached(t: &TicketFacts, policy: &SlaPolicy, now: OffsetDateTime) -> bool {
     t.resolved_at.unwrap_or(now) > due(t, policy)
 }
 
+/// How long each ticket waited from receipt until `until` (those where it
+/// happened), never negative.
+fn waits(
+    tickets: &[&TicketFacts],
+    until: impl Fn(&TicketFacts) -> Option<OffsetDateTime>,
+) -> Vec<Duration> {
+    tickets
+        .iter()
+        .filter_map(|t| until(t).map(|r| (r - t.received_at).max(Duration::ZERO)))
+        .collect()
+}
+
 fn window(
     days: i64,
     tickets: &[TicketFacts],
@@ -149,20 +161,8 @@ fn window(
 ) -> Window {
     let since = now - Duration::days(days);
     let recent: Vec<&TicketFacts> = tickets.iter().filter(|t| t.received_at > since).collect();
-    let responses: Vec<Duration> = recent
-        .iter()
-        .filter_map(|t| {
-            t.first_response_at
-                .map(|r| (r - t.received_at).max(Duration::ZERO))
-        })
-        .collect();
-    let resolutions: Vec<Duration> = recent
-        .iter()
-        .filter_map(|t| {
-            t.resolved_at
-                .map(|r| (r - t.received_at).max(Duration::ZERO))
-        })
-        .collect();
+    let responses = waits(&recent, |t| t.first_response_at);
+    let resolutions = waits(&recent, |t| t.resolved_at);
     let deflected = deflections.iter().filter(|d| d.received_at > since).count();
     let total = deflected + recent.len();
     Window {

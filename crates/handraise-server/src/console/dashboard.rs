@@ -20,6 +20,40 @@ fn duration_text(d: Option<time::Duration>) -> String {
     }
 }
 
+fn window_view(w: &stats::Window) -> WindowView {
+    WindowView {
+        days: w.days,
+        received: w.received,
+        first_response: duration_text(w.median_first_response),
+        responded: w.responded,
+        resolution: duration_text(w.median_resolution),
+        resolved: w.resolved,
+        sla_breaches: w.sla_breaches,
+        deflections: w.deflections,
+        deflection_percent: w
+            .deflection_percent
+            .map(|p| format!("{p}% of all reports"))
+            .unwrap_or_else(|| "no reports yet".into()),
+    }
+}
+
+fn room_row(r: &stats::RoomCount) -> RoomRow {
+    RoomRow {
+        place: place_of(r.school.as_deref(), r.building.as_deref(), None),
+        room: r.room.clone(),
+        tickets: r.tickets,
+    }
+}
+
+fn device_row(r: &stats::DeviceCount) -> DeviceCountRow {
+    DeviceCountRow {
+        hostname: r.hostname.clone(),
+        school: r.school.clone().unwrap_or_default(),
+        tickets: r.tickets,
+        open: r.open,
+    }
+}
+
 pub(super) async fn dashboard(State(state): State<AppState>, Signed(s): Signed) -> Page {
     let facts = state.db(|s| s.ticket_facts()).await?;
     let deflections = state.db(|s| s.deflections()).await?;
@@ -59,43 +93,9 @@ pub(super) async fn dashboard(State(state): State<AppState>, Signed(s): Signed) 
                         .unwrap_or_else(|| "/console/queue".into()),
                 })
                 .collect(),
-            windows: d
-                .windows
-                .iter()
-                .map(|w| WindowView {
-                    days: w.days,
-                    received: w.received,
-                    first_response: duration_text(w.median_first_response),
-                    responded: w.responded,
-                    resolution: duration_text(w.median_resolution),
-                    resolved: w.resolved,
-                    sla_breaches: w.sla_breaches,
-                    deflections: w.deflections,
-                    deflection_percent: w
-                        .deflection_percent
-                        .map(|p| format!("{p}% of all reports"))
-                        .unwrap_or_else(|| "no reports yet".into()),
-                })
-                .collect(),
-            rooms: d
-                .busiest_rooms
-                .iter()
-                .map(|r| RoomRow {
-                    place: place_of(r.school.as_deref(), r.building.as_deref(), None),
-                    room: r.room.clone(),
-                    tickets: r.tickets,
-                })
-                .collect(),
-            devices: d
-                .repeat_devices
-                .iter()
-                .map(|r| DeviceCountRow {
-                    hostname: r.hostname.clone(),
-                    school: r.school.clone().unwrap_or_default(),
-                    tickets: r.tickets,
-                    open: r.open,
-                })
-                .collect(),
+            windows: d.windows.iter().map(window_view).collect(),
+            rooms: d.busiest_rooms.iter().map(room_row).collect(),
+            devices: d.repeat_devices.iter().map(device_row).collect(),
             updated: view::when(&state.config().timezone, now),
         },
     ))

@@ -9,7 +9,7 @@ use super::text::optional_text;
 use crate::error::AppError;
 use crate::limits::FailureWindow;
 use crate::secret::{hash_secret, new_secret};
-use crate::store::{NewUser, Role, SessionRecord, Store, StoreError, UserRecord};
+use crate::store::{NewSessionRecord, NewUser, Role, SessionRecord, Store, StoreError, UserRecord};
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use std::net::IpAddr;
@@ -211,7 +211,15 @@ pub fn sign_in(
     let token = new_secret();
     let hours = policy.session_hours.max(1);
     let expires = now + time::Duration::hours(i64::from(hours));
-    store.create_session(&hash_secret(&token), user.id, &new_secret(), now, expires)?;
+    store.create_session(
+        &NewSessionRecord {
+            token_hash: &hash_secret(&token),
+            user_id: user.id,
+            csrf_token: &new_secret(),
+            expires_at: expires,
+        },
+        now,
+    )?;
     tracing::info!(user = %user.email, "console sign-in");
     Ok(SignIn::Signed(NewSession {
         token,

@@ -31,11 +31,8 @@ pub trait AccountStore {
     ) -> StoreResult<UserRecord>;
     fn create_session(
         &self,
-        token_hash: &str,
-        user_id: i64,
-        csrf_token: &str,
+        session: &NewSessionRecord<'_>,
         now: OffsetDateTime,
-        expires_at: OffsetDateTime,
     ) -> StoreResult<()>;
     /// The session if it exists, has not expired and its user is enabled.
     fn session(&self, token_hash: &str, now: OffsetDateTime) -> StoreResult<Option<SessionRecord>>;

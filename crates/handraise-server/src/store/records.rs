@@ -444,6 +444,16 @@ pub struct NewUser {
     pub technician_name: String,
 }
 
+/// A console session to store: the hash of its cookie token, its user, its
+/// CSRF token and when it ends.
+#[derive(Debug, Clone, Copy)]
+pub struct NewSessionRecord<'a> {
+    pub token_hash: &'a str,
+    pub user_id: i64,
+    pub csrf_token: &'a str,
+    pub expires_at: OffsetDateTime,
+}
+
 /// A live console session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionRecord {

@@ -27,6 +27,14 @@ pub(crate) fn enroll(s: &dyn Store, school: Option<&str>) -> Uuid {
     id
 }
 
+/// A fresh store with two devices enrolled (of no school).
+fn two_devices() -> (SqliteStore, Uuid, Uuid) {
+    let s = store();
+    let a = enroll(&s, None);
+    let b = enroll(&s, None);
+    (s, a, b)
+}
+
 /// A new ticket of `device`.
 pub(crate) fn ticket(device: Uuid, summary: &str) -> NewTicketRecord {
     NewTicketRecord {
@@ -75,9 +83,7 @@ fn unknown_enrollment_token_is_refused() {
 
 #[test]
 fn insert_is_idempotent_per_device_and_conflicts_across_devices() -> R {
-    let s = store();
-    let a = enroll(&s, None);
-    let b = enroll(&s, None);
+    let (s, a, b) = two_devices();
     let t = ticket(a, "Printer jammed");
     let first = s.insert_ticket(&t)?;
     assert!(first.is_created());
@@ -111,9 +117,7 @@ fn insert_is_idempotent_per_device_and_conflicts_across_devices() -> R {
 
 #[test]
 fn feed_is_ordered_per_device_and_skips_notes() -> R {
-    let s = store();
-    let a = enroll(&s, None);
-    let b = enroll(&s, None);
+    let (s, a, b) = two_devices();
     let ta = s.insert_ticket(&ticket(a, "A"))?.into_inner();
     let tb = s.insert_ticket(&ticket(b, "B"))?.into_inner();
     let now = now_utc();
@@ -207,9 +211,7 @@ fn feed_is_ordered_per_device_and_skips_notes() -> R {
 
 #[test]
 fn teacher_messages_are_idempotent_and_scoped_to_the_device() -> R {
-    let s = store();
-    let a = enroll(&s, None);
-    let b = enroll(&s, None);
+    let (s, a, b) = two_devices();
     let t = s.insert_ticket(&ticket(a, "A"))?.into_inner();
     let m = NewTeacherMessage {
         id: Uuid::now_v7(),
@@ -374,8 +376,15 @@ fn users_link_to_technicians_and_sessions_expire_or_end() -> R {
     let (found, hash) = s.user_by_email("ADA@example.org")?.ok_or("no user")?;
     assert_eq!((found.id, hash.as_str()), (ada.id, "$argon2id$placeholder"));
 
-    s.create_session("s1", ada.id, "csrf1", now, now + Duration::hours(1))?;
-    s.create_session("s2", ada.id, "csrf2", now, now + Duration::hours(1))?;
+    for (token_hash, csrf_token) in [("s1", "csrf1"), ("s2", "csrf2")] {
+        let session = NewSessionRecord {
+            token_hash,
+            user_id: ada.id,
+            csrf_token,
+            expires_at: now + Duration::hours(1),
+        };
+        s.create_session(&session, now)?;
+    }
     assert_eq!(
         s.session("s1", now)?.map(|x| x.csrf_token),
         Some("csrf1".into())

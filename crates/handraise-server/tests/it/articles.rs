@@ -17,20 +17,17 @@ async fn every_shipped_article_previews_as_the_teacher_sees_it() {
     assert_eq!(shipped.len(), kb::DEFAULT_FILES.len());
     for doc in &shipped {
         let r = app
-            .call(
-                Method::POST,
+            .post(
                 "/api/v1/tech/kb",
-                Some(&tech),
-                Some(serde_json::to_value(doc).expect("json")),
+                &tech,
+                serde_json::to_value(doc).expect("json"),
             )
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}: {}", doc.slug, r.body);
     }
     // What the agent receives and hands the tray app.
     let (_, device) = app.device(None, None).await;
-    let r = app
-        .call(Method::GET, "/api/v1/kb?since=0", Some(&device), None)
-        .await;
+    let r = app.get("/api/v1/kb?since=0", &device).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let changes: KbChanges = serde_json::from_value(r.body).expect("kb changes");
     assert_eq!(changes.articles.len(), shipped.len());

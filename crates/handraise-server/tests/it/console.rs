@@ -94,6 +94,33 @@ pub(crate) async fn post(app: &App, uri: &str, cookie: &str, form: &str) -> Page
     page(app, Method::POST, uri, cookie, Some(form)).await
 }
 
+/// A signed-in console session: its cookie and its CSRF token.
+pub(crate) struct SignedIn<'a> {
+    app: &'a App,
+    /// The session cookie (`hr_session=...`).
+    pub(crate) session: String,
+    pub(crate) csrf: String,
+}
+
+impl<'a> SignedIn<'a> {
+    /// Signs `email` in (see [`sign_in`]).
+    pub(crate) async fn sign_in(app: &'a App, email: &str) -> Self {
+        let (session, csrf) = sign_in(app, email).await;
+        Self { app, session, csrf }
+    }
+
+    /// Posts the form `fields` (may be empty) with the session's CSRF token.
+    pub(crate) async fn send(&self, uri: &str, fields: &str) -> Page {
+        let csrf = &self.csrf;
+        let form = if fields.is_empty() {
+            format!("csrf={csrf}")
+        } else {
+            format!("csrf={csrf}&{fields}")
+        };
+        post(self.app, uri, &self.session, &form).await
+    }
+}
+
 pub(crate) fn enc(s: &str) -> String {
     serde_urlencoded::to_string([("v", s)]).expect("encode")[2..].to_owned()
 }
@@ -110,13 +137,18 @@ pub(crate) async fn user(app: &App, email: &str, name: &str, role: Role) {
     accounts::create_user(app.state.store().as_ref(), &input, now_utc()).expect("user");
 }
 
-/// Signs in; returns the session cookie (`hr_session=...`) and the session's CSRF token.
-pub(crate) async fn sign_in(app: &App, email: &str) -> (String, String) {
+/// Opens the sign-in form; returns its cookie (`hr_signin=...`) and its CSRF token.
+async fn sign_in_form(app: &App) -> (String, String) {
     let form_page = page(app, Method::GET, "/console/sign-in", "", None).await;
     let pre = form_page.cookie("hr_signin").expect("sign-in cookie");
+    (pre, form_page.csrf())
+}
+
+/// Signs in; returns the session cookie (`hr_session=...`) and the session's CSRF token.
+pub(crate) async fn sign_in(app: &App, email: &str) -> (String, String) {
+    let (pre, csrf) = sign_in_form(app).await;
     let body = format!(
-        "csrf={}&email={}&password={}",
-        form_page.csrf(),
+        "csrf={csrf}&email={}&password={}",
         enc(email),
         enc(PASSWORD)
     );
@@ -152,11 +184,9 @@ async fn root_sends_strangers_to_sign_in_and_members_to_the_queue() {
 async fn session_cookie_flags_and_sign_out() {
     let app = App::new();
     user(&app, "ada@example.org", "Ada", Role::Technician).await;
-    let form_page = page(&app, Method::GET, "/console/sign-in", "", None).await;
-    let pre = form_page.cookie("hr_signin").expect("cookie");
+    let (pre, csrf) = sign_in_form(&app).await;
     let body = format!(
-        "csrf={}&email=ADA%40example.org&password={}",
-        form_page.csrf(),
+        "csrf={csrf}&email=ADA%40example.org&password={}",
         enc(PASSWORD)
     );
     // Behind a TLS-terminating proxy the cookie is Secure.
@@ -202,9 +232,7 @@ async fn session_cookie_flags_and_sign_out() {
 async fn failed_sign_ins_are_limited_per_email() {
     let app = App::new();
     user(&app, "ada@example.org", "Ada", Role::Technician).await;
-    let form_page = page(&app, Method::GET, "/console/sign-in", "", None).await;
-    let pre = form_page.cookie("hr_signin").expect("cookie");
-    let csrf = form_page.csrf();
+    let (pre, csrf) = sign_in_form(&app).await;
     let attempt = |password: &'static str| {
         let body = format!(
             "csrf={csrf}&email=ada%40example.org&password={}",
@@ -262,48 +290,19 @@ async fn console_changes_are_the_api_changes_and_reach_the_device() -> R {
     user(&app, "ada@example.org", "Ada Admin", Role::Admin).await;
     let (_, secret) = app.device(Some("Lincoln"), None).await;
     let (client_id, number) = app.ticket(&secret, "Projector is dark").await;
-    let (session, csrf) = sign_in(&app, "ada@example.org").await;
+    let c = SignedIn::sign_in(&app, "ada@example.org").await;
     let t = format!("/console/tickets/{number}");
 
-    let r = post(
-        &app,
-        &format!("{t}/assign"),
-        &session,
-        &format!("csrf={csrf}&assignee=Ada+Admin"),
-    )
-    .await;
+    let r = c.send(&format!("{t}/assign"), "assignee=Ada+Admin").await;
     assert_eq!(r.location(), format!("{t}?done=assigned"));
-    let r = post(
-        &app,
-        &format!("{t}/reply"),
-        &session,
-        &format!("csrf={csrf}&body=On+my+way"),
-    )
-    .await;
+    let r = c.send(&format!("{t}/reply"), "body=On+my+way").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    post(
-        &app,
-        &format!("{t}/note"),
-        &session,
-        &format!("csrf={csrf}&body=secret+note"),
-    )
-    .await;
-    post(
-        &app,
-        &format!("{t}/status"),
-        &session,
-        &format!("csrf={csrf}&status=resolved"),
-    )
-    .await;
+    c.send(&format!("{t}/note"), "body=secret+note").await;
+    c.send(&format!("{t}/status"), "status=resolved").await;
 
     // The technician API sees the same ticket.
     let api = app
-        .call(
-            Method::GET,
-            &format!("/api/v1/tech/tickets/{number}"),
-            Some(&token),
-            None,
-        )
+        .get(&format!("/api/v1/tech/tickets/{number}"), &token)
         .await;
     assert_eq!(api.body["assignee"], "Ada Admin");
     assert_eq!(api.body["status"], "resolved");
@@ -316,9 +315,7 @@ async fn console_changes_are_the_api_changes_and_reach_the_device() -> R {
     assert_eq!(kinds, ["technician", "note"]);
 
     // The device's feed has the assignment, the reply (not the note) and the status.
-    let feed = app
-        .call(Method::GET, "/api/v1/updates?cursor=0", Some(&secret), None)
-        .await;
+    let feed = app.get("/api/v1/updates?cursor=0", &secret).await;
     let updates = feed.body["updates"].as_array().ok_or("updates")?;
     let reply: Vec<&Value> = updates.iter().filter(|u| u["type"] == "reply").collect();
     assert_eq!(reply.len(), 1);
@@ -332,7 +329,7 @@ async fn console_changes_are_the_api_changes_and_reach_the_device() -> R {
     );
 
     // The page shows it, with "Assign to me" gone since it is mine.
-    let r = page(&app, Method::GET, &t, &session, None).await;
+    let r = page(&app, Method::GET, &t, &c.session, None).await;
     assert!(r.html.contains("Resolved") && r.html.contains("secret note"));
     assert!(!r.html.contains("Assign to me"));
     Ok(())
@@ -368,25 +365,21 @@ async fn teacher_text_is_escaped_everywhere() {
 async fn admin_pages_are_for_admins_only() {
     let app = App::new();
     user(&app, "tom@example.org", "Tom", Role::Technician).await;
-    let (session, csrf) = sign_in(&app, "tom@example.org").await;
+    let c = SignedIn::sign_in(&app, "tom@example.org").await;
     for uri in [
         "/console/admin/users",
         "/console/admin/enroll-tokens",
         "/console/admin/sla",
     ] {
-        let r = page(&app, Method::GET, uri, &session, None).await;
+        let r = page(&app, Method::GET, uri, &c.session, None).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{uri}");
     }
     let (device, _) = app.device(None, None).await;
-    let r = post(
-        &app,
-        &format!("/console/devices/{device}/revoke"),
-        &session,
-        &format!("csrf={csrf}"),
-    )
-    .await;
+    let r = c
+        .send(&format!("/console/devices/{device}/revoke"), "")
+        .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    let r = page(&app, Method::GET, "/console/devices", &session, None).await;
+    let r = page(&app, Method::GET, "/console/devices", &c.session, None).await;
     assert!(r.html.contains("room-12") && !r.html.contains(">Revoke<"));
 }
 
@@ -396,7 +389,7 @@ async fn admins_manage_users_tokens_and_settings_through_the_service_rules() {
     user(&app, "ada@example.org", "Ada", Role::Admin).await;
     user(&app, "tom@example.org", "Tom", Role::Technician).await;
     let (tom, _) = sign_in(&app, "tom@example.org").await;
-    let (session, csrf) = sign_in(&app, "ada@example.org").await;
+    let c = SignedIn::sign_in(&app, "ada@example.org").await;
     let users = |app: &App| app.state.store().list_users().expect("users");
     let id_of = |app: &App, email: &str| {
         users(app)
@@ -407,119 +400,70 @@ async fn admins_manage_users_tokens_and_settings_through_the_service_rules() {
     };
 
     // Users: the role, the email and the password are checked; the form is shown again.
+    let signed = &c;
     let add = |role: &str, email: &str, password: &str| {
-        format!(
-            "csrf={csrf}&email={}&name=&role={role}&password={}",
+        let form = format!(
+            "email={}&name=&role={role}&password={}",
             enc(email),
             enc(password)
-        )
+        );
+        async move { signed.send("/console/admin/users", &form).await }
     };
-    let r = post(
-        &app,
-        "/console/admin/users",
-        &session,
-        &add("boss", "x@example.org", "long enough password"),
-    )
-    .await;
+    let r = add("boss", "x@example.org", "long enough password").await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.html.contains("Choose a role."));
-    let r = post(
-        &app,
-        "/console/admin/users",
-        &session,
-        &add("technician", "x@example.org", "short"),
-    )
-    .await;
+    let r = add("technician", "x@example.org", "short").await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.html.contains("at least 12 characters"), "{}", r.html);
-    let r = post(
-        &app,
-        "/console/admin/users",
-        &session,
-        &add("technician", "tom@example.org", "long enough password"),
-    )
-    .await;
+    let r = add("technician", "tom@example.org", "long enough password").await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let r = post(
-        &app,
-        "/console/admin/users",
-        &session,
-        &add("technician", " sam@example.org ", "long enough password"),
-    )
-    .await;
+    let r = add("technician", " sam@example.org ", "long enough password").await;
     assert_eq!(r.location(), "/console/admin/users?done=user");
     assert_eq!(users(&app).len(), 3);
 
     // Nobody disables themselves; disabling another ends their sessions.
     let ada = id_of(&app, "ada@example.org");
-    let bare = format!("csrf={csrf}");
-    let r = post(
-        &app,
-        &format!("/console/admin/users/{ada}/disable"),
-        &session,
-        &bare,
-    )
-    .await;
+    let r = c
+        .send(&format!("/console/admin/users/{ada}/disable"), "")
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.html.contains("you cannot disable your own account"));
     let tom_id = id_of(&app, "tom@example.org");
-    let r = post(
-        &app,
-        &format!("/console/admin/users/{tom_id}/disable"),
-        &session,
-        &bare,
-    )
-    .await;
+    let r = c
+        .send(&format!("/console/admin/users/{tom_id}/disable"), "")
+        .await;
     assert_eq!(r.location(), "/console/admin/users?done=user");
     let r = page(&app, Method::GET, "/console/queue", &tom, None).await;
     assert_eq!(r.location(), "/console/sign-in");
-    let r = post(
-        &app,
-        &format!("/console/admin/users/{tom_id}/enable"),
-        &session,
-        &bare,
-    )
-    .await;
+    let r = c
+        .send(&format!("/console/admin/users/{tom_id}/enable"), "")
+        .await;
     assert_eq!(r.location(), "/console/admin/users?done=user");
     assert!(users(&app).iter().all(|u| !u.disabled));
 
     // Enrollment tokens: shown once, stored as hashes, revoked by id; a blank label is refused.
-    let r = post(
-        &app,
-        "/console/admin/enroll-tokens",
-        &session,
-        &format!("{bare}&label=+"),
-    )
-    .await;
+    let r = c.send("/console/admin/enroll-tokens", "label=+").await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let r = post(
-        &app,
-        "/console/admin/enroll-tokens",
-        &session,
-        &format!("{bare}&label=Lab+A"),
-    )
-    .await;
+    let r = c.send("/console/admin/enroll-tokens", "label=Lab+A").await;
     assert_eq!(r.status, StatusCode::OK);
     let tokens = app.state.store().list_enroll_tokens().expect("tokens");
     let created = tokens.iter().find(|t| t.label == "Lab A").expect("token");
-    let r = post(
-        &app,
-        &format!("/console/admin/enroll-tokens/{}/revoke", created.id),
-        &session,
-        &bare,
-    )
-    .await;
+    let r = c
+        .send(
+            &format!("/console/admin/enroll-tokens/{}/revoke", created.id),
+            "",
+        )
+        .await;
     assert_eq!(r.location(), "/console/admin/enroll-tokens?done=token");
     let tokens = app.state.store().list_enroll_tokens().expect("tokens");
     assert!(tokens.iter().any(|t| t.label == "Lab A" && t.revoked));
 
     // The SLA policy: whole hours from 1 to 720, nothing saved otherwise.
     let before = app.state.store().sla_policy().expect("policy");
-    let sla = |a: &str| {
-        format!("{bare}&class_stopping_hours={a}&wide_hours=4&room_hours=8&individual_hours=24")
-    };
+    let sla =
+        |a: &str| format!("class_stopping_hours={a}&wide_hours=4&room_hours=8&individual_hours=24");
     for bad in ["0", "721", "x"] {
-        let r = post(&app, "/console/admin/sla", &session, &sla(bad)).await;
+        let r = c.send("/console/admin/sla", &sla(bad)).await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
         assert!(
             r.html
@@ -527,7 +471,7 @@ async fn admins_manage_users_tokens_and_settings_through_the_service_rules() {
         );
     }
     assert_eq!(app.state.store().sla_policy().expect("policy"), before);
-    let r = post(&app, "/console/admin/sla", &session, &sla("2")).await;
+    let r = c.send("/console/admin/sla", &sla("2")).await;
     assert_eq!(r.location(), "/console/admin/sla?done=sla");
     assert_eq!(
         app.state
@@ -539,28 +483,16 @@ async fn admins_manage_users_tokens_and_settings_through_the_service_rules() {
     );
 
     // Retention: 1 to 3650 days; purging reports what it removed.
-    let r = post(
-        &app,
-        "/console/admin/retention",
-        &session,
-        &format!("{bare}&days=abc"),
-    )
-    .await;
+    let r = c.send("/console/admin/retention", "days=abc").await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
         r.html
             .contains("The retention period must be 1 to 3650 days.")
     );
-    let r = post(
-        &app,
-        "/console/admin/retention",
-        &session,
-        &format!("{bare}&days=30"),
-    )
-    .await;
+    let r = c.send("/console/admin/retention", "days=30").await;
     assert_eq!(r.location(), "/console/admin/retention?done=retention");
     assert_eq!(app.state.store().retention_days().expect("days"), 30);
-    let r = post(&app, "/console/admin/retention/purge", &session, &bare).await;
+    let r = c.send("/console/admin/retention/purge", "").await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.html.contains("Removed 0 screenshot(s)"));
 }

@@ -1,24 +1,28 @@
 //! Console part 2 and the endpoints behind it: "me too" and deflections over the agent API,
 //! the knowledge base, announcements (link, end and resolve), the dashboard and retention.
 
-use super::console::{enc, page, post, sign_in, user};
+use super::console::{SignedIn, enc, page, user};
 use super::{App, Reply, assert_error};
 use axum::http::{Method, StatusCode};
 use handraise_server::service;
-use handraise_server::store::{AdminStore, AnnouncementStore, KbStore, Role, TicketStore, now_utc};
+use handraise_server::store::{
+    AdminStore, AnnouncementStore, ArticleRecord, KbStore, Role, TicketStore, now_utc,
+};
 use serde_json::json;
 use uuid::Uuid;
 
+/// The stored article `slug`, which must exist.
+fn article(app: &App, slug: &str) -> ArticleRecord {
+    app.store.article(slug).expect("read").expect("exists")
+}
+
 async fn announce(app: &App, tech: &str, school: Option<&str>, building: Option<&str>) -> i64 {
     let r = app
-        .call(
-            Method::POST,
+        .post(
             "/api/v1/tech/announcements",
-            Some(tech),
-            Some(
-                json!({"kind": "outage", "title": "Wi-Fi down", "message": "We know",
+            tech,
+            json!({"kind": "outage", "title": "Wi-Fi down", "message": "We know",
                         "school": school, "building": building, "category": "wifi"}),
-            ),
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
@@ -72,14 +76,7 @@ async fn me_too_is_idempotent_scoped_and_counted_by_room() {
     assert_error(&r, StatusCode::NOT_FOUND, "not_found");
     let r = me_too(&app, &url, None, Uuid::now_v7(), "1").await;
     assert_error(&r, StatusCode::UNAUTHORIZED, "unauthorized");
-    let r = app
-        .call(
-            Method::POST,
-            &url,
-            Some(&lincoln),
-            Some(json!({"room": "1"})),
-        )
-        .await;
+    let r = app.post(&url, &lincoln, json!({"room": "1"})).await;
     assert_error(&r, StatusCode::BAD_REQUEST, "bad_request");
 
     let rooms = app.store.me_too_by_room(id).expect("rooms");
@@ -91,7 +88,7 @@ async fn me_too_is_idempotent_scoped_and_counted_by_room() {
 
     // Ended (over the technician API): a new report is refused, a repeat is still answered.
     let end = format!("/api/v1/tech/announcements/{id}/end");
-    let r = app.call(Method::POST, &end, Some(&tech), None).await;
+    let r = app.post_empty(&end, &tech).await;
     assert_eq!(r.status, StatusCode::OK);
     let r = me_too(&app, &url, Some(&lincoln), Uuid::now_v7(), "12").await;
     assert_error(&r, StatusCode::NOT_FOUND, "not_found");
@@ -110,29 +107,22 @@ async fn deflections_are_idempotent_and_counted_per_article() {
     let body = |id: Uuid| json!({"client_id": id, "created_at": "2026-03-02T08:00:00Z"});
     let url = "/api/v1/kb/printer-offline/deflections";
     let id = Uuid::now_v7();
-    let r = app
-        .call(Method::POST, url, Some(&secret), Some(body(id)))
-        .await;
+    let r = app.post(url, &secret, body(id)).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     assert_eq!(
         r.body,
         json!({"article_slug": "printer-offline", "deflections": 1})
     );
-    let r = app
-        .call(Method::POST, url, Some(&secret), Some(body(id)))
-        .await;
+    let r = app.post(url, &secret, body(id)).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.body["deflections"], 1);
-    let r = app
-        .call(Method::POST, url, Some(&other), Some(body(id)))
-        .await;
+    let r = app.post(url, &other, body(id)).await;
     assert_error(&r, StatusCode::CONFLICT, "conflict");
     let r = app
-        .call(
-            Method::POST,
+        .post(
             "/api/v1/kb/no-such-article/deflections",
-            Some(&secret),
-            Some(body(Uuid::now_v7())),
+            &secret,
+            body(Uuid::now_v7()),
         )
         .await;
     assert_error(&r, StatusCode::NOT_FOUND, "not_found");
@@ -158,11 +148,7 @@ async fn deflections_are_idempotent_and_counted_per_article() {
         .expect("edit");
     let again = service::load_default_articles(app.store.as_ref(), now_utc()).expect("defaults");
     assert!(again.is_empty());
-    let kept = app
-        .store
-        .article("printer-offline")
-        .expect("read")
-        .expect("exists");
+    let kept = article(&app, "printer-offline");
     assert_eq!(kept.title, "Our own printer procedure");
 }
 
@@ -170,27 +156,25 @@ async fn deflections_are_idempotent_and_counted_per_article() {
 async fn console_writes_articles_posts_and_ends_announcements() {
     let app = App::new();
     user(&app, "lead@example.org", "Lead", Role::Technician).await;
-    let (session, csrf) = sign_in(&app, "lead@example.org").await;
+    let c = SignedIn::sign_in(&app, "lead@example.org").await;
     let (_, secret) = app.device(Some("Lincoln"), Some("Main")).await;
 
     // An article written in the console is what the agent API serves.
     let form = format!(
-        "csrf={csrf}&action=save&slug=smartboard-pen&title={}&categories=display&categories=other\
+        "action=save&slug=smartboard-pen&title={}&categories=display&categories=other\
          &keywords={}&body={}&published=true",
         enc("The board pen <b>does nothing</b>"),
         enc("pen, stylus"),
         enc("1. Charge the pen\r\n2. Press **Pair**\r\n")
     );
-    let r = post(&app, "/console/kb", &session, &form).await;
+    let r = c.send("/console/kb", &form).await;
     assert_eq!(
         r.location(),
         "/console/kb/smartboard-pen?done=article",
         "{}",
         r.html
     );
-    let kb = app
-        .call(Method::GET, "/api/v1/kb?since=0", Some(&secret), None)
-        .await;
+    let kb = app.get("/api/v1/kb?since=0", &secret).await;
     let a = kb.body["articles"]
         .as_array()
         .expect("articles")
@@ -206,7 +190,7 @@ async fn console_writes_articles_posts_and_ends_announcements() {
         &app,
         Method::GET,
         "/console/kb/smartboard-pen",
-        &session,
+        &c.session,
         None,
     )
     .await;
@@ -221,91 +205,56 @@ async fn console_writes_articles_posts_and_ends_announcements() {
                 .html
                 .contains("The board pen &lt;b&gt;does nothing&lt;/b&gt;")
     );
-    let r = post(
-        &app,
-        "/console/kb/smartboard-pen/unpublish",
-        &session,
-        &format!("csrf={csrf}"),
-    )
-    .await;
+    let r = c.send("/console/kb/smartboard-pen/unpublish", "").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    assert!(
-        !app.store
-            .article("smartboard-pen")
-            .expect("read")
-            .expect("exists")
-            .published
-    );
+    assert!(!article(&app, "smartboard-pen").published);
     // Saving an existing article keeps its slug (whatever the form says) and bumps its
     // version; a preview saves nothing.
-    let before = app
-        .store
-        .article("smartboard-pen")
-        .expect("read")
-        .expect("exists");
+    let before = article(&app, "smartboard-pen");
     let edit_form = |action: &str, title: &str| {
         format!(
-            "csrf={csrf}&action={action}&slug=other-slug&title={}&categories=display&body=x&published=true",
+            "action={action}&slug=other-slug&title={}&categories=display&body=x&published=true",
             enc(title)
         )
     };
-    let r = post(
-        &app,
-        "/console/kb/smartboard-pen",
-        &session,
-        &edit_form("preview", "Draft"),
-    )
-    .await;
+    let r = c
+        .send("/console/kb/smartboard-pen", &edit_form("preview", "Draft"))
+        .await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.html.contains("Draft"));
-    let r = post(
-        &app,
-        "/console/kb/smartboard-pen",
-        &session,
-        &edit_form("save", "Pen"),
-    )
-    .await;
+    let r = c
+        .send("/console/kb/smartboard-pen", &edit_form("save", "Pen"))
+        .await;
     assert_eq!(
         r.location(),
         "/console/kb/smartboard-pen?done=article",
         "{}",
         r.html
     );
-    let after = app
-        .store
-        .article("smartboard-pen")
-        .expect("read")
-        .expect("exists");
+    let after = article(&app, "smartboard-pen");
     assert_eq!(after.title, "Pen");
     assert!(after.version > before.version);
     assert!(app.store.article("other-slug").expect("read").is_none());
     // The live preview escapes.
-    let r = post(
-        &app,
-        "/console/kb/preview",
-        &session,
-        &format!("csrf={csrf}&body={}", enc("# Hi <script>")),
-    )
-    .await;
+    let r = c
+        .send(
+            "/console/kb/preview",
+            &format!("body={}", enc("# Hi <script>")),
+        )
+        .await;
     assert_eq!(r.html, "<h3>Hi &lt;script&gt;</h3>");
     // A bad slug is refused with the form kept.
-    let r = post(
-        &app,
-        "/console/kb",
-        &session,
-        &format!("csrf={csrf}&slug=Bad+Slug&title=x&body=y"),
-    )
-    .await;
+    let r = c.send("/console/kb", "slug=Bad+Slug&title=x&body=y").await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.html.contains("slug must be"));
 
     // An announcement; a ticket linked to it; ending it resolves the ticket with one message.
     let form = format!(
-        "csrf={csrf}&kind=outage&title={}&message={}&category=wifi&school=Lincoln&building=&starts_at=&ends_at=",
+        "kind=outage&title={}&message={}&category=wifi&school=Lincoln&building=&starts_at=&ends_at=",
         enc("Wi-Fi down at Lincoln"),
         enc("We are on it")
     );
-    let r = post(&app, "/console/announcements", &session, &form).await;
+    let r = c.send("/console/announcements", &form).await;
     let loc = r.location().to_owned();
     assert!(loc.starts_with("/console/announcements/"), "{}", r.html);
     let id: i64 = loc["/console/announcements/".len()..]
@@ -314,9 +263,7 @@ async fn console_writes_articles_posts_and_ends_announcements() {
         .unwrap_or("")
         .parse()
         .expect("id");
-    let list = app
-        .call(Method::GET, "/api/v1/announcements", Some(&secret), None)
-        .await;
+    let list = app.get("/api/v1/announcements", &secret).await;
     assert_eq!(
         list.body["announcements"][0]["title"],
         "Wi-Fi down at Lincoln"
@@ -326,21 +273,14 @@ async fn console_writes_articles_posts_and_ends_announcements() {
     assert_eq!(r.status, StatusCode::CREATED);
     let (client_id, number) = app.ticket(&secret, "No internet in room 7").await;
     let link = format!("/console/announcements/{id}/link");
-    let r = post(
-        &app,
-        &link,
-        &session,
-        &format!("csrf={csrf}&numbers=%23{number}"),
-    )
-    .await;
+    let r = c.send(&link, &format!("numbers=%23{number}")).await;
     assert_eq!(
         r.location(),
         format!("/console/announcements/{id}?done=linked")
     );
     // All or none: one unknown number links nothing.
     let (_, other) = app.ticket(&secret, "Printer in room 9").await;
-    let form = format!("csrf={csrf}&numbers={other}%2C+999999");
-    let r = post(&app, &link, &session, &form).await;
+    let r = c.send(&link, &format!("numbers={other}%2C+999999")).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.html);
     let linked_to = |n| {
         app.store
@@ -360,50 +300,38 @@ async fn console_writes_articles_posts_and_ends_announcements() {
         &app,
         Method::GET,
         &format!("/console/announcements/{id}"),
-        &session,
+        &c.session,
         None,
     )
     .await;
     assert!(detail.html.contains("Room 7"), "{}", detail.html);
     assert!(detail.html.contains("No internet in room 7"));
-    let r = page(
-        &app,
-        Method::POST,
-        &format!("/console/announcements/{id}/end"),
-        &session,
-        Some(&format!(
-            "csrf={csrf}&resolve=true&message={}",
-            enc("Fixed, thank you.")
-        )),
-    )
-    .await;
+    let r = c
+        .send(
+            &format!("/console/announcements/{id}/end"),
+            &format!("resolve=true&message={}", enc("Fixed, thank you.")),
+        )
+        .await;
     assert_eq!(
         r.location(),
         format!("/console/announcements/{id}?done=ended-resolved")
     );
     let t = app
-        .call(
-            Method::GET,
-            &format!("/api/v1/tickets/{client_id}"),
-            Some(&secret),
-            None,
-        )
+        .get(&format!("/api/v1/tickets/{client_id}"), &secret)
         .await;
     assert_eq!(t.body["status"], "resolved");
     assert_eq!(t.body["messages"][0]["body"], "Fixed, thank you.");
-    let list = app
-        .call(Method::GET, "/api/v1/announcements", Some(&secret), None)
-        .await;
+    let list = app.get("/api/v1/announcements", &secret).await;
     assert_eq!(list.body["announcements"], json!([]));
 
     // Dashboard and CSV.
-    let d = page(&app, Method::GET, "/console/dashboard", &session, None).await;
+    let d = page(&app, Method::GET, "/console/dashboard", &c.session, None).await;
     assert_eq!(d.status, StatusCode::OK);
     let csv = page(
         &app,
         Method::GET,
         "/console/dashboard/tickets.csv",
-        &session,
+        &c.session,
         None,
     )
     .await;
@@ -471,24 +399,20 @@ async fn retention_purges_only_finished_tickets_past_the_policy() {
     // The console shows the screenshot kept and not the ones purged; a ticket's
     // screenshot address takes no form and its action addresses take no GET.
     user(&app, "lead@example.org", "Lead", Role::Technician).await;
-    let (session, csrf) = sign_in(&app, "lead@example.org").await;
+    let c = SignedIn::sign_in(&app, "lead@example.org").await;
     let shot = |n: i64| format!("/console/tickets/{n}/screenshot");
-    let r = page(&app, Method::GET, &shot(tickets[2]), &session, None).await;
+    let r = page(&app, Method::GET, &shot(tickets[2]), &c.session, None).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.headers[axum::http::header::CONTENT_TYPE], "image/png");
-    let r = page(&app, Method::GET, &shot(tickets[0]), &session, None).await;
+    let r = page(&app, Method::GET, &shot(tickets[0]), &c.session, None).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
-    let r = post(&app, &shot(tickets[2]), &session, &format!("csrf={csrf}")).await;
+    let r = c.send(&shot(tickets[2]), "").await;
     assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
     let assign = format!("/console/tickets/{}/assign", tickets[2]);
-    let r = page(&app, Method::GET, &assign, &session, None).await;
+    let r = page(&app, Method::GET, &assign, &c.session, None).await;
     assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
-    let r = post(
-        &app,
-        &format!("/console/tickets/{}/frobnicate", tickets[2]),
-        &session,
-        &format!("csrf={csrf}"),
-    )
-    .await;
+    let r = c
+        .send(&format!("/console/tickets/{}/frobnicate", tickets[2]), "")
+        .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }

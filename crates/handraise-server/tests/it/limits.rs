@@ -4,7 +4,7 @@
 //! `handraise_wire` (the UI through its generated `TEXT_LIMITS`).
 
 use super::{App, Reply, assert_error, ticket_body};
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use handraise_wire::TextField;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -59,7 +59,7 @@ fn requests<'a>(
 async fn send(app: &App, who: &Who, field: TextField, value: &str) -> Vec<(&'static str, Reply)> {
     let mut replies = Vec::new();
     for (what, uri, token, body) in requests(who, field, value) {
-        let r = app.call(Method::POST, &uri, Some(token), Some(body)).await;
+        let r = app.post(&uri, token, body).await;
         replies.push((what, r));
     }
     replies
@@ -80,11 +80,10 @@ async fn every_field_takes_its_longest_value_and_refuses_one_more() {
     let (ticket, number) = app.ticket(&device, "ok").await;
     let tech = app.tech("Lead");
     let r = app
-        .call(
-            Method::POST,
+        .post(
             "/api/v1/tech/announcements",
-            Some(&tech),
-            Some(json!({"kind": "outage", "title": "Wi-Fi down", "message": "We know"})),
+            &tech,
+            json!({"kind": "outage", "title": "Wi-Fi down", "message": "We know"}),
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);

@@ -3,7 +3,8 @@
 use super::rows::{USER_COLS, USER_FROM, from_ms, ms, technician_row, user_row};
 use super::{SqliteStore, all, changed, exec, first, insert_unique};
 use crate::store::{
-    AccountStore, NewUser, SessionRecord, StoreError, StoreResult, Technician, UserRecord,
+    AccountStore, NewSessionRecord, NewUser, SessionRecord, StoreError, StoreResult, Technician,
+    UserRecord,
 };
 use rusqlite::{Connection, params};
 use time::OffsetDateTime;
@@ -150,18 +151,21 @@ impl AccountStore for SqliteStore {
 
     fn create_session(
         &self,
-        token_hash: &str,
-        user_id: i64,
-        csrf_token: &str,
+        session: &NewSessionRecord<'_>,
         now: OffsetDateTime,
-        expires_at: OffsetDateTime,
     ) -> StoreResult<()> {
         self.read(|c| {
             exec(
                 c,
                 "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) \
                  VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![token_hash, user_id, csrf_token, ms(now), ms(expires_at)],
+                params![
+                    session.token_hash,
+                    session.user_id,
+                    session.csrf_token,
+                    ms(now),
+                    ms(session.expires_at)
+                ],
             )
         })?;
         Ok(())
