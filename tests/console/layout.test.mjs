@@ -15,21 +15,11 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, execFile } from "node:child_process";
-import { promisify } from "node:util";
-import { mkdtemp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { randomUUID } from "node:crypto";
 import { chromium } from "playwright-core";
-
-const run = promisify(execFile);
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repo = path.resolve(here, "../..");
-const binDir = path.resolve(repo, process.env.HANDRAISE_BIN_DIR || "target/debug");
-const serverBin = path.join(binDir, "handraise-server");
-const shots = path.join(here, "screenshots");
+import { chromiumOptions, startServer, uuidv7 } from "../js/harness.mjs";
+import { shot, signIn } from "./lib.mjs";
 
 const ZONE = "America/New_York";
 const ADMIN = { email: "lena@district.example", name: "Lena Layout", password: "a long layout test password" };
@@ -45,63 +35,9 @@ const REPORTED_LOCAL = "15 Jan 2026, 12:30 EST";
 /** Largest distance, in CSS pixels, between a control and its label text. */
 const NEAR = 24;
 
-let dataDir, server, baseUrl, browser, admin, enrollToken, techToken, deviceSecret, ticketNumber, articleSlug, announcementId;
+let server, baseUrl, browser, admin, techToken, deviceSecret, ticketNumber, articleSlug, announcementId;
 
-async function cli(...args) {
-  const { stdout } = await run(serverBin, [...args, "--data-dir", dataDir], { env: { ...process.env, RUST_BACKTRACE: "0" } });
-  return stdout.trim().split("\n").pop();
-}
-
-function cliWithStdin(args, input) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(serverBin, [...args, "--data-dir", dataDir], { stdio: ["pipe", "pipe", "pipe"] });
-    let err = "";
-    child.stderr.on("data", (d) => (err += d));
-    child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${args.join(" ")}: ${err}`))));
-    child.stdin.end(input + "\n");
-  });
-}
-
-async function api(method, url, { token, body } = {}) {
-  const headers = {};
-  if (token) headers.authorization = `Bearer ${token}`;
-  if (body !== undefined) headers["content-type"] = "application/json";
-  const res = await fetch(baseUrl + url, { method, headers, body: body !== undefined ? JSON.stringify(body) : undefined });
-  const text = await res.text();
-  let json = null;
-  try {
-    json = JSON.parse(text);
-  } catch {}
-  return { status: res.status, json, text };
-}
-
-function startServer() {
-  return new Promise((resolve, reject) => {
-    server = spawn(serverBin, ["serve", "--data-dir", dataDir, "--listen", "127.0.0.1:0"], {
-      stdio: ["ignore", "pipe", "pipe"],
-      // The zone comes from config.toml, not from the environment.
-      env: { ...process.env, RUST_LOG: "warn", TZ: "UTC" },
-    });
-    let out = "";
-    server.stdout.on("data", (d) => {
-      out += d;
-      const m = out.match(/listening on (http:\/\/\S+)/);
-      if (m) resolve(m[1]);
-    });
-    server.stderr.on("data", (d) => process.stderr.write(d));
-    server.on("exit", (code) => reject(new Error(`server exited early (${code})`)));
-  });
-}
-
-function uuidv7() {
-  const bytes = Buffer.from(randomUUID().replace(/-/g, ""), "hex");
-  const ms = BigInt(Date.now());
-  for (let i = 0; i < 6; i++) bytes[i] = Number((ms >> BigInt(8 * (5 - i))) & 0xffn);
-  bytes[6] = (bytes[6] & 0x0f) | 0x70;
-  bytes[8] = (bytes[8] & 0x3f) | 0x80;
-  const h = bytes.toString("hex");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
+const api = (...args) => server.api(...args);
 
 async function file(body) {
   const r = await api("POST", "/api/v1/tickets", {
@@ -112,23 +48,21 @@ async function file(body) {
   return r.json.number;
 }
 
-async function shot(page, name) {
-  await page.screenshot({ path: path.join(shots, name), fullPage: true });
+/** The district's zone, set the way an administrator sets it: in config.toml. */
+async function setZone(cli) {
+  const configPath = path.join(cli.dataDir, "config.toml");
+  const config = (await readFile(configPath, "utf8")).replace(/^timezone\s*=.*$/m, "");
+  await writeFile(configPath, `${config}\ntimezone = "${ZONE}"\n`);
 }
 
 before(async () => {
-  await mkdir(shots, { recursive: true });
-  dataDir = await mkdtemp(path.join(tmpdir(), "hr-layout-server-"));
-  await cli("init");
-  // The district's zone, set the way an administrator sets it: in config.toml.
-  const configPath = path.join(dataDir, "config.toml");
-  const config = (await readFile(configPath, "utf8")).replace(/^timezone\s*=.*$/m, "");
-  await writeFile(configPath, `${config}\ntimezone = "${ZONE}"\n`);
-  await cliWithStdin(["user", "add", "--email", ADMIN.email, "--role", "admin", "--name", ADMIN.name], ADMIN.password);
-  await cliWithStdin(["user", "add", "--email", TECH_EMAIL, "--role", "technician"], "another long layout test password");
-  enrollToken = await cli("enroll-token", "create", "--label", "layout tests");
-  techToken = await cli("tech-token", "create", "--name", ADMIN.name);
-  baseUrl = await startServer();
+  // The zone comes from config.toml, not from the environment.
+  server = await startServer({ prefix: "hr-layout-server-", env: { TZ: "UTC" }, beforeServe: setZone });
+  baseUrl = server.url;
+  await server.cli.addUser({ ...ADMIN, role: "admin" });
+  await server.cli.addUser({ email: TECH_EMAIL, role: "technician", password: "another long layout test password" });
+  const enrollToken = await server.cli.enrollToken("layout tests");
+  techToken = await server.cli.techToken(ADMIN.name);
 
   const enrolled = await api("POST", "/api/v1/enroll", {
     body: { token: enrollToken, hostname: "LIN-ANNEX-PORTABLE-12B-TEACHER", school: SCHOOL, building: BUILDING },
@@ -164,16 +98,10 @@ before(async () => {
   const assigned = await api("POST", `/api/v1/tech/tickets/${ticketNumber}/assign`, { token: techToken, body: { assignee: ADMIN.name } });
   assert.equal(assigned.status, 200, assigned.text);
 
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  browser = await chromium.launch(chromiumOptions());
   admin = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await admin.newPage();
-  await page.goto(baseUrl + "/");
-  await page.getByLabel("Email").fill(ADMIN.email);
-  await page.getByLabel("Password").fill(ADMIN.password);
-  await Promise.all([page.waitForURL("**/console/queue"), page.getByRole("button", { name: "Sign in" }).click()]);
+  await signIn(page, baseUrl, ADMIN);
   // A shipped article to open in the editor.
   await page.goto(baseUrl + "/console/kb");
   const href = await page.locator("table.kb tbody th a").first().getAttribute("href");
@@ -183,11 +111,7 @@ before(async () => {
 
 after(async () => {
   if (browser) await browser.close();
-  if (server) {
-    server.removeAllListeners("exit");
-    server.kill("SIGTERM");
-  }
-  await rm(dataDir, { recursive: true, force: true });
+  if (server) await server.stop();
 });
 
 /**

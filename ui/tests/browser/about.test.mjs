@@ -7,6 +7,15 @@ let browser;
 before(async () => (browser = await launch()));
 after(async () => browser?.close());
 
+/** Waits for the facts list and checks that it shows `rows` ([term, value] pairs) in order. */
+async function assertFacts(page, rows) {
+  const facts = page.getByTestId("about-facts");
+  await facts.locator("dt", { hasText: rows[0][0] }).waitFor();
+  assert.deepEqual(await facts.locator("dt").allTextContents(), rows.map(([term]) => term));
+  assert.deepEqual(await facts.locator("dd").allTextContents(), rows.map(([, value]) => value));
+  return facts;
+}
+
 const NO_INTERNET = "Your computer is on the network but cannot reach the internet — report a Wi-Fi problem?";
 
 describe("About this computer", () => {
@@ -14,16 +23,13 @@ describe("About this computer", () => {
     const { page, context, errors } = await openView(browser, "#/about", scenario());
     assert.deepEqual((await calls(page, "ui_ready")).map((c) => c.args), [{ view: "about" }]);
     assert.equal(await page.title(), "About this computer — HandRaise");
-    const facts = page.getByTestId("about-facts");
-    await facts.locator("dt", { hasText: "Computer name" }).waitFor();
-    assert.deepEqual(await facts.locator("dt").allTextContents(), ["Computer name", "System", "Memory", "Disk space", "Network", "Battery"]);
-    assert.deepEqual(await facts.locator("dd").allTextContents(), [
-      "LAB-12",
-      "Windows 11 (23H2)",
-      "3.1 GB of 8 GB used",
-      "/home: 12 GB free of 128 GB",
-      "Wi-Fi 192.168.1.23; gateway 192.168.1.1",
-      "54% charged",
+    const facts = await assertFacts(page, [
+      ["Computer name", "LAB-12"],
+      ["System", "Windows 11 (23H2)"],
+      ["Memory", "3.1 GB of 8 GB used"],
+      ["Disk space", "/home: 12 GB free of 128 GB"],
+      ["Network", "Wi-Fi 192.168.1.23; gateway 192.168.1.1"],
+      ["Battery", "54% charged"],
     ]);
     assert.deepEqual(await facts.locator("dd").first().textContent(), "LAB-12");
     assert.ok(!(await facts.textContent()).includes("{"), "no JSON");
@@ -130,16 +136,13 @@ describe("About this computer", () => {
     const { page, context, errors } = await openView(browser, "#/about", scenario({ connectionDelayMs: 100 }), { locale: "es-ES" });
     await page.getByRole("heading", { name: "Acerca de este equipo", level: 1 }).waitFor();
     assert.equal(await page.evaluate(() => document.documentElement.lang), "es");
-    const facts = page.getByTestId("about-facts");
-    await facts.locator("dt").first().waitFor();
-    assert.deepEqual(await facts.locator("dt").allTextContents(), ["Nombre del equipo", "Sistema", "Memoria", "Espacio en disco", "Red", "Batería"]);
-    assert.deepEqual(await facts.locator("dd").allTextContents(), [
-      "LAB-12",
-      "Windows 11 (23H2)",
-      "3,1 GB de 8 GB en uso",
-      "/home: 12 GB libres de 128 GB",
-      "Wi-Fi 192.168.1.23; puerta de enlace 192.168.1.1",
-      "Cargada al 54 %",
+    await assertFacts(page, [
+      ["Nombre del equipo", "LAB-12"],
+      ["Sistema", "Windows 11 (23H2)"],
+      ["Memoria", "3,1 GB de 8 GB en uso"],
+      ["Espacio en disco", "/home: 12 GB libres de 128 GB"],
+      ["Red", "Wi-Fi 192.168.1.23; puerta de enlace 192.168.1.1"],
+      ["Batería", "Cargada al 54 %"],
     ]);
     await checkA11y(page, "about (es)");
     await shot(page, "about-es");

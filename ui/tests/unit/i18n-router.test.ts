@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { en } from "../../src/lib/i18n/en";
 import { t, tn } from "../../src/lib/i18n/i18n.svelte";
-import { parseRoute } from "../../src/lib/router";
+import { parseRoute, reportHref, type Route } from "../../src/lib/router";
 import { CATEGORIES, SCOPES, URGENCIES } from "../../src/lib/bindings";
 
 describe("i18n", () => {
@@ -21,17 +21,30 @@ describe("i18n", () => {
   });
 });
 
-describe("parseRoute", () => {
-  it("hash routes", () => {
-    expect(parseRoute("#/report", "")).toEqual({ view: "report" });
-    expect(parseRoute("#/tickets", "")).toEqual({ view: "tickets" });
-    expect(parseRoute("#/tickets/01J%2Fx", "")).toEqual({ view: "ticket", clientId: "01J/x" });
-    expect(parseRoute("#/setup", "")).toEqual({ view: "setup" });
-    expect(parseRoute("#/nope", "")).toEqual({ view: "unknown" });
+describe("routes", () => {
+  // [location.hash, location.search, the route]
+  const cases: [string, string, Route][] = [
+    ["#/report", "", { view: "report" }],
+    ["#/tickets", "", { view: "tickets" }],
+    ["#/tickets/01J%2Fx", "", { view: "ticket", clientId: "01J/x" }],
+    ["#/setup", "", { view: "setup" }],
+    ["#/nope", "", { view: "unknown" }],
+    ["#/help", "", { view: "help" }],
+    ["#/about", "", { view: "about" }],
+    ["#/report?category=wifi", "", { view: "report", category: "wifi" }],
+    ["#/report?category=bogus", "", { view: "report" }],
+    ["#/help/x", "", { view: "unknown" }],
+    ["", "?view=setup", { view: "setup" }],
+    ["", "?view=tickets&ticket=abc", { view: "ticket", clientId: "abc" }],
+    ["", "?view=report&category=printer", { view: "report", category: "printer" }],
+    ["", "?view=about", { view: "about" }],
+    ["", "", { view: "report" }],
+  ];
+  it.each(cases)("parseRoute(%j, %j)", (hash, search, route) => {
+    expect(parseRoute(hash, search)).toEqual(route);
   });
-  it("query routes and default", () => {
-    expect(parseRoute("", "?view=setup")).toEqual({ view: "setup" });
-    expect(parseRoute("", "?view=tickets&ticket=abc")).toEqual({ view: "ticket", clientId: "abc" });
-    expect(parseRoute("", "")).toEqual({ view: "report" });
+  it("a prefilled report link", () => {
+    expect(reportHref("sign-in")).toBe("#/report?category=sign-in");
+    expect(parseRoute(reportHref("sign-in"), "")).toEqual({ view: "report", category: "sign-in" });
   });
 });

@@ -2,7 +2,6 @@ import { describe, expect, it } from "vitest";
 import type { Announcement, ConnectionReport } from "../../src/lib/bindings";
 import { isActive, matchingAnnouncements } from "../../src/lib/announcements";
 import { checkName, checkResult, technicianText, verdictSentence } from "../../src/lib/connection";
-import { parseRoute, reportHref } from "../../src/lib/router";
 
 const now = new Date("2026-03-03T12:00:00Z");
 function ann(p: Partial<Announcement>): Announcement {
@@ -11,20 +10,6 @@ function ann(p: Partial<Announcement>): Announcement {
     starts_at: "2026-03-03T10:00:00Z", ends_at: null, ...p,
   };
 }
-
-describe("routes", () => {
-  it("help, about and a prefilled report", () => {
-    expect(parseRoute("#/help", "")).toEqual({ view: "help" });
-    expect(parseRoute("#/about", "")).toEqual({ view: "about" });
-    expect(parseRoute("#/report?category=wifi", "")).toEqual({ view: "report", category: "wifi" });
-    expect(parseRoute("#/report?category=bogus", "")).toEqual({ view: "report" });
-    expect(parseRoute("", "?view=report&category=printer")).toEqual({ view: "report", category: "printer" });
-    expect(parseRoute("", "?view=about")).toEqual({ view: "about" });
-    expect(parseRoute("#/help/x", "")).toEqual({ view: "unknown" });
-    expect(reportHref("sign-in")).toBe("#/report?category=sign-in");
-    expect(parseRoute(reportHref("sign-in"), "")).toEqual({ view: "report", category: "sign-in" });
-  });
-});
 
 describe("announcements for this teacher", () => {
   const status = { school: "Lincoln Elementary", building: "Main", announcements: [] as Announcement[] };
