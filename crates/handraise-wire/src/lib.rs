@@ -271,12 +271,14 @@ pub struct UpdatesPage {
 
 /// A knowledge-base article as the agent caches it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Article {
     pub slug: String,
     pub title: String,
     /// Markdown; steps are a numbered list.
     pub body: String,
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(type = "Category[]"))]
     pub categories: Vec<Category>,
     #[serde(default)]
     pub keywords: Vec<String>,

@@ -63,15 +63,23 @@ locale: string | null, };
 
 export type ArticleHit = { slug: string, title: string, snippet: string, categories: Category[], };
 
-export type Article = { slug: string, title: string, 
-/**
- * Markdown.
- */
-body: string, 
+export type Article = { 
 /**
  * The body as safe HTML, by the renderer of the console's preview (`handraise-markdown`).
  */
-html: string, categories: Category[], keywords: Array<string>, published: boolean, version: number, };
+html: string, slug: string, title: string, 
+/**
+ * Markdown; steps are a numbered list.
+ */
+body: string, categories: Category[], keywords: Array<string>, 
+/**
+ * An unpublished article is sent once with `false` so caches drop it.
+ */
+published: boolean, 
+/**
+ * Knowledge-base version at which this article last changed.
+ */
+version: number, };
 
 export type FactItem = { key: FactKey, parts: Array<FactPart>, };
 

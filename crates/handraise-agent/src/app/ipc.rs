@@ -109,43 +109,22 @@ pub struct ArticleHit {
     pub categories: Vec<Category>,
 }
 
-/// A cached knowledge-base article.
+/// A cached knowledge-base article: the wire article, and its body as HTML.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(TS), ts(rename = "Article"))]
 pub struct ArticleView {
-    pub slug: String,
-    pub title: String,
-    /// Markdown.
-    pub body: String,
+    #[serde(flatten)]
+    #[cfg_attr(feature = "ts", ts(flatten))]
+    pub article: Article,
     /// The body as safe HTML, by the renderer of the console's preview (`handraise-markdown`).
     pub html: String,
-    #[cfg_attr(feature = "ts", ts(type = "Category[]"))]
-    pub categories: Vec<Category>,
-    pub keywords: Vec<String>,
-    pub published: bool,
-    pub version: i64,
 }
 
 impl From<Article> for ArticleView {
-    fn from(a: Article) -> Self {
-        let Article {
-            slug,
-            title,
-            body,
-            categories,
-            keywords,
-            published,
-            version,
-        } = a;
+    fn from(article: Article) -> Self {
         ArticleView {
-            slug,
-            title,
-            html: handraise_markdown::to_html(&body),
-            body,
-            categories,
-            keywords,
-            published,
-            version,
+            html: handraise_markdown::to_html(&article.body),
+            article,
         }
     }
 }
