@@ -342,14 +342,13 @@ impl Store {
         })
     }
 
-    /// Marks an event sent, or rejected with the server's reason (kept either way; any
-    /// other state is refused by the table).
-    pub fn mark_event(
-        &self,
-        client_id: Uuid,
-        state: ItemState,
-        reason: Option<&str>,
-    ) -> Result<(), StoreError> {
+    /// Marks an event sent, or rejected with the server's reason (`refused`); kept either
+    /// way.
+    pub fn mark_event(&self, client_id: Uuid, refused: Option<&str>) -> Result<(), StoreError> {
+        let (state, reason) = match refused {
+            None => (ItemState::Sent, None),
+            Some(why) => (ItemState::Rejected, Some(why)),
+        };
         self.conn.execute(
             "UPDATE outgoing_events SET state = ?2, reject_reason = ?3 WHERE client_id = ?1",
             params![client_id.to_string(), state.as_str(), reason],
