@@ -429,3 +429,30 @@ async fn locale_me_too_and_browsing() {
         "the deflection waits to be told to the server"
     );
 }
+
+#[test]
+fn article_json_is_the_wire_article_and_its_html() {
+    let article = handraise_wire::Article {
+        slug: "printer-offline".into(),
+        title: "Printer offline".into(),
+        body: "1. Turn it on".into(),
+        categories: vec![Category::Printer],
+        keywords: vec!["printer".into()],
+        published: true,
+        version: 3,
+    };
+    let json = serde_json::to_value(ArticleView::from(article)).expect("serialises");
+    assert_eq!(
+        json,
+        serde_json::json!({
+            "slug": "printer-offline",
+            "title": "Printer offline",
+            "body": "1. Turn it on",
+            "html": handraise_markdown::to_html("1. Turn it on"),
+            "categories": ["printer"],
+            "keywords": ["printer"],
+            "published": true,
+            "version": 3,
+        })
+    );
+}
