@@ -110,8 +110,10 @@ pub enum SelfHelpOutcome {
 
 /// One self-help article tried before the ticket was filed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SelfHelpAttempt {
     pub article_slug: String,
+    #[cfg_attr(feature = "ts", ts(type = "\"still_broken\" | \"shown\""))]
     pub outcome: SelfHelpOutcome,
 }
 

@@ -89,7 +89,11 @@ export type ScreenshotPreview = { png_base64: string, width: number, height: num
 
 export type SelfHelpAttempt = { article_slug: string, outcome: "still_broken" | "shown", };
 
-export type ReportInput = { category: Category, summary: string, details: string | null, urgency: Urgency, scope: Scope, room: string | null, tried: Array<SelfHelpAttempt>, 
+export type ReportInput = { category: Category, summary: string, details: string | null, urgency: Urgency, scope: Scope, room: string | null, 
+/**
+ * Self-help articles tried before filing, as the wire carries them.
+ */
+tried: Array<SelfHelpAttempt>, 
 /**
  * Keys of [`FactItem`]s the teacher unticked.
  */

@@ -6,7 +6,7 @@ use super::facts::{FactKey, FactPhrase};
 use crate::error::{AgentError, StoreError, SyncError};
 use crate::store::{ItemState, KbHit, MessageView, TicketView};
 use handraise_wire::{
-    Announcement, AnnouncementKind, Article, Author, Category, Scope, SelfHelpOutcome,
+    Announcement, AnnouncementKind, Article, Author, Category, Scope, SelfHelpAttempt,
     TicketStatus, Urgency,
 };
 use serde::{Deserialize, Serialize};
@@ -197,15 +197,6 @@ pub struct ScreenshotPreview {
     pub height: u32,
 }
 
-/// A self-help article tried before filing.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(TS), ts(rename = "SelfHelpAttempt"))]
-pub struct TriedArticle {
-    pub article_slug: String,
-    #[cfg_attr(feature = "ts", ts(type = "\"still_broken\" | \"shown\""))]
-    pub outcome: SelfHelpOutcome,
-}
-
 /// What the report form submits.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[cfg_attr(feature = "ts", derive(TS))]
@@ -219,7 +210,8 @@ pub struct ReportInput {
     #[cfg_attr(feature = "ts", ts(type = "Scope"))]
     pub scope: Scope,
     pub room: Option<String>,
-    pub tried: Vec<TriedArticle>,
+    /// Self-help articles tried before filing, as the wire carries them.
+    pub tried: Vec<SelfHelpAttempt>,
     /// Keys of [`FactItem`]s the teacher unticked.
     pub omit_facts: Vec<String>,
     pub include_screenshot: bool,
@@ -335,7 +327,7 @@ pub fn typescript_bindings() -> String {
         FactItem::decl(&cfg),
         FactPart::decl(&cfg),
         ScreenshotPreview::decl(&cfg),
-        TriedArticle::decl(&cfg),
+        SelfHelpAttempt::decl(&cfg),
         ReportInput::decl(&cfg),
         LocalMessage::decl(&cfg),
         LocalTicket::decl(&cfg),

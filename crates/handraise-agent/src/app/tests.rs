@@ -26,7 +26,7 @@ fn input(summary: &str) -> ReportInput {
         urgency: Urgency::Now,
         scope: Scope::Room,
         room: Some(" 12B ".into()),
-        tried: vec![TriedArticle {
+        tried: vec![handraise_wire::SelfHelpAttempt {
             article_slug: "printer-offline".into(),
             outcome: SelfHelpOutcome::StillBroken,
         }],
