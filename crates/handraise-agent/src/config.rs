@@ -416,13 +416,10 @@ mod tests {
 
     #[test]
     fn policy_comes_from_the_system_file_only() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let system = write(
-            dir.path(),
-            "system.toml",
+        let (dir, system, user) = system_and_user(
             "server_url = \"https://help.example\"\n[policy]\nallow_quit = false\nhide_facts = [\"processes\"]\n",
+            "[policy]\nallow_quit = true\n",
         );
-        let user = write(dir.path(), "user.toml", "[policy]\nallow_quit = true\n");
         let sources = ConfigSources {
             system_file: Some(system),
             user_file: Some(user),
@@ -453,12 +450,17 @@ mod tests {
         p
     }
 
+    /// A system and a user configuration file with these texts, in a fresh directory.
+    fn system_and_user(system: &str, user: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let system = write(dir.path(), "system.toml", system);
+        let user = write(dir.path(), "user.toml", user);
+        (dir, system, user)
+    }
+
     #[test]
     fn layering_precedence_system_user_env_flags() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let system = write(
-            dir.path(),
-            "system.toml",
+        let (_dir, system, user) = system_and_user(
             r#"server_url = "https://system.example"
 school = "System School"
 building = "System Building"
@@ -467,10 +469,6 @@ sync_interval_secs = 11
 enrollment_token = "sys-token"
 data_dir = "/sys/data"
 "#,
-        );
-        let user = write(
-            dir.path(),
-            "user.toml",
             r#"school = "User School"
 building = "User Building"
 backoff_cap_secs = 20

@@ -29,7 +29,7 @@ impl std::error::Error for ParseChoiceError {}
 macro_rules! choice {
     (
         $(#[$meta:meta])*
-        $name:ident, $what:literal {
+        $name:ident, $what:literal $(, default $default:ident)? {
             $( $(#[$vmeta:meta])* $variant:ident = $wire:literal, $label:literal; )+
         }
     ) => {
@@ -54,6 +54,14 @@ macro_rules! choice {
                 match self { $($name::$variant => $label,)+ }
             }
         }
+
+        $(
+            impl Default for $name {
+                fn default() -> Self {
+                    $name::$default
+                }
+            }
+        )?
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -89,7 +97,7 @@ choice! {
 
 choice! {
     /// "Is this stopping your class right now?"
-    Urgency, "urgency" {
+    Urgency, "urgency", default Whenever {
         Now = "now", "Yes, right now";
         Soon = "soon", "Soon";
         Whenever = "whenever", "When you can";
@@ -98,7 +106,7 @@ choice! {
 
 choice! {
     /// "Who is affected?"
-    Scope, "scope" {
+    Scope, "scope", default Me {
         Me = "me", "Just me";
         Room = "room", "My room";
         Building = "building", "My building";
@@ -115,20 +123,6 @@ choice! {
         WaitingOnTeacher = "waiting_on_teacher", "Waiting on you";
         Resolved = "resolved", "Resolved";
         Closed = "closed", "Closed";
-    }
-}
-
-#[allow(clippy::derivable_impls)] // the macro cannot place #[default]
-impl Default for Urgency {
-    fn default() -> Self {
-        Urgency::Whenever
-    }
-}
-
-#[allow(clippy::derivable_impls)]
-impl Default for Scope {
-    fn default() -> Self {
-        Scope::Me
     }
 }
 

@@ -110,8 +110,10 @@ pub enum SelfHelpOutcome {
 
 /// One self-help article tried before the ticket was filed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SelfHelpAttempt {
     pub article_slug: String,
+    #[cfg_attr(feature = "ts", ts(type = "\"still_broken\" | \"shown\""))]
     pub outcome: SelfHelpOutcome,
 }
 
@@ -271,12 +273,14 @@ pub struct UpdatesPage {
 
 /// A knowledge-base article as the agent caches it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Article {
     pub slug: String,
     pub title: String,
     /// Markdown; steps are a numbered list.
     pub body: String,
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(type = "Category[]"))]
     pub categories: Vec<Category>,
     #[serde(default)]
     pub keywords: Vec<String>,

@@ -163,3 +163,62 @@ fn typescript_lists_every_choice_default_and_limit() {
     assert!(ts.contains("  summary: { maxChars: 200, required: true },"));
     assert!(ts.contains("  room: { maxChars: 200, required: false },"));
 }
+
+#[test]
+fn none_fields_are_left_out_except_an_open_end() {
+    let ticket = NewTicket {
+        client_id: uuid::Uuid::nil(),
+        created_at: datetime!(2026-11-28 08:15:00 UTC),
+        category: Category::Printer,
+        summary: "Jammed".into(),
+        details: None,
+        urgency: None,
+        scope: None,
+        room: None,
+        reporter: Some(Reporter::default()),
+        snapshot: None,
+        self_help: Vec::new(),
+        offline_at_submit: None,
+        announcement_id: None,
+    };
+    assert_eq!(
+        serde_json::to_string(&ticket).unwrap(),
+        r#"{"client_id":"00000000-0000-0000-0000-000000000000","created_at":"2026-11-28T08:15:00Z","category":"printer","summary":"Jammed","reporter":{}}"#
+    );
+    let outage = Announcement {
+        id: 4,
+        kind: AnnouncementKind::Outage,
+        title: "Wi-Fi".into(),
+        message: "Down".into(),
+        school: None,
+        building: None,
+        category: None,
+        starts_at: datetime!(2026-11-28 08:15:00 UTC),
+        ends_at: None,
+    };
+    let json = serde_json::to_string(&outage).unwrap();
+    assert_eq!(
+        json,
+        r#"{"id":4,"kind":"outage","title":"Wi-Fi","message":"Down","starts_at":"2026-11-28T08:15:00Z","ends_at":null}"#
+    );
+    assert_eq!(serde_json::from_str::<Announcement>(&json).unwrap(), outage);
+    let snapshot = DeviceSnapshot {
+        collected_at: Some(datetime!(2026-11-28 08:15:00 UTC)),
+        cpu: Some(Cpu::default()),
+        ..Default::default()
+    };
+    let json = serde_json::to_string(&snapshot).unwrap();
+    assert_eq!(
+        json,
+        r#"{"schema_version":0,"collected_at":"2026-11-28T08:15:00Z","cpu":{}}"#
+    );
+    assert_eq!(
+        serde_json::from_str::<DeviceSnapshot>(&json).unwrap(),
+        snapshot
+    );
+    let msg: TechMessage = serde_json::from_str(
+        r#"{"id":"00000000-0000-0000-0000-000000000000","kind":"note","body":"b","at":"2026-11-28T08:15:00Z"}"#,
+    )
+    .unwrap();
+    assert_eq!(msg.author, None);
+}

@@ -63,15 +63,23 @@ locale: string | null, };
 
 export type ArticleHit = { slug: string, title: string, snippet: string, categories: Category[], };
 
-export type Article = { slug: string, title: string, 
-/**
- * Markdown.
- */
-body: string, 
+export type Article = { 
 /**
  * The body as safe HTML, by the renderer of the console's preview (`handraise-markdown`).
  */
-html: string, categories: Category[], keywords: Array<string>, published: boolean, version: number, };
+html: string, slug: string, title: string, 
+/**
+ * Markdown; steps are a numbered list.
+ */
+body: string, categories: Category[], keywords: Array<string>, 
+/**
+ * An unpublished article is sent once with `false` so caches drop it.
+ */
+published: boolean, 
+/**
+ * Knowledge-base version at which this article last changed.
+ */
+version: number, };
 
 export type FactItem = { key: FactKey, parts: Array<FactPart>, };
 
@@ -81,7 +89,11 @@ export type ScreenshotPreview = { png_base64: string, width: number, height: num
 
 export type SelfHelpAttempt = { article_slug: string, outcome: "still_broken" | "shown", };
 
-export type ReportInput = { category: Category, summary: string, details: string | null, urgency: Urgency, scope: Scope, room: string | null, tried: Array<SelfHelpAttempt>, 
+export type ReportInput = { category: Category, summary: string, details: string | null, urgency: Urgency, scope: Scope, room: string | null, 
+/**
+ * Self-help articles tried before filing, as the wire carries them.
+ */
+tried: Array<SelfHelpAttempt>, 
 /**
  * Keys of [`FactItem`]s the teacher unticked.
  */

@@ -220,8 +220,8 @@ impl Agent {
     ) -> Result<(), SyncError> {
         let (path, body) = self.store(move |s| s.event_payload(id)).await?;
         let answer = client.post_event(&path, &body).await;
-        let sent = move |s: &Store, _| s.mark_event(id, ItemState::Sent, None);
-        let refused = move |s: &Store, why: &str| s.mark_event(id, ItemState::Rejected, Some(why));
+        let sent = move |s: &Store, _| s.mark_event(id, None);
+        let refused = move |s: &Store, why: &str| s.mark_event(id, Some(why));
         self.deliver(report, ("event", id), answer, sent, refused)
             .await
             .map(drop)

@@ -6,7 +6,7 @@ use super::facts::{FactKey, FactPhrase};
 use crate::error::{AgentError, StoreError, SyncError};
 use crate::store::{ItemState, KbHit, MessageView, TicketView};
 use handraise_wire::{
-    Announcement, AnnouncementKind, Article, Author, Category, Scope, SelfHelpOutcome,
+    Announcement, AnnouncementKind, Article, Author, Category, Scope, SelfHelpAttempt,
     TicketStatus, Urgency,
 };
 use serde::{Deserialize, Serialize};
@@ -109,43 +109,22 @@ pub struct ArticleHit {
     pub categories: Vec<Category>,
 }
 
-/// A cached knowledge-base article.
+/// A cached knowledge-base article: the wire article, and its body as HTML.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(TS), ts(rename = "Article"))]
 pub struct ArticleView {
-    pub slug: String,
-    pub title: String,
-    /// Markdown.
-    pub body: String,
+    #[serde(flatten)]
+    #[cfg_attr(feature = "ts", ts(flatten))]
+    pub article: Article,
     /// The body as safe HTML, by the renderer of the console's preview (`handraise-markdown`).
     pub html: String,
-    #[cfg_attr(feature = "ts", ts(type = "Category[]"))]
-    pub categories: Vec<Category>,
-    pub keywords: Vec<String>,
-    pub published: bool,
-    pub version: i64,
 }
 
 impl From<Article> for ArticleView {
-    fn from(a: Article) -> Self {
-        let Article {
-            slug,
-            title,
-            body,
-            categories,
-            keywords,
-            published,
-            version,
-        } = a;
+    fn from(article: Article) -> Self {
         ArticleView {
-            slug,
-            title,
-            html: handraise_markdown::to_html(&body),
-            body,
-            categories,
-            keywords,
-            published,
-            version,
+            html: handraise_markdown::to_html(&article.body),
+            article,
         }
     }
 }
@@ -218,15 +197,6 @@ pub struct ScreenshotPreview {
     pub height: u32,
 }
 
-/// A self-help article tried before filing.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(TS), ts(rename = "SelfHelpAttempt"))]
-pub struct TriedArticle {
-    pub article_slug: String,
-    #[cfg_attr(feature = "ts", ts(type = "\"still_broken\" | \"shown\""))]
-    pub outcome: SelfHelpOutcome,
-}
-
 /// What the report form submits.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[cfg_attr(feature = "ts", derive(TS))]
@@ -240,7 +210,8 @@ pub struct ReportInput {
     #[cfg_attr(feature = "ts", ts(type = "Scope"))]
     pub scope: Scope,
     pub room: Option<String>,
-    pub tried: Vec<TriedArticle>,
+    /// Self-help articles tried before filing, as the wire carries them.
+    pub tried: Vec<SelfHelpAttempt>,
     /// Keys of [`FactItem`]s the teacher unticked.
     pub omit_facts: Vec<String>,
     pub include_screenshot: bool,
@@ -356,7 +327,7 @@ pub fn typescript_bindings() -> String {
         FactItem::decl(&cfg),
         FactPart::decl(&cfg),
         ScreenshotPreview::decl(&cfg),
-        TriedArticle::decl(&cfg),
+        SelfHelpAttempt::decl(&cfg),
         ReportInput::decl(&cfg),
         LocalMessage::decl(&cfg),
         LocalTicket::decl(&cfg),

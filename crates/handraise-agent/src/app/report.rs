@@ -3,7 +3,7 @@
 use super::facts::omit_facts;
 use super::{App, IpcResult, LocalTicket, PREF_NAME, PREF_ROOM, ReportInput};
 use crate::agent::{ReportInput as CoreReport, Screenshot};
-use handraise_wire::{Reporter, SelfHelpAttempt};
+use handraise_wire::Reporter;
 
 impl App {
     /// Saves the report on this computer (one transaction) and returns it as My tickets
@@ -36,14 +36,7 @@ impl App {
             scope: Some(input.scope),
             room: room.clone(),
             reporter: Some(reporter),
-            self_help: input
-                .tried
-                .into_iter()
-                .map(|t| SelfHelpAttempt {
-                    article_slug: t.article_slug,
-                    outcome: t.outcome,
-                })
-                .collect(),
+            self_help: input.tried,
             announcement_id: input.announcement_id,
             screenshot,
             snapshot: Some(snapshot),

@@ -11,8 +11,11 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-fn app(dir: &tempfile::TempDir) -> App {
-    App::new(Agent::open(Config::with_data_dir(dir.path())).expect("agent opens"))
+/// An app on a fresh data directory, which lasts as long as the returned guard.
+fn app() -> (tempfile::TempDir, App) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = App::new(Agent::open(Config::with_data_dir(dir.path())).expect("agent opens"));
+    (dir, app)
 }
 
 fn input(summary: &str) -> ReportInput {
@@ -23,7 +26,7 @@ fn input(summary: &str) -> ReportInput {
         urgency: Urgency::Now,
         scope: Scope::Room,
         room: Some(" 12B ".into()),
-        tried: vec![TriedArticle {
+        tried: vec![handraise_wire::SelfHelpAttempt {
             article_slug: "printer-offline".into(),
             outcome: SelfHelpOutcome::StillBroken,
         }],
@@ -132,8 +135,7 @@ fn png_size_reads_the_header() {
 
 #[tokio::test]
 async fn submit_saves_locally_and_remembers_the_room() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let app = app(&dir);
+    let (_dir, app) = app();
     let mut changes = app.agent().subscribe();
     let t = app.submit(input("Printer jammed")).await.expect("saved");
     assert_eq!(t.state, ItemState::Queued);
@@ -179,8 +181,7 @@ async fn submit_saves_locally_and_remembers_the_room() {
 
 #[tokio::test]
 async fn feedback_is_recorded_and_told_to_the_technician() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let app = app(&dir);
+    let (_dir, app) = app();
     let t = app
         .submit(input("Board has no sound"))
         .await
@@ -213,8 +214,7 @@ async fn feedback_is_recorded_and_told_to_the_technician() {
 
 #[tokio::test]
 async fn setup_against_a_dead_server_says_network_and_keeps_nothing() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let app = app(&dir);
+    let (_dir, app) = app();
     // Port 9 on loopback: nothing listens there.
     let err = app
         .setup("http://127.0.0.1:9", "code", "Ms. Rivera", "12B")
@@ -231,8 +231,7 @@ async fn setup_against_a_dead_server_says_network_and_keeps_nothing() {
 
 #[tokio::test]
 async fn tray_tooltip_is_honest() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let app = app(&dir);
+    let (_dir, app) = app();
     // The tooltip speaks the chosen language (the system's when none is chosen).
     app.set_locale(Some("en".into())).await.expect("english");
     let tray = app.tray_state().await.expect("tray");
@@ -252,8 +251,7 @@ fn ui_ready_measures_from_the_request() {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("runtime");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let app = rt.block_on(async { app(&dir) });
+    let (_dir, app) = rt.block_on(async { app() });
     assert_eq!(app.ui_ready("report"), None, "nothing was requested");
     app.window_requested("report");
     assert_eq!(app.ui_ready("tickets"), None, "another view");
@@ -263,8 +261,7 @@ fn ui_ready_measures_from_the_request() {
 
 #[tokio::test]
 async fn no_screenshot_without_a_form_or_a_display() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let app = app(&dir);
+    let (_dir, app) = app();
     assert_eq!(app.screenshot().await.expect("ok"), None, "none was taken");
     app.begin_screenshot();
     // Whatever the capture gives here (a display or none), asking never hangs or fails.
@@ -275,8 +272,7 @@ async fn no_screenshot_without_a_form_or_a_display() {
 
 #[tokio::test]
 async fn a_screenshot_on_its_way_is_waited_for() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let app = app(&dir);
+    let (_dir, app) = app();
     // A 1×1 PNG: signature, IHDR length and type, width 1, height 1.
     let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR\0\0\0\x01\0\0\0\x01".to_vec();
     png.extend_from_slice(&[8, 6, 0, 0, 0]);
@@ -365,8 +361,7 @@ fn notices_for_new_replies_and_resolution_only() {
 
 #[tokio::test]
 async fn locale_me_too_and_browsing() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let app = app(&dir);
+    let (_dir, app) = app();
     assert_eq!(
         app.locale().await.expect("locale"),
         None,
@@ -432,5 +427,32 @@ async fn locale_me_too_and_browsing() {
     assert_eq!(
         st.queued.events, 1,
         "the deflection waits to be told to the server"
+    );
+}
+
+#[test]
+fn article_json_is_the_wire_article_and_its_html() {
+    let article = handraise_wire::Article {
+        slug: "printer-offline".into(),
+        title: "Printer offline".into(),
+        body: "1. Turn it on".into(),
+        categories: vec![Category::Printer],
+        keywords: vec!["printer".into()],
+        published: true,
+        version: 3,
+    };
+    let json = serde_json::to_value(ArticleView::from(article)).expect("serialises");
+    assert_eq!(
+        json,
+        serde_json::json!({
+            "slug": "printer-offline",
+            "title": "Printer offline",
+            "body": "1. Turn it on",
+            "html": handraise_markdown::to_html("1. Turn it on"),
+            "categories": ["printer"],
+            "keywords": ["printer"],
+            "published": true,
+            "version": 3,
+        })
     );
 }

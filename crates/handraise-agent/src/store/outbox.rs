@@ -175,32 +175,37 @@ impl Store {
 
     /// The stored request body of a ticket.
     pub fn ticket_payload(&self, client_id: Uuid) -> Result<NewTicket, StoreError> {
-        first(
-            &self.conn,
-            "SELECT payload FROM tickets WHERE client_id = ?1",
-            [client_id.to_string()],
-            |r| Cells::of(r, "tickets").parse(0, "payload", Col::json),
-        )?
+        self.queued_item("tickets", "payload", client_id, |c| {
+            c.parse(0, "payload", Col::json)
+        })
+    }
+
+    /// One queued item of `table` by its client id; an unknown id is an error.
+    fn queued_item<T>(
+        &self,
+        table: &'static str,
+        columns: &str,
+        client_id: Uuid,
+        read: impl FnOnce(&Cells<'_, '_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let sql = format!("SELECT {columns} FROM {table} WHERE client_id = ?1");
+        first(&self.conn, &sql, [client_id.to_string()], |r| {
+            read(&Cells::of(r, table))
+        })?
         .ok_or(StoreError::UnknownTicket(client_id))
     }
 
     /// A queued message: its ticket and request body.
     pub fn message_payload(&self, client_id: Uuid) -> Result<(Uuid, NewMessage), StoreError> {
-        first(
-            &self.conn,
-            "SELECT ticket_client_id, body, created_at FROM outgoing_messages WHERE client_id = ?1",
-            [client_id.to_string()],
-            |r| {
-                let c = Cells::of(r, "outgoing_messages");
-                let message = NewMessage {
-                    client_id,
-                    created_at: c.parse(2, "created_at", Col::time)?,
-                    body: c.get(1)?,
-                };
-                Ok((c.parse(0, "ticket_client_id", Col::uuid)?, message))
-            },
-        )?
-        .ok_or(StoreError::UnknownTicket(client_id))
+        let columns = "ticket_client_id, body, created_at";
+        self.queued_item("outgoing_messages", columns, client_id, |c| {
+            let message = NewMessage {
+                client_id,
+                created_at: c.parse(2, "created_at", Col::time)?,
+                body: c.get(1)?,
+            };
+            Ok((c.parse(0, "ticket_client_id", Col::uuid)?, message))
+        })
     }
 
     /// The screenshot of a ticket: bytes and content type.
@@ -332,26 +337,18 @@ impl Store {
         &self,
         client_id: Uuid,
     ) -> Result<(String, serde_json::Value), StoreError> {
-        first(
-            &self.conn,
-            "SELECT path, body FROM outgoing_events WHERE client_id = ?1",
-            [client_id.to_string()],
-            |r| {
-                let c = Cells::of(r, "outgoing_events");
-                Ok((c.get(0)?, c.parse(1, "body", Col::json)?))
-            },
-        )?
-        .ok_or(StoreError::UnknownTicket(client_id))
+        self.queued_item("outgoing_events", "path, body", client_id, |c| {
+            Ok((c.get(0)?, c.parse(1, "body", Col::json)?))
+        })
     }
 
-    /// Marks an event sent, or rejected with the server's reason (kept either way; any
-    /// other state is refused by the table).
-    pub fn mark_event(
-        &self,
-        client_id: Uuid,
-        state: ItemState,
-        reason: Option<&str>,
-    ) -> Result<(), StoreError> {
+    /// Marks an event sent, or rejected with the server's reason (`refused`); kept either
+    /// way.
+    pub fn mark_event(&self, client_id: Uuid, refused: Option<&str>) -> Result<(), StoreError> {
+        let (state, reason) = match refused {
+            None => (ItemState::Sent, None),
+            Some(why) => (ItemState::Rejected, Some(why)),
+        };
         self.conn.execute(
             "UPDATE outgoing_events SET state = ?2, reject_reason = ?3 WHERE client_id = ?1",
             params![client_id.to_string(), state.as_str(), reason],

@@ -275,21 +275,15 @@ mod tests {
                 message: "why".into(),
             })
         };
-        let table: &[(u16, bool, &str)] = &[
-            (400, true, "rejected"),
-            (401, true, "unauthorized"),
-            (403, true, "unauthorized"),
-            (404, true, "rejected"),
-            (409, true, "rejected"),
-            (413, true, "rejected"),
-            (415, true, "rejected"),
-            (422, true, "rejected"),
-            (408, false, "unavailable"),
-            (429, false, "unavailable"),
-            (500, false, "unavailable"),
-            (503, false, "unavailable"),
+        let table: &[(&[u16], bool, &str)] = &[
+            (&[400, 404, 409, 413, 415, 422], true, "rejected"),
+            (&[401, 403], true, "unauthorized"),
+            (&[408, 429, 500, 503], false, "unavailable"),
         ];
-        for (status, permanent, kind) in table {
+        let cases = table
+            .iter()
+            .flat_map(|(statuses, p, k)| statuses.iter().map(move |s| (s, p, k)));
+        for (status, permanent, kind) in cases {
             let e = error_for_status(*status, body("x"), Some(Duration::from_secs(2)));
             assert_eq!(e.is_permanent(), *permanent, "status {status}");
             let got = match &e {

@@ -494,8 +494,7 @@ fn events_are_queued_once_planned_after_messages_and_kept_when_refused() {
     }
     let (path, sent) = s.event_payload(id).expect("payload");
     assert_eq!((path.as_str(), sent), ("/announcements/7/me-too", body));
-    s.mark_event(id, ItemState::Rejected, Some("announcement ended"))
-        .expect("mark");
+    s.mark_event(id, Some("announcement ended")).expect("mark");
     assert_eq!(s.queue_counts().expect("counts").events, 0);
     assert!(
         s.me_too_ids().expect("ids").is_empty(),
