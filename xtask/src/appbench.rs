@@ -386,7 +386,7 @@ pub fn report(figs: &[Figures], binary: &Path) -> String {
     let _ = writeln!(
         out,
         "\nRelease binary `{}`: {:.1} MiB.",
-        binary.display(),
+        in_repo(binary),
         size as f64 / 1048576.0
     );
     let deb = binary
@@ -402,11 +402,22 @@ pub fn report(figs: &[Figures], binary: &Path) -> String {
         let _ = writeln!(
             out,
             "`.deb` from `cargo xtask dist` (`{}`): {:.1} MiB.",
-            deb.display(),
+            in_repo(&deb),
             size as f64 / 1048576.0
         );
     }
     out
+}
+
+/// A path as BENCHMARKS.md shows it: relative to the repository (xtask runs from its
+/// root), never one machine's absolute path.
+fn in_repo(path: &Path) -> String {
+    std::env::current_dir()
+        .ok()
+        .and_then(|root| path.strip_prefix(root).ok().map(Path::to_path_buf))
+        .unwrap_or_else(|| path.to_path_buf())
+        .display()
+        .to_string()
 }
 
 pub fn app_binary(root: &Path) -> PathBuf {

@@ -12,7 +12,7 @@
 //! Each module imports only modules of its own layer or below:
 //!
 //! 1. `handraise-wire` (another crate) and the leaves that import nothing of
-//!    this crate: [`config`], [`limits`], [`secret`], [`kb`].
+//!    this crate: [`config`], [`limits`], [`secret`], [`kb`], [`tz`].
 //! 2. [`store`]: persistence only.
 //! 3. [`error`] (`AppError`, made from store errors) and [`stats`] (figures
 //!    over store rows).
