@@ -476,7 +476,7 @@ eth0\t0001A8C0\t00000000\t0001\t0\t0\t100\t00FFFFFF\t0\t0\t0
         );
         assert_eq!(zone_from_localtime_link("/etc/nothing"), None);
         assert_eq!(
-            gecos_name("root:x:0:0:root:/root:/bin/sh\nmsmith:x:1000:1000:Mary Smith,,,:/home/m:/bin/bash\n", "msmith").as_deref(),
+            gecos_name("root:x:0:0:root:/root:/bin/sh\nmsmith:x:1000:1000:Mary Smith,,,:/srv/m:/bin/bash\n", "msmith").as_deref(),
             Some("Mary Smith")
         );
     }
