@@ -130,6 +130,15 @@ pub struct Display {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ProcessInfo {
     pub name: String,
+    /// Saturated to the finite `f32` range when read: a JSON number past it would become
+    /// infinity, which encodes as `null` and could not be read back from storage.
+    #[serde(deserialize_with = "saturating_f32")]
     pub cpu_percent: f32,
     pub memory_bytes: u64,
+}
+
+/// Reads a number into the finite `f32` range (JSON has no infinity; `1e39` as `f32` would be one).
+fn saturating_f32<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f32, D::Error> {
+    let v = <f64 as Deserialize>::deserialize(d)?;
+    Ok(v.clamp(f64::from(f32::MIN), f64::from(f32::MAX)) as f32)
 }

@@ -222,3 +222,16 @@ fn none_fields_are_left_out_except_an_open_end() {
     .unwrap();
     assert_eq!(msg.author, None);
 }
+
+#[test]
+fn a_process_cpu_figure_past_f32_is_saturated_so_the_snapshot_round_trips() {
+    // Found by the wire_json fuzz target: 1e39 read as f32 was infinity, which serde_json
+    // writes as `null`, so a stored snapshot could no longer be read.
+    let json = r#"{"name":"a.exe","cpu_percent":1e39,"memory_bytes":1}"#;
+    let p: crate::ProcessInfo = serde_json::from_str(json).expect("decodes");
+    assert!(p.cpu_percent.is_finite());
+    assert_eq!(p.cpu_percent, f32::MAX);
+    let again = serde_json::to_string(&p).expect("encodes");
+    let back: crate::ProcessInfo = serde_json::from_str(&again).expect("decodes again");
+    assert_eq!(back, p);
+}
