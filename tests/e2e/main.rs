@@ -209,7 +209,10 @@ async fn revoked_device_pauses_without_rejecting_then_resumes() -> Result<()> {
         tech,
         ..
     } = filed("app", "Gradebook will not load", "Admin")?;
-    api.revoke_device_of(&tech, number).await?;
+    // Revoking a device is for admins: a technician's token gets 403.
+    let admin = tokio::task::block_in_place(|| server.admin_token("admin@example.org"))?;
+    assert!(api.revoke_device_of(&tech, number).await.is_err());
+    api.revoke_device_of(&admin, number).await?;
 
     let queued = report_many(&agent, 3, "app", "Still broken")?;
     let (ok, err) = agent.sync()?;
