@@ -1,7 +1,8 @@
 //! Technician API tokens: the authorisation matrix (roles, expiry,
 //! revocation, disabled users), checked on the very next request.
 
-use axum::http::StatusCode;
+use super::console::{SignedIn, page, user};
+use axum::http::{Method, StatusCode};
 use handraise_server::service::enrollment::{self, TokenOwner};
 use handraise_server::store::{AccountStore, Role, now_utc};
 use handraise_testkit::router::{App, assert_error};
@@ -136,4 +137,63 @@ async fn technicians_see_and_revoke_only_their_own_tokens() {
     assert!(r.is_err(), "a technician cannot revoke an admin's token");
     assert_eq!(app.get(LIST, &theirs).await.status, StatusCode::OK);
     enrollment::revoke_tech_token(store, Some(&admin), own[0].id, now_utc()).expect("revoke");
+}
+
+/// The token shown once on the API tokens page.
+fn shown_token(html: &str) -> String {
+    let marker = "<code class=\"token\">";
+    let start = html
+        .find(marker)
+        .map(|i| i + marker.len())
+        .expect("a token");
+    html[start..].split('<').next().unwrap_or("").to_owned()
+}
+
+#[tokio::test]
+async fn the_console_makes_lists_and_revokes_api_tokens_by_role() {
+    let app = App::new();
+    user(&app, "tom@example.org", "Tom", Role::Technician).await;
+    user(&app, "ada@example.org", "Ada", Role::Admin).await;
+    let tom = SignedIn::sign_in(&app, "tom@example.org").await;
+    let ada = SignedIn::sign_in(&app, "ada@example.org").await;
+
+    let r = tom.send("/console/api-tokens", "days=0").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = tom.send("/console/api-tokens", "days=30").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let toms = shown_token(&r.html);
+    let r = ada.send("/console/api-tokens", "days=30").await;
+    let adas = shown_token(&r.html);
+    let (device, _) = app.device(None, None).await;
+    let r = app.post_empty(&revoke_uri(&device), &toms).await;
+    assert_error(&r, StatusCode::FORBIDDEN, "forbidden");
+    assert_eq!(app.get(LIST, &adas).await.status, StatusCode::OK);
+
+    let r = page(&app, Method::GET, "/console/api-tokens", &tom.session, None).await;
+    assert!(r.html.contains("Your API tokens") && !r.html.contains("ada@example.org"));
+    let r = page(&app, Method::GET, "/console/api-tokens", &ada.session, None).await;
+    assert!(r.html.contains("tom@example.org") && r.html.contains("ada@example.org"));
+
+    let tokens = enrollment::list_tech_tokens(app.store.as_ref(), None).expect("list");
+    let id_of = |email: &str| tokens.iter().find(|t| t.user_email == email).expect("t").id;
+    let r = tom
+        .send(
+            &format!("/console/api-tokens/{}/revoke", id_of("ada@example.org")),
+            "",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "not Tom's to revoke");
+    assert_eq!(app.get(LIST, &adas).await.status, StatusCode::OK);
+    let r = ada
+        .send(
+            &format!("/console/api-tokens/{}/revoke", id_of("tom@example.org")),
+            "",
+        )
+        .await;
+    assert_eq!(r.location(), "/console/api-tokens?done=api-token");
+    assert_error(
+        &app.get(LIST, &toms).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    );
 }
