@@ -4,7 +4,7 @@
 //! after the subcommand, or `HANDRAISE_SERVER_DATA_DIR`.
 
 use anyhow::{Context, bail};
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use handraise_server::service::accounts::{self, UserInput};
 use handraise_server::service::enrollment;
 use handraise_server::store::{AccountStore, AdminStore, KbStore, Role, TicketStore, now_utc};
@@ -126,16 +126,25 @@ enum EnrollTokenCommand {
         label: String,
     },
     /// List enrollment tokens (id, label, created, revoked); never the tokens themselves.
-    List {
-        #[arg(long)]
-        json: bool,
-    },
+    List(JsonFlag),
     /// Revoke the enrollment token with this id: it enrolls no more devices (devices
     /// already enrolled keep working).
-    Revoke {
-        #[arg(long)]
-        id: i64,
-    },
+    Revoke(TokenId),
+}
+
+/// `--json` of a token list.
+#[derive(Debug, Args)]
+struct JsonFlag {
+    /// Print a JSON array.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `--id N` of a token to revoke.
+#[derive(Debug, Args)]
+struct TokenId {
+    #[arg(long)]
+    id: i64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -156,15 +165,9 @@ enum TechTokenCommand {
     },
     /// List API tokens (id, user email, created, last used, expires, revoked);
     /// never the tokens themselves.
-    List {
-        #[arg(long)]
-        json: bool,
-    },
+    List(JsonFlag),
     /// Revoke the API token with this id: its next request answers 401.
-    Revoke {
-        #[arg(long)]
-        id: i64,
-    },
+    Revoke(TokenId),
 }
 
 /// One token in `tech-token list --json`.
@@ -253,7 +256,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", created.token);
             Ok(())
         }
-        Command::EnrollToken(EnrollTokenCommand::List { json }) => {
+        Command::EnrollToken(EnrollTokenCommand::List(JsonFlag { json })) => {
             let (store, _) = open(&data_dir)?;
             let tokens = store.list_enroll_tokens()?;
             if json {
@@ -277,7 +280,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::EnrollToken(EnrollTokenCommand::Revoke { id }) => {
+        Command::EnrollToken(EnrollTokenCommand::Revoke(TokenId { id })) => {
             let (store, _) = open(&data_dir)?;
             enrollment::revoke_enroll_token(&store, id, now_utc())
                 .with_context(|| format!("no enrollment token with id {id}"))?;
@@ -318,7 +321,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", created.token);
             Ok(())
         }
-        Command::TechToken(TechTokenCommand::List { json }) => {
+        Command::TechToken(TechTokenCommand::List(JsonFlag { json })) => {
             let (store, _) = open(&data_dir)?;
             let tokens = enrollment::list_tech_tokens(&store, None)?;
             if json {
@@ -353,7 +356,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::TechToken(TechTokenCommand::Revoke { id }) => {
+        Command::TechToken(TechTokenCommand::Revoke(TokenId { id })) => {
             let (store, _) = open(&data_dir)?;
             enrollment::revoke_tech_token(&store, None, id, now_utc())
                 .with_context(|| format!("no technician API token with id {id}"))?;

@@ -4,12 +4,11 @@
 
 use super::pages::{ApiTokenRow, ApiTokensPage, render};
 use super::session::Signed;
-use super::{Form, Notice, Number, Page, refusal, see_other, view};
+use super::{Fields, Form, Notice, Number, Page, get_field, refusal, see_other, view};
 use crate::service::enrollment::{self, DEFAULT_TECH_TOKEN_DAYS, TokenOwner};
 use crate::state::AppState;
 use crate::store::{Role, SessionRecord, now_utc};
 use axum::extract::State;
-use serde::Deserialize;
 
 /// Where the page lives.
 pub(super) const PATH: &str = "/console/api-tokens";
@@ -69,20 +68,14 @@ pub(super) async fn list(State(state): State<AppState>, Signed(s): Signed, n: No
     page(&state, &s, n, None).await
 }
 
-#[derive(Debug, Deserialize)]
-pub(super) struct CreateForm {
-    #[serde(default)]
-    days: String,
-}
-
 /// Makes a token of the signed-in user (with their role).
 pub(super) async fn create(
     State(state): State<AppState>,
     Signed(s): Signed,
     n: Notice,
-    Form(f): Form<CreateForm>,
+    Form(f): Form<Fields>,
 ) -> Page {
-    let Ok(days) = f.days.trim().parse::<u32>() else {
+    let Ok(days) = get_field(&f, "days").trim().parse::<u32>() else {
         let n = Notice::refused("Enter the number of days the token lasts.".into());
         return page(&state, &s, n, None).await;
     };
