@@ -1,7 +1,7 @@
 //! Technician API tokens: the authorisation matrix (roles, expiry,
 //! revocation, disabled users), checked on the very next request.
 
-use super::console::{SignedIn, page, user};
+use super::console::{SignedIn, enc, page, sign_in_form, user};
 use axum::http::{Method, StatusCode};
 use handraise_server::service::enrollment::{self, TokenOwner};
 use handraise_server::store::{AccountStore, Role, now_utc};
@@ -196,4 +196,22 @@ async fn the_console_makes_lists_and_revokes_api_tokens_by_role() {
         StatusCode::UNAUTHORIZED,
         "unauthorized",
     );
+}
+
+#[tokio::test]
+async fn a_scripts_password_less_user_cannot_sign_in_to_the_console() {
+    let app = App::new();
+    let token = app.tech("Scripted");
+    assert_eq!(app.get(LIST, &token).await.status, StatusCode::OK);
+    let (pre, csrf) = sign_in_form(&app).await;
+    for password in ["", "a long enough password"] {
+        let body = format!("csrf={csrf}&email=Scripted&password={}", enc(password));
+        let r = page(&app, Method::POST, "/console/sign-in", &pre, Some(&body)).await;
+        assert_ne!(r.status, StatusCode::SEE_OTHER, "{password:?}");
+        assert!(
+            r.headers
+                .get("set-cookie")
+                .is_none_or(|c| { !c.to_str().unwrap_or("").starts_with("hr_session=") })
+        );
+    }
 }
