@@ -273,6 +273,7 @@ test("every control on every console page has its label beside it", async () => 
     "/console/announcements",
     `/console/announcements/${announcementId}`,
     "/console/devices",
+    "/console/api-tokens",
     "/console/admin/users",
     "/console/admin/enroll-tokens",
     "/console/admin/sla",

@@ -166,7 +166,8 @@ async fn authorisation_matrix() -> Result<()> {
     let api = Api::new(&server.url);
     let tech = tokio::task::block_in_place(|| server.tech_token("Sam"))?;
     let (_, rnum) = tokio::task::block_in_place(|| file_and_sync(&revoked, "other", "x"))?;
-    api.revoke_device_of(&tech, rnum).await?;
+    let admin = tokio::task::block_in_place(|| server.admin_token("admin@example.org"))?;
+    api.revoke_device_of(&admin, rnum).await?;
 
     let creds: Vec<(&str, String)> = vec![
         ("none", String::new()),

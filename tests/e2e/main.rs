@@ -209,7 +209,10 @@ async fn revoked_device_pauses_without_rejecting_then_resumes() -> Result<()> {
         tech,
         ..
     } = filed("app", "Gradebook will not load", "Admin")?;
-    api.revoke_device_of(&tech, number).await?;
+    // Revoking a device is for admins: a technician's token gets 403.
+    let admin = tokio::task::block_in_place(|| server.admin_token("admin@example.org"))?;
+    assert!(api.revoke_device_of(&tech, number).await.is_err());
+    api.revoke_device_of(&admin, number).await?;
 
     let queued = report_many(&agent, 3, "app", "Still broken")?;
     let (ok, err) = agent.sync()?;
@@ -427,5 +430,72 @@ fn agent_facts_and_bad_input() -> Result<()> {
         String::from_utf8_lossy(&out.stderr).contains("sign-in"),
         "lists the allowed categories"
     );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tech_tokens_are_made_listed_and_revoked_from_the_command_line() -> Result<()> {
+    use tokio::task::block_in_place;
+    let server = block_in_place(Server::start)?;
+    let api = Api::new(&server.url);
+    let admin = block_in_place(|| server.admin_token("lead@example.org"))?;
+    // `--name` (the scripts' form) makes or reuses a password-less technician.
+    let scripted = block_in_place(|| server.tech_token("Scripted"))?;
+    let again = block_in_place(|| server.tech_token("Scripted"))?;
+    assert!(
+        block_in_place(|| server.cli(&["tech-token", "create", "--email", "nobody@example.org"]))
+            .is_err()
+    );
+    assert!(
+        block_in_place(|| server.cli(&[
+            "tech-token",
+            "create",
+            "--name",
+            "X",
+            "--expires-days",
+            "0"
+        ]))
+        .is_err()
+    );
+    for token in [&admin, &scripted, &again] {
+        assert_eq!(api.get("/api/v1/tech/tickets", token).await?.0, 200);
+    }
+
+    let list = || -> Result<Vec<Value>> {
+        let out = block_in_place(|| server.cli(&["tech-token", "list", "--json"]))?;
+        Ok(serde_json::from_str::<Vec<Value>>(&out)?)
+    };
+    let rows = list()?;
+    let emails: Vec<&str> = rows
+        .iter()
+        .filter_map(|r| r["user_email"].as_str())
+        .collect();
+    assert_eq!(
+        emails,
+        ["lead@example.org", "Scripted", "Scripted"],
+        "{rows:?}"
+    );
+    for row in &rows {
+        let at = |key: &str| {
+            time::OffsetDateTime::parse(
+                row[key].as_str().unwrap_or_default(),
+                &time::format_description::well_known::Rfc3339,
+            )
+        };
+        assert_eq!(
+            at("expires_at")? - at("created_at")?,
+            time::Duration::days(90),
+            "{row}"
+        );
+        assert!(at("last_used_at").is_ok(), "{row}");
+        assert_eq!(row["revoked"], false);
+    }
+
+    let id = rows[1]["id"].as_i64().expect("id").to_string();
+    block_in_place(|| server.cli(&["tech-token", "revoke", "--id", &id]))?;
+    assert_eq!(api.get("/api/v1/tech/tickets", &scripted).await?.0, 401);
+    assert_eq!(api.get("/api/v1/tech/tickets", &again).await?.0, 200);
+    assert_eq!(list()?[1]["revoked"], true);
+    assert!(block_in_place(|| server.cli(&["tech-token", "revoke", "--id", "999"])).is_err());
     Ok(())
 }

@@ -4,8 +4,9 @@
 
 use crate::error::AppError;
 pub use crate::secret::{hash_secret, new_secret};
+use crate::service::enrollment;
 use crate::state::AppState;
-use crate::store::{DeviceRecord, Technician};
+use crate::store::{DeviceRecord, Technician, UserRecord, now_utc};
 use axum::extract::ConnectInfo;
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
@@ -48,7 +49,25 @@ impl FromRequestParts<AppState> for DeviceAuth {
     }
 }
 
-/// An authenticated technician.
+/// The enabled console user whose live technician API token the request
+/// bears; looked up on every request, so a revoked or expired token, or a
+/// disabled user, is refused at once.
+async fn tech_user(parts: &Parts, state: &AppState) -> Result<UserRecord, AppError> {
+    let token = bearer(parts).ok_or(AppError::Unauthorized)?.to_owned();
+    state
+        .blocking(move |s| enrollment::tech_token_user(s, &token, now_utc()))
+        .await?
+        .ok_or(AppError::Unauthorized)
+}
+
+fn technician(user: &UserRecord) -> Technician {
+    Technician {
+        id: user.technician_id,
+        name: user.technician_name.clone(),
+    }
+}
+
+/// A technician authenticated by an API token (any role).
 #[derive(Debug, Clone)]
 pub struct TechAuth(pub Technician);
 
@@ -56,12 +75,21 @@ impl FromRequestParts<AppState> for TechAuth {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let hash = bearer_hash(parts)?;
-        state
-            .db(move |s| s.technician_by_token_hash(&hash))
-            .await?
-            .map(TechAuth)
-            .ok_or(AppError::Unauthorized)
+        Ok(TechAuth(technician(&tech_user(parts, state).await?)))
+    }
+}
+
+/// An admin authenticated by an API token: a technician's token gets 403.
+#[derive(Debug, Clone)]
+pub struct AdminTechAuth(pub Technician);
+
+impl FromRequestParts<AppState> for AdminTechAuth {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let user = tech_user(parts, state).await?;
+        enrollment::require_admin(&user)?;
+        Ok(AdminTechAuth(technician(&user)))
     }
 }
 

@@ -1,10 +1,10 @@
-//! Command line: `init`, `serve`, `enroll-token create`, `tech-token create`,
+//! Command line: `init`, `serve`, `enroll-token create`, `tech-token create|list|revoke`,
 //! `user add`, `user list`, `tickets list`, `kb list|export|import`, `purge`,
 //! `backup`. Every command accepts `--data-dir` before or
 //! after the subcommand, or `HANDRAISE_SERVER_DATA_DIR`.
 
 use anyhow::{Context, bail};
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use handraise_server::service::accounts::{self, UserInput};
 use handraise_server::service::enrollment;
 use handraise_server::store::{AccountStore, AdminStore, KbStore, Role, TicketStore, now_utc};
@@ -126,26 +126,62 @@ enum EnrollTokenCommand {
         label: String,
     },
     /// List enrollment tokens (id, label, created, revoked); never the tokens themselves.
-    List {
-        #[arg(long)]
-        json: bool,
-    },
+    List(JsonFlag),
     /// Revoke the enrollment token with this id: it enrolls no more devices (devices
     /// already enrolled keep working).
-    Revoke {
-        #[arg(long)]
-        id: i64,
-    },
+    Revoke(TokenId),
+}
+
+/// `--json` of a token list.
+#[derive(Debug, Args)]
+struct JsonFlag {
+    /// Print a JSON array.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `--id N` of a token to revoke.
+#[derive(Debug, Args)]
+struct TokenId {
+    #[arg(long)]
+    id: i64,
 }
 
 #[derive(Debug, Subcommand)]
 enum TechTokenCommand {
-    /// Create (or reuse) the technician NAME and print a new token for them
-    /// on the last line.
+    /// Create an API token for the console user EMAIL (it carries their role
+    /// and stops working when they are disabled); prints it on the last line.
+    /// `--name NAME` instead (for scripts) makes the token for a
+    /// technician-role user NAME without a password, created if missing,
+    /// who cannot sign in to the console.
     Create {
+        #[arg(long, required_unless_present = "name", conflicts_with = "name")]
+        email: Option<String>,
         #[arg(long)]
-        name: String,
+        name: Option<String>,
+        /// Days until the token expires.
+        #[arg(long, default_value_t = enrollment::DEFAULT_TECH_TOKEN_DAYS)]
+        expires_days: u32,
     },
+    /// List API tokens (id, user email, created, last used, expires, revoked);
+    /// never the tokens themselves.
+    List(JsonFlag),
+    /// Revoke the API token with this id: its next request answers 401.
+    Revoke(TokenId),
+}
+
+/// One token in `tech-token list --json`.
+#[derive(Debug, Serialize)]
+struct TechTokenLine {
+    id: i64,
+    user_email: String,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: time::OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    last_used_at: Option<time::OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    expires_at: Option<time::OffsetDateTime>,
+    revoked: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -159,8 +195,8 @@ enum UserCommand {
         #[arg(long, value_parser = ["technician", "admin"])]
         role: String,
         /// Technician name shown on assignments (defaults to the email). An
-        /// existing technician of that name (from `tech-token create`) is
-        /// linked to the user.
+        /// existing technician of that name (from `tech-token create --name`)
+        /// becomes this user, with its tokens.
         #[arg(long)]
         name: Option<String>,
     },
@@ -197,6 +233,12 @@ struct TicketLine {
     received_at: time::OffsetDateTime,
 }
 
+/// A server time as RFC 3339 text.
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let Some(data_dir) = cli.data_dir else {
         bail!("--data-dir (or HANDRAISE_SERVER_DATA_DIR) is required");
@@ -214,7 +256,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", created.token);
             Ok(())
         }
-        Command::EnrollToken(EnrollTokenCommand::List { json }) => {
+        Command::EnrollToken(EnrollTokenCommand::List(JsonFlag { json })) => {
             let (store, _) = open(&data_dir)?;
             let tokens = store.list_enroll_tokens()?;
             if json {
@@ -224,7 +266,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                         serde_json::json!({
                             "id": t.id,
                             "label": t.label,
-                            "created_at": t.created_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+                            "created_at": rfc3339(t.created_at),
                             "revoked": t.revoked,
                         })
                     })
@@ -238,21 +280,87 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::EnrollToken(EnrollTokenCommand::Revoke { id }) => {
+        Command::EnrollToken(EnrollTokenCommand::Revoke(TokenId { id })) => {
             let (store, _) = open(&data_dir)?;
             enrollment::revoke_enroll_token(&store, id, now_utc())
                 .with_context(|| format!("no enrollment token with id {id}"))?;
             println!("enrollment token {id} revoked");
             Ok(())
         }
-        Command::TechToken(TechTokenCommand::Create { name }) => {
+        Command::TechToken(TechTokenCommand::Create {
+            email,
+            name,
+            expires_days,
+        }) => {
             let (store, _) = open(&data_dir)?;
-            let created = enrollment::create_tech_token(&store, &name, now_utc())?;
+            let owner = match (&email, &name) {
+                (Some(email), _) => enrollment::TokenOwner::Email(email),
+                (None, Some(name)) => enrollment::TokenOwner::Name(name),
+                (None, None) => bail!("give --email (or --name for a script's technician)"),
+            };
+            let created =
+                enrollment::create_tech_token(&store, owner, Some(expires_days), now_utc())
+                    .map_err(|e| match e {
+                        handraise_server::AppError::NotFound => {
+                            anyhow::anyhow!(
+                                "no console user with the email {:?}",
+                                email.unwrap_or_default()
+                            )
+                        }
+                        e => e.into(),
+                    })?;
+            let made = &created.of;
             println!(
-                "token for technician {:?} (id {}) created; it is shown only once:",
-                created.of.name, created.of.id
+                "token {} for {:?} ({}, technician {:?}) expires {}; it is shown only once:",
+                made.id,
+                made.user.email,
+                made.user.role.as_str(),
+                made.user.technician_name,
+                rfc3339(made.expires_at)
             );
             println!("{}", created.token);
+            Ok(())
+        }
+        Command::TechToken(TechTokenCommand::List(JsonFlag { json })) => {
+            let (store, _) = open(&data_dir)?;
+            let tokens = enrollment::list_tech_tokens(&store, None)?;
+            if json {
+                let rows: Vec<TechTokenLine> = tokens
+                    .into_iter()
+                    .map(|t| TechTokenLine {
+                        id: t.id,
+                        user_email: t.user_email,
+                        created_at: t.created_at,
+                        last_used_at: t.last_used_at,
+                        expires_at: t.expires_at,
+                        revoked: t.revoked,
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                let now = now_utc();
+                for t in &tokens {
+                    let state = if t.revoked {
+                        "revoked"
+                    } else if t.expires_at.is_some_and(|e| e <= now) {
+                        "expired"
+                    } else {
+                        "active"
+                    };
+                    let expires = t.expires_at.map(rfc3339).unwrap_or_else(|| "never".into());
+                    println!(
+                        "{:>4}  {:<8} {}  expires {expires}",
+                        t.id, state, t.user_email
+                    );
+                }
+            }
+            Ok(())
+        }
+        Command::TechToken(TechTokenCommand::Revoke(TokenId { id })) => {
+            let (store, _) = open(&data_dir)?;
+            enrollment::revoke_tech_token(&store, None, id, now_utc())
+                .with_context(|| format!("no technician API token with id {id}"))?;
+            println!("technician API token {id} revoked");
             Ok(())
         }
         Command::User(UserCommand::Add { email, role, name }) => {

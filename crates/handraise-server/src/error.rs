@@ -18,6 +18,9 @@ pub enum AppError {
     InvalidToken,
     #[error("this device has been revoked; enroll it again")]
     DeviceRevoked,
+    /// Authenticated, but the role does not allow it.
+    #[error("{0}")]
+    Forbidden(String),
     #[error("not found")]
     NotFound,
     #[error("{0}")]
@@ -54,6 +57,7 @@ impl AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Unauthorized | AppError::InvalidToken => StatusCode::UNAUTHORIZED,
             AppError::DeviceRevoked => StatusCode::FORBIDDEN,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -74,6 +78,7 @@ impl AppError {
             AppError::Unauthorized => "unauthorized",
             AppError::InvalidToken => "invalid_token",
             AppError::DeviceRevoked => "device_revoked",
+            AppError::Forbidden(_) => "forbidden",
             AppError::NotFound => "not_found",
             AppError::Conflict(_) => "conflict",
             AppError::PayloadTooLarge(_) => "payload_too_large",

@@ -364,6 +364,16 @@ impl Server {
         self.token(&["tech-token", "create", "--name", name])
     }
 
+    /// A new API token of a new admin console user `email`
+    /// (`user add --role admin`, then `tech-token create --email`).
+    pub fn admin_token(&self, email: &str) -> Result<String> {
+        self.cli_with_input(
+            &["user", "add", "--email", email, "--role", "admin"],
+            "an admin password for tests",
+        )?;
+        self.token(&["tech-token", "create", "--email", email])
+    }
+
     fn token(&self, args: &[&str]) -> Result<String> {
         let token = last_line(&self.cli(args)?);
         if token.is_empty() {

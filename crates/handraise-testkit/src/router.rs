@@ -9,11 +9,13 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use handraise_server::auth::hash_secret;
-use handraise_server::store::{AccountStore, AdminStore, now_utc};
+use handraise_server::service::enrollment::{self, TokenOwner};
+use handraise_server::store::{AccountStore, AdminStore, NewUser, Role, UserRecord, now_utc};
 use handraise_server::{AppState, Config, SqliteStore, Store, router};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use std::sync::Arc;
+use time::OffsetDateTime;
 use tower::ServiceExt;
 use uuid::Uuid;
 
@@ -242,13 +244,37 @@ impl App {
         (a, b)
     }
 
-    /// A new technician API token for `name`.
+    /// A new technician API token for `name`: the password-less
+    /// technician-role user of `tech-token create --name`.
     pub fn tech(&self, name: &str) -> String {
-        let token = format!("tech-{name}-{}", Uuid::new_v4());
-        self.store
-            .create_tech_token(name, &hash_secret(&token), now_utc())
-            .expect("tech token");
-        token
+        enrollment::create_tech_token(self.store.as_ref(), TokenOwner::Name(name), None, now_utc())
+            .expect("tech token")
+            .token
+    }
+
+    /// A console user `email` of `role` (its technician name is the email)
+    /// who cannot sign in (no real password hash): for API-token tests.
+    pub fn user(&self, email: &str, role: Role) -> UserRecord {
+        let user = NewUser {
+            email: email.into(),
+            role,
+            password_hash: "not-a-password-hash".into(),
+            technician_name: email.into(),
+        };
+        self.store.create_user(&user, now_utc()).expect("user")
+    }
+
+    /// A new API token of console user `email`, made at `now` to last `days`.
+    pub fn token_of(&self, email: &str, days: Option<u32>, now: OffsetDateTime) -> String {
+        enrollment::create_tech_token(self.store.as_ref(), TokenOwner::Email(email), days, now)
+            .expect("tech token")
+            .token
+    }
+
+    /// A new API token of a new admin user `email`.
+    pub fn admin_tech(&self, email: &str) -> String {
+        self.user(email, Role::Admin);
+        self.token_of(email, None, now_utc())
     }
 
     /// Files a ticket; (client id, number).

@@ -1,6 +1,6 @@
 //! Technician endpoints (`/api/v1/tech/...`).
 
-use crate::auth::TechAuth;
+use crate::auth::{AdminTechAuth, TechAuth};
 use crate::error::{AppError, Json, Path, Query};
 use crate::service::{announcements, devices, kb, tickets};
 use crate::state::AppState;
@@ -178,10 +178,11 @@ pub async fn end_announcement(
     Ok(Json(super::announcement(ended)))
 }
 
-/// `POST /api/v1/tech/devices/{device_id}/revoke`.
+/// `POST /api/v1/tech/devices/{device_id}/revoke` — admins only (403 for a
+/// technician's token), as on the console.
 pub async fn revoke_device(
     State(state): State<AppState>,
-    _tech: TechAuth,
+    _admin: AdminTechAuth,
     Path(device_id): Path<Uuid>,
 ) -> Result<Json<wire::RevokeResponse>, AppError> {
     devices::revoke(state.store(), device_id, now_utc()).await?;

@@ -9,11 +9,13 @@
 //! [`pages`], the queue order, SLA badges and device facts in [`view`]. The
 //! handlers, by page: sign-in and sign-out in `signin`, the queue and ticket
 //! pages in `desk`, the knowledge base in `kb`, announcements in
-//! `announcements`, the dashboard in `dashboard`, and the admin pages
-//! (devices, users, enrollment tokens, SLA, retention) in `admin`.
+//! `announcements`, the dashboard in `dashboard`, technician API tokens in
+//! `api_tokens`, and the admin pages (devices, users, enrollment tokens,
+//! SLA, retention) in `admin`.
 
 mod admin;
 mod announcements;
+mod api_tokens;
 mod dashboard;
 mod desk;
 mod kb;
@@ -80,6 +82,11 @@ pub fn routes(state: AppState) -> Router<AppState> {
             "/console/admin/enroll-tokens/{id}/revoke",
             post(admin::revoke_token),
         )
+        .route(
+            api_tokens::PATH,
+            get(api_tokens::list).post(api_tokens::create),
+        )
+        .route("/console/api-tokens/{id}/revoke", post(api_tokens::revoke))
         .route("/console/admin/sla", get(admin::sla).post(admin::set_sla))
         .route("/console/dashboard", get(dashboard::dashboard))
         .route(
@@ -228,6 +235,7 @@ fn flash(done: &str) -> Option<String> {
         "revoked" => "Device revoked: its secret no longer works and its queue pauses.",
         "user" => "User saved.",
         "token" => "Enrollment token revoked.",
+        "api-token" => "API token revoked: its next request is refused.",
         "sla" => "SLA policy saved.",
         "article" => "Article saved. Tray apps get the change at their next sync.",
         "published" => "Article published. Tray apps get it at their next sync.",

@@ -282,6 +282,29 @@ pub struct TokensPage {
     pub created: Option<(String, String)>,
 }
 
+#[derive(Debug, Clone)]
+pub struct ApiTokenRow {
+    pub id: i64,
+    pub user_email: String,
+    pub created: String,
+    pub last_used: String,
+    pub expires: String,
+    pub state: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "api_tokens.html")]
+pub struct ApiTokensPage {
+    pub c: Chrome,
+    /// Everyone's tokens (an admin), not only the user's own.
+    pub all: bool,
+    pub tokens: Vec<ApiTokenRow>,
+    /// (expiry, token) of a token just created: shown once.
+    pub created: Option<(String, String)>,
+    pub error: Option<String>,
+    pub default_days: u32,
+}
+
 #[derive(Template)]
 #[template(path = "sla.html")]
 pub struct SlaPage {

@@ -6,17 +6,40 @@ use time::OffsetDateTime;
 
 /// Technicians, console users and sessions.
 pub trait AccountStore {
-    /// Creates the technician `name` if missing and adds a token for them.
+    /// The password-less technician-role user of the technician `name`
+    /// (who cannot sign in to the console), created if missing. `Conflict`
+    /// when that technician belongs to a user with a password.
+    fn script_user(&self, name: &str, now: OffsetDateTime) -> StoreResult<UserRecord>;
+    /// Adds an API token of user `user_id`; returns its id.
     fn create_tech_token(
         &self,
-        name: &str,
+        user_id: i64,
+        token_hash: &str,
+        expires_at: Option<OffsetDateTime>,
+        now: OffsetDateTime,
+    ) -> StoreResult<i64>;
+    /// The user of the token if the token is neither revoked nor expired at
+    /// `now` and its user is enabled; records the use.
+    fn tech_token_user(
+        &self,
         token_hash: &str,
         now: OffsetDateTime,
-    ) -> StoreResult<Technician>;
-    fn technician_by_token_hash(&self, token_hash: &str) -> StoreResult<Option<Technician>>;
+    ) -> StoreResult<Option<UserRecord>>;
+    /// The API tokens of user `user_id`, or everyone's with `None`, oldest first.
+    fn list_tech_tokens(&self, user_id: Option<i64>) -> StoreResult<Vec<TechTokenRecord>>;
+    /// Revokes token `id` (of user `user_id` only, when given); `NotFound`
+    /// when unknown or someone else's.
+    fn revoke_tech_token(
+        &self,
+        id: i64,
+        user_id: Option<i64>,
+        now: OffsetDateTime,
+    ) -> StoreResult<()>;
     /// Every technician, by name.
     fn technicians(&self) -> StoreResult<Vec<Technician>>;
-    /// `Conflict` when the email is taken or the technician already has a user.
+    /// `Conflict` when the email is taken or the technician already has a
+    /// user with a password; a password-less user of the technician (see
+    /// [`AccountStore::script_user`]) becomes this user, tokens and all.
     fn create_user(&self, user: &NewUser, now: OffsetDateTime) -> StoreResult<UserRecord>;
     /// The user with this email (compared case-insensitively, as given: the
     /// caller trims it) and their password hash.

@@ -394,6 +394,19 @@ pub struct Technician {
     pub name: String,
 }
 
+/// A technician API token as listed (the token itself is never stored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TechTokenRecord {
+    pub id: i64,
+    pub user_id: i64,
+    pub user_email: String,
+    pub created_at: OffsetDateTime,
+    pub last_used_at: Option<OffsetDateTime>,
+    /// `None`: never expires (tokens made before tokens could expire).
+    pub expires_at: Option<OffsetDateTime>,
+    pub revoked: bool,
+}
+
 /// What a console user may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {

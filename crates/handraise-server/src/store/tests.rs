@@ -359,12 +359,22 @@ fn new_user(email: &str, name: &str) -> NewUser {
 fn users_link_to_technicians_and_sessions_expire_or_end() -> R {
     let s = store();
     let now = now_utc();
-    let tech = s.create_tech_token("Ada", "token-hash", now)?;
+    let script = s.script_user("Ada", now)?;
+    s.create_tech_token(script.id, "token-hash", None, now)?;
     let ada = s.create_user(&new_user("Ada@Example.org", "Ada"), now)?;
     assert_eq!(
-        ada.technician_id, tech.id,
-        "a user reuses the API token's technician"
+        (ada.id, ada.technician_id),
+        (script.id, script.technician_id),
+        "a user takes over the API token's password-less user"
     );
+    assert_eq!(
+        s.tech_token_user("token-hash", now)?.map(|u| u.email),
+        Some("Ada@Example.org".to_owned())
+    );
+    assert!(matches!(
+        s.script_user("Ada", now),
+        Err(StoreError::Conflict(_))
+    ));
     assert!(matches!(
         s.create_user(&new_user("ada@example.org", "Other"), now),
         Err(StoreError::Conflict(_))
@@ -501,5 +511,50 @@ fn sla_policy_devices_and_enroll_tokens_round_trip() -> R {
         s.revoke_enroll_token(999, now_utc()),
         Err(StoreError::NotFound)
     ));
+    Ok(())
+}
+
+#[test]
+fn tech_tokens_from_before_users_owned_them_keep_working() -> R {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("db.sqlite");
+    {
+        let conn = rusqlite::Connection::open(&path)?;
+        for (i, sql) in MIGRATIONS[..3].iter().enumerate() {
+            conn.execute_batch(sql)?;
+            conn.pragma_update(None, "user_version", (i + 1) as u32)?;
+        }
+        conn.execute_batch(
+            "INSERT INTO technicians (id, name, created_at) VALUES \
+                 (1, 'Sam', 1000), (2, 'Lead', 1000), (3, 'sam', 1000), (4, 'Idle', 1000);
+             INSERT INTO users (email, role, password_hash, technician_id, created_at) \
+                 VALUES ('lead@example.org', 'admin', 'h', 2, 1000);
+             INSERT INTO tech_tokens (token_hash, technician_id, created_at, revoked_at) VALUES \
+                 ('t-sam', 1, 2000, NULL), ('t-lead', 2, 2000, NULL), \
+                 ('t-sam2', 3, 2000, NULL), ('t-old', 1, 1500, 1600);",
+        )?;
+    }
+    let s = SqliteStore::open(&path)?;
+    let far = now_utc() + Duration::days(36_500);
+    let user_of = |hash: &str| -> Result<Option<(String, Role)>, StoreError> {
+        Ok(s.tech_token_user(hash, far)?.map(|u| (u.email, u.role)))
+    };
+    assert_eq!(user_of("t-sam")?, Some(("Sam".into(), Role::Technician)));
+    assert_eq!(
+        user_of("t-sam2")?,
+        Some(("sam #3".into(), Role::Technician))
+    );
+    assert_eq!(
+        user_of("t-lead")?,
+        Some(("lead@example.org".into(), Role::Admin)),
+        "a technician with a console user: the token carries its role"
+    );
+    assert_eq!(user_of("t-old")?, None, "still revoked");
+    let tokens = s.list_tech_tokens(None)?;
+    assert_eq!(tokens.len(), 4);
+    assert!(tokens.iter().all(|t| t.expires_at.is_none()));
+    assert!(tokens.iter().all(|t| t.user_email != "Idle"));
+    let (sam, hash) = s.user_by_email("Sam")?.ok_or("no Sam")?;
+    assert_eq!((sam.technician_name.as_str(), hash.as_str()), ("Sam", ""));
     Ok(())
 }

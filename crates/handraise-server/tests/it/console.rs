@@ -138,7 +138,7 @@ pub(crate) async fn user(app: &App, email: &str, name: &str, role: Role) {
 }
 
 /// Opens the sign-in form; returns its cookie (`hr_signin=...`) and its CSRF token.
-async fn sign_in_form(app: &App) -> (String, String) {
+pub(crate) async fn sign_in_form(app: &App) -> (String, String) {
     let form_page = page(app, Method::GET, "/console/sign-in", "", None).await;
     let pre = form_page.cookie("hr_signin").expect("sign-in cookie");
     (pre, form_page.csrf())

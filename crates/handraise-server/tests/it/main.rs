@@ -15,6 +15,7 @@ mod articles;
 mod console;
 mod desk;
 mod limits;
+mod tokens;
 
 type R = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 
@@ -247,7 +248,7 @@ async fn bad_bodies_get_json_errors() {
 async fn revoked_device_is_forbidden() {
     let app = App::new();
     let (id, secret) = app.device(None, None).await;
-    let tech = app.tech("Sam");
+    let tech = app.admin_tech("lead@example.org");
     let r = app
         .post_empty(&format!("/api/v1/tech/devices/{id}/revoke"), &tech)
         .await;

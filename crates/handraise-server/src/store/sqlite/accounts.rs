@@ -1,10 +1,10 @@
 //! Technicians, their tokens, console users and sessions.
 
-use super::rows::{USER_COLS, USER_FROM, from_ms, ms, technician_row, user_row};
+use super::rows::{USER_COLS, USER_FROM, from_ms, ms, technician_row, time_at, time_opt, user_row};
 use super::{SqliteStore, all, changed, exec, first, insert_unique};
 use crate::store::{
-    AccountStore, NewSessionRecord, NewUser, SessionRecord, StoreError, StoreResult, Technician,
-    UserRecord,
+    AccountStore, NewSessionRecord, NewUser, Role, SessionRecord, StoreError, StoreResult,
+    TechTokenRecord, Technician, UserRecord,
 };
 use rusqlite::{Connection, params};
 use time::OffsetDateTime;
@@ -39,35 +39,131 @@ fn user_by_id(conn: &Connection, id: i64) -> StoreResult<UserRecord> {
     .ok_or(StoreError::NotFound)
 }
 
+/// The user of technician `technician_id` and whether it has a password.
+fn user_of_technician(
+    conn: &Connection,
+    technician_id: i64,
+) -> StoreResult<Option<(UserRecord, bool)>> {
+    first(
+        conn,
+        &format!(
+            "SELECT {USER_COLS}, u.password_hash <> '' FROM {USER_FROM} WHERE u.technician_id = ?1"
+        ),
+        [technician_id],
+        |r| Ok((user_row(r)?, r.get(7)?)),
+    )
+}
+
+const TOKEN_COLS: &str = "k.id, k.user_id, u.email, k.created_at, k.last_used_at, \
+     k.expires_at, k.revoked_at IS NOT NULL FROM api_tokens k JOIN users u ON u.id = k.user_id";
+
+fn token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TechTokenRecord> {
+    Ok(TechTokenRecord {
+        id: r.get(0)?,
+        user_id: r.get(1)?,
+        user_email: r.get(2)?,
+        created_at: time_at(r, 3)?,
+        last_used_at: time_opt(r, 4)?,
+        expires_at: time_opt(r, 5)?,
+        revoked: r.get(6)?,
+    })
+}
+
 impl AccountStore for SqliteStore {
-    fn create_tech_token(
-        &self,
-        name: &str,
-        token_hash: &str,
-        now: OffsetDateTime,
-    ) -> StoreResult<Technician> {
+    fn script_user(&self, name: &str, now: OffsetDateTime) -> StoreResult<UserRecord> {
         self.write(|tx| {
             let tech = ensure_technician(tx, name, now)?;
-            exec(
-                tx,
-                "INSERT INTO tech_tokens (token_hash, technician_id, created_at) \
-                 VALUES (?1, ?2, ?3)",
-                params![token_hash, tech.id, ms(now)],
-            )?;
-            Ok(tech)
+            match user_of_technician(tx, tech.id)? {
+                Some((user, false)) => Ok(user),
+                Some((user, true)) => Err(StoreError::Conflict(format!(
+                    "the technician {name:?} is the console user {:?}: make their tokens with --email",
+                    user.email
+                ))),
+                None => {
+                    insert_unique(
+                        tx,
+                        "INSERT INTO users (email, role, password_hash, technician_id, created_at) \
+                         VALUES (?1, ?2, '', ?3, ?4)",
+                        params![name, Role::Technician.as_str(), tech.id, ms(now)],
+                        || format!("a user with the email {name:?} exists"),
+                    )?;
+                    user_by_id(tx, tx.last_insert_rowid())
+                }
+            }
         })
     }
 
-    fn technician_by_token_hash(&self, token_hash: &str) -> StoreResult<Option<Technician>> {
+    fn create_tech_token(
+        &self,
+        user_id: i64,
+        token_hash: &str,
+        expires_at: Option<OffsetDateTime>,
+        now: OffsetDateTime,
+    ) -> StoreResult<i64> {
+        self.write(|tx| {
+            exec(
+                tx,
+                "INSERT INTO api_tokens (token_hash, user_id, created_at, expires_at) \
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![token_hash, user_id, ms(now), expires_at.map(ms)],
+            )?;
+            Ok(tx.last_insert_rowid())
+        })
+    }
+
+    fn tech_token_user(
+        &self,
+        token_hash: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<UserRecord>> {
+        self.write(|tx| {
+            let found: Option<(i64, i64)> = first(
+                tx,
+                "SELECT id, user_id FROM api_tokens WHERE token_hash = ?1 \
+                 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?2)",
+                params![token_hash, ms(now)],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            let Some((id, user_id)) = found else {
+                return Ok(None);
+            };
+            let user = user_by_id(tx, user_id)?;
+            if user.disabled {
+                return Ok(None);
+            }
+            exec(
+                tx,
+                "UPDATE api_tokens SET last_used_at = ?2 WHERE id = ?1",
+                params![id, ms(now)],
+            )?;
+            Ok(Some(user))
+        })
+    }
+
+    fn list_tech_tokens(&self, user_id: Option<i64>) -> StoreResult<Vec<TechTokenRecord>> {
         self.read(|c| {
-            first(
+            all(
                 c,
-                "SELECT t.id, t.name FROM tech_tokens k \
-                 JOIN technicians t ON t.id = k.technician_id \
-                 WHERE k.token_hash = ?1 AND k.revoked_at IS NULL",
-                [token_hash],
-                technician_row,
+                &format!("SELECT {TOKEN_COLS} WHERE ?1 IS NULL OR k.user_id = ?1 ORDER BY k.id"),
+                [user_id],
+                token_row,
             )
+        })
+    }
+
+    fn revoke_tech_token(
+        &self,
+        id: i64,
+        user_id: Option<i64>,
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
+        self.write(|tx| {
+            changed(exec(
+                tx,
+                "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?3) \
+                 WHERE id = ?1 AND (?2 IS NULL OR user_id = ?2)",
+                params![id, user_id, ms(now)],
+            )?)
         })
     }
 
@@ -85,6 +181,28 @@ impl AccountStore for SqliteStore {
     fn create_user(&self, user: &NewUser, now: OffsetDateTime) -> StoreResult<UserRecord> {
         self.write(|tx| {
             let tech = ensure_technician(tx, &user.technician_name, now)?;
+            let conflict = || {
+                format!(
+                    "a user with the email {:?} or the technician name {:?} exists",
+                    user.email, user.technician_name
+                )
+            };
+            if let Some((script, false)) = user_of_technician(tx, tech.id)? {
+                // The technician's password-less user (of `tech-token create
+                // --name`) becomes this console user, tokens and all.
+                insert_unique(
+                    tx,
+                    "UPDATE users SET email = ?2, role = ?3, password_hash = ?4 WHERE id = ?1",
+                    params![
+                        script.id,
+                        user.email,
+                        user.role.as_str(),
+                        user.password_hash
+                    ],
+                    conflict,
+                )?;
+                return user_by_id(tx, script.id);
+            }
             insert_unique(
                 tx,
                 "INSERT INTO users (email, role, password_hash, technician_id, created_at) \
@@ -96,12 +214,7 @@ impl AccountStore for SqliteStore {
                     tech.id,
                     ms(now)
                 ],
-                || {
-                    format!(
-                        "a user with the email {:?} or the technician name {:?} exists",
-                        user.email, user.technician_name
-                    )
-                },
+                conflict,
             )?;
             user_by_id(tx, tx.last_insert_rowid())
         })

@@ -181,6 +181,40 @@ ALTER TABLE tickets ADD COLUMN media_purged_at INTEGER;
 CREATE INDEX tickets_announcement ON tickets(announcement_id);
 CREATE INDEX updates_ticket ON updates(ticket_number, kind);
 "#,
+    // 4: technician API tokens belong to a console user (and carry its
+    // role), may expire, and record when they were last used. A technician
+    // whose tokens predate this gets a password-less technician-role user of
+    // its name (which cannot sign in to the console); its tokens never expire.
+    r#"
+CREATE TABLE api_tokens (
+    id INTEGER PRIMARY KEY,
+    token_hash TEXT NOT NULL UNIQUE,
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER,
+    last_used_at INTEGER,
+    revoked_at INTEGER
+);
+CREATE INDEX api_tokens_user ON api_tokens(user_id);
+INSERT INTO users (email, role, password_hash, technician_id, created_at)
+SELECT CASE
+        WHEN EXISTS (SELECT 1 FROM users u WHERE u.email = t.name)
+          OR EXISTS (SELECT 1 FROM technicians o
+                     WHERE o.name = t.name COLLATE NOCASE AND o.id < t.id)
+        THEN t.name || ' #' || t.id
+        ELSE t.name
+    END,
+    'technician', '', t.id, t.created_at
+FROM technicians t
+WHERE EXISTS (SELECT 1 FROM tech_tokens k WHERE k.technician_id = t.id)
+  AND NOT EXISTS (SELECT 1 FROM users u WHERE u.technician_id = t.id)
+ORDER BY t.id;
+INSERT INTO api_tokens (token_hash, user_id, created_at, revoked_at)
+SELECT k.token_hash, u.id, k.created_at, k.revoked_at
+FROM tech_tokens k JOIN users u ON u.technician_id = k.technician_id
+ORDER BY k.created_at;
+DROP TABLE tech_tokens;
+"#,
 ];
 
 /// The schema version this binary knows: the number of migrations.
