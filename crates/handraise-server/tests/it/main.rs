@@ -15,8 +15,9 @@ mod articles;
 mod console;
 mod desk;
 mod limits;
+mod signin;
 
-type R = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+type R<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 #[tokio::test]
 async fn health_answers_ok() {
