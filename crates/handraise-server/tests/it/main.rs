@@ -15,6 +15,7 @@ mod articles;
 mod console;
 mod desk;
 mod limits;
+mod proxy;
 mod signin;
 
 type R<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
