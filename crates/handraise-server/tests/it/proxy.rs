@@ -52,29 +52,21 @@ async fn enrollment_is_limited_per_forwarded_address_only_from_a_trusted_proxy()
         enroll_per_minute_per_ip: 1,
         ..Config::default()
     });
-    // Through the proxy, two schools' clients each get their own allowance.
-    assert_eq!(
-        enroll_from(&app, PROXY, "203.0.113.7").await,
-        StatusCode::CREATED
-    );
-    assert_eq!(
-        enroll_from(&app, PROXY, "203.0.113.7").await,
-        StatusCode::TOO_MANY_REQUESTS
-    );
-    assert_eq!(
-        enroll_from(&app, PROXY, "198.51.100.1, 203.0.113.8").await,
-        StatusCode::CREATED,
-        "the rightmost untrusted hop, not what the client wrote left of it"
-    );
-    // From a peer that is not a trusted proxy the header is ignored: one allowance.
-    assert_eq!(
-        enroll_from(&app, STRANGER, "203.0.113.9").await,
-        StatusCode::CREATED
-    );
-    assert_eq!(
-        enroll_from(&app, STRANGER, "203.0.113.10").await,
-        StatusCode::TOO_MANY_REQUESTS
-    );
+    let (created, limited) = (StatusCode::CREATED, StatusCode::TOO_MANY_REQUESTS);
+    let steps = [
+        // Through the proxy, two schools' clients each get their own allowance...
+        (PROXY, "203.0.113.7", created),
+        (PROXY, "203.0.113.7", limited),
+        // ...keyed by the rightmost untrusted hop, not what the client wrote left of it.
+        (PROXY, "198.51.100.1, 203.0.113.8", created),
+        // From a peer that is not a trusted proxy the header is ignored: one allowance.
+        (STRANGER, "203.0.113.9", created),
+        (STRANGER, "203.0.113.10", limited),
+    ];
+    for (peer, forwarded, want) in steps {
+        let got = enroll_from(&app, peer, forwarded).await;
+        assert_eq!(got, want, "from {peer} for {forwarded}");
+    }
 }
 
 #[tokio::test]
@@ -100,27 +92,19 @@ async fn failed_sign_ins_count_per_forwarded_address_only_from_a_trusted_proxy()
                 .status
         }
     };
-    // One failure from 203.0.113.7 (through the proxy) slows that address down...
-    assert_eq!(
-        sign_in(PROXY, "203.0.113.7", "ada@example.org").await,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        sign_in(PROXY, "203.0.113.7", "tom@example.org").await,
-        StatusCode::TOO_MANY_REQUESTS
-    );
-    // ...and no other client of the same proxy.
-    assert_eq!(
-        sign_in(PROXY, "203.0.113.8", "tom@example.org").await,
-        StatusCode::UNAUTHORIZED
-    );
-    // A stranger's header is ignored: its failures count against the stranger itself.
-    assert_eq!(
-        sign_in(STRANGER, "203.0.113.9", "eve@example.org").await,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        sign_in(STRANGER, "203.0.113.10", "bob@example.org").await,
-        StatusCode::TOO_MANY_REQUESTS
-    );
+    let (refused, slowed) = (StatusCode::UNAUTHORIZED, StatusCode::TOO_MANY_REQUESTS);
+    let steps = [
+        // One failure from 203.0.113.7 (through the proxy) slows that address down...
+        (PROXY, "203.0.113.7", "ada@example.org", refused),
+        (PROXY, "203.0.113.7", "tom@example.org", slowed),
+        // ...and no other client of the same proxy.
+        (PROXY, "203.0.113.8", "tom@example.org", refused),
+        // A stranger's header is ignored: its failures count against the stranger itself.
+        (STRANGER, "203.0.113.9", "eve@example.org", refused),
+        (STRANGER, "203.0.113.10", "bob@example.org", slowed),
+    ];
+    for (peer, forwarded, email, want) in steps {
+        let got = sign_in(peer, forwarded, email).await;
+        assert_eq!(got, want, "{email} from {peer} for {forwarded}");
+    }
 }
