@@ -214,9 +214,11 @@ impl Clock {
 }
 
 /// Bounds the slow, memory-hungry work of checking passwords (argon2 takes
-/// about 19 MiB each): at most `slots` at once, at most `max_waiting` queued
-/// behind them for at most `max_wait`; beyond that the caller is told the
-/// server is busy. Counts the checks it ran (for tests and metrics).
+/// about 19 MiB each): at most `slots` at once, on as many threads of its own
+/// (so the memory the allocator keeps after a check is kept by those threads
+/// only), at most `max_waiting` queued behind them for at most `max_wait`;
+/// beyond that the caller is told the server is busy. Counts the checks it
+/// ran (for tests and metrics).
 #[derive(Debug)]
 pub struct HashGate {
     slots: Arc<tokio::sync::Semaphore>,
@@ -224,12 +226,22 @@ pub struct HashGate {
     max_waiting: usize,
     max_wait: Duration,
     ran: Arc<AtomicU64>,
+    /// The checking threads' queue; they end when the gate is dropped.
+    jobs: std::sync::mpsc::Sender<Job>,
 }
 
-/// The hashing slots were all taken for too long: try again after a moment.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Why [`HashGate::run`] gave no answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("the server is busy checking other passwords")]
-pub struct Busy;
+pub enum GateError {
+    /// The slots were all taken for too long: try again after a moment.
+    #[error("the server is busy checking other passwords")]
+    Busy,
+    /// The check panicked.
+    #[error("the password check failed")]
+    Failed,
+}
 
 /// Takes a place in the waiting line; gives it back when dropped.
 struct Waiting<'a>(&'a AtomicUsize);
@@ -242,12 +254,33 @@ impl Drop for Waiting<'_> {
 
 impl HashGate {
     pub fn new(slots: usize, max_waiting: usize, max_wait: Duration) -> Self {
+        let slots = slots.max(1);
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for i in 0..slots {
+            let queue = Arc::clone(&queue);
+            let worker = move || {
+                loop {
+                    let job = queue.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                    let Ok(job) = job else { break };
+                    // A panic reaches the caller as a dropped answer; the thread goes on.
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                }
+            };
+            let spawned = std::thread::Builder::new()
+                .name(format!("password-check-{i}"))
+                .spawn(worker);
+            if let Err(e) = spawned {
+                tracing::warn!(error = %e, "cannot start a password-checking thread");
+            }
+        }
         Self {
-            slots: Arc::new(tokio::sync::Semaphore::new(slots.max(1))),
+            slots: Arc::new(tokio::sync::Semaphore::new(slots)),
             waiting: AtomicUsize::new(0),
             max_waiting,
             max_wait,
             ran: Arc::new(AtomicU64::new(0)),
+            jobs,
         }
     }
 
@@ -257,10 +290,10 @@ impl HashGate {
         Self::new(cores, cores * 16, Duration::from_secs(5))
     }
 
-    /// Runs `check` on the blocking pool once a slot is free; `Busy` when
-    /// the line is full or the wait too long. The slot is held until `check`
+    /// Runs `check` on a checking thread once a slot is free; `Busy` when the
+    /// line is full or the wait too long. The slot is held until `check`
     /// returns, even if the caller gives up.
-    pub async fn run<T, F>(&self, check: F) -> Result<Result<T, tokio::task::JoinError>, Busy>
+    pub async fn run<T, F>(&self, check: F) -> Result<T, GateError>
     where
         T: Send + 'static,
         F: FnOnce() -> T + Send + 'static,
@@ -271,23 +304,28 @@ impl HashGate {
                 let place = self.waiting.fetch_add(1, Ordering::AcqRel);
                 let _waiting = Waiting(&self.waiting);
                 if place >= self.max_waiting {
-                    return Err(Busy);
+                    return Err(GateError::Busy);
                 }
                 let acquire = Arc::clone(&self.slots).acquire_owned();
                 match tokio::time::timeout(self.max_wait, acquire).await {
                     Ok(Ok(slot)) => slot,
-                    _ => return Err(Busy),
+                    _ => return Err(GateError::Busy),
                 }
             }
         };
+        let (answer, answered) = tokio::sync::oneshot::channel();
         let ran = Arc::clone(&self.ran);
-        Ok(tokio::task::spawn_blocking(move || {
+        let job: Job = Box::new(move || {
             let out = check();
             ran.fetch_add(1, Ordering::AcqRel);
             drop(slot);
-            out
-        })
-        .await)
+            let _ = answer.send(out);
+        });
+        if let Err(std::sync::mpsc::SendError(job)) = self.jobs.send(job) {
+            // No checking thread could be started: the blocking pool does it.
+            tokio::task::spawn_blocking(job);
+        }
+        answered.await.map_err(|_| GateError::Failed)
     }
 
     /// How many checks have run to the end.
@@ -446,11 +484,15 @@ mod tests {
         while gate.waiting.load(Ordering::Acquire) == 0 {
             tokio::task::yield_now().await;
         }
-        assert_eq!(gate.run(|| 3).await.err(), Some(Busy));
+        assert_eq!(gate.run(|| 3).await.err(), Some(GateError::Busy));
         release.send(()).expect("release");
-        assert!(matches!(first.await, Ok(Ok(Ok(true)))));
-        assert!(matches!(second.await, Ok(Ok(Ok(2)))));
+        assert!(matches!(first.await, Ok(Ok(true))));
+        assert!(matches!(second.await, Ok(Ok(2))));
         assert_eq!(gate.checks_run(), 2);
+        // A check that panics is an error, and the gate goes on.
+        let panicked = gate.run(|| -> u8 { panic!("a broken check") }).await;
+        assert_eq!(panicked.err(), Some(GateError::Failed));
+        assert_eq!(gate.run(|| 4).await, Ok(4));
     }
 
     #[test]

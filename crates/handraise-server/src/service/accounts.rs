@@ -9,7 +9,7 @@
 
 use super::text::optional_text;
 use crate::error::AppError;
-use crate::limits::{Busy, Clock, FailureDelay, HashGate};
+use crate::limits::{Clock, FailureDelay, GateError, HashGate};
 use crate::secret::{hash_secret, new_secret};
 use crate::store::{NewSessionRecord, NewUser, Role, SessionRecord, Store, StoreError, UserRecord};
 use argon2::Argon2;
@@ -211,16 +211,16 @@ pub async fn sign_in(
         .run(move || check_password_of(shared.as_ref(), &email, &password))
         .await;
     let user = match checked {
-        Ok(Ok(Ok(user))) => user,
-        Err(Busy) => {
+        Ok(Ok(user)) => user,
+        Err(GateError::Busy) => {
             refund();
             return Ok(SignIn::Busy);
         }
-        Ok(Err(joined)) => {
+        Err(e @ GateError::Failed) => {
             refund();
-            return Err(AppError::internal(joined));
+            return Err(AppError::internal(e));
         }
-        Ok(Ok(Err(e))) => {
+        Ok(Err(e)) => {
             refund();
             return Err(e.into());
         }
