@@ -305,6 +305,20 @@ mod tests {
         assert!(!verify_password("anything at all", "not a hash"));
     }
 
+    /// A policy of one-hour sessions.
+    fn one_hour<'a>(
+        failures: &'a FailureDelay<String>,
+        hashing: &'a HashGate,
+        clock: &'a Clock,
+    ) -> SignInPolicy<'a> {
+        SignInPolicy {
+            failures,
+            hashing,
+            clock,
+            session_hours: 1,
+        }
+    }
+
     #[tokio::test]
     async fn nobody_disables_themselves_and_sign_in_slows_down_after_failures() {
         let sqlite = SqliteStore::open_in_memory().expect("store");
@@ -327,12 +341,7 @@ mod tests {
         let failures = FailureDelay::new(2, Duration::from_secs(60));
         let hashing = HashGate::new(1, 1, Duration::from_secs(60));
         let clock = Clock::default();
-        let policy = SignInPolicy {
-            failures: &failures,
-            hashing: &hashing,
-            clock: &clock,
-            session_hours: 1,
-        };
+        let policy = one_hour(&failures, &hashing, &clock);
         let ip = IpAddr::from([10, 0, 0, 1]);
         let attempt = |password| ("ADMIN@example.org", password);
         let signed = sign_in(&store, &policy, attempt(input.password), ip, now_utc())
@@ -363,5 +372,40 @@ mod tests {
         clock.advance(wait);
         let r = sign_in(&store, &policy, attempt(input.password), ip, now_utc()).await;
         assert!(matches!(r, Ok(SignIn::Signed(_))), "{r:?}");
+    }
+
+    #[tokio::test]
+    async fn a_sign_in_that_finds_every_slot_busy_is_neither_checked_nor_counted() {
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_memory().expect("store"));
+        let failures = FailureDelay::new(1, Duration::from_secs(60));
+        // One slot, nobody may wait for it.
+        let hashing = Arc::new(HashGate::new(1, 0, Duration::from_secs(60)));
+        let clock = Clock::default();
+        let policy = one_hour(&failures, &hashing, &clock);
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let (started_tx, started) = tokio::sync::oneshot::channel::<()>();
+        let holder = {
+            let hashing = Arc::clone(&hashing);
+            tokio::spawn(async move {
+                hashing
+                    .run(move || {
+                        let _ = started_tx.send(());
+                        held.recv().is_ok()
+                    })
+                    .await
+            })
+        };
+        started.await.expect("the slot is taken");
+        let ip = IpAddr::from([10, 0, 0, 1]);
+        let attempt = ("nobody@example.org", "wrong password!");
+        let r = sign_in(&store, &policy, attempt, ip, now_utc()).await;
+        assert!(matches!(r, Ok(SignIn::Busy)), "{r:?}");
+        release.send(()).expect("release");
+        assert!(matches!(holder.await, Ok(Ok(true))));
+        // Not counted: the one free failure is still there.
+        let r = sign_in(&store, &policy, attempt, ip, now_utc()).await;
+        assert!(matches!(r, Ok(SignIn::Refused)), "{r:?}");
+        let r = sign_in(&store, &policy, attempt, ip, now_utc()).await;
+        assert!(matches!(r, Ok(SignIn::Wait(_))), "{r:?}");
     }
 }
