@@ -2,6 +2,7 @@
 //! check a device secret or a technician token against the store (which keeps
 //! SHA-256 hashes only, made by [`crate::secret`]).
 
+use crate::config::TrustedProxies;
 use crate::error::AppError;
 pub use crate::secret::{hash_secret, new_secret};
 use crate::service::enrollment;
@@ -93,21 +94,109 @@ impl FromRequestParts<AppState> for AdminTechAuth {
     }
 }
 
-/// The peer address of the connection (unspecified when not served over
-/// TCP, as in handler tests).
+/// The client's address: the TCP peer, or, when the peer is one of the
+/// `trusted_proxies`, the rightmost `X-Forwarded-For` hop that is not itself a
+/// trusted proxy (see [`client_address`]). Unspecified when not served over
+/// TCP, as in handler tests. Every limit keyed by client address uses it.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientIp(pub IpAddr);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<AppState> for ClientIp {
     type Rejection = Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
-        Ok(ClientIp(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ci| ci.0.ip())
-                .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
-        ))
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ci| ci.0.ip())
+            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        let forwarded: Option<Vec<&str>> = parts
+            .headers
+            .get_all(X_FORWARDED_FOR)
+            .iter()
+            .map(|v| v.to_str().ok())
+            .collect();
+        let trusted = &state.config().trusted_proxies;
+        Ok(ClientIp(client_address(
+            peer,
+            &forwarded.unwrap_or_default(),
+            trusted,
+        )))
+    }
+}
+
+/// The header a reverse proxy appends the address it received from to.
+const X_FORWARDED_FOR: &str = "x-forwarded-for";
+
+/// The client behind `peer`: `peer` itself unless it is a trusted proxy;
+/// then, walking the `X-Forwarded-For` hops (`forwarded_for`, the header's
+/// values in order) from the right, the first hop that is not a trusted
+/// proxy (or the leftmost, when all are). A hop that is not an address ends
+/// the walk at the proxy that sent it. An IPv4 address written as IPv6 is
+/// taken as IPv4.
+pub fn client_address(peer: IpAddr, forwarded_for: &[&str], trusted: &TrustedProxies) -> IpAddr {
+    let mut client = peer.to_canonical();
+    if !trusted.contains(client) {
+        return client;
+    }
+    let hops = forwarded_for.iter().flat_map(|v| v.split(','));
+    for hop in hops.rev() {
+        let hop = hop.trim();
+        let parsed = hop
+            .parse::<IpAddr>()
+            .or_else(|_| hop.parse::<SocketAddr>().map(|a| a.ip()));
+        let Ok(ip) = parsed else { break };
+        client = ip.to_canonical();
+        if !trusted.contains(client) {
+            break;
+        }
+    }
+    client
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+    }
+
+    #[test]
+    fn forwarded_addresses_are_believed_only_from_trusted_proxies() {
+        let trusted: TrustedProxies = "10.0.0.0/8, ::1".parse().unwrap_or_default();
+        let client = |peer: &str, xff: &[&str]| client_address(ip(peer), xff, &trusted);
+        // No proxy configured for this peer: the header is ignored.
+        assert_eq!(client("198.51.100.9", &["203.0.113.7"]), ip("198.51.100.9"));
+        // From a trusted proxy: the rightmost untrusted hop, whatever a client put left of it.
+        assert_eq!(client("10.0.0.2", &["203.0.113.7"]), ip("203.0.113.7"));
+        assert_eq!(
+            client("10.0.0.2", &["1.2.3.4, 203.0.113.7, 10.0.0.3"]),
+            ip("203.0.113.7")
+        );
+        assert_eq!(
+            client("10.0.0.2", &["1.2.3.4", "203.0.113.7:4711"]),
+            ip("203.0.113.7")
+        );
+        assert_eq!(client("::1", &["[2001:db8::5]:80"]), ip("2001:db8::5"));
+        assert_eq!(
+            client("::ffff:10.0.0.2", &["::ffff:203.0.113.7"]),
+            ip("203.0.113.7")
+        );
+        // Every hop trusted: the leftmost.
+        assert_eq!(client("10.0.0.2", &["10.0.0.9, 10.0.0.3"]), ip("10.0.0.9"));
+        // No header, or garbage at the right: the proxy itself.
+        assert_eq!(client("10.0.0.2", &[]), ip("10.0.0.2"));
+        assert_eq!(
+            client("10.0.0.2", &["203.0.113.7, nonsense"]),
+            ip("10.0.0.2")
+        );
+        assert_eq!(client("10.0.0.2", &["nonsense, 10.0.0.3"]), ip("10.0.0.3"));
+        // Nothing trusted: the peer, always.
+        let none = TrustedProxies::default();
+        assert_eq!(
+            client_address(ip("10.0.0.2"), &["203.0.113.7"], &none),
+            ip("10.0.0.2")
+        );
     }
 }

@@ -3,7 +3,9 @@
 
 use crate::tz::Zone;
 use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
 /// File name of the configuration inside the data directory.
 pub const CONFIG_FILE: &str = "config.toml";
@@ -32,10 +34,12 @@ pub struct Config {
     pub request_timeout_secs: u64,
     /// How long a graceful shutdown may drain before the server stops anyway.
     pub shutdown_grace_secs: u64,
-    /// Failed console sign-ins allowed per email and per IP within
-    /// `signin_window_secs`; beyond that sign-in answers 429.
+    /// Failed console sign-ins per email and per client address that cost
+    /// nothing; each one after them doubles the wait before the next attempt
+    /// (from 1 s; sign-in answers 429 with `Retry-After` meanwhile).
     pub signin_max_failures: u32,
-    /// The window of `signin_max_failures`, in seconds.
+    /// Seconds in which `signin_max_failures` failures fade away; also the
+    /// longest wait.
     pub signin_window_secs: u64,
     /// How long a console session lasts, in hours.
     pub session_hours: u32,
@@ -43,6 +47,10 @@ pub struct Config {
     /// time the console shows or reads, SLA due times included. Default: the
     /// server's own zone (`TZ`, then `/etc/localtime`), else UTC.
     pub timezone: Zone,
+    /// Reverse proxies (addresses or CIDR networks) whose `X-Forwarded-For`
+    /// is believed: from them, the client address is the rightmost hop that
+    /// is not itself a trusted proxy. Empty: the TCP peer is the client.
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Default for Config {
@@ -61,6 +69,7 @@ impl Default for Config {
             signin_window_secs: 15 * 60,
             session_hours: 12,
             timezone: Zone::system(),
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 }
@@ -178,7 +187,107 @@ impl Config {
         env!(signin_window_secs, "HANDRAISE_SERVER_SIGNIN_WINDOW_SECS");
         env!(session_hours, "HANDRAISE_SERVER_SESSION_HOURS");
         env!(timezone, "HANDRAISE_SERVER_TIMEZONE");
+        env!(trusted_proxies, "HANDRAISE_SERVER_TRUSTED_PROXIES");
         Ok(())
+    }
+}
+
+/// An IP network: an address and how many leading bits of it count
+/// (`10.0.0.0/8`, `fd00::/8`; a bare address is the network of itself).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpNet {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+/// Why a network could not be read.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{0:?} is not an IP address or network (such as 10.0.0.5 or 10.0.0.0/8)")]
+pub struct IpNetError(String);
+
+impl IpNet {
+    /// Whether `ip` is in this network (an IPv4 address written as IPv6,
+    /// `::ffff:a.b.c.d`, counts as IPv4).
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.addr, ip.to_canonical()) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+impl FromStr for IpNet {
+    type Err = IpNetError;
+
+    fn from_str(text: &str) -> Result<Self, IpNetError> {
+        let bad = || IpNetError(text.to_owned());
+        let (addr, prefix) = match text.trim().split_once('/') {
+            Some((addr, prefix)) => (addr, Some(prefix)),
+            None => (text.trim(), None),
+        };
+        let addr = addr.parse::<IpAddr>().map_err(|_| bad())?.to_canonical();
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            Some(p) => p.parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(bad)?,
+            None => max,
+        };
+        Ok(IpNet { addr, prefix })
+    }
+}
+
+impl std::fmt::Display for IpNet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
+impl Serialize for IpNet {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for IpNet {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// The `trusted_proxies` setting: in the file a list, in the environment
+/// comma-separated.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TrustedProxies(pub Vec<IpNet>);
+
+impl TrustedProxies {
+    /// Whether `ip` is one of the trusted proxies.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        self.0.iter().any(|net| net.contains(ip))
+    }
+}
+
+impl FromStr for TrustedProxies {
+    type Err = IpNetError;
+
+    fn from_str(text: &str) -> Result<Self, IpNetError> {
+        text.split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::parse)
+            .collect::<Result<_, _>>()
+            .map(TrustedProxies)
     }
 }
 
@@ -240,5 +349,42 @@ mod tests {
             "{bad}"
         );
         assert!(bad.contains("timezone"), "{bad}");
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_networks_checked_at_load() {
+        let c =
+            Config::parse("trusted_proxies = [\"10.0.0.0/8\", \"192.168.1.5\", \"fd00::/8\"]\n");
+        let proxies = c.map(|c| c.trusted_proxies).unwrap_or_default();
+        assert_eq!(proxies.0.len(), 3);
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        for inside in ["10.1.2.3", "192.168.1.5", "::ffff:10.9.9.9", "fd12::1"] {
+            assert!(proxies.contains(ip(inside)), "{inside}");
+        }
+        for outside in ["11.0.0.1", "192.168.1.6", "fe80::1", "127.0.0.1"] {
+            assert!(!proxies.contains(ip(outside)), "{outside}");
+        }
+        assert_eq!(Config::default().trusted_proxies, TrustedProxies::default());
+        let everything: IpNet = "0.0.0.0/0".parse().unwrap_or_else(|_| IpNet {
+            addr: ip("1.1.1.1"),
+            prefix: 32,
+        });
+        assert!(everything.contains(ip("8.8.8.8")));
+        for bad in ["10.0.0.0/33", "proxy.example.org", "10.0.0.0/", "::/129"] {
+            assert!(bad.parse::<IpNet>().is_err(), "{bad}");
+        }
+        let bad = Config::parse("trusted_proxies = [\"10.0.0.0/40\"]\n").err();
+        assert!(bad.is_some_and(|e| e.to_string().contains("10.0.0.0/40")));
+
+        let mut c = Config::default();
+        let env = c.apply_env(|n| {
+            (n == "HANDRAISE_SERVER_TRUSTED_PROXIES").then(|| " 127.0.0.1, ::1 ".into())
+        });
+        assert!(env.is_ok());
+        assert!(c.trusted_proxies.contains(ip("::1")));
+        assert!(c.trusted_proxies.contains(ip("127.0.0.1")));
+        // The default file round-trips with the list in it.
+        let text = toml::to_string_pretty(&c).unwrap_or_default();
+        assert_eq!(Config::parse(&text).ok(), Some(c));
     }
 }

@@ -1,10 +1,11 @@
-//! Rate limits: keyed token buckets (per device, per enrolling IP) and the
+//! Rate limits: keyed token buckets (per device, per enrolling IP), the
+//! growing delay of failed sign-ins, the gate of password checks and the
 //! global in-flight counter. Time is passed in so the arithmetic is testable.
 
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Token buckets keyed by `K`: each key may spend `burst` requests at once
@@ -70,66 +71,266 @@ pub fn retry_after_secs(wait: Duration) -> u64 {
     secs.max(1)
 }
 
-/// Failures per key within a sliding window (failed sign-ins per email and
-/// per IP): once a key has `max` failures in `window`, it is blocked until the
-/// oldest of them leaves the window. Only failures count.
+/// A delay that grows with each failure of a key (failed sign-ins per email
+/// and per address): the first `free` failures cost nothing, each one after
+/// that doubles the wait before the next attempt, from `first_delay` up to
+/// `max_delay`. Failures fade, one every `fade_every`, so an account that
+/// stops failing is soon fast again, and nobody is ever locked out for good.
+///
+/// An attempt is counted when it is admitted, before its password is
+/// checked, so a parallel burst gets only the free attempts through.
 #[derive(Debug)]
-pub struct FailureWindow<K> {
-    max: usize,
-    window: Duration,
-    failures: Mutex<HashMap<K, std::collections::VecDeque<Instant>>>,
+pub struct FailureDelay<K> {
+    free: f64,
+    first_delay: Duration,
+    max_delay: Duration,
+    fade_every: Duration,
+    keys: Mutex<HashMap<K, Failures>>,
 }
 
-impl<K: Eq + Hash + Clone> FailureWindow<K> {
-    pub fn new(max: u32, window: Duration) -> Self {
+#[derive(Debug, Clone, Copy)]
+struct Failures {
+    /// Failures (and admitted attempts not yet settled), less what faded.
+    level: f64,
+    /// When `level` was last brought up to date.
+    at: Instant,
+    /// The last attempt admitted or failure recorded: the delay runs from it.
+    last: Instant,
+}
+
+impl Failures {
+    fn faded(&mut self, now: Instant, fade_every: Duration) {
+        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
+        self.level = (self.level - elapsed / fade_every.as_secs_f64()).max(0.0);
+        self.at = self.at.max(now);
+    }
+}
+
+impl<K: Eq + Hash + Clone> FailureDelay<K> {
+    /// `free` failures without delay; all of them fade within `window`, which
+    /// is also the longest delay.
+    pub fn new(free: u32, window: Duration) -> Self {
+        let free = free.max(1);
+        let window = window.max(Duration::from_secs(1));
         Self {
-            max: (max as usize).max(1),
-            window,
-            failures: Mutex::new(HashMap::new()),
+            free: f64::from(free),
+            first_delay: Duration::from_secs(1),
+            max_delay: window,
+            fade_every: window / free,
+            keys: Mutex::new(HashMap::new()),
         }
     }
 
-    /// `Some(wait)` when `key` is blocked at `now`.
-    pub fn blocked(&self, key: &K, now: Instant) -> Option<Duration> {
-        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        let times = map.get_mut(key)?;
-        while times
-            .front()
-            .is_some_and(|t| now.saturating_duration_since(*t) >= self.window)
-        {
-            times.pop_front();
-        }
-        if times.len() < self.max {
+    /// How long `f` must still wait at `now` before another attempt.
+    fn wait(&self, f: &Failures, now: Instant) -> Option<Duration> {
+        if f.level + 1.0 <= self.free + 1e-9 {
             return None;
         }
-        let oldest = *times.front()?;
-        Some(
-            self.window
-                .saturating_sub(now.saturating_duration_since(oldest)),
-        )
+        let over = (f.level - self.free).ceil().clamp(0.0, 30.0) as u32;
+        let delay = self
+            .first_delay
+            .saturating_mul(1u32 << over)
+            .min(self.max_delay);
+        let ready = f.last + delay;
+        (now < ready).then(|| ready - now)
     }
 
-    /// Records a failure of `key` at `now`.
-    pub fn record(&self, key: &K, now: Instant) {
-        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+    /// Admits one attempt for every key in `keys` at `now`, counting it as a
+    /// failure until [`FailureDelay::succeeded`] or [`FailureDelay::refund`]
+    /// says otherwise; `Err(wait)` (nothing counted) when any key must wait.
+    pub fn admit(&self, keys: &[K], now: Instant) -> Result<(), Duration> {
+        let mut map = self.keys.lock().unwrap_or_else(|e| e.into_inner());
         if map.len() > SWEEP_ABOVE {
-            let window = self.window;
-            map.retain(|_, v| {
-                v.back()
-                    .is_some_and(|t| now.saturating_duration_since(*t) < window)
+            let fade = self.fade_every;
+            map.retain(|_, f| {
+                f.faded(now, fade);
+                f.level > 0.0
             });
         }
-        let times = map.entry(key.clone()).or_default();
-        times.push_back(now);
-        while times.len() > self.max {
-            times.pop_front();
+        let mut longest = None;
+        for key in keys {
+            if let Some(f) = map.get_mut(key) {
+                f.faded(now, self.fade_every);
+                longest = longest.max(self.wait(f, now));
+            }
+        }
+        if let Some(wait) = longest {
+            return Err(wait);
+        }
+        for key in keys {
+            let f = map.entry(key.clone()).or_insert(Failures {
+                level: 0.0,
+                at: now,
+                last: now,
+            });
+            f.level += 1.0;
+            f.last = f.last.max(now);
+        }
+        Ok(())
+    }
+
+    /// An admitted attempt of `key` failed at `now`: it stays counted and the
+    /// delay runs from now.
+    pub fn failed(&self, key: &K, now: Instant) {
+        let mut map = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(f) = map.get_mut(key) {
+            f.last = f.last.max(now);
         }
     }
 
-    /// Forgets the failures of `key` (after a successful sign-in).
+    /// An admitted attempt of `key` was not a failure after all (it was never
+    /// checked, or it succeeded for a key that is not forgiven): uncounts it.
+    pub fn refund(&self, key: &K) {
+        let mut map = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(f) = map.get_mut(key) {
+            f.level = (f.level - 1.0).max(0.0);
+        }
+    }
+
+    /// Forgets every failure of `key` (after a successful sign-in).
     pub fn clear(&self, key: &K) {
-        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let mut map = self.keys.lock().unwrap_or_else(|e| e.into_inner());
         map.remove(key);
+    }
+}
+
+/// The server's clock for limits: `Instant::now()` plus whatever a test moved
+/// it forward by, so a test passes time in instead of sleeping.
+#[derive(Debug, Default)]
+pub struct Clock {
+    ahead_nanos: AtomicU64,
+}
+
+impl Clock {
+    pub fn now(&self) -> Instant {
+        Instant::now() + Duration::from_nanos(self.ahead_nanos.load(Ordering::Acquire))
+    }
+
+    /// Moves the clock forward by `by` (tests only; the server never does).
+    pub fn advance(&self, by: Duration) {
+        let nanos = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
+        self.ahead_nanos.fetch_add(nanos, Ordering::AcqRel);
+    }
+}
+
+/// Bounds the slow, memory-hungry work of checking passwords (argon2 takes
+/// about 19 MiB each): at most `slots` at once, on as many threads of its own
+/// (so the memory the allocator keeps after a check is kept by those threads
+/// only), at most `max_waiting` queued behind them for at most `max_wait`;
+/// beyond that the caller is told the server is busy. Counts the checks it
+/// ran (for tests and metrics).
+#[derive(Debug)]
+pub struct HashGate {
+    slots: Arc<tokio::sync::Semaphore>,
+    waiting: AtomicUsize,
+    max_waiting: usize,
+    max_wait: Duration,
+    ran: Arc<AtomicU64>,
+    /// The checking threads' queue; they end when the gate is dropped.
+    jobs: std::sync::mpsc::Sender<Job>,
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Why [`HashGate::run`] gave no answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum GateError {
+    /// The slots were all taken for too long: try again after a moment.
+    #[error("the server is busy checking other passwords")]
+    Busy,
+    /// The check panicked.
+    #[error("the password check failed")]
+    Failed,
+}
+
+/// Takes a place in the waiting line; gives it back when dropped.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl HashGate {
+    pub fn new(slots: usize, max_waiting: usize, max_wait: Duration) -> Self {
+        let slots = slots.max(1);
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for i in 0..slots {
+            let queue = Arc::clone(&queue);
+            let worker = move || {
+                loop {
+                    let job = queue.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                    let Ok(job) = job else { break };
+                    // A panic reaches the caller as a dropped answer; the thread goes on.
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                }
+            };
+            let spawned = std::thread::Builder::new()
+                .name(format!("password-check-{i}"))
+                .spawn(worker);
+            if let Err(e) = spawned {
+                tracing::warn!(error = %e, "cannot start a password-checking thread");
+            }
+        }
+        Self {
+            slots: Arc::new(tokio::sync::Semaphore::new(slots)),
+            waiting: AtomicUsize::new(0),
+            max_waiting,
+            max_wait,
+            ran: Arc::new(AtomicU64::new(0)),
+            jobs,
+        }
+    }
+
+    /// One slot per CPU core, 16 waiting per slot for at most 5 s.
+    pub fn for_this_machine() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        Self::new(cores, cores * 16, Duration::from_secs(5))
+    }
+
+    /// Runs `check` on a checking thread once a slot is free; `Busy` when the
+    /// line is full or the wait too long. The slot is held until `check`
+    /// returns, even if the caller gives up.
+    pub async fn run<T, F>(&self, check: F) -> Result<T, GateError>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        let slot = match Arc::clone(&self.slots).try_acquire_owned() {
+            Ok(slot) => slot,
+            Err(_) => {
+                let place = self.waiting.fetch_add(1, Ordering::AcqRel);
+                let _waiting = Waiting(&self.waiting);
+                if place >= self.max_waiting {
+                    return Err(GateError::Busy);
+                }
+                let acquire = Arc::clone(&self.slots).acquire_owned();
+                match tokio::time::timeout(self.max_wait, acquire).await {
+                    Ok(Ok(slot)) => slot,
+                    _ => return Err(GateError::Busy),
+                }
+            }
+        };
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let ran = Arc::clone(&self.ran);
+        let job: Job = Box::new(move || {
+            let out = check();
+            ran.fetch_add(1, Ordering::AcqRel);
+            drop(slot);
+            let _ = answer.send(out);
+        });
+        if let Err(std::sync::mpsc::SendError(job)) = self.jobs.send(job) {
+            // No checking thread could be started: the blocking pool does it.
+            tokio::task::spawn_blocking(job);
+        }
+        answered.await.map_err(|_| GateError::Failed)
+    }
+
+    /// How many checks have run to the end.
+    pub fn checks_run(&self) -> u64 {
+        self.ran.load(Ordering::Acquire)
     }
 }
 
@@ -198,22 +399,100 @@ mod tests {
     }
 
     #[test]
-    fn failure_window_blocks_after_max_failures_until_the_oldest_expires() {
-        let w = FailureWindow::new(3, Duration::from_secs(60));
+    fn failures_after_the_free_ones_double_the_delay_and_fade() {
+        // 3 free failures; all fade within 60 s (one every 20 s).
+        let d = FailureDelay::new(3, Duration::from_secs(60));
         let t0 = Instant::now();
-        for i in 0..3 {
-            assert_eq!(w.blocked(&"a", t0), None, "attempt {i}");
-            w.record(&"a", t0 + Duration::from_secs(i));
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        for _ in 0..3 {
+            assert_eq!(d.admit(&["a"], t0), Ok(()));
         }
-        assert_eq!(
-            w.blocked(&"a", t0 + Duration::from_secs(10)),
-            Some(Duration::from_secs(50))
+        // Counted on admission: a fourth at the same instant waits.
+        assert_eq!(d.admit(&["a"], t0), Err(Duration::from_secs(1)));
+        assert_eq!(d.admit(&["b"], t0), Ok(()), "another key is apart");
+        // Both keys must be free, and a refused attempt counts for neither.
+        assert_eq!(d.admit(&["b", "a"], t0), Err(Duration::from_secs(1)));
+        assert_eq!(d.admit(&["b"], t0), Ok(()));
+        d.failed(&"a", at(2));
+        assert_eq!(d.admit(&["a"], at(2)), Err(Duration::from_secs(1)));
+        assert_eq!(d.admit(&["a"], at(3)), Ok(()));
+        d.failed(&"a", at(3));
+        // The level is now a little under 4 (faded 3/20): the wait doubles.
+        assert_eq!(d.admit(&["a"], at(4)), Err(Duration::from_secs(1)));
+        assert_eq!(d.admit(&["a"], at(5)), Ok(()));
+        d.failed(&"a", at(5));
+        assert!(d.admit(&["a"], at(6)).is_err());
+        // A refund (never checked) uncounts the attempt.
+        d.refund(&"a");
+        // Failures fade: a minute later "a" is free again.
+        assert_eq!(d.admit(&["a"], at(70)), Ok(()));
+        d.clear(&"a");
+        for _ in 0..3 {
+            assert_eq!(d.admit(&["a"], at(70)), Ok(()));
+        }
+    }
+
+    #[test]
+    fn the_delay_never_exceeds_the_window() {
+        let d = FailureDelay::new(1, Duration::from_secs(10));
+        let t0 = Instant::now();
+        assert_eq!(d.admit(&["a"], t0), Ok(()));
+        if let Some(f) = d
+            .keys
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_mut("a")
+        {
+            f.level = 1000.0;
+        }
+        let wait = d.admit(&["a"], t0).err();
+        assert!(
+            wait.is_some_and(|w| w <= Duration::from_secs(10)),
+            "{wait:?}"
         );
-        assert_eq!(w.blocked(&"b", t0), None);
-        assert_eq!(w.blocked(&"a", t0 + Duration::from_secs(60)), None);
-        w.record(&"a", t0 + Duration::from_secs(61));
-        w.clear(&"a");
-        assert_eq!(w.blocked(&"a", t0 + Duration::from_secs(61)), None);
+    }
+
+    #[test]
+    fn the_clock_moves_only_forward() {
+        let c = Clock::default();
+        let before = c.now();
+        c.advance(Duration::from_secs(3600));
+        assert!(c.now() >= before + Duration::from_secs(3600));
+    }
+
+    #[tokio::test]
+    async fn the_hash_gate_runs_a_few_at_once_and_turns_the_rest_away() {
+        let gate = Arc::new(HashGate::new(1, 1, Duration::from_secs(600)));
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let (started_tx, started) = tokio::sync::oneshot::channel::<()>();
+        let first = {
+            let gate = Arc::clone(&gate);
+            tokio::spawn(async move {
+                gate.run(move || {
+                    let _ = started_tx.send(());
+                    held.recv().is_ok()
+                })
+                .await
+            })
+        };
+        started.await.expect("the first check started");
+        let second = {
+            let gate = Arc::clone(&gate);
+            tokio::spawn(async move { gate.run(|| 2).await })
+        };
+        // The second waits in line; wait until it is there, then a third is turned away.
+        while gate.waiting.load(Ordering::Acquire) == 0 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(gate.run(|| 3).await.err(), Some(GateError::Busy));
+        release.send(()).expect("release");
+        assert!(matches!(first.await, Ok(Ok(true))));
+        assert!(matches!(second.await, Ok(Ok(2))));
+        assert_eq!(gate.checks_run(), 2);
+        // A check that panics is an error, and the gate goes on.
+        let panicked = gate.run(|| -> u8 { panic!("a broken check") }).await;
+        assert_eq!(panicked.err(), Some(GateError::Failed));
+        assert_eq!(gate.run(|| 4).await, Ok(4));
     }
 
     #[test]

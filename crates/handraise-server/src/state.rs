@@ -5,8 +5,9 @@
 
 use crate::config::Config;
 use crate::error::AppError;
-use crate::limits::{self, FailureWindow, InFlight, InFlightGuard, KeyedBuckets};
+use crate::limits::{self, Clock, FailureDelay, HashGate, InFlight, InFlightGuard, KeyedBuckets};
 use crate::service::FeedNotifier;
+use crate::service::accounts::SignInPolicy;
 use crate::store::{self, Store, StoreError};
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -35,7 +36,11 @@ struct Inner {
     device_limits: KeyedBuckets<Uuid>,
     enroll_limits: KeyedBuckets<IpAddr>,
     /// Failed console sign-ins, keyed by `email:<address>` and `ip:<address>`.
-    signin_failures: FailureWindow<String>,
+    signin_failures: FailureDelay<String>,
+    /// Bounds the password checks of sign-in.
+    password_checks: HashGate,
+    /// The clock of every limit here.
+    clock: Clock,
     in_flight: InFlight,
     feed: FeedNotifier,
     shutdown: watch::Sender<bool>,
@@ -61,10 +66,12 @@ impl AppState {
             inner: Arc::new(Inner {
                 device_limits: KeyedBuckets::new(config.device_burst, config.device_per_second),
                 enroll_limits: KeyedBuckets::new(per_minute, f64::from(per_minute) / 60.0),
-                signin_failures: FailureWindow::new(
+                signin_failures: FailureDelay::new(
                     config.signin_max_failures,
                     Duration::from_secs(config.signin_window_secs.max(1)),
                 ),
+                password_checks: HashGate::for_this_machine(),
+                clock: Clock::default(),
                 in_flight: InFlight::new(config.max_in_flight),
                 feed: FeedNotifier::default(),
                 shutdown,
@@ -129,11 +136,11 @@ impl AppState {
     }
 
     pub(crate) fn check_device_rate(&self, device: Uuid) -> Result<(), AppError> {
-        within(&self.inner.device_limits, &device)
+        within(&self.inner.device_limits, &device, self.inner.clock.now())
     }
 
     pub(crate) fn check_enroll_rate(&self, ip: IpAddr) -> Result<(), AppError> {
-        within(&self.inner.enroll_limits, &ip)
+        within(&self.inner.enroll_limits, &ip, self.inner.clock.now())
     }
 
     /// Records that the device was seen, writing at most once a minute.
@@ -206,9 +213,27 @@ impl AppState {
         cache.retain(|_, (d, _)| d.id != device);
     }
 
-    /// Failed console sign-ins, by email and by address.
-    pub fn signin_failures(&self) -> &FailureWindow<String> {
-        &self.inner.signin_failures
+    /// What console sign-in needs: its failures by email and by address,
+    /// the gate of password checks, the clock and the session length.
+    pub fn sign_in_policy(&self) -> SignInPolicy<'_> {
+        SignInPolicy {
+            failures: &self.inner.signin_failures,
+            hashing: &self.inner.password_checks,
+            clock: &self.inner.clock,
+            session_hours: self.inner.config.session_hours,
+        }
+    }
+
+    /// How many passwords sign-in has checked (argon2 runs), for tests and
+    /// metrics.
+    pub fn password_checks_run(&self) -> u64 {
+        self.inner.password_checks.checks_run()
+    }
+
+    /// The clock of the rate limits and the sign-in delay. Tests move it
+    /// forward ([`Clock::advance`]) instead of sleeping.
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
     }
 
     pub fn feed(&self) -> &FeedNotifier {
@@ -216,13 +241,14 @@ impl AppState {
     }
 }
 
-/// `RateLimited` when `key` is over its rate in `buckets` now.
+/// `RateLimited` when `key` is over its rate in `buckets` at `now`.
 fn within<K: Eq + std::hash::Hash + Clone>(
     buckets: &KeyedBuckets<K>,
     key: &K,
+    now: Instant,
 ) -> Result<(), AppError> {
     buckets
-        .check(key, Instant::now())
+        .check(key, now)
         .map_err(|wait| AppError::RateLimited {
             retry_after_secs: limits::retry_after_secs(wait),
         })

@@ -1,4 +1,4 @@
-//! Signing in and out. The rules (lockout, password check, session) are in
+//! Signing in and out. The rules (growing delay, password check, session) are in
 //! [`crate::service::accounts`]; this turns them into pages and cookies.
 
 use super::pages::{Chrome, SignInPage, render, wait_text};
@@ -7,7 +7,7 @@ use super::{Form, Page, QUEUE_PATH, see_other};
 use crate::auth::ClientIp;
 use crate::limits::retry_after_secs;
 use crate::secret::new_secret;
-use crate::service::accounts::{self, SignIn, SignInPolicy};
+use crate::service::accounts::{self, SignIn};
 use crate::state::AppState;
 use crate::store::now_utc;
 use axum::extract::State;
@@ -75,35 +75,36 @@ pub(super) async fn sign_in(
     Form(f): Form<SignInForm>,
 ) -> Page {
     let email = f.email.trim().to_owned();
-    let (shared, typed) = (state.clone(), email.clone());
-    let outcome = state
-        .blocking(move |store| {
-            let policy = SignInPolicy {
-                failures: shared.signin_failures(),
-                session_hours: shared.config().session_hours,
-            };
-            let attempt = (typed.as_str(), f.password.as_str());
-            accounts::sign_in(store, &policy, attempt, ip, now_utc())
-        })
-        .await?;
+    let attempt = (email.as_str(), f.password.as_str());
+    let outcome = accounts::sign_in(
+        state.store(),
+        &state.sign_in_policy(),
+        attempt,
+        ip,
+        now_utc(),
+    )
+    .await?;
+    let retry_later = |status, secs, text: String| {
+        let page = sign_in_response(status, &headers, &uri, email.clone(), Some(text));
+        Ok(with_retry_after(secs, page))
+    };
     let signed = match outcome {
         SignIn::Signed(signed) => signed,
-        SignIn::Locked(wait) => {
+        SignIn::Wait(wait) => {
             let secs = retry_after_secs(wait);
             let text = format!(
                 "Too many failed sign-ins. Please wait {} before trying again.",
                 wait_text(secs)
             );
-            let mut r = sign_in_response(
-                StatusCode::TOO_MANY_REQUESTS,
-                &headers,
-                &uri,
-                email,
-                Some(text),
+            return retry_later(StatusCode::TOO_MANY_REQUESTS, secs, text);
+        }
+        SignIn::Busy => {
+            let secs = accounts::BUSY_RETRY_AFTER_SECS;
+            let text = format!(
+                "The server is busy checking other sign-ins. Please wait {} and try again.",
+                wait_text(secs)
             );
-            r.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-            return Ok(r);
+            return retry_later(StatusCode::SERVICE_UNAVAILABLE, secs, text);
         }
         SignIn::Refused => {
             let text = "That email and password do not match an account. Check them and try again.";
@@ -127,6 +128,14 @@ pub(super) async fn sign_in(
         ],
     );
     Ok(response)
+}
+
+/// `response` with `Retry-After: secs`.
+fn with_retry_after(secs: u64, mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    response
 }
 
 pub(super) async fn sign_out(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Page {

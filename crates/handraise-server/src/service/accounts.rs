@@ -1,19 +1,22 @@
 //! Console accounts: users (checked and created, disabled and enabled),
-//! passwords (argon2id hashes in PHC string form), sign-in with its lockout,
+//! passwords (argon2id hashes in PHC string form), sign-in with its growing
+//! delay and bounded password checks,
 //! and sessions. The console and the command line both call these.
 //!
-//! Every function here is synchronous and may take a while (argon2 is slow on
-//! purpose): an async caller runs it on the blocking pool.
+//! Every function here but [`sign_in`] is synchronous and may take a while
+//! (argon2 is slow on purpose): an async caller runs it on the blocking pool.
+//! [`sign_in`] runs its password check in a slot of a [`HashGate`].
 
 use super::text::optional_text;
 use crate::error::AppError;
-use crate::limits::FailureWindow;
+use crate::limits::{Clock, FailureDelay, GateError, HashGate};
 use crate::secret::{hash_secret, new_secret};
 use crate::store::{NewSessionRecord, NewUser, Role, SessionRecord, Store, StoreError, UserRecord};
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use std::net::IpAddr;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 use time::OffsetDateTime;
 
 // ---- passwords ---------------------------------------------------------------
@@ -145,11 +148,14 @@ pub fn set_user_disabled(
 
 // ---- sign-in and sessions ------------------------------------------------------
 
-/// What sign-in needs besides the store: the failure window (keyed by
-/// `email:<address>` and `ip:<address>`) and how long a session lasts.
-#[derive(Debug)]
+/// What sign-in needs besides the store: the growing delay of failures (keyed
+/// by `email:<address>` and `ip:<address>`), the gate that bounds password
+/// checks, the clock of both and how long a session lasts.
+#[derive(Debug, Clone, Copy)]
 pub struct SignInPolicy<'a> {
-    pub failures: &'a FailureWindow<String>,
+    pub failures: &'a FailureDelay<String>,
+    pub hashing: &'a HashGate,
+    pub clock: &'a Clock,
     pub session_hours: u32,
 }
 
@@ -165,67 +171,108 @@ pub struct NewSession {
 #[derive(Debug, Clone)]
 pub enum SignIn {
     Signed(NewSession),
-    /// Too many failures for this email or address; try again after the wait.
-    Locked(Duration),
+    /// Too many recent failures for this email or address: the password was
+    /// not checked; try again after the wait.
+    Wait(Duration),
+    /// Every password-checking slot stayed busy: the password was not
+    /// checked and nothing was counted; try again in a moment.
+    Busy,
     /// Unknown email, disabled user or wrong password (not told apart).
     Refused,
 }
 
-/// Checks the lockout, then `password` (as slowly for an unknown email as
-/// for a wrong password), and records a failure or opens a session. `ip` is
-/// where the attempt came from.
-pub fn sign_in(
-    store: &dyn Store,
+/// Seconds a client should wait after [`SignIn::Busy`].
+pub const BUSY_RETRY_AFTER_SECS: u64 = 5;
+
+/// Counts the attempt against the email and the address first (answering
+/// `Wait` without checking anything while either must wait), then checks
+/// `password` in one of the hashing slots (as slowly for an unknown email as
+/// for a wrong password), and opens a session or leaves the failure counted.
+/// `ip` is the client's address ([`crate::auth::ClientIp`]).
+pub async fn sign_in(
+    store: &Arc<dyn Store>,
     policy: &SignInPolicy<'_>,
     (email, password): (&str, &str),
     ip: IpAddr,
     now: OffsetDateTime,
 ) -> Result<SignIn, AppError> {
     let limiter = policy.failures;
-    let email = email.trim();
+    let email = email.trim().to_owned();
     let email_key = format!("email:{}", email.to_lowercase());
     let ip_key = format!("ip:{ip}");
-    let at = Instant::now();
-    if let Some(wait) = limiter
-        .blocked(&email_key, at)
-        .max(limiter.blocked(&ip_key, at))
-    {
-        return Ok(SignIn::Locked(wait));
+    let keys = [email_key, ip_key];
+    if let Err(wait) = limiter.admit(&keys, policy.clock.now()) {
+        return Ok(SignIn::Wait(wait));
     }
-    let user = match store.user_by_email(email)? {
-        Some((user, hash)) if !user.disabled => verify_password(password, &hash).then_some(user),
-        _ => {
-            // Same work for an unknown email as for a wrong password.
-            let _ = verify_password(password, dummy_hash());
-            None
+    let refund = || keys.iter().for_each(|k| limiter.refund(k));
+    let (shared, password) = (Arc::clone(store), password.to_owned());
+    let checked = policy
+        .hashing
+        .run(move || check_password_of(shared.as_ref(), &email, &password))
+        .await;
+    let user = match checked {
+        Ok(Ok(user)) => user,
+        Err(GateError::Busy) => {
+            refund();
+            return Ok(SignIn::Busy);
+        }
+        Err(e @ GateError::Failed) => {
+            refund();
+            return Err(AppError::internal(e));
+        }
+        Ok(Err(e)) => {
+            refund();
+            return Err(e.into());
         }
     };
+    let [email_key, ip_key] = &keys;
     let Some(user) = user else {
-        let at = Instant::now();
-        limiter.record(&email_key, at);
-        limiter.record(&ip_key, at);
+        let at = policy.clock.now();
+        limiter.failed(email_key, at);
+        limiter.failed(ip_key, at);
         tracing::info!(%ip, "failed console sign-in");
         return Ok(SignIn::Refused);
     };
-    limiter.clear(&email_key);
+    limiter.clear(email_key);
+    limiter.refund(ip_key);
     let token = new_secret();
     let hours = policy.session_hours.max(1);
     let expires = now + time::Duration::hours(i64::from(hours));
-    store.create_session(
-        &NewSessionRecord {
-            token_hash: &hash_secret(&token),
-            user_id: user.id,
-            csrf_token: &new_secret(),
-            expires_at: expires,
-        },
-        now,
-    )?;
+    let (token_hash, user_id) = (hash_secret(&token), user.id);
+    super::run(store, move |s| {
+        s.create_session(
+            &NewSessionRecord {
+                token_hash: &token_hash,
+                user_id,
+                csrf_token: &new_secret(),
+                expires_at: expires,
+            },
+            now,
+        )
+    })
+    .await?;
     tracing::info!(user = %user.email, "console sign-in");
     Ok(SignIn::Signed(NewSession {
         token,
         user,
         max_age: Duration::from_secs(u64::from(hours) * 3600),
     }))
+}
+
+/// The enabled user whose password `password` is, if any; the same argon2
+/// work whether the email is known or not.
+fn check_password_of(
+    store: &dyn Store,
+    email: &str,
+    password: &str,
+) -> Result<Option<UserRecord>, StoreError> {
+    Ok(match store.user_by_email(email)? {
+        Some((user, hash)) if !user.disabled => verify_password(password, &hash).then_some(user),
+        _ => {
+            let _ = verify_password(password, dummy_hash());
+            None
+        }
+    })
 }
 
 /// The live session whose cookie holds `token`.
@@ -258,47 +305,107 @@ mod tests {
         assert!(!verify_password("anything at all", "not a hash"));
     }
 
-    #[test]
-    fn nobody_disables_themselves_and_sign_in_locks_after_failures() {
-        let store = SqliteStore::open_in_memory().expect("store");
+    /// A policy of one-hour sessions.
+    fn one_hour<'a>(
+        failures: &'a FailureDelay<String>,
+        hashing: &'a HashGate,
+        clock: &'a Clock,
+    ) -> SignInPolicy<'a> {
+        SignInPolicy {
+            failures,
+            hashing,
+            clock,
+            session_hours: 1,
+        }
+    }
+
+    #[tokio::test]
+    async fn nobody_disables_themselves_and_sign_in_slows_down_after_failures() {
+        let sqlite = SqliteStore::open_in_memory().expect("store");
+        let store: Arc<dyn Store> = Arc::new(sqlite);
         let input = UserInput {
             email: " admin@example.org ",
             name: None,
             role: Role::Admin,
             password: "a long enough password",
         };
-        let admin = create_user(&store, &input, now_utc()).expect("user");
+        let admin = create_user(store.as_ref(), &input, now_utc()).expect("user");
         assert_eq!(admin.email, "admin@example.org");
         assert_eq!(admin.technician_name, "admin@example.org");
         assert!(matches!(
-            set_user_disabled(&store, &admin, admin.id, true, now_utc()),
+            set_user_disabled(store.as_ref(), &admin, admin.id, true, now_utc()),
             Err(AppError::Invalid(_))
         ));
-        assert!(set_user_disabled(&store, &admin, admin.id, false, now_utc()).is_ok());
+        assert!(set_user_disabled(store.as_ref(), &admin, admin.id, false, now_utc()).is_ok());
 
-        let failures = FailureWindow::new(2, Duration::from_secs(60));
-        let policy = SignInPolicy {
-            failures: &failures,
-            session_hours: 1,
-        };
+        let failures = FailureDelay::new(2, Duration::from_secs(60));
+        let hashing = HashGate::new(1, 1, Duration::from_secs(60));
+        let clock = Clock::default();
+        let policy = one_hour(&failures, &hashing, &clock);
         let ip = IpAddr::from([10, 0, 0, 1]);
         let attempt = |password| ("ADMIN@example.org", password);
-        let signed =
-            sign_in(&store, &policy, attempt(input.password), ip, now_utc()).expect("sign-in");
+        let signed = sign_in(&store, &policy, attempt(input.password), ip, now_utc())
+            .await
+            .expect("sign-in");
         let SignIn::Signed(s) = signed else {
             panic!("not signed in: {signed:?}");
         };
         assert_eq!(s.max_age, Duration::from_secs(3600));
-        let found = session(&store, &s.token, now_utc()).expect("session");
+        let found = session(store.as_ref(), &s.token, now_utc()).expect("session");
         assert_eq!(found.map(|f| f.user.id), Some(admin.id));
-        sign_out(&store, &s.token, now_utc()).expect("sign out");
-        assert_eq!(session(&store, &s.token, now_utc()).expect("session"), None);
+        sign_out(store.as_ref(), &s.token, now_utc()).expect("sign out");
+        assert_eq!(
+            session(store.as_ref(), &s.token, now_utc()).expect("session"),
+            None
+        );
 
         for _ in 0..2 {
-            let r = sign_in(&store, &policy, attempt("wrong password!"), ip, now_utc());
+            let r = sign_in(&store, &policy, attempt("wrong password!"), ip, now_utc()).await;
             assert!(matches!(r, Ok(SignIn::Refused)), "{r:?}");
         }
-        let r = sign_in(&store, &policy, attempt(input.password), ip, now_utc());
-        assert!(matches!(r, Ok(SignIn::Locked(_))), "{r:?}");
+        assert_eq!(hashing.checks_run(), 3);
+        let r = sign_in(&store, &policy, attempt(input.password), ip, now_utc()).await;
+        let Ok(SignIn::Wait(wait)) = r else {
+            panic!("not slowed down: {r:?}");
+        };
+        assert_eq!(hashing.checks_run(), 3, "a slowed attempt is not checked");
+        clock.advance(wait);
+        let r = sign_in(&store, &policy, attempt(input.password), ip, now_utc()).await;
+        assert!(matches!(r, Ok(SignIn::Signed(_))), "{r:?}");
+    }
+
+    #[tokio::test]
+    async fn a_sign_in_that_finds_every_slot_busy_is_neither_checked_nor_counted() {
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_memory().expect("store"));
+        let failures = FailureDelay::new(1, Duration::from_secs(60));
+        // One slot, nobody may wait for it.
+        let hashing = Arc::new(HashGate::new(1, 0, Duration::from_secs(60)));
+        let clock = Clock::default();
+        let policy = one_hour(&failures, &hashing, &clock);
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let (started_tx, started) = tokio::sync::oneshot::channel::<()>();
+        let holder = {
+            let hashing = Arc::clone(&hashing);
+            tokio::spawn(async move {
+                hashing
+                    .run(move || {
+                        let _ = started_tx.send(());
+                        held.recv().is_ok()
+                    })
+                    .await
+            })
+        };
+        started.await.expect("the slot is taken");
+        let ip = IpAddr::from([10, 0, 0, 1]);
+        let attempt = ("nobody@example.org", "wrong password!");
+        let r = sign_in(&store, &policy, attempt, ip, now_utc()).await;
+        assert!(matches!(r, Ok(SignIn::Busy)), "{r:?}");
+        release.send(()).expect("release");
+        assert!(matches!(holder.await, Ok(Ok(true))));
+        // Not counted: the one free failure is still there.
+        let r = sign_in(&store, &policy, attempt, ip, now_utc()).await;
+        assert!(matches!(r, Ok(SignIn::Refused)), "{r:?}");
+        let r = sign_in(&store, &policy, attempt, ip, now_utc()).await;
+        assert!(matches!(r, Ok(SignIn::Wait(_))), "{r:?}");
     }
 }

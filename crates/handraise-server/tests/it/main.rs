@@ -15,9 +15,11 @@ mod articles;
 mod console;
 mod desk;
 mod limits;
+mod proxy;
+mod signin;
 mod tokens;
 
-type R = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+type R<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 #[tokio::test]
 async fn health_answers_ok() {
