@@ -1,6 +1,8 @@
 //! Technicians, their tokens, console users and sessions.
 
-use super::rows::{USER_COLS, USER_FROM, from_ms, ms, technician_row, time_at, time_opt, user_row};
+use super::rows::{
+    TOKEN_COLS, USER_COLS, USER_FROM, from_ms, ms, technician_row, token_row, user_row,
+};
 use super::{SqliteStore, all, changed, exec, first, insert_unique};
 use crate::store::{
     AccountStore, NewSessionRecord, NewUser, Role, SessionRecord, StoreError, StoreResult,
@@ -52,21 +54,6 @@ fn user_of_technician(
         [technician_id],
         |r| Ok((user_row(r)?, r.get(7)?)),
     )
-}
-
-const TOKEN_COLS: &str = "k.id, k.user_id, u.email, k.created_at, k.last_used_at, \
-     k.expires_at, k.revoked_at IS NOT NULL FROM api_tokens k JOIN users u ON u.id = k.user_id";
-
-fn token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TechTokenRecord> {
-    Ok(TechTokenRecord {
-        id: r.get(0)?,
-        user_id: r.get(1)?,
-        user_email: r.get(2)?,
-        created_at: time_at(r, 3)?,
-        last_used_at: time_opt(r, 4)?,
-        expires_at: time_opt(r, 5)?,
-        revoked: r.get(6)?,
-    })
 }
 
 impl AccountStore for SqliteStore {

@@ -4,7 +4,7 @@
 use crate::store::{
     AnnouncementRecord, AnnouncementSummary, ArticleRecord, DeflectionRecord, DeviceRecord,
     DeviceSummary, EnrollTokenRecord, MeTooRoom, MessageKind, MessageRecord, Role, SlaPolicy,
-    StoreError, StoreResult, Technician, TicketFacts, TicketRecord, UserRecord,
+    StoreError, StoreResult, TechTokenRecord, Technician, TicketFacts, TicketRecord, UserRecord,
 };
 use handraise_wire::{AnnouncementKind, TicketStatus};
 use rusqlite::Row;
@@ -310,5 +310,20 @@ pub fn me_too_room_row(r: &Row<'_>) -> rusqlite::Result<MeTooRoom> {
         room: room.filter(|v| !v.is_empty()),
         reports: r.get(2)?,
         last_at: time_at(r, 3)?,
+    })
+}
+
+pub const TOKEN_COLS: &str = "k.id, k.user_id, u.email, k.created_at, k.last_used_at, \
+     k.expires_at, k.revoked_at IS NOT NULL FROM api_tokens k JOIN users u ON u.id = k.user_id";
+
+pub fn token_row(r: &Row<'_>) -> rusqlite::Result<TechTokenRecord> {
+    Ok(TechTokenRecord {
+        id: r.get(0)?,
+        user_id: r.get(1)?,
+        user_email: r.get(2)?,
+        created_at: time_at(r, 3)?,
+        last_used_at: time_opt(r, 4)?,
+        expires_at: time_opt(r, 5)?,
+        revoked: r.get(6)?,
     })
 }
