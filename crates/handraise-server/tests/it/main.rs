@@ -483,6 +483,23 @@ async fn per_device_rate_limit_answers_429_with_retry_after() {
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
 const JPEG: &[u8] = &[0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', b'I', b'F'];
 
+/// A PNG's signature and IHDR stating `width`×`height`.
+fn png_of(width: u32, height: u32) -> Vec<u8> {
+    let mut b = PNG.to_vec();
+    b.extend_from_slice(&width.to_be_bytes());
+    b.extend_from_slice(&height.to_be_bytes());
+    b
+}
+
+/// A JPEG's SOI and a baseline frame header stating `width`×`height`.
+fn jpeg_of(width: u16, height: u16) -> Vec<u8> {
+    let mut b = vec![0xFF, 0xD8, 0xFF, 0xC0, 0, 11, 8];
+    b.extend_from_slice(&height.to_be_bytes());
+    b.extend_from_slice(&width.to_be_bytes());
+    b.extend_from_slice(&[1, 1, 0x11, 0]);
+    b
+}
+
 #[tokio::test]
 async fn screenshots_are_checked_and_replaced() {
     let app = App::with_config(Config {
@@ -536,11 +553,34 @@ async fn screenshots_are_checked_and_replaced() {
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
         ),
+        (
+            "too wide",
+            "image/png",
+            png_of(20_000, 10),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+        ),
+        (
+            "too many pixels",
+            "image/jpeg",
+            jpeg_of(12_000, 12_000),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+        ),
     ];
     for (name, ctype, body, status, code) in cases {
         let r = app.raw(Method::PUT, &uri, &a, ctype, body).await;
         assert_eq!(r.status, status, "{name}: {}", r.body);
         assert_eq!(r.body["code"], code, "{name}");
+    }
+    for (ctype, body) in [
+        ("image/png", png_of(1920, 1080)),
+        ("image/jpeg", jpeg_of(16_384, 6_000)),
+    ] {
+        let r = app.raw(Method::PUT, &uri, &a, ctype, body.clone()).await;
+        assert_eq!(r.status, StatusCode::OK, "{ctype}: {}", r.body);
+        let stored = app.store.screenshot(n).expect("read").expect("stored");
+        assert_eq!(stored, (ctype.to_owned(), body));
     }
     let r = app
         .raw(Method::PUT, &uri, &b, "image/png", PNG.to_vec())
