@@ -591,6 +591,57 @@ async fn screenshots_are_checked_and_replaced() {
     assert_eq!(t.body["has_screenshot"], true);
 }
 
+/// A ticket links only to an announcement its device could have seen: one that has started
+/// and is for its school (it may have ended since: the ticket may have waited offline).
+/// Any other link is dropped and the ticket kept.
+#[tokio::test]
+async fn a_ticket_links_only_to_an_announcement_its_device_saw() {
+    let app = App::new();
+    let tech = app.tech("Lead");
+    let (_, lincoln) = app.device(Some("Lincoln"), None).await;
+    let mut ids = std::collections::HashMap::new();
+    for (title, extra) in [
+        ("district", json!({})),
+        ("lincoln", json!({"school": "Lincoln"})),
+        ("roosevelt", json!({"school": "Roosevelt"})),
+        ("future", json!({"starts_at": "2999-01-01T00:00:00Z"})),
+        ("ended", json!({})),
+    ] {
+        let mut body = json!({"kind": "outage", "title": title, "message": "We know"});
+        body.as_object_mut()
+            .expect("object")
+            .extend(extra.as_object().expect("object").clone());
+        let r = app.post("/api/v1/tech/announcements", &tech, body).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        ids.insert(title, r.body["id"].as_i64().expect("id"));
+    }
+    let r = app
+        .post_empty(
+            &format!("/api/v1/tech/announcements/{}/end", ids["ended"]),
+            &tech,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let cases = [
+        (Some(ids["district"]), Some(ids["district"])),
+        (Some(ids["lincoln"]), Some(ids["lincoln"])),
+        (Some(ids["ended"]), Some(ids["ended"])),
+        (Some(ids["roosevelt"]), None),
+        (Some(ids["future"]), None),
+        (Some(999_999), None),
+        (None, None),
+    ];
+    for (sent, kept) in cases {
+        let mut body = ticket_body("Projector out");
+        body["announcement_id"] = json!(sent);
+        let r = app.post("/api/v1/tickets", &lincoln, body).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{sent:?}: {}", r.body);
+        let n = r.body["number"].as_i64().expect("number");
+        let detail = app.store.ticket_detail(n).expect("read").expect("ticket");
+        assert_eq!(detail.ticket.announcement_id, kept, "sent {sent:?}");
+    }
+}
+
 #[tokio::test]
 async fn announcements_are_scoped_to_school_and_building() {
     let app = App::new();
@@ -706,6 +757,48 @@ async fn kb_since_version_includes_unpublished() {
         .post_empty("/api/v1/tech/kb/missing/unpublish", &tech)
         .await;
     assert_error(&r, StatusCode::NOT_FOUND, "not_found");
+}
+
+/// A draft never reaches a device: an unpublished article is sent as its slug alone (so
+/// caches drop it), and not at all to a device fetching everything.
+#[tokio::test]
+async fn unpublished_articles_do_not_reach_devices() {
+    let app = App::new();
+    let tech = app.tech("Lead");
+    let (_, a) = app.device(None, None).await;
+    let article = |slug: &str, published: bool| json!({"slug": slug, "title": "Secret plan", "body": "1. Draft", "categories": ["wifi"], "keywords": ["draft"], "published": published});
+    for (slug, published) in [("live", true), ("draft", false), ("withdrawn", true)] {
+        let r = app
+            .post("/api/v1/tech/kb", &tech, article(slug, published))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    }
+    let v = app.get("/api/v1/kb?since=0", &a).await.body["version"]
+        .as_i64()
+        .expect("version");
+    let r = app
+        .post_empty("/api/v1/tech/kb/withdrawn/unpublish", &tech)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let slugs = |body: &serde_json::Value| -> Vec<String> {
+        body["articles"]
+            .as_array()
+            .expect("articles")
+            .iter()
+            .filter_map(|x| x["slug"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let all = app.get("/api/v1/kb?since=0", &a).await;
+    assert_eq!(slugs(&all.body), ["live"], "{}", all.body);
+    let changed = app.get(&format!("/api/v1/kb?since={v}"), &a).await;
+    let arts = changed.body["articles"].as_array().expect("articles");
+    assert_eq!(arts.len(), 1, "{}", changed.body);
+    assert_eq!(arts[0]["slug"], "withdrawn");
+    assert_eq!(arts[0]["published"], false);
+    for key in ["title", "body"] {
+        assert_eq!(arts[0][key], "", "{key}: {}", changed.body);
+    }
+    assert_eq!(arts[0]["keywords"], json!([]));
 }
 
 #[tokio::test]
