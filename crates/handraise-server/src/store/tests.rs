@@ -337,8 +337,6 @@ fn database_and_backups_are_owner_only() -> R {
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("db.sqlite");
     let s = SqliteStore::open(&db)?;
-    let a = enroll(&s, None);
-    s.insert_ticket(&ticket(a, "kept"))?;
     let out = dir.path().join("copy.db");
     s.backup(&out)?;
     let mode = |p: &std::path::Path| -> std::io::Result<u32> {
