@@ -68,14 +68,12 @@ impl Enrollment {
         let tmp = data_dir.join(format!(".{ENROLLMENT_FILE}.{}.tmp", std::process::id()));
         let json = serde_json::to_vec_pretty(self)?;
         {
-            let mut opts = std::fs::OpenOptions::new();
-            opts.write(true).create(true).truncate(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt;
-                opts.mode(0o600);
-            }
-            let mut f = opts.open(&tmp).map_err(io_err(&tmp))?;
+            let mut f = crate::private::file_options()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(&tmp)
+                .map_err(io_err(&tmp))?;
             f.write_all(&json).map_err(io_err(&tmp))?;
             f.sync_all().map_err(io_err(&tmp))?;
         }

@@ -18,6 +18,7 @@ pub mod i18n;
 pub mod lock;
 pub mod logging;
 pub mod netcheck;
+pub mod private;
 pub mod store;
 pub mod sync;
 

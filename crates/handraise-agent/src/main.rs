@@ -151,7 +151,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
     // Loaded once to find the log directory, then again with logging on so
     // configuration warnings are recorded.
     let pre = Config::load(flags.clone()).context("configuration")?;
-    std::fs::create_dir_all(&pre.data_dir)
+    handraise_agent::private::create_dir(&pre.data_dir)
         .with_context(|| format!("cannot create data directory {}", pre.data_dir.display()))?;
     if let Some(problem) = handraise_agent::logging::init(&pre.data_dir) {
         tracing::warn!("{problem}");

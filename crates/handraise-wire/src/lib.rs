@@ -19,8 +19,9 @@ pub mod typescript;
 
 pub use choices::{Category, ParseChoiceError, Scope, TicketStatus, Urgency};
 pub use limits::{
-    ImageType, MAX_DETAILS_CHARS, MAX_MESSAGE_CHARS, MAX_ROOM_CHARS, MAX_SCREENSHOT_BYTES,
-    MAX_SUMMARY_CHARS, TextError, TextField, char_count, check_optional_text, check_text,
+    ImageType, MAX_DETAILS_CHARS, MAX_IMAGE_PIXELS, MAX_IMAGE_SIDE, MAX_MESSAGE_CHARS,
+    MAX_ROOM_CHARS, MAX_SCREENSHOT_BYTES, MAX_SUMMARY_CHARS, TextError, TextField, char_count,
+    check_optional_text, check_text, image_dimensions, image_dimensions_ok,
 };
 pub use snapshot::{
     Battery, Cpu, DeviceSnapshot, Disk, Display, Memory, NetInterface, ProcessInfo, Reachability,

@@ -200,3 +200,66 @@ impl ImageType {
             .is_some_and(|t| ImageType::sniff(bytes) == Some(t))
     }
 }
+
+/// Widest and tallest accepted screenshot, in pixels.
+pub const MAX_IMAGE_SIDE: u32 = 16_384;
+/// Largest accepted screenshot area, in pixels (100 megapixels).
+pub const MAX_IMAGE_PIXELS: u64 = 100_000_000;
+
+/// An image's width and height as its header states them: a PNG's IHDR or a
+/// JPEG's first start-of-frame marker. `None` when the header cannot be read.
+pub fn image_dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
+    match ImageType::sniff(bytes)? {
+        ImageType::Png => png_dimensions(bytes),
+        ImageType::Jpeg => jpeg_dimensions(bytes),
+    }
+}
+
+/// The image is within [`MAX_IMAGE_SIDE`] a side and [`MAX_IMAGE_PIXELS`] in all.
+pub fn image_dimensions_ok(width: u32, height: u32) -> bool {
+    width <= MAX_IMAGE_SIDE
+        && height <= MAX_IMAGE_SIDE
+        && u64::from(width) * u64::from(height) <= MAX_IMAGE_PIXELS
+}
+
+fn be_u16(bytes: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes(bytes.get(at..at + 2)?.try_into().ok()?))
+}
+
+fn be_u32(bytes: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_be_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
+}
+
+/// Signature (8), chunk length (4), `IHDR` (4), width (4), height (4).
+fn png_dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
+    if bytes.get(12..16)? != b"IHDR" {
+        return None;
+    }
+    Some((be_u32(bytes, 16)?, be_u32(bytes, 20)?))
+}
+
+/// Walks the markers after SOI to the first SOFn (C0–CF but C4 DHT, C8 JPG
+/// and CC DAC): length (2), precision (1), height (2), width (2).
+fn jpeg_dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
+    let mut at = 2;
+    loop {
+        if *bytes.get(at)? != 0xFF {
+            return None;
+        }
+        let marker = *bytes.get(at + 1)?;
+        match marker {
+            // Fill bytes before a marker.
+            0xFF => at += 1,
+            // Markers without a length.
+            0x01 | 0xD0..=0xD7 => at += 2,
+            0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
+                let height = be_u16(bytes, at + 5)?;
+                let width = be_u16(bytes, at + 7)?;
+                return Some((u32::from(width), u32::from(height)));
+            }
+            // Start of scan or end of image before any frame: no size.
+            0xD9 | 0xDA => return None,
+            _ => at += 2 + usize::from(be_u16(bytes, at + 2)?),
+        }
+    }
+}

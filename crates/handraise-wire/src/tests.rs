@@ -235,3 +235,66 @@ fn a_process_cpu_figure_past_f32_is_saturated_so_the_snapshot_round_trips() {
     let back: crate::ProcessInfo = serde_json::from_str(&again).expect("decodes again");
     assert_eq!(back, p);
 }
+
+fn png_header(width: u32, height: u32) -> Vec<u8> {
+    let mut b = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    b.extend_from_slice(&width.to_be_bytes());
+    b.extend_from_slice(&height.to_be_bytes());
+    b.extend_from_slice(&[8, 6, 0, 0, 0]);
+    b
+}
+
+fn jpeg_header(sof: u8, width: u16, height: u16) -> Vec<u8> {
+    let mut b = vec![0xFF, 0xD8];
+    // APP0 (JFIF, 16 bytes), a fill byte, DQT (3 bytes of table), then the frame.
+    b.extend_from_slice(&[
+        0xFF, 0xE0, 0, 16, b'J', b'F', b'I', b'F', 0, 1, 1, 0, 0, 1, 0, 1, 0, 0,
+    ]);
+    b.extend_from_slice(&[0xFF, 0xFF, 0xDB, 0, 5, 0, 1, 2]);
+    b.extend_from_slice(&[0xFF, sof, 0, 17, 8]);
+    b.extend_from_slice(&height.to_be_bytes());
+    b.extend_from_slice(&width.to_be_bytes());
+    b.extend_from_slice(&[3, 1, 0x22, 0]);
+    b
+}
+
+#[test]
+fn image_dimensions_come_from_the_header() {
+    assert_eq!(
+        image_dimensions(&png_header(1920, 1080)),
+        Some((1920, 1080))
+    );
+    assert_eq!(
+        image_dimensions(&png_header(u32::MAX, 1)),
+        Some((u32::MAX, 1))
+    );
+    // Baseline and progressive frames; DHT (C4) is not a frame.
+    assert_eq!(
+        image_dimensions(&jpeg_header(0xC0, 1366, 768)),
+        Some((1366, 768))
+    );
+    assert_eq!(
+        image_dimensions(&jpeg_header(0xC2, 65535, 2)),
+        Some((65535, 2))
+    );
+    assert_eq!(image_dimensions(&jpeg_header(0xC4, 10, 10)), None);
+    // Truncated or foreign headers have no size; nothing panics on any prefix.
+    for whole in [png_header(5, 5), jpeg_header(0xC0, 5, 5)] {
+        for n in 0..whole.len() {
+            let _ = image_dimensions(&whole[..n]);
+        }
+    }
+    assert_eq!(image_dimensions(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"), None);
+    assert_eq!(image_dimensions(&[0xFF, 0xD8, 0xFF, 0xD9]), None);
+    assert_eq!(image_dimensions(b"GIF89a"), None);
+}
+
+#[test]
+fn absurd_image_dimensions_are_refused() {
+    assert!(image_dimensions_ok(MAX_IMAGE_SIDE, 6_000));
+    assert!(image_dimensions_ok(10_000, 10_000));
+    assert!(!image_dimensions_ok(MAX_IMAGE_SIDE + 1, 1));
+    assert!(!image_dimensions_ok(1, MAX_IMAGE_SIDE + 1));
+    assert!(!image_dimensions_ok(MAX_IMAGE_SIDE, MAX_IMAGE_SIDE));
+    assert!(!image_dimensions_ok(u32::MAX, u32::MAX));
+}

@@ -87,7 +87,7 @@ impl Agent {
     /// [`Agent::recovered_database`].
     pub fn open(config: Config) -> Result<Agent, AgentError> {
         let dir = config.data_dir.clone();
-        std::fs::create_dir_all(&dir).map_err(|source| AgentError::Io {
+        crate::private::create_dir(&dir).map_err(|source| AgentError::Io {
             path: dir.clone(),
             source,
         })?;

@@ -219,3 +219,23 @@ async fn a_damaged_ticket_is_reported_and_a_damaged_snapshot_cache_replaced() {
         other => panic!("expected a corrupt ticket, got {other:?}"),
     }
 }
+
+/// A new data directory and its database are the user's alone.
+#[cfg(unix)]
+#[tokio::test]
+async fn data_directory_and_database_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = tempfile::tempdir().expect("tempdir");
+    let dir = root.path().join("handraise");
+    let agent = agent_in(&dir);
+    agent.report(input("private")).await.expect("report");
+    let mode =
+        |p: &std::path::Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700);
+    for name in ["agent.db", "agent.db-wal", "agent.db-shm"] {
+        let p = dir.join(name);
+        if name == "agent.db" || p.exists() {
+            assert_eq!(mode(&p), 0o600, "{name}");
+        }
+    }
+}

@@ -5,14 +5,12 @@ use handraise_wire::ImageType;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Width and height from a PNG header.
+/// Width and height from a PNG header (the wire's reading, which the server
+/// checks uploads with).
 pub(super) fn png_size(bytes: &[u8]) -> Option<(u32, u32)> {
-    if bytes.len() < 24 || ImageType::sniff(bytes) != Some(ImageType::Png) {
-        return None;
-    }
-    let w = u32::from_be_bytes(bytes[16..20].try_into().ok()?);
-    let h = u32::from_be_bytes(bytes[20..24].try_into().ok()?);
-    Some((w, h))
+    (ImageType::sniff(bytes)? == ImageType::Png)
+        .then(|| handraise_wire::image_dimensions(bytes))
+        .flatten()
 }
 
 /// Takes a screenshot of the whole screen with the platform's own tool, if it has one.

@@ -62,6 +62,8 @@ impl App {
     }
 
     /// First-run setup: enrolls with the district server and remembers the teacher.
+    /// Refused once this computer is enrolled: moving it to another server (or
+    /// reconnecting a refused device) is the administrator's `handraise-agent enroll`.
     pub async fn setup(
         &self,
         server_url: &str,
@@ -69,6 +71,17 @@ impl App {
         teacher_name: &str,
         room: &str,
     ) -> IpcResult<AppStatus> {
+        if let Some(e) = self.agent.enrollment()? {
+            return Err(IpcError::new(
+                "already_enrolled",
+                format!(
+                    "this computer is already connected to {}; to connect it again or to \
+                     another server, an administrator runs `handraise-agent enroll --server URL \
+                     --token TOKEN`",
+                    e.server_url
+                ),
+            ));
+        }
         let config = self.agent.config();
         self.agent
             .enroll(

@@ -230,6 +230,28 @@ async fn setup_against_a_dead_server_says_network_and_keeps_nothing() {
 }
 
 #[tokio::test]
+async fn setup_refuses_an_enrolled_computer() {
+    let (dir, app) = app();
+    let enrolled = crate::enrollment::Enrollment {
+        server_url: "https://helpdesk.example.org".into(),
+        device_id: Uuid::now_v7(),
+        device_secret: "secret".into(),
+        school: None,
+        building: None,
+        enrolled_at: OffsetDateTime::now_utc(),
+    };
+    enrolled.save(dir.path()).expect("saved");
+    let err = app
+        .setup("http://127.0.0.1:9", "code", "Ms. Rivera", "12B")
+        .await
+        .expect_err("already enrolled");
+    assert_eq!(err.code, "already_enrolled", "{err:?}");
+    assert!(err.message.contains("handraise-agent enroll"), "{err:?}");
+    let kept = crate::enrollment::Enrollment::load(dir.path()).expect("loads");
+    assert_eq!(kept, Some(enrolled));
+}
+
+#[tokio::test]
 async fn tray_tooltip_is_honest() {
     let (_dir, app) = app();
     // The tooltip speaks the chosen language (the system's when none is chosen).

@@ -89,6 +89,12 @@ impl Store {
     }
 
     fn try_open(path: &Path) -> Result<Store, StoreError> {
+        // Owner-only before SQLite first writes to it; its -wal and -shm files
+        // take the database's mode.
+        crate::private::create_file(path).map_err(|source| StoreError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
         let conn = Connection::open(path)?;
         conn.busy_timeout(Duration::from_secs(5))?;
         let check: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0))?;

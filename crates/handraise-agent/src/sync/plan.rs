@@ -198,9 +198,14 @@ pub fn plan(state: &SyncState, now: OffsetDateTime, opts: &PlanOptions) -> Plan 
 /// Base delay of the exponential backoff.
 pub const BACKOFF_BASE: Duration = Duration::from_secs(1);
 
+/// The longest Retry-After obeyed: a server asking for more is waited out
+/// for this long, then tried again.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60 * 60);
+
 /// Full-jitter exponential backoff: a uniformly random delay in
 /// `[0, min(cap, base * 2^attempt)]`, but never shorter than the server's
-/// Retry-After (the server's word wins, even beyond the cap).
+/// Retry-After (the server's word wins, even beyond the cap, up to
+/// [`MAX_RETRY_AFTER`]).
 pub fn backoff_delay(
     attempt: u32,
     cap: Duration,
@@ -212,7 +217,7 @@ pub fn backoff_delay(
     let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
     let jittered = Duration::from_millis(rng.random_range(0..=millis));
     match retry_after {
-        Some(ra) => jittered.max(ra),
+        Some(ra) => jittered.max(ra.min(MAX_RETRY_AFTER)),
         None => jittered,
     }
 }
@@ -226,9 +231,14 @@ pub fn after_failure(
     rng: &mut impl Rng,
 ) -> BackoffState {
     let delay = backoff_delay(state.attempt, cap, retry_after, rng);
+    // At the end of time's range the pass is simply retried at `now`.
+    let next = time::Duration::try_from(delay)
+        .ok()
+        .and_then(|d| now.checked_add(d))
+        .unwrap_or(now);
     BackoffState {
         attempt: state.attempt.saturating_add(1),
-        next_attempt_at: Some(now + delay),
+        next_attempt_at: Some(next),
     }
 }
 
@@ -456,6 +466,21 @@ mod tests {
             plan(&s, T0 + Duration::from_secs(42), &PlanOptions::default()),
             Plan::Run(_)
         ));
+    }
+
+    #[test]
+    fn huge_retry_after_is_capped_and_never_overflows() {
+        let mut rng = StdRng::seed_from_u64(7);
+        let cap = Duration::from_secs(300);
+        let huge = Some(Duration::from_secs(u64::MAX));
+        let next = after_failure(BackoffState::default(), T0, cap, huge, &mut rng);
+        assert_eq!(next.next_attempt_at, Some(T0 + MAX_RETRY_AFTER));
+        let a_day = Some(Duration::from_secs(86_400));
+        assert_eq!(backoff_delay(3, cap, a_day, &mut rng), MAX_RETRY_AFTER);
+        // At the very end of time's range the pass is retried, not panicking.
+        let end = time::PrimitiveDateTime::MAX.assume_utc();
+        let next = after_failure(BackoffState::default(), end, cap, huge, &mut rng);
+        assert_eq!(next.next_attempt_at, Some(end));
     }
 
     #[test]

@@ -204,7 +204,7 @@ pub async fn kb(
     DeviceAuth(_device): DeviceAuth,
     Query(q): Query<KbQuery>,
 ) -> Result<Json<wire::KbChanges>, AppError> {
-    let (version, articles) = kb::changes(state.store(), q.since.unwrap_or(0)).await?;
+    let (version, articles) = kb::device_changes(state.store(), q.since.unwrap_or(0)).await?;
     Ok(Json(wire::KbChanges {
         version,
         articles: articles.into_iter().map(super::article).collect(),

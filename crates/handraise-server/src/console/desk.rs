@@ -308,6 +308,7 @@ pub(super) async fn screenshot(
         .await?
         .ok_or(AppError::NotFound)?;
     // Only PNG and JPEG are stored (checked against magic bytes on upload).
+    // A screenshot shows a user's screen: no cache, shared or private, keeps it.
     let ctype = if ctype == "image/jpeg" {
         "image/jpeg"
     } else {
@@ -316,7 +317,7 @@ pub(super) async fn screenshot(
     Ok((
         [
             (header::CONTENT_TYPE, ctype),
-            (header::CACHE_CONTROL, "private, max-age=300"),
+            (header::CACHE_CONTROL, "no-store, private"),
         ],
         bytes,
     )

@@ -148,6 +148,18 @@ pub async fn put_screenshot(
             "the body is not a {content_type} image"
         )));
     }
+    // A header that cannot be read is stored as it is (it shows nothing); one
+    // that states an absurd size is refused before anyone's browser decodes it.
+    if let Some((width, height)) = wire::image_dimensions(&bytes)
+        && !wire::image_dimensions_ok(width, height)
+    {
+        return Err(AppError::Invalid(format!(
+            "a screenshot may be at most {} pixels a side and {} pixels in all; this one is \
+             {width}×{height}",
+            wire::MAX_IMAGE_SIDE,
+            wire::MAX_IMAGE_PIXELS
+        )));
+    }
     run(store, move |s| {
         let shot = NewScreenshot {
             ticket_client_id,

@@ -104,6 +104,37 @@ pub async fn changes(
     run(store, move |s| s.kb_changes(since)).await
 }
 
+/// What devices get of [`changes`]: a published article whole; an unpublished one
+/// only as its slug and version (`published: false`, no title, body or keywords), so
+/// caches drop it and a draft never leaves the server. A device fetching everything
+/// (`since` 0) has nothing to drop and gets no unpublished articles at all.
+pub async fn device_changes(
+    store: &Arc<dyn Store>,
+    since: i64,
+) -> Result<(i64, Vec<ArticleRecord>), AppError> {
+    let (version, articles) = changes(store, since).await?;
+    let articles = articles
+        .into_iter()
+        .filter(|a| a.published || since > 0)
+        .map(|a| {
+            if a.published {
+                a
+            } else {
+                ArticleRecord {
+                    slug: a.slug,
+                    title: String::new(),
+                    body: String::new(),
+                    categories: Vec::new(),
+                    keywords: Vec::new(),
+                    published: false,
+                    version: a.version,
+                }
+            }
+        })
+        .collect();
+    Ok((version, articles))
+}
+
 /// One article; `NotFound` when unknown.
 pub async fn get(store: &Arc<dyn Store>, slug: &str) -> Result<ArticleRecord, AppError> {
     let slug = slug.to_owned();

@@ -329,6 +329,65 @@ fn backup_copies_a_consistent_database() -> R {
     Ok(())
 }
 
+/// The database and its backups are the owner's alone.
+#[cfg(unix)]
+#[test]
+fn database_and_backups_are_owner_only() -> R {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("db.sqlite");
+    let s = SqliteStore::open(&db)?;
+    let out = dir.path().join("copy.db");
+    s.backup(&out)?;
+    let mode = |p: &std::path::Path| -> std::io::Result<u32> {
+        Ok(std::fs::metadata(p)?.permissions().mode() & 0o777)
+    };
+    assert_eq!(mode(&db)?, 0o600);
+    assert_eq!(mode(&dir.path().join("db.sqlite-wal"))?, 0o600);
+    assert_eq!(mode(&out)?, 0o600);
+    // An existing database of default mode is narrowed when opened.
+    drop(s);
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644))?;
+    drop(SqliteStore::open(&db)?);
+    assert_eq!(mode(&db)?, 0o600);
+    Ok(())
+}
+
+/// A purged screenshot leaves no trace in the database's files.
+#[test]
+fn purged_screenshots_do_not_linger_in_free_pages() -> R {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("db.sqlite");
+    let s = SqliteStore::open(&db)?;
+    let a = enroll(&s, None);
+    let mut t = ticket(a, "finished");
+    t.status = TicketStatus::Resolved;
+    s.insert_ticket(&t)?;
+    let marker = b"PURGE-ME-SCREEN-CONTENT";
+    let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
+    for _ in 0..2000 {
+        bytes.extend_from_slice(marker);
+    }
+    let shot = NewScreenshot {
+        ticket_client_id: t.client_id,
+        content_type: "image/png",
+        bytes: &bytes,
+        uploaded_at: now_utc(),
+    };
+    s.put_screenshot(a, &shot)?;
+    let report = s.purge_media(now_utc() + Duration::days(1), now_utc())?;
+    assert_eq!(report.screenshots, 1);
+    for name in ["db.sqlite", "db.sqlite-wal"] {
+        let path = dir.path().join(name);
+        let content = std::fs::read(&path).unwrap_or_default();
+        assert!(
+            !content.windows(marker.len()).any(|w| w == marker),
+            "{name} still holds the purged screenshot"
+        );
+    }
+    Ok(())
+}
+
 #[test]
 #[ignore = "benchmark"]
 fn store_insert_throughput() -> R {

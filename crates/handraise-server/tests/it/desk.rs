@@ -404,6 +404,10 @@ async fn retention_purges_only_finished_tickets_past_the_policy() {
     let r = page(&app, Method::GET, &shot(tickets[2]), &c.session, None).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.headers[axum::http::header::CONTENT_TYPE], "image/png");
+    assert_eq!(
+        r.headers[axum::http::header::CACHE_CONTROL],
+        "no-store, private"
+    );
     let r = page(&app, Method::GET, &shot(tickets[0]), &c.session, None).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     let r = c.send(&shot(tickets[2]), "").await;

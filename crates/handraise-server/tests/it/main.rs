@@ -486,6 +486,23 @@ async fn per_device_rate_limit_answers_429_with_retry_after() {
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
 const JPEG: &[u8] = &[0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', b'I', b'F'];
 
+/// A PNG's signature and IHDR stating `width`×`height`.
+fn png_of(width: u32, height: u32) -> Vec<u8> {
+    let mut b = PNG.to_vec();
+    b.extend_from_slice(&width.to_be_bytes());
+    b.extend_from_slice(&height.to_be_bytes());
+    b
+}
+
+/// A JPEG's SOI and a baseline frame header stating `width`×`height`.
+fn jpeg_of(width: u16, height: u16) -> Vec<u8> {
+    let mut b = vec![0xFF, 0xD8, 0xFF, 0xC0, 0, 11, 8];
+    b.extend_from_slice(&height.to_be_bytes());
+    b.extend_from_slice(&width.to_be_bytes());
+    b.extend_from_slice(&[1, 1, 0x11, 0]);
+    b
+}
+
 #[tokio::test]
 async fn screenshots_are_checked_and_replaced() {
     let app = App::with_config(Config {
@@ -539,11 +556,34 @@ async fn screenshots_are_checked_and_replaced() {
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
         ),
+        (
+            "too wide",
+            "image/png",
+            png_of(20_000, 10),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+        ),
+        (
+            "too many pixels",
+            "image/jpeg",
+            jpeg_of(12_000, 12_000),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+        ),
     ];
     for (name, ctype, body, status, code) in cases {
         let r = app.raw(Method::PUT, &uri, &a, ctype, body).await;
         assert_eq!(r.status, status, "{name}: {}", r.body);
         assert_eq!(r.body["code"], code, "{name}");
+    }
+    for (ctype, body) in [
+        ("image/png", png_of(1920, 1080)),
+        ("image/jpeg", jpeg_of(16_384, 6_000)),
+    ] {
+        let r = app.raw(Method::PUT, &uri, &a, ctype, body.clone()).await;
+        assert_eq!(r.status, StatusCode::OK, "{ctype}: {}", r.body);
+        let stored = app.store.screenshot(n).expect("read").expect("stored");
+        assert_eq!(stored, (ctype.to_owned(), body));
     }
     let r = app
         .raw(Method::PUT, &uri, &b, "image/png", PNG.to_vec())
@@ -552,6 +592,57 @@ async fn screenshots_are_checked_and_replaced() {
     let tech = app.tech("Sam");
     let t = app.get(&format!("/api/v1/tech/tickets/{n}"), &tech).await;
     assert_eq!(t.body["has_screenshot"], true);
+}
+
+/// A ticket links only to an announcement its device could have seen: one that has started
+/// and is for its school (it may have ended since: the ticket may have waited offline).
+/// Any other link is dropped and the ticket kept.
+#[tokio::test]
+async fn a_ticket_links_only_to_an_announcement_its_device_saw() {
+    let app = App::new();
+    let tech = app.tech("Lead");
+    let (_, lincoln) = app.device(Some("Lincoln"), None).await;
+    let mut ids = std::collections::HashMap::new();
+    for (title, extra) in [
+        ("district", json!({})),
+        ("lincoln", json!({"school": "Lincoln"})),
+        ("roosevelt", json!({"school": "Roosevelt"})),
+        ("future", json!({"starts_at": "2999-01-01T00:00:00Z"})),
+        ("ended", json!({})),
+    ] {
+        let mut body = json!({"kind": "outage", "title": title, "message": "We know"});
+        body.as_object_mut()
+            .expect("object")
+            .extend(extra.as_object().expect("object").clone());
+        let r = app.post("/api/v1/tech/announcements", &tech, body).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        ids.insert(title, r.body["id"].as_i64().expect("id"));
+    }
+    let r = app
+        .post_empty(
+            &format!("/api/v1/tech/announcements/{}/end", ids["ended"]),
+            &tech,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let cases = [
+        (Some(ids["district"]), Some(ids["district"])),
+        (Some(ids["lincoln"]), Some(ids["lincoln"])),
+        (Some(ids["ended"]), Some(ids["ended"])),
+        (Some(ids["roosevelt"]), None),
+        (Some(ids["future"]), None),
+        (Some(999_999), None),
+        (None, None),
+    ];
+    for (sent, kept) in cases {
+        let mut body = ticket_body("Projector out");
+        body["announcement_id"] = json!(sent);
+        let r = app.post("/api/v1/tickets", &lincoln, body).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{sent:?}: {}", r.body);
+        let n = r.body["number"].as_i64().expect("number");
+        let detail = app.store.ticket_detail(n).expect("read").expect("ticket");
+        assert_eq!(detail.ticket.announcement_id, kept, "sent {sent:?}");
+    }
 }
 
 #[tokio::test]
@@ -669,6 +760,48 @@ async fn kb_since_version_includes_unpublished() {
         .post_empty("/api/v1/tech/kb/missing/unpublish", &tech)
         .await;
     assert_error(&r, StatusCode::NOT_FOUND, "not_found");
+}
+
+/// A draft never reaches a device: an unpublished article is sent as its slug alone (so
+/// caches drop it), and not at all to a device fetching everything.
+#[tokio::test]
+async fn unpublished_articles_do_not_reach_devices() {
+    let app = App::new();
+    let tech = app.tech("Lead");
+    let (_, a) = app.device(None, None).await;
+    let article = |slug: &str, published: bool| json!({"slug": slug, "title": "Secret plan", "body": "1. Draft", "categories": ["wifi"], "keywords": ["draft"], "published": published});
+    for (slug, published) in [("live", true), ("draft", false), ("withdrawn", true)] {
+        let r = app
+            .post("/api/v1/tech/kb", &tech, article(slug, published))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    }
+    let v = app.get("/api/v1/kb?since=0", &a).await.body["version"]
+        .as_i64()
+        .expect("version");
+    let r = app
+        .post_empty("/api/v1/tech/kb/withdrawn/unpublish", &tech)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let slugs = |body: &serde_json::Value| -> Vec<String> {
+        body["articles"]
+            .as_array()
+            .expect("articles")
+            .iter()
+            .filter_map(|x| x["slug"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let all = app.get("/api/v1/kb?since=0", &a).await;
+    assert_eq!(slugs(&all.body), ["live"], "{}", all.body);
+    let changed = app.get(&format!("/api/v1/kb?since={v}"), &a).await;
+    let arts = changed.body["articles"].as_array().expect("articles");
+    assert_eq!(arts.len(), 1, "{}", changed.body);
+    assert_eq!(arts[0]["slug"], "withdrawn");
+    assert_eq!(arts[0]["published"], false);
+    for key in ["title", "body"] {
+        assert_eq!(arts[0][key], "", "{key}: {}", changed.body);
+    }
+    assert_eq!(arts[0]["keywords"], json!([]));
 }
 
 #[tokio::test]

@@ -232,6 +232,7 @@ export const en = {
   "setup.error.serverInvalid": "This doesn't look like a web address. It should start with https://",
   "setup.error.codeRequired": "Enter the enrollment code.",
   "setup.error.nameRequired": "Enter your name.",
+  "setup.code.already_enrolled": "This computer is already connected to the help desk. To connect it again, ask your IT team.",
   "setup.code.invalid": "The server address or enrollment code isn't right. Check them and try again.",
   "setup.code.network": "We couldn't reach the help desk server. Check the address and that this computer is online.",
   "setup.code.not_enrolled": "The help desk did not accept this enrollment code. Ask your IT team for a new one.",

@@ -232,6 +232,7 @@ export const es: Catalogue = {
   "setup.error.serverInvalid": "No parece una dirección web. Debe empezar por https://",
   "setup.error.codeRequired": "Escriba el código de registro.",
   "setup.error.nameRequired": "Escriba su nombre.",
+  "setup.code.already_enrolled": "Este equipo ya está conectado al servicio de soporte. Para volver a conectarlo, pídaselo a su equipo de informática.",
   "setup.code.invalid": "La dirección del servidor o el código de registro no son correctos. Revíselos e inténtelo de nuevo.",
   "setup.code.network": "No pudimos comunicarnos con el servidor de soporte. Revise la dirección y que este equipo tenga conexión.",
   "setup.code.not_enrolled": "El servicio de soporte no aceptó este código de registro. Pida uno nuevo a su equipo de informática.",

@@ -1,7 +1,7 @@
 //! Enrollment tokens, settings, ticket facts, the media purge and backups.
 
 use super::rows::{FINISHED, enroll_token_row, facts_row, ms, sla_row};
-use super::{SqliteStore, all, changed, exec, first};
+use super::{SqliteStore, all, changed, exec, first, owner_only_file};
 use crate::store::{
     AdminStore, DEFAULT_RETENTION_DAYS, EnrollTokenRecord, PurgeReport, SlaPolicy, StoreResult,
     TicketFacts,
@@ -180,6 +180,16 @@ impl AdminStore for SqliteStore {
             }
             Ok(report)
         })
+        .and_then(|report| {
+            // secure_delete zeroed the rows in the database; the write-ahead log still
+            // holds the pages as they were until a checkpoint empties it. Best effort: a
+            // reader in another process may hold it back until the next purge.
+            if !report.tickets.is_empty() {
+                self.lock()
+                    .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+            }
+            Ok(report)
+        })
     }
 
     fn backup(&self, dest: &Path) -> StoreResult<()> {
@@ -194,6 +204,8 @@ impl AdminStore for SqliteStore {
         if tmp.exists() {
             std::fs::remove_file(&tmp)?;
         }
+        // VACUUM INTO accepts an empty file, which keeps the owner-only mode.
+        owner_only_file(&tmp)?;
         let tmp_str = tmp.to_string_lossy().into_owned();
         self.lock().execute("VACUUM INTO ?1", [tmp_str])?;
         std::fs::rename(&tmp, dest)?;

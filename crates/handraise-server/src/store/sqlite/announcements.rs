@@ -13,12 +13,59 @@ use crate::store::{
 use rusqlite::{Connection, params};
 use time::OffsetDateTime;
 
-/// An announcement a device sees at `:now`: started, not ended, and for everyone or for the
-/// device's `:school` (and `:building`, when the announcement names one). The feed and
-/// "me too" use the same condition.
-const VISIBLE_TO_DEVICE: &str = "starts_at <= :now AND (ends_at IS NULL OR ends_at > :now) \
-     AND (school IS NULL OR (school = :school COLLATE NOCASE \
-          AND (building IS NULL OR building = :building COLLATE NOCASE)))";
+/// An announcement is for everyone or for the device's `:school` (and `:building`, when the
+/// announcement names one).
+macro_rules! for_device {
+    () => {
+        "(school IS NULL OR (school = :school COLLATE NOCASE \
+          AND (building IS NULL OR building = :building COLLATE NOCASE)))"
+    };
+}
+
+/// An announcement a device sees at `:now`: started, not ended, and [`for_device`]. The feed
+/// and "me too" use the same condition.
+const VISIBLE_TO_DEVICE: &str = concat!(
+    "starts_at <= :now AND (ends_at IS NULL OR ends_at > :now) AND ",
+    for_device!()
+);
+
+/// An announcement a ticket from this device may link to when it arrives at `:now`: one
+/// that has started and is [`for_device`]. It may have ended since: a ticket queued
+/// offline while it was showing arrives later.
+const LINKABLE_BY_DEVICE: &str = concat!("starts_at <= :now AND ", for_device!());
+
+/// `id` when device `device_id` may link a ticket received at `now` to that announcement
+/// ([`LINKABLE_BY_DEVICE`]); `None` otherwise, so the ticket is kept without the link.
+pub(super) fn linkable_announcement(
+    conn: &Connection,
+    id: Option<i64>,
+    device_id: &str,
+    now: OffsetDateTime,
+) -> StoreResult<Option<i64>> {
+    let Some(id) = id else {
+        return Ok(None);
+    };
+    let device: Option<(Option<String>, Option<String>)> = first(
+        conn,
+        "SELECT school, building FROM devices WHERE id = ?1",
+        [device_id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let Some((school, building)) = device else {
+        return Ok(None);
+    };
+    let linkable = conn
+        .prepare_cached(&format!(
+            "SELECT 1 FROM announcements WHERE id = :id AND {LINKABLE_BY_DEVICE}"
+        ))?
+        .exists(rusqlite::named_params! {
+            ":id": id,
+            ":now": ms(now),
+            ":school": school,
+            ":building": building,
+        })?;
+    Ok(linkable.then_some(id))
+}
 
 fn announcement_by_id(conn: &Connection, id: i64) -> StoreResult<AnnouncementRecord> {
     first(

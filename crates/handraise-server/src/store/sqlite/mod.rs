@@ -35,6 +35,8 @@ impl SqliteStore {
     /// Opens (creating if needed) the database file and applies migrations;
     /// [`StoreError::SchemaTooNew`] when a newer HandRaise wrote it.
     pub fn open(path: &Path) -> StoreResult<Self> {
+        // Owner-only before SQLite writes to it; its -wal and -shm files take its mode.
+        owner_only_file(path)?;
         let conn = Connection::open(path)?;
         Self::setup(conn, true)
     }
@@ -53,7 +55,11 @@ impl SqliteStore {
             // journal_mode returns a row; query it rather than execute.
             let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         }
-        conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
+        // secure_delete: deleted rows (purged screenshots and snapshots) are overwritten
+        // with zeros rather than left in free pages.
+        conn.execute_batch(
+            "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;",
+        )?;
         migrations::migrate(&mut conn)?;
         Ok(Self {
             conn: Mutex::new(conn),
@@ -90,6 +96,27 @@ impl SqliteStore {
     fn read<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
         f(&self.lock())
     }
+}
+
+/// Creates `path` if missing and makes it readable and writable by its owner only (on
+/// Unix; elsewhere the platform's defaults apply). The database and its backups hold
+/// every ticket, screenshot and credential hash.
+fn owner_only_file(path: &Path) -> StoreResult<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let file = opts.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    drop(file);
+    Ok(())
 }
 
 /// Every row of a cached query, mapped by `row`.

@@ -1,6 +1,7 @@
 //! Tickets, messages, screenshots and the updates feed.
 
 use super::accounts::ensure_technician;
+use super::announcements::linkable_announcement;
 use super::rows::{
     MESSAGE_COLS, TICKET_COLS, TICKET_FROM, choice_at, from_ms, message_at, message_row, ms,
     rfc3339, ticket_row, uuid_at,
@@ -225,6 +226,9 @@ impl TicketStore for SqliteStore {
                     ))
                 };
             }
+            let device_id = t.device_id.to_string();
+            let announcement_id =
+                linkable_announcement(tx, t.announcement_id, &device_id, t.received_at)?;
             exec(
                 tx,
                 "INSERT INTO tickets (client_id, device_id, status, category, urgency, scope, \
@@ -233,7 +237,7 @@ impl TicketStore for SqliteStore {
                  ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)",
                 params![
                     t.client_id.to_string(),
-                    t.device_id.to_string(),
+                    device_id,
                     t.status.as_str(),
                     t.category.as_str(),
                     t.urgency.as_str(),
@@ -245,7 +249,7 @@ impl TicketStore for SqliteStore {
                     t.snapshot_json,
                     t.self_help_json,
                     t.offline_at_submit,
-                    t.announcement_id,
+                    announcement_id,
                     rfc3339(t.created_at),
                     ms(t.received_at),
                 ],
