@@ -5,7 +5,7 @@
 use super::text::required_text;
 use crate::error::AppError;
 use crate::secret::{hash_secret, new_secret};
-use crate::store::{Role, Store, StoreError, TechTokenRecord, UserRecord};
+use crate::store::{NewTechTokenRecord, Role, Store, StoreError, TechTokenRecord, UserRecord};
 use time::{Duration, OffsetDateTime};
 
 /// Longest enrollment-token label, in characters.
@@ -111,7 +111,12 @@ pub fn create_tech_token(
     }
     let expires_at = now + Duration::days(i64::from(days));
     issue(|hash| {
-        let id = store.create_tech_token(user.id, hash, Some(expires_at), now)?;
+        let token = NewTechTokenRecord {
+            token_hash: hash,
+            user_id: user.id,
+            expires_at: Some(expires_at),
+        };
+        let id = store.create_tech_token(&token, now)?;
         Ok(TechTokenMade {
             id,
             user: user.clone(),

@@ -13,9 +13,7 @@ pub trait AccountStore {
     /// Adds an API token of user `user_id`; returns its id.
     fn create_tech_token(
         &self,
-        user_id: i64,
-        token_hash: &str,
-        expires_at: Option<OffsetDateTime>,
+        token: &NewTechTokenRecord<'_>,
         now: OffsetDateTime,
     ) -> StoreResult<i64>;
     /// The user of the token if the token is neither revoked nor expired at

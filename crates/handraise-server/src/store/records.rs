@@ -467,6 +467,14 @@ pub struct NewSessionRecord<'a> {
     pub expires_at: OffsetDateTime,
 }
 
+/// A technician API token to store: its hash, whose it is and when it ends.
+#[derive(Debug, Clone, Copy)]
+pub struct NewTechTokenRecord<'a> {
+    pub token_hash: &'a str,
+    pub user_id: i64,
+    pub expires_at: Option<OffsetDateTime>,
+}
+
 /// A live console session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionRecord {

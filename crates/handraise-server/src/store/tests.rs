@@ -419,7 +419,12 @@ fn users_link_to_technicians_and_sessions_expire_or_end() -> R {
     let s = store();
     let now = now_utc();
     let script = s.script_user("Ada", now)?;
-    s.create_tech_token(script.id, "token-hash", None, now)?;
+    let token = NewTechTokenRecord {
+        token_hash: "token-hash",
+        user_id: script.id,
+        expires_at: None,
+    };
+    s.create_tech_token(&token, now)?;
     let ada = s.create_user(&new_user("Ada@Example.org", "Ada"), now)?;
     assert_eq!(
         (ada.id, ada.technician_id),

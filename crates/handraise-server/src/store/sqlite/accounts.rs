@@ -5,8 +5,8 @@ use super::rows::{
 };
 use super::{SqliteStore, all, changed, exec, first, insert_unique};
 use crate::store::{
-    AccountStore, NewSessionRecord, NewUser, Role, SessionRecord, StoreError, StoreResult,
-    TechTokenRecord, Technician, UserRecord,
+    AccountStore, NewSessionRecord, NewTechTokenRecord, NewUser, Role, SessionRecord, StoreError,
+    StoreResult, TechTokenRecord, Technician, UserRecord,
 };
 use rusqlite::{Connection, params};
 use time::OffsetDateTime;
@@ -82,9 +82,7 @@ impl AccountStore for SqliteStore {
 
     fn create_tech_token(
         &self,
-        user_id: i64,
-        token_hash: &str,
-        expires_at: Option<OffsetDateTime>,
+        token: &NewTechTokenRecord<'_>,
         now: OffsetDateTime,
     ) -> StoreResult<i64> {
         self.write(|tx| {
@@ -92,7 +90,12 @@ impl AccountStore for SqliteStore {
                 tx,
                 "INSERT INTO api_tokens (token_hash, user_id, created_at, expires_at) \
                  VALUES (?1, ?2, ?3, ?4)",
-                params![token_hash, user_id, ms(now), expires_at.map(ms)],
+                params![
+                    token.token_hash,
+                    token.user_id,
+                    ms(now),
+                    token.expires_at.map(ms)
+                ],
             )?;
             Ok(tx.last_insert_rowid())
         })
