@@ -203,8 +203,17 @@ impl AppState {
         Ok(found)
     }
 
+    /// Revokes `device` through the service and forgets its cached lookups, so its
+    /// secret answers 403 on the very next request. The one way both the technician API
+    /// and the console revoke a device.
+    pub(crate) async fn revoke_device(&self, device: Uuid) -> Result<(), AppError> {
+        crate::service::devices::revoke(self.store(), device, store::now_utc()).await?;
+        self.forget_device(device);
+        Ok(())
+    }
+
     /// Forgets cached lookups of `device` (after a revocation).
-    pub(crate) fn forget_device(&self, device: Uuid) {
+    fn forget_device(&self, device: Uuid) {
         let mut cache = self
             .inner
             .device_cache

@@ -2,7 +2,7 @@
 
 use crate::auth::{AdminTechAuth, TechAuth};
 use crate::error::{AppError, Json, Path, Query};
-use crate::service::{announcements, devices, kb, tickets};
+use crate::service::{announcements, kb, tickets};
 use crate::state::AppState;
 use crate::store::now_utc;
 use axum::extract::State;
@@ -185,8 +185,7 @@ pub async fn revoke_device(
     _admin: AdminTechAuth,
     Path(device_id): Path<Uuid>,
 ) -> Result<Json<wire::RevokeResponse>, AppError> {
-    devices::revoke(state.store(), device_id, now_utc()).await?;
-    state.forget_device(device_id);
+    state.revoke_device(device_id).await?;
     Ok(Json(wire::RevokeResponse {
         device_id,
         revoked: true,

@@ -59,7 +59,7 @@ pub(super) async fn revoke_device(
     Path(raw): Path<String>,
 ) -> Page {
     let id = uuid::Uuid::parse_str(&raw).map_err(|_| AppError::NotFound)?;
-    service::devices::revoke(state.store(), id, now_utc()).await?;
+    state.revoke_device(id).await?;
     Ok(see_other("/console/devices?done=revoked"))
 }
 

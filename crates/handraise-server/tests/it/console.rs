@@ -518,3 +518,21 @@ async fn assets_are_embedded_and_cacheable() {
     let r = app.call(Method::GET, "/api/v1/nowhere", None, None).await;
     assert_eq!(r.body["code"], "not_found");
 }
+
+#[tokio::test]
+async fn a_device_revoked_in_the_console_is_refused_on_its_next_request() {
+    let app = App::new();
+    user(&app, "ada@example.org", "Ada", Role::Admin).await;
+    let (id, secret) = app.device(None, None).await;
+    // The device has been seen, so its lookup is cached.
+    assert_eq!(
+        app.get("/api/v1/updates?cursor=0", &secret).await.status,
+        StatusCode::OK
+    );
+    let c = SignedIn::sign_in(&app, "ada@example.org").await;
+    let page = c.send(&format!("/console/devices/{id}/revoke"), "").await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.html);
+    let after = app.get("/api/v1/updates?cursor=0", &secret).await;
+    assert_eq!(after.status, StatusCode::FORBIDDEN);
+    assert_eq!(after.body["code"], "device_revoked");
+}
