@@ -25,7 +25,9 @@ pub fn new_ticket(
     let summary = wire::check_text(wire::TextField::Summary, &t.summary)?
         .unwrap_or_default()
         .to_owned();
-    wire::check_optional_text(wire::TextField::Details, t.details.as_deref())?;
+    // What is stored is what was counted: the trimmed text.
+    let details = wire::check_optional_text(wire::TextField::Details, t.details.as_deref())?
+        .map(str::to_owned);
     let room =
         wire::check_optional_text(wire::TextField::Room, t.room.as_deref())?.map(str::to_owned);
     Ok(NewTicketRecord {
@@ -38,7 +40,7 @@ pub fn new_ticket(
         urgency: t.urgency.unwrap_or_default(),
         scope: t.scope.unwrap_or_default(),
         summary,
-        details: t.details.filter(|d| !d.trim().is_empty()),
+        details,
         room,
         reporter_json: t.reporter.as_ref().map(to_json).transpose()?,
         snapshot_json: t.snapshot.as_ref().map(to_json).transpose()?,

@@ -40,10 +40,12 @@ pub fn optional_text(
 }
 
 /// Checks a message body (a reply, a note, a teacher's message, an
-/// announcement): not blank, at most the wire limit; kept as written.
+/// announcement): not blank, at most the wire limit. What is stored is what was counted:
+/// the text without surrounding white space (inner lines kept as written).
 pub fn message_body(body: &str) -> Result<String, AppError> {
-    wire::check_text(wire::TextField::Message, body)?;
-    Ok(body.to_owned())
+    Ok(wire::check_text(wire::TextField::Message, body)?
+        .unwrap_or_default()
+        .to_owned())
 }
 
 /// Serialises a value for a JSON column.

@@ -124,4 +124,21 @@ async fn every_field_takes_its_longest_value_and_refuses_one_more() {
             }
         }
     }
+    // What is stored is what was counted: no stored text is longer than its limit, even
+    // with the spaces the longest values were sent with.
+    let count = |s: &str| s.chars().count();
+    let tickets = app.state.store().list_tickets(None).expect("tickets");
+    for d in &tickets {
+        let t = &d.ticket;
+        assert!(count(&t.summary) <= TextField::Summary.max_chars());
+        let details = t.details.as_deref().unwrap_or_default();
+        assert!(count(details) <= TextField::Details.max_chars());
+        assert_eq!(details, details.trim());
+        assert!(count(t.room.as_deref().unwrap_or_default()) <= TextField::Room.max_chars());
+        for m in &d.messages {
+            assert!(count(&m.body) <= TextField::Message.max_chars());
+            assert_eq!(m.body, m.body.trim());
+        }
+    }
+    assert!(tickets.iter().any(|d| d.ticket.details.is_some()));
 }
