@@ -55,7 +55,7 @@ before(async () => {
   assert.match(server.initOutput, /knowledge base: \d+ shipped article\(s\) added/);
   await server.cli.addUser({ ...LEAD, role: "admin" });
   enrollToken = await server.cli.enrollToken("desk tests");
-  techToken = await server.cli.techToken(LEAD.name);
+  techToken = await server.cli.techTokenOf(LEAD.email);
   await agent("enroll", "--server", baseUrl, "--token", enrollToken, "--school", SCHOOL, "--building", "Main");
   deviceSecret = agentCli.secret();
   assert.ok(deviceSecret);

@@ -62,7 +62,7 @@ before(async () => {
   await server.cli.addUser({ ...ADMIN, role: "admin" });
   await server.cli.addUser({ email: TECH_EMAIL, role: "technician", password: "another long layout test password" });
   const enrollToken = await server.cli.enrollToken("layout tests");
-  techToken = await server.cli.techToken(ADMIN.name);
+  techToken = await server.cli.techTokenOf(ADMIN.email);
 
   const enrolled = await api("POST", "/api/v1/enroll", {
     body: { token: enrollToken, hostname: "LIN-ANNEX-PORTABLE-12B-TEACHER", school: SCHOOL, building: BUILDING },

@@ -169,8 +169,14 @@ export class ServerCli extends Cli {
     return lastLine(await this.run("enroll-token", "create", "--label", label));
   }
 
+  /** A technician API token for the script user `name` (no password, no console). */
   async techToken(name) {
     return lastLine(await this.run("tech-token", "create", "--name", name));
+  }
+
+  /** A technician API token of the console user `email`, carrying that user's role. */
+  async techTokenOf(email) {
+    return lastLine(await this.run("tech-token", "create", "--email", email));
   }
 
   /** A console user (`user add`), its password on stdin. */
