@@ -17,7 +17,7 @@ pub trait AccountStore {
         now: OffsetDateTime,
     ) -> StoreResult<i64>;
     /// The user of the token if the token is neither revoked nor expired at
-    /// `now` and its user is enabled; records the use.
+    /// `now` and its user is enabled; records the use (at most once a minute).
     fn tech_token_user(
         &self,
         token_hash: &str,

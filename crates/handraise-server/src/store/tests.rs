@@ -622,3 +622,31 @@ fn tech_tokens_from_before_users_owned_them_keep_working() -> R {
     assert_eq!((sam.technician_name.as_str(), hash.as_str()), ("Sam", ""));
     Ok(())
 }
+
+#[test]
+fn a_tokens_use_is_written_at_most_once_a_minute() -> R {
+    let s = store();
+    let t0 = now_utc();
+    let script = s.script_user("Ada", t0)?;
+    let token = NewTechTokenRecord {
+        token_hash: "use-hash",
+        user_id: script.id,
+        expires_at: None,
+    };
+    s.create_tech_token(&token, t0)?;
+    let last_used =
+        || -> StoreResult<Option<OffsetDateTime>> { Ok(s.list_tech_tokens(None)?[0].last_used_at) };
+    assert!(s.tech_token_user("use-hash", t0)?.is_some());
+    assert_eq!(last_used()?, Some(truncate_ms(t0)));
+    // Within the minute: the token works, nothing is written.
+    assert!(
+        s.tech_token_user("use-hash", t0 + Duration::seconds(30))?
+            .is_some()
+    );
+    assert_eq!(last_used()?, Some(truncate_ms(t0)));
+    // A minute on: the use is recorded again.
+    let later = t0 + Duration::seconds(61);
+    assert!(s.tech_token_user("use-hash", later)?.is_some());
+    assert_eq!(last_used()?, Some(truncate_ms(later)));
+    Ok(())
+}

@@ -56,6 +56,9 @@ fn user_of_technician(
     )
 }
 
+/// A token's "last used" time is written at most this often (milliseconds).
+const TOKEN_USE_EVERY_MS: i64 = 60_000;
+
 impl AccountStore for SqliteStore {
     fn script_user(&self, name: &str, now: OffsetDateTime) -> StoreResult<UserRecord> {
         self.write(|tx| {
@@ -106,28 +109,35 @@ impl AccountStore for SqliteStore {
         token_hash: &str,
         now: OffsetDateTime,
     ) -> StoreResult<Option<UserRecord>> {
-        self.write(|tx| {
-            let found: Option<(i64, i64)> = first(
-                tx,
-                "SELECT id, user_id FROM api_tokens WHERE token_hash = ?1 \
+        // A read on every request; "last used" is written only when the recorded use is
+        // older than TOKEN_USE_EVERY_MS, so API calls do not queue on the writer.
+        let found = self.read(|c| {
+            let token: Option<(i64, i64, Option<i64>)> = first(
+                c,
+                "SELECT id, user_id, last_used_at FROM api_tokens WHERE token_hash = ?1 \
                  AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?2)",
                 params![token_hash, ms(now)],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )?;
-            let Some((id, user_id)) = found else {
+            let Some((id, user_id, last_used)) = token else {
                 return Ok(None);
             };
-            let user = user_by_id(tx, user_id)?;
-            if user.disabled {
-                return Ok(None);
-            }
-            exec(
-                tx,
-                "UPDATE api_tokens SET last_used_at = ?2 WHERE id = ?1",
-                params![id, ms(now)],
-            )?;
-            Ok(Some(user))
-        })
+            let user = user_by_id(c, user_id)?;
+            Ok((!user.disabled).then_some((id, last_used, user)))
+        })?;
+        let Some((id, last_used, user)) = found else {
+            return Ok(None);
+        };
+        if last_used.is_none_or(|at| ms(now) - at >= TOKEN_USE_EVERY_MS) {
+            self.write(|tx| {
+                exec(
+                    tx,
+                    "UPDATE api_tokens SET last_used_at = ?2 WHERE id = ?1",
+                    params![id, ms(now)],
+                )
+            })?;
+        }
+        Ok(Some(user))
     }
 
     fn list_tech_tokens(&self, user_id: Option<i64>) -> StoreResult<Vec<TechTokenRecord>> {
