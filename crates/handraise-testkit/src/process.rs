@@ -503,12 +503,21 @@ impl Agent {
 
     /// The device secret this agent stored at enrollment.
     pub fn secret(&self) -> Result<String> {
+        self.enrollment_field("device_secret")
+    }
+
+    /// The device id the server gave this agent at enrollment.
+    pub fn device_id(&self) -> Result<String> {
+        self.enrollment_field("device_id")
+    }
+
+    fn enrollment_field(&self, key: &str) -> Result<String> {
         let text = std::fs::read_to_string(self.dir.join("enrollment.json"))?;
         let v: Value = serde_json::from_str(&text)?;
-        v["device_secret"]
+        v[key]
             .as_str()
             .map(str::to_owned)
-            .context("no device_secret in enrollment.json")
+            .with_context(|| format!("no {key} in enrollment.json"))
     }
 }
 

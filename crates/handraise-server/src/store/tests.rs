@@ -599,9 +599,10 @@ fn tech_tokens_from_before_users_owned_them_keep_working() -> R {
         )?;
     }
     let s = SqliteStore::open(&path)?;
-    let far = now_utc() + Duration::days(36_500);
+    let upgraded = now_utc();
     let user_of = |hash: &str| -> Result<Option<(String, Role)>, StoreError> {
-        Ok(s.tech_token_user(hash, far)?.map(|u| (u.email, u.role)))
+        Ok(s.tech_token_user(hash, upgraded)?
+            .map(|u| (u.email, u.role)))
     };
     assert_eq!(user_of("t-sam")?, Some(("Sam".into(), Role::Technician)));
     assert_eq!(
@@ -616,7 +617,19 @@ fn tech_tokens_from_before_users_owned_them_keep_working() -> R {
     assert_eq!(user_of("t-old")?, None, "still revoked");
     let tokens = s.list_tech_tokens(None)?;
     assert_eq!(tokens.len(), 4);
-    assert!(tokens.iter().all(|t| t.expires_at.is_none()));
+    for t in &tokens {
+        // They expire 90 days after the upgrade, as a new token would.
+        let expires = t.expires_at.ok_or("an expiry")?;
+        let lifetime = expires - upgraded;
+        assert!(
+            lifetime > Duration::days(89) && lifetime <= Duration::days(90),
+            "{lifetime}"
+        );
+    }
+    assert!(
+        s.tech_token_user("t-sam", upgraded + Duration::days(91))?
+            .is_none()
+    );
     assert!(tokens.iter().all(|t| t.user_email != "Idle"));
     let (sam, hash) = s.user_by_email("Sam")?.ok_or("no Sam")?;
     assert_eq!((sam.technician_name.as_str(), hash.as_str()), ("Sam", ""));
@@ -648,5 +661,37 @@ fn a_tokens_use_is_written_at_most_once_a_minute() -> R {
     let later = t0 + Duration::seconds(61);
     assert!(s.tech_token_user("use-hash", later)?.is_some());
     assert_eq!(last_used()?, Some(truncate_ms(later)));
+    Ok(())
+}
+
+#[test]
+fn an_admin_taking_over_a_script_user_does_not_arm_its_tokens() -> R {
+    let s = store();
+    let now = now_utc();
+    for (name, role, works) in [("Ada", Role::Technician, true), ("Bo", Role::Admin, false)] {
+        let script = s.script_user(name, now)?;
+        let hash = format!("{name}-hash");
+        s.create_tech_token(
+            &NewTechTokenRecord {
+                token_hash: &hash,
+                user_id: script.id,
+                expires_at: None,
+            },
+            now,
+        )?;
+        let user = NewUser {
+            email: format!("{name}@example.org"),
+            role,
+            password_hash: "h".into(),
+            technician_name: name.into(),
+        };
+        let made = s.create_user(&user, now)?;
+        assert_eq!(
+            made.id, script.id,
+            "{name}: the script user became the console user"
+        );
+        let holder = s.tech_token_user(&hash, now)?;
+        assert_eq!(holder.is_some(), works, "{name} as {role:?}");
+    }
     Ok(())
 }

@@ -164,6 +164,29 @@ fn sync_state_orders_and_flags_ticket_sent() {
     assert_eq!(t2.state, ItemState::Sent, "ticket stays sent");
 }
 
+#[test]
+fn a_screenshot_leaves_this_computer_once_the_server_has_it() {
+    let s = Store::open_in_memory().expect("open");
+    let png = b"\x89PNG\r\n\x1a\n-an-image".as_slice();
+    for n in [1, 2] {
+        s.insert_ticket(&ticket(n, 5), Some((png, "image/png")), T0)
+            .expect("insert");
+    }
+    s.mark_screenshot(Uuid::from_u128(1), ItemState::Sent, None)
+        .expect("sent");
+    s.mark_ticket_rejected(Uuid::from_u128(2), "refused", T0)
+        .expect("rejected");
+    for n in [1, 2] {
+        let (bytes, _) = s.screenshot(Uuid::from_u128(n)).expect("row");
+        assert!(bytes.is_empty(), "ticket {n}: the image is gone");
+    }
+    let views = s.tickets().expect("views");
+    for v in &views {
+        let shot = v.screenshot.as_ref().expect("still shown");
+        assert_eq!(shot.bytes, png.len() as u64, "its size is kept");
+    }
+}
+
 fn page() -> UpdatesPage {
     let reply = TicketMessage {
         id: Uuid::from_u128(900),

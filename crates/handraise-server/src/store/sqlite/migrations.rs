@@ -215,6 +215,14 @@ FROM tech_tokens k JOIN users u ON u.technician_id = k.technician_id
 ORDER BY k.created_at;
 DROP TABLE tech_tokens;
 "#,
+    // 5: technician API tokens from before tokens expired (migration 4 left
+    // them without an expiry) expire 90 days after the upgrade, the default
+    // lifetime of a new token.
+    r#"
+UPDATE api_tokens
+SET expires_at = CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) + 7776000000
+WHERE expires_at IS NULL;
+"#,
 ];
 
 /// The schema version this binary knows: the number of migrations.
