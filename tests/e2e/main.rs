@@ -5,6 +5,7 @@
 mod faults;
 mod harness;
 mod hostile;
+mod metrics;
 mod proxy;
 
 use anyhow::Result;

@@ -10,14 +10,15 @@ use crate::state::AppState;
 use crate::store::{DeviceRecord, Technician, UserRecord, now_utc};
 use axum::extract::ConnectInfo;
 use axum::extract::FromRequestParts;
+use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use std::convert::Infallible;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 /// The token of an `Authorization: Bearer <token>` header.
-fn bearer(parts: &Parts) -> Option<&str> {
-    let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
@@ -26,7 +27,9 @@ fn bearer(parts: &Parts) -> Option<&str> {
 /// The hash of the request's bearer credential, as the store keeps it;
 /// `Unauthorized` without one.
 fn bearer_hash(parts: &Parts) -> Result<String, AppError> {
-    Ok(hash_secret(bearer(parts).ok_or(AppError::Unauthorized)?))
+    Ok(hash_secret(
+        bearer(&parts.headers).ok_or(AppError::Unauthorized)?,
+    ))
 }
 
 /// An authenticated, non-revoked device that is within its rate limit.
@@ -54,7 +57,9 @@ impl FromRequestParts<AppState> for DeviceAuth {
 /// bears; looked up on every request, so a revoked or expired token, or a
 /// disabled user, is refused at once.
 async fn tech_user(parts: &Parts, state: &AppState) -> Result<UserRecord, AppError> {
-    let token = bearer(parts).ok_or(AppError::Unauthorized)?.to_owned();
+    let token = bearer(&parts.headers)
+        .ok_or(AppError::Unauthorized)?
+        .to_owned();
     state
         .blocking(move |s| enrollment::tech_token_user(s, &token, now_utc()))
         .await?

@@ -651,16 +651,42 @@ async fn serve(data_dir: &Path, listen: Option<String>) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, data_dir = %data_dir.display(), "serving");
+    let store: Arc<dyn Store> = Arc::new(store);
+    let metrics_listen = config.metrics_listen.clone();
+    let state = AppState::new(store, config);
+    if let Some(listen) = metrics_listen {
+        // Printed before `listening on`, which says the server is ready.
+        spawn_metrics_listener(&listen, state.clone()).await?;
+    }
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "listening on http://{addr}")?;
         writeln!(out, "console: http://{addr}/console/")?;
         out.flush()?;
     }
-    let store: Arc<dyn Store> = Arc::new(store);
-    spawn_daily_purge(Arc::clone(&store));
-    let state = AppState::new(store, config);
+    spawn_daily_purge(Arc::clone(state.store()));
     handraise_server::serve(listener, state, shutdown_signal()).await?;
+    Ok(())
+}
+
+/// Serves `/metrics` alone on `listen` (the monitoring network's address)
+/// until the process ends.
+async fn spawn_metrics_listener(listen: &str, state: AppState) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen for metrics on {listen}"))?;
+    let addr = listener.local_addr()?;
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "metrics: http://{addr}/metrics")?;
+        out.flush()?;
+    }
+    let app = handraise_server::metrics_router(state);
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "the metrics listener stopped");
+        }
+    });
     Ok(())
 }
 

@@ -51,6 +51,13 @@ pub struct Config {
     /// is believed: from them, the client address is the rightmost hop that
     /// is not itself a trusted proxy. Empty: the TCP peer is the client.
     pub trusted_proxies: TrustedProxies,
+    /// A second address that serves only `/metrics`, open to whoever reaches
+    /// it (bind it to the monitoring network). Unset: no such listener.
+    pub metrics_listen: Option<String>,
+    /// A file holding a bearer token that opens `/metrics` on the main
+    /// listener (mode 0600 or stricter; read at each scrape, so it can be
+    /// replaced without a restart). Unset: `/metrics` is not served there.
+    pub metrics_token_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -70,6 +77,8 @@ impl Default for Config {
             session_hours: 12,
             timezone: Zone::system(),
             trusted_proxies: TrustedProxies::default(),
+            metrics_listen: None,
+            metrics_token_file: None,
         }
     }
 }
@@ -188,6 +197,14 @@ impl Config {
         env!(session_hours, "HANDRAISE_SERVER_SESSION_HOURS");
         env!(timezone, "HANDRAISE_SERVER_TIMEZONE");
         env!(trusted_proxies, "HANDRAISE_SERVER_TRUSTED_PROXIES");
+        // Optional settings: an empty value unsets them.
+        let optional = |name: &str| get(name).map(|v| v.trim().to_owned());
+        if let Some(v) = optional("HANDRAISE_SERVER_METRICS_LISTEN") {
+            self.metrics_listen = Some(v).filter(|v| !v.is_empty());
+        }
+        if let Some(v) = optional("HANDRAISE_SERVER_METRICS_TOKEN_FILE") {
+            self.metrics_token_file = Some(PathBuf::from(v)).filter(|p| !p.as_os_str().is_empty());
+        }
         Ok(())
     }
 }

@@ -14,8 +14,8 @@
 //! 1. `handraise-wire` (another crate) and the leaves that import nothing of
 //!    this crate: [`config`], [`limits`], [`secret`], [`kb`], [`tz`].
 //! 2. [`store`]: persistence only.
-//! 3. [`error`] (`AppError`, made from store errors) and [`stats`] (figures
-//!    over store rows).
+//! 3. [`error`] (`AppError`, made from store errors), [`stats`] (figures
+//!    over store rows) and [`metrics`] (the Prometheus registry).
 //! 4. [`service`]: every rule, split by domain (accounts and sessions,
 //!    enrollment, settings, tickets, knowledge base, announcements,
 //!    retention), taking the store, the time and the limits it needs.
@@ -33,6 +33,7 @@ pub mod console;
 pub mod error;
 pub mod kb;
 pub mod limits;
+pub mod metrics;
 pub mod secret;
 pub mod service;
 pub mod state;
@@ -95,6 +96,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(console::routes(state.clone()))
         .route("/healthz", get(api::health))
+        .route(api::metrics::PATH, get(api::metrics::behind_token))
         .route("/api/v1/enroll", post(api::agent::enroll))
         .route("/api/v1/tickets", post(api::agent::create_ticket))
         .route("/api/v1/tickets/{client_id}", get(api::agent::get_ticket))
@@ -169,7 +171,34 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(middleware::from_fn_with_state(state.clone(), measure))
         .with_state(state)
+}
+
+/// The application of `metrics_listen`: `/metrics` alone, without a token.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route(api::metrics::PATH, get(api::metrics::open))
+        .with_state(state)
+}
+
+/// Records each request's latency by route pattern, method and status, and
+/// counts the long-polls held.
+async fn measure(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("unmatched", |p| p.as_str())
+        .to_owned();
+    let method = request.method().as_str().to_owned();
+    let _held = (route == UPDATES_PATH).then(|| state.metrics().long_poll());
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16();
+    state
+        .metrics()
+        .observe(&route, &method, status, started.elapsed());
+    response
 }
 
 /// Bodies up to this size are read and discarded before a 413 goes out, so the client sees

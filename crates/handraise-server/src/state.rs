@@ -6,6 +6,7 @@
 use crate::config::Config;
 use crate::error::AppError;
 use crate::limits::{self, Clock, FailureDelay, HashGate, InFlight, InFlightGuard, KeyedBuckets};
+use crate::metrics::Metrics;
 use crate::service::FeedNotifier;
 use crate::service::accounts::SignInPolicy;
 use crate::store::{self, Store, StoreError};
@@ -43,6 +44,7 @@ struct Inner {
     clock: Clock,
     in_flight: InFlight,
     feed: FeedNotifier,
+    metrics: Metrics,
     shutdown: watch::Sender<bool>,
     last_seen: Mutex<HashMap<Uuid, Instant>>,
     /// Device lookups by secret hash, so the hot path skips the database.
@@ -74,6 +76,7 @@ impl AppState {
                 clock: Clock::default(),
                 in_flight: InFlight::new(config.max_in_flight),
                 feed: FeedNotifier::default(),
+                metrics: Metrics::new(),
                 shutdown,
                 last_seen: Mutex::new(HashMap::new()),
                 device_cache: Mutex::new(HashMap::new()),
@@ -247,6 +250,11 @@ impl AppState {
 
     pub fn feed(&self) -> &FeedNotifier {
         &self.inner.feed
+    }
+
+    /// What `/metrics` reports; requests are recorded as they are answered.
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
     }
 }
 

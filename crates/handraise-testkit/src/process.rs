@@ -176,6 +176,7 @@ impl Launch {
             _temp: temp,
             child: None,
             url: String::new(),
+            metrics_url: None,
             port: 0,
             env: self.env,
             quiet: self.quiet,
@@ -196,6 +197,8 @@ pub struct Server {
     child: Option<Child>,
     /// `http://127.0.0.1:PORT`, from the `listening on` line.
     pub url: String,
+    /// `http://ADDR/metrics` when `metrics_listen` is set, from the `metrics:` line.
+    pub metrics_url: Option<String>,
     pub port: u16,
     env: Vec<(String, String)>,
     quiet: bool,
@@ -247,16 +250,20 @@ impl Server {
             .with_context(|| format!("could not start {}", self.bin.display()))?;
         let stdout = child.stdout.take().context("no server stdout")?;
         let (tx, rx) = mpsc::channel();
-        // Reads the address, then keeps draining stdout so the server never blocks on it.
+        // Reads the addresses, then keeps draining stdout so the server never blocks on it.
         std::thread::spawn(move || {
+            let mut metrics = None;
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("metrics: ") {
+                    metrics = Some(url.trim().to_owned());
+                }
                 if let Some(url) = line.strip_prefix("listening on ") {
-                    let _ = tx.send(url.trim().to_owned());
+                    let _ = tx.send((url.trim().to_owned(), metrics.take()));
                 }
             }
         });
-        let url = match rx.recv_timeout(self.ready_within) {
-            Ok(url) => url,
+        let (url, metrics_url) = match rx.recv_timeout(self.ready_within) {
+            Ok(urls) => urls,
             Err(e) => {
                 let _ = child.kill();
                 let status = child.wait()?;
@@ -283,6 +290,7 @@ impl Server {
             .and_then(|p| p.parse().ok())
             .context("no port in the listening line")?;
         self.url = url;
+        self.metrics_url = metrics_url;
         self.child = Some(child);
         Ok(())
     }

@@ -14,6 +14,7 @@ mod accounts;
 mod admin;
 mod announcements;
 mod devices;
+mod gauges;
 mod kb;
 mod records;
 mod sqlite;
@@ -23,6 +24,7 @@ pub use accounts::AccountStore;
 pub use admin::AdminStore;
 pub use announcements::AnnouncementStore;
 pub use devices::DeviceStore;
+pub use gauges::{GaugeStore, Gauges};
 pub use kb::KbStore;
 pub use records::*;
 pub use sqlite::{MIGRATIONS, SqliteStore};
@@ -82,7 +84,15 @@ impl<T> Inserted<T> {
 /// what the server holds; a function that needs one domain may take that
 /// domain's trait alone.
 pub trait Store:
-    DeviceStore + TicketStore + KbStore + AnnouncementStore + AccountStore + AdminStore + Send + Sync
+    DeviceStore
+    + TicketStore
+    + KbStore
+    + AnnouncementStore
+    + AccountStore
+    + AdminStore
+    + GaugeStore
+    + Send
+    + Sync
 {
 }
 
@@ -93,6 +103,7 @@ impl<T> Store for T where
         + AnnouncementStore
         + AccountStore
         + AdminStore
+        + GaugeStore
         + Send
         + Sync
 {

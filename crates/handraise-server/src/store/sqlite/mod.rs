@@ -7,6 +7,7 @@ mod accounts;
 mod admin;
 mod announcements;
 mod devices;
+mod gauges;
 mod kb;
 mod migrations;
 mod rows;
