@@ -239,6 +239,18 @@ fn rfc3339(t: time::OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
+impl Cli {
+    /// The `log_format` of the data directory's configuration (text when it
+    /// cannot be read: the command then says why).
+    pub fn log_format(&self) -> handraise_server::config::LogFormat {
+        self.data_dir
+            .as_deref()
+            .and_then(|dir| Config::load(dir).ok())
+            .map(|c| c.log_format)
+            .unwrap_or_default()
+    }
+}
+
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let Some(data_dir) = cli.data_dir else {
         bail!("--data-dir (or HANDRAISE_SERVER_DATA_DIR) is required");

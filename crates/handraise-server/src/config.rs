@@ -58,6 +58,29 @@ pub struct Config {
     /// listener (mode 0600 or stricter; read at each scrape, so it can be
     /// replaced without a restart). Unset: `/metrics` is not served there.
     pub metrics_token_file: Option<PathBuf>,
+    /// `text` (for people) or `json` (one object a line, for log shippers).
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+impl FromStr for LogFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "text" => Ok(Self::Text),
+            "json" => Ok(Self::Json),
+            other => Err(format!("log_format is `text` or `json`, not {other:?}")),
+        }
+    }
 }
 
 impl Default for Config {
@@ -79,6 +102,7 @@ impl Default for Config {
             trusted_proxies: TrustedProxies::default(),
             metrics_listen: None,
             metrics_token_file: None,
+            log_format: LogFormat::Text,
         }
     }
 }
@@ -197,6 +221,7 @@ impl Config {
         env!(session_hours, "HANDRAISE_SERVER_SESSION_HOURS");
         env!(timezone, "HANDRAISE_SERVER_TIMEZONE");
         env!(trusted_proxies, "HANDRAISE_SERVER_TRUSTED_PROXIES");
+        env!(log_format, "HANDRAISE_SERVER_LOG_FORMAT");
         // Optional settings: an empty value unsets them.
         let optional = |name: &str| get(name).map(|v| v.trim().to_owned());
         if let Some(v) = optional("HANDRAISE_SERVER_METRICS_LISTEN") {

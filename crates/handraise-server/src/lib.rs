@@ -12,7 +12,8 @@
 //! Each module imports only modules of its own layer or below:
 //!
 //! 1. `handraise-wire` (another crate) and the leaves that import nothing of
-//!    this crate: [`config`], [`limits`], [`secret`], [`kb`], [`tz`].
+//!    this crate: [`config`], [`limits`], [`secret`], [`kb`], [`tz`],
+//!    [`logging`].
 //! 2. [`store`]: persistence only.
 //! 3. [`error`] (`AppError`, made from store errors), [`stats`] (figures
 //!    over store rows) and [`metrics`] (the Prometheus registry).
@@ -33,6 +34,7 @@ pub mod console;
 pub mod error;
 pub mod kb;
 pub mod limits;
+pub mod logging;
 pub mod metrics;
 pub mod secret;
 pub mod service;
@@ -172,7 +174,28 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .layer(middleware::from_fn_with_state(state.clone(), measure))
+        .layer(middleware::from_fn(with_request_id))
         .with_state(state)
+}
+
+/// Opens the `request` span with the request's id, which every line logged
+/// while the request is handled carries, and answers the id in
+/// `X-Request-Id`.
+async fn with_request_id(request: Request, next: Next) -> Response {
+    use tracing::Instrument;
+    let given = request
+        .headers()
+        .get(logging::REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok());
+    let id = logging::request_id(given);
+    let span = tracing::info_span!("request", request_id = %id);
+    let mut response = next.run(request).instrument(span).await;
+    if let Ok(value) = axum::http::HeaderValue::from_str(&id) {
+        response
+            .headers_mut()
+            .insert(logging::REQUEST_ID_HEADER, value);
+    }
+    response
 }
 
 /// The application of `metrics_listen`: `/metrics` alone, without a token.

@@ -124,9 +124,7 @@ impl AppState {
         F: FnOnce(&dyn Store) -> Result<T, AppError> + Send + 'static,
     {
         let store = Arc::clone(&self.inner.store);
-        tokio::task::spawn_blocking(move || f(store.as_ref()))
-            .await
-            .map_err(AppError::internal)?
+        crate::service::off_thread(move || f(store.as_ref())).await?
     }
 
     /// Runs a store call on the blocking pool.

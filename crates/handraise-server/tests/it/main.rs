@@ -15,6 +15,7 @@ mod articles;
 mod console;
 mod desk;
 mod limits;
+mod logging;
 mod metrics;
 mod proxy;
 mod signin;
