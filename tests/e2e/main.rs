@@ -500,3 +500,44 @@ async fn tech_tokens_are_made_listed_and_revoked_from_the_command_line() -> Resu
     assert!(block_in_place(|| server.cli(&["tech-token", "revoke", "--id", "999"])).is_err());
     Ok(())
 }
+
+/// A configuration file outside the data directory (`/etc/handraise/server.toml` in the
+/// package): `init` writes it naming the data directory, and later commands need only it.
+#[test]
+fn a_config_file_in_etc_names_the_data_directory() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let etc = root.path().join("etc/server.toml");
+    std::fs::create_dir_all(etc.parent().expect("a parent"))?;
+    let data = root.path().join("var/lib/handraise");
+    let server = harness::bin("handraise-server")?;
+    let run = |args: &[&str]| -> Result<String> {
+        let out = std::process::Command::new(&server)
+            .args(args)
+            .arg("--config")
+            .arg(&etc)
+            .env_remove("HANDRAISE_SERVER_DATA_DIR")
+            .output()?;
+        anyhow::ensure!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(String::from_utf8(out.stdout)?)
+    };
+    let data_arg = data.to_str().expect("utf-8 path");
+    let init = run(&["init", "--data-dir", data_arg])?;
+    assert!(
+        init.contains(&format!("config: wrote {}", etc.display())),
+        "{init}"
+    );
+    assert!(!data.join("config.toml").exists(), "no second config file");
+    let text = std::fs::read_to_string(&etc)?;
+    assert!(text.contains("data_dir = "), "{text}");
+    // Later commands find the data directory through the file.
+    let token = handraise_testkit::last_line(&run(&["enroll-token", "create", "--label", "etc"])?);
+    assert!(token.len() >= 16, "{token}");
+    let listed: Vec<Value> = serde_json::from_str(&run(&["enroll-token", "list", "--json"])?)?;
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert!(data.join("handraise.db").is_file());
+    Ok(())
+}

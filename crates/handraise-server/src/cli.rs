@@ -5,10 +5,11 @@
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
+use handraise_server::config::Location;
 use handraise_server::service::accounts::{self, UserInput};
 use handraise_server::service::enrollment;
 use handraise_server::store::{AccountStore, AdminStore, KbStore, Role, TicketStore, now_utc};
-use handraise_server::{AppState, Config, Store, open_data_dir};
+use handraise_server::{AppState, Store, init_data_dir, open_data_dir};
 use serde::Serialize;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -21,9 +22,15 @@ use std::sync::Arc;
     about = "HandRaise district server"
 )]
 pub struct Cli {
-    /// Directory holding config.toml and handraise.db.
+    /// Directory holding handraise.db (and config.toml, unless --config
+    /// names another file).
     #[arg(long, global = true, env = "HANDRAISE_SERVER_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// The configuration file (such as /etc/handraise/server.toml); its
+    /// `data_dir` key names the data directory when --data-dir is not given.
+    /// Default: DATA_DIR/config.toml.
+    #[arg(long, global = true, env = "HANDRAISE_SERVER_CONFIG")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -243,23 +250,21 @@ impl Cli {
     /// The `log_format` of the data directory's configuration (text when it
     /// cannot be read: the command then says why).
     pub fn log_format(&self) -> handraise_server::config::LogFormat {
-        self.data_dir
-            .as_deref()
-            .and_then(|dir| Config::load(dir).ok())
+        Location::resolve(self.data_dir.clone(), self.config.clone())
+            .and_then(|l| l.config())
             .map(|c| c.log_format)
             .unwrap_or_default()
     }
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let Some(data_dir) = cli.data_dir else {
-        bail!("--data-dir (or HANDRAISE_SERVER_DATA_DIR) is required");
-    };
+    let location = Location::resolve(cli.data_dir, cli.config)?;
+    let data_dir = location.data_dir.clone();
     match cli.command {
-        Command::Init => init(&data_dir),
-        Command::Serve { listen } => serve(&data_dir, listen).await,
+        Command::Init => init(&location),
+        Command::Serve { listen } => serve(&location, listen).await,
         Command::EnrollToken(EnrollTokenCommand::Create { label }) => {
-            let (store, _) = open(&data_dir)?;
+            let store = open(&data_dir)?;
             let created = enrollment::create_enroll_token(&store, &label, now_utc())?;
             println!(
                 "enrollment token {:?} created; it is shown only once:",
@@ -269,7 +274,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::EnrollToken(EnrollTokenCommand::List(JsonFlag { json })) => {
-            let (store, _) = open(&data_dir)?;
+            let store = open(&data_dir)?;
             let tokens = store.list_enroll_tokens()?;
             if json {
                 let rows: Vec<serde_json::Value> = tokens
@@ -293,7 +298,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::EnrollToken(EnrollTokenCommand::Revoke(TokenId { id })) => {
-            let (store, _) = open(&data_dir)?;
+            let store = open(&data_dir)?;
             enrollment::revoke_enroll_token(&store, id, now_utc())
                 .with_context(|| format!("no enrollment token with id {id}"))?;
             println!("enrollment token {id} revoked");
@@ -304,7 +309,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             name,
             expires_days,
         }) => {
-            let (store, _) = open(&data_dir)?;
+            let store = open(&data_dir)?;
             let owner = match (&email, &name) {
                 (Some(email), _) => enrollment::TokenOwner::Email(email),
                 (None, Some(name)) => enrollment::TokenOwner::Name(name),
@@ -334,7 +339,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::TechToken(TechTokenCommand::List(JsonFlag { json })) => {
-            let (store, _) = open(&data_dir)?;
+            let store = open(&data_dir)?;
             let tokens = enrollment::list_tech_tokens(&store, None)?;
             if json {
                 let rows: Vec<TechTokenLine> = tokens
@@ -369,7 +374,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::TechToken(TechTokenCommand::Revoke(TokenId { id })) => {
-            let (store, _) = open(&data_dir)?;
+            let store = open(&data_dir)?;
             enrollment::revoke_tech_token(&store, None, id, now_utc())
                 .with_context(|| format!("no technician API token with id {id}"))?;
             println!("technician API token {id} revoked");
@@ -378,7 +383,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(UserCommand::Add { email, role, name }) => {
             let role = Role::parse(&role).context("--role must be technician or admin")?;
             let password = read_password()?;
-            let (store, _) = open(&data_dir)?;
+            let store = open(&data_dir)?;
             let input = UserInput {
                 email: &email,
                 name: name.as_deref(),
@@ -395,7 +400,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User(UserCommand::List) => {
-            let (store, _) = open(&data_dir)?;
+            let store = open(&data_dir)?;
             for u in store.list_users()? {
                 println!(
                     "{:<40} {:<10} {:<30} {}",
@@ -413,7 +418,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Kb(KbCommand::Import { folder }) => kb_import(&data_dir, &folder),
         Command::Purge { as_of, json } => purge(&data_dir, as_of.as_deref(), json),
         Command::Backup { out } => {
-            let (store, _) = open(&data_dir)?;
+            let store = open(&data_dir)?;
             store
                 .backup(&out)
                 .with_context(|| format!("backing up to {}", out.display()))?;
@@ -423,23 +428,26 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-fn open(data_dir: &Path) -> anyhow::Result<(handraise_server::SqliteStore, bool)> {
+fn open(data_dir: &Path) -> anyhow::Result<handraise_server::SqliteStore> {
     open_data_dir(data_dir)
         .with_context(|| format!("opening data directory {}", data_dir.display()))
 }
 
-fn init(data_dir: &Path) -> anyhow::Result<()> {
-    let (store, wrote_config) = open(data_dir)?;
+fn init(location: &Location) -> anyhow::Result<()> {
+    let data_dir = &location.data_dir;
+    let (store, wrote_config) = init_data_dir(location)
+        .with_context(|| format!("preparing data directory {}", data_dir.display()))?;
     println!("data directory: {}", data_dir.display());
     println!(
         "database: {} (schema version {})",
         handraise_server::database_path(data_dir).display(),
         store.schema_version()?
     );
+    let config_file = location.config_file.display();
     if wrote_config {
-        println!("config: wrote {}", Config::path(data_dir).display());
+        println!("config: wrote {config_file}");
     } else {
-        println!("config: kept existing {}", Config::path(data_dir).display());
+        println!("config: kept existing {config_file}");
     }
     let added = handraise_server::service::load_default_articles(&store, now_utc())?;
     println!(
@@ -451,7 +459,7 @@ fn init(data_dir: &Path) -> anyhow::Result<()> {
 }
 
 fn kb_list(data_dir: &Path, json: bool) -> anyhow::Result<()> {
-    let (store, _) = open(data_dir)?;
+    let store = open(data_dir)?;
     let (_, mut articles) = store.kb_changes(0)?;
     articles.sort_by(|a, b| a.slug.cmp(&b.slug));
     let mut out = std::io::stdout().lock();
@@ -492,7 +500,7 @@ fn kb_list(data_dir: &Path, json: bool) -> anyhow::Result<()> {
 }
 
 fn kb_export(data_dir: &Path, folder: &Path) -> anyhow::Result<()> {
-    let (store, _) = open(data_dir)?;
+    let store = open(data_dir)?;
     let (_, articles) = store.kb_changes(0)?;
     std::fs::create_dir_all(folder)
         .with_context(|| format!("cannot create {}", folder.display()))?;
@@ -511,7 +519,7 @@ fn kb_export(data_dir: &Path, folder: &Path) -> anyhow::Result<()> {
 }
 
 fn kb_import(data_dir: &Path, folder: &Path) -> anyhow::Result<()> {
-    let (store, _) = open(data_dir)?;
+    let store = open(data_dir)?;
     let mut files: Vec<PathBuf> = std::fs::read_dir(folder)
         .with_context(|| format!("cannot read {}", folder.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -576,7 +584,7 @@ fn purge(data_dir: &Path, as_of: Option<&str>, json: bool) -> anyhow::Result<()>
             .with_context(|| format!("--as-of {t:?} is not an RFC 3339 time"))?,
         None => now_utc(),
     };
-    let (store, _) = open(data_dir)?;
+    let store = open(data_dir)?;
     let (days, report) = handraise_server::service::purge(&store, now)?;
     let closed_before = now - time::Duration::days(i64::from(days));
     let mut out = std::io::stdout().lock();
@@ -652,9 +660,10 @@ fn spawn_daily_purge(store: Arc<dyn Store>) {
     });
 }
 
-async fn serve(data_dir: &Path, listen: Option<String>) -> anyhow::Result<()> {
-    let (store, _) = open(data_dir)?;
-    let mut config = Config::load(data_dir)?;
+async fn serve(location: &Location, listen: Option<String>) -> anyhow::Result<()> {
+    let data_dir = &location.data_dir;
+    let store = open(data_dir)?;
+    let mut config = location.config()?;
     if let Some(listen) = listen {
         config.listen = listen;
     }
@@ -782,7 +791,7 @@ async fn shutdown_signal() {
 }
 
 fn list_tickets(data_dir: &Path, json: bool) -> anyhow::Result<()> {
-    let (store, _) = open(data_dir)?;
+    let store = open(data_dir)?;
     let mut tickets = store.list_tickets(None)?;
     tickets.sort_by_key(|d| d.ticket.number);
     let lines: Vec<TicketLine> = tickets

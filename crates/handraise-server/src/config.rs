@@ -1,5 +1,6 @@
-//! Server configuration: `DATA_DIR/config.toml`, then `HANDRAISE_SERVER_*`
-//! environment variables, then command-line flags. Defaults live on the struct.
+//! Server configuration: a TOML file (`--config FILE`, else
+//! `DATA_DIR/config.toml`), then `HANDRAISE_SERVER_*` environment variables,
+//! then command-line flags. Defaults live on the struct.
 
 use crate::tz::Zone;
 use serde::{Deserialize, Serialize};
@@ -16,6 +17,9 @@ pub const DATABASE_FILE: &str = "handraise.db";
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Config {
+    /// The data directory, for a configuration file kept outside it
+    /// (`--config /etc/handraise/server.toml`); `--data-dir` overrides it.
+    pub data_dir: Option<PathBuf>,
     /// Address to listen on.
     pub listen: String,
     /// Requests handled at once (long-polls excluded); beyond it 429.
@@ -86,6 +90,7 @@ impl FromStr for LogFormat {
 impl Default for Config {
     fn default() -> Self {
         Self {
+            data_dir: None,
             listen: "127.0.0.1:8080".into(),
             max_in_flight: 512,
             enroll_per_minute_per_ip: 30,
@@ -129,6 +134,81 @@ pub enum ConfigError {
     Env { name: String, value: String },
     #[error("cannot serialise the configuration: {0}")]
     Serialise(#[from] toml::ser::Error),
+    #[error("no data directory: give --data-dir (or HANDRAISE_SERVER_DATA_DIR){}", match .0 {
+        Some(file) => format!(", or set data_dir in {}", file.display()),
+        None => String::new(),
+    })]
+    NoDataDir(Option<PathBuf>),
+}
+
+/// Where a server's files are: its data directory and its configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub data_dir: PathBuf,
+    pub config_file: PathBuf,
+}
+
+impl Location {
+    /// The configuration file is `config_file` when given (`--config`), else
+    /// `DATA_DIR/config.toml`; the data directory is `data_dir` when given,
+    /// else the `data_dir` key of that file.
+    pub fn resolve(
+        data_dir: Option<PathBuf>,
+        config_file: Option<PathBuf>,
+    ) -> Result<Self, ConfigError> {
+        match (data_dir, config_file) {
+            (Some(data_dir), None) => Ok(Self {
+                config_file: Config::path(&data_dir),
+                data_dir,
+            }),
+            (given, Some(config_file)) => {
+                let data_dir = match given {
+                    Some(dir) => dir,
+                    None => Config::read_file(&config_file)?
+                        .data_dir
+                        .ok_or_else(|| ConfigError::NoDataDir(Some(config_file.clone())))?,
+                };
+                Ok(Self {
+                    data_dir,
+                    config_file,
+                })
+            }
+            (None, None) => Err(ConfigError::NoDataDir(None)),
+        }
+    }
+
+    /// The configuration: the file (defaults when it is absent), then the
+    /// environment.
+    pub fn config(&self) -> Result<Config, ConfigError> {
+        let mut config = Config::read_file(&self.config_file)?;
+        config.apply_env(|name| std::env::var(name).ok())?;
+        Ok(config)
+    }
+
+    /// Writes the default configuration unless the file exists (naming the
+    /// data directory when the file is kept outside it). Returns whether it
+    /// wrote one.
+    pub fn write_default_config(&self) -> Result<bool, ConfigError> {
+        let path = &self.config_file;
+        if path.exists() {
+            return Ok(false);
+        }
+        let outside = self.config_file != Config::path(&self.data_dir);
+        let config = Config {
+            data_dir: outside.then(|| self.data_dir.clone()),
+            ..Config::default()
+        };
+        let text = format!(
+            "# HandRaise district server configuration. Every key is optional.\n\
+             # Environment variables HANDRAISE_SERVER_<KEY> (upper case) override it.\n{}",
+            toml::to_string_pretty(&config)?
+        );
+        std::fs::write(path, text).map_err(|source| ConfigError::Write {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(true)
+    }
 }
 
 impl Config {
@@ -140,9 +220,11 @@ impl Config {
     /// Reads `data_dir/config.toml` (defaults when absent), then applies
     /// environment overrides.
     pub fn load(data_dir: &Path) -> Result<Self, ConfigError> {
-        let mut config = Self::read_file(&Self::path(data_dir))?;
-        config.apply_env(|name| std::env::var(name).ok())?;
-        Ok(config)
+        Location {
+            data_dir: data_dir.to_owned(),
+            config_file: Self::path(data_dir),
+        }
+        .config()
     }
 
     fn read_file(path: &Path) -> Result<Self, ConfigError> {
@@ -162,22 +244,6 @@ impl Config {
     /// Parses TOML text; missing keys take their defaults.
     pub fn parse(text: &str) -> Result<Self, toml::de::Error> {
         toml::from_str(text)
-    }
-
-    /// Writes the default configuration to `data_dir/config.toml` unless a
-    /// file is already there. Returns whether it wrote one.
-    pub fn write_default_if_missing(data_dir: &Path) -> Result<bool, ConfigError> {
-        let path = Self::path(data_dir);
-        if path.exists() {
-            return Ok(false);
-        }
-        let text = format!(
-            "# HandRaise district server configuration. Every key is optional.\n\
-             # Environment variables HANDRAISE_SERVER_<KEY> (upper case) override it.\n{}",
-            toml::to_string_pretty(&Self::default())?
-        );
-        std::fs::write(&path, text).map_err(|source| ConfigError::Write { path, source })?;
-        Ok(true)
     }
 
     /// Applies `HANDRAISE_SERVER_<KEY>` overrides read through `get`.
@@ -349,13 +415,39 @@ mod tests {
     fn default_file_round_trips_and_is_never_overwritten() -> Result<(), Box<dyn std::error::Error>>
     {
         let dir = tempfile::tempdir()?;
-        assert!(Config::write_default_if_missing(dir.path())?);
+        let here = Location::resolve(Some(dir.path().to_owned()), None)?;
+        assert!(here.write_default_config()?);
         std::fs::write(Config::path(dir.path()), "listen = \"0.0.0.0:9\"\n")?;
-        assert!(!Config::write_default_if_missing(dir.path())?);
+        assert!(!here.write_default_config()?);
         assert_eq!(
             Config::read_file(&Config::path(dir.path()))?.listen,
             "0.0.0.0:9"
         );
+        Ok(())
+    }
+
+    #[test]
+    fn a_config_file_outside_the_data_directory_names_it() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let etc = tempfile::tempdir()?;
+        let file = etc.path().join("server.toml");
+        let data = etc.path().join("lib");
+        let made = Location::resolve(Some(data.clone()), Some(file.clone()))?;
+        assert!(made.write_default_config()?);
+        assert!(
+            !Config::path(&data).exists(),
+            "nothing written in the data directory"
+        );
+        // Later commands find the data directory through the file alone.
+        let later = Location::resolve(None, Some(file.clone()))?;
+        assert_eq!(later, made);
+        assert_eq!(later.config()?.data_dir.as_deref(), Some(data.as_path()));
+        // Without either, the error says what to give.
+        let err = Location::resolve(None, None).expect_err("nothing to go on");
+        assert!(err.to_string().contains("--data-dir"), "{err}");
+        std::fs::write(&file, "listen = \"0.0.0.0:9\"\n")?;
+        let err = Location::resolve(None, Some(file.clone())).expect_err("no data_dir key");
+        assert!(err.to_string().contains("set data_dir in"), "{err}");
         Ok(())
     }
 

@@ -5,7 +5,8 @@
 //!
 //! [`router`] builds the axum application from an [`AppState`]; [`serve`] runs
 //! it on a listener until a shutdown future completes, then drains. The
-//! `handraise-server` binary is a thin shell around these and [`open_data_dir`].
+//! `handraise-server` binary is a thin shell around these, [`open_data_dir`]
+//! and [`init_data_dir`].
 //!
 //! # Layers
 //!
@@ -57,16 +58,22 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-/// Creates `data_dir` if needed, writes the default `config.toml` if there is
-/// none (never overwriting one), and opens the database, applying
-/// migrations. Returns the store and whether a config file was written.
-pub fn open_data_dir(data_dir: &std::path::Path) -> Result<(SqliteStore, bool), InitError> {
+/// Creates `data_dir` if needed and opens the database, applying
+/// migrations.
+pub fn open_data_dir(data_dir: &std::path::Path) -> Result<SqliteStore, InitError> {
     std::fs::create_dir_all(data_dir).map_err(|source| InitError::CreateDir {
         path: data_dir.to_owned(),
         source,
     })?;
-    let wrote_config = Config::write_default_if_missing(data_dir)?;
-    let store = SqliteStore::open(&database_path(data_dir))?;
+    Ok(SqliteStore::open(&database_path(data_dir))?)
+}
+
+/// [`open_data_dir`], and the default configuration written where
+/// `location` says unless a file is there (never overwriting one). Returns
+/// the store and whether a configuration file was written.
+pub fn init_data_dir(location: &config::Location) -> Result<(SqliteStore, bool), InitError> {
+    let store = open_data_dir(&location.data_dir)?;
+    let wrote_config = location.write_default_config()?;
     Ok((store, wrote_config))
 }
 
