@@ -71,10 +71,12 @@ fn windows_machine_guid() -> Option<String> {
 fn parse_reg_value(out: &str) -> Option<String> {
     out.lines()
         .map(str::split_whitespace)
-        .find_map(|mut words| match (words.next(), words.next(), words.next()) {
-            (Some("MachineGuid"), Some("REG_SZ"), Some(v)) => Some(v.to_owned()),
-            _ => None,
-        })
+        .find_map(
+            |mut words| match (words.next(), words.next(), words.next()) {
+                (Some("MachineGuid"), Some("REG_SZ"), Some(v)) => Some(v.to_owned()),
+                _ => None,
+            },
+        )
 }
 
 #[cfg(test)]

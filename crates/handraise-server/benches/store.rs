@@ -9,7 +9,8 @@ use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use handraise_server::auth::hash_secret;
 use handraise_server::service::tickets::status_change;
 use handraise_server::store::{
-    AdminStore, DeviceStore, NewDevice, NewEnrollToken, NewEnrollment, NewTicketRecord, TicketStore, now_utc,
+    AdminStore, DeviceStore, NewDevice, NewEnrollToken, NewEnrollment, NewTicketRecord,
+    TicketStore, now_utc,
 };
 use handraise_server::{AppState, Config, SqliteStore, Store, router};
 use handraise_wire::{Category, Scope, TicketStatus, Urgency};

@@ -7,8 +7,8 @@
 mod enroll;
 
 use anyhow::{Context, bail};
-use enroll::{DevicesCommand, EnrollTokenCommand};
 use clap::{Args, Parser, Subcommand};
+use enroll::{DevicesCommand, EnrollTokenCommand};
 use handraise_server::service::accounts::{self, UserInput};
 use handraise_server::service::enrollment;
 use handraise_server::store::{AccountStore, AdminStore, KbStore, Role, TicketStore, now_utc};

@@ -210,9 +210,15 @@ mod tests {
         assert_eq!(AppError::internal("x").code(), "internal");
         assert_eq!(AppError::DeviceRevoked.code(), "device_revoked");
         let r = AppError::EnrollRefused(EnrollRefusal::MachineRevoked);
-        assert_eq!((r.status(), r.code()), (StatusCode::FORBIDDEN, "machine_revoked"));
+        assert_eq!(
+            (r.status(), r.code()),
+            (StatusCode::FORBIDDEN, "machine_revoked")
+        );
         let r = AppError::EnrollRefused(EnrollRefusal::TokenExpired);
-        assert_eq!((r.status(), r.code()), (StatusCode::UNAUTHORIZED, "token_expired"));
+        assert_eq!(
+            (r.status(), r.code()),
+            (StatusCode::UNAUTHORIZED, "token_expired")
+        );
     }
 
     #[test]

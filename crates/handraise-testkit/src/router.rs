@@ -10,7 +10,9 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use handraise_server::auth::hash_secret;
 use handraise_server::service::enrollment::{self, TokenOwner};
-use handraise_server::store::{AccountStore, AdminStore, NewEnrollToken, NewUser, Role, UserRecord, now_utc};
+use handraise_server::store::{
+    AccountStore, AdminStore, NewEnrollToken, NewUser, Role, UserRecord, now_utc,
+};
 use handraise_server::{AppState, Config, SqliteStore, Store, router};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};

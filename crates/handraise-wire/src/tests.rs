@@ -95,8 +95,7 @@ fn enroll_refusals_have_stable_codes_and_the_machine_id_is_optional() {
     assert_eq!(EnrollRefusal::MachineRevoked.code(), "machine_revoked");
     assert_eq!(EnrollRefusal::from_code("invalid"), None);
     // An older agent's body (no machine id) still reads, and none is sent when unknown.
-    let old: EnrollRequest =
-        serde_json::from_str(r#"{"token":"t","hostname":"h"}"#).unwrap();
+    let old: EnrollRequest = serde_json::from_str(r#"{"token":"t","hostname":"h"}"#).unwrap();
     assert_eq!(old.machine_id, None);
     assert!(!serde_json::to_string(&old).unwrap().contains("machine_id"));
 }

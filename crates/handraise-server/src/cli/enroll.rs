@@ -9,6 +9,7 @@ use handraise_server::store::{DeviceStore, now_utc};
 use serde::Serialize;
 use std::path::Path;
 use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 #[derive(Debug, Subcommand)]
 pub(super) enum EnrollTokenCommand {
@@ -24,8 +25,11 @@ pub(super) enum EnrollTokenCommand {
         #[arg(long)]
         building: Option<String>,
         /// Days until it expires (1 to 3650).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "expires_at")]
         expires_days: Option<u32>,
+        /// When it expires instead (RFC 3339, e.g. the end of a rollout day).
+        #[arg(long, value_name = "TIME")]
+        expires_at: Option<String>,
         /// How many devices it may enroll.
         #[arg(long)]
         max_uses: Option<u32>,
@@ -131,13 +135,21 @@ pub(super) fn enroll_token(data_dir: &Path, cmd: EnrollTokenCommand) -> anyhow::
             school,
             building,
             expires_days,
+            expires_at,
             max_uses,
         } => {
+            let expires_at = expires_at
+                .map(|t| {
+                    OffsetDateTime::parse(&t, &Rfc3339)
+                        .with_context(|| format!("--expires-at {t:?} is not an RFC 3339 time"))
+                })
+                .transpose()?;
             let input = EnrollTokenInput {
                 label: &label,
                 school: school.as_deref(),
                 building: building.as_deref(),
                 expires_days,
+                expires_at,
                 max_uses,
             };
             let created = enrollment::create_enroll_token(&store, &input, now_utc())?;
@@ -245,18 +257,16 @@ pub(super) fn devices(data_dir: &Path, cmd: DevicesCommand) -> anyhow::Result<()
                 (None, Some(d)) => ReenrollTarget::Device(d),
                 (None, None) => anyhow::bail!("give --machine or --device"),
             };
-            let allowed = enrollment::allow_reenrollment(&store, target, now_utc()).map_err(
-                |e| match e {
+            let allowed =
+                enrollment::allow_reenrollment(&store, target, now_utc()).map_err(|e| match e {
                     AppError::NotFound => anyhow::anyhow!(match (&machine, device) {
                         (Some(m), _) => format!("no revoked device has the machine id {m}"),
-                        (_, d) => format!("no device {}", d.map(|d| d.to_string()).unwrap_or_default()),
+                        (_, d) =>
+                            format!("no device {}", d.map(|d| d.to_string()).unwrap_or_default()),
                     }),
                     e => e.into(),
-                },
-            )?;
-            println!(
-                "allowed: the computer may enroll again ({allowed} revoked device(s) marked)"
-            );
+                })?;
+            println!("allowed: the computer may enroll again ({allowed} revoked device(s) marked)");
         }
         DevicesCommand::Reenrollments(JsonFlag { json }) => {
             let again = store.list_reenrollments(REENROLLMENTS_LISTED)?;

@@ -5,8 +5,7 @@
 use super::pages::*;
 use super::session::{Admin, Signed};
 use super::{
-    Action, Fields, Form, Notice, Page, capitalized, get_field, place_of, refusal,
-    see_other, view,
+    Action, Fields, Form, Notice, Page, capitalized, get_field, place_of, refusal, see_other, view,
 };
 use crate::error::AppError;
 use crate::service::accounts::{self, UserInput};

@@ -6,9 +6,7 @@ use super::pages::*;
 use super::session::Admin;
 use super::{Notice, Number, Page, capitalized, place_of, refusal, see_other, view};
 use crate::error::AppError;
-use crate::service::enrollment::{
-    self, BURST_WINDOW, EnrollTokenInput, ReenrollTarget, TokenView,
-};
+use crate::service::enrollment::{self, BURST_WINDOW, EnrollTokenInput, ReenrollTarget, TokenView};
 use crate::state::AppState;
 use crate::store::{SessionRecord, now_utc};
 use crate::tz::Zone;
@@ -147,6 +145,7 @@ pub(super) async fn create_token(
                 school: Some(&f.school),
                 building: Some(&f.building),
                 expires_days: optional_number("the days until it expires", &f.expires_days)?,
+                expires_at: None,
                 max_uses: optional_number("the most computers", &f.max_uses)?,
             };
             enrollment::create_enroll_token(store, &input, now_utc())

@@ -10,8 +10,8 @@ use super::text::{optional_text, required_text};
 use crate::error::AppError;
 use crate::secret::{hash_secret, new_secret};
 use crate::store::{
-    EnrollContext, EnrollTokenRecord, NewDevice, NewEnrollToken, NewEnrollment,
-    NewTechTokenRecord, Role, Store, StoreError, TechTokenRecord, UserRecord,
+    EnrollContext, EnrollTokenRecord, NewDevice, NewEnrollToken, NewEnrollment, NewTechTokenRecord,
+    Role, Store, StoreError, TechTokenRecord, UserRecord,
 };
 use handraise_wire::{self as wire, EnrollRefusal};
 use std::sync::Arc;
@@ -58,8 +58,10 @@ pub struct EnrollTokenInput<'a> {
     /// The school (and building) every device it enrolls gets, whatever the device says.
     pub school: Option<&'a str>,
     pub building: Option<&'a str>,
-    /// Days until it expires (1 to 3650); `None`: never.
+    /// Days until it expires (1 to 3650); `None`: never (or `expires_at`).
     pub expires_days: Option<u32>,
+    /// When it expires (after now, within 3650 days), instead of `expires_days`.
+    pub expires_at: Option<OffsetDateTime>,
     /// Devices it may enroll (1 to 1,000,000); `None`: no limit.
     pub max_uses: Option<u32>,
 }
@@ -74,14 +76,21 @@ pub fn create_enroll_token(
     let label = required_text("the label", input.label, MAX_LABEL_CHARS)?;
     let school = optional_text("the school", input.school, MAX_PLACE_CHARS)?;
     let building = optional_text("the building", input.building, MAX_PLACE_CHARS)?;
-    let expires_at = match input.expires_days {
-        None => None,
-        Some(d) if (1..=MAX_ENROLL_TOKEN_DAYS).contains(&d) => {
+    let longest = now + Duration::days(i64::from(MAX_ENROLL_TOKEN_DAYS));
+    let expires_at = match (input.expires_days, input.expires_at) {
+        (None, None) => None,
+        (Some(d), None) if (1..=MAX_ENROLL_TOKEN_DAYS).contains(&d) => {
             Some(now + Duration::days(i64::from(d)))
         }
-        Some(_) => {
+        (None, Some(at)) if at > now && at <= longest => Some(at),
+        (Some(_), Some(_)) => {
+            return Err(AppError::Invalid(
+                "give the days until it expires or the time it expires, not both".into(),
+            ));
+        }
+        _ => {
             return Err(AppError::Invalid(format!(
-                "an enrollment token lasts 1 to {MAX_ENROLL_TOKEN_DAYS} days"
+                "an enrollment token lasts from now to at most {MAX_ENROLL_TOKEN_DAYS} days"
             )));
         }
     };
@@ -240,7 +249,11 @@ pub fn check_machine_id(value: Option<&str>) -> Result<Option<String>, AppError>
 /// Decides an enrollment: the token must be known and neither revoked, expired nor used
 /// up; a computer with a revoked device comes back only once an admin allowed it. The
 /// token's school and building, when it names them, replace what the device said.
-fn decide(ctx: &EnrollContext, device: &NewDevice, now: OffsetDateTime) -> Result<NewEnrollment, EnrollRefusal> {
+fn decide(
+    ctx: &EnrollContext,
+    device: &NewDevice,
+    now: OffsetDateTime,
+) -> Result<NewEnrollment, EnrollRefusal> {
     let token = ctx.token.as_ref().ok_or(EnrollRefusal::InvalidToken)?;
     if let Some(refusal) = token_refusal(token, now) {
         return Err(refusal);
@@ -315,7 +328,9 @@ pub async fn enroll(
             }
             Ok(enrolled)
         }
-        Ok(None) => Err(AppError::internal("an enrollment was stored but not decided")),
+        Ok(None) => Err(AppError::internal(
+            "an enrollment was stored but not decided",
+        )),
         Err(refusal) => Err(AppError::EnrollRefused(refusal)),
     }
 }
@@ -581,6 +596,15 @@ mod tests {
                 max_uses: Some(0),
                 ..labelled("x")
             },
+            EnrollTokenInput {
+                expires_at: Some(now),
+                ..labelled("already over")
+            },
+            EnrollTokenInput {
+                expires_days: Some(1),
+                expires_at: Some(now + Duration::hours(1)),
+                ..labelled("both")
+            },
         ] {
             assert!(matches!(
                 create_enroll_token(&store, &bad, now),
@@ -647,7 +671,15 @@ mod tests {
             now,
         );
         let later = now + Duration::days(7);
-        assert!(enroll_at(&store, &request(&week, None, None), later - Duration::seconds(1)).await.is_ok());
+        assert!(
+            enroll_at(
+                &store,
+                &request(&week, None, None),
+                later - Duration::seconds(1)
+            )
+            .await
+            .is_ok()
+        );
         assert_eq!(
             refused(enroll_at(&store, &request(&week, None, None), later).await),
             Some(EnrollRefusal::TokenExpired)
@@ -717,7 +749,10 @@ mod tests {
             .await
             .expect("enrolled again");
         assert_eq!(second.previous_device, Some(first.device_id));
-        let stored = store.device(second.device_id).expect("read").expect("stored");
+        let stored = store
+            .device(second.device_id)
+            .expect("read")
+            .expect("stored");
         assert_eq!(stored.machine_id, Some("ab".repeat(32)), "kept lowercased");
 
         store.revoke_device(second.device_id, now).expect("revoke");
@@ -727,17 +762,29 @@ mod tests {
         );
         // Another computer, or an agent that sends no machine id, is not held back.
         let other = "cd".repeat(32);
-        assert!(enroll_at(&store, &request(&t, None, Some(&other)), now).await.is_ok());
-        let old_agent = enroll_at(&store, &request(&t, None, None), now).await.expect("old agent");
+        assert!(
+            enroll_at(&store, &request(&t, None, Some(&other)), now)
+                .await
+                .is_ok()
+        );
+        let old_agent = enroll_at(&store, &request(&t, None, None), now)
+            .await
+            .expect("old agent");
 
         // Allowing needs a revoked device with a machine id.
         assert!(matches!(
             allow_reenrollment(store.as_ref(), ReenrollTarget::Device(first.device_id), now),
             Err(AppError::Invalid(_))
         ));
-        store.revoke_device(old_agent.device_id, now).expect("revoke");
+        store
+            .revoke_device(old_agent.device_id, now)
+            .expect("revoke");
         assert!(matches!(
-            allow_reenrollment(store.as_ref(), ReenrollTarget::Device(old_agent.device_id), now),
+            allow_reenrollment(
+                store.as_ref(),
+                ReenrollTarget::Device(old_agent.device_id),
+                now
+            ),
             Err(AppError::Invalid(_))
         ));
         assert!(matches!(
@@ -745,8 +792,12 @@ mod tests {
             Err(AppError::NotFound)
         ));
         assert_eq!(
-            allow_reenrollment(store.as_ref(), ReenrollTarget::Device(second.device_id), now)
-                .expect("allowed"),
+            allow_reenrollment(
+                store.as_ref(),
+                ReenrollTarget::Device(second.device_id),
+                now
+            )
+            .expect("allowed"),
             1
         );
         let third = enroll_at(&store, &request(&t, None, Some(&machine)), now)
@@ -754,7 +805,10 @@ mod tests {
             .expect("allowed back");
         assert_eq!(third.previous_device, Some(second.device_id));
         let again = store.list_reenrollments(10).expect("list");
-        let pairs: Vec<_> = again.iter().map(|r| (r.previous_device, r.device)).collect();
+        let pairs: Vec<_> = again
+            .iter()
+            .map(|r| (r.previous_device, r.device))
+            .collect();
         assert_eq!(
             pairs,
             vec![
@@ -775,7 +829,11 @@ mod tests {
                 .expect("allowed"),
             1
         );
-        assert!(enroll_at(&store, &request(&t, None, Some(&machine)), now).await.is_ok());
+        assert!(
+            enroll_at(&store, &request(&t, None, Some(&machine)), now)
+                .await
+                .is_ok()
+        );
     }
 
     #[test]

@@ -18,7 +18,12 @@ pub(crate) fn enroll(s: &dyn Store, school: Option<&str>) -> Uuid {
         .expect("token");
     let device = NewDevice {
         school: school.map(Into::into),
-        ..NewDevice::new(Uuid::now_v7(), format!("hash-{}", Uuid::now_v7()), "room-101".into(), now)
+        ..NewDevice::new(
+            Uuid::now_v7(),
+            format!("hash-{}", Uuid::now_v7()),
+            "room-101".into(),
+            now,
+        )
     };
     let id = device.id;
     enroll_as(s, &token, device, None).expect("enroll");
@@ -116,7 +121,12 @@ fn enrollments_are_counted_per_token_and_a_machine_s_devices_are_found() -> R {
     let id = s.create_enroll_token(&token, now)?;
     let device = |machine: Option<&str>| NewDevice {
         machine_id: machine.map(Into::into),
-        ..NewDevice::new(Uuid::now_v7(), Uuid::now_v7().to_string(), "lab".into(), now)
+        ..NewDevice::new(
+            Uuid::now_v7(),
+            Uuid::now_v7().to_string(),
+            "lab".into(),
+            now,
+        )
     };
     let first = device(Some("m1"));
     let first_id = first.id;
@@ -149,7 +159,10 @@ fn enrollments_are_counted_per_token_and_a_machine_s_devices_are_found() -> R {
     // Re-enrollments are listed; allowing marks only revoked devices of the machine.
     let again = s.list_reenrollments(10)?;
     assert_eq!(again.len(), 1);
-    assert_eq!((again[0].previous_device, again[0].device), (first_id, second_id));
+    assert_eq!(
+        (again[0].previous_device, again[0].device),
+        (first_id, second_id)
+    );
     assert_eq!(again[0].token_label.as_deref(), Some("Lincoln rollout"));
     assert_eq!(s.allow_reenrollment("m1", now)?, 0, "nothing revoked yet");
     s.revoke_device(first_id, now)?;
@@ -181,14 +194,29 @@ fn enrollment_tokens_from_before_keep_their_id_and_never_expire() -> R {
     let tokens = s.list_enroll_tokens()?;
     let summary: Vec<_> = tokens
         .iter()
-        .map(|t| (t.id, t.label.as_str(), t.revoked, t.expires_at, t.max_uses, t.uses))
+        .map(|t| {
+            (
+                t.id,
+                t.label.as_str(),
+                t.revoked,
+                t.expires_at,
+                t.max_uses,
+                t.uses,
+            )
+        })
         .collect();
     assert_eq!(
         summary,
-        vec![(2, "gone", true, None, None, 0), (1, "old", false, None, None, 0)]
+        vec![
+            (2, "gone", true, None, None, 0),
+            (1, "old", false, None, None, 0)
+        ]
     );
     let device = &s.list_devices()?[0].device;
-    assert_eq!((device.machine_id.as_deref(), device.reenroll_allowed), (None, false));
+    assert_eq!(
+        (device.machine_id.as_deref(), device.reenroll_allowed),
+        (None, false)
+    );
     enroll_as(
         &s,
         "h1",

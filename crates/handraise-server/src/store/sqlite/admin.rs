@@ -3,8 +3,8 @@
 use super::rows::{ENROLL_TOKEN_FROM, FINISHED, enroll_token_row, facts_row, from_ms, ms, sla_row};
 use super::{SqliteStore, all, changed, exec, first, owner_only_file};
 use crate::store::{
-    AdminStore, DEFAULT_RETENTION_DAYS, EnrollTokenRecord, NewEnrollToken, PurgeReport, SlaPolicy, StoreResult,
-    TicketFacts,
+    AdminStore, DEFAULT_RETENTION_DAYS, EnrollTokenRecord, NewEnrollToken, PurgeReport, SlaPolicy,
+    StoreResult, TicketFacts,
 };
 use rusqlite::params;
 use std::path::Path;

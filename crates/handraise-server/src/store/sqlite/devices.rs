@@ -1,8 +1,8 @@
 //! Devices.
 
 use super::rows::{
-    DEVICE_COLS, ENROLL_TOKEN_FROM, FINISHED, device_row, device_summary_row, enroll_token_row,
-    ms, reenrollment_row,
+    DEVICE_COLS, ENROLL_TOKEN_FROM, FINISHED, device_row, device_summary_row, enroll_token_row, ms,
+    reenrollment_row,
 };
 use super::{SqliteStore, all, changed, exec, first};
 use crate::store::{

@@ -3,8 +3,9 @@
 
 use crate::store::{
     AnnouncementRecord, AnnouncementSummary, ArticleRecord, DeflectionRecord, DeviceRecord,
-    DeviceSummary, EnrollTokenRecord, MeTooRoom, ReenrollmentRecord, MessageKind, MessageRecord, Role, SlaPolicy,
-    StoreError, StoreResult, TechTokenRecord, Technician, TicketFacts, TicketRecord, UserRecord,
+    DeviceSummary, EnrollTokenRecord, MeTooRoom, MessageKind, MessageRecord, ReenrollmentRecord,
+    Role, SlaPolicy, StoreError, StoreResult, TechTokenRecord, Technician, TicketFacts,
+    TicketRecord, UserRecord,
 };
 use handraise_wire::{AnnouncementKind, TicketStatus};
 use rusqlite::Row;
