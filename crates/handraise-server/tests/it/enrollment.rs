@@ -2,10 +2,15 @@
 //! allowing a revoked computer back from the devices page, through the real router.
 
 use super::App;
-use super::console::{SignedIn, page, user};
+use super::console::{Page, SignedIn, page, user};
 use axum::http::{Method, StatusCode};
 use handraise_server::store::Role;
 use serde_json::json;
+
+/// A console page, as the signed-in admin sees it.
+async fn get(app: &App, c: &SignedIn<'_>, uri: &str) -> Page {
+    page(app, Method::GET, uri, &c.session, None).await
+}
 
 /// The token shown once on the page just answered.
 fn shown_token(html: &str) -> String {
@@ -61,26 +66,12 @@ async fn the_token_page_shows_uses_expiry_bursts_and_re_enrollments() {
     for n in 1..20 {
         assert_eq!(enroll(n, None).await.status, StatusCode::CREATED);
     }
-    let r = page(
-        &app,
-        Method::GET,
-        "/console/admin/enroll-tokens",
-        &c.session,
-        None,
-    )
-    .await;
+    let r = get(&app, &c, "/console/admin/enroll-tokens").await;
     assert!(r.html.contains("20 of 50"), "{}", r.html);
     assert!(!r.html.contains("Burst"), "20 is not a burst");
     // The twenty-first within ten minutes: flagged, in plain words.
     assert_eq!(enroll(20, None).await.status, StatusCode::CREATED);
-    let r = page(
-        &app,
-        Method::GET,
-        "/console/admin/enroll-tokens",
-        &c.session,
-        None,
-    )
-    .await;
+    let r = get(&app, &c, "/console/admin/enroll-tokens").await;
     assert!(r.html.contains("21 of 50"));
     assert!(
         r.html
@@ -101,7 +92,7 @@ async fn the_token_page_shows_uses_expiry_bursts_and_re_enrollments() {
     let r = enroll(21, Some(machine.clone())).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(r.body["code"], "machine_revoked");
-    let r = page(&app, Method::GET, "/console/devices", &c.session, None).await;
+    let r = get(&app, &c, "/console/devices").await;
     assert!(
         r.html
             .contains(&format!("/console/devices/{first}/allow-reenroll"))
@@ -110,17 +101,10 @@ async fn the_token_page_shows_uses_expiry_bursts_and_re_enrollments() {
         .send(&format!("/console/devices/{first}/allow-reenroll"), "")
         .await;
     assert_eq!(r.location(), "/console/devices?done=allowed");
-    let r = page(&app, Method::GET, "/console/devices", &c.session, None).await;
+    let r = get(&app, &c, "/console/devices").await;
     assert!(r.html.contains("allowed to enroll again"));
     assert_eq!(enroll(22, Some(machine)).await.status, StatusCode::CREATED);
-    let r = page(
-        &app,
-        Method::GET,
-        "/console/admin/enroll-tokens",
-        &c.session,
-        None,
-    )
-    .await;
+    let r = get(&app, &c, "/console/admin/enroll-tokens").await;
     assert!(r.html.contains("Computers enrolled again"));
     assert!(r.html.contains("<code>abababababab</code>"), "{}", r.html);
     assert!(r.html.contains("lab-0 (revoked)") && r.html.contains("lab-22"));
