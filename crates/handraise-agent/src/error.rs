@@ -142,6 +142,10 @@ pub enum AgentError {
     /// Input that the server would refuse too; the message is for people.
     #[error("{0}")]
     Invalid(String),
+    /// The server refused to enroll this computer (an expired or used-up token, a
+    /// computer an admin removed, …); said plainly.
+    #[error("{0}")]
+    EnrollRefused(handraise_wire::EnrollRefusal),
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,

@@ -53,7 +53,7 @@ impl Agent {
             // An expired or used-up token, a revoked computer…: said plainly.
             SyncError::Unauthorized { code, message, .. } => {
                 match EnrollRefusal::from_code(&code) {
-                    Some(refusal) => AgentError::Invalid(refusal.plain().to_owned()),
+                    Some(refusal) => AgentError::EnrollRefused(refusal),
                     None => AgentError::Invalid(format!(
                         "the server refused the enrollment token: {message}"
                     )),
