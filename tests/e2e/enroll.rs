@@ -36,11 +36,18 @@ fn assert_refused(out: &Output, plain: &str) {
     assert!(err.contains(plain), "says plainly {plain:?}: {err}");
 }
 
+/// What this agent stored at enrollment (`enrollment.json`).
+fn enrollment(agent: &Agent) -> Result<Value> {
+    let text = std::fs::read_to_string(agent.dir().join("enrollment.json"))?;
+    Ok(serde_json::from_str(&text)?)
+}
+
 /// The device this agent enrolled as.
 fn device_id(agent: &Agent) -> Result<String> {
-    let text = std::fs::read_to_string(agent.dir().join("enrollment.json"))?;
-    let v: Value = serde_json::from_str(&text)?;
-    Ok(v["device_id"].as_str().context("no device_id")?.to_owned())
+    Ok(enrollment(agent)?["device_id"]
+        .as_str()
+        .context("no device_id")?
+        .to_owned())
 }
 
 fn device(server: &Server, id: &str) -> Result<Value> {

@@ -279,7 +279,7 @@ fn decide(
 }
 
 /// Enrolls a device with the request's enrollment token; its secret is kept as
-/// `secret_hash` only. Refused ([`AppError::EnrollRefused`]) as [`decide`] says; 422 for
+/// `secret_hash` only. Refused ([`AppError::EnrollRefused`]) as `decide` says; 422 for
 /// a malformed field.
 pub async fn enroll(
     store: &Arc<dyn Store>,
