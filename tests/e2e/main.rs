@@ -2,6 +2,7 @@
 //! directory, driven by the real `handraise-agent` binary. Build both first
 //! (`cargo xtask test` does).
 
+mod enroll;
 mod faults;
 mod harness;
 mod hostile;
@@ -213,7 +214,7 @@ async fn revoked_device_pauses_without_rejecting_then_resumes() -> Result<()> {
     // Revoking a device is for admins: a technician's token gets 403.
     let admin = tokio::task::block_in_place(|| server.admin_token("admin@example.org"))?;
     assert!(api.revoke_device_of(&tech, number).await.is_err());
-    api.revoke_device_of(&admin, number).await?;
+    let device = api.revoke_device_of(&admin, number).await?;
 
     let queued = report_many(&agent, 3, "app", "Still broken")?;
     let (ok, err) = agent.sync()?;
@@ -228,6 +229,8 @@ async fn revoked_device_pauses_without_rejecting_then_resumes() -> Result<()> {
         assert_eq!(server.count(id)?, 0);
     }
 
+    // A revoked computer enrolls again only once an admin allows it.
+    server.cli(&["devices", "allow-reenroll", "--device", &device])?;
     agent.enroll(&server.url, &server.enroll_token("e2e")?)?;
     let (ok, err) = agent.sync()?;
     assert!(ok, "re-enrolled device flushes: {err}");

@@ -1,10 +1,14 @@
-//! Command line: `init`, `serve`, `enroll-token create`, `tech-token create|list|revoke`,
-//! `user add`, `user list`, `tickets list`, `kb list|export|import`, `purge`,
-//! `backup`. Every command accepts `--data-dir` before or
+//! Command line: `init`, `serve`, `enroll-token create|list|revoke`,
+//! `devices list|allow-reenroll|reenrollments` (in `enroll`),
+//! `tech-token create|list|revoke`, `user add`, `user list`, `tickets list`,
+//! `kb list|export|import`, `purge`, `backup`. Every command accepts `--data-dir` before or
 //! after the subcommand, or `HANDRAISE_SERVER_DATA_DIR`.
+
+mod enroll;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
+use enroll::{DevicesCommand, EnrollTokenCommand};
 use handraise_server::config::Location;
 use handraise_server::service::accounts::{self, UserInput};
 use handraise_server::service::enrollment;
@@ -48,6 +52,9 @@ enum Command {
     /// Manage enrollment tokens.
     #[command(subcommand)]
     EnrollToken(EnrollTokenCommand),
+    /// Devices: list them, allow a revoked computer to enroll again, list re-enrollments.
+    #[command(subcommand)]
+    Devices(DevicesCommand),
     /// Manage technician API tokens.
     #[command(subcommand)]
     TechToken(TechTokenCommand),
@@ -123,20 +130,6 @@ struct PurgeLine {
     screenshots: u64,
     screenshot_bytes: u64,
     snapshots: u64,
-}
-
-#[derive(Debug, Subcommand)]
-enum EnrollTokenCommand {
-    /// Create an enrollment token; prints it on the last line.
-    Create {
-        #[arg(long)]
-        label: String,
-    },
-    /// List enrollment tokens (id, label, created, revoked); never the tokens themselves.
-    List(JsonFlag),
-    /// Revoke the enrollment token with this id: it enrolls no more devices (devices
-    /// already enrolled keep working).
-    Revoke(TokenId),
 }
 
 /// `--json` of a token list.
@@ -263,47 +256,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Init => init(&location),
         Command::Serve { listen } => serve(&location, listen).await,
-        Command::EnrollToken(EnrollTokenCommand::Create { label }) => {
-            let store = open(&data_dir)?;
-            let created = enrollment::create_enroll_token(&store, &label, now_utc())?;
-            println!(
-                "enrollment token {:?} created; it is shown only once:",
-                created.of
-            );
-            println!("{}", created.token);
-            Ok(())
-        }
-        Command::EnrollToken(EnrollTokenCommand::List(JsonFlag { json })) => {
-            let store = open(&data_dir)?;
-            let tokens = store.list_enroll_tokens()?;
-            if json {
-                let rows: Vec<serde_json::Value> = tokens
-                    .iter()
-                    .map(|t| {
-                        serde_json::json!({
-                            "id": t.id,
-                            "label": t.label,
-                            "created_at": rfc3339(t.created_at),
-                            "revoked": t.revoked,
-                        })
-                    })
-                    .collect();
-                println!("{}", serde_json::to_string_pretty(&rows)?);
-            } else {
-                for t in &tokens {
-                    let state = if t.revoked { "revoked" } else { "active" };
-                    println!("{:>4}  {:<8} {}", t.id, state, t.label);
-                }
-            }
-            Ok(())
-        }
-        Command::EnrollToken(EnrollTokenCommand::Revoke(TokenId { id })) => {
-            let store = open(&data_dir)?;
-            enrollment::revoke_enroll_token(&store, id, now_utc())
-                .with_context(|| format!("no enrollment token with id {id}"))?;
-            println!("enrollment token {id} revoked");
-            Ok(())
-        }
+        Command::EnrollToken(cmd) => enroll::enroll_token(&data_dir, cmd),
+        Command::Devices(cmd) => enroll::devices(&data_dir, cmd),
         Command::TechToken(TechTokenCommand::Create {
             email,
             name,

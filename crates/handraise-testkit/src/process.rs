@@ -414,6 +414,9 @@ impl Drop for Server {
     }
 }
 
+/// The machine id file of an isolated [`Agent`], in its data directory.
+const MACHINE_ID_FILE: &str = "test-machine-id";
+
 /// An agent data directory driven through the `handraise-agent` binary.
 pub struct Agent {
     bin: PathBuf,
@@ -424,11 +427,21 @@ pub struct Agent {
 
 impl Agent {
     /// The debug agent ([`bin`]) on a fresh temporary data directory, kept apart from this
-    /// machine's own agent configuration.
+    /// machine's own agent configuration, and a computer of its own: its machine id is a
+    /// new random one (see [`Agent::machine_id_file`]).
     pub fn new() -> Result<Self> {
         let temp = tempfile::Builder::new()
             .prefix("handraise-agent-")
             .tempdir()?;
+        // Unique: the temporary directory's own random name, and the time.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        std::fs::write(
+            temp.path().join(MACHINE_ID_FILE),
+            format!("{}-{nanos}\n", temp.path().display()),
+        )?;
         Ok(Agent {
             bin: bin("handraise-agent")?,
             dir: temp.path().to_path_buf(),
@@ -451,6 +464,18 @@ impl Agent {
         &self.dir
     }
 
+    /// The file an isolated agent reads as its OS machine id (`HANDRAISE_MACHINE_ID_FILE`):
+    /// copy another agent's to be the same computer.
+    pub fn machine_id_file(&self) -> PathBuf {
+        self.dir.join(MACHINE_ID_FILE)
+    }
+
+    /// Makes this agent the same computer as `other` (the same machine id).
+    pub fn same_computer_as(&self, other: &Agent) -> Result<()> {
+        std::fs::copy(other.machine_id_file(), self.machine_id_file())?;
+        Ok(())
+    }
+
     /// `handraise-agent ARGS --data-dir DIR`.
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(&self.bin);
@@ -460,7 +485,8 @@ impl Agent {
             .env("RUST_LOG", "warn");
         if self.isolated {
             cmd.env("HANDRAISE_SYSTEM_CONFIG", self.dir.join("no-system.toml"))
-                .env("XDG_CONFIG_HOME", self.dir.join("xdg-config"));
+                .env("XDG_CONFIG_HOME", self.dir.join("xdg-config"))
+                .env("HANDRAISE_MACHINE_ID_FILE", self.machine_id_file());
         }
         cmd
     }

@@ -50,6 +50,10 @@ fn ipc_error_json_is_pinned() {
         ),
         (AgentError::Sync(SyncError::LockBusy), "network"),
         (AgentError::Task("x".into()), "internal"),
+        (
+            AgentError::EnrollRefused(handraise_wire::EnrollRefusal::MachineRevoked),
+            "machine_revoked",
+        ),
     ];
     for (err, code) in cases {
         assert_eq!(IpcError::from(err).code, code);

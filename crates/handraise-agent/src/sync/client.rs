@@ -104,7 +104,11 @@ pub fn error_for_status(
         ),
     };
     match classify(status) {
-        Outcome::PauseQueue => SyncError::Unauthorized { status, message },
+        Outcome::PauseQueue => SyncError::Unauthorized {
+            status,
+            code,
+            message,
+        },
         Outcome::RejectItem => SyncError::Rejected {
             status,
             code,

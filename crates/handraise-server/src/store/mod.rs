@@ -32,7 +32,7 @@ pub use tickets::{Decide, TicketStore};
 
 use time::OffsetDateTime;
 
-/// Errors of the store. `Conflict`, `NotFound` and `InvalidToken` are expected
+/// Errors of the store. `Conflict` and `NotFound` are expected
 /// outcomes that map to 4xx answers; the rest are faults.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -40,8 +40,6 @@ pub enum StoreError {
     Conflict(String),
     #[error("not found")]
     NotFound,
-    #[error("unknown or revoked enrollment token")]
-    InvalidToken,
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("corrupt row: {0}")]

@@ -14,6 +14,7 @@ use uuid::Uuid;
 mod articles;
 mod console;
 mod desk;
+mod enrollment;
 mod limits;
 mod logging;
 mod metrics;
