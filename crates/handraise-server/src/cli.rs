@@ -1,10 +1,11 @@
 //! Command line: `init`, `serve`, `enroll-token create|list|revoke`,
 //! `devices list|allow-reenroll|reenrollments` (in `enroll`),
 //! `tech-token create|list|revoke`, `user add`, `user list`, `tickets list`,
-//! `kb list|export|import`, `purge`, `backup`. Every command accepts `--data-dir` before or
+//! `kb list|export|import`, `purge`, `backup`, `restore`. Every command accepts `--data-dir` before or
 //! after the subcommand, or `HANDRAISE_SERVER_DATA_DIR`.
 
 mod enroll;
+mod ops;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
@@ -12,7 +13,7 @@ use enroll::{DevicesCommand, EnrollTokenCommand};
 use handraise_server::config::Location;
 use handraise_server::service::accounts::{self, UserInput};
 use handraise_server::service::enrollment;
-use handraise_server::store::{AccountStore, AdminStore, KbStore, Role, TicketStore, now_utc};
+use handraise_server::store::{AccountStore, KbStore, Role, TicketStore, now_utc};
 use handraise_server::{AppState, Store, init_data_dir, open_data_dir};
 use serde::Serialize;
 use std::io::{BufRead, IsTerminal, Write};
@@ -68,6 +69,12 @@ enum Command {
     Backup {
         #[arg(long)]
         out: PathBuf,
+    },
+    /// Restore a backup into a new or empty data directory (never over a
+    /// database); agents then send again what the backup lacks.
+    Restore {
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
     },
     /// The knowledge base as documents (Markdown with front matter).
     #[command(subcommand)]
@@ -371,14 +378,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Kb(KbCommand::Export { out }) => kb_export(&data_dir, &out),
         Command::Kb(KbCommand::Import { folder }) => kb_import(&data_dir, &folder),
         Command::Purge { as_of, json } => purge(&data_dir, as_of.as_deref(), json),
-        Command::Backup { out } => {
-            let store = open(&data_dir)?;
-            store
-                .backup(&out)
-                .with_context(|| format!("backing up to {}", out.display()))?;
-            println!("backup written to {}", out.display());
-            Ok(())
-        }
+        Command::Backup { out } => ops::backup(&data_dir, &out),
+        Command::Restore { from } => ops::restore(&data_dir, &from),
     }
 }
 
@@ -640,6 +641,7 @@ async fn serve(location: &Location, listen: Option<String>) -> anyhow::Result<()
         out.flush()?;
     }
     spawn_daily_purge(Arc::clone(state.store()));
+    ops::spawn_scheduled_backups(Arc::clone(state.store()), state.config());
     handraise_server::serve(listener, state, shutdown_signal()).await?;
     Ok(())
 }

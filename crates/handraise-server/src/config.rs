@@ -64,6 +64,13 @@ pub struct Config {
     pub metrics_token_file: Option<PathBuf>,
     /// `text` (for people) or `json` (one object a line, for log shippers).
     pub log_format: LogFormat,
+    /// Where `serve` writes scheduled backups (`handraise-<time>.db`, each
+    /// checked after writing). Unset: no scheduled backups.
+    pub backup_dir: Option<PathBuf>,
+    /// Hours between scheduled backups.
+    pub backup_every_hours: u32,
+    /// Scheduled backups kept; the oldest beyond it are removed.
+    pub backup_keep: u32,
 }
 
 /// How log lines are written.
@@ -108,6 +115,9 @@ impl Default for Config {
             metrics_listen: None,
             metrics_token_file: None,
             log_format: LogFormat::Text,
+            backup_dir: None,
+            backup_every_hours: 24,
+            backup_keep: 7,
         }
     }
 }
@@ -288,10 +298,15 @@ impl Config {
         env!(timezone, "HANDRAISE_SERVER_TIMEZONE");
         env!(trusted_proxies, "HANDRAISE_SERVER_TRUSTED_PROXIES");
         env!(log_format, "HANDRAISE_SERVER_LOG_FORMAT");
+        env!(backup_every_hours, "HANDRAISE_SERVER_BACKUP_EVERY_HOURS");
+        env!(backup_keep, "HANDRAISE_SERVER_BACKUP_KEEP");
         // Optional settings: an empty value unsets them.
         let optional = |name: &str| get(name).map(|v| v.trim().to_owned());
         if let Some(v) = optional("HANDRAISE_SERVER_METRICS_LISTEN") {
             self.metrics_listen = Some(v).filter(|v| !v.is_empty());
+        }
+        if let Some(v) = optional("HANDRAISE_SERVER_BACKUP_DIR") {
+            self.backup_dir = Some(PathBuf::from(v)).filter(|p| !p.as_os_str().is_empty());
         }
         if let Some(v) = optional("HANDRAISE_SERVER_METRICS_TOKEN_FILE") {
             self.metrics_token_file = Some(PathBuf::from(v)).filter(|p| !p.as_os_str().is_empty());

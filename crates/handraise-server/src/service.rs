@@ -12,6 +12,7 @@
 
 pub mod accounts;
 pub mod announcements;
+pub mod backups;
 pub mod convert;
 pub mod devices;
 pub mod enrollment;

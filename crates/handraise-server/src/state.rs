@@ -45,6 +45,8 @@ struct Inner {
     in_flight: InFlight,
     feed: FeedNotifier,
     metrics: Metrics,
+    /// The database's generation, read once (a restore means a new process).
+    generation: std::sync::OnceLock<String>,
     shutdown: watch::Sender<bool>,
     last_seen: Mutex<HashMap<Uuid, Instant>>,
     /// Device lookups by secret hash, so the hot path skips the database.
@@ -77,6 +79,7 @@ impl AppState {
                 in_flight: InFlight::new(config.max_in_flight),
                 feed: FeedNotifier::default(),
                 metrics: Metrics::new(),
+                generation: std::sync::OnceLock::new(),
                 shutdown,
                 last_seen: Mutex::new(HashMap::new()),
                 device_cache: Mutex::new(HashMap::new()),
@@ -248,6 +251,15 @@ impl AppState {
 
     pub fn feed(&self) -> &FeedNotifier {
         &self.inner.feed
+    }
+
+    /// The database's generation (see `wire::UpdatesPage::generation`).
+    pub async fn generation(&self) -> Result<String, AppError> {
+        if let Some(g) = self.inner.generation.get() {
+            return Ok(g.clone());
+        }
+        let g = self.db(|s| s.generation()).await?;
+        Ok(self.inner.generation.get_or_init(|| g).clone())
     }
 
     /// What `/metrics` reports; requests are recorded as they are answered.

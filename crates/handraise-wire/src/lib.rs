@@ -286,6 +286,12 @@ pub struct UpdatesPage {
     /// More updates are ready beyond this page; ask again at once.
     #[serde(default)]
     pub more: bool,
+    /// The server database's generation: it changes when the database is
+    /// restored from a backup. An agent that sees it change sends again every
+    /// ticket, message and event it had sent (the server answers repeats with
+    /// their first receipt) and reads the feed from the start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<String>,
 }
 
 /// A knowledge-base article as the agent caches it.

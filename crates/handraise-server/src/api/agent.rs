@@ -184,6 +184,7 @@ async fn fetch_page(
         cursor: updates.last().map_or(cursor, |u| u.seq),
         updates,
         more,
+        generation: Some(state.generation().await?),
     })
 }
 

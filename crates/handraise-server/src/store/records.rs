@@ -652,3 +652,11 @@ pub struct PurgeReport {
     pub screenshot_bytes: u64,
     pub snapshots: u64,
 }
+
+/// What a database copy holds, checked without changing it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyFacts {
+    pub schema_version: u32,
+    /// Rows of the main tables, by table name.
+    pub counts: Vec<(String, u64)>,
+}

@@ -257,6 +257,15 @@ CREATE TABLE enrollments (
 CREATE INDEX enrollments_token ON enrollments(token_id, at);
 CREATE INDEX enrollments_previous ON enrollments(previous_device_id);
 "#,
+    // 7: the database's generation, new after each restore from a backup, so
+    // that agents send again what the restored database lost.
+    r#"
+CREATE TABLE server_meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+INSERT INTO server_meta (key, value) VALUES ('generation', lower(hex(randomblob(16))));
+"#,
 ];
 
 /// The schema version this binary knows: the number of migrations.

@@ -6,6 +6,7 @@
 mod accounts;
 mod admin;
 mod announcements;
+mod copies;
 mod devices;
 mod gauges;
 mod kb;
