@@ -6,6 +6,7 @@ mod faults;
 mod harness;
 mod hostile;
 mod proxy;
+mod tls;
 
 use anyhow::Result;
 use harness::{

@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use handraise_server::service::accounts::{self, UserInput};
 use handraise_server::service::enrollment;
 use handraise_server::store::{AccountStore, AdminStore, KbStore, Role, TicketStore, now_utc};
+use handraise_server::transport::{self, Tls};
 use handraise_server::{AppState, Config, Store, open_data_dir};
 use serde::Serialize;
 use std::io::{BufRead, IsTerminal, Write};
@@ -649,18 +650,27 @@ async fn serve(data_dir: &Path, listen: Option<String>) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let tls = match config.tls_files(data_dir)? {
+        Some((cert, key)) => {
+            let tls = Tls::load(&cert, &key)?;
+            transport::reload_on_sighup(Arc::clone(&tls));
+            Some(tls)
+        }
+        None => None,
+    };
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, data_dir = %data_dir.display(), "serving");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(%addr, scheme, data_dir = %data_dir.display(), "serving");
     {
         let mut out = std::io::stdout().lock();
-        writeln!(out, "listening on http://{addr}")?;
-        writeln!(out, "console: http://{addr}/console/")?;
+        writeln!(out, "listening on {scheme}://{addr}")?;
+        writeln!(out, "console: {scheme}://{addr}/console/")?;
         out.flush()?;
     }
     let store: Arc<dyn Store> = Arc::new(store);
     spawn_daily_purge(Arc::clone(&store));
     let state = AppState::new(store, config);
-    handraise_server::serve(listener, state, shutdown_signal()).await?;
+    handraise_server::serve_with(listener, state, tls, shutdown_signal()).await?;
     Ok(())
 }
 

@@ -51,6 +51,27 @@ pub struct Config {
     /// is believed: from them, the client address is the rightmost hop that
     /// is not itself a trusted proxy. Empty: the TCP peer is the client.
     pub trusted_proxies: TrustedProxies,
+    /// PEM certificate chain and private key: with both, `serve` speaks HTTPS
+    /// itself (reloading them on SIGHUP). A relative path is in the data
+    /// directory. Without them, plain HTTP.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// Seconds a client has to finish a request's headers, counted from when
+    /// the server starts waiting for them: on a new connection (the TLS
+    /// handshake included) and on a kept-alive one after its last answer.
+    /// Then the connection is closed.
+    pub header_read_timeout_secs: u64,
+    /// Seconds a connection may stay open with no request being handled and
+    /// no bytes moving (a client that stopped reading its answer); then it is
+    /// closed. A pending long-poll is a request being handled.
+    pub idle_timeout_secs: u64,
+    /// Open connections at most. When full, the server stops accepting: new
+    /// connections wait in the listen backlog until one closes.
+    pub max_connections: usize,
+    /// Console cookies are always `Secure` with the `__Host-` prefix, even
+    /// when the request does not look like HTTPS (a TLS proxy that is not
+    /// among `trusted_proxies`).
+    pub always_secure_cookies: bool,
 }
 
 impl Default for Config {
@@ -70,6 +91,12 @@ impl Default for Config {
             session_hours: 12,
             timezone: Zone::system(),
             trusted_proxies: TrustedProxies::default(),
+            tls_cert: None,
+            tls_key: None,
+            header_read_timeout_secs: 30,
+            idle_timeout_secs: 60,
+            max_connections: 10_000,
+            always_secure_cookies: false,
         }
     }
 }
@@ -94,6 +121,8 @@ pub enum ConfigError {
     },
     #[error("environment variable {name}={value:?} is not valid")]
     Env { name: String, value: String },
+    #[error("{0}")]
+    Invalid(String),
     #[error("cannot serialise the configuration: {0}")]
     Serialise(#[from] toml::ser::Error),
 }
@@ -140,7 +169,9 @@ impl Config {
         }
         let text = format!(
             "# HandRaise district server configuration. Every key is optional.\n\
-             # Environment variables HANDRAISE_SERVER_<KEY> (upper case) override it.\n{}",
+             # Environment variables HANDRAISE_SERVER_<KEY> (upper case) override it.\n\
+             # For HTTPS without a proxy: tls_cert = \"cert.pem\" and tls_key = \"key.pem\"\n\
+             # (PEM; relative to this directory; reloaded on SIGHUP).\n{}",
             toml::to_string_pretty(&Self::default())?
         );
         std::fs::write(&path, text).map_err(|source| ConfigError::Write { path, source })?;
@@ -188,7 +219,40 @@ impl Config {
         env!(session_hours, "HANDRAISE_SERVER_SESSION_HOURS");
         env!(timezone, "HANDRAISE_SERVER_TIMEZONE");
         env!(trusted_proxies, "HANDRAISE_SERVER_TRUSTED_PROXIES");
+        env!(
+            header_read_timeout_secs,
+            "HANDRAISE_SERVER_HEADER_READ_TIMEOUT_SECS"
+        );
+        env!(idle_timeout_secs, "HANDRAISE_SERVER_IDLE_TIMEOUT_SECS");
+        env!(max_connections, "HANDRAISE_SERVER_MAX_CONNECTIONS");
+        env!(
+            always_secure_cookies,
+            "HANDRAISE_SERVER_ALWAYS_SECURE_COOKIES"
+        );
+        for (field, name) in [
+            (&mut self.tls_cert, "HANDRAISE_SERVER_TLS_CERT"),
+            (&mut self.tls_key, "HANDRAISE_SERVER_TLS_KEY"),
+        ] {
+            if let Some(v) = get(name) {
+                *field = Some(v.trim()).filter(|v| !v.is_empty()).map(PathBuf::from);
+            }
+        }
         Ok(())
+    }
+
+    /// The certificate and key files (relative ones in `data_dir`), when
+    /// `serve` is to speak HTTPS; one without the other is an error.
+    pub fn tls_files(&self, data_dir: &Path) -> Result<Option<(PathBuf, PathBuf)>, ConfigError> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Ok(Some((data_dir.join(cert), data_dir.join(key)))),
+            (None, None) => Ok(None),
+            (Some(_), None) => Err(ConfigError::Invalid(
+                "tls_cert is set but tls_key is not: HTTPS needs both".into(),
+            )),
+            (None, Some(_)) => Err(ConfigError::Invalid(
+                "tls_key is set but tls_cert is not: HTTPS needs both".into(),
+            )),
+        }
     }
 }
 

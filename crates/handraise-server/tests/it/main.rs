@@ -13,11 +13,13 @@ use uuid::Uuid;
 
 mod articles;
 mod console;
+mod cookies;
 mod desk;
 mod limits;
 mod proxy;
 mod signin;
 mod tokens;
+mod transport;
 
 type R<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
