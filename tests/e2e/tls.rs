@@ -127,7 +127,7 @@ fn the_agent_refuses_plain_http_to_another_computer_unless_the_policy_allows_it(
     let agent = Agent::new()?;
     let enroll = ["enroll", "--server", "http://help.invalid", "--token", "t"];
     let refused = agent.cmd(&enroll).output()?;
-    assert_eq!(refused.status.code(), Some(2));
+    assert!(!refused.status.success());
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(stderr.contains("allow_insecure_http = true"), "{stderr}");
     // Allowed, it gets as far as the network (the name does not resolve).
