@@ -435,15 +435,7 @@ mod tests {
             "server_url = \"https://help.example\"\n[policy]\nallow_quit = false\nhide_facts = [\"processes\"]\n",
             "[policy]\nallow_quit = true\n",
         );
-        let sources = ConfigSources {
-            system_file: Some(system),
-            user_file: Some(user),
-            env: HashMap::new(),
-            flags: ConfigLayer {
-                data_dir: Some(dir.path().join("data")),
-                ..Default::default()
-            },
-        };
+        let sources = files_only(dir.path(), system, user);
         let config = Config::load_from(&sources).expect("loads");
         assert!(
             !config.policy.allow_quit,
@@ -463,6 +455,19 @@ mod tests {
         let p = dir.join(name);
         std::fs::write(&p, text).expect("write fixture");
         p
+    }
+
+    /// Sources of just these two files, with the data directory in `dir`.
+    fn files_only(dir: &Path, system: PathBuf, user: PathBuf) -> ConfigSources {
+        ConfigSources {
+            system_file: Some(system),
+            user_file: Some(user),
+            env: HashMap::new(),
+            flags: ConfigLayer {
+                data_dir: Some(dir.join("data")),
+                ..Default::default()
+            },
+        }
     }
 
     /// A system and a user configuration file with these texts, in a fresh directory.
@@ -618,15 +623,7 @@ backoff_cap_secs = 20
             "[policy]\nca_file = \"/etc/handraise/district-ca.pem\"\n",
             "server_url = \"http://help.example\"\n",
         );
-        let mut sources = ConfigSources {
-            system_file: Some(system),
-            user_file: Some(user),
-            env: HashMap::new(),
-            flags: ConfigLayer {
-                data_dir: Some(dir.path().join("data")),
-                ..Default::default()
-            },
-        };
+        let mut sources = files_only(dir.path(), system, user);
         let err = Config::load_from(&sources).expect_err("refused");
         assert!(err.to_string().contains("allow_insecure_http"), "{err}");
         let system = write(

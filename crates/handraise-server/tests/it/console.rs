@@ -125,7 +125,7 @@ pub(crate) fn enc(s: &str) -> String {
     serde_urlencoded::to_string([("v", s)]).expect("encode")[2..].to_owned()
 }
 
-const PASSWORD: &str = "a long enough password";
+pub(crate) const PASSWORD: &str = "a long enough password";
 
 pub(crate) async fn user(app: &App, email: &str, name: &str, role: Role) {
     let input = UserInput {

@@ -2,25 +2,14 @@
 //! and `__Host-` only from a trusted proxy; `always_secure_cookies` makes them so always.
 //! (Over the server's own TLS: `transport.rs`.)
 
-use super::console::{enc, user};
+use super::console::{PASSWORD, enc, user};
+use super::proxy::{PROXY, STRANGER, app};
 use axum::extract::ConnectInfo;
 use axum::http::{Method, StatusCode, header};
 use handraise_server::Config;
 use handraise_server::store::Role;
 use handraise_testkit::router::{App, Auth, Reply, request};
 use std::net::SocketAddr;
-
-/// The trusted reverse proxy of these tests, and a peer that is not one.
-const PROXY: &str = "127.0.0.1:40000";
-const STRANGER: &str = "127.0.0.2:40000";
-const PASSWORD: &str = "a long enough password";
-
-fn app(config: Config) -> App {
-    App::with_config(Config {
-        trusted_proxies: "127.0.0.1/32".parse().expect("networks"),
-        ..config
-    })
-}
 
 /// A request from TCP peer `peer` with the header `forwarded` (name, value), if any.
 async fn from(
