@@ -647,7 +647,7 @@ async fn serve(data_dir: &Path, listen: Option<String>) -> anyhow::Result<()> {
     if let Some(listen) = listen {
         config.listen = listen;
     }
-    let listener = tokio::net::TcpListener::bind(&config.listen)
+    let listener = transport::bind(&config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let tls = match config.tls_files(data_dir)? {

@@ -1,8 +1,8 @@
 //! How clients reach the server: the accept loop, TLS, and the limits of a
 //! connection (as opposed to a request's, which `guard` in the root enforces).
 //!
-//! [`serve_with`] accepts connections itself, one task each, served as
-//! HTTP/1.1 by hyper:
+//! [`serve_with`] accepts connections itself (on a listener from [`bind`]),
+//! one task each, served as HTTP/1.1 by hyper:
 //! - at most `max_connections` open at once; when full the loop stops
 //!   accepting, so new connections wait in the kernel's listen backlog until
 //!   one closes (a burst is delayed, not refused);
@@ -193,6 +193,34 @@ impl Limits {
     }
 }
 
+/// Connections the kernel holds for the accept loop (capped by `net.core.somaxconn`): a burst
+/// of reconnecting agents, or a server at `max_connections`, waits there. (The usual 128
+/// overflows under a few hundred simultaneous connects: the excess is dropped or answered with
+/// SYN cookies.)
+pub const LISTEN_BACKLOG: u32 = 4096;
+
+/// Listens on `addr` (`host:port`; the first of its addresses that binds) with
+/// [`LISTEN_BACKLOG`].
+pub async fn bind(addr: &str) -> std::io::Result<TcpListener> {
+    let mut last = None;
+    for addr in tokio::net::lookup_host(addr).await? {
+        let socket = if addr.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        #[cfg(unix)]
+        socket.set_reuseaddr(true)?;
+        match socket.bind(addr) {
+            Ok(()) => return socket.listen(LISTEN_BACKLOG),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address to listen on")
+    }))
+}
+
 /// Serves `state` over plain HTTP on `listener` until `shutdown` completes;
 /// see [`serve_with`].
 pub async fn serve<F>(listener: TcpListener, state: AppState, shutdown: F) -> std::io::Result<()>
@@ -356,7 +384,10 @@ impl Connection {
                     }
                 }
                 () = tokio::time::sleep_until(idle_at) => {
-                    if activity.is_idle(self.limits.idle) {
+                    if activity.handling() > 0 {
+                        // A request being handled (a long-poll) is activity: look again later.
+                        activity.touch();
+                    } else if activity.is_idle(self.limits.idle) {
                         tracing::debug!(%peer, "idle connection closed");
                         break;
                     }
@@ -395,8 +426,12 @@ impl Activity {
         self.start + Duration::from_millis(self.last_ms.load(Ordering::Relaxed)) + idle
     }
 
+    fn handling(&self) -> usize {
+        self.handling.load(Ordering::Relaxed)
+    }
+
     fn is_idle(&self, idle: Duration) -> bool {
-        self.handling.load(Ordering::Relaxed) == 0 && Instant::now() >= self.idle_at(idle)
+        self.handling() == 0 && Instant::now() >= self.idle_at(idle)
     }
 }
 

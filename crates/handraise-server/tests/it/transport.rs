@@ -84,6 +84,21 @@ async fn a_connection_that_never_finishes_its_headers_is_closed_after_the_header
 }
 
 #[tokio::test]
+async fn a_kept_alive_connection_left_idle_is_closed_after_the_idle_timeout() -> R {
+    let app = app(Config {
+        header_read_timeout_secs: 600,
+        idle_timeout_secs: 1,
+        ..Config::default()
+    })?;
+    let server = start(&app, None).await?;
+    let mut conn = TcpStream::connect(server.addr).await?;
+    assert_eq!(status_line(&mut conn, "/healthz").await?, "HTTP/1.1 200 OK");
+    // Nothing more is sent: the idle timeout (not the far longer header timeout) ends it.
+    until_closed(&mut conn).await?;
+    Ok(())
+}
+
+#[tokio::test]
 async fn a_pending_long_poll_outlives_the_idle_and_header_timeouts() -> R {
     let app = app(Config {
         header_read_timeout_secs: 1,
