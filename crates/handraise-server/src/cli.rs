@@ -647,6 +647,7 @@ async fn serve(data_dir: &Path, listen: Option<String>) -> anyhow::Result<()> {
     if let Some(listen) = listen {
         config.listen = listen;
     }
+    transport::raise_open_file_limit();
     let listener = transport::bind(&config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;

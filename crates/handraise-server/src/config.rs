@@ -65,8 +65,9 @@ pub struct Config {
     /// no bytes moving (a client that stopped reading its answer); then it is
     /// closed. A pending long-poll is a request being handled.
     pub idle_timeout_secs: u64,
-    /// Open connections at most. When full, the server stops accepting: new
-    /// connections wait in the listen backlog until one closes.
+    /// Open connections at most (each long-polling agent holds one). When full,
+    /// the server stops accepting: new connections wait in the listen backlog
+    /// until one closes. Lowered to what the open-file limit allows.
     pub max_connections: usize,
     /// Console cookies are always `Secure` with the `__Host-` prefix, even
     /// when the request does not look like HTTPS (a TLS proxy that is not
@@ -95,7 +96,7 @@ impl Default for Config {
             tls_key: None,
             header_read_timeout_secs: 30,
             idle_timeout_secs: 60,
-            max_connections: 10_000,
+            max_connections: 20_000,
             always_secure_cookies: false,
         }
     }
@@ -450,5 +451,29 @@ mod tests {
         // The default file round-trips with the list in it.
         let text = toml::to_string_pretty(&c).unwrap_or_default();
         assert_eq!(Config::parse(&text).ok(), Some(c));
+    }
+
+    #[test]
+    fn tls_needs_both_files_relative_to_the_data_directory() {
+        let dir = Path::new("/srv/handraise");
+        let mut c = Config::default();
+        assert!(matches!(c.tls_files(dir), Ok(None)));
+        let env = c.apply_env(|n| match n {
+            "HANDRAISE_SERVER_TLS_CERT" => Some("cert.pem".into()),
+            "HANDRAISE_SERVER_HEADER_READ_TIMEOUT_SECS" => Some("5".into()),
+            "HANDRAISE_SERVER_ALWAYS_SECURE_COOKIES" => Some("true".into()),
+            _ => None,
+        });
+        assert!(env.is_ok());
+        assert_eq!(c.header_read_timeout_secs, 5);
+        assert!(c.always_secure_cookies);
+        let half = c.tls_files(dir).err().map(|e| e.to_string());
+        assert!(half.is_some_and(|e| e.contains("tls_key is not")));
+        let c = Config::parse("tls_cert = \"cert.pem\"\ntls_key = \"/etc/ssl/key.pem\"\n");
+        let files = c.ok().and_then(|c| c.tls_files(dir).ok().flatten());
+        assert_eq!(
+            files,
+            Some((dir.join("cert.pem"), PathBuf::from("/etc/ssl/key.pem")))
+        );
     }
 }

@@ -185,10 +185,61 @@ struct Limits {
 impl Limits {
     fn of(state: &AppState) -> Self {
         let c = state.config();
+        let mut max_connections = c.max_connections.clamp(1, Semaphore::MAX_PERMITS);
+        if let Some(files) = open_file_limit() {
+            // Beyond the descriptors left, accepting fails anyway; waiting in the backlog
+            // is better than failing.
+            let room = files.saturating_sub(RESERVED_FILES).max(1);
+            if room < max_connections {
+                tracing::info!(
+                    max_connections,
+                    open_file_limit = files,
+                    "max_connections is above what the open-file limit allows; using {room}"
+                );
+                max_connections = room;
+            }
+        }
         Limits {
             header_read: Duration::from_secs(c.header_read_timeout_secs.max(1)),
             idle: Duration::from_secs(c.idle_timeout_secs.max(1)),
-            max_connections: c.max_connections.clamp(1, Semaphore::MAX_PERMITS),
+            max_connections,
+        }
+    }
+}
+
+/// Descriptors kept for everything but connections: the database, its journal and backups,
+/// logs, the listener.
+const RESERVED_FILES: usize = 64;
+
+/// The process's open-file limit (the soft one), when there is one.
+fn open_file_limit() -> Option<usize> {
+    #[cfg(unix)]
+    {
+        use rustix::process::{Resource, getrlimit};
+        getrlimit(Resource::Nofile)
+            .current
+            .and_then(|n| usize::try_from(n).ok())
+    }
+    #[cfg(not(unix))]
+    None
+}
+
+/// Raises the process's soft open-file limit to its hard one (as far as allowed), so that
+/// `max_connections` is not cut short by a low default such as 1,024. The binary calls it once
+/// at start.
+pub fn raise_open_file_limit() {
+    #[cfg(unix)]
+    {
+        use rustix::process::{Resource, getrlimit, setrlimit};
+        let limit = getrlimit(Resource::Nofile);
+        if limit.current.is_some() && limit.current != limit.maximum {
+            let raised = rustix::process::Rlimit {
+                current: limit.maximum,
+                maximum: limit.maximum,
+            };
+            if let Err(e) = setrlimit(Resource::Nofile, raised) {
+                tracing::debug!(error = %e, "open-file limit not raised");
+            }
         }
     }
 }
