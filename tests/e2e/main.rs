@@ -8,6 +8,7 @@ mod harness;
 mod hostile;
 mod metrics;
 mod proxy;
+mod tls;
 
 use anyhow::Result;
 use harness::{

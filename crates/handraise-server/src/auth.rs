@@ -10,9 +10,9 @@ use crate::state::AppState;
 use crate::store::{DeviceRecord, Technician, UserRecord, now_utc};
 use axum::extract::ConnectInfo;
 use axum::extract::FromRequestParts;
-use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use axum::http::{Extensions, HeaderMap, header};
 use std::convert::Infallible;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
@@ -106,15 +106,19 @@ impl FromRequestParts<AppState> for AdminTechAuth {
 #[derive(Debug, Clone, Copy)]
 pub struct ClientIp(pub IpAddr);
 
+/// The TCP peer of a request; unspecified when not served over TCP.
+fn peer(extensions: &Extensions) -> IpAddr {
+    extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ci| ci.0.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+}
+
 impl FromRequestParts<AppState> for ClientIp {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ci| ci.0.ip())
-            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        let peer = peer(&parts.extensions);
         let forwarded: Option<Vec<&str>> = parts
             .headers
             .get_all(X_FORWARDED_FOR)
@@ -129,6 +133,37 @@ impl FromRequestParts<AppState> for ClientIp {
         )))
     }
 }
+
+/// Put on every request that came over the server's own TLS, by the accept
+/// loop (`transport`).
+#[derive(Debug, Clone, Copy)]
+pub struct OverTls;
+
+/// Whether the client reached the server over HTTPS: over the server's own
+/// TLS ([`OverTls`]), or through one of the `trusted_proxies` saying so
+/// (`X-Forwarded-Proto: https`, or `proto=https` in `Forwarded`). From any
+/// other peer those headers are ignored.
+pub fn is_secure(headers: &HeaderMap, extensions: &Extensions, trusted: &TrustedProxies) -> bool {
+    if extensions.get::<OverTls>().is_some() {
+        return true;
+    }
+    if !trusted.contains(peer(extensions)) {
+        return false;
+    }
+    let forwarded_proto = headers
+        .get(X_FORWARDED_PROTO)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"));
+    let forwarded = headers
+        .get(header::FORWARDED)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().contains("proto=https"));
+    forwarded_proto || forwarded
+}
+
+/// The header a TLS-terminating proxy names the client's scheme in.
+const X_FORWARDED_PROTO: &str = "x-forwarded-proto";
 
 /// The header a reverse proxy appends the address it received from to.
 const X_FORWARDED_FOR: &str = "x-forwarded-for";

@@ -14,6 +14,7 @@ use handraise_server::config::Location;
 use handraise_server::service::accounts::{self, UserInput};
 use handraise_server::service::enrollment;
 use handraise_server::store::{AccountStore, KbStore, Role, TicketStore, now_utc};
+use handraise_server::transport::{self, Tls};
 use handraise_server::{AppState, Store, init_data_dir, open_data_dir};
 use serde::Serialize;
 use std::io::{BufRead, IsTerminal, Write};
@@ -622,11 +623,21 @@ async fn serve(location: &Location, listen: Option<String>) -> anyhow::Result<()
     if let Some(listen) = listen {
         config.listen = listen;
     }
-    let listener = tokio::net::TcpListener::bind(&config.listen)
+    transport::raise_open_file_limit();
+    let listener = transport::bind(&config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let tls = match config.tls_files(data_dir)? {
+        Some((cert, key)) => {
+            let tls = Tls::load(&cert, &key)?;
+            transport::reload_on_sighup(Arc::clone(&tls));
+            Some(tls)
+        }
+        None => None,
+    };
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, data_dir = %data_dir.display(), "serving");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(%addr, scheme, data_dir = %data_dir.display(), "serving");
     let store: Arc<dyn Store> = Arc::new(store);
     let metrics_listen = config.metrics_listen.clone();
     let state = AppState::new(store, config);
@@ -636,13 +647,13 @@ async fn serve(location: &Location, listen: Option<String>) -> anyhow::Result<()
     }
     {
         let mut out = std::io::stdout().lock();
-        writeln!(out, "listening on http://{addr}")?;
-        writeln!(out, "console: http://{addr}/console/")?;
+        writeln!(out, "listening on {scheme}://{addr}")?;
+        writeln!(out, "console: {scheme}://{addr}/console/")?;
         out.flush()?;
     }
     spawn_daily_purge(Arc::clone(state.store()));
     ops::spawn_scheduled_backups(Arc::clone(state.store()), state.config());
-    handraise_server::serve(listener, state, shutdown_signal()).await?;
+    handraise_server::serve_with(listener, state, tls, shutdown_signal()).await?;
     Ok(())
 }
 

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 mod articles;
 mod console;
+mod cookies;
 mod desk;
 mod enrollment;
 mod limits;
@@ -21,6 +22,7 @@ mod metrics;
 mod proxy;
 mod signin;
 mod tokens;
+mod transport;
 
 type R<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
