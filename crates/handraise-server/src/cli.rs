@@ -4,6 +4,7 @@
 //! `kb list|export|import`, `purge`, `backup`, `restore`. Every command accepts `--data-dir` before or
 //! after the subcommand, or `HANDRAISE_SERVER_DATA_DIR`.
 
+mod doctor;
 mod enroll;
 mod ops;
 
@@ -71,6 +72,10 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Check this server: configuration, database, disk, TLS certificate,
+    /// the listen address, backups and devices' clocks; one line each. Exits
+    /// non-zero only when a check fails.
+    Doctor(JsonFlag),
     /// Restore a backup into a new or empty data directory (never over a
     /// database); agents then send again what the backup lacks.
     Restore {
@@ -381,6 +386,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Purge { as_of, json } => purge(&data_dir, as_of.as_deref(), json),
         Command::Backup { out } => ops::backup(&data_dir, &out),
         Command::Restore { from } => ops::restore(&data_dir, &from),
+        Command::Doctor(JsonFlag { json }) => {
+            if doctor::doctor(&location, json).await? {
+                Ok(())
+            } else {
+                bail!("a check failed")
+            }
+        }
     }
 }
 
