@@ -195,15 +195,25 @@ impl<K: Eq + Hash + Clone> FailureDelay<K> {
 }
 
 /// The server's clock for limits: `Instant::now()` plus whatever a test moved
-/// it forward by, so a test passes time in instead of sleeping.
+/// it forward by, so a test passes time in instead of sleeping. A test may
+/// also stop it ([`Clock::freeze`]), so that a busy machine's slowness passes
+/// no time.
 #[derive(Debug, Default)]
 pub struct Clock {
     ahead_nanos: AtomicU64,
+    frozen_at: std::sync::OnceLock<Instant>,
 }
 
 impl Clock {
     pub fn now(&self) -> Instant {
-        Instant::now() + Duration::from_nanos(self.ahead_nanos.load(Ordering::Acquire))
+        let base = self.frozen_at.get().copied().unwrap_or_else(Instant::now);
+        base + Duration::from_nanos(self.ahead_nanos.load(Ordering::Acquire))
+    }
+
+    /// Stops the clock where it is: from now on only [`Clock::advance`]
+    /// moves it (tests only; the server never does).
+    pub fn freeze(&self) {
+        self.frozen_at.get_or_init(Instant::now);
     }
 
     /// Moves the clock forward by `by` (tests only; the server never does).
