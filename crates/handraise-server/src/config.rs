@@ -51,6 +51,16 @@ pub struct Config {
     /// is believed: from them, the client address is the rightmost hop that
     /// is not itself a trusted proxy. Empty: the TCP peer is the client.
     pub trusted_proxies: TrustedProxies,
+    /// Tickets one device may file per UTC day; beyond it 429 `quota_exceeded`.
+    pub device_tickets_per_day: u64,
+    /// Teacher messages one device may send per UTC day.
+    pub device_messages_per_day: u64,
+    /// Screenshot bytes one device may upload per UTC day.
+    pub device_screenshot_bytes_per_day: u64,
+    /// Requests in flight at once from one client address that carry no
+    /// valid device or technician bearer (enrollment, sign-in, pages, bad
+    /// credentials); beyond it 429.
+    pub max_unauthenticated_per_client: usize,
 }
 
 impl Default for Config {
@@ -70,6 +80,10 @@ impl Default for Config {
             session_hours: 12,
             timezone: Zone::system(),
             trusted_proxies: TrustedProxies::default(),
+            device_tickets_per_day: 2_000,
+            device_messages_per_day: 5_000,
+            device_screenshot_bytes_per_day: 500 * 1024 * 1024,
+            max_unauthenticated_per_client: 32,
         }
     }
 }
@@ -188,6 +202,22 @@ impl Config {
         env!(session_hours, "HANDRAISE_SERVER_SESSION_HOURS");
         env!(timezone, "HANDRAISE_SERVER_TIMEZONE");
         env!(trusted_proxies, "HANDRAISE_SERVER_TRUSTED_PROXIES");
+        env!(
+            device_tickets_per_day,
+            "HANDRAISE_SERVER_DEVICE_TICKETS_PER_DAY"
+        );
+        env!(
+            device_messages_per_day,
+            "HANDRAISE_SERVER_DEVICE_MESSAGES_PER_DAY"
+        );
+        env!(
+            device_screenshot_bytes_per_day,
+            "HANDRAISE_SERVER_DEVICE_SCREENSHOT_BYTES_PER_DAY"
+        );
+        env!(
+            max_unauthenticated_per_client,
+            "HANDRAISE_SERVER_MAX_UNAUTHENTICATED_PER_CLIENT"
+        );
         Ok(())
     }
 }

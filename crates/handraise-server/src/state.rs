@@ -87,6 +87,11 @@ impl AppState {
         &self.inner.config
     }
 
+    /// A device's daily quotas, from the config.
+    pub fn quotas(&self) -> crate::service::intake::DailyQuotas {
+        crate::service::intake::DailyQuotas::from_config(&self.inner.config)
+    }
+
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.inner.store
     }

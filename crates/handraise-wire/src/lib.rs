@@ -47,7 +47,8 @@ pub const MAX_UPDATES_WAIT_SECS: u64 = 30;
 ///
 /// `code` is a stable machine-readable token (`bad_request`, `payload_too_large`,
 /// `unsupported_media_type`, `invalid`, `unauthorized`, `forbidden`, `not_found`,
-/// `conflict`, `rate_limited`, `shutting_down`, `internal`); `message` is for people.
+/// `conflict`, `rate_limited`, `quota_exceeded` (a device's daily quota, with `Retry-After`),
+/// `shutting_down`, `internal`); `message` is for people.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiError {
     pub code: String,

@@ -47,7 +47,7 @@ pub async fn create_ticket(
     DeviceAuth(device): DeviceAuth,
     Json(t): Json<wire::NewTicket>,
 ) -> Result<(StatusCode, Json<wire::TicketReceipt>), AppError> {
-    let inserted = intake::create_ticket(state.store(), device.id, t, now_utc()).await?;
+    let inserted = intake::create_ticket(state.store(), state.quotas(), device.id, t, now_utc()).await?;
     let status = created_or_ok(&inserted);
     Ok((status, Json(super::receipt(&inserted.into_inner()))))
 }
@@ -70,7 +70,7 @@ pub async fn post_message(
     Json(m): Json<wire::NewMessage>,
 ) -> Result<(StatusCode, Json<wire::MessageReceipt>), AppError> {
     let inserted =
-        intake::post_message(state.store(), device.id, ticket_client_id, m, now_utc()).await?;
+        intake::post_message(state.store(), state.quotas(), device.id, ticket_client_id, m, now_utc()).await?;
     let status = created_or_ok(&inserted);
     let (Inserted::Created(m) | Inserted::Existing(m)) = inserted;
     Ok((
@@ -120,6 +120,7 @@ pub async fn put_screenshot(
     let len = bytes.len() as u64;
     let number = intake::put_screenshot(
         state.store(),
+        state.quotas(),
         device.id,
         ticket_client_id,
         content_type,

@@ -574,3 +574,44 @@ pub struct PurgeReport {
     pub screenshot_bytes: u64,
     pub snapshots: u64,
 }
+
+/// Which of a device's daily quotas a write counts against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuotaKind {
+    Tickets,
+    Messages,
+    ScreenshotBytes,
+}
+
+/// How a device's write is counted: on which UTC day, and whether the day's
+/// total after it is admitted. The service decides (`service::intake`); the
+/// store counts and asks inside the write's transaction, and refuses with
+/// [`StoreError::OverQuota`](super::StoreError::OverQuota) before writing.
+#[derive(Clone, Copy)]
+pub struct Quota<'a> {
+    /// Days since 1970-01-01, UTC.
+    pub day: i64,
+    /// Whether the day's total of a kind may become this much.
+    pub admit: &'a dyn Fn(QuotaKind, u64) -> bool,
+}
+
+impl std::fmt::Debug for Quota<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Quota")
+            .field("day", &self.day)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Quota<'static> {
+    /// Counts without limit (tools and tests that write as a device).
+    pub fn unlimited(day: i64) -> Self {
+        fn always(_: QuotaKind, _: u64) -> bool {
+            true
+        }
+        Quota {
+            day,
+            admit: &always,
+        }
+    }
+}

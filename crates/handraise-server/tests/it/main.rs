@@ -16,6 +16,7 @@ mod console;
 mod desk;
 mod limits;
 mod proxy;
+mod quotas;
 mod signin;
 mod tokens;
 

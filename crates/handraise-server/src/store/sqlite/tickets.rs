@@ -9,7 +9,7 @@ use super::rows::{
 use super::{SqliteStore, all, exec, first, insert_unique};
 use crate::store::{
     Decide, FeedEntry, FeedKind, FeedWrite, Inserted, MessageKind, MessageRecord, NewScreenshot,
-    NewTeacherMessage, NewTicketRecord, StoreError, StoreResult, TicketChange, TicketDetail,
+    NewTeacherMessage, NewTicketRecord, Quota, QuotaKind, StoreError, StoreResult, TicketChange, TicketDetail,
     TicketRecord, TicketStore,
 };
 use handraise_wire::TicketStatus;
@@ -214,8 +214,50 @@ pub(super) fn decide_and_apply(
         .collect()
 }
 
+/// Counts `amount` of `kind` on the device's usage of `quota.day` when the
+/// day's total after it is admitted; `OverQuota` (and nothing counted)
+/// otherwise. Called inside the write it counts, so it rolls back with it.
+fn count_usage(
+    conn: &Connection,
+    device_id: Uuid,
+    quota: &Quota<'_>,
+    kind: QuotaKind,
+    amount: u64,
+) -> StoreResult<()> {
+    let column = match kind {
+        QuotaKind::Tickets => "tickets",
+        QuotaKind::Messages => "messages",
+        QuotaKind::ScreenshotBytes => "screenshot_bytes",
+    };
+    let device = device_id.to_string();
+    let used: i64 = first(
+        conn,
+        &format!("SELECT {column} FROM device_usage WHERE device_id = ?1 AND day = ?2"),
+        params![device, quota.day],
+        |r| r.get(0),
+    )?
+    .unwrap_or(0);
+    let total = u64::try_from(used).unwrap_or(0).saturating_add(amount);
+    if !(quota.admit)(kind, total) {
+        return Err(StoreError::OverQuota(kind));
+    }
+    exec(
+        conn,
+        &format!(
+            "INSERT INTO device_usage (device_id, day, {column}) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (device_id, day) DO UPDATE SET {column} = excluded.{column}"
+        ),
+        params![device, quota.day, i64::try_from(total).unwrap_or(i64::MAX)],
+    )?;
+    Ok(())
+}
+
 impl TicketStore for SqliteStore {
-    fn insert_ticket(&self, t: &NewTicketRecord) -> StoreResult<Inserted<TicketRecord>> {
+    fn insert_ticket_within(
+        &self,
+        t: &NewTicketRecord,
+        quota: &Quota<'_>,
+    ) -> StoreResult<Inserted<TicketRecord>> {
         self.write(|tx| {
             if let Some(existing) = ticket_by_client_id(tx, t.client_id)? {
                 return if existing.device_id == t.device_id {
@@ -226,6 +268,7 @@ impl TicketStore for SqliteStore {
                     ))
                 };
             }
+            count_usage(tx, t.device_id, quota, QuotaKind::Tickets, 1)?;
             let device_id = t.device_id.to_string();
             let announcement_id =
                 linkable_announcement(tx, t.announcement_id, &device_id, t.received_at)?;
@@ -269,11 +312,12 @@ impl TicketStore for SqliteStore {
         self.read(|c| load_messages(c, number, include_notes))
     }
 
-    fn insert_teacher_message(
+    fn insert_teacher_message_within(
         &self,
         device_id: Uuid,
         ticket_client_id: Uuid,
         m: &NewTeacherMessage,
+        quota: &Quota<'_>,
     ) -> StoreResult<Inserted<MessageRecord>> {
         self.write(|tx| {
             let ticket =
@@ -290,6 +334,7 @@ impl TicketStore for SqliteStore {
                     ))
                 };
             }
+            count_usage(tx, device_id, quota, QuotaKind::Messages, 1)?;
             let at = ms(m.received_at);
             exec(
                 tx,
@@ -313,10 +358,26 @@ impl TicketStore for SqliteStore {
         })
     }
 
-    fn put_screenshot(&self, device_id: Uuid, shot: &NewScreenshot<'_>) -> StoreResult<i64> {
+    fn put_screenshot_within(
+        &self,
+        device_id: Uuid,
+        shot: &NewScreenshot<'_>,
+        quota: &Quota<'_>,
+    ) -> StoreResult<i64> {
         self.write(|tx| {
             let ticket =
                 device_ticket(tx, device_id, shot.ticket_client_id)?.ok_or(StoreError::NotFound)?;
+            let same = tx
+                .prepare_cached(
+                    "SELECT 1 FROM screenshots WHERE ticket_number = ?1 AND content_type = ?2 \
+                     AND bytes = ?3",
+                )?
+                .exists(params![ticket.number, shot.content_type, shot.bytes])?;
+            if same {
+                return Ok(ticket.number);
+            }
+            let len = u64::try_from(shot.bytes.len()).unwrap_or(u64::MAX);
+            count_usage(tx, device_id, quota, QuotaKind::ScreenshotBytes, len)?;
             exec(
                 tx,
                 "INSERT INTO screenshots (ticket_number, content_type, bytes, uploaded_at) \
