@@ -47,7 +47,8 @@ pub async fn create_ticket(
     DeviceAuth(device): DeviceAuth,
     Json(t): Json<wire::NewTicket>,
 ) -> Result<(StatusCode, Json<wire::TicketReceipt>), AppError> {
-    let inserted = intake::create_ticket(state.store(), state.quotas(), device.id, t, now_utc()).await?;
+    let inserted =
+        intake::create_ticket(state.store(), state.quotas(), device.id, t, now_utc()).await?;
     let status = created_or_ok(&inserted);
     Ok((status, Json(super::receipt(&inserted.into_inner()))))
 }
@@ -69,8 +70,15 @@ pub async fn post_message(
     Path(ticket_client_id): Path<Uuid>,
     Json(m): Json<wire::NewMessage>,
 ) -> Result<(StatusCode, Json<wire::MessageReceipt>), AppError> {
-    let inserted =
-        intake::post_message(state.store(), state.quotas(), device.id, ticket_client_id, m, now_utc()).await?;
+    let inserted = intake::post_message(
+        state.store(),
+        state.quotas(),
+        device.id,
+        ticket_client_id,
+        m,
+        now_utc(),
+    )
+    .await?;
     let status = created_or_ok(&inserted);
     let (Inserted::Created(m) | Inserted::Existing(m)) = inserted;
     Ok((

@@ -78,7 +78,12 @@ impl DailyQuotas {
 
     /// Runs `write` on the blocking pool with this quota for the UTC day of
     /// `now`; a refusal becomes [`exceeded`](Self::exceeded).
-    async fn run<T, F>(self, store: &Arc<dyn Store>, now: OffsetDateTime, write: F) -> Result<T, AppError>
+    async fn run<T, F>(
+        self,
+        store: &Arc<dyn Store>,
+        now: OffsetDateTime,
+        write: F,
+    ) -> Result<T, AppError>
     where
         T: Send + 'static,
         F: FnOnce(&dyn Store, &Quota<'_>) -> StoreResult<T> + Send + 'static,

@@ -615,3 +615,58 @@ impl Quota<'static> {
         }
     }
 }
+
+// ---- Ticket lists --------------------------------------------------------
+
+/// Which tickets a list shows; every condition is optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TicketFilter {
+    /// Any of these statuses; every status when empty.
+    pub statuses: Vec<TicketStatus>,
+    pub category: Option<Category>,
+    /// The device's school, exactly.
+    pub school: Option<String>,
+    /// The device's building, exactly.
+    pub building: Option<String>,
+    /// `Some(None)`: unassigned; `Some(Some(name))`: that technician's.
+    pub assignee: Option<Option<String>>,
+}
+
+/// The order of a ticket list.
+#[derive(Debug, Clone, Copy)]
+pub enum TicketOrder {
+    /// Newest first (by number).
+    Newest,
+    /// By this rank of urgency and scope, highest first, then oldest first.
+    Ranked(fn(Urgency, Scope) -> u32),
+}
+
+/// A page of a ticket list: the tickets matching `filter` in `order`,
+/// numbered below `before` (when given), skipping `offset`, at most `limit`.
+#[derive(Debug, Clone)]
+pub struct TicketQuery {
+    pub filter: TicketFilter,
+    pub order: TicketOrder,
+    pub before: Option<i64>,
+    pub offset: usize,
+    pub limit: usize,
+}
+
+/// What the queue's filters offer: tickets per status, and the schools and
+/// buildings of devices that filed tickets.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TicketFacets {
+    pub by_status: Vec<(TicketStatus, usize)>,
+    pub schools: Vec<String>,
+    pub buildings: Vec<String>,
+}
+
+impl TicketFacets {
+    /// How many tickets are in `status`.
+    pub fn count(&self, status: TicketStatus) -> usize {
+        self.by_status
+            .iter()
+            .find(|(s, _)| *s == status)
+            .map_or(0, |(_, n)| *n)
+    }
+}

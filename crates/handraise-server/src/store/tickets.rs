@@ -75,8 +75,25 @@ pub trait TicketStore {
     fn updates(&self, device_id: Uuid, after: i64, limit: usize) -> StoreResult<Vec<FeedEntry>>;
 
     // Technician side.
-    /// Tickets in `status` (every status when `None`), newest first.
-    fn list_tickets(&self, status: Option<TicketStatus>) -> StoreResult<Vec<TicketDetail>>;
+    /// A page of tickets as `query` asks, with what a list shows: their
+    /// `messages` are left empty (read one ticket for them).
+    fn ticket_page(&self, query: &TicketQuery) -> StoreResult<Vec<TicketDetail>>;
+    /// Tickets per status, and the schools and buildings that filed tickets.
+    fn ticket_facets(&self) -> StoreResult<TicketFacets>;
+    /// Every ticket in `status` (every status when `None`), newest first,
+    /// without messages: for tools and tests, not for pages.
+    fn list_tickets(&self, status: Option<TicketStatus>) -> StoreResult<Vec<TicketDetail>> {
+        self.ticket_page(&TicketQuery {
+            filter: TicketFilter {
+                statuses: status.into_iter().collect(),
+                ..TicketFilter::default()
+            },
+            order: TicketOrder::Newest,
+            before: None,
+            offset: 0,
+            limit: usize::MAX,
+        })
+    }
     fn ticket_detail(&self, number: i64) -> StoreResult<Option<TicketDetail>>;
     /// In one transaction: reads the tickets `numbers` (`NotFound` when one
     /// is unknown), asks `decide` what to change and writes it. Returns the

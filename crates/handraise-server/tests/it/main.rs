@@ -15,6 +15,7 @@ mod articles;
 mod console;
 mod desk;
 mod limits;
+mod pages;
 mod proxy;
 mod quotas;
 mod signin;

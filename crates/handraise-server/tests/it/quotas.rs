@@ -2,9 +2,9 @@
 
 use super::{App, Reply, assert_error, ticket_body};
 use axum::http::{Method, StatusCode, header};
-use handraise_server::{AppError, Config};
 use handraise_server::service;
 use handraise_server::store::TicketStore;
+use handraise_server::{AppError, Config};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -54,9 +54,13 @@ async fn messages_and_screenshot_bytes_have_daily_quotas_and_repeats_do_not_coun
     let (_, a) = app.device(None, None).await;
     let (cid, _) = app.ticket(&a, "ticket").await;
     let url = format!("/api/v1/tickets/{cid}/messages");
-    let msg = |id: Uuid| json!({"client_id": id, "created_at": "2026-03-02T08:00:00Z", "body": "hi"});
+    let msg =
+        |id: Uuid| json!({"client_id": id, "created_at": "2026-03-02T08:00:00Z", "body": "hi"});
     let first = Uuid::now_v7();
-    assert_eq!(app.post(&url, &a, msg(first)).await.status, StatusCode::CREATED);
+    assert_eq!(
+        app.post(&url, &a, msg(first)).await.status,
+        StatusCode::CREATED
+    );
     assert_over_quota(&app.post(&url, &a, msg(Uuid::now_v7())).await, "1 messages");
     assert_eq!(app.post(&url, &a, msg(first)).await.status, StatusCode::OK);
 

@@ -8,6 +8,7 @@ mod admin;
 mod announcements;
 mod devices;
 mod kb;
+mod lists;
 mod migrations;
 mod rows;
 mod tickets;

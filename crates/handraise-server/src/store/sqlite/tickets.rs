@@ -9,10 +9,9 @@ use super::rows::{
 use super::{SqliteStore, all, exec, first, insert_unique};
 use crate::store::{
     Decide, FeedEntry, FeedKind, FeedWrite, Inserted, MessageKind, MessageRecord, NewScreenshot,
-    NewTeacherMessage, NewTicketRecord, Quota, QuotaKind, StoreError, StoreResult, TicketChange, TicketDetail,
-    TicketRecord, TicketStore,
+    NewTeacherMessage, NewTicketRecord, Quota, QuotaKind, StoreError, StoreResult, TicketChange,
+    TicketDetail, TicketFacets, TicketQuery, TicketRecord, TicketStore,
 };
-use handraise_wire::TicketStatus;
 use rusqlite::{Connection, params};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -440,16 +439,12 @@ impl TicketStore for SqliteStore {
         })
     }
 
-    fn list_tickets(&self, status: Option<TicketStatus>) -> StoreResult<Vec<TicketDetail>> {
-        self.read(|c| {
-            let tickets = tickets_where(
-                c,
-                "(?1 IS NULL OR t.status = ?1)",
-                "t.number DESC",
-                [status.map(|s| s.as_str())],
-            )?;
-            tickets.into_iter().map(|t| detail_for(c, t)).collect()
-        })
+    fn ticket_page(&self, query: &TicketQuery) -> StoreResult<Vec<TicketDetail>> {
+        self.read(|c| super::lists::ticket_page(c, query))
+    }
+
+    fn ticket_facets(&self) -> StoreResult<TicketFacets> {
+        self.read(super::lists::ticket_facets)
     }
 
     fn ticket_detail(&self, number: i64) -> StoreResult<Option<TicketDetail>> {
