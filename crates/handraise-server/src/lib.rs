@@ -46,7 +46,7 @@ pub use state::AppState;
 pub use store::{SqliteStore, Store, StoreError};
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -210,11 +210,29 @@ async fn refuse_oversized(State(state): State<AppState>, request: Request, next:
     response
 }
 
-/// Shutdown refusal, the in-flight limit and the request timeout.
+/// Shutdown refusal, the cap on requests in flight per client address without
+/// a valid bearer, the in-flight limit and the request timeout.
 async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if state.is_shutting_down() {
         return AppError::ShuttingDown.into_response();
     }
+    let (mut parts, body) = request.into_parts();
+    let authenticated = auth::check_bearer(&mut parts, &state).await;
+    let _client_slot = if authenticated {
+        None
+    } else {
+        let Ok(auth::ClientIp(ip)) = auth::ClientIp::from_request_parts(&mut parts, &state).await;
+        match state.try_acquire_unauthenticated(ip) {
+            Some(slot) => Some(slot),
+            None => {
+                return AppError::RateLimited {
+                    retry_after_secs: 1,
+                }
+                .into_response();
+            }
+        }
+    };
+    let request = Request::from_parts(parts, body);
     let long_poll = request.uri().path() == UPDATES_PATH;
     let _slot = if long_poll {
         None

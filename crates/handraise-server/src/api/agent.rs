@@ -160,6 +160,8 @@ pub async fn updates(
     let cursor = q.cursor.unwrap_or(0).max(0);
     let wait = Duration::from_secs(q.wait.unwrap_or(0).min(wire::MAX_UPDATES_WAIT_SECS));
     let deadline = tokio::time::Instant::now() + wait;
+    // One long-poll per device: this one ends the one before it.
+    let poll = (!wait.is_zero()).then(|| state.long_polls().begin(device.id));
     let notify = state.feed().subscribe(device.id);
     let result = async {
         loop {
@@ -175,10 +177,18 @@ pub async fn updates(
             {
                 return Ok(page);
             }
+            let replaced = async {
+                match &poll {
+                    Some(poll) => poll.replaced().await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 () = &mut notified => {}
                 () = tokio::time::sleep_until(deadline) => {}
                 () = state.shutdown_started() => {}
+                // A newer long-poll of this device took over: answer what there is.
+                () = replaced => return fetch_page(&state, device.id, cursor).await,
             }
         }
     }

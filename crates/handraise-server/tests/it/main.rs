@@ -14,6 +14,7 @@ use uuid::Uuid;
 mod articles;
 mod console;
 mod desk;
+mod fair_share;
 mod limits;
 mod pages;
 mod proxy;
