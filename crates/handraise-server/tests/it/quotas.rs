@@ -108,3 +108,59 @@ async fn quotas_start_again_at_midnight_utc() {
     // Early in a day, Retry-After is capped at an hour.
     assert_eq!(retry_after(file("again", next_day).await), 3600);
 }
+
+/// The real agent against a server whose quota it passes: the refused ticket stays queued
+/// (not rejected) and the agent waits the server's `Retry-After` before trying again.
+#[tokio::test]
+async fn the_agent_keeps_a_ticket_refused_by_quota_queued_and_waits() {
+    use handraise_agent::{Agent, ItemState, ReportInput, SyncError};
+    let app = App::with_config(Config {
+        device_tickets_per_day: 1,
+        ..Config::default()
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("listen");
+    let addr = listener.local_addr().expect("address");
+    let server = tokio::spawn(handraise_server::serve(
+        listener,
+        app.state.clone(),
+        std::future::pending(),
+    ));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let agent = Agent::open(handraise_agent::Config::with_data_dir(dir.path())).expect("agent");
+    agent
+        .enroll(&format!("http://{addr}"), &app.enroll_token, None, None)
+        .await
+        .expect("enroll");
+    let input = |s: &str| ReportInput::new(handraise_wire::Category::Wifi, s);
+    let first = agent.report(input("one")).await.expect("report");
+    let second = agent.report(input("two")).await.expect("report");
+    let before = time::OffsetDateTime::now_utc();
+    let report = agent.sync_once().await.expect("sync");
+    assert_eq!(report.sent_tickets.len(), 1, "{report:?}");
+    assert_eq!(report.sent_tickets[0].0, first);
+    assert!(report.rejected.is_empty(), "{:?}", report.rejected);
+    let retry_after = match &report.failure {
+        Some(e @ SyncError::Unavailable { status: 429, .. }) => e.retry_after(),
+        other => panic!("expected a 429, got {other:?}"),
+    };
+    let retry_after = retry_after.expect("Retry-After");
+    let status = agent.status().await.expect("status");
+    let kept = status.tickets.iter().find(|t| t.client_id == second);
+    assert_eq!(kept.map(|t| t.state), Some(ItemState::Queued));
+    assert_eq!(status.queued.total(), 1);
+    // Nothing is tried again before the server's Retry-After.
+    let next = status.next_attempt_at.expect("a next attempt");
+    assert!(
+        next >= before + retry_after,
+        "{next} vs {before} + {retry_after:?}"
+    );
+    let again = agent
+        .sync_with(handraise_agent::SyncOptions::background(false))
+        .await
+        .expect("sync");
+    assert!(again.sent_tickets.is_empty(), "{again:?}");
+    assert_eq!(again.waiting_until, Some(next));
+    server.abort();
+}
