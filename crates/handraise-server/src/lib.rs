@@ -210,29 +210,12 @@ async fn refuse_oversized(State(state): State<AppState>, request: Request, next:
     response
 }
 
-/// Shutdown refusal, the cap on requests in flight per client address without
-/// a valid bearer, the in-flight limit and the request timeout.
+/// Shutdown refusal, the in-flight limit, the cap on requests in flight per
+/// client address without a valid bearer, and the request timeout.
 async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if state.is_shutting_down() {
         return AppError::ShuttingDown.into_response();
     }
-    let (mut parts, body) = request.into_parts();
-    let authenticated = auth::check_bearer(&mut parts, &state).await;
-    let _client_slot = if authenticated {
-        None
-    } else {
-        let Ok(auth::ClientIp(ip)) = auth::ClientIp::from_request_parts(&mut parts, &state).await;
-        match state.try_acquire_unauthenticated(ip) {
-            Some(slot) => Some(slot),
-            None => {
-                return AppError::RateLimited {
-                    retry_after_secs: 1,
-                }
-                .into_response();
-            }
-        }
-    };
-    let request = Request::from_parts(parts, body);
     let long_poll = request.uri().path() == UPDATES_PATH;
     let _slot = if long_poll {
         None
@@ -248,7 +231,26 @@ async fn guard(State(state): State<AppState>, request: Request, next: Next) -> R
         }
     };
     let timeout = Duration::from_secs(state.config().request_timeout_secs.max(1));
-    match tokio::time::timeout(timeout, next.run(request)).await {
+    let work = async {
+        let (mut parts, body) = request.into_parts();
+        let _client_slot = if auth::check_bearer(&mut parts, &state).await {
+            None
+        } else {
+            let Ok(auth::ClientIp(ip)) =
+                auth::ClientIp::from_request_parts(&mut parts, &state).await;
+            match state.try_acquire_unauthenticated(ip) {
+                Some(slot) => Some(slot),
+                None => {
+                    return AppError::RateLimited {
+                        retry_after_secs: 1,
+                    }
+                    .into_response();
+                }
+            }
+        };
+        next.run(Request::from_parts(parts, body)).await
+    };
+    match tokio::time::timeout(timeout, work).await {
         Ok(response) => response,
         Err(_) => AppError::Timeout.into_response(),
     }

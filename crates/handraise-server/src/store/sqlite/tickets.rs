@@ -213,9 +213,9 @@ pub(super) fn decide_and_apply(
         .collect()
 }
 
-/// Counts `amount` of `kind` on the device's usage of `quota.day` when the
-/// day's total after it is admitted; `OverQuota` (and nothing counted)
-/// otherwise. Called inside the write it counts, so it rolls back with it.
+/// Counts `amount` of `kind` on the device's usage of `quota.day`, then asks
+/// `quota` whether the day's total may be that much: `OverQuota` when not,
+/// and the caller's transaction (this count with it) rolls back.
 fn count_usage(
     conn: &Connection,
     device_id: Uuid,
@@ -228,27 +228,28 @@ fn count_usage(
         QuotaKind::Messages => "messages",
         QuotaKind::ScreenshotBytes => "screenshot_bytes",
     };
-    let device = device_id.to_string();
-    let used: i64 = first(
-        conn,
-        &format!("SELECT {column} FROM device_usage WHERE device_id = ?1 AND day = ?2"),
-        params![device, quota.day],
-        |r| r.get(0),
-    )?
-    .unwrap_or(0);
-    let total = u64::try_from(used).unwrap_or(0).saturating_add(amount);
-    if !(quota.admit)(kind, total) {
-        return Err(StoreError::OverQuota(kind));
-    }
-    exec(
+    let total: Option<i64> = first(
         conn,
         &format!(
             "INSERT INTO device_usage (device_id, day, {column}) VALUES (?1, ?2, ?3) \
-             ON CONFLICT (device_id, day) DO UPDATE SET {column} = excluded.{column}"
+             ON CONFLICT (device_id, day) DO UPDATE SET {column} = {column} + excluded.{column} \
+             RETURNING {column}"
         ),
-        params![device, quota.day, i64::try_from(total).unwrap_or(i64::MAX)],
+        params![
+            device_id.to_string(),
+            quota.day,
+            i64::try_from(amount).unwrap_or(i64::MAX)
+        ],
+        |r| r.get(0),
     )?;
-    Ok(())
+    let total = total
+        .and_then(|t| u64::try_from(t).ok())
+        .unwrap_or(u64::MAX);
+    if (quota.admit)(kind, total) {
+        Ok(())
+    } else {
+        Err(StoreError::OverQuota(kind))
+    }
 }
 
 impl TicketStore for SqliteStore {
