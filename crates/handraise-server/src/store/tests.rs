@@ -698,3 +698,33 @@ fn repeated_me_toos_and_deflections_of_a_device_are_folded_into_its_first() -> R
     assert_eq!(deflections, vec![id(11), id(13), id(14)]);
     Ok(())
 }
+
+#[test]
+fn quota_counts_are_per_device_and_day_and_old_days_are_forgotten() -> R {
+    let (s, a, b) = two_devices();
+    let limit = |max: u64| move |_: QuotaKind, total: u64| total <= max;
+    let at_most_two = limit(2);
+    let day = |d: i64| Quota {
+        day: d,
+        admit: &at_most_two,
+    };
+    for _ in 0..2 {
+        s.insert_ticket_within(&ticket(a, "a"), &day(100))?;
+    }
+    let refused = s.insert_ticket_within(&ticket(a, "a"), &day(100));
+    assert!(matches!(
+        refused,
+        Err(StoreError::OverQuota(QuotaKind::Tickets))
+    ));
+    assert_eq!(
+        s.list_tickets(None)?.len(),
+        2,
+        "nothing of the refused one is kept"
+    );
+    s.insert_ticket_within(&ticket(b, "b"), &day(100))?;
+    s.insert_ticket_within(&ticket(a, "a"), &day(101))?;
+    // Days before 101 are forgotten: day 100 counts from zero again.
+    assert_eq!(s.forget_usage_before(101)?, 2);
+    s.insert_ticket_within(&ticket(a, "a"), &day(100))?;
+    Ok(())
+}

@@ -71,6 +71,9 @@ pub trait TicketStore {
         self.put_screenshot_within(device_id, shot, &quota)
     }
     fn screenshot(&self, number: i64) -> StoreResult<Option<(String, Vec<u8>)>>;
+    /// Forgets what devices sent on UTC days before `day` (their quota
+    /// counts); returns how many device-days were forgotten.
+    fn forget_usage_before(&self, day: i64) -> StoreResult<usize>;
     /// Feed entries of this device with `seq > after`, oldest first.
     fn updates(&self, device_id: Uuid, after: i64, limit: usize) -> StoreResult<Vec<FeedEntry>>;
 

@@ -406,6 +406,10 @@ impl TicketStore for SqliteStore {
         })
     }
 
+    fn forget_usage_before(&self, day: i64) -> StoreResult<usize> {
+        self.write(|tx| exec(tx, "DELETE FROM device_usage WHERE day < ?1", [day]))
+    }
+
     fn updates(&self, device_id: Uuid, after: i64, limit: usize) -> StoreResult<Vec<FeedEntry>> {
         self.read(|c| {
             all(
