@@ -371,7 +371,8 @@ fn single_instance_plugin() -> tauri::plugin::TauriPlugin<tauri::Wry> {
 fn run_tray(core: App) {
     let mode = WindowMode::from_env();
     #[cfg(unix)]
-    let mut listener = match single::claim(&single::socket_path(core.agent().data_dir())) {
+    let claimed = single::socket_path(core.agent().data_dir()).and_then(|p| single::claim(&p));
+    let mut listener = match claimed {
         Ok(single::Instance::First(listener)) => Some(listener),
         Ok(single::Instance::Handed) => return,
         Err(e) => {
@@ -452,7 +453,7 @@ fn run_tray(core: App) {
             ..
         } => {
             if label == View::Report.label() {
-                handle.state::<App>().discard_screenshot();
+                handle.state::<App>().form_closed();
             }
             if *handle.state::<WindowMode>() == WindowMode::InProcess
                 && handle.webview_windows().is_empty()

@@ -335,13 +335,26 @@ test("devices, users, enrollment tokens and SLA pages work for an admin", async 
 
   await page.goto(baseUrl + "/console/admin/enroll-tokens");
   await page.getByLabel(/Label/).fill("Second wave");
+  await page.getByLabel(/^School/).fill("Lincoln Elementary");
+  await page.getByLabel(/Days until it expires/).fill("7");
+  await page.getByLabel(/Most computers/).fill("5");
   await page.getByRole("button", { name: "Create token" }).click();
   const token = (await page.locator("code.token").innerText()).trim();
   assert.match(token, /^[0-9a-f]{64}$/);
   await shot(page, "07-enroll-tokens.png");
   assert.deepEqual(await axe(page, "enrollment tokens"), []);
-  const enrolled = await api("POST", "/api/v1/enroll", { body: { token, hostname: "new-laptop" } });
+  const enrolled = await api("POST", "/api/v1/enroll", { body: { token, hostname: "new-laptop", school: "Elsewhere" } });
   assert.equal(enrolled.status, 201);
+  assert.equal(enrolled.json.school, "Lincoln Elementary", "the token's school wins");
+  // The token's row: its place, age, expiry and uses of its limit.
+  await page.goto(baseUrl + "/console/admin/enroll-tokens");
+  const row = page.locator("tr", { has: page.locator("th", { hasText: "Second wave" }) });
+  const cells = await row.locator("td").allInnerTexts();
+  assert.equal(cells[0], "Lincoln Elementary");
+  assert.equal(cells[2], "0 min", "its age");
+  assert.notEqual(cells[3], "Never", "it expires");
+  assert.equal(cells[4], "1 of 5");
+  assert.match(cells[6], /^Active/);
 
   await page.goto(baseUrl + "/console/admin/sla");
   await page.getByLabel(/One person/).fill("48");

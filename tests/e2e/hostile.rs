@@ -158,8 +158,9 @@ async fn thundering_herd_gets_429s_and_every_ticket_once() -> Result<()> {
 async fn authorisation_matrix() -> Result<()> {
     let server = tokio::task::block_in_place(Server::start)?;
     let (owner, other, revoked) = (Agent::new()?, Agent::new()?, Agent::new()?);
+    let spare = Agent::new()?;
     let token = tokio::task::block_in_place(|| server.enroll_token("e2e"))?;
-    for a in [&owner, &other, &revoked] {
+    for a in [&owner, &other, &revoked, &spare] {
         tokio::task::block_in_place(|| a.enroll(&server.url, &token))?;
     }
     let (id, number) = tokio::task::block_in_place(|| file_and_sync(&owner, "printer", "Jammed"))?;
@@ -168,6 +169,19 @@ async fn authorisation_matrix() -> Result<()> {
     let (_, rnum) = tokio::task::block_in_place(|| file_and_sync(&revoked, "other", "x"))?;
     let admin = tokio::task::block_in_place(|| server.admin_token("admin@example.org"))?;
     api.revoke_device_of(&admin, rnum).await?;
+    let departed = tokio::task::block_in_place(|| {
+        let token = server.tech_token("Departed")?;
+        let listed = server.cli(&["tech-token", "list", "--json"])?;
+        let rows: Vec<Value> = serde_json::from_str(&listed)?;
+        let id = rows
+            .iter()
+            .find(|r| r["user_email"] == "Departed")
+            .and_then(|r| r["id"].as_i64())
+            .context("the token is listed")?;
+        server.cli(&["tech-token", "revoke", "--id", &id.to_string()])?;
+        anyhow::Ok(token)
+    })?;
+    let spare_device = spare.device_id()?;
 
     let creds: Vec<(&str, String)> = vec![
         ("none", String::new()),
@@ -176,17 +190,20 @@ async fn authorisation_matrix() -> Result<()> {
         ("other device", other.secret()?),
         ("revoked device", revoked.secret()?),
         ("technician", tech.clone()),
+        ("admin", admin.clone()),
+        ("revoked technician token", departed),
     ];
     let msg = json!({"client_id": uuid::Uuid::now_v7(), "created_at": "2026-11-28T09:00:00Z", "body": "hi"});
     // Expected status per credential in the order above: a device's own read, the agent API,
     // the technician API.
-    const OWN: [u16; 6] = [401, 401, 200, 404, 403, 401];
-    const AGENT: [u16; 6] = [401, 401, 200, 200, 403, 401];
-    const TECH: [u16; 6] = [401, 401, 401, 401, 401, 200];
-    let created = |codes: [u16; 6]| codes.map(|c| if c == 200 { 201 } else { c });
+    const OWN: [u16; 8] = [401, 401, 200, 404, 403, 401, 401, 401];
+    const AGENT: [u16; 8] = [401, 401, 200, 200, 403, 401, 401, 401];
+    const TECH: [u16; 8] = [401, 401, 401, 401, 401, 200, 200, 401];
+    const ADMIN: [u16; 8] = [401, 401, 401, 401, 401, 403, 200, 401];
+    let created = |codes: [u16; 8]| codes.map(|c| if c == 200 { 201 } else { c });
     let tech_ticket = format!("/api/v1/tech/tickets/{number}");
     // (method, path, body, expected statuses)
-    let cases: Vec<(&str, String, Option<Value>, [u16; 6])> = vec![
+    let cases: Vec<(&str, String, Option<Value>, [u16; 8])> = vec![
         ("GET", format!("/api/v1/tickets/{id}"), None, OWN),
         (
             "POST",
@@ -216,6 +233,13 @@ async fn authorisation_matrix() -> Result<()> {
             format!("{tech_ticket}/status"),
             Some(json!({"status": "in_progress"})),
             TECH,
+        ),
+        // Last: the admin's 200 revokes the spare device.
+        (
+            "POST",
+            format!("/api/v1/tech/devices/{spare_device}/revoke"),
+            None,
+            ADMIN,
         ),
     ];
     let mut failures = Vec::new();

@@ -21,7 +21,8 @@ pub const BUILD_PACKAGES: &[&str] = &[
 ];
 
 /// What running the tests needs on top: a virtual display with a window manager and a tray
-/// host, a session bus, WebKit's WebDriver, Chromium for browser tests, screenshots.
+/// host, a session bus, WebKit's WebDriver, Chromium for browser tests, screenshots, and
+/// Prometheus to scrape the server's metrics.
 pub const TEST_RUNTIME_PACKAGES: &[&str] = &[
     "xvfb",
     "xauth",
@@ -35,6 +36,7 @@ pub const TEST_RUNTIME_PACKAGES: &[&str] = &[
     "xdotool",
     "openbox",
     "wmctrl",
+    "prometheus",
 ];
 
 /// Node.js runs the UI build and the browser tests; a machine without it gets Debian's.

@@ -312,7 +312,8 @@ fn test(root: &Path, args: &[String]) -> Result<()> {
             let mut cmd = cargo();
             cmd.args(["test", "--workspace"])
                 .args(TEST_FEATURES)
-                .env("HANDRAISE_BIN_DIR", &bin_dir);
+                .env("HANDRAISE_BIN_DIR", &bin_dir)
+                .env(handraise_testkit::REQUIRE_PEERS_ENV, "1");
             if soak {
                 cmd.env("HANDRAISE_SOAK", "1");
             }

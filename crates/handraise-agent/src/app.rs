@@ -39,6 +39,8 @@ pub struct App {
     agent: Agent,
     screenshot: Arc<Mutex<Option<PendingShot>>>,
     shot_sender: Arc<Mutex<Option<ShotSender>>>,
+    /// The facts the report form showed, so that the submit sends exactly those.
+    previewed: Arc<Mutex<Option<handraise_wire::DeviceSnapshot>>>,
     opened: Arc<Mutex<Option<(String, SystemTime)>>>,
 }
 
@@ -52,6 +54,7 @@ impl App {
             agent,
             screenshot: Arc::new(Mutex::new(None)),
             shot_sender: Arc::new(Mutex::new(None)),
+            previewed: Arc::new(Mutex::new(None)),
             opened: Arc::new(Mutex::new(None)),
         }
     }
@@ -62,6 +65,13 @@ impl App {
 
     async fn pref(&self, key: &'static str) -> Result<Option<String>, AgentError> {
         self.agent.db(move |s| s.pref(key)).await
+    }
+
+    /// The report form closed (submitted or not): what it held (the screenshot, the
+    /// previewed facts) is dropped.
+    pub fn form_closed(&self) {
+        self.discard_screenshot();
+        self.discard_previewed_facts();
     }
 
     pub fn sync_now(&self) {

@@ -85,8 +85,13 @@ pub enum SyncError {
         message: String,
     },
     /// 401/403: the device is unknown or revoked; the queue pauses until re-enrolled.
+    /// (At enrollment: the token or the computer was refused, as `code` says.)
     #[error("this computer needs to be reconnected to the help desk (HTTP {status}: {message})")]
-    Unauthorized { status: u16, message: String },
+    Unauthorized {
+        status: u16,
+        code: String,
+        message: String,
+    },
     /// A 2xx answer whose body could not be read. Retried later.
     #[error("unexpected answer from the server: {0}")]
     Decode(String),
@@ -137,6 +142,10 @@ pub enum AgentError {
     /// Input that the server would refuse too; the message is for people.
     #[error("{0}")]
     Invalid(String),
+    /// The server refused to enroll this computer (an expired or used-up token, a
+    /// computer an admin removed, …); said plainly.
+    #[error("{0}")]
+    EnrollRefused(handraise_wire::EnrollRefusal),
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,

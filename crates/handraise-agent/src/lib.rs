@@ -17,6 +17,7 @@ pub mod facts;
 pub mod i18n;
 pub mod lock;
 pub mod logging;
+pub mod machine;
 pub mod netcheck;
 pub mod private;
 pub mod store;

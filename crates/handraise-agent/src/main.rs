@@ -132,7 +132,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             let code = match e.downcast_ref::<AgentError>() {
-                Some(AgentError::Invalid(_)) => EXIT_INVALID,
+                Some(AgentError::Invalid(_) | AgentError::EnrollRefused(_)) => EXIT_INVALID,
                 Some(AgentError::Sync(SyncError::LockBusy)) => EXIT_LOCKED,
                 Some(AgentError::Sync(SyncError::NotEnrolled)) => EXIT_NEEDS_ENROLL,
                 _ => EXIT_FAILURE,

@@ -95,6 +95,7 @@ pub async fn enroll_many(
             os: Some("Linux".into()),
             model: None,
             agent_version: Some("bench".into()),
+            machine_id: None,
         };
         tasks.spawn(async move {
             let _permit = permit;

@@ -9,7 +9,8 @@ use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use handraise_server::auth::hash_secret;
 use handraise_server::service::tickets::status_change;
 use handraise_server::store::{
-    AdminStore, DeviceStore, NewDevice, NewTicketRecord, TicketStore, now_utc,
+    AdminStore, DeviceStore, NewDevice, NewEnrollToken, NewEnrollment, NewTicketRecord,
+    TicketStore, now_utc,
 };
 use handraise_server::{AppState, Config, SqliteStore, Store, router};
 use handraise_wire::{Category, Scope, TicketStatus, Urgency};
@@ -24,15 +25,19 @@ fn store_with_device(dir: &std::path::Path) -> (Arc<SqliteStore>, Uuid, String) 
     let store = Arc::new(SqliteStore::open(&dir.join("bench.db")).expect("store"));
     let now = now_utc();
     store
-        .create_enroll_token(&hash_secret("enroll"), "bench", now)
+        .create_enroll_token(&NewEnrollToken::new(&hash_secret("enroll"), "bench"), now)
         .expect("token");
     let secret = "device-secret".to_owned();
     let id = Uuid::now_v7();
+    let device = NewDevice::new(id, hash_secret(&secret), "bench".into(), now);
     store
-        .enroll_device(
-            &hash_secret("enroll"),
-            &NewDevice::new(id, hash_secret(&secret), "bench".into(), now),
-        )
+        .enroll_device(&hash_secret("enroll"), None, &mut |_| {
+            Ok(NewEnrollment {
+                device: device.clone(),
+                previous_device: None,
+            })
+        })
+        .expect("store")
         .expect("enroll");
     (store, id, secret)
 }

@@ -12,12 +12,13 @@ use axum::extract::ConnectInfo;
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use axum::http::{Extensions, HeaderMap, header};
 use std::convert::Infallible;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 /// The token of an `Authorization: Bearer <token>` header.
-fn bearer(parts: &Parts) -> Option<&str> {
-    let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
@@ -26,7 +27,9 @@ fn bearer(parts: &Parts) -> Option<&str> {
 /// The hash of the request's bearer credential, as the store keeps it;
 /// `Unauthorized` without one.
 fn bearer_hash(parts: &Parts) -> Result<String, AppError> {
-    Ok(hash_secret(bearer(parts).ok_or(AppError::Unauthorized)?))
+    Ok(hash_secret(
+        bearer(&parts.headers).ok_or(AppError::Unauthorized)?,
+    ))
 }
 
 /// A bearer the `guard` middleware already found valid ([`check_bearer`]),
@@ -43,7 +46,7 @@ enum Checked {
 /// and the technician extractors. Anything else (no bearer, a bad one, a
 /// console page) is unauthenticated.
 pub async fn check_bearer(parts: &mut Parts, state: &AppState) -> bool {
-    let Some(token) = bearer(parts).map(str::to_owned) else {
+    let Some(token) = bearer(&parts.headers).map(str::to_owned) else {
         return false;
     };
     let path = parts.uri.path();
@@ -100,7 +103,9 @@ async fn tech_user(parts: &mut Parts, state: &AppState) -> Result<UserRecord, Ap
     if let Some(Checked::Tech(user)) = parts.extensions.remove::<Checked>() {
         return Ok(user);
     }
-    let token = bearer(parts).ok_or(AppError::Unauthorized)?.to_owned();
+    let token = bearer(&parts.headers)
+        .ok_or(AppError::Unauthorized)?
+        .to_owned();
     state
         .blocking(move |s| enrollment::tech_token_user(s, &token, now_utc()))
         .await?
@@ -147,15 +152,19 @@ impl FromRequestParts<AppState> for AdminTechAuth {
 #[derive(Debug, Clone, Copy)]
 pub struct ClientIp(pub IpAddr);
 
+/// The TCP peer of a request; unspecified when not served over TCP.
+fn peer(extensions: &Extensions) -> IpAddr {
+    extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ci| ci.0.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+}
+
 impl FromRequestParts<AppState> for ClientIp {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ci| ci.0.ip())
-            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        let peer = peer(&parts.extensions);
         let forwarded: Option<Vec<&str>> = parts
             .headers
             .get_all(X_FORWARDED_FOR)
@@ -170,6 +179,37 @@ impl FromRequestParts<AppState> for ClientIp {
         )))
     }
 }
+
+/// Put on every request that came over the server's own TLS, by the accept
+/// loop (`transport`).
+#[derive(Debug, Clone, Copy)]
+pub struct OverTls;
+
+/// Whether the client reached the server over HTTPS: over the server's own
+/// TLS ([`OverTls`]), or through one of the `trusted_proxies` saying so
+/// (`X-Forwarded-Proto: https`, or `proto=https` in `Forwarded`). From any
+/// other peer those headers are ignored.
+pub fn is_secure(headers: &HeaderMap, extensions: &Extensions, trusted: &TrustedProxies) -> bool {
+    if extensions.get::<OverTls>().is_some() {
+        return true;
+    }
+    if !trusted.contains(peer(extensions)) {
+        return false;
+    }
+    let forwarded_proto = headers
+        .get(X_FORWARDED_PROTO)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"));
+    let forwarded = headers
+        .get(header::FORWARDED)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().contains("proto=https"));
+    forwarded_proto || forwarded
+}
+
+/// The header a TLS-terminating proxy names the client's scheme in.
+const X_FORWARDED_PROTO: &str = "x-forwarded-proto";
 
 /// The header a reverse proxy appends the address it received from to.
 const X_FORWARDED_FOR: &str = "x-forwarded-for";

@@ -1,17 +1,24 @@
-//! Command line: `init`, `serve`, `enroll-token create`, `tech-token create|list|revoke`,
-//! `user add`, `user list`, `tickets list`, `kb list|export|import`, `purge`,
-//! `backup`. Every command accepts `--data-dir` before or
+//! Command line: `init`, `serve`, `enroll-token create|list|revoke`,
+//! `devices list|allow-reenroll|reenrollments` (in `enroll`),
+//! `tech-token create|list|revoke`, `user add`, `user list`, `tickets list`,
+//! `kb list|export|import`, `purge`, `backup`, `restore`. Every command accepts `--data-dir` before or
 //! after the subcommand, or `HANDRAISE_SERVER_DATA_DIR`.
+
+mod doctor;
+mod enroll;
+mod ops;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
+use enroll::{DevicesCommand, EnrollTokenCommand};
+use handraise_server::config::Location;
 use handraise_server::service::accounts::{self, UserInput};
 use handraise_server::service::enrollment;
 use handraise_server::store::{
-    AccountStore, AdminStore, KbStore, Role, TicketDetail, TicketFilter, TicketOrder, TicketQuery,
-    now_utc,
+    AccountStore, KbStore, Role, TicketDetail, TicketFilter, TicketOrder, TicketQuery, now_utc,
 };
-use handraise_server::{AppState, Config, Store, open_data_dir};
+use handraise_server::transport::{self, Tls};
+use handraise_server::{AppState, Store, init_data_dir, open_data_dir};
 use serde::Serialize;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -24,9 +31,15 @@ use std::sync::Arc;
     about = "HandRaise district server"
 )]
 pub struct Cli {
-    /// Directory holding config.toml and handraise.db.
+    /// Directory holding handraise.db (and config.toml, unless --config
+    /// names another file).
     #[arg(long, global = true, env = "HANDRAISE_SERVER_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// The configuration file (such as /etc/handraise/server.toml); its
+    /// `data_dir` key names the data directory when --data-dir is not given.
+    /// Default: DATA_DIR/config.toml.
+    #[arg(long, global = true, env = "HANDRAISE_SERVER_CONFIG")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -44,6 +57,9 @@ enum Command {
     /// Manage enrollment tokens.
     #[command(subcommand)]
     EnrollToken(EnrollTokenCommand),
+    /// Devices: list them, allow a revoked computer to enroll again, list re-enrollments.
+    #[command(subcommand)]
+    Devices(DevicesCommand),
     /// Manage technician API tokens.
     #[command(subcommand)]
     TechToken(TechTokenCommand),
@@ -57,6 +73,16 @@ enum Command {
     Backup {
         #[arg(long)]
         out: PathBuf,
+    },
+    /// Check this server: configuration, database, disk, TLS certificate,
+    /// the listen address, backups and devices' clocks; one line each. Exits
+    /// non-zero only when a check fails.
+    Doctor(JsonFlag),
+    /// Restore a backup into a new or empty data directory (never over a
+    /// database); agents then send again what the backup lacks.
+    Restore {
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
     },
     /// The knowledge base as documents (Markdown with front matter).
     #[command(subcommand)]
@@ -119,20 +145,6 @@ struct PurgeLine {
     screenshots: u64,
     screenshot_bytes: u64,
     snapshots: u64,
-}
-
-#[derive(Debug, Subcommand)]
-enum EnrollTokenCommand {
-    /// Create an enrollment token; prints it on the last line.
-    Create {
-        #[arg(long)]
-        label: String,
-    },
-    /// List enrollment tokens (id, label, created, revoked); never the tokens themselves.
-    List(JsonFlag),
-    /// Revoke the enrollment token with this id: it enrolls no more devices (devices
-    /// already enrolled keep working).
-    Revoke(TokenId),
 }
 
 /// `--json` of a token list.
@@ -249,60 +261,31 @@ fn rfc3339(t: time::OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
+impl Cli {
+    /// The `log_format` of the data directory's configuration (text when it
+    /// cannot be read: the command then says why).
+    pub fn log_format(&self) -> handraise_server::config::LogFormat {
+        Location::resolve(self.data_dir.clone(), self.config.clone())
+            .and_then(|l| l.config())
+            .map(|c| c.log_format)
+            .unwrap_or_default()
+    }
+}
+
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let Some(data_dir) = cli.data_dir else {
-        bail!("--data-dir (or HANDRAISE_SERVER_DATA_DIR) is required");
-    };
+    let location = Location::resolve(cli.data_dir, cli.config)?;
+    let data_dir = location.data_dir.clone();
     match cli.command {
-        Command::Init => init(&data_dir),
-        Command::Serve { listen } => serve(&data_dir, listen).await,
-        Command::EnrollToken(EnrollTokenCommand::Create { label }) => {
-            let (store, _) = open(&data_dir)?;
-            let created = enrollment::create_enroll_token(&store, &label, now_utc())?;
-            println!(
-                "enrollment token {:?} created; it is shown only once:",
-                created.of
-            );
-            println!("{}", created.token);
-            Ok(())
-        }
-        Command::EnrollToken(EnrollTokenCommand::List(JsonFlag { json })) => {
-            let (store, _) = open(&data_dir)?;
-            let tokens = store.list_enroll_tokens()?;
-            if json {
-                let rows: Vec<serde_json::Value> = tokens
-                    .iter()
-                    .map(|t| {
-                        serde_json::json!({
-                            "id": t.id,
-                            "label": t.label,
-                            "created_at": rfc3339(t.created_at),
-                            "revoked": t.revoked,
-                        })
-                    })
-                    .collect();
-                println!("{}", serde_json::to_string_pretty(&rows)?);
-            } else {
-                for t in &tokens {
-                    let state = if t.revoked { "revoked" } else { "active" };
-                    println!("{:>4}  {:<8} {}", t.id, state, t.label);
-                }
-            }
-            Ok(())
-        }
-        Command::EnrollToken(EnrollTokenCommand::Revoke(TokenId { id })) => {
-            let (store, _) = open(&data_dir)?;
-            enrollment::revoke_enroll_token(&store, id, now_utc())
-                .with_context(|| format!("no enrollment token with id {id}"))?;
-            println!("enrollment token {id} revoked");
-            Ok(())
-        }
+        Command::Init => init(&location),
+        Command::Serve { listen } => serve(&location, listen).await,
+        Command::EnrollToken(cmd) => enroll::enroll_token(&data_dir, cmd),
+        Command::Devices(cmd) => enroll::devices(&data_dir, cmd),
         Command::TechToken(TechTokenCommand::Create {
             email,
             name,
             expires_days,
         }) => {
-            let (store, _) = open(&data_dir)?;
+            let store = open(&data_dir)?;
             let owner = match (&email, &name) {
                 (Some(email), _) => enrollment::TokenOwner::Email(email),
                 (None, Some(name)) => enrollment::TokenOwner::Name(name),
@@ -332,7 +315,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::TechToken(TechTokenCommand::List(JsonFlag { json })) => {
-            let (store, _) = open(&data_dir)?;
+            let store = open(&data_dir)?;
             let tokens = enrollment::list_tech_tokens(&store, None)?;
             if json {
                 let rows: Vec<TechTokenLine> = tokens
@@ -367,7 +350,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::TechToken(TechTokenCommand::Revoke(TokenId { id })) => {
-            let (store, _) = open(&data_dir)?;
+            let store = open(&data_dir)?;
             enrollment::revoke_tech_token(&store, None, id, now_utc())
                 .with_context(|| format!("no technician API token with id {id}"))?;
             println!("technician API token {id} revoked");
@@ -376,7 +359,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(UserCommand::Add { email, role, name }) => {
             let role = Role::parse(&role).context("--role must be technician or admin")?;
             let password = read_password()?;
-            let (store, _) = open(&data_dir)?;
+            let store = open(&data_dir)?;
             let input = UserInput {
                 email: &email,
                 name: name.as_deref(),
@@ -393,7 +376,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User(UserCommand::List) => {
-            let (store, _) = open(&data_dir)?;
+            let store = open(&data_dir)?;
             for u in store.list_users()? {
                 println!(
                     "{:<40} {:<10} {:<30} {}",
@@ -412,34 +395,38 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Kb(KbCommand::Export { out }) => kb_export(&data_dir, &out),
         Command::Kb(KbCommand::Import { folder }) => kb_import(&data_dir, &folder),
         Command::Purge { as_of, json } => purge(&data_dir, as_of.as_deref(), json),
-        Command::Backup { out } => {
-            let (store, _) = open(&data_dir)?;
-            store
-                .backup(&out)
-                .with_context(|| format!("backing up to {}", out.display()))?;
-            println!("backup written to {}", out.display());
-            Ok(())
+        Command::Backup { out } => ops::backup(&data_dir, &out),
+        Command::Restore { from } => ops::restore(&data_dir, &from),
+        Command::Doctor(JsonFlag { json }) => {
+            if doctor::doctor(&location, json).await? {
+                Ok(())
+            } else {
+                bail!("a check failed")
+            }
         }
     }
 }
 
-fn open(data_dir: &Path) -> anyhow::Result<(handraise_server::SqliteStore, bool)> {
+fn open(data_dir: &Path) -> anyhow::Result<handraise_server::SqliteStore> {
     open_data_dir(data_dir)
         .with_context(|| format!("opening data directory {}", data_dir.display()))
 }
 
-fn init(data_dir: &Path) -> anyhow::Result<()> {
-    let (store, wrote_config) = open(data_dir)?;
+fn init(location: &Location) -> anyhow::Result<()> {
+    let data_dir = &location.data_dir;
+    let (store, wrote_config) = init_data_dir(location)
+        .with_context(|| format!("preparing data directory {}", data_dir.display()))?;
     println!("data directory: {}", data_dir.display());
     println!(
         "database: {} (schema version {})",
         handraise_server::database_path(data_dir).display(),
         store.schema_version()?
     );
+    let config_file = location.config_file.display();
     if wrote_config {
-        println!("config: wrote {}", Config::path(data_dir).display());
+        println!("config: wrote {config_file}");
     } else {
-        println!("config: kept existing {}", Config::path(data_dir).display());
+        println!("config: kept existing {config_file}");
     }
     let added = handraise_server::service::load_default_articles(&store, now_utc())?;
     println!(
@@ -451,7 +438,7 @@ fn init(data_dir: &Path) -> anyhow::Result<()> {
 }
 
 fn kb_list(data_dir: &Path, json: bool) -> anyhow::Result<()> {
-    let (store, _) = open(data_dir)?;
+    let store = open(data_dir)?;
     let (_, mut articles) = store.kb_changes(0)?;
     articles.sort_by(|a, b| a.slug.cmp(&b.slug));
     let mut out = std::io::stdout().lock();
@@ -492,7 +479,7 @@ fn kb_list(data_dir: &Path, json: bool) -> anyhow::Result<()> {
 }
 
 fn kb_export(data_dir: &Path, folder: &Path) -> anyhow::Result<()> {
-    let (store, _) = open(data_dir)?;
+    let store = open(data_dir)?;
     let (_, articles) = store.kb_changes(0)?;
     std::fs::create_dir_all(folder)
         .with_context(|| format!("cannot create {}", folder.display()))?;
@@ -511,7 +498,7 @@ fn kb_export(data_dir: &Path, folder: &Path) -> anyhow::Result<()> {
 }
 
 fn kb_import(data_dir: &Path, folder: &Path) -> anyhow::Result<()> {
-    let (store, _) = open(data_dir)?;
+    let store = open(data_dir)?;
     let mut files: Vec<PathBuf> = std::fs::read_dir(folder)
         .with_context(|| format!("cannot read {}", folder.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -576,7 +563,7 @@ fn purge(data_dir: &Path, as_of: Option<&str>, json: bool) -> anyhow::Result<()>
             .with_context(|| format!("--as-of {t:?} is not an RFC 3339 time"))?,
         None => now_utc(),
     };
-    let (store, _) = open(data_dir)?;
+    let store = open(data_dir)?;
     let (days, report) = handraise_server::service::purge(&store, now)?;
     let closed_before = now - time::Duration::days(i64::from(days));
     let mut out = std::io::stdout().lock();
@@ -652,27 +639,65 @@ fn spawn_daily_purge(store: Arc<dyn Store>) {
     });
 }
 
-async fn serve(data_dir: &Path, listen: Option<String>) -> anyhow::Result<()> {
-    let (store, _) = open(data_dir)?;
-    let mut config = Config::load(data_dir)?;
+async fn serve(location: &Location, listen: Option<String>) -> anyhow::Result<()> {
+    let data_dir = &location.data_dir;
+    let store = open(data_dir)?;
+    let mut config = location.config()?;
     if let Some(listen) = listen {
         config.listen = listen;
     }
-    let listener = tokio::net::TcpListener::bind(&config.listen)
+    transport::raise_open_file_limit();
+    let listener = transport::bind(&config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let tls = match config.tls_files(data_dir)? {
+        Some((cert, key)) => {
+            let tls = Tls::load(&cert, &key)?;
+            transport::reload_on_sighup(Arc::clone(&tls));
+            Some(tls)
+        }
+        None => None,
+    };
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, data_dir = %data_dir.display(), "serving");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(%addr, scheme, data_dir = %data_dir.display(), "serving");
+    let store: Arc<dyn Store> = Arc::new(store);
+    let metrics_listen = config.metrics_listen.clone();
+    let state = AppState::new(store, config);
+    if let Some(listen) = metrics_listen {
+        // Printed before `listening on`, which says the server is ready.
+        spawn_metrics_listener(&listen, state.clone()).await?;
+    }
     {
         let mut out = std::io::stdout().lock();
-        writeln!(out, "listening on http://{addr}")?;
-        writeln!(out, "console: http://{addr}/console/")?;
+        writeln!(out, "listening on {scheme}://{addr}")?;
+        writeln!(out, "console: {scheme}://{addr}/console/")?;
         out.flush()?;
     }
-    let store: Arc<dyn Store> = Arc::new(store);
-    spawn_daily_purge(Arc::clone(&store));
-    let state = AppState::new(store, config);
-    handraise_server::serve(listener, state, shutdown_signal()).await?;
+    spawn_daily_purge(Arc::clone(state.store()));
+    ops::spawn_scheduled_backups(Arc::clone(state.store()), state.config());
+    handraise_server::serve_with(listener, state, tls, shutdown_signal()).await?;
+    Ok(())
+}
+
+/// Serves `/metrics` alone on `listen` (the monitoring network's address)
+/// until the process ends.
+async fn spawn_metrics_listener(listen: &str, state: AppState) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen for metrics on {listen}"))?;
+    let addr = listener.local_addr()?;
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "metrics: http://{addr}/metrics")?;
+        out.flush()?;
+    }
+    let app = handraise_server::metrics_router(state);
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "the metrics listener stopped");
+        }
+    });
     Ok(())
 }
 
@@ -794,7 +819,7 @@ fn list_tickets(
     limit: usize,
     page: Option<usize>,
 ) -> anyhow::Result<()> {
-    let (store, _) = open(data_dir)?;
+    let store = open(data_dir)?;
     let page = if json { page } else { Some(page.unwrap_or(1)) };
     let tickets = tickets_to_list(&store, limit, page)?;
     let lines: Vec<TicketLine> = tickets

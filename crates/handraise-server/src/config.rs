@@ -1,5 +1,6 @@
-//! Server configuration: `DATA_DIR/config.toml`, then `HANDRAISE_SERVER_*`
-//! environment variables, then command-line flags. Defaults live on the struct.
+//! Server configuration: a TOML file (`--config FILE`, else
+//! `DATA_DIR/config.toml`), then `HANDRAISE_SERVER_*` environment variables,
+//! then command-line flags. Defaults live on the struct.
 
 use crate::tz::Zone;
 use serde::{Deserialize, Serialize};
@@ -16,6 +17,9 @@ pub const DATABASE_FILE: &str = "handraise.db";
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Config {
+    /// The data directory, for a configuration file kept outside it
+    /// (`--config /etc/handraise/server.toml`); `--data-dir` overrides it.
+    pub data_dir: Option<PathBuf>,
     /// Address to listen on.
     pub listen: String,
     /// Requests handled at once (long-polls excluded); beyond it 429.
@@ -61,11 +65,71 @@ pub struct Config {
     /// valid device or technician bearer (enrollment, sign-in, pages, bad
     /// credentials); beyond it 429.
     pub max_unauthenticated_per_client: usize,
+    /// A second address that serves only `/metrics`, open to whoever reaches
+    /// it (bind it to the monitoring network). Unset: no such listener.
+    pub metrics_listen: Option<String>,
+    /// A file holding a bearer token that opens `/metrics` on the main
+    /// listener (mode 0600 or stricter; read at each scrape, so it can be
+    /// replaced without a restart). Unset: `/metrics` is not served there.
+    pub metrics_token_file: Option<PathBuf>,
+    /// `text` (for people) or `json` (one object a line, for log shippers).
+    pub log_format: LogFormat,
+    /// Where `serve` writes scheduled backups (`handraise-<time>.db`, each
+    /// checked after writing). Unset: no scheduled backups.
+    pub backup_dir: Option<PathBuf>,
+    /// Hours between scheduled backups.
+    pub backup_every_hours: u32,
+    /// Scheduled backups kept; the oldest beyond it are removed.
+    pub backup_keep: u32,
+    /// PEM certificate chain and private key: with both, `serve` speaks HTTPS
+    /// itself (reloading them on SIGHUP). A relative path is in the data
+    /// directory. Without them, plain HTTP.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// Seconds a client has to finish a request's headers, counted from when
+    /// the server starts waiting for them: on a new connection (the TLS
+    /// handshake included) and on a kept-alive one after its last answer.
+    /// Then the connection is closed.
+    pub header_read_timeout_secs: u64,
+    /// Seconds a connection may stay open with no request being handled and
+    /// no bytes moving (a client that stopped reading its answer); then it is
+    /// closed. A pending long-poll is a request being handled.
+    pub idle_timeout_secs: u64,
+    /// Open connections at most (each long-polling agent holds one). When full,
+    /// the server stops accepting: new connections wait in the listen backlog
+    /// until one closes. Lowered to what the open-file limit allows.
+    pub max_connections: usize,
+    /// Console cookies are always `Secure` with the `__Host-` prefix, even
+    /// when the request does not look like HTTPS (a TLS proxy that is not
+    /// among `trusted_proxies`).
+    pub always_secure_cookies: bool,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+impl FromStr for LogFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "text" => Ok(Self::Text),
+            "json" => Ok(Self::Json),
+            other => Err(format!("log_format is `text` or `json`, not {other:?}")),
+        }
+    }
 }
 
 impl Default for Config {
     fn default() -> Self {
         Self {
+            data_dir: None,
             listen: "127.0.0.1:8080".into(),
             max_in_flight: 512,
             enroll_per_minute_per_ip: 30,
@@ -84,6 +148,18 @@ impl Default for Config {
             device_messages_per_day: 5_000,
             device_screenshot_bytes_per_day: 500 * 1024 * 1024,
             max_unauthenticated_per_client: 32,
+            metrics_listen: None,
+            metrics_token_file: None,
+            log_format: LogFormat::Text,
+            backup_dir: None,
+            backup_every_hours: 24,
+            backup_keep: 7,
+            tls_cert: None,
+            tls_key: None,
+            header_read_timeout_secs: 30,
+            idle_timeout_secs: 60,
+            max_connections: 20_000,
+            always_secure_cookies: false,
         }
     }
 }
@@ -108,8 +184,87 @@ pub enum ConfigError {
     },
     #[error("environment variable {name}={value:?} is not valid")]
     Env { name: String, value: String },
+    #[error("{0}")]
+    Invalid(String),
     #[error("cannot serialise the configuration: {0}")]
     Serialise(#[from] toml::ser::Error),
+    #[error("no data directory: give --data-dir (or HANDRAISE_SERVER_DATA_DIR){}", match .0 {
+        Some(file) => format!(", or set data_dir in {}", file.display()),
+        None => String::new(),
+    })]
+    NoDataDir(Option<PathBuf>),
+}
+
+/// Where a server's files are: its data directory and its configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub data_dir: PathBuf,
+    pub config_file: PathBuf,
+}
+
+impl Location {
+    /// The configuration file is `config_file` when given (`--config`), else
+    /// `DATA_DIR/config.toml`; the data directory is `data_dir` when given,
+    /// else the `data_dir` key of that file.
+    pub fn resolve(
+        data_dir: Option<PathBuf>,
+        config_file: Option<PathBuf>,
+    ) -> Result<Self, ConfigError> {
+        match (data_dir, config_file) {
+            (Some(data_dir), None) => Ok(Self {
+                config_file: Config::path(&data_dir),
+                data_dir,
+            }),
+            (given, Some(config_file)) => {
+                let data_dir = match given {
+                    Some(dir) => dir,
+                    None => Config::read_file(&config_file)?
+                        .data_dir
+                        .ok_or_else(|| ConfigError::NoDataDir(Some(config_file.clone())))?,
+                };
+                Ok(Self {
+                    data_dir,
+                    config_file,
+                })
+            }
+            (None, None) => Err(ConfigError::NoDataDir(None)),
+        }
+    }
+
+    /// The configuration: the file (defaults when it is absent), then the
+    /// environment.
+    pub fn config(&self) -> Result<Config, ConfigError> {
+        let mut config = Config::read_file(&self.config_file)?;
+        config.apply_env(|name| std::env::var(name).ok())?;
+        Ok(config)
+    }
+
+    /// Writes the default configuration unless the file exists (naming the
+    /// data directory when the file is kept outside it). Returns whether it
+    /// wrote one.
+    pub fn write_default_config(&self) -> Result<bool, ConfigError> {
+        let path = &self.config_file;
+        if path.exists() {
+            return Ok(false);
+        }
+        let outside = self.config_file != Config::path(&self.data_dir);
+        let config = Config {
+            data_dir: outside.then(|| self.data_dir.clone()),
+            ..Config::default()
+        };
+        let text = format!(
+            "# HandRaise district server configuration. Every key is optional.\n\
+             # Environment variables HANDRAISE_SERVER_<KEY> (upper case) override it.\n\
+             # For HTTPS without a proxy: tls_cert = \"cert.pem\" and tls_key = \"key.pem\"\n\
+             # (PEM; relative to the data directory; reloaded on SIGHUP).\n{}",
+            toml::to_string_pretty(&config)?
+        );
+        std::fs::write(path, text).map_err(|source| ConfigError::Write {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(true)
+    }
 }
 
 impl Config {
@@ -121,9 +276,11 @@ impl Config {
     /// Reads `data_dir/config.toml` (defaults when absent), then applies
     /// environment overrides.
     pub fn load(data_dir: &Path) -> Result<Self, ConfigError> {
-        let mut config = Self::read_file(&Self::path(data_dir))?;
-        config.apply_env(|name| std::env::var(name).ok())?;
-        Ok(config)
+        Location {
+            data_dir: data_dir.to_owned(),
+            config_file: Self::path(data_dir),
+        }
+        .config()
     }
 
     fn read_file(path: &Path) -> Result<Self, ConfigError> {
@@ -143,22 +300,6 @@ impl Config {
     /// Parses TOML text; missing keys take their defaults.
     pub fn parse(text: &str) -> Result<Self, toml::de::Error> {
         toml::from_str(text)
-    }
-
-    /// Writes the default configuration to `data_dir/config.toml` unless a
-    /// file is already there. Returns whether it wrote one.
-    pub fn write_default_if_missing(data_dir: &Path) -> Result<bool, ConfigError> {
-        let path = Self::path(data_dir);
-        if path.exists() {
-            return Ok(false);
-        }
-        let text = format!(
-            "# HandRaise district server configuration. Every key is optional.\n\
-             # Environment variables HANDRAISE_SERVER_<KEY> (upper case) override it.\n{}",
-            toml::to_string_pretty(&Self::default())?
-        );
-        std::fs::write(&path, text).map_err(|source| ConfigError::Write { path, source })?;
-        Ok(true)
     }
 
     /// Applies `HANDRAISE_SERVER_<KEY>` overrides read through `get`.
@@ -218,7 +359,52 @@ impl Config {
             max_unauthenticated_per_client,
             "HANDRAISE_SERVER_MAX_UNAUTHENTICATED_PER_CLIENT"
         );
+        env!(log_format, "HANDRAISE_SERVER_LOG_FORMAT");
+        env!(backup_every_hours, "HANDRAISE_SERVER_BACKUP_EVERY_HOURS");
+        env!(backup_keep, "HANDRAISE_SERVER_BACKUP_KEEP");
+        env!(
+            header_read_timeout_secs,
+            "HANDRAISE_SERVER_HEADER_READ_TIMEOUT_SECS"
+        );
+        env!(idle_timeout_secs, "HANDRAISE_SERVER_IDLE_TIMEOUT_SECS");
+        env!(max_connections, "HANDRAISE_SERVER_MAX_CONNECTIONS");
+        env!(
+            always_secure_cookies,
+            "HANDRAISE_SERVER_ALWAYS_SECURE_COOKIES"
+        );
+        // Optional settings: an empty value unsets them.
+        if let Some(v) = get("HANDRAISE_SERVER_METRICS_LISTEN") {
+            self.metrics_listen = Some(v.trim().to_owned()).filter(|v| !v.is_empty());
+        }
+        for (field, name) in [
+            (&mut self.tls_cert, "HANDRAISE_SERVER_TLS_CERT"),
+            (&mut self.tls_key, "HANDRAISE_SERVER_TLS_KEY"),
+            (&mut self.backup_dir, "HANDRAISE_SERVER_BACKUP_DIR"),
+            (
+                &mut self.metrics_token_file,
+                "HANDRAISE_SERVER_METRICS_TOKEN_FILE",
+            ),
+        ] {
+            if let Some(v) = get(name) {
+                *field = Some(v.trim()).filter(|v| !v.is_empty()).map(PathBuf::from);
+            }
+        }
         Ok(())
+    }
+
+    /// The certificate and key files (relative ones in `data_dir`), when
+    /// `serve` is to speak HTTPS; one without the other is an error.
+    pub fn tls_files(&self, data_dir: &Path) -> Result<Option<(PathBuf, PathBuf)>, ConfigError> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Ok(Some((data_dir.join(cert), data_dir.join(key)))),
+            (None, None) => Ok(None),
+            (Some(_), None) => Err(ConfigError::Invalid(
+                "tls_cert is set but tls_key is not: HTTPS needs both".into(),
+            )),
+            (None, Some(_)) => Err(ConfigError::Invalid(
+                "tls_key is set but tls_cert is not: HTTPS needs both".into(),
+            )),
+        }
     }
 }
 
@@ -337,13 +523,39 @@ mod tests {
     fn default_file_round_trips_and_is_never_overwritten() -> Result<(), Box<dyn std::error::Error>>
     {
         let dir = tempfile::tempdir()?;
-        assert!(Config::write_default_if_missing(dir.path())?);
+        let here = Location::resolve(Some(dir.path().to_owned()), None)?;
+        assert!(here.write_default_config()?);
         std::fs::write(Config::path(dir.path()), "listen = \"0.0.0.0:9\"\n")?;
-        assert!(!Config::write_default_if_missing(dir.path())?);
+        assert!(!here.write_default_config()?);
         assert_eq!(
             Config::read_file(&Config::path(dir.path()))?.listen,
             "0.0.0.0:9"
         );
+        Ok(())
+    }
+
+    #[test]
+    fn a_config_file_outside_the_data_directory_names_it() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let etc = tempfile::tempdir()?;
+        let file = etc.path().join("server.toml");
+        let data = etc.path().join("lib");
+        let made = Location::resolve(Some(data.clone()), Some(file.clone()))?;
+        assert!(made.write_default_config()?);
+        assert!(
+            !Config::path(&data).exists(),
+            "nothing written in the data directory"
+        );
+        // Later commands find the data directory through the file alone.
+        let later = Location::resolve(None, Some(file.clone()))?;
+        assert_eq!(later, made);
+        assert_eq!(later.config()?.data_dir.as_deref(), Some(data.as_path()));
+        // Without either, the error says what to give.
+        let err = Location::resolve(None, None).expect_err("nothing to go on");
+        assert!(err.to_string().contains("--data-dir"), "{err}");
+        std::fs::write(&file, "listen = \"0.0.0.0:9\"\n")?;
+        let err = Location::resolve(None, Some(file.clone())).expect_err("no data_dir key");
+        assert!(err.to_string().contains("set data_dir in"), "{err}");
         Ok(())
     }
 
@@ -416,5 +628,29 @@ mod tests {
         // The default file round-trips with the list in it.
         let text = toml::to_string_pretty(&c).unwrap_or_default();
         assert_eq!(Config::parse(&text).ok(), Some(c));
+    }
+
+    #[test]
+    fn tls_needs_both_files_relative_to_the_data_directory() {
+        let dir = Path::new("/srv/handraise");
+        let mut c = Config::default();
+        assert!(matches!(c.tls_files(dir), Ok(None)));
+        let env = c.apply_env(|n| match n {
+            "HANDRAISE_SERVER_TLS_CERT" => Some("cert.pem".into()),
+            "HANDRAISE_SERVER_HEADER_READ_TIMEOUT_SECS" => Some("5".into()),
+            "HANDRAISE_SERVER_ALWAYS_SECURE_COOKIES" => Some("true".into()),
+            _ => None,
+        });
+        assert!(env.is_ok());
+        assert_eq!(c.header_read_timeout_secs, 5);
+        assert!(c.always_secure_cookies);
+        let half = c.tls_files(dir).err().map(|e| e.to_string());
+        assert!(half.is_some_and(|e| e.contains("tls_key is not")));
+        let c = Config::parse("tls_cert = \"cert.pem\"\ntls_key = \"/etc/ssl/key.pem\"\n");
+        let files = c.ok().and_then(|c| c.tls_files(dir).ok().flatten());
+        assert_eq!(
+            files,
+            Some((dir.join("cert.pem"), PathBuf::from("/etc/ssl/key.pem")))
+        );
     }
 }

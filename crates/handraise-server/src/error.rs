@@ -5,7 +5,7 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use handraise_wire::ApiError;
+use handraise_wire::{ApiError, EnrollRefusal};
 
 /// Everything a handler can answer other than success.
 #[derive(Debug, thiserror::Error)]
@@ -14,8 +14,10 @@ pub enum AppError {
     BadRequest(String),
     #[error("missing or unknown credentials")]
     Unauthorized,
-    #[error("unknown or revoked enrollment token")]
-    InvalidToken,
+    /// `POST /enroll` refused: the token is unknown, revoked, expired or used up, or
+    /// the computer was revoked (401, or 403 for the computer; the code says which).
+    #[error("{0}")]
+    EnrollRefused(EnrollRefusal),
     #[error("this device has been revoked; enroll it again")]
     DeviceRevoked,
     /// Authenticated, but the role does not allow it.
@@ -61,7 +63,10 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            AppError::Unauthorized | AppError::InvalidToken => StatusCode::UNAUTHORIZED,
+            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::EnrollRefused(r) => {
+                StatusCode::from_u16(r.status()).unwrap_or(StatusCode::UNAUTHORIZED)
+            }
             AppError::DeviceRevoked => StatusCode::FORBIDDEN,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
@@ -84,7 +89,7 @@ impl AppError {
         match self {
             AppError::BadRequest(_) => "bad_request",
             AppError::Unauthorized => "unauthorized",
-            AppError::InvalidToken => "invalid_token",
+            AppError::EnrollRefused(r) => r.code(),
             AppError::DeviceRevoked => "device_revoked",
             AppError::Forbidden(_) => "forbidden",
             AppError::NotFound => "not_found",
@@ -139,7 +144,6 @@ impl From<StoreError> for AppError {
         match e {
             StoreError::Conflict(m) => AppError::Conflict(m),
             StoreError::NotFound => AppError::NotFound,
-            StoreError::InvalidToken => AppError::InvalidToken,
             other => AppError::internal(other),
         }
     }
@@ -217,6 +221,16 @@ mod tests {
         assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(AppError::internal("x").code(), "internal");
         assert_eq!(AppError::DeviceRevoked.code(), "device_revoked");
+        let r = AppError::EnrollRefused(EnrollRefusal::MachineRevoked);
+        assert_eq!(
+            (r.status(), r.code()),
+            (StatusCode::FORBIDDEN, "machine_revoked")
+        );
+        let r = AppError::EnrollRefused(EnrollRefusal::TokenExpired);
+        assert_eq!(
+            (r.status(), r.code()),
+            (StatusCode::UNAUTHORIZED, "token_expired")
+        );
     }
 
     #[test]

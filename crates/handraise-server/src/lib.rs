@@ -4,18 +4,21 @@
 //! same operations as the technician API (`service`).
 //!
 //! [`router`] builds the axum application from an [`AppState`]; [`serve`] runs
-//! it on a listener until a shutdown future completes, then drains. The
-//! `handraise-server` binary is a thin shell around these and [`open_data_dir`].
+//! it on a listener (its own accept loop, TLS and connection limits are in
+//! [`transport`]) until a shutdown future completes, then drains. The
+//! `handraise-server` binary is a thin shell around these, [`open_data_dir`]
+//! and [`init_data_dir`].
 //!
 //! # Layers
 //!
 //! Each module imports only modules of its own layer or below:
 //!
 //! 1. `handraise-wire` (another crate) and the leaves that import nothing of
-//!    this crate: [`config`], [`limits`], [`secret`], [`kb`], [`tz`].
+//!    this crate: [`config`], [`limits`], [`secret`], [`kb`], [`tz`],
+//!    [`logging`].
 //! 2. [`store`]: persistence only.
-//! 3. [`error`] (`AppError`, made from store errors) and [`stats`] (figures
-//!    over store rows).
+//! 3. [`error`] (`AppError`, made from store errors), [`stats`] (figures
+//!    over store rows) and [`metrics`] (the Prometheus registry).
 //! 4. [`service`]: every rule, split by domain (accounts and sessions,
 //!    enrollment, settings, tickets, knowledge base, announcements,
 //!    retention), taking the store, the time and the limits it needs.
@@ -23,7 +26,8 @@
 //!    bearer and client-address extractors).
 //! 6. [`api`] and [`console`]: thin HTTP callers of the service layer; neither
 //!    imports the other.
-//! 7. This root: [`router`], [`serve`] and [`open_data_dir`].
+//! 7. This root: [`router`], [`open_data_dir`], and [`transport`] (the accept
+//!    loop, TLS and connection limits of [`serve`]).
 //! 8. The binary: `main` and `cli`, a command line over the service layer.
 
 pub mod api;
@@ -33,37 +37,45 @@ pub mod console;
 pub mod error;
 pub mod kb;
 pub mod limits;
+pub mod logging;
+pub mod metrics;
 pub mod secret;
 pub mod service;
 pub mod state;
 pub mod stats;
 pub mod store;
+pub mod transport;
 pub mod tz;
 
 pub use config::Config;
 pub use error::AppError;
 pub use state::AppState;
 pub use store::{SqliteStore, Store, StoreError};
+pub use transport::{serve, serve_with};
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
-use std::future::Future;
-use std::net::SocketAddr;
 use std::time::Duration;
 
-/// Creates `data_dir` if needed, writes the default `config.toml` if there is
-/// none (never overwriting one), and opens the database, applying
-/// migrations. Returns the store and whether a config file was written.
-pub fn open_data_dir(data_dir: &std::path::Path) -> Result<(SqliteStore, bool), InitError> {
+/// Creates `data_dir` if needed and opens the database, applying
+/// migrations.
+pub fn open_data_dir(data_dir: &std::path::Path) -> Result<SqliteStore, InitError> {
     std::fs::create_dir_all(data_dir).map_err(|source| InitError::CreateDir {
         path: data_dir.to_owned(),
         source,
     })?;
-    let wrote_config = Config::write_default_if_missing(data_dir)?;
-    let store = SqliteStore::open(&database_path(data_dir))?;
+    Ok(SqliteStore::open(&database_path(data_dir))?)
+}
+
+/// [`open_data_dir`], and the default configuration written where
+/// `location` says unless a file is there (never overwriting one). Returns
+/// the store and whether a configuration file was written.
+pub fn init_data_dir(location: &config::Location) -> Result<(SqliteStore, bool), InitError> {
+    let store = open_data_dir(&location.data_dir)?;
+    let wrote_config = location.write_default_config()?;
     Ok((store, wrote_config))
 }
 
@@ -95,6 +107,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(console::routes(state.clone()))
         .route("/healthz", get(api::health))
+        .route(api::metrics::PATH, get(api::metrics::behind_token))
         .route("/api/v1/enroll", post(api::agent::enroll))
         .route("/api/v1/tickets", post(api::agent::create_ticket))
         .route("/api/v1/tickets/{client_id}", get(api::agent::get_ticket))
@@ -169,7 +182,55 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(middleware::from_fn_with_state(state.clone(), measure))
+        .layer(middleware::from_fn(with_request_id))
         .with_state(state)
+}
+
+/// Opens the `request` span with the request's id, which every line logged
+/// while the request is handled carries, and answers the id in
+/// `X-Request-Id`.
+async fn with_request_id(request: Request, next: Next) -> Response {
+    use tracing::Instrument;
+    let given = request
+        .headers()
+        .get(logging::REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok());
+    let id = logging::request_id(given);
+    let span = tracing::info_span!("request", request_id = %id);
+    let mut response = next.run(request).instrument(span).await;
+    if let Ok(value) = axum::http::HeaderValue::from_str(&id) {
+        response
+            .headers_mut()
+            .insert(logging::REQUEST_ID_HEADER, value);
+    }
+    response
+}
+
+/// The application of `metrics_listen`: `/metrics` alone, without a token.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route(api::metrics::PATH, get(api::metrics::open))
+        .with_state(state)
+}
+
+/// Records each request's latency by route pattern, method and status, and
+/// counts the long-polls held.
+async fn measure(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("unmatched", |p| p.as_str())
+        .to_owned();
+    let method = request.method().as_str().to_owned();
+    let _held = (route == UPDATES_PATH).then(|| state.metrics().long_poll());
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16();
+    state
+        .metrics()
+        .observe(&route, &method, status, started.elapsed());
+    response
 }
 
 /// Bodies up to this size are read and discarded before a 413 goes out, so the client sees
@@ -253,44 +314,5 @@ async fn guard(State(state): State<AppState>, request: Request, next: Next) -> R
     match tokio::time::timeout(timeout, work).await {
         Ok(response) => response,
         Err(_) => AppError::Timeout.into_response(),
-    }
-}
-
-/// Serves `state` on `listener` until `shutdown` completes, then stops
-/// accepting, ends long-polls and drains in-flight requests for at most
-/// `shutdown_grace_secs`.
-pub async fn serve<F>(
-    listener: tokio::net::TcpListener,
-    state: AppState,
-    shutdown: F,
-) -> std::io::Result<()>
-where
-    F: Future<Output = ()> + Send + 'static,
-{
-    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    let (draining_tx, draining_rx) = tokio::sync::oneshot::channel::<()>();
-    let signal_state = state.clone();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-        shutdown.await;
-        tracing::info!("shutting down: draining requests");
-        signal_state.begin_shutdown();
-        let _ = draining_tx.send(());
-    });
-    let grace = Duration::from_secs(state.config().shutdown_grace_secs);
-    let deadline = async move {
-        match draining_rx.await {
-            Ok(()) => tokio::time::sleep(grace).await,
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        result = server.into_future() => {
-            tracing::info!("server stopped");
-            result
-        }
-        () = deadline => {
-            tracing::warn!(grace_secs = grace.as_secs(), "drain took too long; stopping anyway");
-            Ok(())
-        }
     }
 }

@@ -12,6 +12,7 @@
 
 pub mod accounts;
 pub mod announcements;
+pub mod backups;
 pub mod convert;
 pub mod devices;
 pub mod enrollment;
@@ -38,10 +39,25 @@ where
     F: FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
 {
     let store = Arc::clone(store);
-    tokio::task::spawn_blocking(move || f(store.as_ref()))
-        .await
-        .map_err(AppError::internal)?
+    off_thread(move || f(store.as_ref()))
+        .await?
         .map_err(AppError::from)
+}
+
+/// Runs `f` on the blocking pool inside the caller's span and log
+/// subscriber, so what it logs carries the request's id.
+pub async fn off_thread<T, F>(f: F) -> Result<T, AppError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    let span = tracing::Span::current();
+    let dispatch = tracing::dispatcher::get_default(Clone::clone);
+    tokio::task::spawn_blocking(move || {
+        tracing::dispatcher::with_default(&dispatch, || span.in_scope(f))
+    })
+    .await
+    .map_err(AppError::internal)
 }
 
 #[cfg(test)]

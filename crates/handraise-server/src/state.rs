@@ -9,6 +9,7 @@ use crate::limits::{
     self, Clock, FailureDelay, HashGate, InFlight, InFlightGuard, KeyedBuckets, KeyedInFlight,
     KeyedInFlightGuard,
 };
+use crate::metrics::Metrics;
 use crate::service::accounts::SignInPolicy;
 use crate::service::{FeedNotifier, LongPolls};
 use crate::store::{self, Store, StoreError};
@@ -49,6 +50,9 @@ struct Inner {
     unauthenticated: KeyedInFlight<IpAddr>,
     feed: FeedNotifier,
     long_polls: LongPolls,
+    metrics: Metrics,
+    /// The database's generation, read once (a restore means a new process).
+    generation: std::sync::OnceLock<String>,
     shutdown: watch::Sender<bool>,
     last_seen: Mutex<HashMap<Uuid, Instant>>,
     /// Device lookups by secret hash, so the hot path skips the database.
@@ -82,6 +86,8 @@ impl AppState {
                 unauthenticated: KeyedInFlight::new(config.max_unauthenticated_per_client),
                 feed: FeedNotifier::default(),
                 long_polls: LongPolls::default(),
+                metrics: Metrics::new(),
+                generation: std::sync::OnceLock::new(),
                 shutdown,
                 last_seen: Mutex::new(HashMap::new()),
                 device_cache: Mutex::new(HashMap::new()),
@@ -153,9 +159,7 @@ impl AppState {
         F: FnOnce(&dyn Store) -> Result<T, AppError> + Send + 'static,
     {
         let store = Arc::clone(&self.inner.store);
-        tokio::task::spawn_blocking(move || f(store.as_ref()))
-            .await
-            .map_err(AppError::internal)?
+        crate::service::off_thread(move || f(store.as_ref())).await?
     }
 
     /// Runs a store call on the blocking pool.
@@ -279,6 +283,20 @@ impl AppState {
 
     pub fn feed(&self) -> &FeedNotifier {
         &self.inner.feed
+    }
+
+    /// The database's generation (see `wire::UpdatesPage::generation`).
+    pub async fn generation(&self) -> Result<String, AppError> {
+        if let Some(g) = self.inner.generation.get() {
+            return Ok(g.clone());
+        }
+        let g = self.db(|s| s.generation()).await?;
+        Ok(self.inner.generation.get_or_init(|| g).clone())
+    }
+
+    /// What `/metrics` reports; requests are recorded as they are answered.
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
     }
 }
 

@@ -20,6 +20,39 @@ pub mod router;
 
 pub use process::{Agent, Guard, Launch, Server, bin, is_root, last_line};
 
+/// Set by `cargo xtask test`, which installs every peer program the tests use: a missing
+/// one is then a failure, not a skip.
+pub const REQUIRE_PEERS_ENV: &str = "HANDRAISE_REQUIRE_PEERS";
+
+/// A peer program from the distribution (Prometheus, nginx, …) at `path`: `Ok(None)` when
+/// it is missing and the tests run on their own (the caller skips, saying why); an error
+/// when it is missing under `cargo xtask test`.
+pub fn peer_program(path: &str) -> anyhow::Result<Option<std::path::PathBuf>> {
+    let path = std::path::PathBuf::from(path);
+    if path.is_file() {
+        return Ok(Some(path));
+    }
+    if std::env::var_os(REQUIRE_PEERS_ENV).is_some() {
+        anyhow::bail!(
+            "{} is missing; `cargo xtask test` should have installed it",
+            path.display()
+        );
+    }
+    eprintln!(
+        "skipped: {} is not installed (`cargo xtask test` installs it)",
+        path.display()
+    );
+    Ok(None)
+}
+
+/// A TCP port on 127.0.0.1 that was free a moment ago, for a peer program that cannot
+/// report the port it bound.
+pub fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
 /// Polls `ok` until it is true or `timeout` passes; the error names `what` was awaited.
 pub fn wait_until(
     what: &str,

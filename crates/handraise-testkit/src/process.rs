@@ -176,6 +176,7 @@ impl Launch {
             _temp: temp,
             child: None,
             url: String::new(),
+            metrics_url: None,
             port: 0,
             env: self.env,
             quiet: self.quiet,
@@ -194,8 +195,11 @@ pub struct Server {
     data_dir: PathBuf,
     _temp: Option<TempDir>,
     child: Option<Child>,
-    /// `http://127.0.0.1:PORT`, from the `listening on` line.
+    /// `http://127.0.0.1:PORT` (`https://` when the server has a certificate), from the
+    /// `listening on` line.
     pub url: String,
+    /// `http://ADDR/metrics` when `metrics_listen` is set, from the `metrics:` line.
+    pub metrics_url: Option<String>,
     pub port: u16,
     env: Vec<(String, String)>,
     quiet: bool,
@@ -247,16 +251,20 @@ impl Server {
             .with_context(|| format!("could not start {}", self.bin.display()))?;
         let stdout = child.stdout.take().context("no server stdout")?;
         let (tx, rx) = mpsc::channel();
-        // Reads the address, then keeps draining stdout so the server never blocks on it.
+        // Reads the addresses, then keeps draining stdout so the server never blocks on it.
         std::thread::spawn(move || {
+            let mut metrics = None;
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("metrics: ") {
+                    metrics = Some(url.trim().to_owned());
+                }
                 if let Some(url) = line.strip_prefix("listening on ") {
-                    let _ = tx.send(url.trim().to_owned());
+                    let _ = tx.send((url.trim().to_owned(), metrics.take()));
                 }
             }
         });
-        let url = match rx.recv_timeout(self.ready_within) {
-            Ok(url) => url,
+        let (url, metrics_url) = match rx.recv_timeout(self.ready_within) {
+            Ok(urls) => urls,
             Err(e) => {
                 let _ = child.kill();
                 let status = child.wait()?;
@@ -272,7 +280,7 @@ impl Server {
                 bail!("handraise-server {why}");
             }
         };
-        if !url.starts_with("http://127.") {
+        if !(url.starts_with("http://127.") || url.starts_with("https://127.")) {
             let _ = child.kill();
             let _ = child.wait();
             bail!("handraise-server is not on loopback: {url}");
@@ -283,6 +291,7 @@ impl Server {
             .and_then(|p| p.parse().ok())
             .context("no port in the listening line")?;
         self.url = url;
+        self.metrics_url = metrics_url;
         self.child = Some(child);
         Ok(())
     }
@@ -406,6 +415,9 @@ impl Drop for Server {
     }
 }
 
+/// The machine id file of an isolated [`Agent`], in its data directory.
+const MACHINE_ID_FILE: &str = "test-machine-id";
+
 /// An agent data directory driven through the `handraise-agent` binary.
 pub struct Agent {
     bin: PathBuf,
@@ -416,11 +428,21 @@ pub struct Agent {
 
 impl Agent {
     /// The debug agent ([`bin`]) on a fresh temporary data directory, kept apart from this
-    /// machine's own agent configuration.
+    /// machine's own agent configuration, and a computer of its own: its machine id is a
+    /// new random one (see [`Agent::machine_id_file`]).
     pub fn new() -> Result<Self> {
         let temp = tempfile::Builder::new()
             .prefix("handraise-agent-")
             .tempdir()?;
+        // Unique: the temporary directory's own random name, and the time.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        std::fs::write(
+            temp.path().join(MACHINE_ID_FILE),
+            format!("{}-{nanos}\n", temp.path().display()),
+        )?;
         Ok(Agent {
             bin: bin("handraise-agent")?,
             dir: temp.path().to_path_buf(),
@@ -443,6 +465,18 @@ impl Agent {
         &self.dir
     }
 
+    /// The file an isolated agent reads as its OS machine id (`HANDRAISE_MACHINE_ID_FILE`):
+    /// copy another agent's to be the same computer.
+    pub fn machine_id_file(&self) -> PathBuf {
+        self.dir.join(MACHINE_ID_FILE)
+    }
+
+    /// Makes this agent the same computer as `other` (the same machine id).
+    pub fn same_computer_as(&self, other: &Agent) -> Result<()> {
+        std::fs::copy(other.machine_id_file(), self.machine_id_file())?;
+        Ok(())
+    }
+
     /// `handraise-agent ARGS --data-dir DIR`.
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(&self.bin);
@@ -452,7 +486,8 @@ impl Agent {
             .env("RUST_LOG", "warn");
         if self.isolated {
             cmd.env("HANDRAISE_SYSTEM_CONFIG", self.dir.join("no-system.toml"))
-                .env("XDG_CONFIG_HOME", self.dir.join("xdg-config"));
+                .env("XDG_CONFIG_HOME", self.dir.join("xdg-config"))
+                .env("HANDRAISE_MACHINE_ID_FILE", self.machine_id_file());
         }
         cmd
     }
@@ -503,12 +538,21 @@ impl Agent {
 
     /// The device secret this agent stored at enrollment.
     pub fn secret(&self) -> Result<String> {
+        self.enrollment_field("device_secret")
+    }
+
+    /// The device id the server gave this agent at enrollment.
+    pub fn device_id(&self) -> Result<String> {
+        self.enrollment_field("device_id")
+    }
+
+    fn enrollment_field(&self, key: &str) -> Result<String> {
         let text = std::fs::read_to_string(self.dir.join("enrollment.json"))?;
         let v: Value = serde_json::from_str(&text)?;
-        v["device_secret"]
+        v[key]
             .as_str()
             .map(str::to_owned)
-            .context("no device_secret in enrollment.json")
+            .with_context(|| format!("no {key} in enrollment.json"))
     }
 }
 

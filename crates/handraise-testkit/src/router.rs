@@ -10,7 +10,9 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use handraise_server::auth::hash_secret;
 use handraise_server::service::enrollment::{self, TokenOwner};
-use handraise_server::store::{AccountStore, AdminStore, NewUser, Role, UserRecord, now_utc};
+use handraise_server::store::{
+    AccountStore, AdminStore, NewEnrollToken, NewUser, Role, UserRecord, now_utc,
+};
 use handraise_server::{AppState, Config, SqliteStore, Store, router};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
@@ -159,7 +161,10 @@ impl App {
     /// The router over `store` (e.g. a file), with [`ENROLL_TOKEN`] added to it.
     pub fn over(store: Arc<SqliteStore>, config: Config) -> Self {
         store
-            .create_enroll_token(&hash_secret(ENROLL_TOKEN), "test", now_utc())
+            .create_enroll_token(
+                &NewEnrollToken::new(&hash_secret(ENROLL_TOKEN), "test"),
+                now_utc(),
+            )
             .expect("enroll token");
         let state = AppState::new(store.clone() as Arc<dyn Store>, config);
         App {

@@ -12,12 +12,14 @@
 //! other way round. Unknown fields are ignored on input.
 
 mod choices;
+mod enroll;
 mod limits;
 mod snapshot;
 mod tech;
 pub mod typescript;
 
 pub use choices::{Category, ParseChoiceError, Scope, TicketStatus, Urgency};
+pub use enroll::{EnrollRefusal, MACHINE_ID_HEX_CHARS};
 pub use limits::{
     ImageType, MAX_DETAILS_CHARS, MAX_IMAGE_PIXELS, MAX_IMAGE_SIDE, MAX_MESSAGE_CHARS,
     MAX_ROOM_CHARS, MAX_SCREENSHOT_BYTES, MAX_SUMMARY_CHARS, TextError, TextField, char_count,
@@ -48,7 +50,8 @@ pub const MAX_UPDATES_WAIT_SECS: u64 = 30;
 /// `code` is a stable machine-readable token (`bad_request`, `payload_too_large`,
 /// `unsupported_media_type`, `invalid`, `unauthorized`, `forbidden`, `not_found`,
 /// `conflict`, `rate_limited`, `quota_exceeded` (a device's daily quota, with `Retry-After`),
-/// `shutting_down`, `internal`); `message` is for people.
+/// `shutting_down`, `internal`, and the enrollment refusals of [`EnrollRefusal`]); `message`
+/// is for people.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiError {
     pub code: String,
@@ -70,6 +73,11 @@ pub struct EnrollRequest {
     pub model: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent_version: Option<String>,
+    /// A stable identifier of the computer: the hex SHA-256 of a HandRaise prefix and the
+    /// OS machine id, so the raw id never leaves the machine. Lets the server refuse a
+    /// computer whose device was revoked. Added after v1: older agents leave it out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine_id: Option<String>,
 }
 
 /// Answer to a successful enrollment (201). The secret is shown once; the
@@ -78,6 +86,12 @@ pub struct EnrollRequest {
 pub struct EnrollResponse {
     pub device_id: Uuid,
     pub device_secret: String,
+    /// The school and building the device was enrolled in: the enrollment token's when it
+    /// names them, else what the device said. Added after v1 (older servers leave them out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub school: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub building: Option<String>,
 }
 
 impl std::fmt::Debug for EnrollResponse {
@@ -85,6 +99,8 @@ impl std::fmt::Debug for EnrollResponse {
         f.debug_struct("EnrollResponse")
             .field("device_id", &self.device_id)
             .field("device_secret", &"<redacted>")
+            .field("school", &self.school)
+            .field("building", &self.building)
             .finish()
     }
 }
@@ -271,6 +287,12 @@ pub struct UpdatesPage {
     /// More updates are ready beyond this page; ask again at once.
     #[serde(default)]
     pub more: bool,
+    /// The server database's generation: it changes when the database is
+    /// restored from a backup. An agent that sees it change sends again every
+    /// ticket, message and event it had sent (the server answers repeats with
+    /// their first receipt) and reads the feed from the start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<String>,
 }
 
 /// A knowledge-base article as the agent caches it.

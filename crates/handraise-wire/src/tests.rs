@@ -80,8 +80,24 @@ fn enroll_response_debug_hides_secret() {
     let r = EnrollResponse {
         device_id: uuid::Uuid::nil(),
         device_secret: "s3cret".into(),
+        school: None,
+        building: None,
     };
     assert!(!format!("{r:?}").contains("s3cret"));
+}
+
+#[test]
+fn enroll_refusals_have_stable_codes_and_the_machine_id_is_optional() {
+    for r in EnrollRefusal::ALL {
+        assert_eq!(EnrollRefusal::from_code(r.code()), Some(*r));
+        assert!((400..500).contains(&r.status()));
+    }
+    assert_eq!(EnrollRefusal::MachineRevoked.code(), "machine_revoked");
+    assert_eq!(EnrollRefusal::from_code("invalid"), None);
+    // An older agent's body (no machine id) still reads, and none is sent when unknown.
+    let old: EnrollRequest = serde_json::from_str(r#"{"token":"t","hostname":"h"}"#).unwrap();
+    assert_eq!(old.machine_id, None);
+    assert!(!serde_json::to_string(&old).unwrap().contains("machine_id"));
 }
 
 #[test]

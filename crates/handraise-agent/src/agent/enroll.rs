@@ -1,6 +1,6 @@
 //! Enrollment: the device's credentials with the help-desk server.
 
-use handraise_wire::EnrollRequest;
+use handraise_wire::{EnrollRefusal, EnrollRequest};
 
 use super::{Agent, now};
 use crate::enrollment::Enrollment;
@@ -23,18 +23,18 @@ impl Agent {
         school: Option<String>,
         building: Option<String>,
     ) -> Result<Enrollment, AgentError> {
-        let server_url = crate::config::check_server_url(server_url)?;
+        let server_url = crate::config::check_server_url(server_url, &self.config().policy)?;
         if token.trim().is_empty() {
             return Err(AgentError::Invalid("the enrollment token is empty".into()));
         }
-        let (hostname, os, model) = tokio::task::spawn_blocking(|| {
+        let (hostname, os, model, machine_id) = tokio::task::spawn_blocking(|| {
             let host = sysinfo::System::host_name().unwrap_or_else(|_| "unknown".into());
             let os = sysinfo::System::long_os_version().ok();
             let model = std::fs::read_to_string("/sys/class/dmi/id/product_name")
                 .ok()
                 .map(|m| m.trim().to_owned())
                 .filter(|m| !m.is_empty());
-            (host, os, model)
+            (host, os, model, crate::machine::machine_id())
         })
         .await
         .map_err(|e| AgentError::Task(e.to_string()))?;
@@ -46,20 +46,28 @@ impl Agent {
             os,
             model,
             agent_version: Some(env!("CARGO_PKG_VERSION").to_owned()),
+            machine_id,
         };
         let client = ApiClient::new(self.inner.http.clone(), &server_url, None);
         let answer = client.enroll(&req).await.map_err(|e| match e {
-            SyncError::Unauthorized { message, .. } => AgentError::Invalid(format!(
-                "the server refused the enrollment token: {message}"
-            )),
+            // An expired or used-up token, a revoked computer…: said plainly.
+            SyncError::Unauthorized { code, message, .. } => {
+                match EnrollRefusal::from_code(&code) {
+                    Some(refusal) => AgentError::EnrollRefused(refusal),
+                    None => AgentError::Invalid(format!(
+                        "the server refused the enrollment token: {message}"
+                    )),
+                }
+            }
             other => AgentError::Sync(other),
         })?;
+        // The server's school and building win: an enrollment token may name them.
         let enrollment = Enrollment {
             server_url,
             device_id: answer.value.device_id,
             device_secret: answer.value.device_secret.clone(),
-            school,
-            building,
+            school: answer.value.school.clone().or(school),
+            building: answer.value.building.clone().or(building),
             enrolled_at: now(),
         };
         let previous = self.enrollment().ok().flatten();

@@ -150,7 +150,9 @@ impl Agent {
             loop {
                 match self.exec_step(client, *step, report).await {
                     Ok(()) => break,
-                    Err(SyncError::Unauthorized { status, message }) => {
+                    Err(SyncError::Unauthorized {
+                        status, message, ..
+                    }) => {
                         tracing::warn!(status, %message, "the server refused this device; pausing the queue");
                         self.db(|s| s.set_paused(Some(PAUSED_REASON))).await?;
                         report.paused = Some(PAUSED_REASON.to_owned());

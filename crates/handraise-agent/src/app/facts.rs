@@ -306,10 +306,32 @@ pub fn omit_facts(s: &mut DeviceSnapshot, keys: &[String]) {
 }
 
 impl App {
-    /// The facts a report will carry, as the windows show them.
+    /// The facts a report will carry, as the windows show them. The report form's submit
+    /// sends this very snapshot (see [`App::previewed_facts`]), not a later reading.
     pub async fn facts(&self) -> IpcResult<Vec<FactItem>> {
         let mut snapshot = self.agent.current_facts().await?;
         omit_facts(&mut snapshot, &self.agent.config().policy.hide_facts);
-        Ok(fact_items(&snapshot))
+        let items = fact_items(&snapshot);
+        if let Ok(mut slot) = self.previewed.lock() {
+            *slot = Some(snapshot);
+        }
+        Ok(items)
+    }
+
+    /// The snapshot the form previewed, taken (a second report reads afresh), or a fresh
+    /// reading when the form showed none (a report from a script).
+    pub(super) async fn previewed_facts(&self) -> IpcResult<DeviceSnapshot> {
+        let held = self.previewed.lock().ok().and_then(|mut slot| slot.take());
+        match held {
+            Some(snapshot) => Ok(snapshot),
+            None => Ok(self.agent.current_facts().await?),
+        }
+    }
+
+    /// Forgets the previewed facts (the report form closed).
+    pub(super) fn discard_previewed_facts(&self) {
+        if let Ok(mut slot) = self.previewed.lock() {
+            *slot = None;
+        }
     }
 }

@@ -20,7 +20,8 @@ use handraise_wire::typescript::union;
 use ts_rs::TS;
 
 /// Error of every command, serialised as `{ "code", "message" }`. The UI branches on `code`:
-/// `invalid`, `not_enrolled`, `not_found`, `storage`, `network`, `internal`.
+/// `invalid`, `not_enrolled`, `not_found`, `storage`, `network`, `internal`, and the
+/// enrollment refusals of `handraise_wire::EnrollRefusal` (`token_expired`, `machine_revoked`, …).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[cfg_attr(feature = "ts", derive(TS))]
 #[error("{code}: {message}")]
@@ -42,6 +43,7 @@ impl From<AgentError> for IpcError {
     fn from(e: AgentError) -> Self {
         let code = match &e {
             AgentError::Invalid(_) | AgentError::Config(_) => "invalid",
+            AgentError::EnrollRefused(refusal) => refusal.code(),
             AgentError::Store(StoreError::UnknownTicket(_)) => "not_found",
             AgentError::Store(_) | AgentError::Io { .. } => "storage",
             AgentError::Sync(SyncError::Unauthorized { .. }) => "not_enrolled",

@@ -94,6 +94,20 @@ fn both_ui_catalogues_label_every_fact_and_phrase_the_agent_sends() {
     }
 }
 
+#[test]
+fn both_ui_catalogues_word_every_enrollment_refusal() {
+    // The setup window words an error by its IPC code; a refused enrollment's code is the
+    // server's (`token_expired`, `machine_revoked`, …).
+    for lang in Lang::ALL {
+        let c = Catalogue::read(lang);
+        for refusal in handraise_wire::EnrollRefusal::ALL {
+            let code = IpcError::from(AgentError::EnrollRefused(*refusal)).code;
+            let key = format!("setup.code.{code}");
+            assert!(c.get(&key).is_some(), "{lang:?} lacks {key}");
+        }
+    }
+}
+
 /// A computer with every fact, in the other shapes than [`snapshot`]'s.
 fn everything() -> DeviceSnapshot {
     DeviceSnapshot {

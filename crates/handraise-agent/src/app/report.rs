@@ -9,7 +9,7 @@ impl App {
     /// Saves the report on this computer (one transaction) and returns it as My tickets
     /// shows it; the sync engine sends it.
     pub async fn submit(&self, input: ReportInput) -> IpcResult<LocalTicket> {
-        let mut snapshot = self.agent.current_facts().await?;
+        let mut snapshot = self.previewed_facts().await?;
         omit_facts(&mut snapshot, &input.omit_facts);
         omit_facts(&mut snapshot, &self.agent.config().policy.hide_facts);
         let screenshot = if input.include_screenshot {
@@ -49,7 +49,7 @@ impl App {
                 .db(move |s| s.set_pref(PREF_ROOM, Some(&room)))
                 .await;
         }
-        self.discard_screenshot();
+        self.form_closed();
         self.ticket(&id.to_string()).await
     }
 }

@@ -84,7 +84,7 @@ impl App {
     }
 
     /// Drops the screenshot (the form closed).
-    pub fn discard_screenshot(&self) {
+    pub(super) fn discard_screenshot(&self) {
         if let Ok(mut slot) = self.screenshot.lock() {
             *slot = None;
         }

@@ -50,6 +50,10 @@ fn ipc_error_json_is_pinned() {
         ),
         (AgentError::Sync(SyncError::LockBusy), "network"),
         (AgentError::Task("x".into()), "internal"),
+        (
+            AgentError::EnrollRefused(handraise_wire::EnrollRefusal::MachineRevoked),
+            "machine_revoked",
+        ),
     ];
     for (err, code) in cases {
         assert_eq!(IpcError::from(err).code, code);
@@ -176,6 +180,46 @@ async fn submit_saves_locally_and_remembers_the_room() {
         app.tickets().await.expect("list").len(),
         1,
         "nothing half-saved"
+    );
+}
+
+#[tokio::test]
+async fn submit_sends_the_facts_the_form_previewed() {
+    let (_dir, app) = app();
+    let cache = |host: &'static str| {
+        let snap = DeviceSnapshot {
+            hostname: Some(host.into()),
+            ..snapshot()
+        };
+        move |s: &crate::store::Store| s.store_snapshot(&snap, OffsetDateTime::now_utc(), true)
+    };
+    app.agent().db(cache("as-previewed")).await.expect("cached");
+    let shown = app.facts().await.expect("facts");
+    let shown = serde_json::to_string(&shown).expect("serialises");
+    assert!(shown.contains("as-previewed"), "{shown}");
+    // The facts change while the teacher types.
+    app.agent().db(cache("read-later")).await.expect("cached");
+    let sent_host = |summary: &'static str| async {
+        let mut report = input(summary);
+        report.omit_facts.clear();
+        let sent = app.submit(report).await.expect("saved");
+        let id = Uuid::parse_str(&sent.client_id).expect("uuid");
+        let payload = app
+            .agent()
+            .db(move |s| s.ticket_payload(id))
+            .await
+            .expect("payload");
+        payload.snapshot.and_then(|s| s.hostname)
+    };
+    assert_eq!(
+        sent_host("Projector flickers").await.as_deref(),
+        Some("as-previewed"),
+        "what was shown is sent"
+    );
+    // The next report, with no preview, reads afresh.
+    assert_eq!(
+        sent_host("Projector still flickers").await.as_deref(),
+        Some("read-later")
     );
 }
 

@@ -12,6 +12,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_outbox_and_caches.sql"),
     include_str!("migrations/0002_ticket_feedback.sql"),
     include_str!("migrations/0003_outgoing_events.sql"),
+    include_str!("migrations/0004_screenshot_size.sql"),
 ];
 
 /// The schema version this binary writes, and the newest it reads.

@@ -128,9 +128,14 @@ impl Store {
             && let Some((bytes, content_type)) = screenshot
         {
             tx.execute(
-                "INSERT INTO screenshots (ticket_client_id, bytes, content_type, state)
-                     VALUES (?1, ?2, ?3, 'queued')",
-                params![ticket.client_id.to_string(), bytes, content_type],
+                "INSERT INTO screenshots (ticket_client_id, bytes, size, content_type, state)
+                     VALUES (?1, ?2, ?3, ?4, 'queued')",
+                params![
+                    ticket.client_id.to_string(),
+                    bytes,
+                    bytes.len() as i64,
+                    content_type
+                ],
             )?;
         }
         tx.commit()?;
@@ -260,7 +265,8 @@ impl Store {
             params![id, reason, ts(now)],
         )?;
         tx.execute(
-            "UPDATE screenshots SET state = 'rejected', reason = 'the ticket was not accepted'
+            "UPDATE screenshots SET state = 'rejected', reason = 'the ticket was not accepted',
+                 bytes = X''
              WHERE ticket_client_id = ?1 AND state = 'queued'",
             [&id],
         )?;
@@ -299,8 +305,13 @@ impl Store {
         reason: Option<&str>,
     ) -> Result<(), StoreError> {
         let tx = self.conn.unchecked_transaction()?;
+        // Once the server has the image, or it will never be sent, this computer keeps
+        // only its size: a screenshot may show what the teacher would not leave lying
+        // around (and after a server restore such a screenshot cannot come back).
         tx.execute(
-            "UPDATE screenshots SET state = ?2, reason = ?3 WHERE ticket_client_id = ?1",
+            "UPDATE screenshots SET state = ?2, reason = ?3,
+                 bytes = CASE WHEN ?2 = 'queued' THEN bytes ELSE X'' END
+             WHERE ticket_client_id = ?1",
             params![ticket_client_id.to_string(), state.as_str(), reason],
         )?;
         if state == ItemState::Dropped {

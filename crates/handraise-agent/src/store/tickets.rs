@@ -198,7 +198,7 @@ impl Store {
             &tx,
             "SELECT t.client_id, t.created_at, t.category, t.summary, t.state, t.number,
                     t.status, t.assignee, t.reject_reason, t.unread,
-                    s.state, length(s.bytes), s.reason, json_extract(t.payload, '$.details')
+                    s.state, s.size, s.reason, json_extract(t.payload, '$.details')
              FROM tickets t LEFT JOIN screenshots s ON s.ticket_client_id = t.client_id
              ORDER BY t.created_ms, t.client_id",
             [],

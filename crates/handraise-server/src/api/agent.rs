@@ -4,7 +4,7 @@
 use super::ClientIp;
 use crate::auth::{DeviceAuth, hash_secret, new_secret};
 use crate::error::{AppError, Json, Path, Query};
-use crate::service::{announcements, devices, intake, kb};
+use crate::service::{announcements, enrollment, intake, kb};
 use crate::state::AppState;
 use crate::store::{Inserted, now_utc};
 use axum::body::Body;
@@ -23,20 +23,15 @@ pub async fn enroll(
 ) -> Result<(StatusCode, Json<wire::EnrollResponse>), AppError> {
     state.check_enroll_rate(ip)?;
     let secret = new_secret();
-    let device_id = devices::enroll(
-        state.store(),
-        hash_secret(req.token.trim()),
-        hash_secret(&secret),
-        &req,
-        now_utc(),
-    )
-    .await?;
-    tracing::info!(%device_id, %ip, "device enrolled");
+    let enrolled = enrollment::enroll(state.store(), hash_secret(&secret), &req, now_utc()).await?;
+    tracing::info!(device_id = %enrolled.device_id, %ip, "device enrolled");
     Ok((
         StatusCode::CREATED,
         Json(wire::EnrollResponse {
-            device_id,
+            device_id: enrolled.device_id,
             device_secret: secret,
+            school: enrolled.school,
+            building: enrolled.building,
         }),
     ))
 }
@@ -208,6 +203,7 @@ async fn fetch_page(
         cursor: updates.last().map_or(cursor, |u| u.seq),
         updates,
         more,
+        generation: Some(state.generation().await?),
     })
 }
 

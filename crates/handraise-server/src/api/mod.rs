@@ -1,6 +1,7 @@
 //! The agent API and the technician API: HTTP handlers over [`crate::service`].
 
 pub mod agent;
+pub mod metrics;
 pub mod tech;
 
 use crate::error::AppError;

@@ -3,16 +3,24 @@
 use super::*;
 use handraise_server::SqliteStore;
 use handraise_server::service::intake;
-use handraise_server::store::{DeviceStore, NewDevice, TicketStore};
+use handraise_server::store::{
+    AdminStore, DeviceStore, NewDevice, NewEnrollToken, NewEnrollment, TicketStore,
+};
 
 #[test]
 fn tickets_list_pages_and_json_reads_every_ticket_a_page_at_a_time() -> anyhow::Result<()> {
     let store = SqliteStore::open_in_memory()?;
     let now = now_utc();
-    store.create_enroll_token("token", "test", now)?;
+    store.create_enroll_token(&NewEnrollToken::new("token", "test"), now)?;
     let device = uuid::Uuid::now_v7();
     let new = NewDevice::new(device, "secret".into(), "pc".into(), now);
-    store.enroll_device("token", &new)?;
+    let enrolled = store.enroll_device("token", None, &mut |_| {
+        Ok(NewEnrollment {
+            device: new.clone(),
+            previous_device: None,
+        })
+    })?;
+    assert!(enrolled.is_ok(), "{enrolled:?}");
     for i in 0..450 {
         let t = serde_json::from_value(serde_json::json!({
             "client_id": uuid::Uuid::now_v7(), "created_at": "2026-03-02T08:00:00Z",

@@ -1,16 +1,15 @@
-//! The admin pages: devices (revoking is for admins), users, enrollment
-//! tokens, the SLA policy and data retention. The rules are in
+//! The admin pages: devices (revoking is for admins), users, the SLA policy
+//! and data retention (enrollment tokens are in `enrollment`). The rules are in
 //! [`crate::service`]; these pages only show them.
 
 use super::pages::*;
 use super::session::{Admin, Signed};
 use super::{
-    Action, Fields, Form, Notice, Number, Page, capitalized, get_field, place_of, refusal,
-    see_other, view,
+    Action, Fields, Form, Notice, Page, capitalized, get_field, place_of, refusal, see_other, view,
 };
 use crate::error::AppError;
 use crate::service::accounts::{self, UserInput};
-use crate::service::{self, enrollment, settings};
+use crate::service::{self, settings};
 use crate::state::AppState;
 use crate::store::{Role, SessionRecord, SlaPolicy, now_utc};
 use axum::extract::{Path, State};
@@ -40,6 +39,10 @@ pub(super) async fn devices(
                 None,
             ),
             open_tickets: d.open_tickets,
+            held_back: d.device.revoked
+                && d.device.machine_id.is_some()
+                && !d.device.reenroll_allowed,
+            allowed_back: d.device.revoked && d.device.reenroll_allowed,
             revoked: d.device.revoked,
         })
         .collect();
@@ -145,63 +148,6 @@ pub(super) async fn set_user(
         .blocking(move |store| accounts::set_user_disabled(store, &s.user, id, disabled, now_utc()))
         .await?;
     Ok(see_other("/console/admin/users?done=user"))
-}
-
-// ---- enrollment tokens ----------------------------------------------------------
-
-/// The tokens page; `created` is (label, token) of a token just made, shown
-/// once, on this answer only (no redirect, nothing stored in clear).
-async fn tokens_page(
-    state: &AppState,
-    s: &SessionRecord,
-    mut n: Notice,
-    created: Option<(String, String)>,
-) -> Page {
-    let list = state.db(|s| s.list_enroll_tokens()).await?;
-    let tokens = list
-        .into_iter()
-        .map(|t| TokenRow {
-            id: t.id,
-            label: t.label,
-            created: view::when(&state.config().timezone, t.created_at),
-            revoked: t.revoked,
-        })
-        .collect();
-    let c = n.chrome("Enrollment tokens", s, "tokens");
-    Ok(render(n.status, &TokensPage { c, tokens, created }))
-}
-
-pub(super) async fn tokens(State(state): State<AppState>, Admin(s): Admin, n: Notice) -> Page {
-    tokens_page(&state, &s, n, None).await
-}
-
-#[derive(Debug, Deserialize)]
-pub(super) struct TokenForm {
-    #[serde(default)]
-    label: String,
-}
-
-pub(super) async fn create_token(
-    State(state): State<AppState>,
-    Admin(s): Admin,
-    n: Notice,
-    Form(f): Form<TokenForm>,
-) -> Page {
-    let created = state
-        .blocking(move |store| enrollment::create_enroll_token(store, &f.label, now_utc()))
-        .await?;
-    tokens_page(&state, &s, n, Some((created.of, created.token))).await
-}
-
-pub(super) async fn revoke_token(
-    State(state): State<AppState>,
-    _a: Admin,
-    Number(id): Number,
-) -> Page {
-    state
-        .blocking(move |store| enrollment::revoke_enroll_token(store, id, now_utc()))
-        .await?;
-    Ok(see_other("/console/admin/enroll-tokens?done=token"))
 }
 
 // ---- SLA policy --------------------------------------------------------------------

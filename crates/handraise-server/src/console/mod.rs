@@ -10,14 +10,15 @@
 //! handlers, by page: sign-in and sign-out in `signin`, the queue and ticket
 //! pages in `desk`, the knowledge base in `kb`, announcements in
 //! `announcements`, the dashboard in `dashboard`, technician API tokens in
-//! `api_tokens`, and the admin pages (devices, users, enrollment tokens,
-//! SLA, retention) in `admin`.
+//! `api_tokens`, enrollment tokens and re-enrollments in `enrollment`, and the
+//! admin pages (devices, users, SLA, retention) in `admin`.
 
 mod admin;
 mod announcements;
 mod api_tokens;
 mod dashboard;
 mod desk;
+mod enrollment;
 mod kb;
 pub mod pages;
 pub mod session;
@@ -70,17 +71,21 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/console/devices", get(admin::devices))
         .route("/console/devices/{id}/revoke", post(admin::revoke_device))
         .route(
+            "/console/devices/{id}/allow-reenroll",
+            post(enrollment::allow_reenroll),
+        )
+        .route(
             "/console/admin/users",
             get(admin::users).post(admin::add_user),
         )
         .route("/console/admin/users/{id}/{action}", post(admin::set_user))
         .route(
             "/console/admin/enroll-tokens",
-            get(admin::tokens).post(admin::create_token),
+            get(enrollment::tokens).post(enrollment::create_token),
         )
         .route(
             "/console/admin/enroll-tokens/{id}/revoke",
-            post(admin::revoke_token),
+            post(enrollment::revoke_token),
         )
         .route(
             api_tokens::PATH,
@@ -233,6 +238,7 @@ fn flash(done: &str) -> Option<String> {
         "note" => "Internal note added (the teacher does not see it).",
         "merged" => "Merged as a duplicate and closed.",
         "revoked" => "Device revoked: its secret no longer works and its queue pauses.",
+        "allowed" => "Its computer may enroll again; the enrollment is listed with the tokens.",
         "user" => "User saved.",
         "token" => "Enrollment token revoked.",
         "api-token" => "API token revoked: its next request is refused.",

@@ -249,6 +249,10 @@ pub struct DeviceRow {
     pub school: String,
     pub open_tickets: i64,
     pub revoked: bool,
+    /// Revoked, with a machine id, and not yet allowed back: an admin may allow it.
+    pub held_back: bool,
+    /// Revoked, and an admin allowed its computer to enroll again.
+    pub allowed_back: bool,
 }
 
 #[derive(Template)]
@@ -281,8 +285,30 @@ pub struct UsersPage {
 pub struct TokenRow {
     pub id: i64,
     pub label: String,
+    /// The school and building it binds devices to, or that it binds none.
+    pub place: String,
     pub created: String,
-    pub revoked: bool,
+    /// How long ago it was created ("3 d").
+    pub age: String,
+    pub expires: String,
+    /// "4 of 30", or "4" without a limit.
+    pub uses: String,
+    pub last_used: String,
+    /// "Active", "Revoked", "Expired" or "Used up".
+    pub state: &'static str,
+    /// In plain words, when it enrolled more than 20 computers within 10 minutes.
+    pub burst: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReenrollmentRow {
+    /// The start of the machine id (enough to tell computers apart).
+    pub machine: String,
+    pub previous: String,
+    pub previous_revoked: bool,
+    pub device: String,
+    pub when: String,
+    pub token: String,
 }
 
 #[derive(Template)]
@@ -292,6 +318,8 @@ pub struct TokensPage {
     pub tokens: Vec<TokenRow>,
     /// (label, token) of a token just created: shown once.
     pub created: Option<(String, String)>,
+    pub error: Option<String>,
+    pub reenrollments: Vec<ReenrollmentRow>,
 }
 
 #[derive(Debug, Clone)]

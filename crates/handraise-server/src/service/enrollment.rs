@@ -1,12 +1,22 @@
-//! Enrollment tokens (which let a device enroll) and technician API tokens:
-//! made here, shown once to whoever asked, kept as hashes only. The console
-//! and the command line both call these.
+//! Enrollment and tokens, every rule in one place: enrollment tokens (which let a
+//! device enroll: expiry, use limit, the school and building they bind, bursts),
+//! enrolling a device (which token and computer may, what it gets, re-enrollments of a
+//! computer and allowing a revoked one back), and technician API tokens. Tokens are
+//! made here, shown once to whoever asked, kept as hashes only. The API, the console
+//! and the command line all call these.
 
-use super::text::required_text;
+use super::run;
+use super::text::{optional_text, required_text};
 use crate::error::AppError;
 use crate::secret::{hash_secret, new_secret};
-use crate::store::{NewTechTokenRecord, Role, Store, StoreError, TechTokenRecord, UserRecord};
+use crate::store::{
+    EnrollContext, EnrollTokenRecord, NewDevice, NewEnrollToken, NewEnrollment, NewTechTokenRecord,
+    Role, Store, StoreError, TechTokenRecord, UserRecord,
+};
+use handraise_wire::{self as wire, EnrollRefusal};
+use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
 
 /// Longest enrollment-token label, in characters.
 pub const MAX_LABEL_CHARS: usize = 200;
@@ -30,18 +40,166 @@ fn issue<T>(
     Ok(Created { of, token })
 }
 
-/// Creates an enrollment token labelled `label` (trimmed, 1 to 200 characters).
+/// Longest school or building a token names, in characters (as a device's).
+pub const MAX_PLACE_CHARS: usize = 200;
+/// Longest an enrollment token may last, in days.
+pub const MAX_ENROLL_TOKEN_DAYS: u32 = 3650;
+/// Most devices one enrollment token may be limited to.
+pub const MAX_ENROLL_TOKEN_USES: u32 = 1_000_000;
+/// More enrollments than this from one token within [`BURST_WINDOW`] are flagged.
+pub const BURST_ENROLLMENTS: usize = 20;
+/// The window of [`BURST_ENROLLMENTS`].
+pub const BURST_WINDOW: Duration = Duration::minutes(10);
+
+/// What an enrollment token is made with.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EnrollTokenInput<'a> {
+    pub label: &'a str,
+    /// The school (and building) every device it enrolls gets, whatever the device says.
+    pub school: Option<&'a str>,
+    pub building: Option<&'a str>,
+    /// Days until it expires (1 to 3650); `None`: never (or `expires_at`).
+    pub expires_days: Option<u32>,
+    /// When it expires (after now, within 3650 days), instead of `expires_days`.
+    pub expires_at: Option<OffsetDateTime>,
+    /// Devices it may enroll (1 to 1,000,000); `None`: no limit.
+    pub max_uses: Option<u32>,
+}
+
+/// Creates an enrollment token: the label trimmed, 1 to 200 characters; the school and
+/// building trimmed (blank is none); an expiry and a use limit in range.
 pub fn create_enroll_token(
     store: &dyn Store,
-    label: &str,
+    input: &EnrollTokenInput<'_>,
     now: OffsetDateTime,
-) -> Result<Created<String>, AppError> {
-    let label = required_text("the label", label, MAX_LABEL_CHARS)?;
+) -> Result<Created<EnrollTokenRecord>, AppError> {
+    let label = required_text("the label", input.label, MAX_LABEL_CHARS)?;
+    let school = optional_text("the school", input.school, MAX_PLACE_CHARS)?;
+    let building = optional_text("the building", input.building, MAX_PLACE_CHARS)?;
+    let longest = now + Duration::days(i64::from(MAX_ENROLL_TOKEN_DAYS));
+    let expires_at = match (input.expires_days, input.expires_at) {
+        (None, None) => None,
+        (Some(d), None) if (1..=MAX_ENROLL_TOKEN_DAYS).contains(&d) => {
+            Some(now + Duration::days(i64::from(d)))
+        }
+        (None, Some(at)) if at > now && at <= longest => Some(at),
+        (Some(_), Some(_)) => {
+            return Err(AppError::Invalid(
+                "give the days until it expires or the time it expires, not both".into(),
+            ));
+        }
+        _ => {
+            return Err(AppError::Invalid(format!(
+                "an enrollment token lasts from now to at most {MAX_ENROLL_TOKEN_DAYS} days"
+            )));
+        }
+    };
+    if input
+        .max_uses
+        .is_some_and(|n| !(1..=MAX_ENROLL_TOKEN_USES).contains(&n))
+    {
+        return Err(AppError::Invalid(format!(
+            "an enrollment token enrolls 1 to {MAX_ENROLL_TOKEN_USES} devices"
+        )));
+    }
     issue(|hash| {
-        store
-            .create_enroll_token(hash, &label, now)
-            .map(|()| label.clone())
+        let token = NewEnrollToken {
+            token_hash: hash,
+            label: &label,
+            school: school.as_deref(),
+            building: building.as_deref(),
+            expires_at,
+            max_uses: input.max_uses,
+        };
+        let id = store.create_enroll_token(&token, now)?;
+        Ok(EnrollTokenRecord {
+            id,
+            label: label.clone(),
+            school: school.clone(),
+            building: building.clone(),
+            created_at: now,
+            expires_at,
+            max_uses: input.max_uses,
+            uses: 0,
+            last_used_at: None,
+            revoked: false,
+        })
     })
+}
+
+/// Why `token` enrolls no device at `now`, if it does not: revoked, expired or used up.
+pub fn token_refusal(token: &EnrollTokenRecord, now: OffsetDateTime) -> Option<EnrollRefusal> {
+    if token.revoked {
+        Some(EnrollRefusal::TokenRevoked)
+    } else if token.expires_at.is_some_and(|e| e <= now) {
+        Some(EnrollRefusal::TokenExpired)
+    } else if token.max_uses.is_some_and(|max| token.uses >= max) {
+        Some(EnrollRefusal::TokenUsedUp)
+    } else {
+        None
+    }
+}
+
+/// The most enrollments within one [`BURST_WINDOW`]: (count, when that window began).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Busiest {
+    pub enrollments: usize,
+    pub from: OffsetDateTime,
+}
+
+impl Busiest {
+    /// More than [`BURST_ENROLLMENTS`]: a token borrowed, or a rollout.
+    pub fn is_burst(&self) -> bool {
+        self.enrollments > BURST_ENROLLMENTS
+    }
+}
+
+/// The busiest [`BURST_WINDOW`] of `times` (sorted, oldest first).
+pub fn busiest_window(times: &[OffsetDateTime]) -> Option<Busiest> {
+    let mut best: Option<Busiest> = None;
+    let mut start = 0;
+    for (end, &t) in times.iter().enumerate() {
+        while t - times[start] >= BURST_WINDOW {
+            start += 1;
+        }
+        let enrollments = end - start + 1;
+        if best.is_none_or(|b| enrollments > b.enrollments) {
+            best = Some(Busiest {
+                enrollments,
+                from: times[start],
+            });
+        }
+    }
+    best
+}
+
+/// An enrollment token as admins see it.
+#[derive(Debug, Clone)]
+pub struct TokenView {
+    pub token: EnrollTokenRecord,
+    /// Why it enrolls nobody now (`None`: active).
+    pub refusal: Option<EnrollRefusal>,
+    pub busiest: Option<Busiest>,
+}
+
+/// Every enrollment token, newest first, with its state at `now` and its busiest window.
+pub fn list_enroll_tokens(
+    store: &dyn Store,
+    now: OffsetDateTime,
+) -> Result<Vec<TokenView>, AppError> {
+    let tokens = store.list_enroll_tokens()?;
+    let mut times: std::collections::HashMap<i64, Vec<OffsetDateTime>> = Default::default();
+    for (id, at) in store.enrollment_times()? {
+        times.entry(id).or_default().push(at);
+    }
+    Ok(tokens
+        .into_iter()
+        .map(|token| TokenView {
+            refusal: token_refusal(&token, now),
+            busiest: times.get(&token.id).and_then(|t| busiest_window(t)),
+            token,
+        })
+        .collect())
 }
 
 /// Revokes enrollment token `id`: it enrolls no more devices (devices already
@@ -52,6 +210,172 @@ pub fn revoke_enroll_token(
     now: OffsetDateTime,
 ) -> Result<(), AppError> {
     Ok(store.revoke_enroll_token(id, now)?)
+}
+
+// ---- enrolling a device ----------------------------------------------------------
+
+/// Longest hostname, and longest OS, model and agent version a device reports.
+const MAX_HOSTNAME_CHARS: usize = 255;
+const MAX_VERSION_CHARS: usize = 64;
+
+/// A device just enrolled: its id, the place it got, and the earlier device of the same
+/// computer when this is a re-enrollment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enrolled {
+    pub device_id: Uuid,
+    pub school: Option<String>,
+    pub building: Option<String>,
+    pub previous_device: Option<Uuid>,
+}
+
+/// A machine id as the agent sends it: 64 hexadecimal characters (lowercased); blank is
+/// none.
+pub fn check_machine_id(value: Option<&str>) -> Result<Option<String>, AppError> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v)
+            if v.len() == wire::MACHINE_ID_HEX_CHARS
+                && v.bytes().all(|b| b.is_ascii_hexdigit()) =>
+        {
+            Ok(Some(v.to_ascii_lowercase()))
+        }
+        Some(_) => Err(AppError::Invalid(format!(
+            "the machine id must be {} hexadecimal characters (a SHA-256)",
+            wire::MACHINE_ID_HEX_CHARS
+        ))),
+    }
+}
+
+/// Decides an enrollment: the token must be known and neither revoked, expired nor used
+/// up; a computer with a revoked device comes back only once an admin allowed it. The
+/// token's school and building, when it names them, replace what the device said.
+fn decide(
+    ctx: &EnrollContext,
+    device: &NewDevice,
+    now: OffsetDateTime,
+) -> Result<NewEnrollment, EnrollRefusal> {
+    let token = ctx.token.as_ref().ok_or(EnrollRefusal::InvalidToken)?;
+    if let Some(refusal) = token_refusal(token, now) {
+        return Err(refusal);
+    }
+    if ctx
+        .same_machine
+        .iter()
+        .any(|d| d.revoked && !d.reenroll_allowed)
+    {
+        return Err(EnrollRefusal::MachineRevoked);
+    }
+    let mut device = device.clone();
+    if token.school.is_some() {
+        device.school.clone_from(&token.school);
+    }
+    if token.building.is_some() {
+        device.building.clone_from(&token.building);
+    }
+    Ok(NewEnrollment {
+        device,
+        previous_device: ctx.same_machine.first().map(|d| d.id),
+    })
+}
+
+/// Enrolls a device with the request's enrollment token; its secret is kept as
+/// `secret_hash` only. Refused ([`AppError::EnrollRefused`]) as `decide` says; 422 for
+/// a malformed field.
+pub async fn enroll(
+    store: &Arc<dyn Store>,
+    secret_hash: String,
+    req: &wire::EnrollRequest,
+    now: OffsetDateTime,
+) -> Result<Enrolled, AppError> {
+    let token = req.token.trim();
+    if token.is_empty() {
+        return Err(AppError::EnrollRefused(EnrollRefusal::InvalidToken));
+    }
+    let token_hash = hash_secret(token);
+    let hostname = required_text("hostname", &req.hostname, MAX_HOSTNAME_CHARS)?;
+    let device = NewDevice {
+        school: optional_text("school", req.school.as_deref(), MAX_PLACE_CHARS)?,
+        building: optional_text("building", req.building.as_deref(), MAX_PLACE_CHARS)?,
+        os: optional_text("os", req.os.as_deref(), MAX_PLACE_CHARS)?,
+        model: optional_text("model", req.model.as_deref(), MAX_PLACE_CHARS)?,
+        agent_version: optional_text(
+            "agent_version",
+            req.agent_version.as_deref(),
+            MAX_VERSION_CHARS,
+        )?,
+        machine_id: check_machine_id(req.machine_id.as_deref())?,
+        ..NewDevice::new(Uuid::now_v7(), secret_hash, hostname, now)
+    };
+    let decided = run(store, move |s| {
+        let mut made = None;
+        let answer = s.enroll_device(&token_hash, device.machine_id.as_deref(), &mut |ctx| {
+            let e = decide(ctx, &device, now)?;
+            made = Some(Enrolled {
+                device_id: e.device.id,
+                school: e.device.school.clone(),
+                building: e.device.building.clone(),
+                previous_device: e.previous_device,
+            });
+            Ok(e)
+        })?;
+        Ok(answer.map(|()| made))
+    })
+    .await?;
+    match decided {
+        Ok(Some(enrolled)) => {
+            if let Some(previous) = enrolled.previous_device {
+                tracing::info!(device_id = %enrolled.device_id, %previous, "computer enrolled again");
+            }
+            Ok(enrolled)
+        }
+        Ok(None) => Err(AppError::internal(
+            "an enrollment was stored but not decided",
+        )),
+        Err(refusal) => Err(AppError::EnrollRefused(refusal)),
+    }
+}
+
+/// Whose computer an admin allows back.
+#[derive(Debug, Clone, Copy)]
+pub enum ReenrollTarget<'a> {
+    /// The machine id (as listed on the devices page and by the command line).
+    Machine(&'a str),
+    /// A revoked device: its computer.
+    Device(Uuid),
+}
+
+/// Allows the computer of a revoked device to enroll again (it is then listed as a
+/// re-enrollment); how many revoked devices of that computer it allowed. `NotFound` for
+/// an unknown device or a machine with no revoked device; `Invalid` for a device that is
+/// not revoked or enrolled without a machine id (such a computer is not held back).
+pub fn allow_reenrollment(
+    store: &dyn Store,
+    target: ReenrollTarget<'_>,
+    now: OffsetDateTime,
+) -> Result<usize, AppError> {
+    let machine = match target {
+        ReenrollTarget::Machine(m) => check_machine_id(Some(m))?
+            .ok_or_else(|| AppError::Invalid("give a machine id".into()))?,
+        ReenrollTarget::Device(id) => {
+            let device = store.device(id)?.ok_or(AppError::NotFound)?;
+            if !device.revoked {
+                return Err(AppError::Invalid(format!(
+                    "the device {id} is not revoked; its computer is not held back"
+                )));
+            }
+            device.machine_id.ok_or_else(|| {
+                AppError::Invalid(format!(
+                    "the device {id} enrolled without a machine id (an older agent); its \
+                     computer is not held back"
+                ))
+            })?
+        }
+    };
+    let allowed = store.allow_reenrollment(&machine, now)?;
+    if allowed == 0 && matches!(target, ReenrollTarget::Machine(_)) {
+        return Err(AppError::NotFound);
+    }
+    Ok(allowed)
 }
 
 /// Days a technician API token lasts unless told otherwise.
@@ -178,15 +502,23 @@ mod tests {
     use super::*;
     use crate::store::{AdminStore, SqliteStore, now_utc};
 
+    fn labelled(label: &str) -> EnrollTokenInput<'_> {
+        EnrollTokenInput {
+            label,
+            ..Default::default()
+        }
+    }
+
     #[test]
     fn tokens_are_checked_and_stored_as_hashes() {
         let store = SqliteStore::open_in_memory().expect("store");
         assert!(matches!(
-            create_enroll_token(&store, "  ", now_utc()),
+            create_enroll_token(&store, &labelled("  "), now_utc()),
             Err(AppError::Invalid(_))
         ));
-        let created = create_enroll_token(&store, " Lab A ", now_utc()).expect("token");
-        assert_eq!(created.of, "Lab A");
+        let created = create_enroll_token(&store, &labelled(" Lab A "), now_utc()).expect("token");
+        assert_eq!(created.of.label, "Lab A");
+        assert_eq!(created.of.expires_at, None, "without days it never expires");
         let listed = store.list_enroll_tokens().expect("list");
         assert_eq!(listed.len(), 1);
         revoke_enroll_token(&store, listed[0].id, now_utc()).expect("revoke");
@@ -206,5 +538,338 @@ mod tests {
             create_tech_token(&store, TokenOwner::Email("nobody@example.org"), None, now),
             Err(AppError::NotFound)
         ));
+    }
+
+    /// A store, and a way to make tokens on it.
+    fn arc_store() -> Arc<dyn Store> {
+        Arc::new(SqliteStore::open_in_memory().expect("store"))
+    }
+
+    fn token(store: &Arc<dyn Store>, input: EnrollTokenInput<'_>, now: OffsetDateTime) -> String {
+        create_enroll_token(store.as_ref(), &input, now)
+            .expect("token")
+            .token
+    }
+
+    fn request(token: &str, school: Option<&str>, machine: Option<&str>) -> wire::EnrollRequest {
+        wire::EnrollRequest {
+            token: token.into(),
+            hostname: "lab-pc".into(),
+            school: school.map(Into::into),
+            building: Some("Annex".into()),
+            os: None,
+            model: None,
+            agent_version: None,
+            machine_id: machine.map(Into::into),
+        }
+    }
+
+    async fn enroll_at(
+        store: &Arc<dyn Store>,
+        req: &wire::EnrollRequest,
+        now: OffsetDateTime,
+    ) -> Result<Enrolled, AppError> {
+        enroll(store, hash_secret(&new_secret()), req, now).await
+    }
+
+    fn refused(r: Result<Enrolled, AppError>) -> Option<EnrollRefusal> {
+        match r {
+            Err(AppError::EnrollRefused(why)) => Some(why),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn token_limits_are_checked() {
+        let store = SqliteStore::open_in_memory().expect("store");
+        let now = now_utc();
+        for bad in [
+            EnrollTokenInput {
+                expires_days: Some(0),
+                ..labelled("x")
+            },
+            EnrollTokenInput {
+                expires_days: Some(MAX_ENROLL_TOKEN_DAYS + 1),
+                ..labelled("x")
+            },
+            EnrollTokenInput {
+                max_uses: Some(0),
+                ..labelled("x")
+            },
+            EnrollTokenInput {
+                expires_at: Some(now),
+                ..labelled("already over")
+            },
+            EnrollTokenInput {
+                expires_days: Some(1),
+                expires_at: Some(now + Duration::hours(1)),
+                ..labelled("both")
+            },
+        ] {
+            assert!(matches!(
+                create_enroll_token(&store, &bad, now),
+                Err(AppError::Invalid(_))
+            ));
+        }
+        let made = create_enroll_token(
+            &store,
+            &EnrollTokenInput {
+                school: Some("  Lincoln "),
+                building: Some(" "),
+                expires_days: Some(7),
+                max_uses: Some(30),
+                ..labelled("fall")
+            },
+            now,
+        )
+        .expect("token");
+        let t = made.of;
+        assert_eq!(t.school.as_deref(), Some("Lincoln"));
+        assert_eq!(t.building, None, "blank is none");
+        assert_eq!(t.expires_at, Some(now + Duration::days(7)));
+        assert_eq!(t.max_uses, Some(30));
+        assert_eq!(store.list_enroll_tokens().expect("list")[0], t);
+    }
+
+    #[tokio::test]
+    async fn a_token_s_school_and_building_win_over_the_device_s() {
+        let store = arc_store();
+        let now = now_utc();
+        let bound = token(
+            &store,
+            EnrollTokenInput {
+                school: Some("Lincoln"),
+                ..labelled("Lincoln only")
+            },
+            now,
+        );
+        let e = enroll_at(&store, &request(&bound, Some("Washington"), None), now)
+            .await
+            .expect("enrolled");
+        assert_eq!(e.school.as_deref(), Some("Lincoln"));
+        assert_eq!(e.building.as_deref(), Some("Annex"), "the token names none");
+        let stored = store.device(e.device_id).expect("read").expect("stored");
+        assert_eq!(stored.school.as_deref(), Some("Lincoln"));
+
+        let open = token(&store, labelled("any school"), now);
+        let e = enroll_at(&store, &request(&open, Some("Washington"), None), now)
+            .await
+            .expect("enrolled");
+        assert_eq!(e.school.as_deref(), Some("Washington"), "as today");
+    }
+
+    #[tokio::test]
+    async fn expired_used_up_revoked_and_unknown_tokens_are_refused() {
+        let store = arc_store();
+        let now = now_utc();
+        let week = token(
+            &store,
+            EnrollTokenInput {
+                expires_days: Some(7),
+                ..labelled("a week")
+            },
+            now,
+        );
+        let later = now + Duration::days(7);
+        assert!(
+            enroll_at(
+                &store,
+                &request(&week, None, None),
+                later - Duration::seconds(1)
+            )
+            .await
+            .is_ok()
+        );
+        assert_eq!(
+            refused(enroll_at(&store, &request(&week, None, None), later).await),
+            Some(EnrollRefusal::TokenExpired)
+        );
+
+        let two = token(
+            &store,
+            EnrollTokenInput {
+                max_uses: Some(2),
+                ..labelled("two")
+            },
+            now,
+        );
+        for _ in 0..2 {
+            enroll_at(&store, &request(&two, None, None), now)
+                .await
+                .expect("within the limit");
+        }
+        assert_eq!(
+            refused(enroll_at(&store, &request(&two, None, None), now).await),
+            Some(EnrollRefusal::TokenUsedUp)
+        );
+
+        let gone = token(&store, labelled("gone"), now);
+        let id = store.list_enroll_tokens().expect("list")[0].id;
+        revoke_enroll_token(store.as_ref(), id, now).expect("revoke");
+        assert_eq!(
+            refused(enroll_at(&store, &request(&gone, None, None), now).await),
+            Some(EnrollRefusal::TokenRevoked)
+        );
+        assert_eq!(
+            refused(enroll_at(&store, &request("no such token", None, None), now).await),
+            Some(EnrollRefusal::InvalidToken)
+        );
+        assert_eq!(
+            refused(enroll_at(&store, &request(" ", None, None), now).await),
+            Some(EnrollRefusal::InvalidToken)
+        );
+        // What the list says of each.
+        let states: Vec<_> = list_enroll_tokens(store.as_ref(), later)
+            .expect("list")
+            .into_iter()
+            .map(|v| (v.token.label, v.token.uses, v.refusal))
+            .collect();
+        assert_eq!(
+            states,
+            vec![
+                ("gone".into(), 0, Some(EnrollRefusal::TokenRevoked)),
+                ("two".into(), 2, Some(EnrollRefusal::TokenUsedUp)),
+                ("a week".into(), 1, Some(EnrollRefusal::TokenExpired)),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_revoked_computer_enrolls_again_only_once_an_admin_allows_it() {
+        let store = arc_store();
+        let now = now_utc();
+        let t = token(&store, labelled("district"), now);
+        let machine = "AB".repeat(32);
+        let first = enroll_at(&store, &request(&t, None, Some(&machine)), now)
+            .await
+            .expect("enrolled");
+        assert_eq!(first.previous_device, None);
+        // The same computer again while its device is active: recorded as re-enrollment.
+        let second = enroll_at(&store, &request(&t, None, Some(&machine)), now)
+            .await
+            .expect("enrolled again");
+        assert_eq!(second.previous_device, Some(first.device_id));
+        let stored = store
+            .device(second.device_id)
+            .expect("read")
+            .expect("stored");
+        assert_eq!(stored.machine_id, Some("ab".repeat(32)), "kept lowercased");
+
+        store.revoke_device(second.device_id, now).expect("revoke");
+        assert_eq!(
+            refused(enroll_at(&store, &request(&t, None, Some(&machine)), now).await),
+            Some(EnrollRefusal::MachineRevoked)
+        );
+        // Another computer, or an agent that sends no machine id, is not held back.
+        let other = "cd".repeat(32);
+        assert!(
+            enroll_at(&store, &request(&t, None, Some(&other)), now)
+                .await
+                .is_ok()
+        );
+        let old_agent = enroll_at(&store, &request(&t, None, None), now)
+            .await
+            .expect("old agent");
+
+        // Allowing needs a revoked device with a machine id.
+        assert!(matches!(
+            allow_reenrollment(store.as_ref(), ReenrollTarget::Device(first.device_id), now),
+            Err(AppError::Invalid(_))
+        ));
+        store
+            .revoke_device(old_agent.device_id, now)
+            .expect("revoke");
+        assert!(matches!(
+            allow_reenrollment(
+                store.as_ref(),
+                ReenrollTarget::Device(old_agent.device_id),
+                now
+            ),
+            Err(AppError::Invalid(_))
+        ));
+        assert!(matches!(
+            allow_reenrollment(store.as_ref(), ReenrollTarget::Machine(&other), now),
+            Err(AppError::NotFound)
+        ));
+        assert_eq!(
+            allow_reenrollment(
+                store.as_ref(),
+                ReenrollTarget::Device(second.device_id),
+                now
+            )
+            .expect("allowed"),
+            1
+        );
+        let third = enroll_at(&store, &request(&t, None, Some(&machine)), now)
+            .await
+            .expect("allowed back");
+        assert_eq!(third.previous_device, Some(second.device_id));
+        let again = store.list_reenrollments(10).expect("list");
+        let pairs: Vec<_> = again
+            .iter()
+            .map(|r| (r.previous_device, r.device))
+            .collect();
+        assert_eq!(
+            pairs,
+            vec![
+                (second.device_id, third.device_id),
+                (first.device_id, second.device_id)
+            ]
+        );
+        assert!(again[0].previous_revoked);
+
+        // Revoked again: held back again until allowed again.
+        store.revoke_device(third.device_id, now).expect("revoke");
+        assert_eq!(
+            refused(enroll_at(&store, &request(&t, None, Some(&machine)), now).await),
+            Some(EnrollRefusal::MachineRevoked)
+        );
+        assert_eq!(
+            allow_reenrollment(store.as_ref(), ReenrollTarget::Machine(&machine), now)
+                .expect("allowed"),
+            1
+        );
+        assert!(
+            enroll_at(&store, &request(&t, None, Some(&machine)), now)
+                .await
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn a_machine_id_is_64_hex_characters() {
+        assert_eq!(check_machine_id(None).expect("none"), None);
+        assert_eq!(check_machine_id(Some("  ")).expect("blank"), None);
+        assert!(check_machine_id(Some(&"0".repeat(64))).is_ok());
+        for bad in ["abc", &"g".repeat(64), &"0".repeat(65)] {
+            assert!(matches!(
+                check_machine_id(Some(bad)),
+                Err(AppError::Invalid(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn more_than_20_enrollments_within_10_minutes_are_a_burst() {
+        let start = now_utc();
+        let every = |n: usize, gap: Duration| -> Vec<OffsetDateTime> {
+            (0..n).map(|i| start + gap * i as i32).collect()
+        };
+        assert_eq!(busiest_window(&[]), None);
+        // 20 within a few seconds: a busy rollout, not flagged.
+        let b = busiest_window(&every(20, Duration::seconds(1))).expect("some");
+        assert_eq!((b.enrollments, b.is_burst()), (20, false));
+        // 21 within 10 minutes (the last 9 min 58 s after the first): flagged.
+        let b = busiest_window(&every(21, Duration::seconds(29))).expect("some");
+        assert_eq!((b.enrollments, b.is_burst(), b.from), (21, true, start));
+        // 21 spread over exactly 10 minutes: the first falls out of the last one's window.
+        let b = busiest_window(&every(21, Duration::seconds(30))).expect("some");
+        assert_eq!((b.enrollments, b.is_burst()), (20, false));
+        // A burst later in the token's life is found and dated.
+        let mut times = every(5, Duration::days(1));
+        let late = start + Duration::days(10);
+        times.extend((0..25).map(|i| late + Duration::seconds(i)));
+        let b = busiest_window(&times).expect("some");
+        assert_eq!((b.enrollments, b.from), (25, late));
     }
 }

@@ -9,13 +9,16 @@ use time::OffsetDateTime;
 
 /// Administration and operations.
 pub trait AdminStore {
+    /// Stores a token; its id.
     fn create_enroll_token(
         &self,
-        token_hash: &str,
-        label: &str,
+        token: &NewEnrollToken<'_>,
         now: OffsetDateTime,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<i64>;
+    /// Every enrollment token, newest first, with its uses.
     fn list_enroll_tokens(&self) -> StoreResult<Vec<EnrollTokenRecord>>;
+    /// When each token enrolled a device: (token id, time), by token then time.
+    fn enrollment_times(&self) -> StoreResult<Vec<(i64, OffsetDateTime)>>;
     /// `NotFound` when unknown.
     fn revoke_enroll_token(&self, id: i64, now: OffsetDateTime) -> StoreResult<()>;
     /// The stored policy, or the default when none is stored.
@@ -36,4 +39,9 @@ pub trait AdminStore {
     ) -> StoreResult<PurgeReport>;
     /// A consistent copy of the whole store at `dest`.
     fn backup(&self, dest: &Path) -> StoreResult<()>;
+    /// This database's generation: an id that changes when it is restored
+    /// from a backup, so agents learn to send again what it lost.
+    fn generation(&self) -> StoreResult<String>;
+    /// Gives the database a new generation `id` (after a restore).
+    fn set_generation(&self, id: &str) -> StoreResult<()>;
 }

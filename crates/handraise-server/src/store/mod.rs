@@ -14,6 +14,7 @@ mod accounts;
 mod admin;
 mod announcements;
 mod devices;
+mod gauges;
 mod kb;
 mod records;
 mod sqlite;
@@ -23,6 +24,7 @@ pub use accounts::AccountStore;
 pub use admin::AdminStore;
 pub use announcements::AnnouncementStore;
 pub use devices::DeviceStore;
+pub use gauges::{GaugeStore, Gauges};
 pub use kb::KbStore;
 pub use records::*;
 pub use sqlite::{MIGRATIONS, SqliteStore};
@@ -30,7 +32,7 @@ pub use tickets::{Decide, TicketStore};
 
 use time::OffsetDateTime;
 
-/// Errors of the store. `Conflict`, `NotFound` and `InvalidToken` are expected
+/// Errors of the store. `Conflict` and `NotFound` are expected
 /// outcomes that map to 4xx answers; the rest are faults.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -38,8 +40,6 @@ pub enum StoreError {
     Conflict(String),
     #[error("not found")]
     NotFound,
-    #[error("unknown or revoked enrollment token")]
-    InvalidToken,
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("corrupt row: {0}")]
@@ -86,7 +86,15 @@ impl<T> Inserted<T> {
 /// what the server holds; a function that needs one domain may take that
 /// domain's trait alone.
 pub trait Store:
-    DeviceStore + TicketStore + KbStore + AnnouncementStore + AccountStore + AdminStore + Send + Sync
+    DeviceStore
+    + TicketStore
+    + KbStore
+    + AnnouncementStore
+    + AccountStore
+    + AdminStore
+    + GaugeStore
+    + Send
+    + Sync
 {
 }
 
@@ -97,6 +105,7 @@ impl<T> Store for T where
         + AnnouncementStore
         + AccountStore
         + AdminStore
+        + GaugeStore
         + Send
         + Sync
 {

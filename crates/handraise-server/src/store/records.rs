@@ -2,7 +2,7 @@
 //! wire types (the API layer converts at the edge). Choice enums are the
 //! wire crate's.
 
-use handraise_wire::{AnnouncementKind, Category, Scope, TicketStatus, Urgency};
+use handraise_wire::{AnnouncementKind, Category, EnrollRefusal, Scope, TicketStatus, Urgency};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -22,6 +22,10 @@ pub struct DeviceRecord {
     /// Written at most once a minute.
     pub last_seen_at: Option<OffsetDateTime>,
     pub revoked: bool,
+    /// The agent's hashed machine identifier, when it sent one.
+    pub machine_id: Option<String>,
+    /// An admin allowed this (revoked) device's computer to enroll again.
+    pub reenroll_allowed: bool,
 }
 
 /// A device to enroll.
@@ -37,6 +41,8 @@ pub struct NewDevice {
     pub model: Option<String>,
     /// The agent's version at enrollment.
     pub agent_version: Option<String>,
+    /// The agent's hashed machine identifier, when it sent one.
+    pub machine_id: Option<String>,
     pub enrolled_at: OffsetDateTime,
 }
 
@@ -58,9 +64,46 @@ impl NewDevice {
             os: None,
             model: None,
             agent_version: None,
+            machine_id: None,
             enrolled_at,
         }
     }
+}
+
+/// What an enrollment is decided from, read inside its transaction.
+#[derive(Debug, Clone)]
+pub struct EnrollContext {
+    /// The token presented; `None` when no token has that hash.
+    pub token: Option<EnrollTokenRecord>,
+    /// Devices enrolled before from the same computer (same machine id), newest first;
+    /// empty when the agent sent no machine id.
+    pub same_machine: Vec<DeviceRecord>,
+}
+
+/// An enrollment the service decided: the device to store, and the device of the same
+/// computer it follows (a re-enrollment), if any.
+#[derive(Debug, Clone)]
+pub struct NewEnrollment {
+    pub device: NewDevice,
+    pub previous_device: Option<Uuid>,
+}
+
+/// Decides, from [`EnrollContext`], the enrollment to write or why it is refused.
+pub type DecideEnrollment<'a> =
+    dyn FnMut(&EnrollContext) -> Result<NewEnrollment, EnrollRefusal> + 'a;
+
+/// A computer that enrolled again: a new device with the machine id of an earlier one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReenrollmentRecord {
+    pub machine_id: String,
+    pub previous_device: Uuid,
+    pub previous_hostname: String,
+    pub previous_revoked: bool,
+    pub device: Uuid,
+    pub hostname: String,
+    pub at: OffsetDateTime,
+    /// The label of the enrollment token used.
+    pub token_label: Option<String>,
 }
 
 /// A device with what the devices page shows around it.
@@ -485,12 +528,47 @@ pub struct SessionRecord {
 
 // ---- Administration ----------------------------------------------------
 
+/// An enrollment token to store (its hash only).
+#[derive(Debug, Clone, Copy)]
+pub struct NewEnrollToken<'a> {
+    pub token_hash: &'a str,
+    pub label: &'a str,
+    /// The school and building every device it enrolls gets, whatever the device says.
+    pub school: Option<&'a str>,
+    pub building: Option<&'a str>,
+    /// `None`: never expires.
+    pub expires_at: Option<OffsetDateTime>,
+    /// `None`: no limit.
+    pub max_uses: Option<u32>,
+}
+
+impl<'a> NewEnrollToken<'a> {
+    /// A token bound to no place, never expiring, without a use limit.
+    pub fn new(token_hash: &'a str, label: &'a str) -> Self {
+        NewEnrollToken {
+            token_hash,
+            label,
+            school: None,
+            building: None,
+            expires_at: None,
+            max_uses: None,
+        }
+    }
+}
+
 /// An enrollment token as listed to admins (never the token itself).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnrollTokenRecord {
     pub id: i64,
     pub label: String,
+    pub school: Option<String>,
+    pub building: Option<String>,
     pub created_at: OffsetDateTime,
+    pub expires_at: Option<OffsetDateTime>,
+    pub max_uses: Option<u32>,
+    /// Devices it enrolled (counted since enrollments were recorded).
+    pub uses: u32,
+    pub last_used_at: Option<OffsetDateTime>,
     pub revoked: bool,
 }
 
@@ -669,4 +747,12 @@ impl TicketFacets {
             .find(|(s, _)| *s == status)
             .map_or(0, |(_, n)| *n)
     }
+}
+
+/// What a database copy holds, checked without changing it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyFacts {
+    pub schema_version: u32,
+    /// Rows of the main tables, by table name.
+    pub counts: Vec<(String, u64)>,
 }

@@ -14,17 +14,40 @@ pub(crate) fn enroll(s: &dyn Store, school: Option<&str>) -> Uuid {
     let now = now_utc();
     // Each call adds its own token so tests can enroll many devices.
     let token = Uuid::new_v4().to_string();
-    s.create_enroll_token(&token, "test", now).expect("token");
-    let id = Uuid::now_v7();
-    s.enroll_device(
-        &token,
-        &NewDevice {
-            school: school.map(Into::into),
-            ..NewDevice::new(id, format!("hash-{id}"), "room-101".into(), now)
-        },
-    )
-    .expect("enroll");
+    s.create_enroll_token(&NewEnrollToken::new(&token, "test"), now)
+        .expect("token");
+    let device = NewDevice {
+        school: school.map(Into::into),
+        ..NewDevice::new(
+            Uuid::now_v7(),
+            format!("hash-{}", Uuid::now_v7()),
+            "room-101".into(),
+            now,
+        )
+    };
+    let id = device.id;
+    enroll_as(s, &token, device, None).expect("enroll");
     id
+}
+
+/// Stores `device` with the token `token` as the store's caller decides: accepted as
+/// it is (following `previous`), or refused when the token is unknown.
+pub(crate) fn enroll_as(
+    s: &dyn Store,
+    token: &str,
+    device: NewDevice,
+    previous: Option<Uuid>,
+) -> Result<(), handraise_wire::EnrollRefusal> {
+    s.enroll_device(token, device.machine_id.as_deref(), &mut |ctx| {
+        ctx.token
+            .as_ref()
+            .ok_or(handraise_wire::EnrollRefusal::InvalidToken)?;
+        Ok(NewEnrollment {
+            device: device.clone(),
+            previous_device: previous,
+        })
+    })
+    .expect("the store answers")
 }
 
 /// A fresh store with two devices enrolled (of no school).
@@ -72,13 +95,141 @@ fn migrations_are_idempotent_on_a_file() -> R {
 }
 
 #[test]
-fn unknown_enrollment_token_is_refused() {
+fn a_refused_enrollment_stores_nothing() -> R {
     let s = store();
-    let err = s.enroll_device(
+    let refused = enroll_as(
+        &s,
         "nope",
-        &NewDevice::new(Uuid::now_v7(), "h".into(), "x".into(), now_utc()),
+        NewDevice::new(Uuid::now_v7(), "h".into(), "x".into(), now_utc()),
+        None,
     );
-    assert!(matches!(err, Err(StoreError::InvalidToken)));
+    assert_eq!(refused, Err(handraise_wire::EnrollRefusal::InvalidToken));
+    assert!(s.list_devices()?.is_empty());
+    Ok(())
+}
+
+#[test]
+fn enrollments_are_counted_per_token_and_a_machine_s_devices_are_found() -> R {
+    let s = store();
+    let now = now_utc();
+    let token = NewEnrollToken {
+        school: Some("Lincoln"),
+        expires_at: Some(now + Duration::days(3)),
+        max_uses: Some(5),
+        ..NewEnrollToken::new("hash-a", "Lincoln rollout")
+    };
+    let id = s.create_enroll_token(&token, now)?;
+    let device = |machine: Option<&str>| NewDevice {
+        machine_id: machine.map(Into::into),
+        ..NewDevice::new(
+            Uuid::now_v7(),
+            Uuid::now_v7().to_string(),
+            "lab".into(),
+            now,
+        )
+    };
+    let first = device(Some("m1"));
+    let first_id = first.id;
+    enroll_as(&s, "hash-a", first, None)?;
+    // What the caller sees inside the transaction: the token with its uses, the
+    // machine's earlier devices.
+    let mut seen = None;
+    let second = device(Some("m1"));
+    let second_id = second.id;
+    s.enroll_device("hash-a", Some("m1"), &mut |ctx| {
+        seen = Some(ctx.clone());
+        Ok(NewEnrollment {
+            device: second.clone(),
+            previous_device: Some(first_id),
+        })
+    })??;
+    let seen = seen.ok_or("not asked")?;
+    let t = seen.token.ok_or("no token")?;
+    assert_eq!((t.id, t.uses, t.max_uses), (id, 1, Some(5)));
+    assert_eq!(t.school.as_deref(), Some("Lincoln"));
+    assert_eq!(t.expires_at, Some(now + Duration::days(3)));
+    assert_eq!(seen.same_machine.len(), 1);
+    assert_eq!(seen.same_machine[0].id, first_id);
+    assert_eq!(seen.same_machine[0].machine_id.as_deref(), Some("m1"));
+    enroll_as(&s, "hash-a", device(None), None)?;
+    let listed = s.list_enroll_tokens()?;
+    assert_eq!((listed[0].uses, listed[0].last_used_at), (3, Some(now)));
+    assert_eq!(s.enrollment_times()?, vec![(id, now); 3]);
+
+    // Re-enrollments are listed; allowing marks only revoked devices of the machine.
+    let again = s.list_reenrollments(10)?;
+    assert_eq!(again.len(), 1);
+    assert_eq!(
+        (again[0].previous_device, again[0].device),
+        (first_id, second_id)
+    );
+    assert_eq!(again[0].token_label.as_deref(), Some("Lincoln rollout"));
+    assert_eq!(s.allow_reenrollment("m1", now)?, 0, "nothing revoked yet");
+    s.revoke_device(first_id, now)?;
+    assert_eq!(s.allow_reenrollment("m1", now)?, 1);
+    assert_eq!(s.allow_reenrollment("m1", now)?, 0, "already allowed");
+    let first = s.device(first_id)?.ok_or("gone")?;
+    assert!(first.revoked && first.reenroll_allowed);
+    Ok(())
+}
+
+#[test]
+fn enrollment_tokens_from_before_keep_their_id_and_never_expire() -> R {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("db.sqlite");
+    {
+        let conn = rusqlite::Connection::open(&path)?;
+        // Every migration before the one that gave enrollment tokens their limits.
+        let ours = MIGRATIONS
+            .iter()
+            .position(|m| m.contains("CREATE TABLE enroll_tokens_new"))
+            .ok_or("no enrollment-token migration")?;
+        for (i, sql) in MIGRATIONS[..ours].iter().enumerate() {
+            conn.execute_batch(sql)?;
+            conn.pragma_update(None, "user_version", (i + 1) as u32)?;
+        }
+        conn.execute_batch(
+            "INSERT INTO enroll_tokens (token_hash, label, created_at, revoked_at) VALUES \
+                 ('h1', 'old', 1000, NULL), ('h2', 'gone', 1000, 2000);
+             INSERT INTO devices (id, secret_hash, hostname, enrolled_at) \
+                 VALUES ('0190a5a0-0000-7000-8000-000000000001', 's', 'old-pc', 1000);",
+        )?;
+    }
+    let s = SqliteStore::open(&path)?;
+    let tokens = s.list_enroll_tokens()?;
+    let summary: Vec<_> = tokens
+        .iter()
+        .map(|t| {
+            (
+                t.id,
+                t.label.as_str(),
+                t.revoked,
+                t.expires_at,
+                t.max_uses,
+                t.uses,
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (2, "gone", true, None, None, 0),
+            (1, "old", false, None, None, 0)
+        ]
+    );
+    let device = &s.list_devices()?[0].device;
+    assert_eq!(
+        (device.machine_id.as_deref(), device.reenroll_allowed),
+        (None, false)
+    );
+    enroll_as(
+        &s,
+        "h1",
+        NewDevice::new(Uuid::now_v7(), "s2".into(), "new-pc".into(), now_utc()),
+        None,
+    )?;
+    assert_eq!(s.list_enroll_tokens()?[1].uses, 1);
+    Ok(())
 }
 
 #[test]
@@ -599,9 +750,10 @@ fn tech_tokens_from_before_users_owned_them_keep_working() -> R {
         )?;
     }
     let s = SqliteStore::open(&path)?;
-    let far = now_utc() + Duration::days(36_500);
+    let upgraded = now_utc();
     let user_of = |hash: &str| -> Result<Option<(String, Role)>, StoreError> {
-        Ok(s.tech_token_user(hash, far)?.map(|u| (u.email, u.role)))
+        Ok(s.tech_token_user(hash, upgraded)?
+            .map(|u| (u.email, u.role)))
     };
     assert_eq!(user_of("t-sam")?, Some(("Sam".into(), Role::Technician)));
     assert_eq!(
@@ -616,7 +768,19 @@ fn tech_tokens_from_before_users_owned_them_keep_working() -> R {
     assert_eq!(user_of("t-old")?, None, "still revoked");
     let tokens = s.list_tech_tokens(None)?;
     assert_eq!(tokens.len(), 4);
-    assert!(tokens.iter().all(|t| t.expires_at.is_none()));
+    for t in &tokens {
+        // They expire 90 days after the upgrade, as a new token would.
+        let expires = t.expires_at.ok_or("an expiry")?;
+        let lifetime = expires - upgraded;
+        assert!(
+            lifetime > Duration::days(89) && lifetime <= Duration::days(90),
+            "{lifetime}"
+        );
+    }
+    assert!(
+        s.tech_token_user("t-sam", upgraded + Duration::days(91))?
+            .is_none()
+    );
     assert!(tokens.iter().all(|t| t.user_email != "Idle"));
     let (sam, hash) = s.user_by_email("Sam")?.ok_or("no Sam")?;
     assert_eq!((sam.technician_name.as_str(), hash.as_str()), ("Sam", ""));
@@ -726,5 +890,37 @@ fn quota_counts_are_per_device_and_day_and_old_days_are_forgotten() -> R {
     // Days before 101 are forgotten: day 100 counts from zero again.
     assert_eq!(s.forget_usage_before(101)?, 2);
     s.insert_ticket_within(&ticket(a, "a"), &day(100))?;
+    Ok(())
+}
+
+#[test]
+fn an_admin_taking_over_a_script_user_does_not_arm_its_tokens() -> R {
+    let s = store();
+    let now = now_utc();
+    for (name, role, works) in [("Ada", Role::Technician, true), ("Bo", Role::Admin, false)] {
+        let script = s.script_user(name, now)?;
+        let hash = format!("{name}-hash");
+        s.create_tech_token(
+            &NewTechTokenRecord {
+                token_hash: &hash,
+                user_id: script.id,
+                expires_at: None,
+            },
+            now,
+        )?;
+        let user = NewUser {
+            email: format!("{name}@example.org"),
+            role,
+            password_hash: "h".into(),
+            technician_name: name.into(),
+        };
+        let made = s.create_user(&user, now)?;
+        assert_eq!(
+            made.id, script.id,
+            "{name}: the script user became the console user"
+        );
+        let holder = s.tech_token_user(&hash, now)?;
+        assert_eq!(holder.is_some(), works, "{name} as {role:?}");
+    }
     Ok(())
 }

@@ -164,6 +164,29 @@ fn sync_state_orders_and_flags_ticket_sent() {
     assert_eq!(t2.state, ItemState::Sent, "ticket stays sent");
 }
 
+#[test]
+fn a_screenshot_leaves_this_computer_once_the_server_has_it() {
+    let s = Store::open_in_memory().expect("open");
+    let png = b"\x89PNG\r\n\x1a\n-an-image".as_slice();
+    for n in [1, 2] {
+        s.insert_ticket(&ticket(n, 5), Some((png, "image/png")), T0)
+            .expect("insert");
+    }
+    s.mark_screenshot(Uuid::from_u128(1), ItemState::Sent, None)
+        .expect("sent");
+    s.mark_ticket_rejected(Uuid::from_u128(2), "refused", T0)
+        .expect("rejected");
+    for n in [1, 2] {
+        let (bytes, _) = s.screenshot(Uuid::from_u128(n)).expect("row");
+        assert!(bytes.is_empty(), "ticket {n}: the image is gone");
+    }
+    let views = s.tickets().expect("views");
+    for v in &views {
+        let shot = v.screenshot.as_ref().expect("still shown");
+        assert_eq!(shot.bytes, png.len() as u64, "its size is kept");
+    }
+}
+
 fn page() -> UpdatesPage {
     let reply = TicketMessage {
         id: Uuid::from_u128(900),
@@ -173,6 +196,7 @@ fn page() -> UpdatesPage {
         at: T0 + Duration::from_secs(60),
     };
     UpdatesPage {
+        generation: None,
         updates: vec![
             Update {
                 seq: 5,
@@ -504,3 +528,50 @@ fn events_are_queued_once_planned_after_messages_and_kept_when_refused() {
 }
 
 mod corrupt;
+
+#[test]
+fn a_restored_server_gets_again_what_was_sent() {
+    let s = Store::open_in_memory().expect("open");
+    for n in [1, 2] {
+        s.insert_ticket(&ticket(n, 5), None, T0).expect("insert");
+    }
+    s.mark_ticket_sent(&receipt(1, 7), T0).expect("sent");
+    s.insert_message(
+        Uuid::from_u128(1),
+        &NewMessage {
+            client_id: Uuid::from_u128(50),
+            created_at: T0,
+            body: "still broken".into(),
+        },
+    )
+    .expect("msg");
+    s.mark_message_sent(&handraise_wire::MessageReceipt {
+        client_id: Uuid::from_u128(50),
+        ticket_number: 7,
+        received_at: T0,
+    })
+    .expect("msg sent");
+    s.apply_updates(&page(), T0).expect("apply");
+    assert!(s.cursor().expect("cursor") > 0);
+
+    // The first generation seen, and the same one again: nothing to do.
+    assert!(!s.note_server_generation("g1").expect("note"));
+    assert!(!s.note_server_generation("g1").expect("note"));
+    assert_eq!(
+        s.sync_state(true).expect("state").tickets.len(),
+        1,
+        "only the unsent one"
+    );
+
+    // A new generation: the server was restored.
+    assert!(s.note_server_generation("g2").expect("note"));
+    let state = s.sync_state(true).expect("state");
+    assert_eq!(state.tickets.len(), 2, "the sent ticket goes again");
+    assert_eq!(state.messages.len(), 1, "and its message");
+    assert_eq!(
+        s.cursor().expect("cursor"),
+        0,
+        "the feed is read from the start"
+    );
+    assert!(!s.note_server_generation("g2").expect("note"), "once");
+}

@@ -189,7 +189,16 @@ impl AccountStore for SqliteStore {
             };
             if let Some((script, false)) = user_of_technician(tx, tech.id)? {
                 // The technician's password-less user (of `tech-token create
-                // --name`) becomes this console user, tokens and all.
+                // --name`) becomes this console user, tokens and all; but a
+                // token never gains power it was not made with: a takeover by
+                // an admin revokes the script user's tokens.
+                if user.role != Role::Technician {
+                    tx.execute(
+                        "UPDATE api_tokens SET revoked_at = ?2 \
+                         WHERE user_id = ?1 AND revoked_at IS NULL",
+                        params![script.id, ms(now)],
+                    )?;
+                }
                 insert_unique(
                     tx,
                     "UPDATE users SET email = ?2, role = ?3, password_hash = ?4 WHERE id = ?1",

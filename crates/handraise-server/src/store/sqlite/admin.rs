@@ -1,10 +1,10 @@
 //! Enrollment tokens, settings, ticket facts, the media purge and backups.
 
-use super::rows::{FINISHED, enroll_token_row, facts_row, ms, sla_row};
+use super::rows::{ENROLL_TOKEN_FROM, FINISHED, enroll_token_row, facts_row, from_ms, ms, sla_row};
 use super::{SqliteStore, all, changed, exec, first, owner_only_file};
 use crate::store::{
-    AdminStore, DEFAULT_RETENTION_DAYS, EnrollTokenRecord, PurgeReport, SlaPolicy, StoreResult,
-    TicketFacts,
+    AdminStore, DEFAULT_RETENTION_DAYS, EnrollTokenRecord, NewEnrollToken, PurgeReport, SlaPolicy,
+    StoreResult, TicketFacts,
 };
 use rusqlite::params;
 use std::path::Path;
@@ -25,28 +25,47 @@ static RESOLVED_AT_SQL: LazyLock<String> = LazyLock::new(|| {
 impl AdminStore for SqliteStore {
     fn create_enroll_token(
         &self,
-        token_hash: &str,
-        label: &str,
+        token: &NewEnrollToken<'_>,
         now: OffsetDateTime,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<i64> {
         self.read(|c| {
             exec(
                 c,
-                "INSERT INTO enroll_tokens (token_hash, label, created_at) VALUES (?1, ?2, ?3)",
-                params![token_hash, label, ms(now)],
-            )
-        })?;
-        Ok(())
+                "INSERT INTO enroll_tokens (token_hash, label, school, building, created_at, \
+                 expires_at, max_uses) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    token.token_hash,
+                    token.label,
+                    token.school,
+                    token.building,
+                    ms(now),
+                    token.expires_at.map(ms),
+                    token.max_uses
+                ],
+            )?;
+            Ok(c.last_insert_rowid())
+        })
     }
 
     fn list_enroll_tokens(&self) -> StoreResult<Vec<EnrollTokenRecord>> {
         self.read(|c| {
             all(
                 c,
-                "SELECT rowid, label, created_at, revoked_at FROM enroll_tokens \
-                 ORDER BY rowid DESC",
+                &format!("SELECT {ENROLL_TOKEN_FROM} ORDER BY k.id DESC"),
                 [],
                 enroll_token_row,
+            )
+        })
+    }
+
+    fn enrollment_times(&self) -> StoreResult<Vec<(i64, OffsetDateTime)>> {
+        self.read(|c| {
+            all(
+                c,
+                "SELECT token_id, at FROM enrollments WHERE token_id IS NOT NULL \
+                 ORDER BY token_id, at",
+                [],
+                |r| Ok((r.get(0)?, from_ms(r.get(1)?))),
             )
         })
     }
@@ -55,7 +74,7 @@ impl AdminStore for SqliteStore {
         changed(self.read(|c| {
             exec(
                 c,
-                "UPDATE enroll_tokens SET revoked_at = COALESCE(revoked_at, ?2) WHERE rowid = ?1",
+                "UPDATE enroll_tokens SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1",
                 params![id, ms(now)],
             )
         })?)
@@ -209,6 +228,30 @@ impl AdminStore for SqliteStore {
         let tmp_str = tmp.to_string_lossy().into_owned();
         self.lock().execute("VACUUM INTO ?1", [tmp_str])?;
         std::fs::rename(&tmp, dest)?;
+        Ok(())
+    }
+
+    fn generation(&self) -> StoreResult<String> {
+        self.read(|c| {
+            first(
+                c,
+                "SELECT value FROM server_meta WHERE key = 'generation'",
+                [],
+                |r| r.get(0),
+            )
+        })?
+        .ok_or_else(|| crate::store::StoreError::Corrupt("no generation in server_meta".into()))
+    }
+
+    fn set_generation(&self, id: &str) -> StoreResult<()> {
+        self.write(|tx| {
+            exec(
+                tx,
+                "INSERT INTO server_meta (key, value) VALUES ('generation', ?1) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [id],
+            )
+        })?;
         Ok(())
     }
 }

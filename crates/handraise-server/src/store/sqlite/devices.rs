@@ -1,27 +1,62 @@
 //! Devices.
 
-use super::rows::{DEVICE_COLS, FINISHED, device_row, device_summary_row, ms};
+use super::rows::{
+    DEVICE_COLS, ENROLL_TOKEN_FROM, FINISHED, device_row, device_summary_row, enroll_token_row, ms,
+    reenrollment_row,
+};
 use super::{SqliteStore, all, changed, exec, first};
-use crate::store::{DeviceRecord, DeviceStore, DeviceSummary, NewDevice, StoreError, StoreResult};
+use crate::store::{
+    DecideEnrollment, DeviceRecord, DeviceStore, DeviceSummary, EnrollContext, NewEnrollment,
+    ReenrollmentRecord, StoreResult,
+};
+use handraise_wire::EnrollRefusal;
 use rusqlite::params;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 impl DeviceStore for SqliteStore {
-    fn enroll_device(&self, enroll_token_hash: &str, device: &NewDevice) -> StoreResult<()> {
+    fn enroll_device(
+        &self,
+        enroll_token_hash: &str,
+        machine_id: Option<&str>,
+        decide: &mut DecideEnrollment<'_>,
+    ) -> StoreResult<Result<(), EnrollRefusal>> {
         self.write(|tx| {
-            let valid = tx
-                .prepare_cached(
-                    "SELECT 1 FROM enroll_tokens WHERE token_hash = ?1 AND revoked_at IS NULL",
-                )?
-                .exists([enroll_token_hash])?;
-            if !valid {
-                return Err(StoreError::InvalidToken);
-            }
+            let token = first(
+                tx,
+                &format!("SELECT {ENROLL_TOKEN_FROM} WHERE k.token_hash = ?1"),
+                [enroll_token_hash],
+                enroll_token_row,
+            )?;
+            let same_machine = match machine_id {
+                Some(m) => all(
+                    tx,
+                    &format!(
+                        "SELECT {DEVICE_COLS} FROM devices WHERE machine_id = ?1 \
+                         ORDER BY enrolled_at DESC, rowid DESC"
+                    ),
+                    [m],
+                    device_row,
+                )?,
+                None => Vec::new(),
+            };
+            let token_id = token.as_ref().map(|t| t.id);
+            let decided = decide(&EnrollContext {
+                token,
+                same_machine,
+            });
+            let NewEnrollment {
+                device,
+                previous_device,
+            } = match decided {
+                Ok(e) => e,
+                Err(refusal) => return Ok(Err(refusal)),
+            };
             exec(
                 tx,
                 "INSERT INTO devices (id, secret_hash, hostname, school, building, os, model, \
-                 agent_version, enrolled_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                 agent_version, machine_id, enrolled_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 params![
                     device.id.to_string(),
                     device.secret_hash,
@@ -31,10 +66,22 @@ impl DeviceStore for SqliteStore {
                     device.os,
                     device.model,
                     device.agent_version,
+                    device.machine_id,
                     ms(device.enrolled_at)
                 ],
             )?;
-            Ok(())
+            exec(
+                tx,
+                "INSERT INTO enrollments (device_id, token_id, previous_device_id, at) \
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    device.id.to_string(),
+                    token_id,
+                    previous_device.map(|d| d.to_string()),
+                    ms(device.enrolled_at)
+                ],
+            )?;
+            Ok(Ok(()))
         })
     }
 
@@ -94,6 +141,33 @@ impl DeviceStore for SqliteStore {
                 ),
                 [],
                 device_summary_row,
+            )
+        })
+    }
+
+    fn allow_reenrollment(&self, machine_id: &str, now: OffsetDateTime) -> StoreResult<usize> {
+        self.read(|c| {
+            exec(
+                c,
+                "UPDATE devices SET reenroll_allowed_at = ?2 WHERE machine_id = ?1 \
+                 AND revoked_at IS NOT NULL AND reenroll_allowed_at IS NULL",
+                params![machine_id, ms(now)],
+            )
+        })
+    }
+
+    fn list_reenrollments(&self, limit: usize) -> StoreResult<Vec<ReenrollmentRecord>> {
+        self.read(|c| {
+            all(
+                c,
+                "SELECT d.machine_id, p.id, p.hostname, p.revoked_at, d.id, d.hostname, e.at, \
+                 k.label FROM enrollments e \
+                 JOIN devices d ON d.id = e.device_id \
+                 JOIN devices p ON p.id = e.previous_device_id \
+                 LEFT JOIN enroll_tokens k ON k.id = e.token_id \
+                 ORDER BY e.at DESC, e.id DESC LIMIT ?1",
+                [limit as i64],
+                reenrollment_row,
             )
         })
     }

@@ -215,7 +215,58 @@ FROM tech_tokens k JOIN users u ON u.technician_id = k.technician_id
 ORDER BY k.created_at;
 DROP TABLE tech_tokens;
 "#,
-    // 5: per-device daily quotas (what each device sent on each UTC day,
+    // 5: technician API tokens from before tokens expired (migration 4 left
+    // them without an expiry) expire 90 days after the upgrade, the default
+    // lifetime of a new token.
+    r#"
+UPDATE api_tokens
+SET expires_at = CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) + 7776000000
+WHERE expires_at IS NULL;
+"#,
+    // 6: enrollment tokens may name a school and building, expire and have a use limit
+    // (rebuilt with a stable `id`, keeping each token's rowid as its id); devices keep
+    // the agent's hashed machine id and whether an admin allowed a revoked computer
+    // back; every enrollment is recorded with its token and the device of the same
+    // computer it follows. Tokens from before never expire and have no limit.
+    r#"
+CREATE TABLE enroll_tokens_new (
+    id INTEGER PRIMARY KEY,
+    token_hash TEXT NOT NULL UNIQUE,
+    label TEXT NOT NULL,
+    school TEXT,
+    building TEXT,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER,
+    max_uses INTEGER,
+    revoked_at INTEGER
+);
+INSERT INTO enroll_tokens_new (id, token_hash, label, created_at, revoked_at)
+SELECT rowid, token_hash, label, created_at, revoked_at FROM enroll_tokens ORDER BY rowid;
+DROP TABLE enroll_tokens;
+ALTER TABLE enroll_tokens_new RENAME TO enroll_tokens;
+ALTER TABLE devices ADD COLUMN machine_id TEXT;
+ALTER TABLE devices ADD COLUMN reenroll_allowed_at INTEGER;
+CREATE INDEX devices_machine ON devices(machine_id);
+CREATE TABLE enrollments (
+    id INTEGER PRIMARY KEY,
+    device_id TEXT NOT NULL REFERENCES devices(id),
+    token_id INTEGER REFERENCES enroll_tokens(id),
+    previous_device_id TEXT REFERENCES devices(id),
+    at INTEGER NOT NULL
+);
+CREATE INDEX enrollments_token ON enrollments(token_id, at);
+CREATE INDEX enrollments_previous ON enrollments(previous_device_id);
+"#,
+    // 7: the database's generation, new after each restore from a backup, so
+    // that agents send again what the restored database lost.
+    r#"
+CREATE TABLE server_meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+INSERT INTO server_meta (key, value) VALUES ('generation', lower(hex(randomblob(16))));
+"#,
+    // 8: per-device daily quotas (what each device sent on each UTC day,
     // counted in the same transaction as the write), and one "me too" per
     // device and announcement, one "this fixed it" per device and article:
     // repeats already stored are folded into the earliest.

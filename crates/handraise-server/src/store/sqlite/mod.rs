@@ -6,7 +6,9 @@
 mod accounts;
 mod admin;
 mod announcements;
+mod copies;
 mod devices;
+mod gauges;
 mod kb;
 mod lists;
 mod migrations;

@@ -3,8 +3,9 @@
 
 use crate::store::{
     AnnouncementRecord, AnnouncementSummary, ArticleRecord, DeflectionRecord, DeviceRecord,
-    DeviceSummary, EnrollTokenRecord, MeTooRoom, MessageKind, MessageRecord, Role, SlaPolicy,
-    StoreError, StoreResult, TechTokenRecord, Technician, TicketFacts, TicketRecord, UserRecord,
+    DeviceSummary, EnrollTokenRecord, MeTooRoom, MessageKind, MessageRecord, ReenrollmentRecord,
+    Role, SlaPolicy, StoreError, StoreResult, TechTokenRecord, Technician, TicketFacts,
+    TicketRecord, UserRecord,
 };
 use handraise_wire::{AnnouncementKind, TicketStatus};
 use rusqlite::Row;
@@ -114,8 +115,8 @@ pub static FINISHED: LazyLock<String> = LazyLock::new(|| {
 
 // ---- records -----------------------------------------------------------
 
-pub const DEVICE_COLS: &str =
-    "id, hostname, school, building, os, model, enrolled_at, last_seen_at, revoked_at";
+pub const DEVICE_COLS: &str = "id, hostname, school, building, os, model, enrolled_at, \
+     last_seen_at, revoked_at, machine_id, reenroll_allowed_at";
 
 pub fn device_row(r: &Row<'_>) -> rusqlite::Result<DeviceRecord> {
     Ok(DeviceRecord {
@@ -128,6 +129,8 @@ pub fn device_row(r: &Row<'_>) -> rusqlite::Result<DeviceRecord> {
         enrolled_at: time_at(r, 6)?,
         last_seen_at: time_opt(r, 7)?,
         revoked: r.get::<_, Option<i64>>(8)?.is_some(),
+        machine_id: r.get(9)?,
+        reenroll_allowed: r.get::<_, Option<i64>>(10)?.is_some(),
     })
 }
 
@@ -237,12 +240,38 @@ pub fn user_row(r: &Row<'_>) -> rusqlite::Result<UserRecord> {
     })
 }
 
+/// An enrollment token `k` with its uses (the columns of [`enroll_token_row`]).
+pub const ENROLL_TOKEN_FROM: &str = "k.id, k.label, k.school, k.building, k.created_at, \
+     k.expires_at, k.max_uses, \
+     (SELECT COUNT(*) FROM enrollments e WHERE e.token_id = k.id), \
+     (SELECT MAX(e.at) FROM enrollments e WHERE e.token_id = k.id), \
+     k.revoked_at FROM enroll_tokens k";
+
 pub fn enroll_token_row(r: &Row<'_>) -> rusqlite::Result<EnrollTokenRecord> {
     Ok(EnrollTokenRecord {
         id: r.get(0)?,
         label: r.get(1)?,
-        created_at: time_at(r, 2)?,
-        revoked: r.get::<_, Option<i64>>(3)?.is_some(),
+        school: r.get(2)?,
+        building: r.get(3)?,
+        created_at: time_at(r, 4)?,
+        expires_at: time_opt(r, 5)?,
+        max_uses: r.get(6)?,
+        uses: r.get(7)?,
+        last_used_at: time_opt(r, 8)?,
+        revoked: r.get::<_, Option<i64>>(9)?.is_some(),
+    })
+}
+
+pub fn reenrollment_row(r: &Row<'_>) -> rusqlite::Result<ReenrollmentRecord> {
+    Ok(ReenrollmentRecord {
+        machine_id: r.get(0)?,
+        previous_device: uuid_at(r, 1)?,
+        previous_hostname: r.get(2)?,
+        previous_revoked: r.get::<_, Option<i64>>(3)?.is_some(),
+        device: uuid_at(r, 4)?,
+        hostname: r.get(5)?,
+        at: time_at(r, 6)?,
+        token_label: r.get(7)?,
     })
 }
 
@@ -281,8 +310,8 @@ pub fn facts_row(r: &Row<'_>) -> rusqlite::Result<TicketFacts> {
 pub fn device_summary_row(r: &Row<'_>) -> rusqlite::Result<DeviceSummary> {
     Ok(DeviceSummary {
         device: device_row(r)?,
-        agent_version: r.get(9)?,
-        open_tickets: r.get(10)?,
+        agent_version: r.get(11)?,
+        open_tickets: r.get(12)?,
     })
 }
 
