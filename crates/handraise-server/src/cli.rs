@@ -14,7 +14,9 @@ use enroll::{DevicesCommand, EnrollTokenCommand};
 use handraise_server::config::Location;
 use handraise_server::service::accounts::{self, UserInput};
 use handraise_server::service::enrollment;
-use handraise_server::store::{AccountStore, KbStore, Role, TicketStore, now_utc};
+use handraise_server::store::{
+    AccountStore, KbStore, Role, TicketDetail, TicketFilter, TicketOrder, TicketQuery, now_utc,
+};
 use handraise_server::transport::{self, Tls};
 use handraise_server::{AppState, Store, init_data_dir, open_data_dir};
 use serde::Serialize;
@@ -219,11 +221,18 @@ enum UserCommand {
 
 #[derive(Debug, Subcommand)]
 enum TicketsCommand {
-    /// List every ticket in every status.
+    /// List tickets in every status, newest first, a page at a time.
     List {
-        /// Print a JSON array.
+        /// Print a JSON array: every ticket, oldest first (read a page at a
+        /// time), or only the page given with `--page`.
         #[arg(long)]
         json: bool,
+        /// Tickets per page (1 to 200).
+        #[arg(long, default_value_t = handraise_server::service::tickets::PAGE_SIZE)]
+        limit: usize,
+        /// Which page, from 1.
+        #[arg(long)]
+        page: Option<usize>,
     },
 }
 
@@ -379,7 +388,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Tickets(TicketsCommand::List { json }) => list_tickets(&data_dir, json),
+        Command::Tickets(TicketsCommand::List { json, limit, page }) => {
+            list_tickets(&data_dir, json, limit, page)
+        }
         Command::Kb(KbCommand::List { json }) => kb_list(&data_dir, json),
         Command::Kb(KbCommand::Export { out }) => kb_export(&data_dir, &out),
         Command::Kb(KbCommand::Import { folder }) => kb_import(&data_dir, &folder),
@@ -769,10 +780,48 @@ async fn shutdown_signal() {
     }
 }
 
-fn list_tickets(data_dir: &Path, json: bool) -> anyhow::Result<()> {
+/// The tickets `tickets list` prints: page `page` of `limit`, newest first;
+/// without a page (for `--json`), every ticket oldest first, read
+/// `MAX_PAGE_SIZE` at a time so no read holds the store for long.
+fn tickets_to_list(
+    store: &dyn Store,
+    limit: usize,
+    page: Option<usize>,
+) -> anyhow::Result<Vec<TicketDetail>> {
+    use handraise_server::service::tickets::{MAX_PAGE_SIZE, page_size};
+    let query = |before, offset, limit| TicketQuery {
+        filter: TicketFilter::default(),
+        order: TicketOrder::Newest,
+        before,
+        offset,
+        limit,
+    };
+    if let Some(page) = page {
+        let limit = page_size(Some(limit))?;
+        let offset = page.max(1).saturating_sub(1).saturating_mul(limit);
+        return Ok(store.ticket_page(&query(None, offset, limit))?);
+    }
+    let mut all = Vec::new();
+    let mut before = None;
+    loop {
+        let batch = store.ticket_page(&query(before, 0, MAX_PAGE_SIZE))?;
+        let Some(last) = batch.last() else { break };
+        before = Some(last.ticket.number);
+        all.extend(batch);
+    }
+    all.reverse();
+    Ok(all)
+}
+
+fn list_tickets(
+    data_dir: &Path,
+    json: bool,
+    limit: usize,
+    page: Option<usize>,
+) -> anyhow::Result<()> {
     let store = open(data_dir)?;
-    let mut tickets = store.list_tickets(None)?;
-    tickets.sort_by_key(|d| d.ticket.number);
+    let page = if json { page } else { Some(page.unwrap_or(1)) };
+    let tickets = tickets_to_list(&store, limit, page)?;
     let lines: Vec<TicketLine> = tickets
         .into_iter()
         .map(|d| TicketLine {
@@ -805,8 +854,21 @@ fn list_tickets(data_dir: &Path, json: bool) -> anyhow::Result<()> {
                 t.summary
             )?;
         }
-        writeln!(out, "{} ticket(s)", lines.len())?;
+        let page = page.unwrap_or(1).max(1);
+        if lines.len() < limit && page == 1 {
+            writeln!(out, "{} ticket(s)", lines.len())?;
+        } else {
+            writeln!(
+                out,
+                "page {page}: {} ticket(s), newest first; --page {} for older ones",
+                lines.len(),
+                page + 1
+            )?;
+        }
     }
     out.flush()?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

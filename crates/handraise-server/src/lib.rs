@@ -54,7 +54,7 @@ pub use store::{SqliteStore, Store, StoreError};
 pub use transport::{serve, serve_with};
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -271,7 +271,8 @@ async fn refuse_oversized(State(state): State<AppState>, request: Request, next:
     response
 }
 
-/// Shutdown refusal, the in-flight limit and the request timeout.
+/// Shutdown refusal, the in-flight limit, the cap on requests in flight per
+/// client address without a valid bearer, and the request timeout.
 async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if state.is_shutting_down() {
         return AppError::ShuttingDown.into_response();
@@ -291,7 +292,26 @@ async fn guard(State(state): State<AppState>, request: Request, next: Next) -> R
         }
     };
     let timeout = Duration::from_secs(state.config().request_timeout_secs.max(1));
-    match tokio::time::timeout(timeout, next.run(request)).await {
+    let work = async {
+        let (mut parts, body) = request.into_parts();
+        let _client_slot = if auth::check_bearer(&mut parts, &state).await {
+            None
+        } else {
+            let Ok(auth::ClientIp(ip)) =
+                auth::ClientIp::from_request_parts(&mut parts, &state).await;
+            match state.try_acquire_unauthenticated(ip) {
+                Some(slot) => Some(slot),
+                None => {
+                    return AppError::RateLimited {
+                        retry_after_secs: 1,
+                    }
+                    .into_response();
+                }
+            }
+        };
+        next.run(Request::from_parts(parts, body)).await
+    };
+    match tokio::time::timeout(timeout, work).await {
         Ok(response) => response,
         Err(_) => AppError::Timeout.into_response(),
     }

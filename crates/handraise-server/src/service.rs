@@ -24,7 +24,7 @@ pub mod settings;
 pub mod text;
 pub mod tickets;
 
-pub use feed::FeedNotifier;
+pub use feed::{FeedNotifier, LongPoll, LongPolls};
 pub use kb::{article_input, article_record, load_default_articles};
 pub use retention::purge;
 

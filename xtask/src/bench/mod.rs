@@ -98,11 +98,22 @@ impl Target {
 /// -agent intake run sends far faster than a real device ever does.
 const LOAD_ENV: &[(&str, &str)] = &[
     ("HANDRAISE_SERVER_ENROLL_PER_MINUTE_PER_IP", "100000000"),
+    (
+        "HANDRAISE_SERVER_MAX_UNAUTHENTICATED_PER_CLIENT",
+        "100000000",
+    ),
     ("HANDRAISE_SERVER_DEVICE_BURST", "100000000"),
     ("HANDRAISE_SERVER_DEVICE_PER_SECOND", "100000000"),
+    ("HANDRAISE_SERVER_DEVICE_TICKETS_PER_DAY", "100000000"),
 ];
 /// Only enrollment opened up: per-device limits as shipped.
-const DEFAULT_ENV: &[(&str, &str)] = &[("HANDRAISE_SERVER_ENROLL_PER_MINUTE_PER_IP", "100000000")];
+const DEFAULT_ENV: &[(&str, &str)] = &[
+    ("HANDRAISE_SERVER_ENROLL_PER_MINUTE_PER_IP", "100000000"),
+    (
+        "HANDRAISE_SERVER_MAX_UNAUTHENTICATED_PER_CLIENT",
+        "100000000",
+    ),
+];
 
 struct Report {
     sections: Vec<String>,

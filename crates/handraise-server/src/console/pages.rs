@@ -164,7 +164,19 @@ pub struct QueuePage {
     pub buildings: Vec<Opt>,
     pub assignees: Vec<Opt>,
     pub filtered: bool,
+    pub pages: Pages,
     pub updated: String,
+}
+
+/// Where a paged list is, and the links to the pages beside it.
+#[derive(Debug, Clone)]
+pub struct Pages {
+    /// From 1.
+    pub page: usize,
+    /// The position of the page's first row in the whole list, from 1.
+    pub first_row: usize,
+    pub previous: Option<String>,
+    pub next: Option<String>,
 }
 
 #[derive(Debug, Clone)]

@@ -266,6 +266,32 @@ CREATE TABLE server_meta (
 );
 INSERT INTO server_meta (key, value) VALUES ('generation', lower(hex(randomblob(16))));
 "#,
+    // 8: per-device daily quotas (what each device sent on each UTC day,
+    // counted in the same transaction as the write), and one "me too" per
+    // device and announcement, one "this fixed it" per device and article:
+    // repeats already stored are folded into the earliest.
+    r#"
+CREATE TABLE device_usage (
+    device_id TEXT NOT NULL,
+    day INTEGER NOT NULL,
+    tickets INTEGER NOT NULL DEFAULT 0,
+    messages INTEGER NOT NULL DEFAULT 0,
+    screenshot_bytes INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (device_id, day)
+) WITHOUT ROWID;
+DELETE FROM me_too WHERE EXISTS (
+    SELECT 1 FROM me_too o
+    WHERE o.announcement_id = me_too.announcement_id AND o.device_id = me_too.device_id
+      AND (o.received_at < me_too.received_at
+           OR (o.received_at = me_too.received_at AND o.rowid < me_too.rowid)));
+CREATE UNIQUE INDEX me_too_device ON me_too(announcement_id, device_id);
+DELETE FROM kb_deflections WHERE EXISTS (
+    SELECT 1 FROM kb_deflections o
+    WHERE o.slug = kb_deflections.slug AND o.device_id = kb_deflections.device_id
+      AND (o.received_at < kb_deflections.received_at
+           OR (o.received_at = kb_deflections.received_at AND o.rowid < kb_deflections.rowid)));
+CREATE UNIQUE INDEX kb_deflections_device ON kb_deflections(slug, device_id);
+"#,
 ];
 
 /// The schema version this binary knows: the number of migrations.

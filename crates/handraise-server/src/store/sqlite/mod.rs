@@ -10,6 +10,7 @@ mod copies;
 mod devices;
 mod gauges;
 mod kb;
+mod lists;
 mod migrations;
 mod rows;
 mod tickets;
