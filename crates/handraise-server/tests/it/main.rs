@@ -18,7 +18,6 @@ mod desk;
 mod enrollment;
 mod fair_share;
 mod limits;
-mod logging;
 mod metrics;
 mod pages;
 mod proxy;
