@@ -1,7 +1,9 @@
 //! Command line: `init`, `serve`, `enroll-token create`, `tech-token create|list|revoke`,
 //! `user add`, `user list`, `tickets list`, `kb list|export|import`, `purge`,
-//! `backup`. Every command accepts `--data-dir` before or
+//! `backup`, `desk add|list|test|enable|disable|default`. Every command accepts `--data-dir` before or
 //! after the subcommand, or `HANDRAISE_SERVER_DATA_DIR`.
+
+mod desk;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
@@ -50,6 +52,9 @@ enum Command {
     /// Inspect tickets.
     #[command(subcommand)]
     Tickets(TicketsCommand),
+    /// Help desks that new tickets are forwarded to (Request Tracker).
+    #[command(subcommand)]
+    Desk(desk::DeskCommand),
     /// Write a consistent copy of the database (safe while serving).
     Backup {
         #[arg(long)]
@@ -396,6 +401,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Tickets(TicketsCommand::List { json }) => list_tickets(&data_dir, json),
+        Command::Desk(command) => desk::run(&data_dir, command).await,
         Command::Kb(KbCommand::List { json }) => kb_list(&data_dir, json),
         Command::Kb(KbCommand::Export { out }) => kb_export(&data_dir, &out),
         Command::Kb(KbCommand::Import { folder }) => kb_import(&data_dir, &folder),
@@ -660,6 +666,10 @@ async fn serve(data_dir: &Path, listen: Option<String>) -> anyhow::Result<()> {
     let store: Arc<dyn Store> = Arc::new(store);
     spawn_daily_purge(Arc::clone(&store));
     let state = AppState::new(store, config);
+    let feed = state.clone();
+    handraise_server::service::forward::spawn(Arc::clone(state.store()), move |device| {
+        feed.feed().notify(device)
+    });
     handraise_server::serve(listener, state, shutdown_signal()).await?;
     Ok(())
 }

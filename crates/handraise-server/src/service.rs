@@ -13,9 +13,11 @@
 pub mod accounts;
 pub mod announcements;
 pub mod convert;
+pub mod desks;
 pub mod devices;
 pub mod enrollment;
 mod feed;
+pub mod forward;
 pub mod intake;
 pub mod kb;
 pub mod retention;

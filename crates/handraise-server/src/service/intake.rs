@@ -63,7 +63,7 @@ pub async fn create_ticket(
     now: OffsetDateTime,
 ) -> Result<Inserted<TicketRecord>, AppError> {
     let record = new_ticket(device_id, t, now)?;
-    run(store, move |s| s.insert_ticket(&record)).await
+    run(store, move |s| super::forward::file_ticket(s, &record)).await
 }
 
 /// The device's ticket and the messages it may see (no notes); `NotFound`
@@ -99,7 +99,7 @@ pub async fn post_message(
         received_at: now,
     };
     run(store, move |s| {
-        s.insert_teacher_message(device_id, ticket_client_id, &message)
+        super::forward::file_message(s, device_id, ticket_client_id, &message)
     })
     .await
 }

@@ -13,6 +13,7 @@
 mod accounts;
 mod admin;
 mod announcements;
+mod desks;
 mod devices;
 mod kb;
 mod records;
@@ -22,6 +23,7 @@ mod tickets;
 pub use accounts::AccountStore;
 pub use admin::AdminStore;
 pub use announcements::AnnouncementStore;
+pub use desks::*;
 pub use devices::DeviceStore;
 pub use kb::KbStore;
 pub use records::*;
@@ -82,7 +84,15 @@ impl<T> Inserted<T> {
 /// what the server holds; a function that needs one domain may take that
 /// domain's trait alone.
 pub trait Store:
-    DeviceStore + TicketStore + KbStore + AnnouncementStore + AccountStore + AdminStore + Send + Sync
+    DeviceStore
+    + TicketStore
+    + KbStore
+    + AnnouncementStore
+    + AccountStore
+    + AdminStore
+    + DeskStore
+    + Send
+    + Sync
 {
 }
 
@@ -93,6 +103,7 @@ impl<T> Store for T where
         + AnnouncementStore
         + AccountStore
         + AdminStore
+        + DeskStore
         + Send
         + Sync
 {

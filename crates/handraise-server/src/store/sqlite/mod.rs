@@ -6,6 +6,7 @@
 mod accounts;
 mod admin;
 mod announcements;
+mod desks;
 mod devices;
 mod kb;
 mod migrations;

@@ -1,0 +1,333 @@
+//! Forwarding tickets to the help desk a district already runs: the one
+//! home of the forwarding rules.
+//!
+//! - **Routing**: a new ticket goes to the default desk when there is one
+//!   and it is enabled; otherwise it stays in HandRaise. Tickets that
+//!   arrived before stay where they are.
+//! - **Outbox**: the forward is written in the same transaction as the
+//!   ticket (and a teacher message's in the same transaction as the
+//!   message), so nothing is lost to a crash; [`run_worker`] delivers them.
+//! - **Exactly once**: before creating, the desk is searched for the
+//!   ticket's reference (its client id in the subject); before adding a
+//!   teacher message, the ticket's correspondence is searched for the
+//!   message's marker. A kill between the desk's create and recording its
+//!   answer therefore never makes a second desk ticket or message.
+//! - **Replies back**: [`replies`] reads each delivered ticket's history;
+//!   public correspondence not made by HandRaise (known by the transaction
+//!   ids the desk returned) becomes a reply in the teacher's feed, status
+//!   changes a status; comments never leave the desk.
+
+mod compose;
+mod replies;
+
+pub use compose::{body, message_marker, priority, reference, subject};
+
+use crate::desk::{DeskError, rt::NewRtTicket, rt::Rt};
+use crate::error::AppError;
+use crate::store::{
+    Attempt, DeskKind, DeskRecord, ForwardJob, Inserted, MessageJob, MessageRecord,
+    NewTeacherMessage, NewTicketRecord, Store, StoreResult, TicketRecord, now_utc,
+};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// Items delivered per pass, of each kind.
+const BATCH: usize = 50;
+/// How often the worker looks for due work when it has none.
+const IDLE_TICK: Duration = Duration::from_secs(1);
+/// First retry after this, doubling per attempt up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// A `Retry-After` longer than this is cut to it.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+
+/// Files a checked ticket, queueing its forward to the default desk in the
+/// same transaction when that desk is enabled.
+pub fn file_ticket(s: &dyn Store, record: &NewTicketRecord) -> StoreResult<Inserted<TicketRecord>> {
+    let desk = s.default_desk()?.filter(|d| d.enabled).map(|d| d.id);
+    s.insert_ticket_forwarded(record, desk)
+}
+
+/// Stores a teacher message, queueing it for the desk in the same
+/// transaction when its ticket was forwarded.
+pub fn file_message(
+    s: &dyn Store,
+    device_id: Uuid,
+    ticket_client_id: Uuid,
+    message: &NewTeacherMessage,
+) -> StoreResult<Inserted<MessageRecord>> {
+    s.insert_teacher_message_forwarded(device_id, ticket_client_id, message)
+}
+
+/// When to try again after `attempts` failed tries (this one included):
+/// doubling from 1 s up to [`MAX_BACKOFF`], or what the desk asked for.
+pub fn next_try(
+    attempts: u32,
+    retry_after: Option<Duration>,
+    now: OffsetDateTime,
+) -> OffsetDateTime {
+    let doubling = FIRST_BACKOFF
+        .saturating_mul(1 << attempts.saturating_sub(1).min(16))
+        .min(MAX_BACKOFF);
+    let wait = retry_after
+        .map(|r| r.min(MAX_RETRY_AFTER))
+        .unwrap_or(doubling);
+    now + wait
+}
+
+/// The outcome to record for a failed delivery attempt.
+fn failed(e: &DeskError, attempts: u32, now: OffsetDateTime) -> Attempt {
+    if e.is_transient() {
+        Attempt::Retry {
+            error: e.to_string(),
+            next_at: next_try(attempts + 1, e.retry_after(), now),
+        }
+    } else {
+        Attempt::Failed {
+            error: e.to_string(),
+        }
+    }
+}
+
+/// The clients of the desks, made once per desk.
+#[derive(Default)]
+struct Clients(HashMap<i64, Rt>);
+
+impl Clients {
+    fn of(&mut self, desk: &DeskRecord) -> Result<Rt, DeskError> {
+        if let Some(c) = self.0.get(&desk.id) {
+            return Ok(c.clone());
+        }
+        let c = match desk.kind {
+            DeskKind::Rt => Rt::new(&desk.url, &desk.secret.0)?,
+        };
+        self.0.insert(desk.id, c.clone());
+        Ok(c)
+    }
+}
+
+/// Runs `f` on the store on the blocking pool.
+async fn db<T, F>(store: &Arc<dyn Store>, f: F) -> Result<T, AppError>
+where
+    T: Send + 'static,
+    F: FnOnce(&dyn Store) -> StoreResult<T> + Send + 'static,
+{
+    super::run(store, f).await
+}
+
+/// Delivers one ticket: finds it in the desk by its reference, else creates
+/// it. The desk's ticket id.
+async fn deliver_ticket(
+    rt: &Rt,
+    desk: &DeskRecord,
+    job: &ForwardJob,
+    screenshot: Option<(String, Vec<u8>)>,
+) -> Result<String, DeskError> {
+    let detail = &job.detail;
+    if let Some(id) = rt.find_ticket(&reference(detail)).await? {
+        return Ok(id);
+    }
+    let attachment = screenshot.map(|(mime, bytes)| {
+        let ext = if mime == "image/png" { "png" } else { "jpg" };
+        (format!("screenshot.{ext}"), mime, bytes)
+    });
+    rt.create(&NewRtTicket {
+        queue: desk.queue.clone(),
+        subject: subject(detail),
+        content: body(detail),
+        requestor: compose::requestor(detail),
+        priority: Some(priority(detail.ticket.urgency)),
+        attachment,
+    })
+    .await
+}
+
+/// Delivers one teacher message: finds it among the ticket's
+/// correspondence by its marker, else adds it. The desk's transaction id.
+async fn deliver_message(rt: &Rt, ticket: &str, job: &MessageJob) -> Result<i64, DeskError> {
+    let marker = message_marker(job.message.id);
+    if let Some(id) = rt.find_correspondence(ticket, &marker).await? {
+        return Ok(id);
+    }
+    rt.correspond(ticket, &marker, &job.message.body).await
+}
+
+/// What one pass did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Pass {
+    pub delivered: usize,
+    pub retried: usize,
+    pub failed: usize,
+}
+
+impl Pass {
+    fn count(&mut self, a: &Attempt) {
+        match a {
+            Attempt::Sent { .. } => self.delivered += 1,
+            Attempt::Retry { .. } => self.retried += 1,
+            Attempt::Failed { .. } => self.failed += 1,
+        }
+    }
+}
+
+/// Delivers what is due at `now`: tickets first, then teacher messages of
+/// delivered tickets. A desk that fails is not tried again in this pass.
+async fn deliver_due(
+    store: &Arc<dyn Store>,
+    clients: &mut Clients,
+    now: OffsetDateTime,
+) -> Result<Pass, AppError> {
+    let mut pass = Pass::default();
+    let mut down: HashMap<i64, (DeskError, Option<Duration>)> = HashMap::new();
+    let desks: HashMap<i64, DeskRecord> = db(store, |s| s.list_desks())
+        .await?
+        .into_iter()
+        .map(|d| (d.desk.id, d.desk))
+        .collect();
+    let jobs = db(store, move |s| s.due_forwards(now, BATCH)).await?;
+    for job in jobs {
+        let Some(desk) = desks.get(&job.forward.desk_id) else {
+            continue;
+        };
+        let attempt = if let Some((e, retry_after)) = down.get(&desk.id) {
+            Attempt::Retry {
+                error: e.to_string(),
+                next_at: next_try(job.forward.attempts + 1, *retry_after, now),
+            }
+        } else {
+            let number = job.detail.ticket.number;
+            let shot = if job.detail.has_screenshot {
+                db(store, move |s| s.screenshot(number)).await?
+            } else {
+                None
+            };
+            let result = match clients.of(desk) {
+                Ok(rt) => deliver_ticket(&rt, desk, &job, shot).await,
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(external_id) => Attempt::Sent { external_id },
+                Err(e) => {
+                    let a = failed(&e, job.forward.attempts, now);
+                    if e.is_transient() {
+                        let retry_after = e.retry_after();
+                        down.insert(desk.id, (e, retry_after));
+                    }
+                    a
+                }
+            }
+        };
+        pass.count(&attempt);
+        note(store, desk.id, &attempt, now).await?;
+        let number = job.detail.ticket.number;
+        db(store, move |s| {
+            s.record_forward_attempt(number, &attempt, now)
+        })
+        .await?;
+    }
+    let jobs = db(store, move |s| s.due_message_forwards(now, BATCH)).await?;
+    for job in jobs {
+        let (Some(desk), Some(ticket)) = (desks.get(&job.desk_id), job.ticket_external_id.clone())
+        else {
+            continue;
+        };
+        let attempt = if let Some((e, retry_after)) = down.get(&desk.id) {
+            Attempt::Retry {
+                error: e.to_string(),
+                next_at: next_try(job.forward.attempts + 1, *retry_after, now),
+            }
+        } else {
+            let result = match clients.of(desk) {
+                Ok(rt) => deliver_message(&rt, &ticket, &job).await,
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(txn) => Attempt::Sent {
+                    external_id: txn.to_string(),
+                },
+                Err(e) => {
+                    let a = failed(&e, job.forward.attempts, now);
+                    if e.is_transient() {
+                        let retry_after = e.retry_after();
+                        down.insert(desk.id, (e, retry_after));
+                    }
+                    a
+                }
+            }
+        };
+        pass.count(&attempt);
+        note(store, desk.id, &attempt, now).await?;
+        let id = job.message.id;
+        db(store, move |s| {
+            s.record_message_forward_attempt(id, &attempt, now)
+        })
+        .await?;
+    }
+    Ok(pass)
+}
+
+/// Records on the desk its last success or error.
+async fn note(
+    store: &Arc<dyn Store>,
+    desk: i64,
+    attempt: &Attempt,
+    now: OffsetDateTime,
+) -> Result<(), AppError> {
+    let error = match attempt {
+        Attempt::Sent { .. } => None,
+        Attempt::Retry { error, .. } | Attempt::Failed { error } => Some(error.clone()),
+    };
+    db(store, move |s| {
+        s.note_desk_result(desk, error.as_deref(), now)
+    })
+    .await
+}
+
+/// One pass: delivers what is due, then reads replies of the tickets due a
+/// poll. `notify` wakes a device whose feed gained entries.
+pub async fn pass(
+    store: &Arc<dyn Store>,
+    notify: &(dyn Fn(Uuid) + Send + Sync),
+    now: OffsetDateTime,
+) -> Result<Pass, AppError> {
+    let mut clients = Clients::default();
+    let p = deliver_due(store, &mut clients, now).await?;
+    replies::poll_due(store, &mut clients, notify, now).await?;
+    Ok(p)
+}
+
+/// The forwarding worker: runs passes until the process ends, one a second
+/// while idle and straight away again while work was done.
+pub async fn run_worker(store: Arc<dyn Store>, notify: impl Fn(Uuid) + Send + Sync + 'static) {
+    let mut clients = Clients::default();
+    loop {
+        let now = now_utc();
+        let busy = match deliver_due(&store, &mut clients, now).await {
+            Ok(p) => p.delivered > 0,
+            Err(e) => {
+                tracing::error!(error = %e, "forwarding: delivery pass failed");
+                false
+            }
+        };
+        if let Err(e) = replies::poll_due(&store, &mut clients, &notify, now).await {
+            tracing::error!(error = %e, "forwarding: reply poll failed");
+        }
+        if !busy {
+            tokio::time::sleep(IDLE_TICK).await;
+        }
+    }
+}
+
+/// Starts [`run_worker`] on the runtime.
+pub fn spawn(
+    store: Arc<dyn Store>,
+    notify: impl Fn(Uuid) + Send + Sync + 'static,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(run_worker(store, notify))
+}
+
+#[cfg(test)]
+mod tests;
