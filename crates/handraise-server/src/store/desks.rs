@@ -197,12 +197,12 @@ pub trait DeskStore {
     ) -> StoreResult<()>;
 
     /// Inserts a ticket as `insert_ticket` does and, when it is new and
-    /// `desk_id` names an enabled desk, queues its forward there in the same
-    /// transaction.
+    /// `forward` names an enabled desk, queues its forward there (due at the
+    /// time given) in the same transaction.
     fn insert_ticket_forwarded(
         &self,
         ticket: &NewTicketRecord,
-        desk_id: Option<i64>,
+        forward: Option<(i64, OffsetDateTime)>,
     ) -> StoreResult<Inserted<TicketRecord>>;
     /// Inserts a teacher message as `insert_teacher_message` does and, when
     /// it is new and its ticket is forwarded, queues it for that desk in the

@@ -44,11 +44,18 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// A `Retry-After` longer than this is cut to it.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 
+/// How long a new ticket waits before it is forwarded: the agent uploads
+/// its screenshot right after the ticket, and the desk ticket should carry it.
+pub const SCREENSHOT_GRACE: Duration = Duration::from_secs(3);
+
 /// Files a checked ticket, queueing its forward to the default desk in the
 /// same transaction when that desk is enabled.
 pub fn file_ticket(s: &dyn Store, record: &NewTicketRecord) -> StoreResult<Inserted<TicketRecord>> {
-    let desk = s.default_desk()?.filter(|d| d.enabled).map(|d| d.id);
-    s.insert_ticket_forwarded(record, desk)
+    let forward = s
+        .default_desk()?
+        .filter(|d| d.enabled)
+        .map(|d| (d.id, record.received_at + SCREENSHOT_GRACE));
+    s.insert_ticket_forwarded(record, forward)
 }
 
 /// Stores a teacher message, queueing it for the desk in the same

@@ -244,6 +244,8 @@ fn add_desk(store: &dyn Store, url: &str) -> i64 {
 
 fn file(store: &dyn Store, device: Uuid, summary: &str) -> TicketRecord {
     let mut t = fixtures::ticket(device, summary);
+    // Received a while ago: its screenshot grace is over.
+    t.received_at -= SCREENSHOT_GRACE;
     t.details = Some("Tray 2 jams on every job.".into());
     t.urgency = handraise_wire::Urgency::Now;
     t.snapshot_json = Some(r#"{"schema_version":1,"hostname":"lab-12"}"#.into());
@@ -280,6 +282,7 @@ async fn new_tickets_go_to_the_default_desk_and_older_ones_stay() -> R {
     assert_eq!(store.forward_of(before.number)?, None);
     let f = store.forward_of(after.number)?.expect("forwarded");
     assert_eq!((f.desk_id, f.state), (desk, ForwardState::Queued));
+    assert_eq!(f.next_at, after.received_at + SCREENSHOT_GRACE);
     // A message on the forwarded ticket is queued for the desk; one on the
     // other is not.
     message(store.as_ref(), device, &after, "still jammed");
@@ -300,6 +303,15 @@ async fn a_ticket_reaches_rt_once_with_its_facts() -> R {
     let device = fixtures::enroll(store.as_ref(), None);
     add_desk(store.as_ref(), &url);
     let t = file(store.as_ref(), device, "Printer jams");
+    store.put_screenshot(
+        device,
+        &crate::store::NewScreenshot {
+            ticket_client_id: t.client_id,
+            content_type: "image/png",
+            bytes: b"\x89PNG\r\n\x1a\n",
+            uploaded_at: now_utc(),
+        },
+    )?;
     let now = now_utc();
     let p = pass(&store, &quiet, now).await?;
     assert_eq!(p.delivered, 1);
@@ -313,7 +325,7 @@ async fn a_ticket_reaches_rt_once_with_its_facts() -> R {
         assert!(made.content.contains("hostname"), "{}", made.content);
         assert!(made.content.contains("lab-12"));
         assert_eq!(made.priority, Some(90));
-        assert_eq!(made.attachments, 0);
+        assert_eq!(made.attachments, 1, "the screenshot");
     }
     let f = store.forward_of(t.number)?.expect("forward");
     assert_eq!(f.state, ForwardState::Sent);

@@ -230,16 +230,16 @@ impl DeskStore for SqliteStore {
     fn insert_ticket_forwarded(
         &self,
         t: &NewTicketRecord,
-        desk_id: Option<i64>,
+        forward: Option<(i64, OffsetDateTime)>,
     ) -> StoreResult<Inserted<TicketRecord>> {
         self.write(|tx| {
             let inserted = insert_ticket(tx, t)?;
-            if let (Inserted::Created(ticket), Some(desk_id)) = (&inserted, desk_id) {
+            if let (Inserted::Created(ticket), Some((desk_id, next_at))) = (&inserted, forward) {
                 exec(
                     tx,
                     "INSERT INTO forwards (ticket_number, desk_id, state, next_at, created_at) \
-                     SELECT ?1, id, 'queued', ?2, ?2 FROM desks WHERE id = ?3 AND enabled = 1",
-                    params![ticket.number, ms(t.received_at), desk_id],
+                     SELECT ?1, id, 'queued', ?2, ?3 FROM desks WHERE id = ?4 AND enabled = 1",
+                    params![ticket.number, ms(next_at), ms(t.received_at), desk_id],
                 )?;
             }
             Ok(inserted)
