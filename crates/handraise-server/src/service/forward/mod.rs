@@ -85,16 +85,43 @@ pub fn next_try(
     now + wait
 }
 
-/// The outcome to record for a failed delivery attempt.
-fn failed(e: &DeskError, attempts: u32, now: OffsetDateTime) -> Attempt {
-    if e.is_transient() {
-        Attempt::Retry {
-            error: e.to_string(),
-            next_at: next_try(attempts + 1, e.retry_after(), now),
-        }
-    } else {
-        Attempt::Failed {
-            error: e.to_string(),
+/// Desks that failed in this pass with a transient error: not asked again
+/// until the next pass, their other items rescheduled alike.
+#[derive(Default)]
+struct Down(HashMap<i64, (String, Option<Duration>)>);
+
+impl Down {
+    /// The attempt to record without asking the desk, when it is down.
+    fn skip(&self, desk: i64, attempts: u32, now: OffsetDateTime) -> Option<Attempt> {
+        self.0
+            .get(&desk)
+            .map(|(error, retry_after)| Attempt::Retry {
+                error: error.clone(),
+                next_at: next_try(attempts + 1, *retry_after, now),
+            })
+    }
+
+    /// The attempt to record for what the desk did with an item tried
+    /// `attempts` times before.
+    fn outcome(
+        &mut self,
+        desk: i64,
+        attempts: u32,
+        now: OffsetDateTime,
+        result: Result<String, DeskError>,
+    ) -> Attempt {
+        match result {
+            Ok(external_id) => Attempt::Sent { external_id },
+            Err(e) if e.is_transient() => {
+                self.0.insert(desk, (e.to_string(), e.retry_after()));
+                Attempt::Retry {
+                    error: e.to_string(),
+                    next_at: next_try(attempts + 1, e.retry_after(), now),
+                }
+            }
+            Err(e) => Attempt::Failed {
+                error: e.to_string(),
+            },
         }
     }
 }
@@ -188,7 +215,7 @@ async fn deliver_due(
     now: OffsetDateTime,
 ) -> Result<Pass, AppError> {
     let mut pass = Pass::default();
-    let mut down: HashMap<i64, (DeskError, Option<Duration>)> = HashMap::new();
+    let mut down = Down::default();
     let desks: HashMap<i64, DeskRecord> = db(store, |s| s.list_desks())
         .await?
         .into_iter()
@@ -199,32 +226,20 @@ async fn deliver_due(
         let Some(desk) = desks.get(&job.forward.desk_id) else {
             continue;
         };
-        let attempt = if let Some((e, retry_after)) = down.get(&desk.id) {
-            Attempt::Retry {
-                error: e.to_string(),
-                next_at: next_try(job.forward.attempts + 1, *retry_after, now),
-            }
-        } else {
-            let number = job.detail.ticket.number;
-            let shot = if job.detail.has_screenshot {
-                db(store, move |s| s.screenshot(number)).await?
-            } else {
-                None
-            };
-            let result = match clients.of(desk) {
-                Ok(rt) => deliver_ticket(&rt, desk, &job, shot).await,
-                Err(e) => Err(e),
-            };
-            match result {
-                Ok(external_id) => Attempt::Sent { external_id },
-                Err(e) => {
-                    let a = failed(&e, job.forward.attempts, now);
-                    if e.is_transient() {
-                        let retry_after = e.retry_after();
-                        down.insert(desk.id, (e, retry_after));
-                    }
-                    a
-                }
+        let attempt = match down.skip(desk.id, job.forward.attempts, now) {
+            Some(skipped) => skipped,
+            None => {
+                let number = job.detail.ticket.number;
+                let shot = if job.detail.has_screenshot {
+                    db(store, move |s| s.screenshot(number)).await?
+                } else {
+                    None
+                };
+                let result = match clients.of(desk) {
+                    Ok(rt) => deliver_ticket(&rt, desk, &job, shot).await,
+                    Err(e) => Err(e),
+                };
+                down.outcome(desk.id, job.forward.attempts, now, result)
             }
         };
         pass.count(&attempt);
@@ -241,28 +256,15 @@ async fn deliver_due(
         else {
             continue;
         };
-        let attempt = if let Some((e, retry_after)) = down.get(&desk.id) {
-            Attempt::Retry {
-                error: e.to_string(),
-                next_at: next_try(job.forward.attempts + 1, *retry_after, now),
-            }
-        } else {
-            let result = match clients.of(desk) {
-                Ok(rt) => deliver_message(&rt, &ticket, &job).await,
-                Err(e) => Err(e),
-            };
-            match result {
-                Ok(txn) => Attempt::Sent {
-                    external_id: txn.to_string(),
-                },
-                Err(e) => {
-                    let a = failed(&e, job.forward.attempts, now);
-                    if e.is_transient() {
-                        let retry_after = e.retry_after();
-                        down.insert(desk.id, (e, retry_after));
-                    }
-                    a
+        let attempt = match down.skip(desk.id, job.forward.attempts, now) {
+            Some(skipped) => skipped,
+            None => {
+                let result = match clients.of(desk) {
+                    Ok(rt) => deliver_message(&rt, &ticket, &job).await,
+                    Err(e) => Err(e),
                 }
+                .map(|txn| txn.to_string());
+                down.outcome(desk.id, job.forward.attempts, now, result)
             }
         };
         pass.count(&attempt);

@@ -90,20 +90,38 @@ fn forward_by_number(conn: &Connection, number: i64) -> StoreResult<Option<Forwa
     )
 }
 
-/// The columns an attempt's outcome sets.
-fn attempt_values(attempt: &Attempt, now: OffsetDateTime) -> (ForwardState, Option<&str>, i64) {
-    match attempt {
-        Attempt::Sent { .. } => (ForwardState::Sent, None, ms(now)),
-        Attempt::Retry { error, next_at } => (ForwardState::Queued, Some(error), ms(*next_at)),
-        Attempt::Failed { error } => (ForwardState::Failed, Some(error), ms(now)),
-    }
-}
-
-fn external_id(attempt: &Attempt) -> Option<&str> {
-    match attempt {
-        Attempt::Sent { external_id } => Some(external_id),
-        _ => None,
-    }
+/// Writes an attempt's outcome on the outbox row of `table` whose `key_col`
+/// is `key`: its state, error, next try, count, and the desk's id once sent.
+fn record_attempt(
+    tx: &Connection,
+    table: &str,
+    key_col: &str,
+    key: &dyn rusqlite::ToSql,
+    attempt: &Attempt,
+    now: OffsetDateTime,
+) -> StoreResult<()> {
+    let (state, error, next_at, external_id, sent_at) = match attempt {
+        Attempt::Sent { external_id } => (
+            ForwardState::Sent,
+            None,
+            ms(now),
+            Some(external_id.as_str()),
+            Some(ms(now)),
+        ),
+        Attempt::Retry { error, next_at } => {
+            (ForwardState::Queued, Some(error), ms(*next_at), None, None)
+        }
+        Attempt::Failed { error } => (ForwardState::Failed, Some(error), ms(now), None, None),
+    };
+    changed(exec(
+        tx,
+        &format!(
+            "UPDATE {table} SET state = ?2, last_error = ?3, next_at = ?4, \
+             attempts = attempts + 1, external_id = coalesce(?5, external_id), \
+             sent_at = coalesce(?6, sent_at) WHERE {key_col} = ?1"
+        ),
+        params![key, state.as_str(), error, next_at, external_id, sent_at],
+    )?)
 }
 
 impl DeskStore for SqliteStore {
@@ -347,24 +365,7 @@ impl DeskStore for SqliteStore {
         attempt: &Attempt,
         now: OffsetDateTime,
     ) -> StoreResult<()> {
-        let (state, error, next_at) = attempt_values(attempt, now);
-        let sent_at = matches!(attempt, Attempt::Sent { .. }).then(|| ms(now));
-        self.write(|tx| {
-            changed(exec(
-                tx,
-                "UPDATE forwards SET state = ?2, last_error = ?3, next_at = ?4, \
-                 attempts = attempts + 1, external_id = coalesce(?5, external_id), \
-                 sent_at = coalesce(?6, sent_at) WHERE ticket_number = ?1",
-                params![
-                    number,
-                    state.as_str(),
-                    error,
-                    next_at,
-                    external_id(attempt),
-                    sent_at
-                ],
-            )?)
-        })
+        self.write(|tx| record_attempt(tx, "forwards", "ticket_number", &number, attempt, now))
     }
 
     fn record_message_forward_attempt(
@@ -373,24 +374,8 @@ impl DeskStore for SqliteStore {
         attempt: &Attempt,
         now: OffsetDateTime,
     ) -> StoreResult<()> {
-        let (state, error, next_at) = attempt_values(attempt, now);
-        let sent_at = matches!(attempt, Attempt::Sent { .. }).then(|| ms(now));
-        self.write(|tx| {
-            changed(exec(
-                tx,
-                "UPDATE message_forwards SET state = ?2, last_error = ?3, next_at = ?4, \
-                 attempts = attempts + 1, external_id = coalesce(?5, external_id), \
-                 sent_at = coalesce(?6, sent_at) WHERE message_id = ?1",
-                params![
-                    message_id.to_string(),
-                    state.as_str(),
-                    error,
-                    next_at,
-                    external_id(attempt),
-                    sent_at
-                ],
-            )?)
-        })
+        let key = message_id.to_string();
+        self.write(|tx| record_attempt(tx, "message_forwards", "message_id", &key, attempt, now))
     }
 
     fn forwards_to_poll(
