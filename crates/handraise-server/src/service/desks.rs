@@ -4,7 +4,9 @@
 
 use crate::desk::{DeskError, rt::Rt};
 use crate::error::AppError;
-use crate::store::{DeskKind, DeskRecord, DeskSecret, DeskSummary, NewDesk, Store, StoreError};
+use crate::store::{
+    DeskKind, DeskRecord, DeskSecret, DeskSummary, ForwardState, NewDesk, Store, StoreError,
+};
 use time::OffsetDateTime;
 
 /// Kinds that forwarding can use today.
@@ -147,6 +149,35 @@ pub fn set_default(store: &dyn Store, id: Option<i64>) -> Result<(), AppError> {
         StoreError::NotFound => AppError::NotFound,
         e => e.into(),
     })
+}
+
+/// Where a forwarded ticket is worked, for people: the desk, where the
+/// forward stands, the desk's id and a link to it there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Forwarded {
+    pub desk_name: String,
+    pub state: ForwardState,
+    pub external_id: Option<String>,
+    pub link: Option<String>,
+    pub last_error: Option<String>,
+}
+
+/// How ticket `number` was forwarded, if it was.
+pub fn forwarded(store: &dyn Store, number: i64) -> Result<Option<Forwarded>, AppError> {
+    let Some(f) = store.forward_of(number)? else {
+        return Ok(None);
+    };
+    let desk = get(store, f.desk_id)?;
+    let link = f.external_id.as_deref().map(|id| match desk.kind {
+        DeskKind::Rt => Rt::ticket_link(&desk.url, id),
+    });
+    Ok(Some(Forwarded {
+        desk_name: desk.name,
+        state: f.state,
+        external_id: f.external_id,
+        link,
+        last_error: f.last_error,
+    }))
 }
 
 /// Checks that the desk answers and accepts its credential, creating

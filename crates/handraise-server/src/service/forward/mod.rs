@@ -26,7 +26,7 @@ use crate::desk::{DeskError, rt::NewRtTicket, rt::Rt};
 use crate::error::AppError;
 use crate::store::{
     Attempt, DeskKind, DeskRecord, ForwardJob, Inserted, MessageJob, MessageRecord,
-    NewTeacherMessage, NewTicketRecord, Store, StoreResult, TicketRecord, now_utc,
+    NewTeacherMessage, NewTicketRecord, Store, StoreError, StoreResult, TicketRecord, now_utc,
 };
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -67,6 +67,20 @@ pub fn file_message(
     message: &NewTeacherMessage,
 ) -> StoreResult<Inserted<MessageRecord>> {
     s.insert_teacher_message_forwarded(device_id, ticket_client_id, message)
+}
+
+/// `Conflict` when one of the tickets `numbers` was forwarded: a forwarded
+/// ticket is worked in its desk (one system of record), not by technicians
+/// here.
+pub fn refuse_if_forwarded(s: &dyn Store, numbers: &[i64]) -> StoreResult<()> {
+    for &n in numbers {
+        if s.forward_of(n)?.is_some() {
+            return Err(StoreError::Conflict(format!(
+                "ticket #{n} was forwarded to a help desk and is worked there"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// When to try again after `attempts` failed tries (this one included):

@@ -289,6 +289,16 @@ async fn new_tickets_go_to_the_default_desk_and_older_ones_stay() -> R {
     message(store.as_ref(), device, &before, "hello");
     let listed = store.list_desks()?;
     assert_eq!(listed[0].queued, 2, "the ticket and its message");
+    // A forwarded ticket is worked in its desk: technicians here cannot change it.
+    let feed = crate::service::FeedNotifier::default();
+    let sam = crate::store::Technician {
+        id: 0,
+        name: "Sam".into(),
+    };
+    let reply = |n| crate::service::tickets::reply(&store, &feed, &sam, n, "On my way", now_utc());
+    let e = reply(after.number).await.expect_err("refused");
+    assert!(matches!(e, AppError::Conflict(_)), "{e:?}");
+    reply(before.number).await?;
     // A disabled desk receives no new tickets.
     store.set_desk_enabled(desk, false)?;
     let off = file(store.as_ref(), device, "while disabled");
