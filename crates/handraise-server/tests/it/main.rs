@@ -14,6 +14,7 @@ use uuid::Uuid;
 mod articles;
 mod console;
 mod desk;
+mod forwarded;
 mod limits;
 mod proxy;
 mod signin;
