@@ -2,7 +2,8 @@
 //!
 //! - `cargo xtask test [--soak]`: installs what the tests need, then runs the format check,
 //!   clippy and every test (the generated UI bindings checked among them), printing the time
-//!   of each phase. This is what CI runs.
+//!   of each phase; Request Tracker is started for the forwarding tests (which then fail
+//!   without it) and stopped after. This is what CI runs.
 //! - `cargo xtask run`: builds, starts a district server with a demo enrollment token on
 //!   127.0.0.1, enrolls a local agent against it, starts the tray app and prints what to try.
 //! - `cargo xtask codegen`: regenerates `ui/src/lib/bindings.ts` from the Rust IPC types and
