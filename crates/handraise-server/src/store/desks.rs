@@ -180,6 +180,8 @@ pub trait DeskStore {
     /// already chose (even "none"). Returns its id.
     fn add_desk(&self, desk: &NewDesk) -> StoreResult<i64>;
     fn desk(&self, id: i64) -> StoreResult<Option<DeskRecord>>;
+    /// Every desk, by id (without counts: cheap).
+    fn desks(&self) -> StoreResult<Vec<DeskRecord>>;
     /// Every desk with its counts, by id.
     fn list_desks(&self) -> StoreResult<Vec<DeskSummary>>;
     /// `NotFound` for an unknown id.

@@ -230,10 +230,10 @@ async fn deliver_due(
 ) -> Result<Pass, AppError> {
     let mut pass = Pass::default();
     let mut down = Down::default();
-    let desks: HashMap<i64, DeskRecord> = db(store, |s| s.list_desks())
+    let desks: HashMap<i64, DeskRecord> = db(store, |s| s.desks())
         .await?
         .into_iter()
-        .map(|d| (d.desk.id, d.desk))
+        .map(|d| (d.id, d))
         .collect();
     let jobs = db(store, move |s| s.due_forwards(now, BATCH)).await?;
     for job in jobs {

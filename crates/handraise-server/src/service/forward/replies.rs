@@ -79,8 +79,8 @@ pub(super) async fn poll_due(
     notify: &(dyn Fn(Uuid) + Send + Sync),
     now: OffsetDateTime,
 ) -> Result<(), AppError> {
-    let desks = db(store, |s| s.list_desks()).await?;
-    for desk in desks.into_iter().map(|d| d.desk).filter(|d| d.enabled) {
+    let desks = db(store, |s| s.desks()).await?;
+    for desk in desks.into_iter().filter(|d| d.enabled) {
         let id = desk.id;
         let due = db(store, move |s| s.forwards_to_poll(id, now, POLL_BATCH)).await?;
         if due.is_empty() {

@@ -156,6 +156,17 @@ impl DeskStore for SqliteStore {
         self.read(|c| desk_by_id(c, id))
     }
 
+    fn desks(&self) -> StoreResult<Vec<DeskRecord>> {
+        self.read(|c| {
+            all(
+                c,
+                &format!("SELECT {DESK_COLS} FROM desks d ORDER BY d.id"),
+                [],
+                desk_row,
+            )
+        })
+    }
+
     fn list_desks(&self) -> StoreResult<Vec<DeskSummary>> {
         self.read(|c| {
             all(
