@@ -492,3 +492,54 @@ async fn reports_made_while_rt_is_unreachable_arrive_once_when_it_is_back() -> R
     assert!(lost >= n as u64, "every create's answer was lost ({lost})");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_killed_while_forwarding_makes_no_duplicate_and_loses_nothing() -> Result<()> {
+    let Some((rt_url, rt_token)) = rt_peer()? else {
+        return Ok(());
+    };
+    let rt = RtApi::new(&rt_url, &rt_token)?;
+    let (mut server, agent) = tokio::task::block_in_place(enrolled_pair)?;
+    tokio::task::block_in_place(|| add_desk(&server, &rt_url, &rt_token))?;
+    let n = if crate::harness::soak() { 30 } else { 8 };
+    let rounds = if crate::harness::soak() { 50 } else { 10 };
+    let ids = tokio::task::block_in_place(|| report_many(&agent, n, "app", "App crashes"))?;
+    tokio::task::block_in_place(|| sync_until_done(&agent, 5))?;
+    // SIGKILL at instants drawn from a fixed seed, 0.3–3.3 s after each start: new tickets
+    // wait 3 s for their screenshot, then each costs RT a search and a create.
+    let mut seed: u64 = 0x5eed_f0a7;
+    for round in 0..rounds {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let after = Duration::from_millis(300 + seed % 3000);
+        tokio::time::sleep(after).await;
+        tokio::task::block_in_place(|| server.kill9())?;
+        let listed = tokio::task::block_in_place(|| desks(&server))?;
+        eprintln!(
+            "round {round}: killed after {} ms; sent {}",
+            after.as_millis(),
+            listed[0]["sent"]
+        );
+        if listed[0]["sent"] == n {
+            break;
+        }
+        tokio::task::block_in_place(|| server.serve(0))?;
+    }
+    if server.pid().is_none() {
+        tokio::task::block_in_place(|| server.serve(0))?;
+    }
+    wait_for(
+        "every forward delivered",
+        Duration::from_secs(240),
+        || async {
+            let listed = tokio::task::block_in_place(|| desks(&server))?;
+            Ok((listed[0]["sent"] == n).then_some(()))
+        },
+    )
+    .await?;
+    for id in &ids {
+        assert_eq!(rt.tickets_with(id).await?.len(), 1, "{id} is in RT once");
+    }
+    Ok(())
+}
