@@ -12,9 +12,13 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Why a desk request did not succeed.
 #[derive(Debug, thiserror::Error)]
 pub enum DeskError {
-    /// No answer: refused connection, reset, DNS, timeout.
+    /// The request never reached the desk: refused connection, DNS.
     #[error("the desk could not be reached: {0}")]
     Unreachable(String),
+    /// The request was sent but no answer came (a timeout, a reset): the desk
+    /// may still be doing what was asked.
+    #[error("the desk did not answer: {0}")]
+    NoAnswer(String),
     /// The desk answered with an error status.
     #[error("the desk answered {status}: {message}")]
     Status {
@@ -35,9 +39,14 @@ impl DeskError {
     /// which an admin can fix) are retried with backoff.
     pub fn is_transient(&self) -> bool {
         match self {
-            DeskError::Unreachable(_) | DeskError::Protocol(_) => true,
+            DeskError::Unreachable(_) | DeskError::NoAnswer(_) | DeskError::Protocol(_) => true,
             DeskError::Status { status, .. } => !matches!(status, 400 | 413 | 422),
         }
+    }
+
+    /// Whether the desk may have done what was asked without saying so.
+    pub fn in_doubt(&self) -> bool {
+        matches!(self, DeskError::NoAnswer(_))
     }
 
     /// The wait the desk asked for, if any.
@@ -56,8 +65,10 @@ impl From<reqwest::Error> for DeskError {
     fn from(e: reqwest::Error) -> Self {
         if e.is_decode() {
             DeskError::Protocol(e.to_string())
-        } else {
+        } else if e.is_connect() || e.is_builder() {
             DeskError::Unreachable(e.to_string())
+        } else {
+            DeskError::NoAnswer(e.to_string())
         }
     }
 }

@@ -226,6 +226,11 @@ pub trait DeskStore {
         now: OffsetDateTime,
         limit: usize,
     ) -> StoreResult<Vec<MessageJob>>;
+    /// Holds a ticket forward (not due before `until`) while a request that
+    /// may create something in the desk is on its way.
+    fn hold_forward(&self, number: i64, until: OffsetDateTime) -> StoreResult<()>;
+    /// As [`DeskStore::hold_forward`], for a message forward.
+    fn hold_message_forward(&self, message_id: Uuid, until: OffsetDateTime) -> StoreResult<()>;
     fn record_forward_attempt(
         &self,
         number: i64,

@@ -41,6 +41,11 @@ const IDLE_TICK: Duration = Duration::from_secs(1);
 /// First retry after this, doubling per attempt up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// How long a request that may have created something in the desk, and got no
+/// answer, is given to finish there before the desk is searched for it again:
+/// the item is held this long before such a request goes out (so a kill
+/// keeps it too), and after it fails unanswered.
+pub const IN_DOUBT: Duration = crate::desk::REQUEST_TIMEOUT;
 /// A `Retry-After` longer than this is cut to it.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 
@@ -128,9 +133,13 @@ impl Down {
             Ok(external_id) => Attempt::Sent { external_id },
             Err(e) if e.is_transient() => {
                 self.0.insert(desk, (e.to_string(), e.retry_after()));
+                let mut next_at = next_try(attempts + 1, e.retry_after(), now);
+                if e.in_doubt() {
+                    next_at = next_at.max(current(now) + IN_DOUBT);
+                }
                 Attempt::Retry {
                     error: e.to_string(),
-                    next_at: next_try(attempts + 1, e.retry_after(), now),
+                    next_at,
                 }
             }
             Err(e) => Attempt::Failed {
@@ -166,41 +175,64 @@ where
     super::run(store, f).await
 }
 
-/// Delivers one ticket: finds it in the desk by its reference, else creates
-/// it. The desk's ticket id.
+/// The time to reckon with now: the pass's `now`, or the clock when the pass
+/// has been running longer.
+fn current(now: OffsetDateTime) -> OffsetDateTime {
+    now.max(now_utc())
+}
+
+/// Delivers one ticket: finds it in the desk by its reference, else holds
+/// it (`hold`) and creates it. The desk's ticket id.
 async fn deliver_ticket(
     rt: &Rt,
     desk: &DeskRecord,
     job: &ForwardJob,
     screenshot: Option<(String, Vec<u8>)>,
-) -> Result<String, DeskError> {
+    hold: impl Future<Output = Result<(), AppError>>,
+) -> Result<Result<String, DeskError>, AppError> {
     let detail = &job.detail;
-    if let Some(id) = rt.find_ticket(&reference(detail)).await? {
-        return Ok(id);
+    match rt.find_ticket(&reference(detail)).await {
+        Ok(Some(id)) => return Ok(Ok(id)),
+        Ok(None) => {}
+        Err(e) => return Ok(Err(e)),
     }
+    hold.await?;
     let attachment = screenshot.map(|(mime, bytes)| {
         let ext = if mime == "image/png" { "png" } else { "jpg" };
         (format!("screenshot.{ext}"), mime, bytes)
     });
-    rt.create(&NewRtTicket {
-        queue: desk.queue.clone(),
-        subject: subject(detail),
-        content: body(detail),
-        requestor: compose::requestor(detail),
-        priority: Some(priority(detail.ticket.urgency)),
-        attachment,
-    })
-    .await
+    Ok(rt
+        .create(&NewRtTicket {
+            queue: desk.queue.clone(),
+            subject: subject(detail),
+            content: body(detail),
+            requestor: compose::requestor(detail),
+            priority: Some(priority(detail.ticket.urgency)),
+            attachment,
+        })
+        .await)
 }
 
 /// Delivers one teacher message: finds it among the ticket's
-/// correspondence by its marker, else adds it. The desk's transaction id.
-async fn deliver_message(rt: &Rt, ticket: &str, job: &MessageJob) -> Result<i64, DeskError> {
+/// correspondence by its marker, else holds it (`hold`) and adds it. The
+/// desk's transaction id.
+async fn deliver_message(
+    rt: &Rt,
+    ticket: &str,
+    job: &MessageJob,
+    hold: impl Future<Output = Result<(), AppError>>,
+) -> Result<Result<String, DeskError>, AppError> {
     let marker = message_marker(job.message.id);
-    if let Some(id) = rt.find_correspondence(ticket, &marker).await? {
-        return Ok(id);
+    match rt.find_correspondence(ticket, &marker).await {
+        Ok(Some(id)) => return Ok(Ok(id.to_string())),
+        Ok(None) => {}
+        Err(e) => return Ok(Err(e)),
     }
-    rt.correspond(ticket, &marker, &job.message.body).await
+    hold.await?;
+    Ok(rt
+        .correspond(ticket, &marker, &job.message.body)
+        .await
+        .map(|txn| txn.to_string()))
 }
 
 /// What one pass did.
@@ -249,8 +281,11 @@ async fn deliver_due(
                 } else {
                     None
                 };
+                let hold = db(store, move |s| {
+                    s.hold_forward(number, current(now) + IN_DOUBT)
+                });
                 let result = match clients.of(desk) {
-                    Ok(rt) => deliver_ticket(&rt, desk, &job, shot).await,
+                    Ok(rt) => deliver_ticket(&rt, desk, &job, shot, hold).await?,
                     Err(e) => Err(e),
                 };
                 down.outcome(desk.id, job.forward.attempts, now, result)
@@ -273,11 +308,14 @@ async fn deliver_due(
         let attempt = match down.skip(desk.id, job.forward.attempts, now) {
             Some(skipped) => skipped,
             None => {
+                let id = job.message.id;
+                let hold = db(store, move |s| {
+                    s.hold_message_forward(id, current(now) + IN_DOUBT)
+                });
                 let result = match clients.of(desk) {
-                    Ok(rt) => deliver_message(&rt, &ticket, &job).await,
+                    Ok(rt) => deliver_message(&rt, &ticket, &job, hold).await?,
                     Err(e) => Err(e),
-                }
-                .map(|txn| txn.to_string());
+                };
                 down.outcome(desk.id, job.forward.attempts, now, result)
             }
         };

@@ -45,6 +45,8 @@ struct Fake {
     /// Every request answers this status (with `Retry-After` when set).
     fail: Option<(u16, Option<u64>)>,
     requests: usize,
+    /// Creates the ticket, then drops the connection without answering.
+    drop_create_answers: bool,
 }
 
 type Shared = Arc<Mutex<Fake>>;
@@ -134,6 +136,11 @@ async fn create(State(s): State<Shared>, Json(body): Json<Value>) -> Response {
         attachments: body["Attachments"].as_array().map_or(0, Vec::len),
     });
     f.txn(id, "Create", "", "", "");
+    if f.drop_create_answers {
+        drop(f);
+        // Ends this connection's task: the client hears nothing.
+        panic!("the stand-in drops this answer on purpose");
+    }
     (StatusCode::CREATED, Json(json!({"id": id.to_string()}))).into_response()
 }
 
@@ -504,6 +511,35 @@ async fn a_teacher_message_whose_receipt_was_lost_is_not_sent_again() -> R {
     // And it is not read back as a technician's reply.
     let feed = store.updates(device, 0, 100)?;
     assert!(!feed.iter().any(|e| matches!(e.kind, FeedKind::Reply(_))));
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_unanswered_create_is_not_searched_for_until_the_desk_has_finished() -> R {
+    let (url, rt) = fake_rt().await;
+    let store: Arc<dyn Store> = Arc::new(fixtures::store());
+    let device = fixtures::enroll(store.as_ref(), None);
+    add_desk(store.as_ref(), &url);
+    let t = file(store.as_ref(), device, "Laptop will not boot");
+    lock(&rt).drop_create_answers = true;
+    let now = now_utc();
+    let p = pass(&store, &quiet, now).await?;
+    assert_eq!(p.retried, 1);
+    let f = store.forward_of(t.number)?.expect("forward");
+    assert_eq!(f.state, ForwardState::Queued);
+    // RT may still be creating it: it is not searched for before the window ends.
+    assert!(
+        f.next_at >= now + IN_DOUBT,
+        "{} < {}",
+        f.next_at,
+        now + IN_DOUBT
+    );
+    lock(&rt).drop_create_answers = false;
+    let p = pass(&store, &quiet, now + IN_DOUBT - TimeDuration::seconds(1)).await?;
+    assert_eq!(p, Pass::default());
+    let p = pass(&store, &quiet, f.next_at).await?;
+    assert_eq!(p.delivered, 1);
+    assert_eq!(lock(&rt).tickets.len(), 1, "found, not created again");
     Ok(())
 }
 

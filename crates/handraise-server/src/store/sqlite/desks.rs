@@ -90,6 +90,21 @@ fn forward_by_number(conn: &Connection, number: i64) -> StoreResult<Option<Forwa
     )
 }
 
+/// Makes the outbox row of `table` whose `key_col` is `key` due no sooner than `until`.
+fn hold(
+    tx: &Connection,
+    table: &str,
+    key_col: &str,
+    key: &dyn rusqlite::ToSql,
+    until: OffsetDateTime,
+) -> StoreResult<()> {
+    changed(exec(
+        tx,
+        &format!("UPDATE {table} SET next_at = max(next_at, ?2) WHERE {key_col} = ?1"),
+        params![key, ms(until)],
+    )?)
+}
+
 /// Writes an attempt's outcome on the outbox row of `table` whose `key_col`
 /// is `key`: its state, error, next try, count, and the desk's id once sent.
 fn record_attempt(
@@ -368,6 +383,15 @@ impl DeskStore for SqliteStore {
                 })
                 .collect()
         })
+    }
+
+    fn hold_forward(&self, number: i64, until: OffsetDateTime) -> StoreResult<()> {
+        self.write(|tx| hold(tx, "forwards", "ticket_number", &number, until))
+    }
+
+    fn hold_message_forward(&self, message_id: Uuid, until: OffsetDateTime) -> StoreResult<()> {
+        let key = message_id.to_string();
+        self.write(|tx| hold(tx, "message_forwards", "message_id", &key, until))
     }
 
     fn record_forward_attempt(
