@@ -543,3 +543,93 @@ async fn a_server_killed_while_forwarding_makes_no_duplicate_and_loses_nothing()
     }
     Ok(())
 }
+
+#[test]
+fn desks_are_managed_from_the_command_line_and_secrets_never_shown() -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let server = Server::start()?;
+    let secret = "1-14-never-shown-0123456789abcdef";
+    let file = server.data_dir().join("rt.token");
+    std::fs::write(&file, format!("{secret}\n"))?;
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644))?;
+    let path = file.to_str().context("path")?;
+    let add = |kind: &str, name: &str| {
+        let args = [
+            "desk",
+            "add",
+            "--kind",
+            kind,
+            "--name",
+            name,
+            "--url",
+            "https://rt.district.test/REST/2.0/",
+            "--secret-file",
+            path,
+        ];
+        server.cli(&args)
+    };
+    let refused = add("rt", "Loose").expect_err("a file others can read is refused");
+    assert!(
+        refused.to_string().contains("readable by others"),
+        "{refused:#}"
+    );
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))?;
+    let planned = add("email", "Mail").expect_err("not built");
+    assert!(planned.to_string().contains("not built yet"), "{planned:#}");
+    let out = add("rt", "District RT")?;
+    assert!(!out.contains(secret), "{out}");
+    let id = last_line(&out);
+    assert_eq!(id, "1");
+    let second = last_line(&server.cli_with_input(
+        &[
+            "desk",
+            "add",
+            "--kind",
+            "rt",
+            "--name",
+            "Other",
+            "--url",
+            "https://rt2.test",
+            "--secret-file",
+            "-",
+            "--queue",
+            "Help Desk",
+            "--poll-secs",
+            "60",
+        ],
+        secret,
+    )?);
+    let listed = server.cli(&["desk", "list", "--json"])?;
+    assert!(!listed.contains(secret), "{listed}");
+    let v: Vec<Value> = serde_json::from_str(&listed)?;
+    assert_eq!(v.len(), 2);
+    assert_eq!(v[0]["url"], "https://rt.district.test");
+    assert_eq!(
+        (v[0]["default"].clone(), v[1]["default"].clone()),
+        (json!(true), json!(false))
+    );
+    assert_eq!(
+        (v[1]["queue"].clone(), v[1]["poll_secs"].clone()),
+        (json!("Help Desk"), json!(60))
+    );
+    for key in [
+        "id",
+        "kind",
+        "name",
+        "enabled",
+        "queued",
+        "sent",
+        "failed",
+        "last_success_at",
+        "last_error",
+    ] {
+        assert!(v[0].get(key).is_some(), "{key} missing: {}", v[0]);
+    }
+    server.cli(&["desk", "disable", "--id", &second])?;
+    server.cli(&["desk", "default", "--id", "none"])?;
+    let v: Vec<Value> = serde_json::from_str(&server.cli(&["desk", "list", "--json"])?)?;
+    assert_eq!(v[1]["enabled"], false);
+    assert!(v.iter().all(|d| d["default"] == false));
+    assert!(server.cli(&["desk", "enable", "--id", "9"]).is_err());
+    Ok(())
+}
