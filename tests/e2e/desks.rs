@@ -631,5 +631,36 @@ fn desks_are_managed_from_the_command_line_and_secrets_never_shown() -> Result<(
     assert_eq!(v[1]["enabled"], false);
     assert!(v.iter().all(|d| d["default"] == false));
     assert!(server.cli(&["desk", "enable", "--id", "9"]).is_err());
+    // Routing rules: the first match wins, before the default.
+    let rule = last_line(&server.cli(&[
+        "desk",
+        "route",
+        "add",
+        "--school",
+        "Lincoln",
+        "--category",
+        "printer",
+        "--to",
+        "1",
+    ])?);
+    server.cli(&["desk", "route", "add", "--building", "Gym", "--to", "none"])?;
+    assert!(
+        server
+            .cli(&["desk", "route", "add", "--category", "toaster", "--to", "1"])
+            .is_err()
+    );
+    let rules: Vec<Value> =
+        serde_json::from_str(&server.cli(&["desk", "route", "list", "--json"])?)?;
+    assert_eq!(rules.len(), 2);
+    assert_eq!(rules[0]["id"].to_string(), rule);
+    assert_eq!(
+        (rules[0]["school"].clone(), rules[0]["to"].clone()),
+        (json!("Lincoln"), json!(1))
+    );
+    assert_eq!(rules[1]["to"], Value::Null);
+    server.cli(&["desk", "route", "remove", "--id", &rule])?;
+    let rules: Vec<Value> =
+        serde_json::from_str(&server.cli(&["desk", "route", "list", "--json"])?)?;
+    assert_eq!(rules.len(), 1);
     Ok(())
 }

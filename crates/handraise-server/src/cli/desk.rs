@@ -5,7 +5,7 @@
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use handraise_server::service::desks::{self, DeskInput};
-use handraise_server::store::{DeskSecret, now_utc};
+use handraise_server::store::{DeskSecret, DeskStore, now_utc};
 use serde::Serialize;
 use std::io::{Read, Write};
 use std::path::Path;
@@ -52,6 +52,107 @@ pub enum DeskCommand {
         #[arg(long, value_name = "N|none")]
         id: String,
     },
+    /// Routing rules, tried in order before the default desk.
+    #[command(subcommand)]
+    Route(RouteCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RouteCommand {
+    /// Send new tickets from SCHOOL/BUILDING in CATEGORY (each optional) to
+    /// desk N, or keep them in HandRaise (`--to none`); prints the rule's id
+    /// on the last line. The first matching rule wins.
+    Add {
+        #[arg(long)]
+        school: Option<String>,
+        #[arg(long)]
+        building: Option<String>,
+        #[arg(long)]
+        category: Option<String>,
+        #[arg(long, value_name = "N|none")]
+        to: String,
+    },
+    /// The rules in the order they are tried.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    Remove(DeskId),
+}
+
+/// `N` or `none`.
+fn desk_or_none(v: &str) -> anyhow::Result<Option<i64>> {
+    match v {
+        "none" => Ok(None),
+        n => Ok(Some(
+            n.parse::<i64>().context("expected a desk id or none")?,
+        )),
+    }
+}
+
+fn route(data_dir: &Path, command: RouteCommand, out: &mut impl Write) -> anyhow::Result<()> {
+    let (store, _) = super::open(data_dir)?;
+    match command {
+        RouteCommand::Add {
+            school,
+            building,
+            category,
+            to,
+        } => {
+            let to = desk_or_none(&to)?;
+            let id = desks::add_route(
+                &store,
+                school.as_deref(),
+                building.as_deref(),
+                category.as_deref(),
+                to,
+                now_utc(),
+            )?;
+            writeln!(out, "routing rule added:")?;
+            writeln!(out, "{id}")?;
+        }
+        RouteCommand::List { json } => {
+            let rules: Vec<serde_json::Value> = store
+                .routes()?
+                .into_iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "id": r.id,
+                        "school": r.school,
+                        "building": r.building,
+                        "category": r.category,
+                        "to": r.desk_id,
+                    })
+                })
+                .collect();
+            if json {
+                serde_json::to_writer_pretty(&mut *out, &rules)?;
+                writeln!(out)?;
+            } else {
+                for r in &rules {
+                    let any = |v: &serde_json::Value| v.as_str().unwrap_or("any").to_owned();
+                    writeln!(
+                        out,
+                        "{:>4}  school {}  building {}  category {}  -> {}",
+                        r["id"],
+                        any(&r["school"]),
+                        any(&r["building"]),
+                        any(&r["category"]),
+                        r["to"]
+                            .as_i64()
+                            .map_or("HandRaise".to_owned(), |d| format!("desk {d}"))
+                    )?;
+                }
+                writeln!(out, "{} rule(s)", rules.len())?;
+            }
+        }
+        RouteCommand::Remove(DeskId { id }) => {
+            desks::remove_route(&store, id)
+                .with_context(|| format!("no routing rule with id {id}"))?;
+            writeln!(out, "routing rule {id} removed")?;
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, Args)]
@@ -214,11 +315,9 @@ pub async fn run(data_dir: &Path, command: DeskCommand) -> anyhow::Result<()> {
                 if enable { "enabled" } else { "disabled" }
             )?;
         }
+        DeskCommand::Route(command) => route(data_dir, command, &mut out)?,
         DeskCommand::Default { id } => {
-            let chosen = match id.as_str() {
-                "none" => None,
-                n => Some(n.parse::<i64>().context("--id must be a desk id or none")?),
-            };
+            let chosen = desk_or_none(&id)?;
             desks::set_default(&store, chosen).context("no such desk")?;
             match chosen {
                 Some(n) => writeln!(out, "new tickets go to desk {n}")?,

@@ -5,7 +5,8 @@
 use crate::desk::{DeskError, rt::Rt};
 use crate::error::AppError;
 use crate::store::{
-    DeskKind, DeskRecord, DeskSecret, DeskSummary, ForwardState, NewDesk, Store, StoreError,
+    DeskKind, DeskRecord, DeskSecret, DeskSummary, ForwardState, NewDesk, RouteRecord, Store,
+    StoreError,
 };
 use time::OffsetDateTime;
 
@@ -146,6 +147,54 @@ pub fn set_enabled(store: &dyn Store, id: i64, enabled: bool) -> Result<(), AppE
 /// Chooses the default desk (`None`: keep new tickets in HandRaise).
 pub fn set_default(store: &dyn Store, id: Option<i64>) -> Result<(), AppError> {
     store.set_default_desk(id).map_err(|e| match e {
+        StoreError::NotFound => AppError::NotFound,
+        e => e.into(),
+    })
+}
+
+/// Adds a routing rule after the others: tickets from `school`/`building`
+/// in `category` (each optional) go to desk `to` (`None`: stay in
+/// HandRaise). Its id.
+pub fn add_route(
+    store: &dyn Store,
+    school: Option<&str>,
+    building: Option<&str>,
+    category: Option<&str>,
+    to: Option<i64>,
+    now: OffsetDateTime,
+) -> Result<i64, AppError> {
+    let text = |v: Option<&str>, what: &str| -> Result<Option<String>, AppError> {
+        match v.map(str::trim) {
+            None => Ok(None),
+            Some(t) if t.is_empty() || t.chars().count() > MAX_NAME_CHARS => Err(invalid(format!(
+                "--{what} must be 1 to {MAX_NAME_CHARS} characters"
+            ))),
+            Some(t) => Ok(Some(t.to_owned())),
+        }
+    };
+    let category = category
+        .map(|c| {
+            c.trim()
+                .parse::<handraise_wire::Category>()
+                .map_err(|e| invalid(e.to_string()))
+        })
+        .transpose()?;
+    let route = RouteRecord {
+        id: 0,
+        school: text(school, "school")?,
+        building: text(building, "building")?,
+        category,
+        desk_id: to,
+    };
+    store.add_route(&route, now).map_err(|e| match e {
+        StoreError::NotFound => invalid(format!("no desk with id {}", to.unwrap_or_default())),
+        e => e.into(),
+    })
+}
+
+/// Removes routing rule `id`; `NotFound` when unknown.
+pub fn remove_route(store: &dyn Store, id: i64) -> Result<(), AppError> {
+    store.remove_route(id).map_err(|e| match e {
         StoreError::NotFound => AppError::NotFound,
         e => e.into(),
     })

@@ -83,6 +83,17 @@ pub struct DeskSummary {
     pub failed: i64,
 }
 
+/// A routing rule: tickets from `school`/`building` in `category` (each
+/// `None` matches anything) go to desk `desk_id` (`None`: stay in HandRaise).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteRecord {
+    pub id: i64,
+    pub school: Option<String>,
+    pub building: Option<String>,
+    pub category: Option<handraise_wire::Category>,
+    pub desk_id: Option<i64>,
+}
+
 /// Where an outbox item stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ForwardState {
@@ -190,6 +201,13 @@ pub trait DeskStore {
     /// an unknown id.
     fn set_default_desk(&self, id: Option<i64>) -> StoreResult<()>;
     fn default_desk(&self) -> StoreResult<Option<DeskRecord>>;
+    /// Adds a routing rule after the others (its `id` is ignored); its id.
+    /// `NotFound` when it names an unknown desk.
+    fn add_route(&self, route: &RouteRecord, now: OffsetDateTime) -> StoreResult<i64>;
+    /// The routing rules in the order they are tried.
+    fn routes(&self) -> StoreResult<Vec<RouteRecord>>;
+    /// `NotFound` for an unknown id.
+    fn remove_route(&self, id: i64) -> StoreResult<()>;
     /// Records a desk's last success (`error` `None`) or failure.
     fn note_desk_result(
         &self,

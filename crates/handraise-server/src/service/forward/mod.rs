@@ -26,7 +26,8 @@ use crate::desk::{DeskError, rt::NewRtTicket, rt::Rt};
 use crate::error::AppError;
 use crate::store::{
     Attempt, DeskKind, DeskRecord, ForwardJob, Inserted, MessageJob, MessageRecord,
-    NewTeacherMessage, NewTicketRecord, Store, StoreError, StoreResult, TicketRecord, now_utc,
+    NewTeacherMessage, NewTicketRecord, RouteRecord, Store, StoreError, StoreResult, TicketRecord,
+    now_utc,
 };
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -53,13 +54,52 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 /// its screenshot right after the ticket, and the desk ticket should carry it.
 pub const SCREENSHOT_GRACE: Duration = Duration::from_secs(3);
 
-/// Files a checked ticket, queueing its forward to the default desk in the
-/// same transaction when that desk is enabled.
+/// The desk a new ticket goes to: the first routing rule matching its
+/// device's school and building and its category, else the default desk.
+/// `None` (a rule to "none", no default, or a disabled desk) keeps it in
+/// HandRaise.
+pub fn route(s: &dyn Store, record: &NewTicketRecord) -> StoreResult<Option<DeskRecord>> {
+    let routes = s.routes()?;
+    let device = if routes.is_empty() {
+        None
+    } else {
+        s.device(record.device_id)?
+    };
+    let (school, building) = device.map(|d| (d.school, d.building)).unwrap_or_default();
+    let rule = routes
+        .iter()
+        .find(|r| matches(r, school.as_deref(), building.as_deref(), record.category));
+    let desk = match rule {
+        Some(r) => match r.desk_id {
+            Some(id) => s.desk(id)?,
+            None => None,
+        },
+        None => s.default_desk()?,
+    };
+    Ok(desk.filter(|d| d.enabled))
+}
+
+/// Whether rule `r` takes a ticket of `category` from `school`/`building`
+/// (names compared without case; a condition left out matches anything).
+fn matches(
+    r: &RouteRecord,
+    school: Option<&str>,
+    building: Option<&str>,
+    category: handraise_wire::Category,
+) -> bool {
+    let same = |want: &Option<String>, have: Option<&str>| {
+        want.as_deref()
+            .is_none_or(|w| have.is_some_and(|h| h.trim().eq_ignore_ascii_case(w.trim())))
+    };
+    same(&r.school, school)
+        && same(&r.building, building)
+        && r.category.is_none_or(|c| c == category)
+}
+
+/// Files a checked ticket, queueing its forward to the desk [`route`] picks
+/// in the same transaction.
 pub fn file_ticket(s: &dyn Store, record: &NewTicketRecord) -> StoreResult<Inserted<TicketRecord>> {
-    let forward = s
-        .default_desk()?
-        .filter(|d| d.enabled)
-        .map(|d| (d.id, record.received_at + SCREENSHOT_GRACE));
+    let forward = route(s, record)?.map(|d| (d.id, record.received_at + SCREENSHOT_GRACE));
     s.insert_ticket_forwarded(record, forward)
 }
 

@@ -313,6 +313,48 @@ async fn new_tickets_go_to_the_default_desk_and_older_ones_stay() -> R {
     Ok(())
 }
 
+#[test]
+fn routing_rules_pick_the_desk_by_school_building_and_category() -> R {
+    let store: Arc<dyn Store> = Arc::new(fixtures::store());
+    let s = store.as_ref();
+    let lincoln = fixtures::enroll(s, Some("Lincoln"));
+    let elsewhere = fixtures::enroll(s, Some("Adams"));
+    let first = add_desk(s, "http://127.0.0.1:9");
+    let printers = add_desk(s, "http://127.0.0.1:9");
+    let now = now_utc();
+    desks::add_route(s, None, None, Some("printer"), Some(printers), now)?;
+    desks::add_route(s, Some(" lincoln "), None, None, None, now)?;
+    assert!(desks::add_route(s, None, None, Some("toaster"), None, now).is_err());
+    assert!(desks::add_route(s, None, None, None, Some(99), now).is_err());
+    let to = |device, category| {
+        let mut t = fixtures::ticket(device, "x");
+        t.category = category;
+        route(s, &t).expect("route").map(|d| d.id)
+    };
+    use handraise_wire::Category::{Printer, Wifi};
+    assert_eq!(
+        to(lincoln, Printer),
+        Some(printers),
+        "the first matching rule"
+    );
+    assert_eq!(to(lincoln, Wifi), None, "Lincoln keeps its tickets");
+    assert_eq!(
+        to(elsewhere, Wifi),
+        Some(first),
+        "no rule: the default desk"
+    );
+    store.set_desk_enabled(printers, false)?;
+    assert_eq!(
+        to(elsewhere, Printer),
+        None,
+        "a disabled desk takes nothing"
+    );
+    let rules = store.routes()?;
+    desks::remove_route(s, rules[0].id)?;
+    assert_eq!(to(elsewhere, Printer), Some(first));
+    Ok(())
+}
+
 #[tokio::test]
 async fn a_ticket_reaches_rt_once_with_its_facts() -> R {
     let (url, rt) = fake_rt().await;

@@ -6,7 +6,8 @@ use super::{SqliteStore, all, changed, exec, first};
 use crate::store::{
     Attempt, DeskKind, DeskRecord, DeskSecret, DeskStore, DeskSummary, ForwardJob, ForwardRecord,
     ForwardState, Inserted, MessageForwardRecord, MessageJob, MessageRecord, NewDesk,
-    NewTeacherMessage, NewTicketRecord, StoreError, StoreResult, TicketChange, TicketRecord,
+    NewTeacherMessage, NewTicketRecord, RouteRecord, StoreError, StoreResult, TicketChange,
+    TicketRecord,
 };
 use rusqlite::{Connection, Row, params};
 use time::OffsetDateTime;
@@ -253,6 +254,53 @@ impl DeskStore for SqliteStore {
                 desk_row,
             )
         })
+    }
+
+    fn add_route(&self, r: &RouteRecord, now: OffsetDateTime) -> StoreResult<i64> {
+        self.write(|tx| {
+            if let Some(id) = r.desk_id {
+                desk_by_id(tx, id)?.ok_or(StoreError::NotFound)?;
+            }
+            exec(
+                tx,
+                "INSERT INTO desk_routes (school, building, category, desk_id, created_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    r.school,
+                    r.building,
+                    r.category.map(|c| c.as_str()),
+                    r.desk_id,
+                    ms(now)
+                ],
+            )?;
+            Ok(tx.last_insert_rowid())
+        })
+    }
+
+    fn routes(&self) -> StoreResult<Vec<RouteRecord>> {
+        self.read(|c| {
+            all(
+                c,
+                "SELECT id, school, building, category, desk_id FROM desk_routes ORDER BY id",
+                [],
+                |r| {
+                    let category: Option<String> = r.get(3)?;
+                    Ok(RouteRecord {
+                        id: r.get(0)?,
+                        school: r.get(1)?,
+                        building: r.get(2)?,
+                        category: category
+                            .map(|c| c.parse().map_err(|_| corrupt(format!("category {c:?}"))))
+                            .transpose()?,
+                        desk_id: r.get(4)?,
+                    })
+                },
+            )
+        })
+    }
+
+    fn remove_route(&self, id: i64) -> StoreResult<()> {
+        self.write(|tx| changed(exec(tx, "DELETE FROM desk_routes WHERE id = ?1", [id])?))
     }
 
     fn note_desk_result(

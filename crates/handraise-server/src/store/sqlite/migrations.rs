@@ -215,8 +215,9 @@ FROM tech_tokens k JOIN users u ON u.technician_id = k.technician_id
 ORDER BY k.created_at;
 DROP TABLE tech_tokens;
 "#,
-    // 5: help desks that tickets are forwarded to, the default desk, and the
-    // forwarding outbox (tickets and teacher messages), written with what they carry.
+    // 5: help desks that tickets are forwarded to, the default desk, routing
+    // rules, and the forwarding outbox (tickets and teacher messages), written
+    // with what they carry.
     r#"
 CREATE TABLE desks (
     id INTEGER PRIMARY KEY,
@@ -266,6 +267,14 @@ CREATE TABLE message_forwards (
 );
 CREATE INDEX message_forwards_due ON message_forwards(state, next_at);
 CREATE INDEX message_forwards_ticket ON message_forwards(ticket_number, state);
+CREATE TABLE desk_routes (
+    id INTEGER PRIMARY KEY,
+    school TEXT,
+    building TEXT,
+    category TEXT,
+    desk_id INTEGER REFERENCES desks(id),
+    created_at INTEGER NOT NULL
+);
 "#,
 ];
 
