@@ -52,6 +52,12 @@ pub enum DeskCommand {
         #[arg(long, value_name = "N|none")]
         id: String,
     },
+    /// Queue again what the desk refused for a ticket (see `desk list`'s
+    /// failed count and the ticket's page for the desk's answer).
+    Retry(TicketArg),
+    /// Take a ticket the desk does not have yet (queued or refused) back
+    /// into HandRaise's own console.
+    Skip(TicketArg),
     /// Routing rules, tried in order before the default desk.
     #[command(subcommand)]
     Route(RouteCommand),
@@ -153,6 +159,13 @@ fn route(data_dir: &Path, command: RouteCommand, out: &mut impl Write) -> anyhow
         }
     }
     Ok(())
+}
+
+#[derive(Debug, Args)]
+pub struct TicketArg {
+    /// The HandRaise ticket number.
+    #[arg(long)]
+    ticket: i64,
 }
 
 #[derive(Debug, Args)]
@@ -316,6 +329,15 @@ pub async fn run(data_dir: &Path, command: DeskCommand) -> anyhow::Result<()> {
             )?;
         }
         DeskCommand::Route(command) => route(data_dir, command, &mut out)?,
+        DeskCommand::Retry(TicketArg { ticket }) => {
+            desks::retry(&store, ticket, now_utc())
+                .with_context(|| format!("ticket #{ticket} has nothing refused by a desk"))?;
+            writeln!(out, "ticket #{ticket} queued for its desk again")?;
+        }
+        DeskCommand::Skip(TicketArg { ticket }) => {
+            desks::skip(&store, ticket).with_context(|| format!("ticket #{ticket}"))?;
+            writeln!(out, "ticket #{ticket} stays in HandRaise")?;
+        }
         DeskCommand::Default { id } => {
             let chosen = desk_or_none(&id)?;
             desks::set_default(&store, chosen).context("no such desk")?;

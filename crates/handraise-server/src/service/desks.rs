@@ -200,6 +200,22 @@ pub fn remove_route(store: &dyn Store, id: i64) -> Result<(), AppError> {
     })
 }
 
+/// Queues again what the desk refused for ticket `number`.
+pub fn retry(store: &dyn Store, number: i64, now: OffsetDateTime) -> Result<(), AppError> {
+    store.retry_forward(number, now).map_err(|e| match e {
+        StoreError::NotFound => AppError::NotFound,
+        e => e.into(),
+    })
+}
+
+/// Takes ticket `number`, not yet in its desk, back into HandRaise's console.
+pub fn skip(store: &dyn Store, number: i64) -> Result<(), AppError> {
+    store.skip_forward(number).map_err(|e| match e {
+        StoreError::NotFound => AppError::NotFound,
+        e => e.into(),
+    })
+}
+
 /// Where a forwarded ticket is worked, for people: the desk, where the
 /// forward stands, the desk's id and a link to it there.
 #[derive(Debug, Clone, PartialEq, Eq)]

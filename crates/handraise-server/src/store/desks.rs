@@ -238,7 +238,8 @@ pub trait DeskStore {
     fn forward_of(&self, number: i64) -> StoreResult<Option<ForwardRecord>>;
     /// Queued ticket forwards to enabled desks due at `now`, oldest first.
     fn due_forwards(&self, now: OffsetDateTime, limit: usize) -> StoreResult<Vec<ForwardJob>>;
-    /// Queued message forwards to enabled desks due at `now`, oldest first.
+    /// Queued message forwards to enabled desks due at `now` whose ticket
+    /// was delivered, oldest first.
     fn due_message_forwards(
         &self,
         now: OffsetDateTime,
@@ -261,6 +262,13 @@ pub trait DeskStore {
         attempt: &Attempt,
         now: OffsetDateTime,
     ) -> StoreResult<()>;
+    /// Queues again what the desk refused for ticket `number` (its forward
+    /// and its messages), due at `now`. `NotFound` when nothing was refused.
+    fn retry_forward(&self, number: i64, now: OffsetDateTime) -> StoreResult<()>;
+    /// Takes ticket `number` back into HandRaise: its forward and messages'
+    /// are removed. `NotFound` when not forwarded; `Conflict` once the desk
+    /// has it.
+    fn skip_forward(&self, number: i64) -> StoreResult<()>;
     /// Delivered forwards of desk `desk_id` to poll at `now`: not polled
     /// for `poll_secs`, their ticket not closed, and no message of theirs
     /// still waiting to go out.

@@ -464,6 +464,24 @@ async fn a_desk_that_is_down_is_retried_when_it_says() -> R {
         store.forward_of(c.number)?.map(|f| f.state),
         Some(ForwardState::Failed)
     );
+    // An admin fixes what was refused and retries it; another is taken back.
+    lock(&rt).fail = None;
+    let later = now + TimeDuration::seconds(9);
+    desks::retry(store.as_ref(), c.number, later)?;
+    assert!(
+        desks::retry(store.as_ref(), c.number, later).is_err(),
+        "nothing refused now"
+    );
+    assert_eq!(pass(&store, &quiet, later).await?.delivered, 1);
+    assert!(matches!(
+        desks::skip(store.as_ref(), c.number),
+        Err(AppError::Conflict(_))
+    ));
+    lock(&rt).fail = Some((400, None));
+    let d = file(store.as_ref(), device, "four");
+    pass(&store, &quiet, later).await?;
+    desks::skip(store.as_ref(), d.number)?;
+    assert_eq!(store.forward_of(d.number)?, None);
     Ok(())
 }
 

@@ -403,6 +403,7 @@ impl DeskStore for SqliteStore {
                      JOIN forwards f ON f.ticket_number = mf.ticket_number \
                      JOIN desks d ON d.id = f.desk_id \
                      WHERE mf.state = 'queued' AND mf.next_at <= ?1 AND d.enabled = 1 \
+                       AND f.state = 'sent' \
                      ORDER BY mf.next_at, mf.created_at LIMIT ?2"
                 ),
                 params![ms(now), limit as i64],
@@ -459,6 +460,44 @@ impl DeskStore for SqliteStore {
     ) -> StoreResult<()> {
         let key = message_id.to_string();
         self.write(|tx| record_attempt(tx, "message_forwards", "message_id", &key, attempt, now))
+    }
+
+    fn retry_forward(&self, number: i64, now: OffsetDateTime) -> StoreResult<()> {
+        self.write(|tx| {
+            let mut n = 0;
+            for table in ["forwards", "message_forwards"] {
+                n += exec(
+                    tx,
+                    &format!(
+                        "UPDATE {table} SET state = 'queued', next_at = ?2, attempts = 0 \
+                         WHERE ticket_number = ?1 AND state = 'failed'"
+                    ),
+                    params![number, ms(now)],
+                )?;
+            }
+            changed(n)
+        })
+    }
+
+    fn skip_forward(&self, number: i64) -> StoreResult<()> {
+        self.write(|tx| {
+            let f = forward_by_number(tx, number)?.ok_or(StoreError::NotFound)?;
+            if f.state == ForwardState::Sent {
+                return Err(StoreError::Conflict(format!(
+                    "ticket #{number} is already in the desk"
+                )));
+            }
+            exec(
+                tx,
+                "DELETE FROM message_forwards WHERE ticket_number = ?1",
+                [number],
+            )?;
+            changed(exec(
+                tx,
+                "DELETE FROM forwards WHERE ticket_number = ?1",
+                [number],
+            )?)
+        })
     }
 
     fn forwards_to_poll(
