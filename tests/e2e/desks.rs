@@ -193,6 +193,24 @@ fn desks(server: &Server) -> Result<Vec<Value>> {
     )?)
 }
 
+/// Waits (up to 4 minutes) until the server's desk has delivered every one of `ids`, then
+/// checks that RT holds each exactly once.
+async fn all_in_rt_once(server: &Server, rt: &RtApi, ids: &[String]) -> Result<()> {
+    wait_for(
+        "every forward delivered",
+        Duration::from_secs(240),
+        || async {
+            let listed = tokio::task::block_in_place(|| desks(server))?;
+            Ok((listed[0]["sent"] == ids.len()).then_some(()))
+        },
+    )
+    .await?;
+    for id in ids {
+        assert_eq!(rt.tickets_with(id).await?.len(), 1, "{id} is in RT once");
+    }
+    Ok(())
+}
+
 /// A 1×1 PNG.
 const PNG: &[u8] = &[
     0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
@@ -475,19 +493,8 @@ async fn reports_made_while_rt_is_unreachable_arrive_once_when_it_is_back() -> R
     // RT back, but every create's answer is lost on the way: the server must find what it
     // made instead of making it again.
     gate.set(GATE_LOSE_POST_ANSWERS);
-    wait_for(
-        "every forward delivered",
-        Duration::from_secs(240),
-        || async {
-            let listed = tokio::task::block_in_place(|| desks(&server))?;
-            Ok((listed[0]["sent"] == n).then_some(()))
-        },
-    )
-    .await?;
+    all_in_rt_once(&server, &rt, &ids).await?;
     gate.set(GATE_OPEN);
-    for id in &ids {
-        assert_eq!(rt.tickets_with(id).await?.len(), 1, "{id} is in RT once");
-    }
     let lost = gate.lost.load(Ordering::SeqCst);
     assert!(lost >= n as u64, "every create's answer was lost ({lost})");
     Ok(())
@@ -529,19 +536,7 @@ async fn a_server_killed_while_forwarding_makes_no_duplicate_and_loses_nothing()
     if server.pid().is_none() {
         tokio::task::block_in_place(|| server.serve(0))?;
     }
-    wait_for(
-        "every forward delivered",
-        Duration::from_secs(240),
-        || async {
-            let listed = tokio::task::block_in_place(|| desks(&server))?;
-            Ok((listed[0]["sent"] == n).then_some(()))
-        },
-    )
-    .await?;
-    for id in &ids {
-        assert_eq!(rt.tickets_with(id).await?.len(), 1, "{id} is in RT once");
-    }
-    Ok(())
+    all_in_rt_once(&server, &rt, &ids).await
 }
 
 #[test]
