@@ -2,6 +2,7 @@
 //! directory, driven by the real `handraise-agent` binary. Build both first
 //! (`cargo xtask test` does).
 
+mod desks;
 mod doctor;
 mod enroll;
 mod faults;

@@ -1,9 +1,10 @@
 //! Command line: `init`, `serve`, `enroll-token create|list|revoke`,
 //! `devices list|allow-reenroll|reenrollments` (in `enroll`),
 //! `tech-token create|list|revoke`, `user add`, `user list`, `tickets list`,
-//! `kb list|export|import`, `purge`, `backup`, `restore`. Every command accepts `--data-dir` before or
+//! `kb list|export|import`, `purge`, `backup`, `restore`, `desk add|list|test|enable|disable|default|route|retry|skip` (in `desk`). Every command accepts `--data-dir` before or
 //! after the subcommand, or `HANDRAISE_SERVER_DATA_DIR`.
 
+mod desk;
 mod doctor;
 mod enroll;
 mod ops;
@@ -69,6 +70,9 @@ enum Command {
     /// Inspect tickets.
     #[command(subcommand)]
     Tickets(TicketsCommand),
+    /// Help desks that new tickets are forwarded to (Request Tracker).
+    #[command(subcommand)]
+    Desk(desk::DeskCommand),
     /// Write a consistent copy of the database (safe while serving).
     Backup {
         #[arg(long)]
@@ -391,6 +395,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tickets(TicketsCommand::List { json, limit, page }) => {
             list_tickets(&data_dir, json, limit, page)
         }
+        Command::Desk(command) => desk::run(&data_dir, command).await,
         Command::Kb(KbCommand::List { json }) => kb_list(&data_dir, json),
         Command::Kb(KbCommand::Export { out }) => kb_export(&data_dir, &out),
         Command::Kb(KbCommand::Import { folder }) => kb_import(&data_dir, &folder),
@@ -676,6 +681,10 @@ async fn serve(location: &Location, listen: Option<String>) -> anyhow::Result<()
     }
     spawn_daily_purge(Arc::clone(state.store()));
     ops::spawn_scheduled_backups(Arc::clone(state.store()), state.config());
+    let feed = state.clone();
+    handraise_server::service::forward::spawn(Arc::clone(state.store()), move |device| {
+        feed.feed().notify(device)
+    });
     handraise_server::serve_with(listener, state, tls, shutdown_signal()).await?;
     Ok(())
 }

@@ -15,13 +15,14 @@
 //!
 //! 1. `handraise-wire` (another crate) and the leaves that import nothing of
 //!    this crate: [`config`], [`limits`], [`secret`], [`kb`], [`tz`],
-//!    [`logging`].
+//!    [`logging`], and [`desk`] (HTTP clients of the help desks tickets are
+//!    forwarded to).
 //! 2. [`store`]: persistence only.
 //! 3. [`error`] (`AppError`, made from store errors), [`stats`] (figures
 //!    over store rows) and [`metrics`] (the Prometheus registry).
 //! 4. [`service`]: every rule, split by domain (accounts and sessions,
 //!    enrollment, settings, tickets, knowledge base, announcements,
-//!    retention), taking the store, the time and the limits it needs.
+//!    retention, desks and forwarding), taking the store, the time and the limits it needs.
 //! 5. [`state`] (`AppState`, what every handler shares) and [`auth`] (the
 //!    bearer and client-address extractors).
 //! 6. [`api`] and [`console`]: thin HTTP callers of the service layer; neither
@@ -34,6 +35,7 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod console;
+pub mod desk;
 pub mod error;
 pub mod kb;
 pub mod limits;

@@ -11,6 +11,8 @@ mod compare;
 mod results;
 mod server;
 
+pub(crate) use results::run_bounded;
+
 use crate::benchmarks::{loadavg, machine, section, write_section};
 use crate::cargo_build;
 use anyhow::{Context, Result, bail};
@@ -37,8 +39,7 @@ impl Opts {
             criterion: true,
             connections: None,
             out: root.join("BENCHMARKS.md"),
-            rt_script: std::env::var_os("HANDRAISE_RT_START")
-                .map_or_else(|| root.join("tests/peers/rt/start-rt.sh"), PathBuf::from),
+            rt_script: crate::rtpeer::start_script(root),
         };
         let mut it = args.iter();
         while let Some(a) = it.next() {

@@ -10,7 +10,9 @@ use super::{
 use crate::error::AppError;
 use crate::service::{self, convert};
 use crate::state::AppState;
-use crate::store::{Technician, TicketDetail, TicketFilter, TicketOrder, TicketQuery, now_utc};
+use crate::store::{
+    ForwardState, Technician, TicketDetail, TicketFilter, TicketOrder, TicketQuery, now_utc,
+};
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
@@ -329,9 +331,14 @@ pub(super) async fn ticket_page(
     let names = techs.iter().map(|t| (t.name.clone(), t.name.clone()));
     let technicians = Opt::list(&assignee_now, &[("", "Nobody (unassign)")], names);
     let me = s.user.technician_name.clone();
+    let forwarded = state
+        .blocking(move |s| service::desks::forwarded(s, n))
+        .await?
+        .map(forwarded_view);
     Ok(render(
         StatusCode::OK,
         &TicketPage {
+            forwarded,
             c: notice.chrome(format!("#{} {}", w.number, w.summary), &s, "queue"),
             assigned_to_me: w.assignee.as_deref() == Some(me.as_str()),
             t,
@@ -435,4 +442,19 @@ pub(super) async fn act(
         _ => return Err(AppError::NotFound.into()),
     };
     Ok(see_other(&format!("/console/tickets/{n}?done={done}")))
+}
+
+/// A forwarded ticket's place in its desk, for the page.
+fn forwarded_view(f: service::desks::Forwarded) -> ForwardedView {
+    ForwardedView {
+        desk: f.desk_name,
+        state: match f.state {
+            ForwardState::Queued => "Waiting to be sent",
+            ForwardState::Sent => "In the desk",
+            ForwardState::Failed => "Refused by the desk",
+        },
+        external_id: f.external_id,
+        link: f.link,
+        last_error: f.last_error,
+    }
 }

@@ -197,6 +197,17 @@ pub struct SelfHelpView {
     pub outcome: &'static str,
 }
 
+/// Where a forwarded ticket is worked.
+#[derive(Debug, Clone)]
+pub struct ForwardedView {
+    pub desk: String,
+    /// "Waiting to be sent", "Sent", "Refused by the desk".
+    pub state: &'static str,
+    pub external_id: Option<String>,
+    pub link: Option<String>,
+    pub last_error: Option<String>,
+}
+
 /// The ticket page's header facts.
 #[derive(Debug, Clone)]
 pub struct TicketView {
@@ -229,6 +240,9 @@ pub struct TicketView {
 pub struct TicketPage {
     pub c: Chrome,
     pub t: TicketView,
+    /// Set when the ticket was forwarded to a help desk: it is worked
+    /// there, and shown here read-only.
+    pub forwarded: Option<ForwardedView>,
     pub snapshot: Option<SnapshotView>,
     pub warnings: Vec<String>,
     pub self_help: Vec<SelfHelpView>,

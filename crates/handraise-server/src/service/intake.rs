@@ -154,7 +154,9 @@ pub async fn create_ticket(
 ) -> Result<Inserted<TicketRecord>, AppError> {
     let record = new_ticket(device_id, t, now)?;
     quotas
-        .run(store, now, move |s, q| s.insert_ticket_within(&record, q))
+        .run(store, now, move |s, q| {
+            super::forward::file_ticket(s, &record, q)
+        })
         .await
 }
 
@@ -193,7 +195,7 @@ pub async fn post_message(
     };
     quotas
         .run(store, now, move |s, q| {
-            s.insert_teacher_message_within(device_id, ticket_client_id, &message, q)
+            super::forward::file_message(s, device_id, ticket_client_id, &message, q)
         })
         .await
 }

@@ -115,7 +115,11 @@ async fn change<F>(
 where
     F: FnMut(&[TicketDetail]) -> StoreResult<Vec<TicketChange>> + Send + 'static,
 {
-    run(store, move |s| s.change_tickets(&numbers, now, &mut decide)).await
+    run(store, move |s| {
+        super::forward::refuse_if_forwarded(s, &numbers)?;
+        s.change_tickets(&numbers, now, &mut decide)
+    })
+    .await
 }
 
 /// As [`change`] for one ticket; returns it afterwards.

@@ -13,6 +13,7 @@
 mod accounts;
 mod admin;
 mod announcements;
+mod desks;
 mod devices;
 mod gauges;
 mod kb;
@@ -23,6 +24,7 @@ mod tickets;
 pub use accounts::AccountStore;
 pub use admin::AdminStore;
 pub use announcements::AnnouncementStore;
+pub use desks::*;
 pub use devices::DeviceStore;
 pub use gauges::{GaugeStore, Gauges};
 pub use kb::KbStore;
@@ -93,6 +95,7 @@ pub trait Store:
     + AccountStore
     + AdminStore
     + GaugeStore
+    + DeskStore
     + Send
     + Sync
 {
@@ -106,6 +109,7 @@ impl<T> Store for T where
         + AccountStore
         + AdminStore
         + GaugeStore
+        + DeskStore
         + Send
         + Sync
 {

@@ -17,6 +17,7 @@ mod cookies;
 mod desk;
 mod enrollment;
 mod fair_share;
+mod forwarded;
 mod limits;
 mod metrics;
 mod pages;

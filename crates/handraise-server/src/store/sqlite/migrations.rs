@@ -292,6 +292,67 @@ DELETE FROM kb_deflections WHERE EXISTS (
            OR (o.received_at = kb_deflections.received_at AND o.rowid < kb_deflections.rowid)));
 CREATE UNIQUE INDEX kb_deflections_device ON kb_deflections(slug, device_id);
 "#,
+    // 9: help desks that tickets are forwarded to, the default desk, routing
+    // rules, and the forwarding outbox (tickets and teacher messages), written
+    // with what they carry.
+    r#"
+CREATE TABLE desks (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    url TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    queue TEXT NOT NULL,
+    poll_secs INTEGER NOT NULL,
+    enabled INTEGER NOT NULL DEFAULT 1,
+    created_at INTEGER NOT NULL,
+    last_success_at INTEGER,
+    last_error TEXT,
+    last_error_at INTEGER
+);
+CREATE TABLE desk_default (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    desk_id INTEGER REFERENCES desks(id),
+    chosen INTEGER NOT NULL
+);
+INSERT INTO desk_default VALUES (1, NULL, 0);
+CREATE TABLE forwards (
+    ticket_number INTEGER PRIMARY KEY REFERENCES tickets(number),
+    desk_id INTEGER NOT NULL REFERENCES desks(id),
+    state TEXT NOT NULL,
+    external_id TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_at INTEGER NOT NULL,
+    last_error TEXT,
+    created_at INTEGER NOT NULL,
+    sent_at INTEGER,
+    last_seen INTEGER NOT NULL DEFAULT 0,
+    polled_at INTEGER
+);
+CREATE INDEX forwards_due ON forwards(state, next_at);
+CREATE INDEX forwards_desk ON forwards(desk_id, state);
+CREATE TABLE message_forwards (
+    message_id TEXT PRIMARY KEY REFERENCES messages(id),
+    ticket_number INTEGER NOT NULL REFERENCES forwards(ticket_number),
+    state TEXT NOT NULL,
+    external_id TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_at INTEGER NOT NULL,
+    last_error TEXT,
+    created_at INTEGER NOT NULL,
+    sent_at INTEGER
+);
+CREATE INDEX message_forwards_due ON message_forwards(state, next_at);
+CREATE INDEX message_forwards_ticket ON message_forwards(ticket_number, state);
+CREATE TABLE desk_routes (
+    id INTEGER PRIMARY KEY,
+    school TEXT,
+    building TEXT,
+    category TEXT,
+    desk_id INTEGER REFERENCES desks(id),
+    created_at INTEGER NOT NULL
+);
+"#,
 ];
 
 /// The schema version this binary knows: the number of migrations.

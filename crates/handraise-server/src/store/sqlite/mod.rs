@@ -7,6 +7,7 @@ mod accounts;
 mod admin;
 mod announcements;
 mod copies;
+mod desks;
 mod devices;
 mod gauges;
 mod kb;

@@ -114,7 +114,7 @@ fn detail_by_number(conn: &Connection, number: i64) -> StoreResult<TicketDetail>
 }
 
 /// Writes one change as given; returns the ticket afterwards.
-fn apply(
+pub(super) fn apply(
     conn: &Connection,
     change: &TicketChange,
     now: OffsetDateTime,
@@ -252,56 +252,105 @@ fn count_usage(
     }
 }
 
+/// Inserts a ticket unless its client id is known (`Existing` for this
+/// device, `Conflict` for another).
+pub(super) fn insert_ticket(
+    tx: &Connection,
+    t: &NewTicketRecord,
+    quota: &Quota<'_>,
+) -> StoreResult<Inserted<TicketRecord>> {
+    if let Some(existing) = ticket_by_client_id(tx, t.client_id)? {
+        return if existing.device_id == t.device_id {
+            Ok(Inserted::Existing(existing))
+        } else {
+            Err(StoreError::Conflict(
+                "this client id was already used by another device".into(),
+            ))
+        };
+    }
+    count_usage(tx, t.device_id, quota, QuotaKind::Tickets, 1)?;
+    let device_id = t.device_id.to_string();
+    let announcement_id = linkable_announcement(tx, t.announcement_id, &device_id, t.received_at)?;
+    exec(
+        tx,
+        "INSERT INTO tickets (client_id, device_id, status, category, urgency, scope, \
+         summary, details, room, reporter, snapshot, self_help, offline_at_submit, \
+         announcement_id, created_at, received_at, updated_at) VALUES (?1, ?2, ?3, ?4, \
+         ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)",
+        params![
+            t.client_id.to_string(),
+            device_id,
+            t.status.as_str(),
+            t.category.as_str(),
+            t.urgency.as_str(),
+            t.scope.as_str(),
+            t.summary,
+            t.details,
+            t.room,
+            t.reporter_json,
+            t.snapshot_json,
+            t.self_help_json,
+            t.offline_at_submit,
+            announcement_id,
+            rfc3339(t.created_at),
+            ms(t.received_at),
+        ],
+    )?;
+    Ok(Inserted::Created(ticket_by_number(
+        tx,
+        tx.last_insert_rowid(),
+    )?))
+}
+
+/// Inserts a teacher message on the device's ticket unless its id is known.
+pub(super) fn insert_teacher_message(
+    tx: &Connection,
+    device_id: Uuid,
+    ticket_client_id: Uuid,
+    m: &NewTeacherMessage,
+    quota: &Quota<'_>,
+) -> StoreResult<Inserted<MessageRecord>> {
+    let ticket = device_ticket(tx, device_id, ticket_client_id)?.ok_or(StoreError::NotFound)?;
+    let by_id = format!("SELECT {MESSAGE_COLS} FROM messages WHERE id = ?1");
+    if let Some(existing) = first(tx, &by_id, [m.id.to_string()], message_row)? {
+        return if existing.ticket_number == ticket.number && existing.kind == MessageKind::Teacher {
+            Ok(Inserted::Existing(existing))
+        } else {
+            Err(StoreError::Conflict(
+                "this message id was already used elsewhere".into(),
+            ))
+        };
+    }
+    count_usage(tx, device_id, quota, QuotaKind::Messages, 1)?;
+    let at = ms(m.received_at);
+    exec(
+        tx,
+        "INSERT INTO messages (id, ticket_number, kind, author, body, created_at, at) \
+         VALUES (?1, ?2, 'teacher', NULL, ?3, ?4, ?5)",
+        params![
+            m.id.to_string(),
+            ticket.number,
+            m.body,
+            rfc3339(m.created_at),
+            at
+        ],
+    )?;
+    exec(
+        tx,
+        "UPDATE tickets SET updated_at = ?2 WHERE number = ?1",
+        params![ticket.number, at],
+    )?;
+    let stored = first(tx, &by_id, [m.id.to_string()], message_row)?;
+    Ok(Inserted::Created(stored.ok_or(StoreError::NotFound)?))
+}
+
 impl TicketStore for SqliteStore {
     fn insert_ticket_within(
         &self,
         t: &NewTicketRecord,
         quota: &Quota<'_>,
     ) -> StoreResult<Inserted<TicketRecord>> {
-        self.write(|tx| {
-            if let Some(existing) = ticket_by_client_id(tx, t.client_id)? {
-                return if existing.device_id == t.device_id {
-                    Ok(Inserted::Existing(existing))
-                } else {
-                    Err(StoreError::Conflict(
-                        "this client id was already used by another device".into(),
-                    ))
-                };
-            }
-            count_usage(tx, t.device_id, quota, QuotaKind::Tickets, 1)?;
-            let device_id = t.device_id.to_string();
-            let announcement_id =
-                linkable_announcement(tx, t.announcement_id, &device_id, t.received_at)?;
-            exec(
-                tx,
-                "INSERT INTO tickets (client_id, device_id, status, category, urgency, scope, \
-                 summary, details, room, reporter, snapshot, self_help, offline_at_submit, \
-                 announcement_id, created_at, received_at, updated_at) VALUES (?1, ?2, ?3, ?4, \
-                 ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)",
-                params![
-                    t.client_id.to_string(),
-                    device_id,
-                    t.status.as_str(),
-                    t.category.as_str(),
-                    t.urgency.as_str(),
-                    t.scope.as_str(),
-                    t.summary,
-                    t.details,
-                    t.room,
-                    t.reporter_json,
-                    t.snapshot_json,
-                    t.self_help_json,
-                    t.offline_at_submit,
-                    announcement_id,
-                    rfc3339(t.created_at),
-                    ms(t.received_at),
-                ],
-            )?;
-            Ok(Inserted::Created(ticket_by_number(
-                tx,
-                tx.last_insert_rowid(),
-            )?))
-        })
+        self.write(|tx| insert_ticket(tx, t, quota))
     }
 
     fn device_ticket(&self, device_id: Uuid, client_id: Uuid) -> StoreResult<Option<TicketRecord>> {
@@ -319,43 +368,7 @@ impl TicketStore for SqliteStore {
         m: &NewTeacherMessage,
         quota: &Quota<'_>,
     ) -> StoreResult<Inserted<MessageRecord>> {
-        self.write(|tx| {
-            let ticket =
-                device_ticket(tx, device_id, ticket_client_id)?.ok_or(StoreError::NotFound)?;
-            let by_id = format!("SELECT {MESSAGE_COLS} FROM messages WHERE id = ?1");
-            if let Some(existing) = first(tx, &by_id, [m.id.to_string()], message_row)? {
-                return if existing.ticket_number == ticket.number
-                    && existing.kind == MessageKind::Teacher
-                {
-                    Ok(Inserted::Existing(existing))
-                } else {
-                    Err(StoreError::Conflict(
-                        "this message id was already used elsewhere".into(),
-                    ))
-                };
-            }
-            count_usage(tx, device_id, quota, QuotaKind::Messages, 1)?;
-            let at = ms(m.received_at);
-            exec(
-                tx,
-                "INSERT INTO messages (id, ticket_number, kind, author, body, created_at, at) \
-                 VALUES (?1, ?2, 'teacher', NULL, ?3, ?4, ?5)",
-                params![
-                    m.id.to_string(),
-                    ticket.number,
-                    m.body,
-                    rfc3339(m.created_at),
-                    at
-                ],
-            )?;
-            exec(
-                tx,
-                "UPDATE tickets SET updated_at = ?2 WHERE number = ?1",
-                params![ticket.number, at],
-            )?;
-            let stored = first(tx, &by_id, [m.id.to_string()], message_row)?;
-            Ok(Inserted::Created(stored.ok_or(StoreError::NotFound)?))
-        })
+        self.write(|tx| insert_teacher_message(tx, device_id, ticket_client_id, m, quota))
     }
 
     fn put_screenshot_within(
