@@ -33,6 +33,12 @@ struct BackupLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ForwardLabels {
+    desk: String,
+    state: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct TicketLabels {
     status: String,
     category: String,
@@ -55,6 +61,8 @@ pub struct Metrics {
     devices_seen: Gauge,
     database_bytes: Gauge,
     backup_age: Family<BackupLabels, Gauge>,
+    forwards: Family<ForwardLabels, Gauge>,
+    update_lag: Histogram,
     /// One scrape at a time: the store's counts are cleared and set anew.
     scrape: Mutex<()>,
 }
@@ -112,9 +120,23 @@ impl Metrics {
             "Age of the newest scheduled backup in backup_dir (absent before the first)",
             backup_age.clone(),
         );
+        let forwards = Family::default();
+        registry.register(
+            "forwards",
+            "Forwards to help desks (tickets and teacher messages) by desk and state",
+            forwards.clone(),
+        );
+        let update_lag = latency_histogram();
+        registry.register(
+            "update_delivery_seconds",
+            "Time from a technician's change to the device fetching it from the updates feed",
+            update_lag.clone(),
+        );
         Self {
             registry,
             backup_age,
+            forwards,
+            update_lag,
             requests,
             long_polls,
             tickets,
@@ -135,6 +157,12 @@ impl Metrics {
         self.requests
             .get_or_create(&labels)
             .observe(elapsed.as_secs_f64());
+    }
+
+    /// Records how long an update waited in the feed before its device
+    /// fetched it (the updates feed's lag).
+    pub fn update_delivered(&self, waited: Duration) {
+        self.update_lag.observe(waited.as_secs_f64());
     }
 
     /// Counts a long-poll as held until the returned guard drops.
@@ -166,6 +194,14 @@ impl Metrics {
             .set(saturating(gauges.devices_enrolled));
         self.devices_seen.set(saturating(gauges.devices_seen));
         self.database_bytes.set(saturating(gauges.database_bytes));
+        self.forwards.clear();
+        for (desk, state, n) in &gauges.forwards {
+            let labels = ForwardLabels {
+                desk: desk.clone(),
+                state: state.clone(),
+            };
+            self.forwards.get_or_create(&labels).set(saturating(*n));
+        }
         self.backup_age.clear();
         if let Some((dir, age)) = backup {
             let labels = BackupLabels {
@@ -215,7 +251,9 @@ mod tests {
             devices_enrolled: 9,
             devices_seen: 7,
             database_bytes: 4096,
+            forwards: vec![("RT".into(), "queued".into(), 2)],
         };
+        m.update_delivered(Duration::from_millis(300));
         let backup = std::path::Path::new("/var/backups/handraise");
         let text = m
             .render(&gauges, Some((backup, Duration::from_secs(3600))))
@@ -245,6 +283,15 @@ mod tests {
         assert_eq!(
             line(&text, "handraise_backup_age_seconds{"),
             Some("handraise_backup_age_seconds{dir=\"/var/backups/handraise\"} 3600")
+        );
+        assert_eq!(
+            line(&text, "handraise_forwards{"),
+            Some("handraise_forwards{desk=\"RT\",state=\"queued\"} 2")
+        );
+        assert!(
+            line(&text, "handraise_update_delivery_seconds_count ")
+                .is_some_and(|l| l.ends_with(" 1")),
+            "{text}"
         );
         assert!(text.ends_with("# EOF\n"), "{text}");
 

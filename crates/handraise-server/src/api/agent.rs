@@ -199,6 +199,11 @@ async fn fetch_page(
 ) -> Result<wire::UpdatesPage, AppError> {
     let (entries, more) = intake::updates(state.store(), device, cursor).await?;
     let updates: Vec<wire::Update> = entries.iter().map(super::update).collect();
+    let now = crate::store::now_utc();
+    for u in &updates {
+        let waited = (now - u.at).max(time::Duration::ZERO);
+        state.metrics().update_delivered(waited.unsigned_abs());
+    }
     Ok(wire::UpdatesPage {
         cursor: updates.last().map_or(cursor, |u| u.seq),
         updates,

@@ -16,6 +16,9 @@ pub struct Gauges {
     pub devices_seen: u64,
     /// The database's size in bytes (its pages, free ones included).
     pub database_bytes: u64,
+    /// Forwards to help desks (tickets and teacher messages) by desk name and
+    /// state (`queued`, `sent`, `failed`, …).
+    pub forwards: Vec<(String, String, u64)>,
 }
 
 /// Read-only figures for the operations: `/metrics` and `doctor`.

@@ -92,6 +92,7 @@ fn the_dashboard_reads_metrics_the_server_exports() {
     let dashboard: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
     // Every family with a sample, as on a server that has had some use.
     let metrics = handraise_server::metrics::Metrics::new();
+    metrics.update_delivered(std::time::Duration::from_millis(800));
     metrics.observe(
         "/api/v1/tickets",
         "POST",
@@ -104,6 +105,7 @@ fn the_dashboard_reads_metrics_the_server_exports() {
             handraise_wire::Category::Printer,
             1,
         )],
+        forwards: vec![("Request Tracker".into(), "queued".into(), 3)],
         ..Default::default()
     };
     let backup = Some((

@@ -24,6 +24,21 @@ impl GaugeStore for SqliteStore {
                 [ms(seen_since)],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
+            let forwards = all(
+                c,
+                "SELECT d.name, x.state, COUNT(*) FROM ( \
+                     SELECT desk_id, state FROM forwards \
+                     UNION ALL \
+                     SELECT f.desk_id, m.state FROM message_forwards m \
+                     JOIN forwards f ON f.ticket_number = m.ticket_number \
+                 ) x JOIN desks d ON d.id = x.desk_id \
+                 GROUP BY d.name, x.state ORDER BY d.name, x.state",
+                [],
+                |r| {
+                    let n: i64 = r.get(2)?;
+                    Ok((r.get(0)?, r.get(1)?, n.max(0) as u64))
+                },
+            )?;
             let pages: i64 = c.query_row("PRAGMA page_count", [], |r| r.get(0))?;
             let page_size: i64 = c.query_row("PRAGMA page_size", [], |r| r.get(0))?;
             Ok(Gauges {
@@ -31,6 +46,7 @@ impl GaugeStore for SqliteStore {
                 devices_enrolled: enrolled.max(0) as u64,
                 devices_seen: seen.max(0) as u64,
                 database_bytes: (pages.max(0) as u64).saturating_mul(page_size.max(0) as u64),
+                forwards,
             })
         })
     }
