@@ -635,6 +635,11 @@ async fn serve(location: &Location, listen: Option<String>) -> anyhow::Result<()
         }
         None => None,
     };
+    if let Some(oidc) = &config.oidc {
+        // Checked now; the provider itself is asked at the first sign-in.
+        oidc.check()?;
+        handraise_server::secret::read_secret_file(&oidc.client_secret_file)?;
+    }
     let addr = listener.local_addr()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(%addr, scheme, data_dir = %data_dir.display(), "serving");

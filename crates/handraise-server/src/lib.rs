@@ -15,7 +15,8 @@
 //!
 //! 1. `handraise-wire` (another crate) and the leaves that import nothing of
 //!    this crate: [`config`], [`limits`], [`secret`], [`kb`], [`tz`],
-//!    [`logging`].
+//!    [`logging`], and [`oidc`] (the OpenID Connect protocol: it uses
+//!    [`secret`], and [`config`] holds its table).
 //! 2. [`store`]: persistence only.
 //! 3. [`error`] (`AppError`, made from store errors), [`stats`] (figures
 //!    over store rows) and [`metrics`] (the Prometheus registry).
@@ -39,6 +40,7 @@ pub mod kb;
 pub mod limits;
 pub mod logging;
 pub mod metrics;
+pub mod oidc;
 pub mod secret;
 pub mod service;
 pub mod state;

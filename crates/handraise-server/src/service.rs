@@ -19,6 +19,7 @@ pub mod enrollment;
 mod feed;
 pub mod intake;
 pub mod kb;
+pub mod oidc;
 pub mod retention;
 pub mod settings;
 pub mod text;

@@ -7,6 +7,7 @@ use crate::config::Config;
 use crate::error::AppError;
 use crate::limits::{self, Clock, FailureDelay, HashGate, InFlight, InFlightGuard, KeyedBuckets};
 use crate::metrics::Metrics;
+use crate::oidc::{LocalPasswords, OidcClient};
 use crate::service::FeedNotifier;
 use crate::service::accounts::SignInPolicy;
 use crate::store::{self, Store, StoreError};
@@ -51,6 +52,8 @@ struct Inner {
     last_seen: Mutex<HashMap<Uuid, Instant>>,
     /// Device lookups by secret hash, so the hot path skips the database.
     device_cache: Mutex<HashMap<String, (store::DeviceRecord, Instant)>>,
+    /// The OpenID Connect client, with `[oidc]`.
+    oidc: Option<OidcClient>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -83,6 +86,7 @@ impl AppState {
                 shutdown,
                 last_seen: Mutex::new(HashMap::new()),
                 device_cache: Mutex::new(HashMap::new()),
+                oidc: config.oidc.clone().map(OidcClient::new),
                 store,
                 config,
             }),
@@ -234,7 +238,18 @@ impl AppState {
             hashing: &self.inner.password_checks,
             clock: &self.inner.clock,
             session_hours: self.inner.config.session_hours,
+            passwords: self
+                .inner
+                .config
+                .oidc
+                .as_ref()
+                .map_or(LocalPasswords::All, |o| o.local_passwords),
         }
+    }
+
+    /// The OpenID Connect client, when `[oidc]` is set.
+    pub fn oidc(&self) -> Option<&OidcClient> {
+        self.inner.oidc.as_ref()
     }
 
     /// How many passwords sign-in has checked (argon2 runs), for tests and
