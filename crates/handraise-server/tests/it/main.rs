@@ -19,6 +19,7 @@ mod enrollment;
 mod limits;
 mod logging;
 mod metrics;
+mod oidc;
 mod proxy;
 mod signin;
 mod tokens;
