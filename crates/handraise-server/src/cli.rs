@@ -210,6 +210,12 @@ enum UserCommand {
     },
     /// List console users.
     List,
+    /// Release a console user from the OpenID Connect account it is linked
+    /// to (its email now belongs to another account at the provider).
+    Unlink {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -372,6 +378,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     if u.disabled { "disabled" } else { "active" }
                 );
             }
+            Ok(())
+        }
+        Command::User(UserCommand::Unlink { email }) => {
+            let user = handraise_server::service::oidc::unlink(&open(&data_dir)?, &email)?;
+            println!(
+                "user {} unlinked: its next sign-in links it again",
+                user.email
+            );
             Ok(())
         }
         Command::Tickets(TicketsCommand::List { json }) => list_tickets(&data_dir, json),

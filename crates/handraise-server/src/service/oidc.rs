@@ -7,9 +7,11 @@
 //! verified, and it is listed in `admins` or `technicians` or its email's
 //! domain is in `allowed_domains` (and, with `technician_claim`, it carries
 //! that claim). Its first sign-in creates the console user: an admin when
-//! listed in `admins`, else a technician. After that the console's user
-//! decides: a disabled user cannot sign in, and the role is the one set in
-//! the console.
+//! listed in `admins`, else a technician, linked to the provider's account
+//! (issuer and subject). After that the console's user decides: a disabled
+//! user cannot sign in, and the role is the one set in the console; a user
+//! linked to another provider account (the email was given to someone else)
+//! is refused until an admin unlinks it ([`unlink`]).
 
 use super::accounts::{self, NO_PASSWORD, NewSession};
 use crate::error::AppError;
@@ -25,6 +27,8 @@ pub struct Admitted {
     pub name: Option<String>,
     /// The role its console user is created with.
     pub role: Role,
+    /// The provider's account: `iss` and `sub`, which never change for it.
+    pub subject: String,
 }
 
 /// Why an account that the provider vouched for is not let in.
@@ -42,6 +46,11 @@ pub enum Refusal {
     MissingClaim(String),
     #[error("the console account {0} is disabled")]
     Disabled(String),
+    #[error(
+        "the console account {0} belongs to another sign-in account with the same address; \
+         an admin can release it with `handraise-server user unlink`"
+    )]
+    OtherAccount(String),
 }
 
 /// Whether `list` names `email` (ignoring case).
@@ -112,7 +121,17 @@ pub fn admit(config: &OidcConfig, claims: &IdClaims) -> Result<Admitted, Refusal
         .map(|n| n.trim().chars().take(100).collect::<String>())
         .filter(|n| !n.is_empty());
     let role = if admin { Role::Admin } else { Role::Technician };
-    Ok(Admitted { email, name, role })
+    let subject = format!(
+        "{} {}",
+        claims.text("iss").unwrap_or(""),
+        claims.text("sub").unwrap_or("")
+    );
+    Ok(Admitted {
+        email,
+        name,
+        role,
+        subject,
+    })
 }
 
 /// How a sign-in with an admitted account ended.
@@ -123,7 +142,8 @@ pub enum OidcSignIn {
 }
 
 /// Signs `who` in: their console user (created on first sign-in with the
-/// admitted role; refused when disabled) and a new session.
+/// admitted role and linked to their provider account; refused when disabled
+/// or linked to another) and a new session.
 pub async fn sign_in(
     store: &Arc<dyn Store>,
     who: Admitted,
@@ -131,52 +151,79 @@ pub async fn sign_in(
     now: OffsetDateTime,
 ) -> Result<OidcSignIn, AppError> {
     let email = who.email.clone();
-    let user = super::run(store, move |s| user_for(s, &who, now)).await?;
-    if user.disabled {
-        tracing::info!(user = %email, "console sign-in refused: the user is disabled");
-        return Ok(OidcSignIn::Refused(Refusal::Disabled(email)));
-    }
+    let user = match super::run(store, move |s| user_for(s, &who, now)).await? {
+        Ok(user) => user,
+        Err(refusal) => {
+            tracing::info!(user = %email, reason = %refusal, "console sign-in refused");
+            return Ok(OidcSignIn::Refused(refusal));
+        }
+    };
     let session = accounts::open_session(store, user, session_hours, now).await?;
     tracing::info!(user = %email, "console sign-in with OpenID Connect");
     Ok(OidcSignIn::Signed(session))
 }
 
-/// The console user of `who`, created when missing.
+/// The console user of `who` (created when missing), enabled and linked to
+/// their provider account.
 fn user_for(
     store: &dyn Store,
     who: &Admitted,
     now: OffsetDateTime,
-) -> Result<UserRecord, StoreError> {
-    if let Some((user, _)) = store.user_by_email(&who.email)? {
-        return Ok(user);
+) -> Result<Result<UserRecord, Refusal>, StoreError> {
+    let user = match store.user_by_email(&who.email)? {
+        Some((user, _)) => user,
+        None => create_user(store, who, now)?,
+    };
+    if user.disabled {
+        return Ok(Err(Refusal::Disabled(who.email.clone())));
     }
+    match store.link_oidc_subject(user.id, &who.subject) {
+        Ok(true) => Ok(Ok(user)),
+        Ok(false) | Err(StoreError::Conflict(_)) => {
+            Ok(Err(Refusal::OtherAccount(who.email.clone())))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Creates the console user of `who`, named as the provider names them
+/// unless a technician of that name exists (someone else's assignments and
+/// tokens are never taken over by a display name): then by email.
+fn create_user(
+    store: &dyn Store,
+    who: &Admitted,
+    now: OffsetDateTime,
+) -> Result<UserRecord, StoreError> {
+    let taken = store.technicians()?;
+    let name = who
+        .name
+        .clone()
+        .filter(|n| !taken.iter().any(|t| t.name.eq_ignore_ascii_case(n)))
+        .unwrap_or_else(|| who.email.clone());
     let new = NewUser {
         email: who.email.clone(),
         role: who.role,
         password_hash: NO_PASSWORD.into(),
-        technician_name: who.name.clone().unwrap_or_else(|| who.email.clone()),
+        technician_name: name,
     };
     match store.create_user(&new, now) {
         Ok(user) => {
             tracing::info!(user = %user.email, role = user.role.as_str(), "console user created at first sign-in");
             Ok(user)
         }
-        // A technician of that name exists already: link by email instead.
-        Err(StoreError::Conflict(_)) => {
-            let new = NewUser {
-                technician_name: who.email.clone(),
-                ..new
-            };
-            match store.create_user(&new, now) {
-                Err(StoreError::Conflict(_)) => store
-                    .user_by_email(&who.email)?
-                    .map(|(u, _)| u)
-                    .ok_or_else(|| StoreError::Conflict("the user could not be created".into())),
-                other => other,
-            }
-        }
+        // Made at the same moment by another sign-in of the same account.
+        Err(StoreError::Conflict(m)) => store
+            .user_by_email(&who.email)?
+            .map(|(u, _)| u)
+            .ok_or(StoreError::Conflict(m)),
         Err(e) => Err(e),
     }
+}
+
+/// Releases the console user `email` from the provider account it is linked
+/// to: its next sign-in links it to the account it comes with.
+pub fn unlink(store: &dyn Store, email: &str) -> Result<UserRecord, AppError> {
+    Ok(store.unlink_oidc_subject(email.trim())?)
 }
 
 #[cfg(test)]

@@ -255,7 +255,7 @@ fn claims(idp: &Idp, begun: &Begun, email: &str) -> Value {
     json!({
         "iss": idp.with(|s| s.issuer.clone()),
         "aud": CLIENT_ID,
-        "sub": format!("sub-{email}"),
+        "sub": format!("sub-{}", email.to_lowercase()),
         "iat": now,
         "exp": now + 300,
         "nonce": begun.nonce,
@@ -622,19 +622,7 @@ async fn with_oidc_local_passwords_are_for_admins_only_or_nobody() -> R {
         Ok(app)
     };
     async fn sign_in(app: &App, email: &str, password: &str) -> R<StatusCode> {
-        let form = format!(
-            "csrf=t&email={}&password={}",
-            super::console::enc(email),
-            super::console::enc(password)
-        );
-        let req = request(
-            Method::POST,
-            "/console/sign-in",
-            Auth::Cookie("hr_signin=t"),
-            Some("application/x-www-form-urlencoded"),
-            form.into_bytes(),
-        )?;
-        Ok(app.send(req).await.status)
+        Ok(super::signin::sign_in(app, email, password).await.status)
     }
     let app = app_of(LocalPasswords::Admins)?;
     assert_eq!(
@@ -659,6 +647,44 @@ async fn with_oidc_local_passwords_are_for_admins_only_or_nobody() -> R {
     assert!(
         !page.contains("name=\"password\"") && page.contains("/auth/start"),
         "{page}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_address_given_to_another_account_is_refused_until_an_admin_unlinks_it() -> R {
+    let key = new_key("k1")?;
+    let idp = idp("", "{base}", vec![key.clone()]).await?;
+    let dir = tempfile::tempdir()?;
+    let app = app_with(oidc_config(dir.path(), &idp.base)?);
+    let email = "ana@district.example";
+    // A technician called "Ana Ruiz" exists already (a script's): the display name does not
+    // take it over.
+    app.tech("Ana Ruiz");
+
+    let r = sign_in_with(&app, &idp, &key, email, |_| {}).await?;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", text(&r));
+    let (ana, _) = app.store.user_by_email(email)?.ok_or("ana")?;
+    assert_eq!(ana.technician_name, email);
+
+    let newcomer = |c: &mut Value| c["sub"] = json!("a-new-account");
+    let r = sign_in_with(&app, &idp, &key, email, newcomer).await?;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(
+        text(&r).contains("belongs to another sign-in account"),
+        "{}",
+        text(&r)
+    );
+    assert!(session_cookie(&r).is_err());
+
+    handraise_server::service::oidc::unlink(app.store.as_ref(), email)?;
+    let r = sign_in_with(&app, &idp, &key, email, newcomer).await?;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", text(&r));
+    let r = sign_in_with(&app, &idp, &key, email, |_| {}).await?;
+    assert_eq!(
+        r.status,
+        StatusCode::FORBIDDEN,
+        "the first account is now the other one"
     );
     Ok(())
 }
