@@ -7,7 +7,7 @@ use crate::config::Config;
 use crate::error::AppError;
 use crate::limits::{self, Clock, FailureDelay, HashGate, InFlight, InFlightGuard, KeyedBuckets};
 use crate::metrics::Metrics;
-use crate::oidc::{LocalPasswords, OidcClient};
+use crate::oidc::{self, LocalPasswords, OidcClient};
 use crate::service::FeedNotifier;
 use crate::service::accounts::SignInPolicy;
 use crate::store::{self, Store, StoreError};
@@ -37,6 +37,8 @@ struct Inner {
     config: Config,
     device_limits: KeyedBuckets<Uuid>,
     enroll_limits: KeyedBuckets<IpAddr>,
+    /// OpenID Connect sign-ins begun, by client address.
+    oidc_starts: KeyedBuckets<IpAddr>,
     /// Failed console sign-ins, keyed by `email:<address>` and `ip:<address>`.
     signin_failures: FailureDelay<String>,
     /// Bounds the password checks of sign-in.
@@ -73,6 +75,10 @@ impl AppState {
             inner: Arc::new(Inner {
                 device_limits: KeyedBuckets::new(config.device_burst, config.device_per_second),
                 enroll_limits: KeyedBuckets::new(per_minute, f64::from(per_minute) / 60.0),
+                oidc_starts: KeyedBuckets::new(
+                    oidc::STARTS_PER_MINUTE_PER_IP,
+                    f64::from(oidc::STARTS_PER_MINUTE_PER_IP) / 60.0,
+                ),
                 signin_failures: FailureDelay::new(
                     config.signin_max_failures,
                     Duration::from_secs(config.signin_window_secs.max(1)),
@@ -149,6 +155,10 @@ impl AppState {
 
     pub(crate) fn check_enroll_rate(&self, ip: IpAddr) -> Result<(), AppError> {
         within(&self.inner.enroll_limits, &ip, self.inner.clock.now())
+    }
+
+    pub(crate) fn check_oidc_start_rate(&self, ip: IpAddr) -> Result<(), AppError> {
+        within(&self.inner.oidc_starts, &ip, self.inner.clock.now())
     }
 
     /// Records that the device was seen, writing at most once a minute.

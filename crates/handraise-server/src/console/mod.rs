@@ -64,7 +64,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route(SIGN_IN_PATH, get(signin::page).post(signin::sign_in))
         .route("/console/sign-out", post(signin::sign_out))
         .route(oidc::START_PATH, get(oidc::start))
-        .route(oidc::CALLBACK_PATH, get(oidc::callback))
+        .route(crate::oidc::CALLBACK_PATH, get(oidc::callback))
         .route(QUEUE_PATH, get(desk::queue))
         .route("/console/tickets/{number}", get(desk::ticket_page))
         .route(

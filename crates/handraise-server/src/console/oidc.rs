@@ -7,6 +7,7 @@
 use super::pages::{Chrome, render};
 use super::session::Cookies;
 use super::signin::{set_cookies, signed_in};
+use crate::auth::ClientIp;
 use crate::oidc::{OidcError, PENDING_TTL};
 use crate::service::oidc::{self as rules, OidcSignIn};
 use crate::state::AppState;
@@ -18,7 +19,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 pub const START_PATH: &str = "/auth/start";
-pub const CALLBACK_PATH: &str = "/auth/callback";
 /// The cookie that binds a sign-in under way to the browser that began it.
 pub const OIDC_COOKIE: &str = "hr_oidc";
 
@@ -90,10 +90,17 @@ fn not_configured() -> Response {
 }
 
 /// `/auth/start`: a new sign-in, and off to the provider.
-pub(super) async fn start(State(state): State<AppState>, cookies: Cookies) -> Response {
+pub(super) async fn start(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    cookies: Cookies,
+) -> Response {
     let Some(client) = state.oidc() else {
         return not_configured();
     };
+    if let Err(e) = state.check_oidc_start_rate(ip) {
+        return super::pages::error_response(e);
+    }
     match client.start().await {
         Ok(started) => {
             let mut response = Redirect::to(&started.url).into_response();

@@ -3,6 +3,9 @@
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
+/// Where the provider sends the browser back: the path of `redirect_url`.
+pub const CALLBACK_PATH: &str = "/auth/callback";
+
 /// Which identity provider `issuer` is, for the checks only it needs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -116,6 +119,11 @@ impl OidcConfig {
                 return bad(&format!("{key} must be an http(s) URL"));
             }
         }
+        if !self.redirect_url.ends_with(CALLBACK_PATH) {
+            return bad(&format!(
+                "redirect_url must be this server's {CALLBACK_PATH}, as browsers reach it"
+            ));
+        }
         if self.client_id.trim().is_empty() {
             return bad("client_id is empty");
         }
@@ -153,6 +161,15 @@ mod tests {
             ..c
         };
         assert_eq!(c.check(), Ok(()));
+        let elsewhere = OidcConfig {
+            redirect_url: "https://hr.example.org/console/".into(),
+            ..c.clone()
+        };
+        assert!(
+            elsewhere
+                .check()
+                .is_err_and(|e| e.0.contains(CALLBACK_PATH))
+        );
         let c = OidcConfig {
             provider: Preset::Microsoft,
             ..c

@@ -9,5 +9,5 @@ mod config;
 mod pending;
 
 pub use client::{IdClaims, KEY_REFETCH_EVERY, OidcClient, OidcError, Started};
-pub use config::{ClaimMatch, LocalPasswords, OidcConfig, OidcConfigError, Preset};
-pub use pending::PENDING_TTL;
+pub use config::{CALLBACK_PATH, ClaimMatch, LocalPasswords, OidcConfig, OidcConfigError, Preset};
+pub use pending::{PENDING_TTL, STARTS_PER_MINUTE_PER_IP};

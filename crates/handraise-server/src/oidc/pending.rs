@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 pub const PENDING_TTL: Duration = Duration::from_secs(600);
 /// At most this many sign-ins are under way; a new one pushes out the oldest.
 const PENDING_MAX: usize = 10_000;
+/// Sign-ins one client address may begin per minute (and at once), so that
+/// nobody fills [`PENDING_MAX`] alone.
+pub const STARTS_PER_MINUTE_PER_IP: u32 = 20;
 
 /// One sign-in under way, keyed by its `state`.
 #[derive(Debug, Clone)]

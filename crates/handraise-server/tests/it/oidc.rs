@@ -688,3 +688,17 @@ async fn an_address_given_to_another_account_is_refused_until_an_admin_unlinks_i
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn one_address_cannot_begin_sign_ins_without_end() -> R {
+    let idp = idp("", "{base}", vec![new_key("k1")?]).await?;
+    let dir = tempfile::tempdir()?;
+    let app = app_with(oidc_config(dir.path(), &idp.base)?);
+    for _ in 0..handraise_server::oidc::STARTS_PER_MINUTE_PER_IP {
+        begin(&app, &idp).await?;
+    }
+    let r = get(&app, "/auth/start", None).await?;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", text(&r));
+    assert!(r.header(header::RETRY_AFTER).is_some());
+    Ok(())
+}
