@@ -649,9 +649,10 @@ async fn serve(location: &Location, listen: Option<String>) -> anyhow::Result<()
         }
         None => None,
     };
-    if let Some(oidc) = &config.oidc {
+    if let Some(oidc) = &mut config.oidc {
         // Checked now; the provider itself is asked at the first sign-in.
         oidc.check()?;
+        oidc.client_secret_file = data_dir.join(&oidc.client_secret_file);
         handraise_server::secret::read_secret_file(&oidc.client_secret_file)?;
     }
     let addr = listener.local_addr()?;

@@ -333,13 +333,7 @@ impl OidcClient {
     /// The key that signed a token with this `kid`, refetching the keys once
     /// when it is unknown (the issuer rotated them).
     async fn key_for(&self, d: &Discovery, kid: Option<&str>) -> Result<DecodingKey, OidcError> {
-        let pick = |set: &JwkSet| match kid {
-            Some(kid) => set.find(kid).cloned(),
-            None => match set.keys.as_slice() {
-                [only] => Some(only.clone()),
-                _ => None,
-            },
-        };
+        let pick = |set: &JwkSet| pick(set, kid);
         let mut found = self.keys(d, false).await?.as_ref().and_then(pick);
         if found.is_none() {
             found = self.keys(d, true).await?.as_ref().and_then(pick);
@@ -361,12 +355,26 @@ impl OidcClient {
                 header.alg
             )));
         }
-        let key = self.key_for(d, header.kid.as_deref()).await?;
+        let kid = header.kid.as_deref();
+        let key = self.key_for(d, kid).await?;
         let mut v = Validation::new(header.alg);
         v.leeway = LEEWAY_SECS;
         v.set_audience(&[&self.config.client_id]);
         v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        let data = jsonwebtoken::decode::<Map<String, Value>>(token, &key, &v).map_err(invalid)?;
+        let decode = |key: &DecodingKey| jsonwebtoken::decode::<Map<String, Value>>(token, key, &v);
+        let data = match decode(&key) {
+            // The issuer may have put a new key under a `kid` it used before:
+            // its keys are read again (no more than an unknown `kid` may).
+            Err(e) if *e.kind() == jsonwebtoken::errors::ErrorKind::InvalidSignature => {
+                let again = self.keys(d, true).await?;
+                match again.as_ref().and_then(|set| pick(set, kid)) {
+                    Some(jwk) => decode(&DecodingKey::from_jwk(&jwk).map_err(invalid)?),
+                    None => Err(e),
+                }
+            }
+            other => other,
+        }
+        .map_err(invalid)?;
         let claims = IdClaims(data.claims);
         self.check_issuer(d, &claims)?;
         // With several audiences, the party it was issued to must be us.
@@ -403,6 +411,17 @@ impl OidcClient {
                 "issued by {iss:?}, not {expected:?}"
             )))
         }
+    }
+}
+
+/// The key of `kid` in `set`; without a `kid`, the set's only key.
+fn pick(set: &JwkSet, kid: Option<&str>) -> Option<jsonwebtoken::jwk::Jwk> {
+    match kid {
+        Some(kid) => set.find(kid).cloned(),
+        None => match set.keys.as_slice() {
+            [only] => Some(only.clone()),
+            _ => None,
+        },
     }
 }
 

@@ -526,6 +526,28 @@ async fn rotated_keys_are_fetched_once_and_unknown_keys_do_not_refetch_again() -
 }
 
 #[tokio::test]
+async fn a_new_key_under_a_kid_used_before_is_fetched_once_a_bad_signature_under_it_is_not() -> R {
+    let (first, second, forged) = (new_key("k1")?, new_key("k1")?, new_key("k1")?);
+    let idp = idp("", "{base}", vec![first.clone()]).await?;
+    let dir = tempfile::tempdir()?;
+    let app = app_with(oidc_config(dir.path(), &idp.base)?);
+    let email = "ana@district.example";
+    let r = sign_in_with(&app, &idp, &first, email, |_| {}).await?;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", text(&r));
+    // The provider replaces the key but keeps its `kid`.
+    idp.with(|s| s.published = vec![second.clone()]);
+    let r = sign_in_with(&app, &idp, &second, email, |_| {}).await?;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", text(&r));
+    assert_eq!(idp.with(|s| s.jwks_fetches), 2);
+    for _ in 0..3 {
+        let r = sign_in_with(&app, &idp, &forged, email, |_| {}).await?;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", text(&r));
+    }
+    assert_eq!(idp.with(|s| s.jwks_fetches), 2, "at most once a minute");
+    Ok(())
+}
+
+#[tokio::test]
 async fn a_provider_that_is_down_gives_a_clear_page_and_sign_in_works_once_it_is_back() -> R {
     let key = new_key("k1")?;
     let idp = idp("", "{base}", vec![key.clone()]).await?;
