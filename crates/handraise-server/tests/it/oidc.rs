@@ -724,3 +724,37 @@ async fn one_address_cannot_begin_sign_ins_without_end() -> R {
     assert!(r.header(header::RETRY_AFTER).is_some());
     Ok(())
 }
+
+#[cfg(unix)]
+#[test]
+fn serve_refuses_a_client_secret_others_may_read_and_an_unusable_table() -> R {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir()?;
+    let server = env!("CARGO_BIN_EXE_handraise-server");
+    let data = dir.path().to_str().ok_or("path")?;
+    let init = std::process::Command::new(server)
+        .args(["init", "--data-dir", data])
+        .output()?;
+    assert!(init.status.success(), "{init:?}");
+    std::fs::write(dir.path().join("client-secret"), CLIENT_SECRET)?;
+    let secret = dir.path().join("client-secret");
+    let serve = |table: &str| -> R<String> {
+        std::fs::write(dir.path().join("config.toml"), table)?;
+        let out = std::process::Command::new(server)
+            .args(["serve", "--data-dir", data, "--listen", "127.0.0.1:0"])
+            .output()?;
+        assert!(!out.status.success(), "serve started: {out:?}");
+        Ok(String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let table = "[oidc]\nissuer = \"http://127.0.0.1:9\"\nclient_id = \"c\"\n\
+                 client_secret_file = \"client-secret\"\n\
+                 redirect_url = \"http://127.0.0.1:8080/auth/callback\"\n\
+                 allowed_domains = [\"district.example\"]\n";
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644))?;
+    let err = serve(table)?;
+    assert!(err.contains("may be read by other users"), "{err}");
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600))?;
+    let err = serve(&format!("{table}provider = \"microsoft\"\n"))?;
+    assert!(err.contains("allowed_tenants"), "{err}");
+    Ok(())
+}
