@@ -200,6 +200,10 @@ impl OidcClient {
             ("code_challenge", challenge.as_str()),
             ("code_challenge_method", "S256"),
         ];
+        if self.config.provider != Preset::Generic {
+            // On a shared computer, the account to use is chosen, not assumed.
+            query.push(("prompt", "select_account"));
+        }
         if self.config.provider == Preset::Google
             && let [domain] = self.config.allowed_domains.as_slice()
         {
