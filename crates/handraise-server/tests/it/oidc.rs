@@ -206,6 +206,16 @@ fn app_with(oidc: OidcConfig) -> App {
     })
 }
 
+/// A provider publishing one key (`k1`), and the router signing in with it (the client
+/// secret's file in the directory kept alive by the caller).
+async fn setup() -> R<(Key, Idp, tempfile::TempDir, App)> {
+    let key = new_key("k1")?;
+    let idp = idp("", "{base}", vec![key.clone()]).await?;
+    let dir = tempfile::tempdir()?;
+    let app = app_with(oidc_config(dir.path(), &idp.base)?);
+    Ok((key, idp, dir, app))
+}
+
 /// A sign-in begun in a browser: what `/auth/start` sent it to the provider with.
 #[derive(Debug)]
 struct Begun {
@@ -305,10 +315,7 @@ fn session_cookie(r: &Reply) -> R<String> {
 
 #[tokio::test]
 async fn a_first_sign_in_creates_the_user_with_the_mapped_role_and_a_session() -> R {
-    let key = new_key("k1")?;
-    let idp = idp("", "{base}", vec![key.clone()]).await?;
-    let dir = tempfile::tempdir()?;
-    let app = app_with(oidc_config(dir.path(), &idp.base)?);
+    let (key, idp, _dir, app) = setup().await?;
 
     let page = get(&app, "/console/sign-in", None).await?;
     let html = text(&page);
@@ -349,10 +356,7 @@ async fn a_first_sign_in_creates_the_user_with_the_mapped_role_and_a_session() -
 
 #[tokio::test]
 async fn a_wrong_domain_and_a_disabled_user_are_refused_with_a_clear_page() -> R {
-    let key = new_key("k1")?;
-    let idp = idp("", "{base}", vec![key.clone()]).await?;
-    let dir = tempfile::tempdir()?;
-    let app = app_with(oidc_config(dir.path(), &idp.base)?);
+    let (key, idp, _dir, app) = setup().await?;
 
     let r = sign_in_with(&app, &idp, &key, "eve@elsewhere.example", |_| {}).await?;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
@@ -386,10 +390,7 @@ async fn a_wrong_domain_and_a_disabled_user_are_refused_with_a_clear_page() -> R
 #[tokio::test]
 async fn a_tampered_state_a_replayed_callback_and_a_code_moved_to_another_sign_in_are_refused() -> R
 {
-    let key = new_key("k1")?;
-    let idp = idp("", "{base}", vec![key.clone()]).await?;
-    let dir = tempfile::tempdir()?;
-    let app = app_with(oidc_config(dir.path(), &idp.base)?);
+    let (key, idp, _dir, app) = setup().await?;
     let email = "ana@district.example";
 
     let begun = begin(&app, &idp).await?;
@@ -434,11 +435,8 @@ type Edit = Box<dyn FnOnce(&mut Value)>;
 
 #[tokio::test]
 async fn an_id_token_that_fails_a_check_signs_nobody_in() -> R {
-    let key = new_key("k1")?;
+    let (key, idp, _dir, app) = setup().await?;
     let stranger = new_key("k1")?;
-    let idp = idp("", "{base}", vec![key.clone()]).await?;
-    let dir = tempfile::tempdir()?;
-    let app = app_with(oidc_config(dir.path(), &idp.base)?);
     let email = "ana@district.example";
     let now = now_utc().unix_timestamp();
 
@@ -485,20 +483,19 @@ async fn an_id_token_that_fails_a_check_signs_nobody_in() -> R {
     Ok(())
 }
 
-#[tokio::test]
-async fn rotated_keys_are_fetched_once_and_unknown_keys_do_not_refetch_again() -> R {
-    let (old, new, unknown) = (new_key("old")?, new_key("new")?, new_key("unknown")?);
+/// Signs in with `old`; the provider replaces it with `new`, and signing in with it works
+/// after one more read of the keys; `forged` (unpublished) is refused three times without
+/// another read.
+async fn rotate(old: Key, new: Key, forged: Key) -> R {
     let idp = idp("", "{base}", vec![old.clone()]).await?;
     let dir = tempfile::tempdir()?;
     let app = app_with(oidc_config(dir.path(), &idp.base)?);
     let email = "ana@district.example";
-
-    let r = sign_in_with(&app, &idp, &old, email, |_| {}).await?;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", text(&r));
-    let r = sign_in_with(&app, &idp, &old, email, |_| {}).await?;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", text(&r));
+    for _ in 0..2 {
+        let r = sign_in_with(&app, &idp, &old, email, |_| {}).await?;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", text(&r));
+    }
     assert_eq!(idp.with(|s| s.jwks_fetches), 1, "keys are cached");
-
     idp.with(|s| s.published = vec![new.clone()]);
     let r = sign_in_with(&app, &idp, &new, email, |_| {}).await?;
     assert_eq!(
@@ -507,44 +504,27 @@ async fn rotated_keys_are_fetched_once_and_unknown_keys_do_not_refetch_again() -
         "after rotation: {}",
         text(&r)
     );
-    assert_eq!(
-        idp.with(|s| s.jwks_fetches),
-        2,
-        "the new kid refetched the keys"
-    );
-
+    assert_eq!(idp.with(|s| s.jwks_fetches), 2, "the new key was fetched");
     for _ in 0..3 {
-        let r = sign_in_with(&app, &idp, &unknown, email, |_| {}).await?;
+        let r = sign_in_with(&app, &idp, &forged, email, |_| {}).await?;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", text(&r));
     }
     assert_eq!(
         idp.with(|s| s.jwks_fetches),
         2,
-        "unknown kids refetch at most once a minute"
+        "read again at most once a minute"
     );
     Ok(())
 }
 
 #[tokio::test]
+async fn rotated_keys_are_fetched_once_and_unknown_keys_do_not_refetch_again() -> R {
+    rotate(new_key("old")?, new_key("new")?, new_key("unknown")?).await
+}
+
+#[tokio::test]
 async fn a_new_key_under_a_kid_used_before_is_fetched_once_a_bad_signature_under_it_is_not() -> R {
-    let (first, second, forged) = (new_key("k1")?, new_key("k1")?, new_key("k1")?);
-    let idp = idp("", "{base}", vec![first.clone()]).await?;
-    let dir = tempfile::tempdir()?;
-    let app = app_with(oidc_config(dir.path(), &idp.base)?);
-    let email = "ana@district.example";
-    let r = sign_in_with(&app, &idp, &first, email, |_| {}).await?;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", text(&r));
-    // The provider replaces the key but keeps its `kid`.
-    idp.with(|s| s.published = vec![second.clone()]);
-    let r = sign_in_with(&app, &idp, &second, email, |_| {}).await?;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", text(&r));
-    assert_eq!(idp.with(|s| s.jwks_fetches), 2);
-    for _ in 0..3 {
-        let r = sign_in_with(&app, &idp, &forged, email, |_| {}).await?;
-        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", text(&r));
-    }
-    assert_eq!(idp.with(|s| s.jwks_fetches), 2, "at most once a minute");
-    Ok(())
+    rotate(new_key("k1")?, new_key("k1")?, new_key("k1")?).await
 }
 
 #[tokio::test]
@@ -675,10 +655,7 @@ async fn with_oidc_local_passwords_are_for_admins_only_or_nobody() -> R {
 
 #[tokio::test]
 async fn an_address_given_to_another_account_is_refused_until_an_admin_unlinks_it() -> R {
-    let key = new_key("k1")?;
-    let idp = idp("", "{base}", vec![key.clone()]).await?;
-    let dir = tempfile::tempdir()?;
-    let app = app_with(oidc_config(dir.path(), &idp.base)?);
+    let (key, idp, _dir, app) = setup().await?;
     let email = "ana@district.example";
     // A technician called "Ana Ruiz" exists already (a script's): the display name does not
     // take it over.
@@ -713,9 +690,7 @@ async fn an_address_given_to_another_account_is_refused_until_an_admin_unlinks_i
 
 #[tokio::test]
 async fn one_address_cannot_begin_sign_ins_without_end() -> R {
-    let idp = idp("", "{base}", vec![new_key("k1")?]).await?;
-    let dir = tempfile::tempdir()?;
-    let app = app_with(oidc_config(dir.path(), &idp.base)?);
+    let (_, idp, _dir, app) = setup().await?;
     for _ in 0..handraise_server::oidc::STARTS_PER_MINUTE_PER_IP {
         begin(&app, &idp).await?;
     }
