@@ -3,7 +3,8 @@
 // `oidc-provider` package, ./idp.mjs) on 127.0.0.1. `serve` starts while the provider is
 // down, and sign-in then shows a clear page; once it is up, a first sign-in creates the
 // console user with the mapped role; a wrong domain is refused; a tampered `state` and a
-// replayed code are refused; after the provider rotates its key, sign-in still works.
+// replayed code are refused; after the provider rotates its key, sign-in still works; a
+// user disabled in the console is refused although the provider still knows the browser.
 // The token checks a provider would never fail (expired, wrong audience, wrong nonce,
 // forged signature) are router tests: crates/handraise-server/tests/it/oidc.rs.
 //
@@ -99,14 +100,21 @@ async function users() {
   );
 }
 
+/** Whether `u` is a page of the server that a sign-in ends on, or a page of the provider's. */
+const settled = (u) =>
+  u.pathname.startsWith("/interaction/") ||
+  u.href.startsWith(server.url + "/auth/callback") ||
+  u.href.startsWith(server.url + "/console/");
+
 /**
- * Starts at the console's sign-in page in a new browser context, clicks the provider's
- * button and signs in there as `login`; resolves with the page (wherever it ended) and
- * the callback URL the provider sent the browser to. With `tamper(url)`, the browser is
- * sent to the provider at `tamper(the address /auth/start gave)` instead.
+ * Starts at the console's sign-in page (in `context`, else a new browser context), clicks
+ * the provider's button and signs in there as `login` (unless the provider remembers the
+ * browser); resolves with the page (wherever it ended) and the callback URL the provider
+ * sent the browser to. With `tamper(url)`, the browser is sent to the provider at
+ * `tamper(the address /auth/start gave)` instead.
  */
-async function signInAs(login, { tamper } = {}) {
-  const context = await browser.newContext();
+async function signInAs(login, { tamper, context } = {}) {
+  context ??= await browser.newContext();
   const page = await context.newPage();
   let callbackUrl;
   page.on("request", (r) => {
@@ -121,15 +129,17 @@ async function signInAs(login, { tamper } = {}) {
     await page.goto(server.url + "/console/sign-in");
     await page.getByRole("link", { name: "Sign in with your district account" }).click();
   }
-  await page.waitForURL(idp.issuer + "/**");
-  await page.locator('input[name="login"]').fill(login);
-  await page.locator('input[name="password"]').fill("anything");
-  await page.locator('button[type="submit"]').click();
-  // The consent page of the provider, then back to the server.
-  await page.waitForURL((u) => u.href.startsWith(server.url) || u.pathname.startsWith("/interaction/"));
-  if (!page.url().startsWith(server.url)) {
+  await page.waitForURL(settled);
+  // The provider's login form, then its consent page, then back to the server.
+  for (let step = 0; step < 4 && !page.url().startsWith(server.url); step++) {
+    const loginField = page.locator('input[name="login"]');
+    if (await loginField.count()) {
+      await loginField.fill(login);
+      await page.locator('input[name="password"]').fill("anything");
+    }
+    const at = page.url();
     await page.locator('button[type="submit"]').click();
-    await page.waitForURL((u) => u.href.startsWith(server.url));
+    await page.waitForURL((u) => u.href !== at && settled(u));
   }
   await page.waitForLoadState("load");
   return { context, page, callbackUrl };
@@ -211,6 +221,29 @@ test("after the provider rotates its signing key, sign-in still works", async ()
   const { context, page } = await signInAs("ana@district.example");
   assert.equal(new URL(page.url()).pathname, "/console/queue");
   await context.close();
+});
+
+test("a user disabled in the console cannot sign in, even with a live session at the provider", async () => {
+  const { context: anasBrowser, page: ana } = await signInAs("ana@district.example");
+  assert.equal(new URL(ana.url()).pathname, "/console/queue");
+  const { context, page: admin } = await signInAs("it@district.example");
+  await admin.goto(server.url + "/console/admin/users");
+  admin.on("dialog", (d) => d.accept());
+  await Promise.all([
+    admin.waitForLoadState("load"),
+    admin.getByRole("button", { name: "Disable ana@district.example" }).click(),
+  ]);
+  await admin.getByRole("button", { name: "Enable ana@district.example" }).waitFor();
+  await context.close();
+
+  // Her console session ended; the provider still knows her browser.
+  await ana.goto(server.url + "/console/queue");
+  assert.equal(new URL(ana.url()).pathname, "/console/sign-in");
+  const { page } = await signInAs("ana@district.example", { context: anasBrowser });
+  assert.equal(new URL(page.url()).pathname, "/auth/callback");
+  await page.getByRole("heading", { name: "This account may not sign in here" }).waitFor();
+  assert.match(await page.textContent("main"), /ana@district\.example is disabled/);
+  await anasBrowser.close();
 });
 
 test("local passwords stay for the break-glass admin", async () => {
