@@ -363,6 +363,7 @@ impl OidcClient {
         let key = self.key_for(d, kid).await?;
         let mut v = Validation::new(header.alg);
         v.leeway = LEEWAY_SECS;
+        v.validate_nbf = true;
         v.set_audience(&[&self.config.client_id]);
         v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         let decode = |key: &DecodingKey| jsonwebtoken::decode::<Map<String, Value>>(token, key, &v);

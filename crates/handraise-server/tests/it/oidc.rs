@@ -443,6 +443,10 @@ async fn an_id_token_that_fails_a_check_signs_nobody_in() -> R {
     let cases: Vec<(&str, Edit)> = vec![
         ("expired", Box::new(move |c| c["exp"] = json!(now - 3600))),
         (
+            "not yet valid",
+            Box::new(move |c| c["nbf"] = json!(now + 3600)),
+        ),
+        (
             "wrong audience",
             Box::new(|c| c["aud"] = json!("another-app")),
         ),
