@@ -2,6 +2,8 @@
 //! directory, driven by the real `handraise-agent` binary. Build both first
 //! (`cargo xtask test` does).
 
+mod desks;
+mod doctor;
 mod enroll;
 mod faults;
 mod harness;

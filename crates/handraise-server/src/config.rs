@@ -55,6 +55,16 @@ pub struct Config {
     /// is believed: from them, the client address is the rightmost hop that
     /// is not itself a trusted proxy. Empty: the TCP peer is the client.
     pub trusted_proxies: TrustedProxies,
+    /// Tickets one device may file per UTC day; beyond it 429 `quota_exceeded`.
+    pub device_tickets_per_day: u64,
+    /// Teacher messages one device may send per UTC day.
+    pub device_messages_per_day: u64,
+    /// Screenshot bytes one device may upload per UTC day.
+    pub device_screenshot_bytes_per_day: u64,
+    /// Requests in flight at once from one client address that carry no
+    /// valid device or technician bearer (enrollment, sign-in, pages, bad
+    /// credentials); beyond it 429.
+    pub max_unauthenticated_per_client: usize,
     /// A second address that serves only `/metrics`, open to whoever reaches
     /// it (bind it to the monitoring network). Unset: no such listener.
     pub metrics_listen: Option<String>,
@@ -136,6 +146,10 @@ impl Default for Config {
             session_hours: 12,
             timezone: Zone::system(),
             trusted_proxies: TrustedProxies::default(),
+            device_tickets_per_day: 2_000,
+            device_messages_per_day: 5_000,
+            device_screenshot_bytes_per_day: 500 * 1024 * 1024,
+            max_unauthenticated_per_client: 32,
             metrics_listen: None,
             metrics_token_file: None,
             log_format: LogFormat::Text,
@@ -332,6 +346,22 @@ impl Config {
         env!(session_hours, "HANDRAISE_SERVER_SESSION_HOURS");
         env!(timezone, "HANDRAISE_SERVER_TIMEZONE");
         env!(trusted_proxies, "HANDRAISE_SERVER_TRUSTED_PROXIES");
+        env!(
+            device_tickets_per_day,
+            "HANDRAISE_SERVER_DEVICE_TICKETS_PER_DAY"
+        );
+        env!(
+            device_messages_per_day,
+            "HANDRAISE_SERVER_DEVICE_MESSAGES_PER_DAY"
+        );
+        env!(
+            device_screenshot_bytes_per_day,
+            "HANDRAISE_SERVER_DEVICE_SCREENSHOT_BYTES_PER_DAY"
+        );
+        env!(
+            max_unauthenticated_per_client,
+            "HANDRAISE_SERVER_MAX_UNAUTHENTICATED_PER_CLIENT"
+        );
         env!(log_format, "HANDRAISE_SERVER_LOG_FORMAT");
         env!(backup_every_hours, "HANDRAISE_SERVER_BACKUP_EVERY_HOURS");
         env!(backup_keep, "HANDRAISE_SERVER_BACKUP_KEEP");

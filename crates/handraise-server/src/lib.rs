@@ -15,14 +15,15 @@
 //!
 //! 1. `handraise-wire` (another crate) and the leaves that import nothing of
 //!    this crate: [`config`], [`limits`], [`secret`], [`kb`], [`tz`],
-//!    [`logging`], and [`oidc`] (the OpenID Connect protocol: it uses
+//!    [`logging`], [`desk`] (HTTP clients of the help desks tickets are
+//!    forwarded to), and [`oidc`] (the OpenID Connect protocol: it uses
 //!    [`secret`], and [`config`] holds its table).
 //! 2. [`store`]: persistence only.
 //! 3. [`error`] (`AppError`, made from store errors), [`stats`] (figures
 //!    over store rows) and [`metrics`] (the Prometheus registry).
 //! 4. [`service`]: every rule, split by domain (accounts and sessions,
 //!    enrollment, settings, tickets, knowledge base, announcements,
-//!    retention), taking the store, the time and the limits it needs.
+//!    retention, desks and forwarding), taking the store, the time and the limits it needs.
 //! 5. [`state`] (`AppState`, what every handler shares) and [`auth`] (the
 //!    bearer and client-address extractors).
 //! 6. [`api`] and [`console`]: thin HTTP callers of the service layer; neither
@@ -35,6 +36,7 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod console;
+pub mod desk;
 pub mod error;
 pub mod kb;
 pub mod limits;
@@ -56,7 +58,7 @@ pub use store::{SqliteStore, Store, StoreError};
 pub use transport::{serve, serve_with};
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -273,7 +275,8 @@ async fn refuse_oversized(State(state): State<AppState>, request: Request, next:
     response
 }
 
-/// Shutdown refusal, the in-flight limit and the request timeout.
+/// Shutdown refusal, the in-flight limit, the cap on requests in flight per
+/// client address without a valid bearer, and the request timeout.
 async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if state.is_shutting_down() {
         return AppError::ShuttingDown.into_response();
@@ -293,7 +296,26 @@ async fn guard(State(state): State<AppState>, request: Request, next: Next) -> R
         }
     };
     let timeout = Duration::from_secs(state.config().request_timeout_secs.max(1));
-    match tokio::time::timeout(timeout, next.run(request)).await {
+    let work = async {
+        let (mut parts, body) = request.into_parts();
+        let _client_slot = if auth::check_bearer(&mut parts, &state).await {
+            None
+        } else {
+            let Ok(auth::ClientIp(ip)) =
+                auth::ClientIp::from_request_parts(&mut parts, &state).await;
+            match state.try_acquire_unauthenticated(ip) {
+                Some(slot) => Some(slot),
+                None => {
+                    return AppError::RateLimited {
+                        retry_after_secs: 1,
+                    }
+                    .into_response();
+                }
+            }
+        };
+        next.run(Request::from_parts(parts, body)).await
+    };
+    match tokio::time::timeout(timeout, work).await {
         Ok(response) => response,
         Err(_) => AppError::Timeout.into_response(),
     }

@@ -49,8 +49,9 @@ pub const MAX_UPDATES_WAIT_SECS: u64 = 30;
 ///
 /// `code` is a stable machine-readable token (`bad_request`, `payload_too_large`,
 /// `unsupported_media_type`, `invalid`, `unauthorized`, `forbidden`, `not_found`,
-/// `conflict`, `rate_limited`, `shutting_down`, `internal`, and the enrollment refusals of
-/// [`EnrollRefusal`]); `message` is for people.
+/// `conflict`, `rate_limited`, `quota_exceeded` (a device's daily quota, with `Retry-After`),
+/// `shutting_down`, `internal`, and the enrollment refusals of [`EnrollRefusal`]); `message`
+/// is for people.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiError {
     pub code: String,
