@@ -190,6 +190,12 @@ enum UserCommand {
     },
     /// List console users.
     List,
+    /// Release a console user from the OpenID Connect account it is linked
+    /// to (its email now belongs to another account at the provider).
+    Unlink {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -361,6 +367,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::User(UserCommand::Unlink { email }) => {
+            let user = handraise_server::service::oidc::unlink(&open(&data_dir)?, &email)?;
+            println!(
+                "user {} unlinked: its next sign-in links it again",
+                user.email
+            );
+            Ok(())
+        }
         Command::Tickets(TicketsCommand::List { json, limit, page }) => {
             list_tickets(&data_dir, json, limit, page)
         }
@@ -512,6 +526,12 @@ async fn serve(location: &Location, listen: Option<String>) -> anyhow::Result<()
         }
         None => None,
     };
+    if let Some(oidc) = &mut config.oidc {
+        // Checked now; the provider itself is asked at the first sign-in.
+        oidc.check()?;
+        oidc.client_secret_file = data_dir.join(&oidc.client_secret_file);
+        handraise_server::secret::read_secret_file(&oidc.client_secret_file)?;
+    }
     let addr = listener.local_addr()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(%addr, scheme, data_dir = %data_dir.display(), "serving");

@@ -103,6 +103,8 @@ pub struct Config {
     /// when the request does not look like HTTPS (a TLS proxy that is not
     /// among `trusted_proxies`).
     pub always_secure_cookies: bool,
+    /// Console sign-in with OpenID Connect (`[oidc]`); none by default.
+    pub oidc: Option<crate::oidc::OidcConfig>,
 }
 
 /// How log lines are written.
@@ -160,6 +162,7 @@ impl Default for Config {
             idle_timeout_secs: 60,
             max_connections: 20_000,
             always_secure_cookies: false,
+            oidc: None,
         }
     }
 }

@@ -15,8 +15,9 @@
 //!
 //! 1. `handraise-wire` (another crate) and the leaves that import nothing of
 //!    this crate: [`config`], [`limits`], [`secret`], [`kb`], [`tz`],
-//!    [`logging`], and [`desk`] (HTTP clients of the help desks tickets are
-//!    forwarded to).
+//!    [`logging`], [`desk`] (HTTP clients of the help desks tickets are
+//!    forwarded to), and [`oidc`] (the OpenID Connect protocol: it uses
+//!    [`secret`], and [`config`] holds its table).
 //! 2. [`store`]: persistence only.
 //! 3. [`error`] (`AppError`, made from store errors), [`stats`] (figures
 //!    over store rows) and [`metrics`] (the Prometheus registry).
@@ -41,6 +42,7 @@ pub mod kb;
 pub mod limits;
 pub mod logging;
 pub mod metrics;
+pub mod oidc;
 pub mod secret;
 pub mod service;
 pub mod state;

@@ -21,6 +21,7 @@ mod feed;
 pub mod forward;
 pub mod intake;
 pub mod kb;
+pub mod oidc;
 pub mod retention;
 pub mod settings;
 pub mod text;

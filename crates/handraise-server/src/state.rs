@@ -10,6 +10,7 @@ use crate::limits::{
     KeyedInFlightGuard,
 };
 use crate::metrics::Metrics;
+use crate::oidc::{self, LocalPasswords, OidcClient};
 use crate::service::accounts::SignInPolicy;
 use crate::service::{FeedNotifier, LongPolls};
 use crate::store::{self, Store, StoreError};
@@ -39,6 +40,8 @@ struct Inner {
     config: Config,
     device_limits: KeyedBuckets<Uuid>,
     enroll_limits: KeyedBuckets<IpAddr>,
+    /// OpenID Connect sign-ins begun, by client address.
+    oidc_starts: KeyedBuckets<IpAddr>,
     /// Failed console sign-ins, keyed by `email:<address>` and `ip:<address>`.
     signin_failures: FailureDelay<String>,
     /// Bounds the password checks of sign-in.
@@ -57,6 +60,8 @@ struct Inner {
     last_seen: Mutex<HashMap<Uuid, Instant>>,
     /// Device lookups by secret hash, so the hot path skips the database.
     device_cache: Mutex<HashMap<String, (store::DeviceRecord, Instant)>>,
+    /// The OpenID Connect client, with `[oidc]`.
+    oidc: Option<OidcClient>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -76,6 +81,10 @@ impl AppState {
             inner: Arc::new(Inner {
                 device_limits: KeyedBuckets::new(config.device_burst, config.device_per_second),
                 enroll_limits: KeyedBuckets::new(per_minute, f64::from(per_minute) / 60.0),
+                oidc_starts: KeyedBuckets::new(
+                    oidc::STARTS_PER_MINUTE_PER_IP,
+                    f64::from(oidc::STARTS_PER_MINUTE_PER_IP) / 60.0,
+                ),
                 signin_failures: FailureDelay::new(
                     config.signin_max_failures,
                     Duration::from_secs(config.signin_window_secs.max(1)),
@@ -91,6 +100,7 @@ impl AppState {
                 shutdown,
                 last_seen: Mutex::new(HashMap::new()),
                 device_cache: Mutex::new(HashMap::new()),
+                oidc: config.oidc.clone().map(OidcClient::new),
                 store,
                 config,
             }),
@@ -177,6 +187,10 @@ impl AppState {
 
     pub(crate) fn check_enroll_rate(&self, ip: IpAddr) -> Result<(), AppError> {
         within(&self.inner.enroll_limits, &ip, self.inner.clock.now())
+    }
+
+    pub(crate) fn check_oidc_start_rate(&self, ip: IpAddr) -> Result<(), AppError> {
+        within(&self.inner.oidc_starts, &ip, self.inner.clock.now())
     }
 
     /// Records that the device was seen, writing at most once a minute.
@@ -266,7 +280,18 @@ impl AppState {
             hashing: &self.inner.password_checks,
             clock: &self.inner.clock,
             session_hours: self.inner.config.session_hours,
+            passwords: self
+                .inner
+                .config
+                .oidc
+                .as_ref()
+                .map_or(LocalPasswords::All, |o| o.local_passwords),
         }
+    }
+
+    /// The OpenID Connect client, when `[oidc]` is set.
+    pub fn oidc(&self) -> Option<&OidcClient> {
+        self.inner.oidc.as_ref()
     }
 
     /// How many passwords sign-in has checked (argon2 runs), for tests and

@@ -7,7 +7,8 @@
 //!
 //! Sessions and CSRF are in [`session`], templates and their data in
 //! [`pages`], the queue order, SLA badges and device facts in [`view`]. The
-//! handlers, by page: sign-in and sign-out in `signin`, the queue and ticket
+//! handlers, by page: sign-in and sign-out in `signin` (with OpenID Connect
+//! in `oidc`), the queue and ticket
 //! pages in `desk`, the knowledge base in `kb`, announcements in
 //! `announcements`, the dashboard in `dashboard`, technician API tokens in
 //! `api_tokens`, enrollment tokens and re-enrollments in `enrollment`, and the
@@ -20,6 +21,7 @@ mod dashboard;
 mod desk;
 mod enrollment;
 mod kb;
+mod oidc;
 pub mod pages;
 pub mod session;
 mod signin;
@@ -61,6 +63,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/console/", get(signin::home))
         .route(SIGN_IN_PATH, get(signin::page).post(signin::sign_in))
         .route("/console/sign-out", post(signin::sign_out))
+        .route(oidc::START_PATH, get(oidc::start))
+        .route(crate::oidc::CALLBACK_PATH, get(oidc::callback))
         .route(QUEUE_PATH, get(desk::queue))
         .route("/console/tickets/{number}", get(desk::ticket_page))
         .route(

@@ -124,6 +124,10 @@ pub struct SignInPage {
     pub c: Chrome,
     pub email: String,
     pub error: Option<String>,
+    /// With `[oidc]`: the provider's name on the sign-in button.
+    pub provider: Option<&'static str>,
+    /// Whether the password form is shown (`[oidc] local_passwords`).
+    pub passwords: bool,
 }
 
 /// One status with its number of tickets, linking to the filtered queue.

@@ -6,8 +6,9 @@ use super::session::{Cookies, SESSION_COOKIE, SIGN_IN_PATH, SIGNIN_COOKIE, Signe
 use super::{Form, Page, QUEUE_PATH, see_other};
 use crate::auth::ClientIp;
 use crate::limits::retry_after_secs;
+use crate::oidc::LocalPasswords;
 use crate::secret::new_secret;
-use crate::service::accounts::{self, SignIn};
+use crate::service::accounts::{self, NewSession, SignIn};
 use crate::state::AppState;
 use crate::store::now_utc;
 use axum::extract::State;
@@ -23,7 +24,7 @@ pub(super) async fn home(session: Option<Signed>) -> Response {
 }
 
 /// Adds `Set-Cookie` lines to `response`.
-fn set_cookies(response: &mut Response, cookies: &[String]) {
+pub(super) fn set_cookies(response: &mut Response, cookies: &[String]) {
     for cookie in cookies {
         if let Ok(v) = HeaderValue::from_str(cookie) {
             response.headers_mut().append(header::SET_COOKIE, v);
@@ -32,7 +33,8 @@ fn set_cookies(response: &mut Response, cookies: &[String]) {
 }
 
 /// The sign-in page with its double-submit CSRF cookie (set when missing).
-fn sign_in_response(
+pub(super) fn sign_in_response(
+    state: &AppState,
     status: StatusCode,
     (headers, cookies): (&HeaderMap, Cookies),
     email: String,
@@ -42,7 +44,15 @@ fn sign_in_response(
     let token = existing.clone().unwrap_or_else(new_secret);
     let mut c = Chrome::anonymous("Sign in");
     c.csrf = token.clone();
-    let mut response = render(status, &SignInPage { c, email, error });
+    let oidc = state.config().oidc.as_ref();
+    let page = SignInPage {
+        c,
+        email,
+        error,
+        provider: oidc.map(|o| o.provider.label()),
+        passwords: oidc.is_none_or(|o| o.local_passwords != LocalPasswords::None),
+    };
+    let mut response = render(status, &page);
     if existing.is_none() {
         set_cookies(&mut response, &[cookies.set(SIGNIN_COOKIE, &token, 3600)]);
     }
@@ -50,6 +60,7 @@ fn sign_in_response(
 }
 
 pub(super) async fn page(
+    State(state): State<AppState>,
     session: Option<Signed>,
     cookies: Cookies,
     headers: HeaderMap,
@@ -57,7 +68,13 @@ pub(super) async fn page(
     if session.is_some() {
         return see_other(QUEUE_PATH);
     }
-    sign_in_response(StatusCode::OK, (&headers, cookies), String::new(), None)
+    sign_in_response(
+        &state,
+        StatusCode::OK,
+        (&headers, cookies),
+        String::new(),
+        None,
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -86,7 +103,13 @@ pub(super) async fn sign_in(
     )
     .await?;
     let retry_later = |status, secs, text: String| {
-        let page = sign_in_response(status, (&headers, cookies), email.clone(), Some(text));
+        let page = sign_in_response(
+            &state,
+            status,
+            (&headers, cookies),
+            email.clone(),
+            Some(text),
+        );
         Ok(with_retry_after(secs, page))
     };
     let signed = match outcome {
@@ -110,6 +133,7 @@ pub(super) async fn sign_in(
         SignIn::Refused => {
             let text = "That email and password do not match an account. Check them and try again.";
             return Ok(sign_in_response(
+                &state,
                 StatusCode::UNAUTHORIZED,
                 (&headers, cookies),
                 email,
@@ -117,16 +141,21 @@ pub(super) async fn sign_in(
             ));
         }
     };
+    Ok(signed_in(cookies, &signed, &[]))
+}
+
+/// To the queue with the session's cookie, the sign-in cookie and the
+/// `extra` cookies (names) deleted.
+pub(super) fn signed_in(cookies: Cookies, signed: &NewSession, extra: &[&str]) -> Response {
     let max_age = signed.max_age.as_secs();
     let mut response = see_other(QUEUE_PATH);
-    set_cookies(
-        &mut response,
-        &[
-            cookies.set(SESSION_COOKIE, &signed.token, max_age),
-            cookies.set(SIGNIN_COOKIE, "", 0),
-        ],
-    );
-    Ok(response)
+    let mut set = vec![
+        cookies.set(SESSION_COOKIE, &signed.token, max_age),
+        cookies.set(SIGNIN_COOKIE, "", 0),
+    ];
+    set.extend(extra.iter().map(|name| cookies.set(name, "", 0)));
+    set_cookies(&mut response, &set);
+    response
 }
 
 /// `response` with `Retry-After: secs`.

@@ -10,6 +10,7 @@
 use super::text::optional_text;
 use crate::error::AppError;
 use crate::limits::{Clock, FailureDelay, GateError, HashGate};
+use crate::oidc::LocalPasswords;
 use crate::secret::{hash_secret, new_secret};
 use crate::store::{NewSessionRecord, NewUser, Role, SessionRecord, Store, StoreError, UserRecord};
 use argon2::Argon2;
@@ -83,6 +84,10 @@ pub fn verify_password(password: &str, stored: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// The password hash of a user made by signing in with OpenID Connect: it
+/// is no hash, so no password matches it.
+pub const NO_PASSWORD: &str = "!oidc";
+
 /// A hash of no one's password, verified when the email is unknown so that
 /// an unknown email takes as long as a wrong password.
 fn dummy_hash() -> &'static str {
@@ -150,13 +155,15 @@ pub fn set_user_disabled(
 
 /// What sign-in needs besides the store: the growing delay of failures (keyed
 /// by `email:<address>` and `ip:<address>`), the gate that bounds password
-/// checks, the clock of both and how long a session lasts.
+/// checks, the clock of both, how long a session lasts and who may use a
+/// password at all (`[oidc] local_passwords`; everyone without `[oidc]`).
 #[derive(Debug, Clone, Copy)]
 pub struct SignInPolicy<'a> {
     pub failures: &'a FailureDelay<String>,
     pub hashing: &'a HashGate,
     pub clock: &'a Clock,
     pub session_hours: u32,
+    pub passwords: LocalPasswords,
 }
 
 /// A session just opened: the token goes into the cookie, never into the store.
@@ -177,7 +184,8 @@ pub enum SignIn {
     /// Every password-checking slot stayed busy: the password was not
     /// checked and nothing was counted; try again in a moment.
     Busy,
-    /// Unknown email, disabled user or wrong password (not told apart).
+    /// Unknown email, disabled user, wrong password, or a user whose role
+    /// may not use a password (not told apart).
     Refused,
 }
 
@@ -206,9 +214,10 @@ pub async fn sign_in(
     }
     let refund = || keys.iter().for_each(|k| limiter.refund(k));
     let (shared, password) = (Arc::clone(store), password.to_owned());
+    let allowed = policy.passwords;
     let checked = policy
         .hashing
-        .run(move || check_password_of(shared.as_ref(), &email, &password))
+        .run(move || check_password_of(shared.as_ref(), allowed, &email, &password))
         .await;
     let user = match checked {
         Ok(Ok(user)) => user,
@@ -235,8 +244,21 @@ pub async fn sign_in(
     };
     limiter.clear(email_key);
     limiter.refund(ip_key);
+    let session = open_session(store, user, policy.session_hours, now).await?;
+    tracing::info!(user = %session.user.email, "console sign-in");
+    Ok(SignIn::Signed(session))
+}
+
+/// Opens a session of `hours` (at least one) for `user`, signed in by
+/// password or by OpenID Connect.
+pub async fn open_session(
+    store: &Arc<dyn Store>,
+    user: UserRecord,
+    hours: u32,
+    now: OffsetDateTime,
+) -> Result<NewSession, AppError> {
     let token = new_secret();
-    let hours = policy.session_hours.max(1);
+    let hours = hours.max(1);
     let expires = now + time::Duration::hours(i64::from(hours));
     let (token_hash, user_id) = (hash_secret(&token), user.id);
     super::run(store, move |s| {
@@ -251,23 +273,30 @@ pub async fn sign_in(
         )
     })
     .await?;
-    tracing::info!(user = %user.email, "console sign-in");
-    Ok(SignIn::Signed(NewSession {
+    Ok(NewSession {
         token,
         user,
         max_age: Duration::from_secs(u64::from(hours) * 3600),
-    }))
+    })
 }
 
-/// The enabled user whose password `password` is, if any; the same argon2
-/// work whether the email is known or not.
+/// The enabled user whose password `password` is, if any and if `allowed`
+/// lets their role use one; the same argon2 work whether the email is known
+/// or not.
 fn check_password_of(
     store: &dyn Store,
+    allowed: LocalPasswords,
     email: &str,
     password: &str,
 ) -> Result<Option<UserRecord>, StoreError> {
     Ok(match store.user_by_email(email)? {
-        Some((user, hash)) if !user.disabled => verify_password(password, &hash).then_some(user),
+        Some((user, hash))
+            if !user.disabled
+                && allowed.allows(user.role == Role::Admin)
+                && hash != NO_PASSWORD =>
+        {
+            verify_password(password, &hash).then_some(user)
+        }
         _ => {
             let _ = verify_password(password, dummy_hash());
             None
@@ -316,6 +345,7 @@ mod tests {
             hashing,
             clock,
             session_hours: 1,
+            passwords: LocalPasswords::All,
         }
     }
 

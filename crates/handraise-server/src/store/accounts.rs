@@ -43,6 +43,13 @@ pub trait AccountStore {
     /// caller trims it) and their password hash.
     fn user_by_email(&self, email: &str) -> StoreResult<Option<(UserRecord, String)>>;
     fn list_users(&self) -> StoreResult<Vec<UserRecord>>;
+    /// Links user `id` to the OpenID Connect `subject` unless it is linked
+    /// already; whether it is now linked to `subject` (`false`: to another).
+    /// `Conflict` when another user is linked to `subject`.
+    fn link_oidc_subject(&self, id: i64, subject: &str) -> StoreResult<bool>;
+    /// Forgets the OpenID Connect subject of the user with this email;
+    /// `NotFound` when there is no such user.
+    fn unlink_oidc_subject(&self, email: &str) -> StoreResult<UserRecord>;
     /// Disables (ending every session) or re-enables a user; `NotFound` when unknown.
     fn set_user_disabled(
         &self,

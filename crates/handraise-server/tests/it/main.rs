@@ -20,6 +20,7 @@ mod fair_share;
 mod forwarded;
 mod limits;
 mod metrics;
+mod oidc;
 mod pages;
 mod proxy;
 mod quotas;

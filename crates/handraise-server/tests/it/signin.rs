@@ -12,7 +12,7 @@ use std::time::Duration;
 const RIGHT: &str = "a long enough password";
 
 /// A console sign-in through the router, with the double-submit cookie and field.
-async fn sign_in(app: &App, email: &str, password: &str) -> Reply {
+pub(crate) async fn sign_in(app: &App, email: &str, password: &str) -> Reply {
     let form = format!("csrf=burst&email={}&password={}", enc(email), enc(password));
     let req = request(
         Method::POST,

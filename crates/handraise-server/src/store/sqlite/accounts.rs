@@ -251,6 +251,39 @@ impl AccountStore for SqliteStore {
         })
     }
 
+    fn link_oidc_subject(&self, id: i64, subject: &str) -> StoreResult<bool> {
+        self.write(|tx| {
+            insert_unique(
+                tx,
+                "UPDATE users SET oidc_subject = ?2 WHERE id = ?1 AND oidc_subject IS NULL",
+                params![id, subject],
+                || "another user is linked to this sign-in account".into(),
+            )?;
+            first(
+                tx,
+                "SELECT oidc_subject = ?2 FROM users WHERE id = ?1",
+                params![id, subject],
+                |r| r.get(0),
+            )?
+            .ok_or(StoreError::NotFound)
+        })
+    }
+
+    fn unlink_oidc_subject(&self, email: &str) -> StoreResult<UserRecord> {
+        self.write(|tx| {
+            let id: i64 = first(tx, "SELECT id FROM users WHERE email = ?1", [email], |r| {
+                r.get(0)
+            })?
+            .ok_or(StoreError::NotFound)?;
+            exec(
+                tx,
+                "UPDATE users SET oidc_subject = NULL WHERE id = ?1",
+                [id],
+            )?;
+            user_by_id(tx, id)
+        })
+    }
+
     fn set_user_disabled(
         &self,
         id: i64,

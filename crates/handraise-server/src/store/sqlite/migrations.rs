@@ -353,6 +353,13 @@ CREATE TABLE desk_routes (
     created_at INTEGER NOT NULL
 );
 "#,
+    // 10: console users who sign in with OpenID Connect: the provider's issuer and
+    // subject, linked at the first sign-in, so that an email address given to
+    // someone else later does not sign them in as the first person.
+    r#"
+ALTER TABLE users ADD COLUMN oidc_subject TEXT;
+CREATE UNIQUE INDEX users_oidc_subject ON users (oidc_subject) WHERE oidc_subject IS NOT NULL;
+"#,
 ];
 
 /// The schema version this binary knows: the number of migrations.
