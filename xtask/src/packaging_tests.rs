@@ -266,6 +266,7 @@ fn preseeded_answers_become_an_agent_toml_the_agent_loads() {
     write(&file, &text, 0o644).expect("write");
     let sources = ConfigSources {
         system_file: Some(file.clone()),
+        system_preferences: Vec::new(),
         user_file: None,
         env: HashMap::new(),
         flags: ConfigLayer {
