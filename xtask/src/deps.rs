@@ -39,6 +39,10 @@ pub const TEST_RUNTIME_PACKAGES: &[&str] = &[
     "prometheus",
 ];
 
+/// What `cargo xtask test --soak` needs on top: debootstrap, for the clean Debian install of
+/// the packages (`clean_install.rs`).
+pub const SOAK_PACKAGES: &[&str] = &["debootstrap"];
+
 /// Node.js runs the UI build and the browser tests; a machine without it gets Debian's.
 pub fn ensure_node() -> Result<()> {
     let ok = Command::new("node")

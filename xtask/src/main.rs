@@ -2,7 +2,8 @@
 //!
 //! - `cargo xtask test [--soak]`: installs what the tests need, then runs the format check,
 //!   clippy and every test (the generated UI bindings checked among them), printing the time
-//!   of each phase. This is what CI runs.
+//!   of each phase. This is what CI runs. `--soak` adds the long loops, long fuzzing and the
+//!   packages installed into a clean Debian 12 root (`cargo xtask clean-install` alone).
 //! - `cargo xtask run`: builds, starts a district server with a demo enrollment token on
 //!   127.0.0.1, enrolls a local agent against it, starts the tray app and prints what to try.
 //! - `cargo xtask codegen`: regenerates `ui/src/lib/bindings.ts` from the Rust IPC types and
@@ -11,6 +12,7 @@
 mod appbench;
 mod bench;
 mod benchmarks;
+mod clean_install;
 mod deps;
 mod fuzz;
 mod packaging;
@@ -33,6 +35,7 @@ fn main() -> Result<()> {
         Some("codegen") => codegen(),
         Some("bench-app") => appbench::run(&root, &args[1..]),
         Some("dist") => dist(&root).map(|_| ()),
+        Some("clean-install") => clean_install::run(&root),
         Some("deps") => deps::ensure(&test_packages()),
         _ => {
             eprintln!(
@@ -45,6 +48,7 @@ fn main() -> Result<()> {
                  bench-app [--quick]  the tray app's memory, wake-ups and start-up into BENCHMARKS.md\n  \
                  fuzz [--soak] the server's fuzz targets (30 s each, 600 s with --soak)\n  \
                  dist          release binaries, the server's and the tray app's .debs (target/release/bundle/deb)\n  \
+                 clean-install the .debs into a clean Debian 12 root (debootstrap), then enroll, report, sync (root; part of test --soak)\n  \
                  deps          install the system packages the tests need"
             );
             bail!("unknown or missing command")
@@ -366,6 +370,11 @@ fn test(root: &Path, args: &[String]) -> Result<()> {
                         .env("HANDRAISE_BIN_DIR", &bin_dir)
                         .env("TAURI_DRIVER", &tauri_driver),
                 )
+            })?;
+        }
+        if soak {
+            phases.run("packages: clean Debian 12 install", || {
+                clean_install::run(root)
             })?;
         }
         Ok(())
