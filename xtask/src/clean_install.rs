@@ -178,6 +178,11 @@ fn check_agent_install(chroot: &Chroot) -> Result<()> {
             bail!("agent.toml lacks {want:?}: {config}");
         }
     }
+    // The package's dependencies brought every library the app and the CLI link.
+    let missing = chroot.output("ldd /usr/bin/handraise /usr/bin/handraise-agent")?;
+    if missing.contains("not found") {
+        bail!("libraries missing after apt resolved the dependencies:\n{missing}");
+    }
     let mode = chroot.output("stat -c '%a' /etc/handraise/agent.toml")?;
     if mode.trim() != "644" {
         bail!("agent.toml has mode {mode}");
