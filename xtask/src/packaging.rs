@@ -54,6 +54,7 @@ pub fn server_deb(inputs: &Inputs, binary: &Path, out_dir: &Path) -> Result<Path
         inputs.version, inputs.arch
     ));
     build_deb(&stage, &deb)?;
+    std::fs::remove_dir_all(&stage)?;
     Ok(deb)
 }
 
@@ -136,6 +137,7 @@ pub fn agent_deb(
         inputs.version, inputs.arch
     ));
     build_deb(&stage, &deb)?;
+    std::fs::remove_dir_all(&stage)?;
     Ok(deb)
 }
 
@@ -151,8 +153,12 @@ fn agent_postinst(src: &Path) -> Result<String> {
     ))
 }
 
-/// Tauri's control file renamed to `handraise`, depending on debconf too, with the size of the
-/// repacked tree.
+/// What the repacked package needs beyond Tauri's list: debconf for its questions, and the CA
+/// certificates the agent's TLS client trusts (without them it cannot reach an https server).
+const AGENT_EXTRA_DEPENDS: &str = "debconf (>= 0.5) | debconf-2.0, ca-certificates";
+
+/// Tauri's control file renamed to `handraise`, with [`AGENT_EXTRA_DEPENDS`] and the size of
+/// the repacked tree.
 fn agent_control(tauri: &str, installed_size: u64) -> String {
     let mut lines: Vec<String> = Vec::new();
     let mut has_depends = false;
@@ -163,16 +169,13 @@ fn agent_control(tauri: &str, installed_size: u64) -> String {
             lines.push(format!("Installed-Size: {installed_size}"));
         } else if let Some(deps) = line.strip_prefix("Depends:") {
             has_depends = true;
-            lines.push(format!(
-                "Depends: debconf (>= 0.5) | debconf-2.0, {}",
-                deps.trim()
-            ));
+            lines.push(format!("Depends: {AGENT_EXTRA_DEPENDS}, {}", deps.trim()));
         } else {
             lines.push(line.to_owned());
         }
     }
     if !has_depends {
-        lines.push("Depends: debconf (>= 0.5) | debconf-2.0".into());
+        lines.push(format!("Depends: {AGENT_EXTRA_DEPENDS}"));
     }
     lines.join("\n") + "\n"
 }

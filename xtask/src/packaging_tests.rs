@@ -339,7 +339,7 @@ fn the_agent_deb_is_the_tauri_deb_with_the_cli_debconf_and_the_login_entry() {
         "handraise_1.2.3_amd64.deb",
         &[
             " Package: handraise\n",
-            " Depends: debconf (>= 0.5) | debconf-2.0, libwebkit2gtk-4.1-0, libgtk-3-0\n",
+            " Depends: debconf (>= 0.5) | debconf-2.0, ca-certificates, libwebkit2gtk-4.1-0, libgtk-3-0\n",
             " templates ",
             " config ",
             " postinst ",
