@@ -49,13 +49,7 @@ pub fn host_arch() -> Result<String> {
 pub fn server_deb(inputs: &Inputs, binary: &Path, out_dir: &Path) -> Result<PathBuf> {
     let stage = out_dir.join("handraise-server.stage");
     stage_server(inputs, binary, &stage)?;
-    let deb = out_dir.join(format!(
-        "{SERVER_PACKAGE}_{}_{}.deb",
-        inputs.version, inputs.arch
-    ));
-    build_deb(&stage, &deb)?;
-    std::fs::remove_dir_all(&stage)?;
-    Ok(deb)
+    finish(inputs, SERVER_PACKAGE, &stage, out_dir)
 }
 
 /// The server package's tree: `/usr/bin/handraise-server`, the unit, `/etc/handraise`, the
@@ -132,13 +126,7 @@ pub fn agent_deb(
     write(&control_path, &control, 0o644)?;
     // Tauri's md5sums no longer cover every file; dpkg does without one.
     let _ = std::fs::remove_file(stage.join("DEBIAN/md5sums"));
-    let deb = out_dir.join(format!(
-        "{AGENT_PACKAGE}_{}_{}.deb",
-        inputs.version, inputs.arch
-    ));
-    build_deb(&stage, &deb)?;
-    std::fs::remove_dir_all(&stage)?;
-    Ok(deb)
+    finish(inputs, AGENT_PACKAGE, &stage, out_dir)
 }
 
 /// `packaging/agent/postinst` with the renderer of `agent.toml` put in its place.
@@ -178,6 +166,14 @@ fn agent_control(tauri: &str, installed_size: u64) -> String {
         lines.push(format!("Depends: {AGENT_EXTRA_DEPENDS}"));
     }
     lines.join("\n") + "\n"
+}
+
+/// Builds `PACKAGE_VERSION_ARCH.deb` in `out_dir` from `stage`, then removes the stage.
+fn finish(inputs: &Inputs, package: &str, stage: &Path, out_dir: &Path) -> Result<PathBuf> {
+    let deb = out_dir.join(format!("{package}_{}_{}.deb", inputs.version, inputs.arch));
+    build_deb(stage, &deb)?;
+    std::fs::remove_dir_all(stage)?;
+    Ok(deb)
 }
 
 /// `dpkg-deb --build` with files owned by root whoever builds.
