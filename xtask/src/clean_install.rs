@@ -4,6 +4,7 @@
 //! server runs as its unit would (the unit's `ExecStart`, as the `handraise` user; a chroot
 //! has no systemd), and a teacher's account enrolls the agent CLI with the preseeded
 //! settings, reports and syncs; the ticket must reach the server with the preseeded school.
+//! Where the server has `restore`, a backup is restored and the agent re-sends what it lacks.
 //!
 //! Needs root (debootstrap, chroot, mounting /proc). Mounts are undone and the root removed
 //! whatever happens.
@@ -52,7 +53,7 @@ pub fn run(root: &Path) -> Result<()> {
     times.push(("apt install handraise-server", t.elapsed().as_secs_f64()));
     check_server_install(&chroot)?;
 
-    let server = chroot.start_server()?;
+    let server = chroot.start_server("127.0.0.1:0")?;
     let token = chroot.output(&format!(
         "runuser -u handraise -- handraise-server enroll-token create --config {CONFIG} \
          --label clean-install --school '{SCHOOL}' --expires-days 1 --max-uses 5"
@@ -91,11 +92,13 @@ pub fn run(root: &Path) -> Result<()> {
     if !devices.contains(SCHOOL) {
         bail!("the enrolled device lacks the preseeded school: {devices}");
     }
-    eprintln!(
-        "restore: skipped (`handraise-server restore` is not in this tree; backups are the \
-         server's own to test)"
-    );
-    server.stop()?;
+    let help = chroot.output("handraise-server --help")?;
+    if help.contains("restore") {
+        restore_and_resend(&chroot, server, &server_cmd, teacher)?;
+    } else {
+        eprintln!("restore: skipped (this handraise-server has no `restore` command)");
+        server.stop()?;
+    }
 
     eprintln!("\nclean Debian 12 install:");
     for (what, secs) in &times {
@@ -114,6 +117,53 @@ pub fn run(root: &Path) -> Result<()> {
 }
 
 const CONFIG: &str = "/etc/handraise/server.toml";
+const AFTER_BACKUP: &str = "Printer offline (after the backup)";
+
+/// An online backup, a ticket synced after it, the server stopped and its data directory
+/// restored from the backup as an admin would (moved aside, a fresh one restored), the server
+/// started again on the same address: the agent sends again what the backup lacks, so both
+/// tickets are there once each.
+fn restore_and_resend(
+    chroot: &Chroot,
+    server: Server,
+    server_cmd: &str,
+    teacher: &str,
+) -> Result<()> {
+    chroot.sh(&format!(
+        "{server_cmd} backup --out /var/lib/handraise/clean-install-backup.db"
+    ))?;
+    chroot.sh(&format!(
+        "{teacher} report --category printer --summary '{AFTER_BACKUP}'"
+    ))?;
+    chroot.sh(&format!("{teacher} sync"))?;
+    let listen = server
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    server.stop()?;
+    chroot.sh(&format!(
+        "mv /var/lib/handraise /var/lib/handraise.before-restore && \
+         install -d -o handraise -g handraise -m 0700 /var/lib/handraise && \
+         {server_cmd} restore --from /var/lib/handraise.before-restore/clean-install-backup.db"
+    ))?;
+    let server = chroot.start_server(&listen)?;
+    // The restored server announces a new generation; the agent re-sends on its next passes.
+    let mut tickets = String::new();
+    for _ in 0..5 {
+        chroot.sh(&format!("{teacher} sync"))?;
+        tickets = chroot.output(&format!("{server_cmd} tickets list --json"))?;
+        if tickets.matches(AFTER_BACKUP).count() == 1 {
+            break;
+        }
+    }
+    server.stop()?;
+    if tickets.matches(SUMMARY).count() != 1 || tickets.matches(AFTER_BACKUP).count() != 1 {
+        bail!("after the restore and a sync, each ticket should be there once: {tickets}");
+    }
+    eprintln!("restore: the backup restored, the ticket synced after it sent again, once");
+    Ok(())
+}
 
 /// The first Debian mirror of this machine's apt sources (one-line or deb822 format), not the
 /// security archive.
@@ -298,9 +348,9 @@ impl Chroot {
         ))
     }
 
-    /// The unit's `ExecStart` as its `User`, on a free port (the only change: the address,
-    /// through the environment, since the host's port 8080 may be taken).
-    fn start_server(&self) -> Result<Server> {
+    /// The unit's `ExecStart` as its `User`, listening on `listen` (the only change: the
+    /// address, through the environment, since the host's port 8080 may be taken).
+    fn start_server(&self, listen: &str) -> Result<Server> {
         let unit = std::fs::read_to_string(
             self.root
                 .join("lib/systemd/system/handraise-server.service"),
@@ -314,7 +364,7 @@ impl Chroot {
         let user = value("User").context("no User")?;
         let mut child = self
             .command(&format!("exec runuser -u {user} -- {exec}"))
-            .env("HANDRAISE_SERVER_LISTEN", "127.0.0.1:0")
+            .env("HANDRAISE_SERVER_LISTEN", listen)
             .stdout(Stdio::piped())
             .process_group(0)
             .spawn()?;
