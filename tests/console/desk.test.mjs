@@ -131,16 +131,18 @@ test("an announcement reaches the agent's cache, me-too reports are counted by r
   const list = await api("GET", "/api/v1/announcements", { token: deviceSecret });
   assert.ok(list.json.announcements.some((a) => a.id === id), list.text);
 
-  const meToo = async (client_id, room) =>
+  const meToo = async (client_id, room, token = deviceSecret) =>
     api("POST", `/api/v1/announcements/${id}/me-too`, {
-      token: deviceSecret,
+      token,
       body: { client_id, created_at: new Date().toISOString(), room, reporter: { display_name: "Ms Rivera" } },
     });
   const first = uuidv7();
   assert.equal((await meToo(first, "7")).status, 201);
   assert.equal((await meToo(first, "7")).status, 200); // a retry is not counted twice
-  assert.equal((await meToo(uuidv7(), "7")).status, 201);
-  const third = await meToo(uuidv7(), "12");
+  // One per device and announcement: another id from the same device is a repeat too.
+  assert.equal((await meToo(uuidv7(), "7")).status, 200);
+  assert.equal((await meToo(uuidv7(), "7", await enroll("room-7-second-pc", SCHOOL))).status, 201);
+  const third = await meToo(uuidv7(), "12", await enroll("room-12-pc", SCHOOL));
   assert.equal(third.status, 201);
   assert.equal(third.json.reports, 3);
 
@@ -203,8 +205,8 @@ test("the dashboard's figures match a known set of tickets", async () => {
   assert.equal(reply.status, 200, reply.text);
   const resolve = await api("POST", `/api/v1/tech/tickets/${known.t3.number}/status`, { token: techToken, body: { status: "resolved" } });
   assert.equal(resolve.status, 200, resolve.text);
-  for (let i = 0; i < 2; i++) {
-    const d = await api("POST", "/api/v1/kb/printer-offline/deflections", { token: rm101, body: { client_id: uuidv7(), created_at: new Date().toISOString() } });
+  for (const token of [rm101, rm204]) {
+    const d = await api("POST", "/api/v1/kb/printer-offline/deflections", { token, body: { client_id: uuidv7(), created_at: new Date().toISOString() } });
     assert.equal(d.status, 201, d.text);
   }
 

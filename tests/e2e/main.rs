@@ -2,17 +2,20 @@
 //! directory, driven by the real `handraise-agent` binary. Build both first
 //! (`cargo xtask test` does).
 
+mod desks;
+mod doctor;
 mod enroll;
 mod faults;
 mod harness;
 mod hostile;
 mod metrics;
 mod proxy;
+mod tls;
 
 use anyhow::Result;
 use harness::{
-    Agent, Api, Filed, Server, assert_each_once, enrolled_pair, filed, is_error_shape, report_many,
-    ticket_body,
+    Agent, Api, Filed, Server, assert_each_once, assert_exactly_once, enrolled_pair, file_and_sync,
+    filed, is_error_shape, report_many, ticket_body,
 };
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -542,5 +545,74 @@ fn a_config_file_in_etc_names_the_data_directory() -> Result<()> {
     let listed: Vec<Value> = serde_json::from_str(&run(&["enroll-token", "list", "--json"])?)?;
     assert_eq!(listed.len(), 1, "{listed:?}");
     assert!(data.join("handraise.db").is_file());
+    Ok(())
+}
+
+/// A server restored from a backup gets back, from the agents and without a teacher doing
+/// anything, the tickets and messages that reached it after the backup, once each.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_restored_server_gets_back_from_the_agents_what_came_after_the_backup() -> Result<()> {
+    use tokio::task::block_in_place;
+    let (mut server, agent) = block_in_place(enrolled_pair)?;
+    let (before, _) = block_in_place(|| file_and_sync(&agent, "printer", "Before the backup"))?;
+    let backup_dir = tempfile::tempdir()?;
+    let backup = backup_dir.path().join("nightly.db");
+    block_in_place(|| server.cli(&["backup", "--out", backup.to_str().expect("utf-8")]))?;
+    let (after, _) = block_in_place(|| file_and_sync(&agent, "wifi", "After the backup"))?;
+    block_in_place(|| {
+        agent.ok(&["message", "--ticket", &before, "--body", "Still jammed"])?;
+        harness::sync_until_done(&agent, 5)
+    })?;
+
+    // The server's disk is lost; a new data directory is restored from the backup.
+    let port = server.port;
+    block_in_place(|| server.stop())?;
+    let restored_dir = tempfile::tempdir()?;
+    let data = restored_dir.path().join("data");
+    let out = std::process::Command::new(harness::bin("handraise-server")?)
+        .args(["restore", "--from"])
+        .arg(&backup)
+        .arg("--data-dir")
+        .arg(&data)
+        .output()?;
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(printed.contains("tickets: 1 rows"), "{printed}");
+    let restored = block_in_place(|| {
+        handraise_testkit::Launch::new(harness::bin("handraise-server")?)
+            .data_dir(&data)
+            .port(port)
+            .start()
+    })?;
+    assert_eq!(restored.count(&after)?, 0, "the backup predates it");
+
+    // The agent's ordinary syncs notice the new generation and send again.
+    block_in_place(|| {
+        handraise_testkit::wait_until(
+            "the agent to send again what the restore lost",
+            Duration::from_secs(60),
+            || {
+                let _ = agent.sync();
+                restored.count(&after).is_ok_and(|n| n == 1)
+            },
+        )
+    })?;
+    block_in_place(|| harness::sync_until_done(&agent, 5))?;
+    assert_exactly_once(&restored, &[before.clone(), after.clone()])?;
+    let tech = block_in_place(|| restored.tech_token("Tech"))?;
+    let number = agent.ticket(&before)?["number"].as_i64().expect("number");
+    let (code, ticket) = Api::new(&restored.url).tech_ticket(&tech, number).await?;
+    assert_eq!(code, 200, "{ticket}");
+    let teacher: Vec<&Value> = ticket["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter(|m| m["body"] == "Still jammed")
+        .collect();
+    assert_eq!(teacher.len(), 1, "the message came back once: {ticket}");
     Ok(())
 }

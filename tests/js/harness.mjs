@@ -196,7 +196,7 @@ export function listeningUrl(child, { timeout = 30_000, what = "handraise-server
     const timer = setTimeout(() => reject(new Error(`${what} did not print its address in ${timeout / 1000} s`)), timeout);
     const onData = (d) => {
       out += d;
-      const m = out.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
+      const m = out.match(/listening on (https?:\/\/127\.0\.0\.1:\d+)/);
       if (m) {
         clearTimeout(timer);
         child.stdout.off("data", onData);

@@ -2,8 +2,10 @@
 //!
 //! - `cargo xtask test [--soak]`: installs what the tests need, then runs the format check,
 //!   clippy and every test (the generated UI bindings checked among them), printing the time
-//!   of each phase. This is what CI runs. `--soak` adds the long loops, long fuzzing and the
-//!   packages installed into a clean Debian 12 root (`cargo xtask clean-install` alone).
+//!   of each phase; Request Tracker is started for the forwarding tests (which then fail
+//!   without it) and stopped after. This is what CI runs. `--soak` adds the long loops, long
+//!   fuzzing and the packages installed into a clean Debian 12 root (`cargo xtask
+//!   clean-install` alone).
 //! - `cargo xtask run`: builds, starts a district server with a demo enrollment token on
 //!   127.0.0.1, enrolls a local agent against it, starts the tray app and prints what to try.
 //! - `cargo xtask codegen`: regenerates `ui/src/lib/bindings.ts` from the Rust IPC types and
@@ -16,6 +18,7 @@ mod clean_install;
 mod deps;
 mod fuzz;
 mod packaging;
+mod rtpeer;
 mod run;
 
 use anyhow::{Context, Result, bail};
@@ -335,17 +338,34 @@ fn test(root: &Path, args: &[String]) -> Result<()> {
             build_server_and_agent(false)?;
             build_app(root)
         })?;
-        phases.run("rust tests", || {
+        // The forwarding tests need Request Tracker: started here, and required (a missing RT
+        // fails them instead of skipping them).
+        let rt = phases.run_value("start Request Tracker", || {
+            rtpeer::start(&rtpeer::start_script(root))
+        });
+        if let Err(e) = &rt {
+            eprintln!("Request Tracker did not start ({e:#}): the forwarding tests will fail");
+        }
+        let tests = phases.run("rust tests", || {
             let mut cmd = cargo();
             cmd.args(["test", "--workspace"])
                 .args(TEST_FEATURES)
                 .env("HANDRAISE_BIN_DIR", &bin_dir)
-                .env(handraise_testkit::REQUIRE_PEERS_ENV, "1");
+                .env(handraise_testkit::REQUIRE_PEERS_ENV, "1")
+                .env("HANDRAISE_RT_REQUIRED", "1");
+            if let Ok(rt) = &rt {
+                cmd.env("HANDRAISE_RT_URL", &rt.url)
+                    .env("HANDRAISE_RT_TOKEN", &rt.token);
+            }
             if soak {
                 cmd.env("HANDRAISE_SOAK", "1");
             }
             run_cmd(&mut cmd)
-        })?;
+        });
+        if rt.is_ok() {
+            let _ = phases.run("stop Request Tracker", || rtpeer::stop(root));
+        }
+        tests?;
         phases.run("fuzz: 30 s per target (600 s with --soak)", || {
             let args: Vec<String> = if soak {
                 vec!["--soak".into()]

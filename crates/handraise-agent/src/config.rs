@@ -94,6 +94,12 @@ pub struct Policy {
     pub hide_facts: Vec<String>,
     /// Start the tray app at login.
     pub autostart: bool,
+    /// Allow a plain `http://` server URL whose host is not this computer (device secrets and
+    /// tickets then travel unencrypted). Without it such a URL is refused.
+    pub allow_insecure_http: bool,
+    /// A PEM file of certificate authorities trusted for the server besides the system's
+    /// (a district's own CA, or a test's self-signed certificate).
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for Policy {
@@ -103,6 +109,8 @@ impl Default for Policy {
             allow_quit: true,
             shortcut: "Ctrl+Alt+H".into(),
             hide_facts: Vec::new(),
+            allow_insecure_http: false,
+            ca_file: None,
         }
     }
 }
@@ -188,8 +196,14 @@ impl Config {
             None => default_data_dir(&sources.env).ok_or(ConfigError::NoDataDir)?,
         };
         let mut config = Config::with_data_dir(data_dir);
+        if let Some(system) = &sources.system_file {
+            config.policy = Policy::from_system_file(system)?;
+        }
+        if let Some(policy) = plist_policy {
+            config.policy = policy;
+        }
         if let Some(url) = merged.server_url {
-            config.server_url = Some(check_server_url(&url)?);
+            config.server_url = Some(check_server_url(&url, &config.policy)?);
         }
         config.enrollment_token = merged.enrollment_token;
         config.school = merged.school;
@@ -199,12 +213,6 @@ impl Config {
         }
         if let Some(v) = merged.sync_interval_secs {
             config.sync_interval_secs = v.max(1);
-        }
-        if let Some(system) = &sources.system_file {
-            config.policy = Policy::from_system_file(system)?;
-        }
-        if let Some(policy) = plist_policy {
-            config.policy = policy;
         }
         if let Some(url) = merged.internet_check_url {
             // An empty value turns the internet check off.
@@ -394,9 +402,15 @@ pub fn default_data_dir(env: &HashMap<String, String>) -> Option<PathBuf> {
     }
 }
 
-/// Validates a server URL: `https://` always, `http://` with a warning unless
-/// the host is loopback. Returns it without a trailing slash.
-pub fn check_server_url(url: &str) -> Result<String, ConfigError> {
+/// Why a plain `http://` URL to another computer is refused, naming the setting that allows it.
+pub const INSECURE_HTTP_REFUSED: &str = "plain http:// to a server that is not this computer \
+     would send the device's secret and its tickets unencrypted: use https://, or have the \
+     district set allow_insecure_http = true in the [policy] table of the system \
+     configuration file";
+
+/// Validates a server URL: `https://` always; `http://` when the host is loopback, or when
+/// `policy.allow_insecure_http` (with a warning). Returns it without a trailing slash.
+pub fn check_server_url(url: &str, policy: &Policy) -> Result<String, ConfigError> {
     let url = url.trim().trim_end_matches('/');
     let invalid = |reason: &str| ConfigError::InvalidUrl {
         url: url.to_owned(),
@@ -417,14 +431,15 @@ pub fn check_server_url(url: &str) -> Result<String, ConfigError> {
     }
     match scheme.to_ascii_lowercase().as_str() {
         "https" => {}
-        "http" => {
-            if !is_loopback_host(host) {
-                tracing::warn!(
-                    url,
-                    "the server URL uses plain http://; device secrets travel unencrypted — use https://"
-                );
-            }
+        "http" if is_loopback_host(host) => {}
+        "http" if policy.allow_insecure_http => {
+            tracing::warn!(
+                url,
+                "the server URL uses plain http:// (allowed by policy allow_insecure_http); \
+                 device secrets travel unencrypted — use https://"
+            );
         }
+        "http" => return Err(invalid(INSECURE_HTTP_REFUSED)),
         _ => return Err(invalid("it must start with https:// or http://")),
     }
     Ok(url.to_owned())
@@ -449,16 +464,7 @@ mod tests {
             "server_url = \"https://help.example\"\n[policy]\nallow_quit = false\nhide_facts = [\"processes\"]\n",
             "[policy]\nallow_quit = true\n",
         );
-        let sources = ConfigSources {
-            system_file: Some(system),
-            system_preferences: Vec::new(),
-            user_file: Some(user),
-            env: HashMap::new(),
-            flags: ConfigLayer {
-                data_dir: Some(dir.path().join("data")),
-                ..Default::default()
-            },
-        };
+        let sources = files_only(dir.path(), system, user);
         let config = Config::load_from(&sources).expect("loads");
         assert!(
             !config.policy.allow_quit,
@@ -478,6 +484,20 @@ mod tests {
         let p = dir.join(name);
         std::fs::write(&p, text).expect("write fixture");
         p
+    }
+
+    /// Sources of just these two files, with the data directory in `dir`.
+    fn files_only(dir: &Path, system: PathBuf, user: PathBuf) -> ConfigSources {
+        ConfigSources {
+            system_file: Some(system),
+            system_preferences: Vec::new(),
+            user_file: Some(user),
+            env: HashMap::new(),
+            flags: ConfigLayer {
+                data_dir: Some(dir.join("data")),
+                ..Default::default()
+            },
+        }
     }
 
     /// A system and a user configuration file with these texts, in a fresh directory.
@@ -591,17 +611,76 @@ backoff_cap_secs = 20
 
     #[test]
     fn server_url_checks() {
+        let strict = Policy::default();
+        let check = |url: &str| check_server_url(url, &strict);
         assert_eq!(
-            check_server_url("https://help.example/").expect("ok"),
+            check("https://help.example/").expect("ok"),
             "https://help.example"
         );
-        assert!(check_server_url("http://127.0.0.1:8080").is_ok());
-        assert!(check_server_url("http://[::1]:8080").is_ok());
-        assert!(check_server_url("http://help.example").is_ok());
-        assert!(check_server_url("ftp://help.example").is_err());
-        assert!(check_server_url("help.example").is_err());
-        assert!(check_server_url("https://").is_err());
+        assert!(check("http://127.0.0.1:8080").is_ok());
+        assert!(check("http://[::1]:8080").is_ok());
+        assert!(check("http://localhost:8080").is_ok());
+        assert!(check("ftp://help.example").is_err());
+        assert!(check("help.example").is_err());
+        assert!(check("https://").is_err());
         assert!(is_loopback_host("localhost"));
         assert!(!is_loopback_host("help.example"));
+    }
+
+    #[test]
+    fn plain_http_to_another_computer_needs_the_policy() {
+        let strict = Policy::default();
+        for url in [
+            "http://help.example",
+            "http://10.0.0.5:8080",
+            "HTTP://help.example/",
+        ] {
+            let err = check_server_url(url, &strict).expect_err("refused");
+            let text = err.to_string();
+            assert!(text.contains("allow_insecure_http = true"), "{text}");
+            assert!(text.contains("[policy]"), "{text}");
+        }
+        let lax = Policy {
+            allow_insecure_http: true,
+            ..Policy::default()
+        };
+        assert_eq!(
+            check_server_url("http://help.example/", &lax)
+                .ok()
+                .as_deref(),
+            Some("http://help.example")
+        );
+        // The policy comes from the system file, and loading refuses the URL without it.
+        let (dir, system, user) = system_and_user(
+            "[policy]\nca_file = \"/etc/handraise/district-ca.pem\"\n",
+            "server_url = \"http://help.example\"\n",
+        );
+        let mut sources = files_only(dir.path(), system, user);
+        let err = Config::load_from(&sources).expect_err("refused");
+        assert!(err.to_string().contains("allow_insecure_http"), "{err}");
+        let system = write(
+            dir.path(),
+            "system.toml",
+            "[policy]\nallow_insecure_http = true\nca_file = \"/etc/handraise/district-ca.pem\"\n",
+        );
+        sources.system_file = Some(system);
+        let config = Config::load_from(&sources).expect("allowed by policy");
+        assert_eq!(config.server_url.as_deref(), Some("http://help.example"));
+        assert_eq!(
+            config.policy.ca_file,
+            Some(PathBuf::from("/etc/handraise/district-ca.pem"))
+        );
+        // A user's own file cannot allow it.
+        let user = write(
+            dir.path(),
+            "user.toml",
+            "server_url = \"http://help.example\"\n[policy]\nallow_insecure_http = true\n",
+        );
+        let sources = ConfigSources {
+            system_file: None,
+            user_file: Some(user),
+            ..sources
+        };
+        assert!(Config::load_from(&sources).is_err());
     }
 }

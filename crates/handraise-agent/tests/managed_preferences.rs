@@ -36,6 +36,7 @@ fn a_binary_managed_preferences_file_carries_every_key_and_the_policy() {
             autostart: true,
             shortcut: "Ctrl+Alt+J".into(),
             hide_facts: vec!["processes".into(), "printers".into()],
+            ..Policy::default()
         })
     );
     assert_eq!(

@@ -13,11 +13,14 @@
 //! - `agent`: the agent core: report-to-durable latency, snapshot times, and
 //!   draining a queue of tickets to the server.
 //! - `rt`: the same ticket creation against Request Tracker's REST2 API.
+//! - `slow`: hundreds of slow clients (headers or a body a byte at a time, or
+//!   nothing at all) held against the server while one normal agent works.
 
 mod agent;
 mod intake;
 mod longpoll;
 mod rt;
+mod slow;
 mod stats;
 
 use anyhow::{Result, bail};
@@ -40,6 +43,8 @@ enum Command {
     Agent(agent::Args),
     /// Ticket creation against Request Tracker REST2.
     Rt(rt::Args),
+    /// Slow clients held against the server while a normal agent works.
+    Slow(slow::Args),
 }
 
 fn main() -> Result<()> {
@@ -53,6 +58,7 @@ fn main() -> Result<()> {
             Command::Longpoll(a) => longpoll::run(a).await,
             Command::Agent(a) => agent::run(a).await,
             Command::Rt(a) => rt::run(a).await,
+            Command::Slow(a) => slow::run(a).await,
         }
     })
 }

@@ -10,9 +10,9 @@ use crate::state::AppState;
 use crate::store::{DeviceRecord, Technician, UserRecord, now_utc};
 use axum::extract::ConnectInfo;
 use axum::extract::FromRequestParts;
-use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use axum::http::{Extensions, HeaderMap, header};
 use std::convert::Infallible;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
@@ -32,6 +32,46 @@ fn bearer_hash(parts: &Parts) -> Result<String, AppError> {
     ))
 }
 
+/// A bearer the `guard` middleware already found valid ([`check_bearer`]),
+/// kept in the request so the extractor does not look it up again.
+#[derive(Debug, Clone)]
+enum Checked {
+    Device(DeviceRecord),
+    Tech(UserRecord),
+}
+
+/// Whether the request bears a valid credential of the API its path is on:
+/// a live device's secret on the agent API, a live technician token on
+/// `/api/v1/tech/`. What it found stays in the request for [`DeviceAuth`]
+/// and the technician extractors. Anything else (no bearer, a bad one, a
+/// console page) is unauthenticated.
+pub async fn check_bearer(parts: &mut Parts, state: &AppState) -> bool {
+    let Some(token) = bearer(&parts.headers).map(str::to_owned) else {
+        return false;
+    };
+    let path = parts.uri.path();
+    let checked = if path.starts_with("/api/v1/tech/") {
+        let user = state
+            .blocking(move |s| enrollment::tech_token_user(s, &token, now_utc()))
+            .await;
+        user.ok().flatten().map(Checked::Tech)
+    } else if path.starts_with("/api/v1/") {
+        let device = state.device_by_secret_hash(hash_secret(&token)).await;
+        device
+            .ok()
+            .flatten()
+            .filter(|d| !d.revoked)
+            .map(Checked::Device)
+    } else {
+        None
+    };
+    let valid = checked.is_some();
+    if let Some(checked) = checked {
+        parts.extensions.insert(checked);
+    }
+    valid
+}
+
 /// An authenticated, non-revoked device that is within its rate limit.
 #[derive(Debug, Clone)]
 pub struct DeviceAuth(pub DeviceRecord);
@@ -40,10 +80,13 @@ impl FromRequestParts<AppState> for DeviceAuth {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let device = state
-            .device_by_secret_hash(bearer_hash(parts)?)
-            .await?
-            .ok_or(AppError::Unauthorized)?;
+        let device = match parts.extensions.remove::<Checked>() {
+            Some(Checked::Device(device)) => device,
+            _ => state
+                .device_by_secret_hash(bearer_hash(parts)?)
+                .await?
+                .ok_or(AppError::Unauthorized)?,
+        };
         if device.revoked {
             return Err(AppError::DeviceRevoked);
         }
@@ -56,7 +99,10 @@ impl FromRequestParts<AppState> for DeviceAuth {
 /// The enabled console user whose live technician API token the request
 /// bears; looked up on every request, so a revoked or expired token, or a
 /// disabled user, is refused at once.
-async fn tech_user(parts: &Parts, state: &AppState) -> Result<UserRecord, AppError> {
+async fn tech_user(parts: &mut Parts, state: &AppState) -> Result<UserRecord, AppError> {
+    if let Some(Checked::Tech(user)) = parts.extensions.remove::<Checked>() {
+        return Ok(user);
+    }
     let token = bearer(&parts.headers)
         .ok_or(AppError::Unauthorized)?
         .to_owned();
@@ -106,15 +152,19 @@ impl FromRequestParts<AppState> for AdminTechAuth {
 #[derive(Debug, Clone, Copy)]
 pub struct ClientIp(pub IpAddr);
 
+/// The TCP peer of a request; unspecified when not served over TCP.
+fn peer(extensions: &Extensions) -> IpAddr {
+    extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ci| ci.0.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+}
+
 impl FromRequestParts<AppState> for ClientIp {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ci| ci.0.ip())
-            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        let peer = peer(&parts.extensions);
         let forwarded: Option<Vec<&str>> = parts
             .headers
             .get_all(X_FORWARDED_FOR)
@@ -129,6 +179,37 @@ impl FromRequestParts<AppState> for ClientIp {
         )))
     }
 }
+
+/// Put on every request that came over the server's own TLS, by the accept
+/// loop (`transport`).
+#[derive(Debug, Clone, Copy)]
+pub struct OverTls;
+
+/// Whether the client reached the server over HTTPS: over the server's own
+/// TLS ([`OverTls`]), or through one of the `trusted_proxies` saying so
+/// (`X-Forwarded-Proto: https`, or `proto=https` in `Forwarded`). From any
+/// other peer those headers are ignored.
+pub fn is_secure(headers: &HeaderMap, extensions: &Extensions, trusted: &TrustedProxies) -> bool {
+    if extensions.get::<OverTls>().is_some() {
+        return true;
+    }
+    if !trusted.contains(peer(extensions)) {
+        return false;
+    }
+    let forwarded_proto = headers
+        .get(X_FORWARDED_PROTO)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"));
+    let forwarded = headers
+        .get(header::FORWARDED)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().contains("proto=https"));
+    forwarded_proto || forwarded
+}
+
+/// The header a TLS-terminating proxy names the client's scheme in.
+const X_FORWARDED_PROTO: &str = "x-forwarded-proto";
 
 /// The header a reverse proxy appends the address it received from to.
 const X_FORWARDED_FOR: &str = "x-forwarded-for";

@@ -1,10 +1,14 @@
 //! Command line: `init`, `serve`, `enroll-token create|list|revoke`,
 //! `devices list|allow-reenroll|reenrollments` (in `enroll`),
 //! `tech-token create|list|revoke`, `user add`, `user list`, `tickets list`,
-//! `kb list|export|import`, `purge`, `backup`. Every command accepts `--data-dir` before or
+//! `kb list|export|import`, `purge`, `backup`, `restore`, `desk add|list|test|enable|disable|default|route|retry|skip` (in `desk`). Every command accepts `--data-dir` before or
 //! after the subcommand, or `HANDRAISE_SERVER_DATA_DIR`.
 
+mod desk;
+mod doctor;
 mod enroll;
+mod kb;
+mod ops;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
@@ -12,8 +16,12 @@ use enroll::{DevicesCommand, EnrollTokenCommand};
 use handraise_server::config::Location;
 use handraise_server::service::accounts::{self, UserInput};
 use handraise_server::service::enrollment;
-use handraise_server::store::{AccountStore, AdminStore, KbStore, Role, TicketStore, now_utc};
+use handraise_server::store::{
+    AccountStore, Role, TicketDetail, TicketFilter, TicketOrder, TicketQuery, now_utc,
+};
+use handraise_server::transport::{self, Tls};
 use handraise_server::{AppState, Store, init_data_dir, open_data_dir};
+use kb::{KbCommand, kb_export, kb_import, kb_list};
 use serde::Serialize;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -64,10 +72,23 @@ enum Command {
     /// Inspect tickets.
     #[command(subcommand)]
     Tickets(TicketsCommand),
+    /// Help desks that new tickets are forwarded to (Request Tracker).
+    #[command(subcommand)]
+    Desk(desk::DeskCommand),
     /// Write a consistent copy of the database (safe while serving).
     Backup {
         #[arg(long)]
         out: PathBuf,
+    },
+    /// Check this server: configuration, database, disk, TLS certificate,
+    /// the listen address, backups and devices' clocks; one line each. Exits
+    /// non-zero only when a check fails.
+    Doctor(JsonFlag),
+    /// Restore a backup into a new or empty data directory (never over a
+    /// database); agents then send again what the backup lacks.
+    Restore {
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
     },
     /// The knowledge base as documents (Markdown with front matter).
     #[command(subcommand)]
@@ -83,39 +104,6 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-}
-
-#[derive(Debug, Subcommand)]
-enum KbCommand {
-    /// List every article (published or not).
-    List {
-        /// Print a JSON array of {slug, title, categories, keywords, published, version}.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Write one Markdown file per article (SLUG.md) into FOLDER.
-    Export {
-        #[arg(long, value_name = "FOLDER")]
-        out: PathBuf,
-    },
-    /// Create or update articles (by slug) from the *.md files of FOLDER. A
-    /// malformed file is reported by name and line and the others are still
-    /// imported; the exit status is 1 when any file failed.
-    Import {
-        #[arg(value_name = "FOLDER")]
-        folder: PathBuf,
-    },
-}
-
-/// One article in `kb list --json`.
-#[derive(Debug, Serialize)]
-struct ArticleLine {
-    slug: String,
-    title: String,
-    categories: Vec<handraise_wire::Category>,
-    keywords: Vec<String>,
-    published: bool,
-    version: i64,
 }
 
 /// `purge --json`.
@@ -206,11 +194,18 @@ enum UserCommand {
 
 #[derive(Debug, Subcommand)]
 enum TicketsCommand {
-    /// List every ticket in every status.
+    /// List tickets in every status, newest first, a page at a time.
     List {
-        /// Print a JSON array.
+        /// Print a JSON array: every ticket, oldest first (read a page at a
+        /// time), or only the page given with `--page`.
         #[arg(long)]
         json: bool,
+        /// Tickets per page (1 to 200).
+        #[arg(long, default_value_t = handraise_server::service::tickets::PAGE_SIZE)]
+        limit: usize,
+        /// Which page, from 1.
+        #[arg(long)]
+        page: Option<usize>,
     },
 }
 
@@ -366,18 +361,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Tickets(TicketsCommand::List { json }) => list_tickets(&data_dir, json),
+        Command::Tickets(TicketsCommand::List { json, limit, page }) => {
+            list_tickets(&data_dir, json, limit, page)
+        }
+        Command::Desk(command) => desk::run(&data_dir, command).await,
         Command::Kb(KbCommand::List { json }) => kb_list(&data_dir, json),
         Command::Kb(KbCommand::Export { out }) => kb_export(&data_dir, &out),
         Command::Kb(KbCommand::Import { folder }) => kb_import(&data_dir, &folder),
         Command::Purge { as_of, json } => purge(&data_dir, as_of.as_deref(), json),
-        Command::Backup { out } => {
-            let store = open(&data_dir)?;
-            store
-                .backup(&out)
-                .with_context(|| format!("backing up to {}", out.display()))?;
-            println!("backup written to {}", out.display());
-            Ok(())
+        Command::Backup { out } => ops::backup(&data_dir, &out),
+        Command::Restore { from } => ops::restore(&data_dir, &from),
+        Command::Doctor(JsonFlag { json }) => {
+            if doctor::doctor(&location, json).await? {
+                Ok(())
+            } else {
+                bail!("a check failed")
+            }
         }
     }
 }
@@ -409,126 +408,6 @@ fn init(location: &Location) -> anyhow::Result<()> {
         added.len(),
         handraise_server::kb::DEFAULT_FILES.len() - added.len()
     );
-    Ok(())
-}
-
-fn kb_list(data_dir: &Path, json: bool) -> anyhow::Result<()> {
-    let store = open(data_dir)?;
-    let (_, mut articles) = store.kb_changes(0)?;
-    articles.sort_by(|a, b| a.slug.cmp(&b.slug));
-    let mut out = std::io::stdout().lock();
-    if json {
-        let lines: Vec<ArticleLine> = articles
-            .into_iter()
-            .map(|a| ArticleLine {
-                slug: a.slug,
-                title: a.title,
-                categories: a.categories,
-                keywords: a.keywords,
-                published: a.published,
-                version: a.version,
-            })
-            .collect();
-        serde_json::to_writer_pretty(&mut out, &lines)?;
-        writeln!(out)?;
-    } else {
-        for a in &articles {
-            let cats: Vec<&str> = a.categories.iter().map(|c| c.as_str()).collect();
-            writeln!(
-                out,
-                "{:<40} {:<11} {:<24} {}",
-                a.slug,
-                if a.published {
-                    "published"
-                } else {
-                    "unpublished"
-                },
-                cats.join(","),
-                a.title
-            )?;
-        }
-        writeln!(out, "{} article(s)", articles.len())?;
-    }
-    out.flush()?;
-    Ok(())
-}
-
-fn kb_export(data_dir: &Path, folder: &Path) -> anyhow::Result<()> {
-    let store = open(data_dir)?;
-    let (_, articles) = store.kb_changes(0)?;
-    std::fs::create_dir_all(folder)
-        .with_context(|| format!("cannot create {}", folder.display()))?;
-    for a in &articles {
-        let doc = handraise_server::service::article_input(a.clone());
-        let path = folder.join(format!("{}.md", a.slug));
-        std::fs::write(&path, handraise_server::kb::format(&doc))
-            .with_context(|| format!("cannot write {}", path.display()))?;
-    }
-    println!(
-        "{} article(s) written to {}",
-        articles.len(),
-        folder.display()
-    );
-    Ok(())
-}
-
-fn kb_import(data_dir: &Path, folder: &Path) -> anyhow::Result<()> {
-    let store = open(data_dir)?;
-    let mut files: Vec<PathBuf> = std::fs::read_dir(folder)
-        .with_context(|| format!("cannot read {}", folder.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "md") && p.is_file())
-        .collect();
-    files.sort();
-    let (mut created, mut updated, mut unchanged, mut failed) = (0, 0, 0, 0);
-    for path in &files {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let outcome = std::fs::read_to_string(path)
-            .map_err(|e| format!("{name}: cannot read: {e}"))
-            .and_then(|text| {
-                handraise_server::kb::parse(&text)
-                    .map_err(|e| format!("{name}:{}: {}", e.line, e.message))
-            })
-            .and_then(|doc| {
-                handraise_server::service::article_record(doc).map_err(|e| format!("{name}:1: {e}"))
-            });
-        let input = match outcome {
-            Ok(input) => input,
-            Err(message) => {
-                eprintln!("error: {message}");
-                failed += 1;
-                continue;
-            }
-        };
-        let existing = store.article(&input.slug)?;
-        let same = existing.as_ref().is_some_and(|a| {
-            a.title == input.title
-                && a.body == input.body
-                && a.categories == input.categories
-                && a.keywords == input.keywords
-                && a.published == input.published
-        });
-        if same {
-            unchanged += 1;
-            continue;
-        }
-        store.put_article(&input, now_utc())?;
-        if existing.is_some() {
-            updated += 1;
-        } else {
-            created += 1;
-        }
-    }
-    println!(
-        "{created} created, {updated} updated, {unchanged} unchanged, {failed} failed ({} file(s))",
-        files.len()
-    );
-    if failed > 0 {
-        bail!("{failed} file(s) could not be imported (the others were)");
-    }
     Ok(())
 }
 
@@ -621,11 +500,21 @@ async fn serve(location: &Location, listen: Option<String>) -> anyhow::Result<()
     if let Some(listen) = listen {
         config.listen = listen;
     }
-    let listener = tokio::net::TcpListener::bind(&config.listen)
+    transport::raise_open_file_limit();
+    let listener = transport::bind(&config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let tls = match config.tls_files(data_dir)? {
+        Some((cert, key)) => {
+            let tls = Tls::load(&cert, &key)?;
+            transport::reload_on_sighup(Arc::clone(&tls));
+            Some(tls)
+        }
+        None => None,
+    };
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, data_dir = %data_dir.display(), "serving");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(%addr, scheme, data_dir = %data_dir.display(), "serving");
     let store: Arc<dyn Store> = Arc::new(store);
     let metrics_listen = config.metrics_listen.clone();
     let state = AppState::new(store, config);
@@ -635,12 +524,17 @@ async fn serve(location: &Location, listen: Option<String>) -> anyhow::Result<()
     }
     {
         let mut out = std::io::stdout().lock();
-        writeln!(out, "listening on http://{addr}")?;
-        writeln!(out, "console: http://{addr}/console/")?;
+        writeln!(out, "listening on {scheme}://{addr}")?;
+        writeln!(out, "console: {scheme}://{addr}/console/")?;
         out.flush()?;
     }
     spawn_daily_purge(Arc::clone(state.store()));
-    handraise_server::serve(listener, state, shutdown_signal()).await?;
+    ops::spawn_scheduled_backups(Arc::clone(state.store()), state.config());
+    let feed = state.clone();
+    handraise_server::service::forward::spawn(Arc::clone(state.store()), move |device| {
+        feed.feed().notify(device)
+    });
+    handraise_server::serve_with(listener, state, tls, shutdown_signal()).await?;
     Ok(())
 }
 
@@ -744,10 +638,48 @@ async fn shutdown_signal() {
     }
 }
 
-fn list_tickets(data_dir: &Path, json: bool) -> anyhow::Result<()> {
+/// The tickets `tickets list` prints: page `page` of `limit`, newest first;
+/// without a page (for `--json`), every ticket oldest first, read
+/// `MAX_PAGE_SIZE` at a time so no read holds the store for long.
+fn tickets_to_list(
+    store: &dyn Store,
+    limit: usize,
+    page: Option<usize>,
+) -> anyhow::Result<Vec<TicketDetail>> {
+    use handraise_server::service::tickets::{MAX_PAGE_SIZE, page_size};
+    let query = |before, offset, limit| TicketQuery {
+        filter: TicketFilter::default(),
+        order: TicketOrder::Newest,
+        before,
+        offset,
+        limit,
+    };
+    if let Some(page) = page {
+        let limit = page_size(Some(limit))?;
+        let offset = page.max(1).saturating_sub(1).saturating_mul(limit);
+        return Ok(store.ticket_page(&query(None, offset, limit))?);
+    }
+    let mut all = Vec::new();
+    let mut before = None;
+    loop {
+        let batch = store.ticket_page(&query(before, 0, MAX_PAGE_SIZE))?;
+        let Some(last) = batch.last() else { break };
+        before = Some(last.ticket.number);
+        all.extend(batch);
+    }
+    all.reverse();
+    Ok(all)
+}
+
+fn list_tickets(
+    data_dir: &Path,
+    json: bool,
+    limit: usize,
+    page: Option<usize>,
+) -> anyhow::Result<()> {
     let store = open(data_dir)?;
-    let mut tickets = store.list_tickets(None)?;
-    tickets.sort_by_key(|d| d.ticket.number);
+    let page = if json { page } else { Some(page.unwrap_or(1)) };
+    let tickets = tickets_to_list(&store, limit, page)?;
     let lines: Vec<TicketLine> = tickets
         .into_iter()
         .map(|d| TicketLine {
@@ -780,8 +712,21 @@ fn list_tickets(data_dir: &Path, json: bool) -> anyhow::Result<()> {
                 t.summary
             )?;
         }
-        writeln!(out, "{} ticket(s)", lines.len())?;
+        let page = page.unwrap_or(1).max(1);
+        if lines.len() < limit && page == 1 {
+            writeln!(out, "{} ticket(s)", lines.len())?;
+        } else {
+            writeln!(
+                out,
+                "page {page}: {} ticket(s), newest first; --page {} for older ones",
+                lines.len(),
+                page + 1
+            )?;
+        }
     }
     out.flush()?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

@@ -55,6 +55,16 @@ pub struct Config {
     /// is believed: from them, the client address is the rightmost hop that
     /// is not itself a trusted proxy. Empty: the TCP peer is the client.
     pub trusted_proxies: TrustedProxies,
+    /// Tickets one device may file per UTC day; beyond it 429 `quota_exceeded`.
+    pub device_tickets_per_day: u64,
+    /// Teacher messages one device may send per UTC day.
+    pub device_messages_per_day: u64,
+    /// Screenshot bytes one device may upload per UTC day.
+    pub device_screenshot_bytes_per_day: u64,
+    /// Requests in flight at once from one client address that carry no
+    /// valid device or technician bearer (enrollment, sign-in, pages, bad
+    /// credentials); beyond it 429.
+    pub max_unauthenticated_per_client: usize,
     /// A second address that serves only `/metrics`, open to whoever reaches
     /// it (bind it to the monitoring network). Unset: no such listener.
     pub metrics_listen: Option<String>,
@@ -64,6 +74,35 @@ pub struct Config {
     pub metrics_token_file: Option<PathBuf>,
     /// `text` (for people) or `json` (one object a line, for log shippers).
     pub log_format: LogFormat,
+    /// Where `serve` writes scheduled backups (`handraise-<time>.db`, each
+    /// checked after writing). Unset: no scheduled backups.
+    pub backup_dir: Option<PathBuf>,
+    /// Hours between scheduled backups.
+    pub backup_every_hours: u32,
+    /// Scheduled backups kept; the oldest beyond it are removed.
+    pub backup_keep: u32,
+    /// PEM certificate chain and private key: with both, `serve` speaks HTTPS
+    /// itself (reloading them on SIGHUP). A relative path is in the data
+    /// directory. Without them, plain HTTP.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// Seconds a client has to finish a request's headers, counted from when
+    /// the server starts waiting for them: on a new connection (the TLS
+    /// handshake included) and on a kept-alive one after its last answer.
+    /// Then the connection is closed.
+    pub header_read_timeout_secs: u64,
+    /// Seconds a connection may stay open with no request being handled and
+    /// no bytes moving (a client that stopped reading its answer); then it is
+    /// closed. A pending long-poll is a request being handled.
+    pub idle_timeout_secs: u64,
+    /// Open connections at most (each long-polling agent holds one). When full,
+    /// the server stops accepting: new connections wait in the listen backlog
+    /// until one closes. Lowered to what the open-file limit allows.
+    pub max_connections: usize,
+    /// Console cookies are always `Secure` with the `__Host-` prefix, even
+    /// when the request does not look like HTTPS (a TLS proxy that is not
+    /// among `trusted_proxies`).
+    pub always_secure_cookies: bool,
 }
 
 /// How log lines are written.
@@ -105,9 +144,22 @@ impl Default for Config {
             session_hours: 12,
             timezone: Zone::system(),
             trusted_proxies: TrustedProxies::default(),
+            device_tickets_per_day: 2_000,
+            device_messages_per_day: 5_000,
+            device_screenshot_bytes_per_day: 500 * 1024 * 1024,
+            max_unauthenticated_per_client: 32,
             metrics_listen: None,
             metrics_token_file: None,
             log_format: LogFormat::Text,
+            backup_dir: None,
+            backup_every_hours: 24,
+            backup_keep: 7,
+            tls_cert: None,
+            tls_key: None,
+            header_read_timeout_secs: 30,
+            idle_timeout_secs: 60,
+            max_connections: 20_000,
+            always_secure_cookies: false,
         }
     }
 }
@@ -132,6 +184,8 @@ pub enum ConfigError {
     },
     #[error("environment variable {name}={value:?} is not valid")]
     Env { name: String, value: String },
+    #[error("{0}")]
+    Invalid(String),
     #[error("cannot serialise the configuration: {0}")]
     Serialise(#[from] toml::ser::Error),
     #[error("no data directory: give --data-dir (or HANDRAISE_SERVER_DATA_DIR){}", match .0 {
@@ -200,7 +254,9 @@ impl Location {
         };
         let text = format!(
             "# HandRaise district server configuration. Every key is optional.\n\
-             # Environment variables HANDRAISE_SERVER_<KEY> (upper case) override it.\n{}",
+             # Environment variables HANDRAISE_SERVER_<KEY> (upper case) override it.\n\
+             # For HTTPS without a proxy: tls_cert = \"cert.pem\" and tls_key = \"key.pem\"\n\
+             # (PEM; relative to the data directory; reloaded on SIGHUP).\n{}",
             toml::to_string_pretty(&config)?
         );
         std::fs::write(path, text).map_err(|source| ConfigError::Write {
@@ -287,16 +343,68 @@ impl Config {
         env!(session_hours, "HANDRAISE_SERVER_SESSION_HOURS");
         env!(timezone, "HANDRAISE_SERVER_TIMEZONE");
         env!(trusted_proxies, "HANDRAISE_SERVER_TRUSTED_PROXIES");
+        env!(
+            device_tickets_per_day,
+            "HANDRAISE_SERVER_DEVICE_TICKETS_PER_DAY"
+        );
+        env!(
+            device_messages_per_day,
+            "HANDRAISE_SERVER_DEVICE_MESSAGES_PER_DAY"
+        );
+        env!(
+            device_screenshot_bytes_per_day,
+            "HANDRAISE_SERVER_DEVICE_SCREENSHOT_BYTES_PER_DAY"
+        );
+        env!(
+            max_unauthenticated_per_client,
+            "HANDRAISE_SERVER_MAX_UNAUTHENTICATED_PER_CLIENT"
+        );
         env!(log_format, "HANDRAISE_SERVER_LOG_FORMAT");
+        env!(backup_every_hours, "HANDRAISE_SERVER_BACKUP_EVERY_HOURS");
+        env!(backup_keep, "HANDRAISE_SERVER_BACKUP_KEEP");
+        env!(
+            header_read_timeout_secs,
+            "HANDRAISE_SERVER_HEADER_READ_TIMEOUT_SECS"
+        );
+        env!(idle_timeout_secs, "HANDRAISE_SERVER_IDLE_TIMEOUT_SECS");
+        env!(max_connections, "HANDRAISE_SERVER_MAX_CONNECTIONS");
+        env!(
+            always_secure_cookies,
+            "HANDRAISE_SERVER_ALWAYS_SECURE_COOKIES"
+        );
         // Optional settings: an empty value unsets them.
-        let optional = |name: &str| get(name).map(|v| v.trim().to_owned());
-        if let Some(v) = optional("HANDRAISE_SERVER_METRICS_LISTEN") {
-            self.metrics_listen = Some(v).filter(|v| !v.is_empty());
+        if let Some(v) = get("HANDRAISE_SERVER_METRICS_LISTEN") {
+            self.metrics_listen = Some(v.trim().to_owned()).filter(|v| !v.is_empty());
         }
-        if let Some(v) = optional("HANDRAISE_SERVER_METRICS_TOKEN_FILE") {
-            self.metrics_token_file = Some(PathBuf::from(v)).filter(|p| !p.as_os_str().is_empty());
+        for (field, name) in [
+            (&mut self.tls_cert, "HANDRAISE_SERVER_TLS_CERT"),
+            (&mut self.tls_key, "HANDRAISE_SERVER_TLS_KEY"),
+            (&mut self.backup_dir, "HANDRAISE_SERVER_BACKUP_DIR"),
+            (
+                &mut self.metrics_token_file,
+                "HANDRAISE_SERVER_METRICS_TOKEN_FILE",
+            ),
+        ] {
+            if let Some(v) = get(name) {
+                *field = Some(v.trim()).filter(|v| !v.is_empty()).map(PathBuf::from);
+            }
         }
         Ok(())
+    }
+
+    /// The certificate and key files (relative ones in `data_dir`), when
+    /// `serve` is to speak HTTPS; one without the other is an error.
+    pub fn tls_files(&self, data_dir: &Path) -> Result<Option<(PathBuf, PathBuf)>, ConfigError> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Ok(Some((data_dir.join(cert), data_dir.join(key)))),
+            (None, None) => Ok(None),
+            (Some(_), None) => Err(ConfigError::Invalid(
+                "tls_cert is set but tls_key is not: HTTPS needs both".into(),
+            )),
+            (None, Some(_)) => Err(ConfigError::Invalid(
+                "tls_key is set but tls_cert is not: HTTPS needs both".into(),
+            )),
+        }
     }
 }
 
@@ -520,5 +628,29 @@ mod tests {
         // The default file round-trips with the list in it.
         let text = toml::to_string_pretty(&c).unwrap_or_default();
         assert_eq!(Config::parse(&text).ok(), Some(c));
+    }
+
+    #[test]
+    fn tls_needs_both_files_relative_to_the_data_directory() {
+        let dir = Path::new("/srv/handraise");
+        let mut c = Config::default();
+        assert!(matches!(c.tls_files(dir), Ok(None)));
+        let env = c.apply_env(|n| match n {
+            "HANDRAISE_SERVER_TLS_CERT" => Some("cert.pem".into()),
+            "HANDRAISE_SERVER_HEADER_READ_TIMEOUT_SECS" => Some("5".into()),
+            "HANDRAISE_SERVER_ALWAYS_SECURE_COOKIES" => Some("true".into()),
+            _ => None,
+        });
+        assert!(env.is_ok());
+        assert_eq!(c.header_read_timeout_secs, 5);
+        assert!(c.always_secure_cookies);
+        let half = c.tls_files(dir).err().map(|e| e.to_string());
+        assert!(half.is_some_and(|e| e.contains("tls_key is not")));
+        let c = Config::parse("tls_cert = \"cert.pem\"\ntls_key = \"/etc/ssl/key.pem\"\n");
+        let files = c.ok().and_then(|c| c.tls_files(dir).ok().flatten());
+        assert_eq!(
+            files,
+            Some((dir.join("cert.pem"), PathBuf::from("/etc/ssl/key.pem")))
+        );
     }
 }

@@ -35,6 +35,12 @@ pub enum AppError {
     Invalid(String),
     #[error("too many requests; retry after {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
+    /// A device's daily quota is used up (the message names which).
+    #[error("{message}")]
+    QuotaExceeded {
+        message: String,
+        retry_after_secs: u64,
+    },
     #[error("the request took too long")]
     Timeout,
     #[error("the server is shutting down; retry shortly")]
@@ -68,7 +74,9 @@ impl AppError {
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::RateLimited { .. } | AppError::QuotaExceeded { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             AppError::Timeout => StatusCode::REQUEST_TIMEOUT,
             AppError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -90,6 +98,7 @@ impl AppError {
             AppError::UnsupportedMediaType(_) => "unsupported_media_type",
             AppError::Invalid(_) => "invalid",
             AppError::RateLimited { .. } => "rate_limited",
+            AppError::QuotaExceeded { .. } => "quota_exceeded",
             AppError::Timeout => "timeout",
             AppError::ShuttingDown => "shutting_down",
             AppError::MethodNotAllowed => "method_not_allowed",
@@ -114,7 +123,10 @@ impl IntoResponse for AppError {
         };
         let mut response = (status, axum::Json(body)).into_response();
         let retry_after = match self {
-            AppError::RateLimited { retry_after_secs } => Some(retry_after_secs.max(1)),
+            AppError::RateLimited { retry_after_secs }
+            | AppError::QuotaExceeded {
+                retry_after_secs, ..
+            } => Some(retry_after_secs.max(1)),
             AppError::ShuttingDown => Some(SHUTDOWN_RETRY_AFTER_SECS),
             _ => None,
         };

@@ -4,7 +4,8 @@
 //! same operations as the technician API (`service`).
 //!
 //! [`router`] builds the axum application from an [`AppState`]; [`serve`] runs
-//! it on a listener until a shutdown future completes, then drains. The
+//! it on a listener (its own accept loop, TLS and connection limits are in
+//! [`transport`]) until a shutdown future completes, then drains. The
 //! `handraise-server` binary is a thin shell around these, [`open_data_dir`]
 //! and [`init_data_dir`].
 //!
@@ -14,24 +15,27 @@
 //!
 //! 1. `handraise-wire` (another crate) and the leaves that import nothing of
 //!    this crate: [`config`], [`limits`], [`secret`], [`kb`], [`tz`],
-//!    [`logging`].
+//!    [`logging`], and [`desk`] (HTTP clients of the help desks tickets are
+//!    forwarded to).
 //! 2. [`store`]: persistence only.
 //! 3. [`error`] (`AppError`, made from store errors), [`stats`] (figures
 //!    over store rows) and [`metrics`] (the Prometheus registry).
 //! 4. [`service`]: every rule, split by domain (accounts and sessions,
 //!    enrollment, settings, tickets, knowledge base, announcements,
-//!    retention), taking the store, the time and the limits it needs.
+//!    retention, desks and forwarding), taking the store, the time and the limits it needs.
 //! 5. [`state`] (`AppState`, what every handler shares) and [`auth`] (the
 //!    bearer and client-address extractors).
 //! 6. [`api`] and [`console`]: thin HTTP callers of the service layer; neither
 //!    imports the other.
-//! 7. This root: [`router`], [`serve`] and [`open_data_dir`].
+//! 7. This root: [`router`], [`open_data_dir`], and [`transport`] (the accept
+//!    loop, TLS and connection limits of [`serve`]).
 //! 8. The binary: `main` and `cli`, a command line over the service layer.
 
 pub mod api;
 pub mod auth;
 pub mod config;
 pub mod console;
+pub mod desk;
 pub mod error;
 pub mod kb;
 pub mod limits;
@@ -42,20 +46,20 @@ pub mod service;
 pub mod state;
 pub mod stats;
 pub mod store;
+pub mod transport;
 pub mod tz;
 
 pub use config::Config;
 pub use error::AppError;
 pub use state::AppState;
 pub use store::{SqliteStore, Store, StoreError};
+pub use transport::{serve, serve_with};
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
-use std::future::Future;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 /// Creates `data_dir` if needed and opens the database, applying
@@ -269,7 +273,8 @@ async fn refuse_oversized(State(state): State<AppState>, request: Request, next:
     response
 }
 
-/// Shutdown refusal, the in-flight limit and the request timeout.
+/// Shutdown refusal, the in-flight limit, the cap on requests in flight per
+/// client address without a valid bearer, and the request timeout.
 async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if state.is_shutting_down() {
         return AppError::ShuttingDown.into_response();
@@ -289,47 +294,27 @@ async fn guard(State(state): State<AppState>, request: Request, next: Next) -> R
         }
     };
     let timeout = Duration::from_secs(state.config().request_timeout_secs.max(1));
-    match tokio::time::timeout(timeout, next.run(request)).await {
+    let work = async {
+        let (mut parts, body) = request.into_parts();
+        let _client_slot = if auth::check_bearer(&mut parts, &state).await {
+            None
+        } else {
+            let Ok(auth::ClientIp(ip)) =
+                auth::ClientIp::from_request_parts(&mut parts, &state).await;
+            match state.try_acquire_unauthenticated(ip) {
+                Some(slot) => Some(slot),
+                None => {
+                    return AppError::RateLimited {
+                        retry_after_secs: 1,
+                    }
+                    .into_response();
+                }
+            }
+        };
+        next.run(Request::from_parts(parts, body)).await
+    };
+    match tokio::time::timeout(timeout, work).await {
         Ok(response) => response,
         Err(_) => AppError::Timeout.into_response(),
-    }
-}
-
-/// Serves `state` on `listener` until `shutdown` completes, then stops
-/// accepting, ends long-polls and drains in-flight requests for at most
-/// `shutdown_grace_secs`.
-pub async fn serve<F>(
-    listener: tokio::net::TcpListener,
-    state: AppState,
-    shutdown: F,
-) -> std::io::Result<()>
-where
-    F: Future<Output = ()> + Send + 'static,
-{
-    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    let (draining_tx, draining_rx) = tokio::sync::oneshot::channel::<()>();
-    let signal_state = state.clone();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-        shutdown.await;
-        tracing::info!("shutting down: draining requests");
-        signal_state.begin_shutdown();
-        let _ = draining_tx.send(());
-    });
-    let grace = Duration::from_secs(state.config().shutdown_grace_secs);
-    let deadline = async move {
-        match draining_rx.await {
-            Ok(()) => tokio::time::sleep(grace).await,
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        result = server.into_future() => {
-            tracing::info!("server stopped");
-            result
-        }
-        () = deadline => {
-            tracing::warn!(grace_secs = grace.as_secs(), "drain took too long; stopping anyway");
-            Ok(())
-        }
     }
 }

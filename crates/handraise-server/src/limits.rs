@@ -195,15 +195,25 @@ impl<K: Eq + Hash + Clone> FailureDelay<K> {
 }
 
 /// The server's clock for limits: `Instant::now()` plus whatever a test moved
-/// it forward by, so a test passes time in instead of sleeping.
+/// it forward by, so a test passes time in instead of sleeping. A test may
+/// also stop it ([`Clock::freeze`]), so that a busy machine's slowness passes
+/// no time.
 #[derive(Debug, Default)]
 pub struct Clock {
     ahead_nanos: AtomicU64,
+    frozen_at: std::sync::OnceLock<Instant>,
 }
 
 impl Clock {
     pub fn now(&self) -> Instant {
-        Instant::now() + Duration::from_nanos(self.ahead_nanos.load(Ordering::Acquire))
+        let base = self.frozen_at.get().copied().unwrap_or_else(Instant::now);
+        base + Duration::from_nanos(self.ahead_nanos.load(Ordering::Acquire))
+    }
+
+    /// Stops the clock where it is: from now on only [`Clock::advance`]
+    /// moves it (tests only; the server never does).
+    pub fn freeze(&self) {
+        self.frozen_at.get_or_init(Instant::now);
     }
 
     /// Moves the clock forward by `by` (tests only; the server never does).
@@ -370,6 +380,59 @@ impl InFlight {
     }
 }
 
+/// Counts requests in flight per key (a client address); `try_acquire`
+/// fails when that key already has `max`.
+#[derive(Debug)]
+pub struct KeyedInFlight<K> {
+    max: usize,
+    current: Mutex<HashMap<K, usize>>,
+}
+
+/// Releases its key's slot when dropped.
+#[derive(Debug)]
+pub struct KeyedInFlightGuard<'a, K: Eq + Hash + Clone> {
+    of: &'a KeyedInFlight<K>,
+    key: K,
+}
+
+impl<K: Eq + Hash + Clone> Drop for KeyedInFlightGuard<'_, K> {
+    fn drop(&mut self) {
+        let mut map = self.of.current.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = map.get_mut(&self.key) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                map.remove(&self.key);
+            }
+        }
+    }
+}
+
+impl<K: Eq + Hash + Clone> KeyedInFlight<K> {
+    pub fn new(max: usize) -> Self {
+        Self {
+            max: max.max(1),
+            current: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// A slot of `key`, held until dropped; `None` when it has `max` already.
+    pub fn try_acquire(&self, key: K) -> Option<KeyedInFlightGuard<'_, K>> {
+        let mut map = self.current.lock().unwrap_or_else(|e| e.into_inner());
+        let n = map.entry(key.clone()).or_insert(0);
+        if *n >= self.max {
+            return None;
+        }
+        *n += 1;
+        Some(KeyedInFlightGuard { of: self, key })
+    }
+
+    /// Requests of `key` in flight now.
+    pub fn current(&self, key: &K) -> usize {
+        let map = self.current.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(key).copied().unwrap_or(0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -506,5 +569,20 @@ mod tests {
         assert!(f.try_acquire().is_some());
         drop(b);
         assert_eq!(f.current(), 0);
+    }
+
+    #[test]
+    fn in_flight_per_key_is_capped_and_released() {
+        let f = KeyedInFlight::new(2);
+        let a1 = f.try_acquire("a");
+        let a2 = f.try_acquire("a");
+        assert!(a1.is_some() && a2.is_some());
+        assert!(f.try_acquire("a").is_none(), "a third of the same key");
+        assert!(f.try_acquire("b").is_some(), "another key has its own");
+        drop(a1);
+        assert_eq!(f.current(&"a"), 1);
+        assert!(f.try_acquire("a").is_some());
+        drop(a2);
+        assert_eq!(f.current(&"a"), 0);
     }
 }

@@ -28,6 +28,11 @@ struct RequestLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BackupLabels {
+    dir: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct TicketLabels {
     status: String,
     category: String,
@@ -49,6 +54,7 @@ pub struct Metrics {
     devices_enrolled: Gauge,
     devices_seen: Gauge,
     database_bytes: Gauge,
+    backup_age: Family<BackupLabels, Gauge>,
     /// One scrape at a time: the store's counts are cleared and set anew.
     scrape: Mutex<()>,
 }
@@ -100,8 +106,15 @@ impl Metrics {
             "Size of the database file in bytes",
             database_bytes.clone(),
         );
+        let backup_age = Family::default();
+        registry.register(
+            "backup_age_seconds",
+            "Age of the newest scheduled backup in backup_dir (absent before the first)",
+            backup_age.clone(),
+        );
         Self {
             registry,
+            backup_age,
             requests,
             long_polls,
             tickets,
@@ -130,8 +143,13 @@ impl Metrics {
         LongPollHeld(self.long_polls.clone())
     }
 
-    /// The text a scrape gets: the request figures plus `gauges`.
-    pub fn render(&self, gauges: &Gauges) -> Result<String, std::fmt::Error> {
+    /// The text a scrape gets: the request figures plus `gauges`, and the
+    /// age of the newest backup in a backup directory when there is one.
+    pub fn render(
+        &self,
+        gauges: &Gauges,
+        backup: Option<(&std::path::Path, Duration)>,
+    ) -> Result<String, std::fmt::Error> {
         let _one = self
             .scrape
             .lock()
@@ -148,6 +166,15 @@ impl Metrics {
             .set(saturating(gauges.devices_enrolled));
         self.devices_seen.set(saturating(gauges.devices_seen));
         self.database_bytes.set(saturating(gauges.database_bytes));
+        self.backup_age.clear();
+        if let Some((dir, age)) = backup {
+            let labels = BackupLabels {
+                dir: dir.display().to_string(),
+            };
+            self.backup_age
+                .get_or_create(&labels)
+                .set(saturating(age.as_secs()));
+        }
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &self.registry)?;
         Ok(out)
@@ -189,7 +216,10 @@ mod tests {
             devices_seen: 7,
             database_bytes: 4096,
         };
-        let text = m.render(&gauges).expect("renders");
+        let backup = std::path::Path::new("/var/backups/handraise");
+        let text = m
+            .render(&gauges, Some((backup, Duration::from_secs(3600))))
+            .expect("renders");
         let count = line(
             &text,
             "handraise_http_request_duration_seconds_count{route=\"/api/v1/tickets\",method=\"POST\",status=\"201\"}",
@@ -212,11 +242,15 @@ mod tests {
             line(&text, "handraise_devices_seen_last_day "),
             Some("handraise_devices_seen_last_day 7")
         );
+        assert_eq!(
+            line(&text, "handraise_backup_age_seconds{"),
+            Some("handraise_backup_age_seconds{dir=\"/var/backups/handraise\"} 3600")
+        );
         assert!(text.ends_with("# EOF\n"), "{text}");
 
         // A status that has no tickets any more is gone at the next scrape.
         drop(held);
-        let text = m.render(&Gauges::default()).expect("renders");
+        let text = m.render(&Gauges::default(), None).expect("renders");
         assert_eq!(line(&text, "handraise_tickets{"), None, "{text}");
         assert_eq!(
             line(&text, "handraise_long_polls_held "),

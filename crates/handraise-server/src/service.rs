@@ -12,10 +12,13 @@
 
 pub mod accounts;
 pub mod announcements;
+pub mod backups;
 pub mod convert;
+pub mod desks;
 pub mod devices;
 pub mod enrollment;
 mod feed;
+pub mod forward;
 pub mod intake;
 pub mod kb;
 pub mod retention;
@@ -23,7 +26,7 @@ pub mod settings;
 pub mod text;
 pub mod tickets;
 
-pub use feed::FeedNotifier;
+pub use feed::{FeedNotifier, LongPoll, LongPolls};
 pub use kb::{article_input, article_record, load_default_articles};
 pub use retention::purge;
 

@@ -5,10 +5,13 @@
 
 use crate::config::Config;
 use crate::error::AppError;
-use crate::limits::{self, Clock, FailureDelay, HashGate, InFlight, InFlightGuard, KeyedBuckets};
+use crate::limits::{
+    self, Clock, FailureDelay, HashGate, InFlight, InFlightGuard, KeyedBuckets, KeyedInFlight,
+    KeyedInFlightGuard,
+};
 use crate::metrics::Metrics;
-use crate::service::FeedNotifier;
 use crate::service::accounts::SignInPolicy;
+use crate::service::{FeedNotifier, LongPolls};
 use crate::store::{self, Store, StoreError};
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -43,8 +46,13 @@ struct Inner {
     /// The clock of every limit here.
     clock: Clock,
     in_flight: InFlight,
+    /// Requests in flight per client address without a valid bearer.
+    unauthenticated: KeyedInFlight<IpAddr>,
     feed: FeedNotifier,
+    long_polls: LongPolls,
     metrics: Metrics,
+    /// The database's generation, read once (a restore means a new process).
+    generation: std::sync::OnceLock<String>,
     shutdown: watch::Sender<bool>,
     last_seen: Mutex<HashMap<Uuid, Instant>>,
     /// Device lookups by secret hash, so the hot path skips the database.
@@ -75,8 +83,11 @@ impl AppState {
                 password_checks: HashGate::for_this_machine(),
                 clock: Clock::default(),
                 in_flight: InFlight::new(config.max_in_flight),
+                unauthenticated: KeyedInFlight::new(config.max_unauthenticated_per_client),
                 feed: FeedNotifier::default(),
+                long_polls: LongPolls::default(),
                 metrics: Metrics::new(),
+                generation: std::sync::OnceLock::new(),
                 shutdown,
                 last_seen: Mutex::new(HashMap::new()),
                 device_cache: Mutex::new(HashMap::new()),
@@ -88,6 +99,11 @@ impl AppState {
 
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// A device's daily quotas, from the config.
+    pub fn quotas(&self) -> crate::service::intake::DailyQuotas {
+        crate::service::intake::DailyQuotas::from_config(&self.inner.config)
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -114,6 +130,25 @@ impl AppState {
     /// A slot of `max_in_flight`, held until dropped; `None` when all are taken.
     pub(crate) fn try_acquire_slot(&self) -> Option<InFlightGuard<'_>> {
         self.inner.in_flight.try_acquire()
+    }
+
+    /// A slot of `max_unauthenticated_per_client` for a request from `ip`
+    /// without a valid bearer, held until dropped; `None` when `ip` has them all.
+    pub(crate) fn try_acquire_unauthenticated(
+        &self,
+        ip: IpAddr,
+    ) -> Option<KeyedInFlightGuard<'_, IpAddr>> {
+        self.inner.unauthenticated.try_acquire(ip)
+    }
+
+    /// Requests from `ip` in flight now without a valid bearer.
+    pub fn unauthenticated_in_flight(&self, ip: IpAddr) -> usize {
+        self.inner.unauthenticated.current(&ip)
+    }
+
+    /// The long-poll of each device (one each).
+    pub fn long_polls(&self) -> &LongPolls {
+        &self.inner.long_polls
     }
 
     /// Runs `f` over the store on the blocking pool (for store calls and
@@ -248,6 +283,15 @@ impl AppState {
 
     pub fn feed(&self) -> &FeedNotifier {
         &self.inner.feed
+    }
+
+    /// The database's generation (see `wire::UpdatesPage::generation`).
+    pub async fn generation(&self) -> Result<String, AppError> {
+        if let Some(g) = self.inner.generation.get() {
+            return Ok(g.clone());
+        }
+        let g = self.db(|s| s.generation()).await?;
+        Ok(self.inner.generation.get_or_init(|| g).clone())
     }
 
     /// What `/metrics` reports; requests are recorded as they are answered.

@@ -509,7 +509,7 @@ proptest! {
     fn queries(
         updates in query(&["cursor", "wait"]),
         kb in query(&["since"]),
-        list in query(&["status"]),
+        list in query(&["status", "limit", "cursor"]),
     ) {
         // A query that asks for a long wait past the feed's end holds; the
         // 2 s bound in `check` accepts that.

@@ -195,7 +195,8 @@ pub struct Server {
     data_dir: PathBuf,
     _temp: Option<TempDir>,
     child: Option<Child>,
-    /// `http://127.0.0.1:PORT`, from the `listening on` line.
+    /// `http://127.0.0.1:PORT` (`https://` when the server has a certificate), from the
+    /// `listening on` line.
     pub url: String,
     /// `http://ADDR/metrics` when `metrics_listen` is set, from the `metrics:` line.
     pub metrics_url: Option<String>,
@@ -279,7 +280,7 @@ impl Server {
                 bail!("handraise-server {why}");
             }
         };
-        if !url.starts_with("http://127.") {
+        if !(url.starts_with("http://127.") || url.starts_with("https://127.")) {
             let _ = child.kill();
             let _ = child.wait();
             bail!("handraise-server is not on loopback: {url}");

@@ -32,6 +32,10 @@ pub fn unlimited() -> Config {
         device_per_second: 1e12,
         enroll_per_minute_per_ip: u32::MAX,
         signin_max_failures: u32::MAX,
+        device_tickets_per_day: u64::MAX,
+        device_messages_per_day: u64::MAX,
+        device_screenshot_bytes_per_day: u64::MAX,
+        max_unauthenticated_per_client: usize::MAX,
         ..Config::default()
     }
 }

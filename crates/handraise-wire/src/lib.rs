@@ -49,8 +49,9 @@ pub const MAX_UPDATES_WAIT_SECS: u64 = 30;
 ///
 /// `code` is a stable machine-readable token (`bad_request`, `payload_too_large`,
 /// `unsupported_media_type`, `invalid`, `unauthorized`, `forbidden`, `not_found`,
-/// `conflict`, `rate_limited`, `shutting_down`, `internal`, and the enrollment refusals of
-/// [`EnrollRefusal`]); `message` is for people.
+/// `conflict`, `rate_limited`, `quota_exceeded` (a device's daily quota, with `Retry-After`),
+/// `shutting_down`, `internal`, and the enrollment refusals of [`EnrollRefusal`]); `message`
+/// is for people.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiError {
     pub code: String,
@@ -286,6 +287,12 @@ pub struct UpdatesPage {
     /// More updates are ready beyond this page; ask again at once.
     #[serde(default)]
     pub more: bool,
+    /// The server database's generation: it changes when the database is
+    /// restored from a backup. An agent that sees it change sends again every
+    /// ticket, message and event it had sent (the server answers repeats with
+    /// their first receipt) and reads the feed from the start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<String>,
 }
 
 /// A knowledge-base article as the agent caches it.

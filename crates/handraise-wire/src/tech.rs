@@ -66,10 +66,14 @@ pub struct TechTicket {
     pub messages: Vec<TechMessage>,
 }
 
-/// `GET /api/v1/tech/tickets[?status=S]`.
+/// `GET /api/v1/tech/tickets[?status=S][&limit=N][&cursor=C]`: a page, newest first. Its
+/// tickets carry no `messages` (`GET /api/v1/tech/tickets/{number}` has them).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TechTicketList {
     pub tickets: Vec<TechTicket>,
+    /// The `cursor` of the next page; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<i64>,
 }
 
 /// `POST /api/v1/tech/tickets/{number}/status`.

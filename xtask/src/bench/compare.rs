@@ -5,7 +5,7 @@ use super::results::{Line, find, lines_of, ms, run_bounded};
 use super::{LOAD_ENV, Opts, Report, Target};
 use crate::benchmarks::loadavg;
 use crate::cargo;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use handraise_testkit::is_root;
 use std::path::Path;
 use std::process::Command;
@@ -13,7 +13,6 @@ use std::time::Duration;
 
 pub fn rt(o: &Opts, server_bin: &Path, bench_bin: &Path, r: &mut Report) -> Result<()> {
     let title = "## Side by side with Request Tracker 5";
-    let script = o.rt_script.display().to_string();
     let available = o.rt_script.exists();
     let wanted = match o.rt {
         Some(w) => w,
@@ -32,17 +31,10 @@ pub fn rt(o: &Opts, server_bin: &Path, bench_bin: &Path, r: &mut Report) -> Resu
         r.section(format!("{title}\n\nSkipped: {why}.\n"));
         return Ok(());
     }
-    eprintln!("\n==> starting Request Tracker ({script}); the first time installs it");
-    let out = run_bounded(&mut Command::new(&script), Duration::from_secs(900))?;
-    let value = |k: &str| {
-        out.lines()
-            .rev()
-            .find_map(|l| l.strip_prefix(&format!("{k}=")))
-            .map(str::to_owned)
-            .with_context(|| format!("{script} printed no {k}"))
-    };
-    let rt_url = value("RT_URL")?;
-    let rt_token = value("RT_TOKEN")?;
+    let crate::rtpeer::Rt {
+        url: rt_url,
+        token: rt_token,
+    } = crate::rtpeer::start(&o.rt_script)?;
     let secs = if o.quick { "10" } else { "30" };
     let concurrency = "4";
     let server = Target::start(server_bin, LOAD_ENV)?;

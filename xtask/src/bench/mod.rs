@@ -11,6 +11,8 @@ mod compare;
 mod results;
 mod server;
 
+pub(crate) use results::run_bounded;
+
 use crate::benchmarks::{loadavg, machine, section, write_section};
 use crate::cargo_build;
 use anyhow::{Context, Result, bail};
@@ -37,8 +39,7 @@ impl Opts {
             criterion: true,
             connections: None,
             out: root.join("BENCHMARKS.md"),
-            rt_script: std::env::var_os("HANDRAISE_RT_START")
-                .map_or_else(|| root.join("tests/peers/rt/start-rt.sh"), PathBuf::from),
+            rt_script: crate::rtpeer::start_script(root),
         };
         let mut it = args.iter();
         while let Some(a) = it.next() {
@@ -98,11 +99,22 @@ impl Target {
 /// -agent intake run sends far faster than a real device ever does.
 const LOAD_ENV: &[(&str, &str)] = &[
     ("HANDRAISE_SERVER_ENROLL_PER_MINUTE_PER_IP", "100000000"),
+    (
+        "HANDRAISE_SERVER_MAX_UNAUTHENTICATED_PER_CLIENT",
+        "100000000",
+    ),
     ("HANDRAISE_SERVER_DEVICE_BURST", "100000000"),
     ("HANDRAISE_SERVER_DEVICE_PER_SECOND", "100000000"),
+    ("HANDRAISE_SERVER_DEVICE_TICKETS_PER_DAY", "100000000"),
 ];
 /// Only enrollment opened up: per-device limits as shipped.
-const DEFAULT_ENV: &[(&str, &str)] = &[("HANDRAISE_SERVER_ENROLL_PER_MINUTE_PER_IP", "100000000")];
+const DEFAULT_ENV: &[(&str, &str)] = &[
+    ("HANDRAISE_SERVER_ENROLL_PER_MINUTE_PER_IP", "100000000"),
+    (
+        "HANDRAISE_SERVER_MAX_UNAUTHENTICATED_PER_CLIENT",
+        "100000000",
+    ),
+];
 
 struct Report {
     sections: Vec<String>,

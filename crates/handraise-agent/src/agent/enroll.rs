@@ -23,7 +23,7 @@ impl Agent {
         school: Option<String>,
         building: Option<String>,
     ) -> Result<Enrollment, AgentError> {
-        let server_url = crate::config::check_server_url(server_url)?;
+        let server_url = crate::config::check_server_url(server_url, &self.config().policy)?;
         if token.trim().is_empty() {
             return Err(AgentError::Invalid("the enrollment token is empty".into()));
         }

@@ -92,11 +92,12 @@ impl Agent {
             source,
         })?;
         let (store, recovered) = Store::open(&dir.join("agent.db"), now())?;
+        let http = http_client(&config.policy)?;
         Ok(Agent {
             inner: Arc::new(Inner {
                 config,
                 store: Arc::new(Mutex::new(store)),
-                http: http_client()?,
+                http,
                 wake: Arc::new(Notify::new()),
                 rng: Mutex::new(StdRng::from_os_rng()),
                 refreshing: Arc::new(AtomicBool::new(false)),

@@ -241,6 +241,20 @@ impl Agent {
                     self.contacted(&answer).await?;
                 }
                 let page = answer.value;
+                if let Some(generation) = page.generation.clone() {
+                    let restored = self
+                        .store(move |s| s.note_server_generation(&generation))
+                        .await?;
+                    if restored {
+                        // This page was read with a cursor of the old database.
+                        tracing::warn!(
+                            "the server was restored from a backup: sending again what it may lack"
+                        );
+                        self.changed();
+                        self.wake();
+                        return Ok((1, false));
+                    }
+                }
                 let more = page.more && !page.updates.is_empty();
                 let applied = self.store(move |s| s.apply_updates(&page, now())).await?;
                 if applied > 0 {

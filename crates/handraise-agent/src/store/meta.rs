@@ -16,6 +16,7 @@ pub(super) const CURSOR: &str = "updates_cursor";
 pub(super) const KB_VERSION: &str = "kb_version";
 pub(super) const KB_REFRESHED: &str = "kb_refreshed_at";
 pub(super) const ANN_REFRESHED: &str = "announcements_refreshed_at";
+const SERVER_GENERATION: &str = "server_generation";
 const PAUSED: &str = "paused_reason";
 const BACKOFF_ATTEMPT: &str = "backoff_attempt";
 const NEXT_ATTEMPT: &str = "backoff_next_attempt_at";
@@ -163,6 +164,33 @@ impl Store {
     /// its own feed; applying old updates again is harmless).
     pub fn reset_cursor(&self) -> Result<(), StoreError> {
         set(&self.conn, CURSOR, Some("0"))
+    }
+
+    /// Records the server database's generation from an updates page.
+    /// When it differs from the one seen before, the server was restored from
+    /// a backup and may lack what this computer sent since: every sent
+    /// ticket, message and event is queued again (the server answers one it
+    /// has with its first receipt), and the updates feed and the knowledge
+    /// base are read from the start. Returns whether that happened.
+    pub fn note_server_generation(&self, generation: &str) -> Result<bool, StoreError> {
+        let tx = self.conn.unchecked_transaction()?;
+        let seen = get(&tx, SERVER_GENERATION)?;
+        let restored = seen.as_deref().is_some_and(|g| g != generation);
+        if restored {
+            for table in ["tickets", "outgoing_messages", "outgoing_events"] {
+                tx.execute(
+                    &format!("UPDATE {table} SET state = 'queued' WHERE state = 'sent'"),
+                    [],
+                )?;
+            }
+            set(&tx, CURSOR, Some("0"))?;
+            set(&tx, KB_VERSION, Some("0"))?;
+        }
+        if seen.as_deref() != Some(generation) {
+            set(&tx, SERVER_GENERATION, Some(generation))?;
+        }
+        tx.commit()?;
+        Ok(restored)
     }
 
     /// Why the queue is paused, if it is.

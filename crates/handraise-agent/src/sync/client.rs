@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::config::Policy;
 use crate::error::SyncError;
 use crate::sync::plan::{Outcome, classify};
 
@@ -45,16 +46,33 @@ impl std::fmt::Debug for ApiClient {
     }
 }
 
-/// The shared HTTP client with the agent's timeouts.
-pub fn http_client() -> Result<reqwest::Client, SyncError> {
-    reqwest::Client::builder()
+/// The shared HTTP client with the agent's timeouts. It trusts the system's certificate
+/// authorities and, when the district policy names a `ca_file`, the ones in it.
+pub fn http_client(policy: &Policy) -> Result<reqwest::Client, SyncError> {
+    let setup = |message: String| SyncError::Transport {
+        message,
+        timeout: false,
+    };
+    let mut builder = reqwest::Client::builder()
         .connect_timeout(CONNECT_TIMEOUT)
-        .user_agent(concat!("handraise-agent/", env!("CARGO_PKG_VERSION")))
+        .user_agent(concat!("handraise-agent/", env!("CARGO_PKG_VERSION")));
+    if let Some(path) = &policy.ca_file {
+        let unusable = |e: &dyn std::fmt::Display| {
+            setup(format!(
+                "the policy's ca_file {} is not usable: {e}",
+                path.display()
+            ))
+        };
+        let pem = std::fs::read(path).map_err(|e| unusable(&e))?;
+        let authorities = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| unusable(&e))?;
+        if authorities.is_empty() {
+            return Err(unusable(&"it holds no PEM certificate"));
+        }
+        builder = builder.tls_certs_merge(authorities);
+    }
+    builder
         .build()
-        .map_err(|e| SyncError::Transport {
-            message: format!("cannot set up HTTP: {e}"),
-            timeout: false,
-        })
+        .map_err(|e| setup(format!("cannot set up HTTP: {e}")))
 }
 
 /// One line describing a transport error, down to its root cause.

@@ -42,7 +42,8 @@ pub async fn create_ticket(
     DeviceAuth(device): DeviceAuth,
     Json(t): Json<wire::NewTicket>,
 ) -> Result<(StatusCode, Json<wire::TicketReceipt>), AppError> {
-    let inserted = intake::create_ticket(state.store(), device.id, t, now_utc()).await?;
+    let inserted =
+        intake::create_ticket(state.store(), state.quotas(), device.id, t, now_utc()).await?;
     let status = created_or_ok(&inserted);
     Ok((status, Json(super::receipt(&inserted.into_inner()))))
 }
@@ -64,8 +65,15 @@ pub async fn post_message(
     Path(ticket_client_id): Path<Uuid>,
     Json(m): Json<wire::NewMessage>,
 ) -> Result<(StatusCode, Json<wire::MessageReceipt>), AppError> {
-    let inserted =
-        intake::post_message(state.store(), device.id, ticket_client_id, m, now_utc()).await?;
+    let inserted = intake::post_message(
+        state.store(),
+        state.quotas(),
+        device.id,
+        ticket_client_id,
+        m,
+        now_utc(),
+    )
+    .await?;
     let status = created_or_ok(&inserted);
     let (Inserted::Created(m) | Inserted::Existing(m)) = inserted;
     Ok((
@@ -115,6 +123,7 @@ pub async fn put_screenshot(
     let len = bytes.len() as u64;
     let number = intake::put_screenshot(
         state.store(),
+        state.quotas(),
         device.id,
         ticket_client_id,
         content_type,
@@ -146,6 +155,8 @@ pub async fn updates(
     let cursor = q.cursor.unwrap_or(0).max(0);
     let wait = Duration::from_secs(q.wait.unwrap_or(0).min(wire::MAX_UPDATES_WAIT_SECS));
     let deadline = tokio::time::Instant::now() + wait;
+    // One long-poll per device: this one ends the one before it.
+    let poll = (!wait.is_zero()).then(|| state.long_polls().begin(device.id));
     let notify = state.feed().subscribe(device.id);
     let result = async {
         loop {
@@ -161,10 +172,18 @@ pub async fn updates(
             {
                 return Ok(page);
             }
+            let replaced = async {
+                match &poll {
+                    Some(poll) => poll.replaced().await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 () = &mut notified => {}
                 () = tokio::time::sleep_until(deadline) => {}
                 () = state.shutdown_started() => {}
+                // A newer long-poll of this device took over: answer what there is.
+                () = replaced => return fetch_page(&state, device.id, cursor).await,
             }
         }
     }
@@ -184,6 +203,7 @@ async fn fetch_page(
         cursor: updates.last().map_or(cursor, |u| u.seq),
         updates,
         more,
+        generation: Some(state.generation().await?),
     })
 }
 

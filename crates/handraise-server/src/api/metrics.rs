@@ -6,6 +6,7 @@ use crate::auth::bearer;
 use crate::error::AppError;
 use crate::metrics::CONTENT_TYPE;
 use crate::secret::{read_secret_file, same_secret};
+use crate::service::backups;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
@@ -41,11 +42,24 @@ pub async fn open(State(state): State<AppState>) -> Response {
 
 async fn scrape(state: &AppState) -> Response {
     let since = crate::store::now_utc() - Duration::days(1);
-    let gauges = match state.db(move |s| s.gauges(since)).await {
-        Ok(g) => g,
+    let backup_dir = state.config().backup_dir.clone();
+    let read = state
+        .blocking(move |s| {
+            let gauges = s.gauges(since)?;
+            let age = match &backup_dir {
+                Some(dir) => backups::newest_age(dir, std::time::SystemTime::now())
+                    .map_err(AppError::internal)?,
+                None => None,
+            };
+            Ok((gauges, age))
+        })
+        .await;
+    let (gauges, age) = match read {
+        Ok(read) => read,
         Err(e) => return e.into_response(),
     };
-    match state.metrics().render(&gauges) {
+    let backup = state.config().backup_dir.as_deref().zip(age);
+    match state.metrics().render(&gauges, backup) {
         Ok(text) => ([(header::CONTENT_TYPE, CONTENT_TYPE)], text).into_response(),
         Err(e) => AppError::internal(e).into_response(),
     }

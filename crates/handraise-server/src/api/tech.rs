@@ -4,7 +4,7 @@ use crate::auth::{AdminTechAuth, TechAuth};
 use crate::error::{AppError, Json, Path, Query};
 use crate::service::{announcements, kb, tickets};
 use crate::state::AppState;
-use crate::store::now_utc;
+use crate::store::{TicketFilter, TicketOrder, TicketQuery, now_utc};
 use axum::extract::State;
 use axum::http::StatusCode;
 use handraise_wire as wire;
@@ -15,17 +15,40 @@ use uuid::Uuid;
 pub struct ListQuery {
     #[serde(default)]
     status: Option<wire::TicketStatus>,
+    /// Tickets per page (default 50, at most 200).
+    #[serde(default)]
+    limit: Option<usize>,
+    /// The `next_cursor` of the page before: tickets numbered below it.
+    #[serde(default)]
+    cursor: Option<i64>,
 }
 
-/// `GET /api/v1/tech/tickets[?status=S]` — newest first.
+/// `GET /api/v1/tech/tickets[?status=S][&limit=N][&cursor=C]` — a page, newest first,
+/// without messages; `next_cursor` when more follow.
 pub async fn list_tickets(
     State(state): State<AppState>,
     _tech: TechAuth,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<wire::TechTicketList>, AppError> {
-    let tickets = tickets::list(state.store(), q.status).await?;
+    let query = TicketQuery {
+        filter: TicketFilter {
+            statuses: q.status.into_iter().collect(),
+            ..TicketFilter::default()
+        },
+        order: TicketOrder::Newest,
+        before: q.cursor,
+        offset: 0,
+        limit: tickets::page_size(q.limit)?,
+    };
+    let (page, more) = tickets::page(state.store(), query).await?;
+    let next_cursor = if more {
+        page.last().map(|d| d.ticket.number)
+    } else {
+        None
+    };
     Ok(Json(wire::TechTicketList {
-        tickets: tickets.iter().map(super::tech_ticket).collect(),
+        tickets: page.iter().map(super::tech_ticket).collect(),
+        next_cursor,
     }))
 }
 

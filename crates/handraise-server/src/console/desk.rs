@@ -10,29 +10,82 @@ use super::{
 use crate::error::AppError;
 use crate::service::{self, convert};
 use crate::state::AppState;
-use crate::store::{Technician, TicketDetail, now_utc};
+use crate::store::{
+    ForwardState, Technician, TicketDetail, TicketFilter, TicketOrder, TicketQuery, now_utc,
+};
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use handraise_wire::{self as wire, Category, SelfHelpOutcome, TicketStatus};
-use serde::Deserialize;
-use std::collections::{BTreeSet, HashMap};
+use handraise_wire::{self as wire, SelfHelpOutcome, TicketStatus};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
 // ---- queue ---------------------------------------------------------------
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
 pub(super) struct QueueQuery {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     status: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     category: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     school: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     building: String,
     /// A technician's name, `-` for unassigned, empty for anyone.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     assignee: String,
+    /// The page, from 1.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    page: String,
+}
+
+impl QueueQuery {
+    /// The tickets these filters show (open ones unless a status is chosen).
+    fn filter(&self) -> TicketFilter {
+        let statuses = match (self.status.as_str(), self.status.parse().ok()) {
+            ("all", _) => Vec::new(),
+            (_, Some(st)) => vec![st],
+            _ => TicketStatus::ALL
+                .iter()
+                .copied()
+                .filter(|st| view::is_open(*st))
+                .collect(),
+        };
+        let given = |v: &String| (!v.is_empty()).then(|| v.clone());
+        TicketFilter {
+            statuses,
+            category: self.category.parse().ok(),
+            school: given(&self.school),
+            building: given(&self.building),
+            assignee: match self.assignee.as_str() {
+                "" => None,
+                "-" => Some(None),
+                name => Some(Some(name.to_owned())),
+            },
+        }
+    }
+
+    /// The page asked for, from 1.
+    fn page(&self) -> usize {
+        self.page.parse().ok().filter(|p| *p >= 1).unwrap_or(1)
+    }
+
+    /// The queue with these filters at page `page`.
+    fn href(&self, page: usize) -> String {
+        let at = QueueQuery {
+            page: if page > 1 {
+                page.to_string()
+            } else {
+                String::new()
+            },
+            ..self.clone()
+        };
+        match serde_urlencoded::to_string(&at) {
+            Ok(q) if !q.is_empty() => format!("/console/queue?{q}"),
+            _ => "/console/queue".into(),
+        }
+    }
 }
 
 fn impact_class(urgency: wire::Urgency, scope: wire::Scope) -> &'static str {
@@ -71,45 +124,37 @@ pub(super) async fn queue(
     Signed(s): Signed,
     Query(q): Query<QueueQuery>,
 ) -> Page {
-    let all = service::tickets::list(state.store(), None).await?;
+    let page = q.page();
+    let size = service::tickets::PAGE_SIZE;
+    let query = TicketQuery {
+        filter: q.filter(),
+        order: TicketOrder::Ranked(view::impact),
+        before: None,
+        offset: (page - 1).saturating_mul(size),
+        limit: size,
+    };
+    let (shown, more) = service::tickets::page(state.store(), query).await?;
+    let facets = service::tickets::facets(state.store()).await?;
     let policy = state.db(|s| s.sla_policy()).await?;
     let techs = state.db(|s| s.technicians()).await?;
     let now = now_utc();
     let zone = &state.config().timezone;
     let status_filter: Option<TicketStatus> = q.status.parse().ok();
-    let category: Option<Category> = q.category.parse().ok();
     let counts = TicketStatus::ALL
         .iter()
         .map(|st| StatusCount {
             value: st.as_str(),
             label: st.label(),
-            count: all.iter().filter(|d| d.ticket.status == *st).count(),
+            count: facets.count(*st),
             current: status_filter == Some(*st),
         })
         .collect();
-    let schools: BTreeSet<String> = all.iter().filter_map(|d| d.school.clone()).collect();
-    let buildings: BTreeSet<String> = all.iter().filter_map(|d| d.building.clone()).collect();
-    let mut shown: Vec<TicketDetail> = all
-        .into_iter()
-        .filter(|d| {
-            let t = &d.ticket;
-            let status_ok = match (q.status.as_str(), status_filter) {
-                ("all", _) => true,
-                (_, Some(st)) => t.status == st,
-                _ => view::is_open(t.status),
-            };
-            status_ok
-                && category.is_none_or(|c| t.category == c)
-                && (q.school.is_empty() || d.school.as_deref() == Some(q.school.as_str()))
-                && (q.building.is_empty() || d.building.as_deref() == Some(q.building.as_str()))
-                && match q.assignee.as_str() {
-                    "" => true,
-                    "-" => t.assignee.is_none(),
-                    name => t.assignee.as_deref() == Some(name),
-                }
-        })
-        .collect();
-    view::sort_queue(&mut shown);
+    let pages = Pages {
+        previous: (page > 1).then(|| q.href(page - 1)),
+        next: more.then(|| q.href(page + 1)),
+        first_row: (page - 1) * size + 1,
+        page,
+    };
     let rows = shown
         .iter()
         .map(|d| {
@@ -137,11 +182,15 @@ pub(super) async fn queue(
     );
     let categories = Opt::categories("Any category", &q.category);
     let same = |v: &String| (v.clone(), v.clone());
-    let school_opts = Opt::list(&q.school, &[("", "Any school")], schools.iter().map(same));
+    let school_opts = Opt::list(
+        &q.school,
+        &[("", "Any school")],
+        facets.schools.iter().map(same),
+    );
     let building_opts = Opt::list(
         &q.building,
         &[("", "Any building")],
-        buildings.iter().map(same),
+        facets.buildings.iter().map(same),
     );
     let with_me = |t: &Technician| {
         let label = if t.name == s.user.technician_name {
@@ -173,6 +222,7 @@ pub(super) async fn queue(
             buildings: building_opts,
             assignees,
             filtered,
+            pages,
             updated: view::when(zone, now),
         },
     ))
@@ -281,9 +331,14 @@ pub(super) async fn ticket_page(
     let names = techs.iter().map(|t| (t.name.clone(), t.name.clone()));
     let technicians = Opt::list(&assignee_now, &[("", "Nobody (unassign)")], names);
     let me = s.user.technician_name.clone();
+    let forwarded = state
+        .blocking(move |s| service::desks::forwarded(s, n))
+        .await?
+        .map(forwarded_view);
     Ok(render(
         StatusCode::OK,
         &TicketPage {
+            forwarded,
             c: notice.chrome(format!("#{} {}", w.number, w.summary), &s, "queue"),
             assigned_to_me: w.assignee.as_deref() == Some(me.as_str()),
             t,
@@ -387,4 +442,19 @@ pub(super) async fn act(
         _ => return Err(AppError::NotFound.into()),
     };
     Ok(see_other(&format!("/console/tickets/{n}?done={done}")))
+}
+
+/// A forwarded ticket's place in its desk, for the page.
+fn forwarded_view(f: service::desks::Forwarded) -> ForwardedView {
+    ForwardedView {
+        desk: f.desk_name,
+        state: match f.state {
+            ForwardState::Queued => "Waiting to be sent",
+            ForwardState::Sent => "In the desk",
+            ForwardState::Failed => "Refused by the desk",
+        },
+        external_id: f.external_id,
+        link: f.link,
+        last_error: f.last_error,
+    }
 }

@@ -164,7 +164,19 @@ pub struct QueuePage {
     pub buildings: Vec<Opt>,
     pub assignees: Vec<Opt>,
     pub filtered: bool,
+    pub pages: Pages,
     pub updated: String,
+}
+
+/// Where a paged list is, and the links to the pages beside it.
+#[derive(Debug, Clone)]
+pub struct Pages {
+    /// From 1.
+    pub page: usize,
+    /// The position of the page's first row in the whole list, from 1.
+    pub first_row: usize,
+    pub previous: Option<String>,
+    pub next: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -183,6 +195,17 @@ pub struct SelfHelpView {
     pub title: String,
     pub slug: String,
     pub outcome: &'static str,
+}
+
+/// Where a forwarded ticket is worked.
+#[derive(Debug, Clone)]
+pub struct ForwardedView {
+    pub desk: String,
+    /// "Waiting to be sent", "Sent", "Refused by the desk".
+    pub state: &'static str,
+    pub external_id: Option<String>,
+    pub link: Option<String>,
+    pub last_error: Option<String>,
 }
 
 /// The ticket page's header facts.
@@ -217,6 +240,9 @@ pub struct TicketView {
 pub struct TicketPage {
     pub c: Chrome,
     pub t: TicketView,
+    /// Set when the ticket was forwarded to a help desk: it is worked
+    /// there, and shown here read-only.
+    pub forwarded: Option<ForwardedView>,
     pub snapshot: Option<SnapshotView>,
     pub warnings: Vec<String>,
     pub self_help: Vec<SelfHelpView>,

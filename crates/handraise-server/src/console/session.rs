@@ -1,8 +1,8 @@
 //! Console sessions and CSRF.
 //!
 //! A session is a random token in the `hr_session` cookie (`HttpOnly`,
-//! `SameSite=Lax`, `Secure` when the request came over TLS or through a proxy
-//! saying `X-Forwarded-Proto: https`); the store keeps only its SHA-256 hash,
+//! `SameSite=Lax`; over HTTPS `Secure` and named `__Host-hr_session`: see
+//! [`Cookies`]); the store keeps only its SHA-256 hash,
 //! with an expiry and the session's CSRF token. [`console_layer`] runs before
 //! every console handler: it loads the session, refuses any POST whose `csrf`
 //! form field does not match (403), and sends a POST without a session back to
@@ -10,6 +10,7 @@
 //! cookie (`hr_signin`), since there is no session yet.
 
 use super::pages::{ErrorPage, render};
+use crate::auth;
 use crate::error::AppError;
 use crate::secret::same_secret;
 use crate::service::accounts;
@@ -18,7 +19,7 @@ use crate::store::{Role, SessionRecord, now_utc};
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{Extensions, HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 
@@ -39,31 +40,69 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-/// Whether the request reached us over TLS (directly or via a proxy).
-pub fn is_https(headers: &HeaderMap, uri: &axum::http::Uri) -> bool {
-    if uri.scheme_str() == Some("https") {
-        return true;
-    }
-    let forwarded_proto = headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"));
-    let forwarded = headers
-        .get(header::FORWARDED)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.to_ascii_lowercase().contains("proto=https"));
-    forwarded_proto || forwarded
+/// The prefix that binds a cookie to this host over HTTPS: browsers accept it
+/// only with `Secure`, `Path=/` and no `Domain`, set over HTTPS, so neither a
+/// plain-HTTP page nor a sibling host can plant one.
+pub const HOST_PREFIX: &str = "__Host-";
+
+/// How the console's cookies are named and flagged for one request. Over
+/// HTTPS ([`auth::is_secure`]: the server's own TLS, or a trusted proxy saying
+/// so), or always with `always_secure_cookies`, they are `Secure` and named
+/// with [`HOST_PREFIX`], and only the prefixed names are read; otherwise the
+/// plain names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cookies {
+    secure: bool,
 }
 
-/// A `Set-Cookie` value. `max_age_secs = 0` deletes the cookie.
-pub fn set_cookie(name: &str, value: &str, path: &str, max_age_secs: u64, secure: bool) -> String {
-    let mut c =
-        format!("{name}={value}; Path={path}; Max-Age={max_age_secs}; HttpOnly; SameSite=Lax");
-    if secure {
-        c.push_str("; Secure");
+impl Cookies {
+    /// The cookies of a request with these headers and extensions.
+    pub fn of(state: &AppState, headers: &HeaderMap, extensions: &Extensions) -> Self {
+        let config = state.config();
+        let secure = config.always_secure_cookies
+            || auth::is_secure(headers, extensions, &config.trusted_proxies);
+        Cookies { secure }
     }
-    c
+
+    /// Whether the cookies are `Secure` (and prefixed).
+    pub fn secure(&self) -> bool {
+        self.secure
+    }
+
+    fn name(&self, base: &str) -> String {
+        if self.secure {
+            format!("{HOST_PREFIX}{base}")
+        } else {
+            base.to_owned()
+        }
+    }
+
+    /// The value of cookie `base` (by this request's name for it).
+    pub fn get(&self, headers: &HeaderMap, base: &str) -> Option<String> {
+        cookie(headers, &self.name(base))
+    }
+
+    /// A `Set-Cookie` value for cookie `base`; `max_age_secs = 0` deletes it.
+    pub fn set(&self, base: &str, value: &str, max_age_secs: u64) -> String {
+        let name = self.name(base);
+        let mut c =
+            format!("{name}={value}; Path=/; Max-Age={max_age_secs}; HttpOnly; SameSite=Lax");
+        if self.secure {
+            c.push_str("; Secure");
+        }
+        c
+    }
+}
+
+impl FromRequestParts<AppState> for Cookies {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Cookies::of(state, &parts.headers, &parts.extensions))
+    }
 }
 
 /// The `csrf` field of a urlencoded form body.
@@ -123,7 +162,8 @@ pub async fn console_layer(
 }
 
 async fn check(state: &AppState, mut request: Request) -> Result<Request, Response> {
-    let session = match cookie(request.headers(), SESSION_COOKIE) {
+    let cookies = Cookies::of(state, request.headers(), request.extensions());
+    let session = match cookies.get(request.headers(), SESSION_COOKIE) {
         Some(token) => state
             .db(move |s| accounts::session(s, &token, now_utc()))
             .await
@@ -133,7 +173,7 @@ async fn check(state: &AppState, mut request: Request) -> Result<Request, Respon
     if request.method() == Method::POST {
         let sign_in = request.uri().path() == SIGN_IN_PATH;
         let expected = if sign_in {
-            cookie(request.headers(), SIGNIN_COOKIE)
+            cookies.get(request.headers(), SIGNIN_COOKIE)
         } else {
             match &session {
                 Some(s) => Some(s.csrf_token.clone()),
@@ -226,13 +266,26 @@ mod tests {
     }
 
     #[test]
-    fn secure_only_over_tls() {
-        let uri: axum::http::Uri = "/console/queue".parse().expect("uri");
+    fn secure_cookies_are_prefixed_and_read_by_their_prefixed_name() {
+        let (plain, secure) = (Cookies { secure: false }, Cookies { secure: true });
+        assert_eq!(
+            secure.set("a", "b", 10),
+            "__Host-a=b; Path=/; Max-Age=10; HttpOnly; SameSite=Lax; Secure"
+        );
+        assert_eq!(
+            plain.set("a", "b", 10),
+            "a=b; Path=/; Max-Age=10; HttpOnly; SameSite=Lax"
+        );
         let mut h = HeaderMap::new();
-        assert!(!is_https(&h, &uri));
-        h.insert("x-forwarded-proto", HeaderValue::from_static("https"));
-        assert!(is_https(&h, &uri));
-        assert!(set_cookie("a", "b", "/", 10, true).ends_with("; Secure"));
-        assert!(set_cookie("a", "b", "/", 10, false).contains("HttpOnly; SameSite=Lax"));
+        h.insert(header::COOKIE, HeaderValue::from_static("a=plain"));
+        assert_eq!(plain.get(&h, "a").as_deref(), Some("plain"));
+        assert_eq!(
+            secure.get(&h, "a"),
+            None,
+            "a plain cookie is not read over HTTPS"
+        );
+        h.insert(header::COOKIE, HeaderValue::from_static("__Host-a=host"));
+        assert_eq!(secure.get(&h, "a").as_deref(), Some("host"));
+        assert_eq!(plain.get(&h, "a"), None);
     }
 }

@@ -2,7 +2,7 @@
 //! [`crate::service::accounts`]; this turns them into pages and cookies.
 
 use super::pages::{Chrome, SignInPage, render, wait_text};
-use super::session::{self, SESSION_COOKIE, SIGN_IN_PATH, SIGNIN_COOKIE, Signed};
+use super::session::{Cookies, SESSION_COOKIE, SIGN_IN_PATH, SIGNIN_COOKIE, Signed};
 use super::{Form, Page, QUEUE_PATH, see_other};
 use crate::auth::ClientIp;
 use crate::limits::retry_after_secs;
@@ -11,7 +11,7 @@ use crate::service::accounts::{self, SignIn};
 use crate::state::AppState;
 use crate::store::now_utc;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde::Deserialize;
 
@@ -34,29 +34,30 @@ fn set_cookies(response: &mut Response, cookies: &[String]) {
 /// The sign-in page with its double-submit CSRF cookie (set when missing).
 fn sign_in_response(
     status: StatusCode,
-    headers: &HeaderMap,
-    uri: &Uri,
+    (headers, cookies): (&HeaderMap, Cookies),
     email: String,
     error: Option<String>,
 ) -> Response {
-    let existing = session::cookie(headers, SIGNIN_COOKIE);
+    let existing = cookies.get(headers, SIGNIN_COOKIE);
     let token = existing.clone().unwrap_or_else(new_secret);
     let mut c = Chrome::anonymous("Sign in");
     c.csrf = token.clone();
     let mut response = render(status, &SignInPage { c, email, error });
     if existing.is_none() {
-        let secure = session::is_https(headers, uri);
-        let cookie = session::set_cookie(SIGNIN_COOKIE, &token, SIGN_IN_PATH, 3600, secure);
-        set_cookies(&mut response, &[cookie]);
+        set_cookies(&mut response, &[cookies.set(SIGNIN_COOKIE, &token, 3600)]);
     }
     response
 }
 
-pub(super) async fn page(session: Option<Signed>, headers: HeaderMap, uri: Uri) -> Response {
+pub(super) async fn page(
+    session: Option<Signed>,
+    cookies: Cookies,
+    headers: HeaderMap,
+) -> Response {
     if session.is_some() {
         return see_other(QUEUE_PATH);
     }
-    sign_in_response(StatusCode::OK, &headers, &uri, String::new(), None)
+    sign_in_response(StatusCode::OK, (&headers, cookies), String::new(), None)
 }
 
 #[derive(Debug, Deserialize)]
@@ -70,8 +71,8 @@ pub(super) struct SignInForm {
 pub(super) async fn sign_in(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    cookies: Cookies,
     headers: HeaderMap,
-    uri: Uri,
     Form(f): Form<SignInForm>,
 ) -> Page {
     let email = f.email.trim().to_owned();
@@ -85,7 +86,7 @@ pub(super) async fn sign_in(
     )
     .await?;
     let retry_later = |status, secs, text: String| {
-        let page = sign_in_response(status, &headers, &uri, email.clone(), Some(text));
+        let page = sign_in_response(status, (&headers, cookies), email.clone(), Some(text));
         Ok(with_retry_after(secs, page))
     };
     let signed = match outcome {
@@ -110,21 +111,19 @@ pub(super) async fn sign_in(
             let text = "That email and password do not match an account. Check them and try again.";
             return Ok(sign_in_response(
                 StatusCode::UNAUTHORIZED,
-                &headers,
-                &uri,
+                (&headers, cookies),
                 email,
                 Some(text.into()),
             ));
         }
     };
-    let secure = session::is_https(&headers, &uri);
     let max_age = signed.max_age.as_secs();
     let mut response = see_other(QUEUE_PATH);
     set_cookies(
         &mut response,
         &[
-            session::set_cookie(SESSION_COOKIE, &signed.token, "/", max_age, secure),
-            session::set_cookie(SIGNIN_COOKIE, "", SIGN_IN_PATH, 0, secure),
+            cookies.set(SESSION_COOKIE, &signed.token, max_age),
+            cookies.set(SIGNIN_COOKIE, "", 0),
         ],
     );
     Ok(response)
@@ -138,17 +137,17 @@ fn with_retry_after(secs: u64, mut response: Response) -> Response {
     response
 }
 
-pub(super) async fn sign_out(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Page {
-    if let Some(token) = session::cookie(&headers, SESSION_COOKIE) {
+pub(super) async fn sign_out(
+    State(state): State<AppState>,
+    cookies: Cookies,
+    headers: HeaderMap,
+) -> Page {
+    if let Some(token) = cookies.get(&headers, SESSION_COOKIE) {
         state
             .db(move |s| accounts::sign_out(s, &token, now_utc()))
             .await?;
     }
     let mut response = see_other(SIGN_IN_PATH);
-    let secure = session::is_https(&headers, &uri);
-    set_cookies(
-        &mut response,
-        &[session::set_cookie(SESSION_COOKIE, "", "/", 0, secure)],
-    );
+    set_cookies(&mut response, &[cookies.set(SESSION_COOKIE, "", 0)]);
     Ok(response)
 }

@@ -5,7 +5,7 @@
 //! their inputs (time and zone are passed in).
 
 use crate::AppError;
-use crate::store::{SlaPolicy, TicketDetail, TicketRecord};
+use crate::store::{SlaPolicy, TicketRecord};
 use crate::tz::Zone;
 use handraise_wire::{DeviceSnapshot, Scope, TicketStatus, Urgency};
 use time::{Duration, OffsetDateTime};
@@ -34,17 +34,6 @@ pub fn impact(urgency: Urgency, scope: Scope) -> u32 {
         Scope::District => 4,
     };
     u * s
-}
-
-/// Queue order: impact, highest first, then age, oldest first.
-pub fn sort_queue(tickets: &mut [TicketDetail]) {
-    tickets.sort_by(|a, b| {
-        let (a, b) = (&a.ticket, &b.ticket);
-        impact(b.urgency, b.scope)
-            .cmp(&impact(a.urgency, a.scope))
-            .then(a.received_at.cmp(&b.received_at))
-            .then(a.number.cmp(&b.number))
-    });
 }
 
 /// When the ticket is due under `policy`.

@@ -35,3 +35,68 @@ impl FeedNotifier {
         }
     }
 }
+
+/// One long-poll per device on this server: a device's new long-poll ends
+/// the one it already had, which then answers at once with what there is.
+/// (A device whose connection died without the server noticing cannot so
+/// pile up waiting requests.)
+#[derive(Debug, Default)]
+pub struct LongPolls {
+    current: Mutex<HashMap<Uuid, (u64, Arc<Notify>)>>,
+    next_id: std::sync::atomic::AtomicU64,
+}
+
+/// A device's long-poll, registered until dropped.
+#[derive(Debug)]
+pub struct LongPoll<'a> {
+    of: &'a LongPolls,
+    device: Uuid,
+    id: u64,
+    replaced: Arc<Notify>,
+}
+
+impl LongPolls {
+    /// Registers a long-poll of `device`, ending the one it had.
+    pub fn begin(&self, device: Uuid) -> LongPoll<'_> {
+        let id = self
+            .next_id
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let replaced = Arc::new(Notify::new());
+        let mut map = self.current.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, before)) = map.insert(device, (id, Arc::clone(&replaced))) {
+            // A stored permit: the one before ends even if it is not waiting yet.
+            before.notify_one();
+        }
+        LongPoll {
+            of: self,
+            device,
+            id,
+            replaced,
+        }
+    }
+
+    /// Devices with a long-poll now.
+    pub fn len(&self) -> usize {
+        self.current.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl LongPoll<'_> {
+    /// Completes once a newer long-poll of the same device replaced this one.
+    pub async fn replaced(&self) {
+        self.replaced.notified().await;
+    }
+}
+
+impl Drop for LongPoll<'_> {
+    fn drop(&mut self) {
+        let mut map = self.of.current.lock().unwrap_or_else(|e| e.into_inner());
+        if map.get(&self.device).is_some_and(|(id, _)| *id == self.id) {
+            map.remove(&self.device);
+        }
+    }
+}

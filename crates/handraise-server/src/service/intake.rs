@@ -1,12 +1,14 @@
 //! What devices send: tickets, teacher messages, screenshots, and the
-//! reading of their own tickets and updates feed.
+//! reading of their own tickets and updates feed; and the one home of a
+//! device's daily quotas ([`DailyQuotas`]).
 
 use super::run;
 use super::text::{message_body, to_json};
+use crate::config::Config;
 use crate::error::AppError;
 use crate::store::{
-    FeedEntry, Inserted, MessageRecord, NewScreenshot, NewTeacherMessage, NewTicketRecord, Store,
-    TicketRecord,
+    FeedEntry, Inserted, MessageRecord, NewScreenshot, NewTeacherMessage, NewTicketRecord, Quota,
+    QuotaKind, Store, StoreError, StoreResult, TicketRecord, utc_day,
 };
 use handraise_wire::{self as wire, TicketStatus};
 use std::sync::Arc;
@@ -15,6 +17,93 @@ use uuid::Uuid;
 
 /// Feed entries per page.
 pub const UPDATES_PAGE: usize = 100;
+
+/// The longest `Retry-After` of an exhausted quota: the agent waits at most
+/// an hour anyway, and tries again then (cheaply refused until midnight UTC).
+pub const QUOTA_RETRY_CAP_SECS: u64 = 3600;
+
+/// What one device may send per UTC day (`device_*_per_day` in
+/// `config.toml`). A new ticket, a new teacher message and every new
+/// screenshot byte count, in the transaction that writes them; a repeat of
+/// something already accepted (the same client id, the same image) is
+/// answered as before and counts nothing, even over the quota. Beyond it:
+/// 429 `quota_exceeded` with `Retry-After` until midnight UTC (at most
+/// [`QUOTA_RETRY_CAP_SECS`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DailyQuotas {
+    pub tickets: u64,
+    pub messages: u64,
+    pub screenshot_bytes: u64,
+}
+
+impl DailyQuotas {
+    pub fn from_config(config: &Config) -> Self {
+        DailyQuotas {
+            tickets: config.device_tickets_per_day,
+            messages: config.device_messages_per_day,
+            screenshot_bytes: config.device_screenshot_bytes_per_day,
+        }
+    }
+
+    fn limit(&self, kind: QuotaKind) -> u64 {
+        match kind {
+            QuotaKind::Tickets => self.tickets,
+            QuotaKind::Messages => self.messages,
+            QuotaKind::ScreenshotBytes => self.screenshot_bytes,
+        }
+    }
+
+    /// Whether a device's total of `kind` for the day may become `total`.
+    pub fn admits(&self, kind: QuotaKind, total: u64) -> bool {
+        total <= self.limit(kind)
+    }
+
+    /// The answer to a write refused at `now` by the quota of `kind`.
+    pub fn exceeded(&self, kind: QuotaKind, now: OffsetDateTime) -> AppError {
+        let what = match kind {
+            QuotaKind::Tickets => "tickets",
+            QuotaKind::Messages => "messages",
+            QuotaKind::ScreenshotBytes => "screenshot bytes",
+        };
+        let until_midnight = 86_400 - now.unix_timestamp().rem_euclid(86_400);
+        AppError::QuotaExceeded {
+            message: format!(
+                "this device has used its daily quota of {} {what}; it starts again at \
+                 midnight UTC",
+                self.limit(kind)
+            ),
+            retry_after_secs: (until_midnight as u64).clamp(1, QUOTA_RETRY_CAP_SECS),
+        }
+    }
+
+    /// Runs `write` on the blocking pool with this quota for the UTC day of
+    /// `now`; a refusal becomes [`exceeded`](Self::exceeded).
+    async fn run<T, F>(
+        self,
+        store: &Arc<dyn Store>,
+        now: OffsetDateTime,
+        write: F,
+    ) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn Store, &Quota<'_>) -> StoreResult<T> + Send + 'static,
+    {
+        let admit = move |kind, total| self.admits(kind, total);
+        let quota_day = utc_day(now);
+        let outcome = run(store, move |s| {
+            let quota = Quota {
+                day: quota_day,
+                admit: &admit,
+            };
+            match write(s, &quota) {
+                Err(StoreError::OverQuota(kind)) => Ok(Err(kind)),
+                other => other.map(Ok),
+            }
+        })
+        .await?;
+        outcome.map_err(|kind| self.exceeded(kind, now))
+    }
+}
 
 /// Checks a ticket from device `device_id` received at `now`; it starts `new`.
 pub fn new_ticket(
@@ -58,12 +147,17 @@ pub fn new_ticket(
 /// client id.
 pub async fn create_ticket(
     store: &Arc<dyn Store>,
+    quotas: DailyQuotas,
     device_id: Uuid,
     t: wire::NewTicket,
     now: OffsetDateTime,
 ) -> Result<Inserted<TicketRecord>, AppError> {
     let record = new_ticket(device_id, t, now)?;
-    run(store, move |s| s.insert_ticket(&record)).await
+    quotas
+        .run(store, now, move |s, q| {
+            super::forward::file_ticket(s, &record, q)
+        })
+        .await
 }
 
 /// The device's ticket and the messages it may see (no notes); `NotFound`
@@ -87,6 +181,7 @@ pub async fn device_ticket(
 /// A teacher's message on their ticket: `Created` new, `Existing` repeat.
 pub async fn post_message(
     store: &Arc<dyn Store>,
+    quotas: DailyQuotas,
     device_id: Uuid,
     ticket_client_id: Uuid,
     m: wire::NewMessage,
@@ -98,10 +193,11 @@ pub async fn post_message(
         created_at: m.created_at,
         received_at: now,
     };
-    run(store, move |s| {
-        s.insert_teacher_message(device_id, ticket_client_id, &message)
-    })
-    .await
+    quotas
+        .run(store, now, move |s, q| {
+            super::forward::file_message(s, device_id, ticket_client_id, &message, q)
+        })
+        .await
 }
 
 /// `NotFound` unless the ticket is this device's (checked before a
@@ -139,6 +235,7 @@ pub fn sniff_image(bytes: &[u8]) -> Option<&'static str> {
 /// are the `content_type` they claim; returns the ticket number.
 pub async fn put_screenshot(
     store: &Arc<dyn Store>,
+    quotas: DailyQuotas,
     device_id: Uuid,
     ticket_client_id: Uuid,
     content_type: &'static str,
@@ -162,16 +259,17 @@ pub async fn put_screenshot(
             wire::MAX_IMAGE_PIXELS
         )));
     }
-    run(store, move |s| {
-        let shot = NewScreenshot {
-            ticket_client_id,
-            content_type,
-            bytes: &bytes,
-            uploaded_at: now,
-        };
-        s.put_screenshot(device_id, &shot)
-    })
-    .await
+    quotas
+        .run(store, now, move |s, q| {
+            let shot = NewScreenshot {
+                ticket_client_id,
+                content_type,
+                bytes: &bytes,
+                uploaded_at: now,
+            };
+            s.put_screenshot_within(device_id, &shot, q)
+        })
+        .await
 }
 
 /// A page of the device's feed after `cursor`: at most [`UPDATES_PAGE`]

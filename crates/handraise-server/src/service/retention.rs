@@ -3,7 +3,7 @@
 
 use super::run;
 use crate::error::AppError;
-use crate::store::{PurgeReport, Store, StoreError};
+use crate::store::{PurgeReport, Store, StoreError, utc_day};
 use std::ops::RangeInclusive;
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -13,11 +13,13 @@ pub const RETENTION_DAYS: RangeInclusive<u32> = 1..=3650;
 
 /// Applies the retention policy at `now`: resolved and closed tickets
 /// finished more than the policy's days before `now` lose their screenshots
-/// and device snapshots. Returns the policy's days and what was removed.
+/// and device snapshots. Devices' quota counts of days before yesterday
+/// (UTC) are forgotten too. Returns the policy's days and what was removed.
 pub fn purge(store: &dyn Store, now: OffsetDateTime) -> Result<(u32, PurgeReport), StoreError> {
     let days = store.retention_days()?;
     let cutoff = now - time::Duration::days(i64::from(days));
     let report = store.purge_media(cutoff, now)?;
+    store.forget_usage_before(utc_day(now) - 1)?;
     Ok((days, report))
 }
 

@@ -8,7 +8,7 @@ use super::{FeedNotifier, run};
 use crate::error::AppError;
 use crate::store::{
     FeedWrite, MessageKind, NewTechMessage, Store, StoreError, StoreResult, Technician,
-    TicketChange, TicketDetail, TicketRecord,
+    TicketChange, TicketDetail, TicketFacets, TicketQuery, TicketRecord,
 };
 use handraise_wire::TicketStatus;
 use std::sync::Arc;
@@ -18,12 +18,40 @@ use uuid::Uuid;
 /// Longest technician name accepted for an assignment.
 const MAX_ASSIGNEE_CHARS: usize = 100;
 
-/// Tickets in `status` (every status when `None`), newest first.
-pub async fn list(
+/// Tickets a list page shows unless asked otherwise.
+pub const PAGE_SIZE: usize = 50;
+/// The most tickets one list page shows.
+pub const MAX_PAGE_SIZE: usize = 200;
+
+/// The page size asked for: [`PAGE_SIZE`] when not given; 1 to
+/// [`MAX_PAGE_SIZE`], else `BadRequest`.
+pub fn page_size(asked: Option<usize>) -> Result<usize, AppError> {
+    match asked {
+        None => Ok(PAGE_SIZE),
+        Some(n) if (1..=MAX_PAGE_SIZE).contains(&n) => Ok(n),
+        Some(n) => Err(AppError::BadRequest(format!(
+            "limit is {n}; a page has 1 to {MAX_PAGE_SIZE} tickets"
+        ))),
+    }
+}
+
+/// A page of tickets as `query` asks (its `limit` a [`page_size`]), without
+/// their messages, and whether more follow.
+pub async fn page(
     store: &Arc<dyn Store>,
-    status: Option<TicketStatus>,
-) -> Result<Vec<TicketDetail>, AppError> {
-    run(store, move |s| s.list_tickets(status)).await
+    mut query: TicketQuery,
+) -> Result<(Vec<TicketDetail>, bool), AppError> {
+    let limit = query.limit.clamp(1, MAX_PAGE_SIZE);
+    query.limit = limit + 1;
+    let mut tickets = run(store, move |s| s.ticket_page(&query)).await?;
+    let more = tickets.len() > limit;
+    tickets.truncate(limit);
+    Ok((tickets, more))
+}
+
+/// Tickets per status, and the schools and buildings that filed tickets.
+pub async fn facets(store: &Arc<dyn Store>) -> Result<TicketFacets, AppError> {
+    run(store, |s| s.ticket_facets()).await
 }
 
 /// One ticket with its messages; `NotFound` when unknown.
@@ -87,7 +115,11 @@ async fn change<F>(
 where
     F: FnMut(&[TicketDetail]) -> StoreResult<Vec<TicketChange>> + Send + 'static,
 {
-    run(store, move |s| s.change_tickets(&numbers, now, &mut decide)).await
+    run(store, move |s| {
+        super::forward::refuse_if_forwarded(s, &numbers)?;
+        s.change_tickets(&numbers, now, &mut decide)
+    })
+    .await
 }
 
 /// As [`change`] for one ticket; returns it afterwards.

@@ -39,4 +39,9 @@ pub trait AdminStore {
     ) -> StoreResult<PurgeReport>;
     /// A consistent copy of the whole store at `dest`.
     fn backup(&self, dest: &Path) -> StoreResult<()>;
+    /// This database's generation: an id that changes when it is restored
+    /// from a backup, so agents learn to send again what it lost.
+    fn generation(&self) -> StoreResult<String>;
+    /// Gives the database a new generation `id` (after a restore).
+    fn set_generation(&self, id: &str) -> StoreResult<()>;
 }

@@ -37,7 +37,9 @@ pub trait AnnouncementStore {
     /// whatever the announcement's state; another device's id is a
     /// `Conflict`. A new one needs the announcement active at `received_at`
     /// and visible to `device` (as in `active_announcements`), else
-    /// `NotFound`. Returns the announcement's number of reports.
+    /// `NotFound`. One per device and announcement (a unique index): another
+    /// client id from the same device is `Existing` and not stored. Returns
+    /// the announcement's number of reports.
     fn insert_me_too(&self, device: &DeviceRecord, me_too: &NewMeToo)
     -> StoreResult<Inserted<i64>>;
     /// Reports by school and room, most first.

@@ -1,5 +1,5 @@
-//! Figures the monitoring scrapes: counts over the whole store, read in one
-//! go at each scrape.
+//! Figures the operations read: the counts the monitoring scrapes (in one go
+//! at each scrape), and the clock skews `doctor` checks.
 
 use super::StoreResult;
 use handraise_wire::{Category, TicketStatus};
@@ -18,8 +18,11 @@ pub struct Gauges {
     pub database_bytes: u64,
 }
 
-/// Read-only counts for `/metrics`.
+/// Read-only figures for the operations: `/metrics` and `doctor`.
 pub trait GaugeStore {
     /// The counts now; `seen_since` bounds [`Gauges::devices_seen`].
     fn gauges(&self, seen_since: OffsetDateTime) -> StoreResult<Gauges>;
+    /// The clock skew (device minus server, seconds) each device last
+    /// reported with a ticket received since `since`, by device id.
+    fn clock_skews(&self, since: OffsetDateTime) -> StoreResult<Vec<(String, i64)>>;
 }

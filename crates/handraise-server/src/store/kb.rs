@@ -38,8 +38,9 @@ pub trait KbStore {
         now: OffsetDateTime,
     ) -> StoreResult<Vec<String>>;
     /// Idempotent on `client_id` (this device: `Existing`; another device:
-    /// `Conflict`); `NotFound` for an unknown slug. Returns the article's
-    /// deflection count.
+    /// `Conflict`); `NotFound` for an unknown slug. One per device and
+    /// article (a unique index): another client id from the same device is
+    /// `Existing` and not stored. Returns the article's deflection count.
     fn insert_deflection(
         &self,
         device_id: Uuid,

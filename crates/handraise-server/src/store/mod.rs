@@ -13,6 +13,7 @@
 mod accounts;
 mod admin;
 mod announcements;
+mod desks;
 mod devices;
 mod gauges;
 mod kb;
@@ -23,6 +24,7 @@ mod tickets;
 pub use accounts::AccountStore;
 pub use admin::AdminStore;
 pub use announcements::AnnouncementStore;
+pub use desks::*;
 pub use devices::DeviceStore;
 pub use gauges::{GaugeStore, Gauges};
 pub use kb::KbStore;
@@ -54,6 +56,10 @@ pub enum StoreError {
          or newer"
     )]
     SchemaTooNew { database: u32, binary: u32 },
+    /// A device's write would pass its daily quota of this kind; nothing was
+    /// written.
+    #[error("over the daily quota of {0:?}")]
+    OverQuota(QuotaKind),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -89,6 +95,7 @@ pub trait Store:
     + AccountStore
     + AdminStore
     + GaugeStore
+    + DeskStore
     + Send
     + Sync
 {
@@ -102,6 +109,7 @@ impl<T> Store for T where
         + AccountStore
         + AdminStore
         + GaugeStore
+        + DeskStore
         + Send
         + Sync
 {
@@ -111,6 +119,11 @@ impl<T> Store for T where
 /// an answer built from `now` equals one built from the stored row later.
 pub fn now_utc() -> OffsetDateTime {
     truncate_ms(OffsetDateTime::now_utc())
+}
+
+/// The UTC day of `t`: days since 1970-01-01. Daily quotas count per such day.
+pub fn utc_day(t: OffsetDateTime) -> i64 {
+    t.unix_timestamp().div_euclid(86_400)
 }
 
 /// Truncates to milliseconds.

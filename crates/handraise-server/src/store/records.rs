@@ -652,3 +652,107 @@ pub struct PurgeReport {
     pub screenshot_bytes: u64,
     pub snapshots: u64,
 }
+
+/// Which of a device's daily quotas a write counts against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuotaKind {
+    Tickets,
+    Messages,
+    ScreenshotBytes,
+}
+
+/// How a device's write is counted: on which UTC day, and whether the day's
+/// total after it is admitted. The service decides (`service::intake`); the
+/// store counts and asks inside the write's transaction, and refuses with
+/// [`StoreError::OverQuota`](super::StoreError::OverQuota) before writing.
+#[derive(Clone, Copy)]
+pub struct Quota<'a> {
+    /// Days since 1970-01-01, UTC.
+    pub day: i64,
+    /// Whether the day's total of a kind may become this much.
+    pub admit: &'a dyn Fn(QuotaKind, u64) -> bool,
+}
+
+impl std::fmt::Debug for Quota<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Quota")
+            .field("day", &self.day)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Quota<'static> {
+    /// Counts without limit (tools and tests that write as a device).
+    pub fn unlimited(day: i64) -> Self {
+        fn always(_: QuotaKind, _: u64) -> bool {
+            true
+        }
+        Quota {
+            day,
+            admit: &always,
+        }
+    }
+}
+
+// ---- Ticket lists --------------------------------------------------------
+
+/// Which tickets a list shows; every condition is optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TicketFilter {
+    /// Any of these statuses; every status when empty.
+    pub statuses: Vec<TicketStatus>,
+    pub category: Option<Category>,
+    /// The device's school, exactly.
+    pub school: Option<String>,
+    /// The device's building, exactly.
+    pub building: Option<String>,
+    /// `Some(None)`: unassigned; `Some(Some(name))`: that technician's.
+    pub assignee: Option<Option<String>>,
+}
+
+/// The order of a ticket list.
+#[derive(Debug, Clone, Copy)]
+pub enum TicketOrder {
+    /// Newest first (by number).
+    Newest,
+    /// By this rank of urgency and scope, highest first, then oldest first.
+    Ranked(fn(Urgency, Scope) -> u32),
+}
+
+/// A page of a ticket list: the tickets matching `filter` in `order`,
+/// numbered below `before` (when given), skipping `offset`, at most `limit`.
+#[derive(Debug, Clone)]
+pub struct TicketQuery {
+    pub filter: TicketFilter,
+    pub order: TicketOrder,
+    pub before: Option<i64>,
+    pub offset: usize,
+    pub limit: usize,
+}
+
+/// What the queue's filters offer: tickets per status, and the schools and
+/// buildings of devices that filed tickets.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TicketFacets {
+    pub by_status: Vec<(TicketStatus, usize)>,
+    pub schools: Vec<String>,
+    pub buildings: Vec<String>,
+}
+
+impl TicketFacets {
+    /// How many tickets are in `status`.
+    pub fn count(&self, status: TicketStatus) -> usize {
+        self.by_status
+            .iter()
+            .find(|(s, _)| *s == status)
+            .map_or(0, |(_, n)| *n)
+    }
+}
+
+/// What a database copy holds, checked without changing it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyFacts {
+    pub schema_version: u32,
+    /// Rows of the main tables, by table name.
+    pub counts: Vec<(String, u64)>,
+}

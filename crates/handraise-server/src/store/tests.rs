@@ -816,6 +816,84 @@ fn a_tokens_use_is_written_at_most_once_a_minute() -> R {
 }
 
 #[test]
+fn repeated_me_toos_and_deflections_of_a_device_are_folded_into_its_first() -> R {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("db.sqlite");
+    let id = |n: u8| format!("00000000-0000-0000-0000-{n:012}");
+    let (d1, d2) = (id(1), id(2));
+    {
+        let conn = rusqlite::Connection::open(&path)?;
+        for (i, sql) in MIGRATIONS[..4].iter().enumerate() {
+            conn.execute_batch(sql)?;
+            conn.pragma_update(None, "user_version", (i + 1) as u32)?;
+        }
+        conn.execute_batch(&format!(
+            "INSERT INTO devices (id, secret_hash, hostname, enrolled_at) VALUES \
+                 ('{d1}', 'h1', 'a', 0), ('{d2}', 'h2', 'b', 0);
+             INSERT INTO announcements (id, kind, title, message, starts_at, created_at) \
+                 VALUES (7, 'outage', 'Wi-Fi', 'down', 0, 0);
+             INSERT INTO me_too (client_id, announcement_id, device_id, room, created_at, \
+                 received_at) VALUES \
+                 ('m3', 7, '{d1}', 'late', 'x', 300), ('m1', 7, '{d1}', 'first', 'x', 100), \
+                 ('m2', 7, '{d1}', 'again', 'x', 200), ('m4', 7, '{d2}', 'other', 'x', 150);
+             INSERT INTO kb_deflections (client_id, slug, device_id, created_at, received_at) \
+                 VALUES ('{k1}', 'printer', '{d1}', 'x', 100), \
+                 ('{k2}', 'printer', '{d1}', 'x', 100), ('{k3}', 'printer', '{d2}', 'x', 100), \
+                 ('{k4}', 'wifi', '{d1}', 'x', 100);",
+            k1 = id(11),
+            k2 = id(12),
+            k3 = id(13),
+            k4 = id(14),
+        ))?;
+    }
+    let s = SqliteStore::open(&path)?;
+    let kept = s.me_too_by_room(7)?;
+    let rooms: Vec<(Option<&str>, i64)> = kept
+        .iter()
+        .map(|r| (r.room.as_deref(), r.reports))
+        .collect();
+    assert_eq!(rooms, vec![(Some("first"), 1), (Some("other"), 1)]);
+    let mut deflections: Vec<String> = s
+        .deflections()?
+        .into_iter()
+        .map(|d| d.client_id.to_string())
+        .collect();
+    deflections.sort();
+    assert_eq!(deflections, vec![id(11), id(13), id(14)]);
+    Ok(())
+}
+
+#[test]
+fn quota_counts_are_per_device_and_day_and_old_days_are_forgotten() -> R {
+    let (s, a, b) = two_devices();
+    let limit = |max: u64| move |_: QuotaKind, total: u64| total <= max;
+    let at_most_two = limit(2);
+    let day = |d: i64| Quota {
+        day: d,
+        admit: &at_most_two,
+    };
+    for _ in 0..2 {
+        s.insert_ticket_within(&ticket(a, "a"), &day(100))?;
+    }
+    let refused = s.insert_ticket_within(&ticket(a, "a"), &day(100));
+    assert!(matches!(
+        refused,
+        Err(StoreError::OverQuota(QuotaKind::Tickets))
+    ));
+    assert_eq!(
+        s.list_tickets(None)?.len(),
+        2,
+        "nothing of the refused one is kept"
+    );
+    s.insert_ticket_within(&ticket(b, "b"), &day(100))?;
+    s.insert_ticket_within(&ticket(a, "a"), &day(101))?;
+    // Days before 101 are forgotten: day 100 counts from zero again.
+    assert_eq!(s.forget_usage_before(101)?, 2);
+    s.insert_ticket_within(&ticket(a, "a"), &day(100))?;
+    Ok(())
+}
+
+#[test]
 fn an_admin_taking_over_a_script_user_does_not_arm_its_tokens() -> R {
     let s = store();
     let now = now_utc();

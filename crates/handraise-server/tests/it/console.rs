@@ -125,7 +125,7 @@ pub(crate) fn enc(s: &str) -> String {
     serde_urlencoded::to_string([("v", s)]).expect("encode")[2..].to_owned()
 }
 
-const PASSWORD: &str = "a long enough password";
+pub(crate) const PASSWORD: &str = "a long enough password";
 
 pub(crate) async fn user(app: &App, email: &str, name: &str, role: Role) {
     let input = UserInput {
@@ -189,31 +189,16 @@ async fn session_cookie_flags_and_sign_out() {
         "csrf={csrf}&email=ADA%40example.org&password={}",
         enc(PASSWORD)
     );
-    // Behind a TLS-terminating proxy the cookie is Secure.
-    let req = Request::builder()
-        .method(Method::POST)
-        .uri("/console/sign-in")
-        .header(header::COOKIE, &pre)
-        .header("x-forwarded-proto", "https")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(body))
-        .expect("request");
-    let resp = app.router.clone().oneshot(req).await.expect("infallible");
-    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
-    let set = resp
-        .headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("hr_session="))
-        .expect("session cookie")
-        .to_owned();
-    for flag in ["HttpOnly", "SameSite=Lax", "Secure", "Path=/"] {
+    // Over plain HTTP the cookie is HttpOnly and SameSite, not Secure (HTTPS, through a
+    // trusted proxy or the server's own TLS: `cookies.rs`, `transport.rs`).
+    let r = post(&app, "/console/sign-in", &pre, &body).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let set = r.set_cookie_line("hr_session");
+    for flag in ["HttpOnly", "SameSite=Lax", "Path=/"] {
         assert!(set.contains(flag), "{set} lacks {flag}");
     }
+    assert!(!set.contains("Secure"), "{set}");
     let session = set.split(';').next().expect("pair").to_owned();
-
-    // Over plain HTTP it is not Secure.
     let (plain, csrf) = sign_in(&app, "ada@example.org").await;
     assert!(!plain.is_empty());
 

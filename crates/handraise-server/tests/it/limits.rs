@@ -127,7 +127,14 @@ async fn every_field_takes_its_longest_value_and_refuses_one_more() {
     // What is stored is what was counted: no stored text is longer than its limit, even
     // with the spaces the longest values were sent with.
     let count = |s: &str| s.chars().count();
-    let tickets = app.state.store().list_tickets(None).expect("tickets");
+    let listed = app.state.store().list_tickets(None).expect("tickets");
+    let tickets: Vec<_> = listed
+        .iter()
+        .map(|d| {
+            let detail = app.state.store().ticket_detail(d.ticket.number);
+            detail.expect("read").expect("ticket")
+        })
+        .collect();
     for d in &tickets {
         let t = &d.ticket;
         assert!(count(&t.summary) <= TextField::Summary.max_chars());

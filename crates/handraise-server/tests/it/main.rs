@@ -13,14 +13,19 @@ use uuid::Uuid;
 
 mod articles;
 mod console;
+mod cookies;
 mod desk;
 mod enrollment;
+mod fair_share;
+mod forwarded;
 mod limits;
-mod logging;
 mod metrics;
+mod pages;
 mod proxy;
+mod quotas;
 mod signin;
 mod tokens;
+mod transport;
 
 type R<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 

@@ -106,7 +106,11 @@ fn the_dashboard_reads_metrics_the_server_exports() {
         )],
         ..Default::default()
     };
-    let exported = metrics.render(&gauges).expect("renders");
+    let backup = Some((
+        std::path::Path::new("/backups"),
+        std::time::Duration::from_secs(60),
+    ));
+    let exported = metrics.render(&gauges, backup).expect("renders");
     let mut names = Vec::new();
     for panel in dashboard["panels"].as_array().expect("panels") {
         for target in panel["targets"].as_array().expect("targets") {

@@ -11,11 +11,12 @@ use serde_json::json;
 use std::net::SocketAddr;
 
 /// The reverse proxy of these tests.
-const PROXY: &str = "127.0.0.1:40000";
+pub(crate) const PROXY: &str = "127.0.0.1:40000";
 /// Another peer, not a trusted proxy.
-const STRANGER: &str = "127.0.0.2:40000";
+pub(crate) const STRANGER: &str = "127.0.0.2:40000";
 
-fn app(config: Config) -> App {
+/// The router with [`PROXY`] trusted.
+pub(crate) fn app(config: Config) -> App {
     App::with_config(Config {
         trusted_proxies: "127.0.0.1/32".parse().expect("networks"),
         ..config

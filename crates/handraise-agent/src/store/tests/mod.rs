@@ -196,6 +196,7 @@ fn page() -> UpdatesPage {
         at: T0 + Duration::from_secs(60),
     };
     UpdatesPage {
+        generation: None,
         updates: vec![
             Update {
                 seq: 5,
@@ -527,3 +528,50 @@ fn events_are_queued_once_planned_after_messages_and_kept_when_refused() {
 }
 
 mod corrupt;
+
+#[test]
+fn a_restored_server_gets_again_what_was_sent() {
+    let s = Store::open_in_memory().expect("open");
+    for n in [1, 2] {
+        s.insert_ticket(&ticket(n, 5), None, T0).expect("insert");
+    }
+    s.mark_ticket_sent(&receipt(1, 7), T0).expect("sent");
+    s.insert_message(
+        Uuid::from_u128(1),
+        &NewMessage {
+            client_id: Uuid::from_u128(50),
+            created_at: T0,
+            body: "still broken".into(),
+        },
+    )
+    .expect("msg");
+    s.mark_message_sent(&handraise_wire::MessageReceipt {
+        client_id: Uuid::from_u128(50),
+        ticket_number: 7,
+        received_at: T0,
+    })
+    .expect("msg sent");
+    s.apply_updates(&page(), T0).expect("apply");
+    assert!(s.cursor().expect("cursor") > 0);
+
+    // The first generation seen, and the same one again: nothing to do.
+    assert!(!s.note_server_generation("g1").expect("note"));
+    assert!(!s.note_server_generation("g1").expect("note"));
+    assert_eq!(
+        s.sync_state(true).expect("state").tickets.len(),
+        1,
+        "only the unsent one"
+    );
+
+    // A new generation: the server was restored.
+    assert!(s.note_server_generation("g2").expect("note"));
+    let state = s.sync_state(true).expect("state");
+    assert_eq!(state.tickets.len(), 2, "the sent ticket goes again");
+    assert_eq!(state.messages.len(), 1, "and its message");
+    assert_eq!(
+        s.cursor().expect("cursor"),
+        0,
+        "the feed is read from the start"
+    );
+    assert!(!s.note_server_generation("g2").expect("note"), "once");
+}

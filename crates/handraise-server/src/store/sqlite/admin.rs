@@ -230,4 +230,28 @@ impl AdminStore for SqliteStore {
         std::fs::rename(&tmp, dest)?;
         Ok(())
     }
+
+    fn generation(&self) -> StoreResult<String> {
+        self.read(|c| {
+            first(
+                c,
+                "SELECT value FROM server_meta WHERE key = 'generation'",
+                [],
+                |r| r.get(0),
+            )
+        })?
+        .ok_or_else(|| crate::store::StoreError::Corrupt("no generation in server_meta".into()))
+    }
+
+    fn set_generation(&self, id: &str) -> StoreResult<()> {
+        self.write(|tx| {
+            exec(
+                tx,
+                "INSERT INTO server_meta (key, value) VALUES ('generation', ?1) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [id],
+            )
+        })?;
+        Ok(())
+    }
 }

@@ -191,10 +191,13 @@ impl AnnouncementStore for SqliteStore {
             if !visible {
                 return Err(StoreError::NotFound);
             }
-            exec(
+            // One per device and announcement: another from the same device is
+            // answered as the repeat it is.
+            let added = exec(
                 tx,
                 "INSERT INTO me_too (client_id, announcement_id, device_id, room, reporter, \
-                 created_at, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                 created_at, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+                 ON CONFLICT (announcement_id, device_id) DO NOTHING",
                 params![
                     m.client_id.to_string(),
                     m.announcement_id,
@@ -205,7 +208,12 @@ impl AnnouncementStore for SqliteStore {
                     ms(m.received_at)
                 ],
             )?;
-            Ok(Inserted::Created(me_too_count(tx, m.announcement_id)?))
+            let count = me_too_count(tx, m.announcement_id)?;
+            Ok(if added == 0 {
+                Inserted::Existing(count)
+            } else {
+                Inserted::Created(count)
+            })
         })
     }
 

@@ -34,4 +34,20 @@ impl GaugeStore for SqliteStore {
             })
         })
     }
+
+    fn clock_skews(&self, since: OffsetDateTime) -> StoreResult<Vec<(String, i64)>> {
+        self.read(|c| {
+            all(
+                c,
+                "SELECT device_id, json_extract(snapshot, '$.clock_skew_secs') FROM tickets \
+                 WHERE number IN (SELECT MAX(number) FROM tickets \
+                     WHERE received_at >= ?1 \
+                       AND json_extract(snapshot, '$.clock_skew_secs') IS NOT NULL \
+                     GROUP BY device_id) \
+                 ORDER BY device_id",
+                [ms(since)],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+        })
+    }
 }

@@ -146,10 +146,13 @@ impl KbStore for SqliteStore {
             if !exists(tx, &d.slug)? {
                 return Err(StoreError::NotFound);
             }
-            exec(
+            // One per device and article: another from the same device is
+            // answered as the repeat it is.
+            let added = exec(
                 tx,
                 "INSERT INTO kb_deflections (client_id, slug, device_id, created_at, \
-                 received_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                 received_at) VALUES (?1, ?2, ?3, ?4, ?5) \
+                 ON CONFLICT (slug, device_id) DO NOTHING",
                 params![
                     d.client_id.to_string(),
                     d.slug,
@@ -158,7 +161,12 @@ impl KbStore for SqliteStore {
                     ms(d.received_at)
                 ],
             )?;
-            Ok(Inserted::Created(deflection_count(tx, &d.slug)?))
+            let count = deflection_count(tx, &d.slug)?;
+            Ok(if added == 0 {
+                Inserted::Existing(count)
+            } else {
+                Inserted::Created(count)
+            })
         })
     }
 

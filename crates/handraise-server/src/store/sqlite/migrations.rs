@@ -257,6 +257,102 @@ CREATE TABLE enrollments (
 CREATE INDEX enrollments_token ON enrollments(token_id, at);
 CREATE INDEX enrollments_previous ON enrollments(previous_device_id);
 "#,
+    // 7: the database's generation, new after each restore from a backup, so
+    // that agents send again what the restored database lost.
+    r#"
+CREATE TABLE server_meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+INSERT INTO server_meta (key, value) VALUES ('generation', lower(hex(randomblob(16))));
+"#,
+    // 8: per-device daily quotas (what each device sent on each UTC day,
+    // counted in the same transaction as the write), and one "me too" per
+    // device and announcement, one "this fixed it" per device and article:
+    // repeats already stored are folded into the earliest.
+    r#"
+CREATE TABLE device_usage (
+    device_id TEXT NOT NULL,
+    day INTEGER NOT NULL,
+    tickets INTEGER NOT NULL DEFAULT 0,
+    messages INTEGER NOT NULL DEFAULT 0,
+    screenshot_bytes INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (device_id, day)
+) WITHOUT ROWID;
+DELETE FROM me_too WHERE EXISTS (
+    SELECT 1 FROM me_too o
+    WHERE o.announcement_id = me_too.announcement_id AND o.device_id = me_too.device_id
+      AND (o.received_at < me_too.received_at
+           OR (o.received_at = me_too.received_at AND o.rowid < me_too.rowid)));
+CREATE UNIQUE INDEX me_too_device ON me_too(announcement_id, device_id);
+DELETE FROM kb_deflections WHERE EXISTS (
+    SELECT 1 FROM kb_deflections o
+    WHERE o.slug = kb_deflections.slug AND o.device_id = kb_deflections.device_id
+      AND (o.received_at < kb_deflections.received_at
+           OR (o.received_at = kb_deflections.received_at AND o.rowid < kb_deflections.rowid)));
+CREATE UNIQUE INDEX kb_deflections_device ON kb_deflections(slug, device_id);
+"#,
+    // 9: help desks that tickets are forwarded to, the default desk, routing
+    // rules, and the forwarding outbox (tickets and teacher messages), written
+    // with what they carry.
+    r#"
+CREATE TABLE desks (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    url TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    queue TEXT NOT NULL,
+    poll_secs INTEGER NOT NULL,
+    enabled INTEGER NOT NULL DEFAULT 1,
+    created_at INTEGER NOT NULL,
+    last_success_at INTEGER,
+    last_error TEXT,
+    last_error_at INTEGER
+);
+CREATE TABLE desk_default (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    desk_id INTEGER REFERENCES desks(id),
+    chosen INTEGER NOT NULL
+);
+INSERT INTO desk_default VALUES (1, NULL, 0);
+CREATE TABLE forwards (
+    ticket_number INTEGER PRIMARY KEY REFERENCES tickets(number),
+    desk_id INTEGER NOT NULL REFERENCES desks(id),
+    state TEXT NOT NULL,
+    external_id TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_at INTEGER NOT NULL,
+    last_error TEXT,
+    created_at INTEGER NOT NULL,
+    sent_at INTEGER,
+    last_seen INTEGER NOT NULL DEFAULT 0,
+    polled_at INTEGER
+);
+CREATE INDEX forwards_due ON forwards(state, next_at);
+CREATE INDEX forwards_desk ON forwards(desk_id, state);
+CREATE TABLE message_forwards (
+    message_id TEXT PRIMARY KEY REFERENCES messages(id),
+    ticket_number INTEGER NOT NULL REFERENCES forwards(ticket_number),
+    state TEXT NOT NULL,
+    external_id TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_at INTEGER NOT NULL,
+    last_error TEXT,
+    created_at INTEGER NOT NULL,
+    sent_at INTEGER
+);
+CREATE INDEX message_forwards_due ON message_forwards(state, next_at);
+CREATE INDEX message_forwards_ticket ON message_forwards(ticket_number, state);
+CREATE TABLE desk_routes (
+    id INTEGER PRIMARY KEY,
+    school TEXT,
+    building TEXT,
+    category TEXT,
+    desk_id INTEGER REFERENCES desks(id),
+    created_at INTEGER NOT NULL
+);
+"#,
 ];
 
 /// The schema version this binary knows: the number of migrations.

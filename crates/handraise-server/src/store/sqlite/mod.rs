@@ -6,9 +6,12 @@
 mod accounts;
 mod admin;
 mod announcements;
+mod copies;
+mod desks;
 mod devices;
 mod gauges;
 mod kb;
+mod lists;
 mod migrations;
 mod rows;
 mod tickets;

@@ -9,10 +9,9 @@ use super::rows::{
 use super::{SqliteStore, all, exec, first, insert_unique};
 use crate::store::{
     Decide, FeedEntry, FeedKind, FeedWrite, Inserted, MessageKind, MessageRecord, NewScreenshot,
-    NewTeacherMessage, NewTicketRecord, StoreError, StoreResult, TicketChange, TicketDetail,
-    TicketRecord, TicketStore,
+    NewTeacherMessage, NewTicketRecord, Quota, QuotaKind, StoreError, StoreResult, TicketChange,
+    TicketDetail, TicketFacets, TicketQuery, TicketRecord, TicketStore,
 };
-use handraise_wire::TicketStatus;
 use rusqlite::{Connection, params};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -115,7 +114,7 @@ fn detail_by_number(conn: &Connection, number: i64) -> StoreResult<TicketDetail>
 }
 
 /// Writes one change as given; returns the ticket afterwards.
-fn apply(
+pub(super) fn apply(
     conn: &Connection,
     change: &TicketChange,
     now: OffsetDateTime,
@@ -214,51 +213,144 @@ pub(super) fn decide_and_apply(
         .collect()
 }
 
+/// Counts `amount` of `kind` on the device's usage of `quota.day`, then asks
+/// `quota` whether the day's total may be that much: `OverQuota` when not,
+/// and the caller's transaction (this count with it) rolls back.
+fn count_usage(
+    conn: &Connection,
+    device_id: Uuid,
+    quota: &Quota<'_>,
+    kind: QuotaKind,
+    amount: u64,
+) -> StoreResult<()> {
+    let column = match kind {
+        QuotaKind::Tickets => "tickets",
+        QuotaKind::Messages => "messages",
+        QuotaKind::ScreenshotBytes => "screenshot_bytes",
+    };
+    let total: Option<i64> = first(
+        conn,
+        &format!(
+            "INSERT INTO device_usage (device_id, day, {column}) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (device_id, day) DO UPDATE SET {column} = {column} + excluded.{column} \
+             RETURNING {column}"
+        ),
+        params![
+            device_id.to_string(),
+            quota.day,
+            i64::try_from(amount).unwrap_or(i64::MAX)
+        ],
+        |r| r.get(0),
+    )?;
+    let total = total
+        .and_then(|t| u64::try_from(t).ok())
+        .unwrap_or(u64::MAX);
+    if (quota.admit)(kind, total) {
+        Ok(())
+    } else {
+        Err(StoreError::OverQuota(kind))
+    }
+}
+
+/// Inserts a ticket unless its client id is known (`Existing` for this
+/// device, `Conflict` for another).
+pub(super) fn insert_ticket(
+    tx: &Connection,
+    t: &NewTicketRecord,
+    quota: &Quota<'_>,
+) -> StoreResult<Inserted<TicketRecord>> {
+    if let Some(existing) = ticket_by_client_id(tx, t.client_id)? {
+        return if existing.device_id == t.device_id {
+            Ok(Inserted::Existing(existing))
+        } else {
+            Err(StoreError::Conflict(
+                "this client id was already used by another device".into(),
+            ))
+        };
+    }
+    count_usage(tx, t.device_id, quota, QuotaKind::Tickets, 1)?;
+    let device_id = t.device_id.to_string();
+    let announcement_id = linkable_announcement(tx, t.announcement_id, &device_id, t.received_at)?;
+    exec(
+        tx,
+        "INSERT INTO tickets (client_id, device_id, status, category, urgency, scope, \
+         summary, details, room, reporter, snapshot, self_help, offline_at_submit, \
+         announcement_id, created_at, received_at, updated_at) VALUES (?1, ?2, ?3, ?4, \
+         ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)",
+        params![
+            t.client_id.to_string(),
+            device_id,
+            t.status.as_str(),
+            t.category.as_str(),
+            t.urgency.as_str(),
+            t.scope.as_str(),
+            t.summary,
+            t.details,
+            t.room,
+            t.reporter_json,
+            t.snapshot_json,
+            t.self_help_json,
+            t.offline_at_submit,
+            announcement_id,
+            rfc3339(t.created_at),
+            ms(t.received_at),
+        ],
+    )?;
+    Ok(Inserted::Created(ticket_by_number(
+        tx,
+        tx.last_insert_rowid(),
+    )?))
+}
+
+/// Inserts a teacher message on the device's ticket unless its id is known.
+pub(super) fn insert_teacher_message(
+    tx: &Connection,
+    device_id: Uuid,
+    ticket_client_id: Uuid,
+    m: &NewTeacherMessage,
+    quota: &Quota<'_>,
+) -> StoreResult<Inserted<MessageRecord>> {
+    let ticket = device_ticket(tx, device_id, ticket_client_id)?.ok_or(StoreError::NotFound)?;
+    let by_id = format!("SELECT {MESSAGE_COLS} FROM messages WHERE id = ?1");
+    if let Some(existing) = first(tx, &by_id, [m.id.to_string()], message_row)? {
+        return if existing.ticket_number == ticket.number && existing.kind == MessageKind::Teacher {
+            Ok(Inserted::Existing(existing))
+        } else {
+            Err(StoreError::Conflict(
+                "this message id was already used elsewhere".into(),
+            ))
+        };
+    }
+    count_usage(tx, device_id, quota, QuotaKind::Messages, 1)?;
+    let at = ms(m.received_at);
+    exec(
+        tx,
+        "INSERT INTO messages (id, ticket_number, kind, author, body, created_at, at) \
+         VALUES (?1, ?2, 'teacher', NULL, ?3, ?4, ?5)",
+        params![
+            m.id.to_string(),
+            ticket.number,
+            m.body,
+            rfc3339(m.created_at),
+            at
+        ],
+    )?;
+    exec(
+        tx,
+        "UPDATE tickets SET updated_at = ?2 WHERE number = ?1",
+        params![ticket.number, at],
+    )?;
+    let stored = first(tx, &by_id, [m.id.to_string()], message_row)?;
+    Ok(Inserted::Created(stored.ok_or(StoreError::NotFound)?))
+}
+
 impl TicketStore for SqliteStore {
-    fn insert_ticket(&self, t: &NewTicketRecord) -> StoreResult<Inserted<TicketRecord>> {
-        self.write(|tx| {
-            if let Some(existing) = ticket_by_client_id(tx, t.client_id)? {
-                return if existing.device_id == t.device_id {
-                    Ok(Inserted::Existing(existing))
-                } else {
-                    Err(StoreError::Conflict(
-                        "this client id was already used by another device".into(),
-                    ))
-                };
-            }
-            let device_id = t.device_id.to_string();
-            let announcement_id =
-                linkable_announcement(tx, t.announcement_id, &device_id, t.received_at)?;
-            exec(
-                tx,
-                "INSERT INTO tickets (client_id, device_id, status, category, urgency, scope, \
-                 summary, details, room, reporter, snapshot, self_help, offline_at_submit, \
-                 announcement_id, created_at, received_at, updated_at) VALUES (?1, ?2, ?3, ?4, \
-                 ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)",
-                params![
-                    t.client_id.to_string(),
-                    device_id,
-                    t.status.as_str(),
-                    t.category.as_str(),
-                    t.urgency.as_str(),
-                    t.scope.as_str(),
-                    t.summary,
-                    t.details,
-                    t.room,
-                    t.reporter_json,
-                    t.snapshot_json,
-                    t.self_help_json,
-                    t.offline_at_submit,
-                    announcement_id,
-                    rfc3339(t.created_at),
-                    ms(t.received_at),
-                ],
-            )?;
-            Ok(Inserted::Created(ticket_by_number(
-                tx,
-                tx.last_insert_rowid(),
-            )?))
-        })
+    fn insert_ticket_within(
+        &self,
+        t: &NewTicketRecord,
+        quota: &Quota<'_>,
+    ) -> StoreResult<Inserted<TicketRecord>> {
+        self.write(|tx| insert_ticket(tx, t, quota))
     }
 
     fn device_ticket(&self, device_id: Uuid, client_id: Uuid) -> StoreResult<Option<TicketRecord>> {
@@ -269,54 +361,36 @@ impl TicketStore for SqliteStore {
         self.read(|c| load_messages(c, number, include_notes))
     }
 
-    fn insert_teacher_message(
+    fn insert_teacher_message_within(
         &self,
         device_id: Uuid,
         ticket_client_id: Uuid,
         m: &NewTeacherMessage,
+        quota: &Quota<'_>,
     ) -> StoreResult<Inserted<MessageRecord>> {
-        self.write(|tx| {
-            let ticket =
-                device_ticket(tx, device_id, ticket_client_id)?.ok_or(StoreError::NotFound)?;
-            let by_id = format!("SELECT {MESSAGE_COLS} FROM messages WHERE id = ?1");
-            if let Some(existing) = first(tx, &by_id, [m.id.to_string()], message_row)? {
-                return if existing.ticket_number == ticket.number
-                    && existing.kind == MessageKind::Teacher
-                {
-                    Ok(Inserted::Existing(existing))
-                } else {
-                    Err(StoreError::Conflict(
-                        "this message id was already used elsewhere".into(),
-                    ))
-                };
-            }
-            let at = ms(m.received_at);
-            exec(
-                tx,
-                "INSERT INTO messages (id, ticket_number, kind, author, body, created_at, at) \
-                 VALUES (?1, ?2, 'teacher', NULL, ?3, ?4, ?5)",
-                params![
-                    m.id.to_string(),
-                    ticket.number,
-                    m.body,
-                    rfc3339(m.created_at),
-                    at
-                ],
-            )?;
-            exec(
-                tx,
-                "UPDATE tickets SET updated_at = ?2 WHERE number = ?1",
-                params![ticket.number, at],
-            )?;
-            let stored = first(tx, &by_id, [m.id.to_string()], message_row)?;
-            Ok(Inserted::Created(stored.ok_or(StoreError::NotFound)?))
-        })
+        self.write(|tx| insert_teacher_message(tx, device_id, ticket_client_id, m, quota))
     }
 
-    fn put_screenshot(&self, device_id: Uuid, shot: &NewScreenshot<'_>) -> StoreResult<i64> {
+    fn put_screenshot_within(
+        &self,
+        device_id: Uuid,
+        shot: &NewScreenshot<'_>,
+        quota: &Quota<'_>,
+    ) -> StoreResult<i64> {
         self.write(|tx| {
             let ticket =
                 device_ticket(tx, device_id, shot.ticket_client_id)?.ok_or(StoreError::NotFound)?;
+            let same = tx
+                .prepare_cached(
+                    "SELECT 1 FROM screenshots WHERE ticket_number = ?1 AND content_type = ?2 \
+                     AND bytes = ?3",
+                )?
+                .exists(params![ticket.number, shot.content_type, shot.bytes])?;
+            if same {
+                return Ok(ticket.number);
+            }
+            let len = u64::try_from(shot.bytes.len()).unwrap_or(u64::MAX);
+            count_usage(tx, device_id, quota, QuotaKind::ScreenshotBytes, len)?;
             exec(
                 tx,
                 "INSERT INTO screenshots (ticket_number, content_type, bytes, uploaded_at) \
@@ -343,6 +417,10 @@ impl TicketStore for SqliteStore {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
         })
+    }
+
+    fn forget_usage_before(&self, day: i64) -> StoreResult<usize> {
+        self.write(|tx| exec(tx, "DELETE FROM device_usage WHERE day < ?1", [day]))
     }
 
     fn updates(&self, device_id: Uuid, after: i64, limit: usize) -> StoreResult<Vec<FeedEntry>> {
@@ -379,16 +457,12 @@ impl TicketStore for SqliteStore {
         })
     }
 
-    fn list_tickets(&self, status: Option<TicketStatus>) -> StoreResult<Vec<TicketDetail>> {
-        self.read(|c| {
-            let tickets = tickets_where(
-                c,
-                "(?1 IS NULL OR t.status = ?1)",
-                "t.number DESC",
-                [status.map(|s| s.as_str())],
-            )?;
-            tickets.into_iter().map(|t| detail_for(c, t)).collect()
-        })
+    fn ticket_page(&self, query: &TicketQuery) -> StoreResult<Vec<TicketDetail>> {
+        self.read(|c| super::lists::ticket_page(c, query))
+    }
+
+    fn ticket_facets(&self) -> StoreResult<TicketFacets> {
+        self.read(super::lists::ticket_facets)
     }
 
     fn ticket_detail(&self, number: i64) -> StoreResult<Option<TicketDetail>> {

@@ -1,5 +1,9 @@
 //! Log lines: JSON for log shippers, and the request's id on every line logged
 //! while it is handled (and in the answer's `X-Request-Id`).
+//!
+//! A test binary of its own: a scoped log subscriber sees every event only
+//! when no other test's threads touch the same call sites at the same time
+//! (tracing caches their interest process-wide).
 
 use axum::body::Body;
 use axum::http::Request;

@@ -1,0 +1,352 @@
+//! `desk add|list|test|enable|disable|default`: the help desks tickets are
+//! forwarded to. Secrets come from a file (owner-only) or stdin, never from
+//! the command line, and are never printed.
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use handraise_server::service::desks::{self, DeskInput};
+use handraise_server::store::{DeskSecret, DeskStore, now_utc};
+use serde::Serialize;
+use std::io::{Read, Write};
+use std::path::Path;
+
+#[derive(Debug, Subcommand)]
+pub enum DeskCommand {
+    /// Add a desk; prints its id on the last line. The first desk added
+    /// becomes the default (new tickets go there) until `desk default`.
+    Add {
+        /// rt (osticket, email and webhook are not built yet).
+        #[arg(long)]
+        kind: String,
+        #[arg(long)]
+        name: String,
+        /// The desk's web base; for RT without `/REST/2.0`.
+        #[arg(long)]
+        url: String,
+        /// File holding the secret (an RT auth token), readable by its owner
+        /// only (mode 0600 or stricter); `-` reads it from stdin.
+        #[arg(long, value_name = "FILE")]
+        secret_file: String,
+        /// RT queue for new tickets (default General).
+        #[arg(long)]
+        queue: Option<String>,
+        /// Seconds between polls for replies (default 30).
+        #[arg(long)]
+        poll_secs: Option<u32>,
+    },
+    /// List desks with their outbox: queued, sent, failed, last success and
+    /// last error. Never the secrets.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check that the desk answers and accepts its secret, creating nothing.
+    Test(DeskId),
+    /// Forward to this desk again (what waited is delivered).
+    Enable(DeskId),
+    /// Stop forwarding to this desk: new tickets stay in HandRaise, its
+    /// outbox waits.
+    Disable(DeskId),
+    /// Choose the default desk, or `--id none` to keep new tickets in HandRaise.
+    Default {
+        #[arg(long, value_name = "N|none")]
+        id: String,
+    },
+    /// Queue again what the desk refused for a ticket (see `desk list`'s
+    /// failed count and the ticket's page for the desk's answer).
+    Retry(TicketArg),
+    /// Take a ticket the desk does not have yet (queued or refused) back
+    /// into HandRaise's own console.
+    Skip(TicketArg),
+    /// Routing rules, tried in order before the default desk.
+    #[command(subcommand)]
+    Route(RouteCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RouteCommand {
+    /// Send new tickets from SCHOOL/BUILDING in CATEGORY (each optional) to
+    /// desk N, or keep them in HandRaise (`--to none`); prints the rule's id
+    /// on the last line. The first matching rule wins.
+    Add {
+        #[arg(long)]
+        school: Option<String>,
+        #[arg(long)]
+        building: Option<String>,
+        #[arg(long)]
+        category: Option<String>,
+        #[arg(long, value_name = "N|none")]
+        to: String,
+    },
+    /// The rules in the order they are tried.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    Remove(DeskId),
+}
+
+/// `N` or `none`.
+fn desk_or_none(v: &str) -> anyhow::Result<Option<i64>> {
+    match v {
+        "none" => Ok(None),
+        n => Ok(Some(
+            n.parse::<i64>().context("expected a desk id or none")?,
+        )),
+    }
+}
+
+fn route(data_dir: &Path, command: RouteCommand, out: &mut impl Write) -> anyhow::Result<()> {
+    let store = super::open(data_dir)?;
+    match command {
+        RouteCommand::Add {
+            school,
+            building,
+            category,
+            to,
+        } => {
+            let to = desk_or_none(&to)?;
+            let id = desks::add_route(
+                &store,
+                school.as_deref(),
+                building.as_deref(),
+                category.as_deref(),
+                to,
+                now_utc(),
+            )?;
+            writeln!(out, "routing rule added:")?;
+            writeln!(out, "{id}")?;
+        }
+        RouteCommand::List { json } => {
+            let rules: Vec<serde_json::Value> = store
+                .routes()?
+                .into_iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "id": r.id,
+                        "school": r.school,
+                        "building": r.building,
+                        "category": r.category,
+                        "to": r.desk_id,
+                    })
+                })
+                .collect();
+            if json {
+                serde_json::to_writer_pretty(&mut *out, &rules)?;
+                writeln!(out)?;
+            } else {
+                for r in &rules {
+                    let any = |v: &serde_json::Value| v.as_str().unwrap_or("any").to_owned();
+                    writeln!(
+                        out,
+                        "{:>4}  school {}  building {}  category {}  -> {}",
+                        r["id"],
+                        any(&r["school"]),
+                        any(&r["building"]),
+                        any(&r["category"]),
+                        r["to"]
+                            .as_i64()
+                            .map_or("HandRaise".to_owned(), |d| format!("desk {d}"))
+                    )?;
+                }
+                writeln!(out, "{} rule(s)", rules.len())?;
+            }
+        }
+        RouteCommand::Remove(DeskId { id }) => {
+            desks::remove_route(&store, id)
+                .with_context(|| format!("no routing rule with id {id}"))?;
+            writeln!(out, "routing rule {id} removed")?;
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Args)]
+pub struct TicketArg {
+    /// The HandRaise ticket number.
+    #[arg(long)]
+    ticket: i64,
+}
+
+#[derive(Debug, Args)]
+pub struct DeskId {
+    #[arg(long)]
+    id: i64,
+}
+
+/// One desk in `desk list --json`.
+#[derive(Debug, Serialize)]
+struct DeskLine {
+    id: i64,
+    kind: &'static str,
+    name: String,
+    url: String,
+    queue: String,
+    poll_secs: u32,
+    enabled: bool,
+    default: bool,
+    queued: i64,
+    sent: i64,
+    failed: i64,
+    #[serde(with = "time::serde::rfc3339::option")]
+    last_success_at: Option<time::OffsetDateTime>,
+    last_error: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    last_error_at: Option<time::OffsetDateTime>,
+}
+
+/// Reads the secret from `path` (refusing a file others may read) or stdin.
+fn read_secret(path: &str) -> anyhow::Result<DeskSecret> {
+    let raw = if path == "-" {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .context("reading the secret from stdin")?;
+        s
+    } else {
+        let path = Path::new(path);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(path)
+                .with_context(|| format!("cannot read {}", path.display()))?
+                .permissions()
+                .mode();
+            if mode & 0o077 != 0 {
+                bail!(
+                    "{} is readable by others (mode {:o}); make it owner-only: chmod 600 {}",
+                    path.display(),
+                    mode & 0o777,
+                    path.display()
+                );
+            }
+        }
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?
+    };
+    Ok(desks::secret(&raw)?)
+}
+
+pub async fn run(data_dir: &Path, command: DeskCommand) -> anyhow::Result<()> {
+    let store = super::open(data_dir)?;
+    let mut out = std::io::stdout().lock();
+    match command {
+        DeskCommand::Add {
+            kind,
+            name,
+            url,
+            secret_file,
+            queue,
+            poll_secs,
+        } => {
+            // The kind is checked before a secret is asked for.
+            desks::kind(&kind)?;
+            let secret = read_secret(&secret_file)?;
+            let input = DeskInput {
+                kind: &kind,
+                name: &name,
+                url: &url,
+                secret,
+                queue: queue.as_deref(),
+                poll_secs,
+            };
+            let id = desks::add(&store, input, now_utc())?;
+            let desk = desks::get(&store, id)?;
+            writeln!(
+                out,
+                "desk {:?} ({}, {}, queue {:?}) added; test it with `desk test --id {id}`:",
+                desk.name,
+                desk.kind.as_str(),
+                desk.url,
+                desk.queue
+            )?;
+            writeln!(out, "{id}")?;
+        }
+        DeskCommand::List { json } => {
+            let lines: Vec<DeskLine> = desks::list(&store)?
+                .into_iter()
+                .map(|s| DeskLine {
+                    id: s.desk.id,
+                    kind: s.desk.kind.as_str(),
+                    name: s.desk.name,
+                    url: s.desk.url,
+                    queue: s.desk.queue,
+                    poll_secs: s.desk.poll_secs,
+                    enabled: s.desk.enabled,
+                    default: s.is_default,
+                    queued: s.queued,
+                    sent: s.sent,
+                    failed: s.failed,
+                    last_success_at: s.desk.last_success_at,
+                    last_error: s.desk.last_error,
+                    last_error_at: s.desk.last_error_at,
+                })
+                .collect();
+            if json {
+                serde_json::to_writer_pretty(&mut out, &lines)?;
+                writeln!(out)?;
+            } else {
+                for d in &lines {
+                    writeln!(
+                        out,
+                        "{:>4}  {:<4} {:<9}{:<8} queued {:<4} sent {:<5} failed {:<4} {}  {}{}",
+                        d.id,
+                        d.kind,
+                        if d.enabled { "enabled" } else { "disabled" },
+                        if d.default { "default" } else { "" },
+                        d.queued,
+                        d.sent,
+                        d.failed,
+                        d.name,
+                        d.url,
+                        d.last_error
+                            .as_deref()
+                            .map(|e| format!("  last error: {e}"))
+                            .unwrap_or_default()
+                    )?;
+                }
+                writeln!(out, "{} desk(s)", lines.len())?;
+            }
+        }
+        DeskCommand::Test(DeskId { id }) => {
+            let desk = desks::get(&store, id).with_context(|| format!("no desk with id {id}"))?;
+            desks::test(&desk)
+                .await
+                .with_context(|| format!("desk {id} ({}) failed the test", desk.url))?;
+            writeln!(
+                out,
+                "desk {id} answers at {} and accepts its token; queue {:?} found",
+                desk.url, desk.queue
+            )?;
+        }
+        DeskCommand::Enable(DeskId { id }) | DeskCommand::Disable(DeskId { id }) => {
+            let enable = matches!(command, DeskCommand::Enable(_));
+            desks::set_enabled(&store, id, enable)
+                .with_context(|| format!("no desk with id {id}"))?;
+            writeln!(
+                out,
+                "desk {id} {}",
+                if enable { "enabled" } else { "disabled" }
+            )?;
+        }
+        DeskCommand::Route(command) => route(data_dir, command, &mut out)?,
+        DeskCommand::Retry(TicketArg { ticket }) => {
+            desks::retry(&store, ticket, now_utc())
+                .with_context(|| format!("ticket #{ticket} has nothing refused by a desk"))?;
+            writeln!(out, "ticket #{ticket} queued for its desk again")?;
+        }
+        DeskCommand::Skip(TicketArg { ticket }) => {
+            desks::skip(&store, ticket).with_context(|| format!("ticket #{ticket}"))?;
+            writeln!(out, "ticket #{ticket} stays in HandRaise")?;
+        }
+        DeskCommand::Default { id } => {
+            let chosen = desk_or_none(&id)?;
+            desks::set_default(&store, chosen).context("no such desk")?;
+            match chosen {
+                Some(n) => writeln!(out, "new tickets go to desk {n}")?,
+                None => writeln!(out, "new tickets stay in HandRaise")?,
+            }
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
