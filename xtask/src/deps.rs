@@ -21,8 +21,8 @@ pub const BUILD_PACKAGES: &[&str] = &[
 ];
 
 /// What running the tests needs on top: a virtual display with a window manager and a tray
-/// host, a session bus, WebKit's WebDriver, Chromium for browser tests, screenshots, and
-/// Prometheus to scrape the server's metrics.
+/// host, a session bus, WebKit's WebDriver, Chromium for browser tests, screenshots,
+/// Prometheus to scrape the server's metrics, and `systemd-analyze` to verify the server's unit.
 pub const TEST_RUNTIME_PACKAGES: &[&str] = &[
     "xvfb",
     "xauth",
@@ -37,7 +37,12 @@ pub const TEST_RUNTIME_PACKAGES: &[&str] = &[
     "openbox",
     "wmctrl",
     "prometheus",
+    "systemd",
 ];
+
+/// What `cargo xtask test --soak` needs on top: debootstrap, for the clean Debian install of
+/// the packages (`clean_install.rs`).
+pub const SOAK_PACKAGES: &[&str] = &["debootstrap"];
 
 /// Node.js runs the UI build and the browser tests; a machine without it gets Debian's.
 pub fn ensure_node() -> Result<()> {

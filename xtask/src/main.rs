@@ -3,7 +3,9 @@
 //! - `cargo xtask test [--soak]`: installs what the tests need, then runs the format check,
 //!   clippy and every test (the generated UI bindings checked among them), printing the time
 //!   of each phase; Request Tracker is started for the forwarding tests (which then fail
-//!   without it) and stopped after. This is what CI runs.
+//!   without it) and stopped after. This is what CI runs. `--soak` adds the long loops, long
+//!   fuzzing and the packages installed into a clean Debian 12 root (`cargo xtask
+//!   clean-install` alone).
 //! - `cargo xtask run`: builds, starts a district server with a demo enrollment token on
 //!   127.0.0.1, enrolls a local agent against it, starts the tray app and prints what to try.
 //! - `cargo xtask codegen`: regenerates `ui/src/lib/bindings.ts` from the Rust IPC types and
@@ -12,8 +14,10 @@
 mod appbench;
 mod bench;
 mod benchmarks;
+mod clean_install;
 mod deps;
 mod fuzz;
+mod packaging;
 mod rtpeer;
 mod run;
 
@@ -33,7 +37,8 @@ fn main() -> Result<()> {
         Some("fuzz") => fuzz::run(&root, &args[1..]),
         Some("codegen") => codegen(),
         Some("bench-app") => appbench::run(&root, &args[1..]),
-        Some("dist") => dist(&root),
+        Some("dist") => dist(&root).map(|_| ()),
+        Some("clean-install") => clean_install::run(&root),
         Some("deps") => deps::ensure(&test_packages()),
         _ => {
             eprintln!(
@@ -45,7 +50,8 @@ fn main() -> Result<()> {
                  bench         server, agent and Request Tracker benchmarks into BENCHMARKS.md\n  \
                  bench-app [--quick]  the tray app's memory, wake-ups and start-up into BENCHMARKS.md\n  \
                  fuzz [--soak] the server's fuzz targets (30 s each, 600 s with --soak)\n  \
-                 dist          release binaries and the tray app's .deb (target/release/bundle)\n  \
+                 dist          release binaries, the server's and the tray app's .debs (target/release/bundle/deb)\n  \
+                 clean-install the .debs into a clean Debian 12 root (debootstrap), then enroll, report, sync (root; part of test --soak)\n  \
                  deps          install the system packages the tests need"
             );
             bail!("unknown or missing command")
@@ -154,9 +160,17 @@ impl Phases {
     }
 }
 
-/// Release `handraise-server`, `handraise-agent`, and the tray app bundled as a `.deb` by the
-/// Tauri CLI (from ui's npm packages).
-fn dist(root: &Path) -> Result<()> {
+/// The cargo target directory: `CARGO_TARGET_DIR`, else the workspace's `target`.
+pub(crate) fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
+}
+
+/// Release `handraise-server`, `handraise-agent`, the tray app bundled as a `.deb` by the
+/// Tauri CLI (from ui's npm packages), and the two packages of `packaging/`: the server's and
+/// the tray app's for fleets (`target/release/bundle/deb`). Returns (server, agent) `.deb`s.
+pub(crate) fn dist(root: &Path) -> Result<(PathBuf, PathBuf)> {
     deps::ensure(deps::BUILD_PACKAGES)?;
     deps::ensure_node()?;
     npm_ci(&root.join("ui"))?;
@@ -173,24 +187,38 @@ fn dist(root: &Path) -> Result<()> {
             .env("TAURI_FRONTEND_PATH", "ui")
             .current_dir(root),
     )?;
-    let rel = root.join("target/release");
-    let debs: Vec<PathBuf> = std::fs::read_dir(rel.join("bundle/deb"))?
+    let rel = target_dir(root).join("release");
+    let bundle = rel.join("bundle/deb");
+    let tauri_deb = std::fs::read_dir(&bundle)?
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "deb"))
-        .collect();
-    for f in debs.iter().chain(
-        [
-            rel.join("handraise"),
-            rel.join("handraise-server"),
-            rel.join("handraise-agent"),
-        ]
-        .iter(),
-    ) {
+        .find(|p| {
+            p.extension().is_some_and(|e| e == "deb")
+                && p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("HandRaise_"))
+        })
+        .with_context(|| format!("no HandRaise_*.deb from Tauri in {}", bundle.display()))?;
+    let arch = packaging::host_arch()?;
+    let inputs = packaging::Inputs {
+        root,
+        version: env!("CARGO_PKG_VERSION"),
+        arch: &arch,
+    };
+    let server = packaging::server_deb(&inputs, &rel.join("handraise-server"), &bundle)?;
+    let agent = packaging::agent_deb(&inputs, &tauri_deb, &rel.join("handraise-agent"), &bundle)?;
+    for f in [
+        &tauri_deb,
+        &server,
+        &agent,
+        &rel.join("handraise"),
+        &rel.join("handraise-server"),
+        &rel.join("handraise-agent"),
+    ] {
         let size = f.metadata().map(|m| m.len()).unwrap_or(0);
         println!("{:>8.1} MiB  {}", size as f64 / 1048576.0, f.display());
     }
-    Ok(())
+    Ok((server, agent))
 }
 
 pub(crate) fn test_packages() -> Vec<&'static str> {
@@ -362,6 +390,11 @@ fn test(root: &Path, args: &[String]) -> Result<()> {
                         .env("HANDRAISE_BIN_DIR", &bin_dir)
                         .env("TAURI_DRIVER", &tauri_driver),
                 )
+            })?;
+        }
+        if soak {
+            phases.run("packages: clean Debian 12 install", || {
+                clean_install::run(root)
             })?;
         }
         Ok(())

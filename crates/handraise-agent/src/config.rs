@@ -11,8 +11,14 @@
 //!   `~/Library/Application Support/HandRaise/agent.toml`; overridable with
 //!   `HANDRAISE_USER_CONFIG`.
 //!
+//! - macOS also reads preferences (`/Library/Preferences/org.handraise.agent.plist`, then
+//!   `/Library/Managed Preferences/org.handraise.agent.plist` from an MDM profile) with the
+//!   same keys, as system-level layers over the system file (see [`managed`]).
+//!
 //! Keys: `server_url`, `enrollment_token`, `school`, `building`,
 //! `backoff_cap_secs`, `sync_interval_secs`, `data_dir`.
+
+pub mod managed;
 
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -169,13 +175,18 @@ impl Config {
     /// Loads from explicit sources (tests pass their own paths and environment).
     pub fn load_from(sources: &ConfigSources) -> Result<Self, ConfigError> {
         let mut merged = ConfigLayer::default();
-        for path in [&sources.system_file, &sources.user_file]
-            .into_iter()
-            .flatten()
-        {
-            if let Some(layer) = ConfigLayer::from_file(path)? {
-                merged.overlay(layer);
+        if let Some(layer) = sources.system_file.as_deref().map(ConfigLayer::from_file) {
+            merged.overlay(layer?.unwrap_or_default());
+        }
+        let mut plist_policy = None;
+        for path in &sources.system_preferences {
+            if let Some(prefs) = managed::Preferences::from_file(path)? {
+                merged.overlay(prefs.layer);
+                plist_policy = prefs.policy.or(plist_policy);
             }
+        }
+        if let Some(layer) = sources.user_file.as_deref().map(ConfigLayer::from_file) {
+            merged.overlay(layer?.unwrap_or_default());
         }
         merged.overlay(ConfigLayer::from_env(&sources.env)?);
         merged.overlay(sources.flags.clone());
@@ -187,6 +198,9 @@ impl Config {
         let mut config = Config::with_data_dir(data_dir);
         if let Some(system) = &sources.system_file {
             config.policy = Policy::from_system_file(system)?;
+        }
+        if let Some(policy) = plist_policy {
+            config.policy = policy;
         }
         if let Some(url) = merged.server_url {
             config.server_url = Some(check_server_url(&url, &config.policy)?);
@@ -229,17 +243,10 @@ pub struct ConfigLayer {
 impl ConfigLayer {
     /// Reads a TOML file; a missing file is no layer, an unreadable or invalid one an error.
     pub fn from_file(path: &Path) -> Result<Option<Self>, ConfigError> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => {
-                return Err(ConfigError::Read {
-                    path: path.to_owned(),
-                    source,
-                });
-            }
+        let Some(bytes) = read_if_present(path)? else {
+            return Ok(None);
         };
-        toml::from_str(&text)
+        toml::from_slice(&bytes)
             .map(Some)
             .map_err(|e| ConfigError::Parse {
                 path: path.to_owned(),
@@ -294,10 +301,25 @@ impl ConfigLayer {
     }
 }
 
+/// The bytes of a configuration file; a missing file is none, an unreadable one an error.
+fn read_if_present(path: &Path) -> Result<Option<Vec<u8>>, ConfigError> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        }),
+    }
+}
+
 /// Where the layers come from.
 #[derive(Debug, Clone, Default)]
 pub struct ConfigSources {
     pub system_file: Option<PathBuf>,
+    /// Property lists over the system file, lowest first (macOS preferences; see
+    /// [`managed`]); their `policy` also wins over the system file's.
+    pub system_preferences: Vec<PathBuf>,
     pub user_file: Option<PathBuf>,
     pub env: HashMap<String, String>,
     pub flags: ConfigLayer,
@@ -311,6 +333,13 @@ impl ConfigSources {
                 .get(ENV_SYSTEM_CONFIG)
                 .map(PathBuf::from)
                 .or_else(|| system_config_path(env)),
+            // The override variable stands for every system-level source (tests, packagers).
+            system_preferences: if cfg!(target_os = "macos") && !env.contains_key(ENV_SYSTEM_CONFIG)
+            {
+                managed::macos_preference_files()
+            } else {
+                Vec::new()
+            },
             user_file: env
                 .get(ENV_USER_CONFIG)
                 .map(PathBuf::from)
@@ -461,6 +490,7 @@ mod tests {
     fn files_only(dir: &Path, system: PathBuf, user: PathBuf) -> ConfigSources {
         ConfigSources {
             system_file: Some(system),
+            system_preferences: Vec::new(),
             user_file: Some(user),
             env: HashMap::new(),
             flags: ConfigLayer {
@@ -508,6 +538,7 @@ backoff_cap_secs = 20
         };
         let sources = ConfigSources {
             system_file: Some(system),
+            system_preferences: Vec::new(),
             user_file: Some(user),
             env,
             flags,
@@ -531,6 +562,7 @@ backoff_cap_secs = 20
             [("XDG_DATA_HOME".to_owned(), "/xdg/data".to_owned())].into();
         let sources = ConfigSources {
             system_file: Some(PathBuf::from("/nonexistent/handraise/agent.toml")),
+            system_preferences: Vec::new(),
             user_file: None,
             env,
             flags: ConfigLayer::default(),
