@@ -57,6 +57,9 @@ struct Inner {
     wake: Arc<Notify>,
     rng: Mutex<StdRng>,
     refreshing: Arc<AtomicBool>,
+    /// Set when the updates feed showed the server was restored from a
+    /// backup: the pass that saw it sends the queue again before it ends.
+    server_restored: AtomicBool,
     recovered_db: Option<PathBuf>,
     /// Bumped whenever local tickets or sync state may have changed.
     changes: tokio::sync::watch::Sender<u64>,
@@ -101,6 +104,7 @@ impl Agent {
                 wake: Arc::new(Notify::new()),
                 rng: Mutex::new(StdRng::from_os_rng()),
                 refreshing: Arc::new(AtomicBool::new(false)),
+                server_restored: AtomicBool::new(false),
                 recovered_db: recovered,
                 changes: tokio::sync::watch::Sender::new(0),
             }),

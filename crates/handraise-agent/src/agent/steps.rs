@@ -250,6 +250,9 @@ impl Agent {
                         tracing::warn!(
                             "the server was restored from a backup: sending again what it may lack"
                         );
+                        self.inner
+                            .server_restored
+                            .store(true, std::sync::atomic::Ordering::SeqCst);
                         self.changed();
                         self.wake();
                         return Ok((1, false));

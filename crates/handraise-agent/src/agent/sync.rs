@@ -122,15 +122,26 @@ impl Agent {
             Err(e) => return Err(e),
         };
         let enrolled = enrollment.is_some();
-        let state = self.db(move |s| s.sync_state(enrolled)).await?;
-        let started = now();
-        match (plan::plan(&state, started, &opts.plan), enrollment) {
-            (Plan::NotEnrolled, _) | (_, None) => report.not_enrolled = true,
-            (Plan::Paused { reason }, _) => report.paused = Some(reason),
-            (Plan::Wait { until }, _) => report.waiting_until = Some(until),
-            (Plan::Run(steps), Some(enrollment)) => {
-                let client = self.client(&enrollment);
-                self.execute(&client, &steps, opts, &mut report).await?;
+        // A second round only when the first found the server restored from a
+        // backup: what it had sent was queued again and goes in this pass.
+        for _round in 0..2 {
+            let state = self.db(move |s| s.sync_state(enrolled)).await?;
+            let started = now();
+            match (plan::plan(&state, started, &opts.plan), &enrollment) {
+                (Plan::NotEnrolled, _) | (_, None) => report.not_enrolled = true,
+                (Plan::Paused { reason }, _) => report.paused = Some(reason),
+                (Plan::Wait { until }, _) => report.waiting_until = Some(until),
+                (Plan::Run(steps), Some(enrollment)) => {
+                    let client = self.client(enrollment);
+                    self.execute(&client, &steps, opts, &mut report).await?;
+                }
+            }
+            let restored = self
+                .inner
+                .server_restored
+                .swap(false, std::sync::atomic::Ordering::SeqCst);
+            if !restored || report.failure.is_some() {
+                break;
             }
         }
         report.remaining = self.db(|s| s.queue_counts()).await?;
