@@ -77,7 +77,8 @@ pub fn run(root: &Path) -> Result<()> {
     check_agent_install(&chroot)?;
 
     chroot.sh("useradd --create-home --shell /bin/sh teacher")?;
-    let teacher = "runuser -u teacher -- env HOME=/home/teacher handraise-agent";
+    // The agent as the teacher account, in its own home (the shell's `~teacher`).
+    let teacher = r#"runuser -u teacher -- sh -c 'HOME=~teacher; export HOME; exec handraise-agent "$@"' handraise-agent"#;
     chroot.sh(&format!("{teacher} enroll"))?;
     chroot.sh(&format!(
         "{teacher} report --category display --summary '{SUMMARY}' --urgency now"
