@@ -8,6 +8,7 @@ mod enroll;
 mod faults;
 mod harness;
 mod hostile;
+mod mail;
 mod metrics;
 mod proxy;
 mod tls;

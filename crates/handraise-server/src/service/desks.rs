@@ -2,18 +2,25 @@
 //! enabling and disabling, choosing the default, and testing the
 //! connection without creating anything.
 
-use crate::desk::{DeskError, rt::Rt};
+use crate::desk::{DeskError, imap, osticket::OsTicket, rt::Rt, smtp};
 use crate::error::AppError;
+use crate::service::forward::Client;
 use crate::store::{
-    DeskKind, DeskRecord, DeskSecret, DeskSummary, ForwardState, NewDesk, RouteRecord, Store,
-    StoreError,
+    DeskKind, DeskOptions, DeskRecord, DeskSecret, DeskSummary, ForwardState, NewDesk, RouteRecord,
+    Store, StoreError,
 };
 use time::OffsetDateTime;
 
-/// Kinds that forwarding can use today.
-pub const BUILT_KINDS: &[&str] = &["rt"];
-/// Kinds planned but not built yet.
-pub const PLANNED_KINDS: &[&str] = &["osticket", "email", "webhook"];
+/// Kinds planned but not built yet (the built ones are `DeskKind::ALL`).
+pub const PLANNED_KINDS: &[&str] = &["webhook"];
+
+fn built_kinds() -> String {
+    DeskKind::ALL
+        .iter()
+        .map(|k| k.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 /// RT's queue when none is given.
 pub const DEFAULT_QUEUE: &str = "General";
 /// Seconds between polls for replies when none is given, and the range.
@@ -31,6 +38,10 @@ pub struct DeskInput<'a> {
     pub secret: DeskSecret,
     pub queue: Option<&'a str>,
     pub poll_secs: Option<u32>,
+    /// What the kind needs besides (email and osTicket: addresses, mailbox).
+    pub options: DeskOptions,
+    /// The IMAP mailbox's password (for email desks, the secret when not given).
+    pub mailbox_secret: Option<DeskSecret>,
 }
 
 fn invalid(msg: impl Into<String>) -> AppError {
@@ -45,12 +56,12 @@ pub fn kind(kind: &str) -> Result<DeskKind, AppError> {
     if PLANNED_KINDS.contains(&kind) {
         return Err(invalid(format!(
             "desks of kind {kind:?} are not built yet; built: {}",
-            BUILT_KINDS.join(", ")
+            built_kinds()
         )));
     }
     Err(invalid(format!(
         "unknown desk kind {kind:?}; built: {}",
-        BUILT_KINDS.join(", ")
+        built_kinds()
     )))
 }
 
@@ -92,10 +103,84 @@ pub fn secret(raw: &str) -> Result<DeskSecret, AppError> {
     Ok(DeskSecret(s.to_owned()))
 }
 
+/// An email address as given (`a@b`, or `Name <a@b>`): one line, an `@`.
+fn address(v: Option<&String>, what: &str) -> Result<Option<String>, AppError> {
+    let Some(v) = v.map(|v| v.trim()) else {
+        return Ok(None);
+    };
+    if v.is_empty() || !v.contains('@') || v.chars().any(char::is_control) || v.len() > 320 {
+        return Err(invalid(format!("--{what} {v:?} is not an email address")));
+    }
+    Ok(Some(v.to_owned()))
+}
+
+/// Checks a kind's options: email needs `--to` and `--from` and an SMTP
+/// URL; osTicket `--from` (its requester), and `--to` with `--smtp`; a
+/// mailbox needs its password.
+fn options(
+    kind: DeskKind,
+    url: &str,
+    o: DeskOptions,
+    mailbox_secret: &Option<DeskSecret>,
+) -> Result<DeskOptions, AppError> {
+    let mut o = DeskOptions {
+        to: address(o.to.as_ref(), "to")?,
+        from: address(o.from.as_ref(), "from")?,
+        ..o
+    };
+    let mail = |e: DeskError| invalid(e.to_string());
+    match kind {
+        DeskKind::Rt => return Ok(DeskOptions::default()),
+        DeskKind::Email => {
+            smtp::parse_url(url).map_err(mail)?;
+            if o.to.is_none() || o.from.is_none() {
+                return Err(invalid(
+                    "an email desk needs --to (the desk's address) and --from",
+                ));
+            }
+        }
+        DeskKind::OsTicket => {
+            if o.from.is_none() {
+                return Err(invalid(
+                    "an osTicket desk needs --from: HandRaise's address, the requester osTicket \
+                     mails its replies to",
+                ));
+            }
+            if let Some(u) = &o.smtp_url {
+                smtp::parse_url(u).map_err(mail)?;
+                if o.to.is_none() {
+                    return Err(invalid("--smtp needs --to (osTicket's email address)"));
+                }
+            }
+        }
+    }
+    if let Some(u) = &o.imap_url {
+        imap::parse_url(u).map_err(mail)?;
+        if mailbox_secret.is_none() {
+            return Err(invalid(
+                "--imap needs the mailbox's password (--imap-secret-file)",
+            ));
+        }
+    }
+    if let Some(f) = &o.imap_folder {
+        let f = f.trim();
+        if f.is_empty() || f.chars().any(char::is_control) || f.contains('"') {
+            return Err(invalid("--imap-folder must name a folder"));
+        }
+        o.imap_folder = Some(f.to_owned());
+    }
+    Ok(o)
+}
+
 /// Checks `input` and adds the desk; its id. The first desk becomes the
 /// default until an admin chooses.
 pub fn add(store: &dyn Store, input: DeskInput<'_>, now: OffsetDateTime) -> Result<i64, AppError> {
     let kind = kind(input.kind)?;
+    let url = match kind {
+        DeskKind::Rt | DeskKind::OsTicket => base_url(input.url)?,
+        DeskKind::Email => input.url.trim().to_owned(),
+    };
+    let options = options(kind, &url, input.options, &input.mailbox_secret)?;
     let name = input.name.trim();
     if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
         return Err(invalid(format!(
@@ -117,10 +202,12 @@ pub fn add(store: &dyn Store, input: DeskInput<'_>, now: OffsetDateTime) -> Resu
     let desk = NewDesk {
         kind,
         name: name.to_owned(),
-        url: base_url(input.url)?,
+        url,
         secret: input.secret,
         queue: queue.to_owned(),
         poll_secs,
+        options,
+        mailbox_secret: input.mailbox_secret,
         created_at: now,
     };
     Ok(store.add_desk(&desk)?)
@@ -225,6 +312,8 @@ pub struct Forwarded {
     pub external_id: Option<String>,
     pub link: Option<String>,
     pub last_error: Option<String>,
+    /// A create-only desk may hold a second copy (a receipt was lost).
+    pub receipt_lost: bool,
 }
 
 /// How ticket `number` was forwarded, if it was.
@@ -233,8 +322,11 @@ pub fn forwarded(store: &dyn Store, number: i64) -> Result<Option<Forwarded>, Ap
         return Ok(None);
     };
     let desk = get(store, f.desk_id)?;
-    let link = f.external_id.as_deref().map(|id| match desk.kind {
-        DeskKind::Rt => Rt::ticket_link(&desk.url, id),
+    let link = f.external_id.as_deref().and_then(|id| match desk.kind {
+        DeskKind::Rt => Some(Rt::ticket_link(&desk.url, id)),
+        DeskKind::OsTicket => Some(OsTicket::ticket_link(&desk.url, id)),
+        // The desk's number is in its own mail; HandRaise knows the Message-ID.
+        DeskKind::Email => None,
     });
     Ok(Some(Forwarded {
         desk_name: desk.name,
@@ -242,15 +334,14 @@ pub fn forwarded(store: &dyn Store, number: i64) -> Result<Option<Forwarded>, Ap
         external_id: f.external_id,
         link,
         last_error: f.last_error,
+        receipt_lost: f.receipt_lost,
     }))
 }
 
-/// Checks that the desk answers and accepts its credential, creating
-/// nothing (RT: reads its queue).
+/// Checks that the desk answers and accepts its credentials, creating and
+/// sending nothing (`Client::check`).
 pub async fn test(desk: &DeskRecord) -> Result<(), DeskError> {
-    match desk.kind {
-        DeskKind::Rt => Rt::new(&desk.url, &desk.secret.0)?.check(&desk.queue).await,
-    }
+    Client::of(desk)?.check(desk).await
 }
 
 #[cfg(test)]
@@ -266,6 +357,8 @@ mod tests {
             secret: DeskSecret("1-14-abc".into()),
             queue: None,
             poll_secs: None,
+            options: DeskOptions::default(),
+            mailbox_secret: None,
         }
     }
 
@@ -273,9 +366,23 @@ mod tests {
     fn desks_are_checked_and_the_first_is_the_default() {
         let store = SqliteStore::open_in_memory().expect("store");
         let now = crate::store::now_utc();
-        let e = add(&store, input("email", "Mail"), now).expect_err("not built");
+        let e = add(&store, input("webhook", "Hook"), now).expect_err("not built");
         assert!(e.to_string().contains("not built yet"), "{e}");
-        assert!(e.to_string().contains("rt"), "{e}");
+        assert!(e.to_string().contains("rt, email, osticket"), "{e}");
+        let e = add(&store, input("email", "Mail"), now).expect_err("not an SMTP URL");
+        assert!(e.to_string().contains("smtp://"), "{e}");
+        let mut mail = input("email", "Mail");
+        mail.url = "smtps://mail.district.test";
+        let e = add(&store, mail.clone(), now).expect_err("no addresses");
+        assert!(e.to_string().contains("--to"), "{e}");
+        mail.options.to = Some("help@desk.test".into());
+        mail.options.from = Some("handraise@district.test".into());
+        mail.options.imap_url = Some("imaps://mail.district.test".into());
+        let e = add(&store, mail.clone(), now).expect_err("no mailbox password");
+        assert!(e.to_string().contains("--imap-secret-file"), "{e}");
+        mail.mailbox_secret = Some(DeskSecret("pw".into()));
+        let e = add(&store, input("osticket", "OT"), now).expect_err("no --from");
+        assert!(e.to_string().contains("--from"), "{e}");
         assert!(add(&store, input("jira", "J"), now).is_err());
         let mut bad = input("rt", "RT");
         bad.url = "ftp://rt.test";
@@ -285,8 +392,16 @@ mod tests {
         assert!(add(&store, bad, now).is_err());
 
         let first = add(&store, input("rt", "District RT"), now).expect("added");
+        let by_mail = add(&store, mail, now).expect("an email desk");
+        let stored = get(&store, by_mail).expect("desk");
+        assert_eq!(stored.options.to.as_deref(), Some("help@desk.test"));
+        assert_eq!(stored.url, "smtps://mail.district.test");
         let second = add(&store, input("rt", "Other RT"), now).expect("added");
-        let listed = list(&store).expect("list");
+        let listed: Vec<_> = list(&store)
+            .expect("list")
+            .into_iter()
+            .filter(|d| d.desk.kind == DeskKind::Rt)
+            .collect();
         assert_eq!(listed.len(), 2);
         assert!(listed[0].is_default && !listed[1].is_default);
         assert_eq!(listed[0].desk.url, "https://rt.district.test");

@@ -21,6 +21,8 @@ async fn a_forwarded_ticket_is_shown_read_only_with_its_desk() {
         secret: DeskSecret("1-14-token".into()),
         queue: None,
         poll_secs: None,
+        options: Default::default(),
+        mailbox_secret: None,
     };
     desks::add(store, input, now_utc()).expect("desk");
     let (_, n) = app.ticket(&secret, "Projector dark").await;

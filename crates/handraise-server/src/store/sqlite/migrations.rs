@@ -360,6 +360,24 @@ CREATE TABLE desk_routes (
 ALTER TABLE users ADD COLUMN oidc_subject TEXT;
 CREATE UNIQUE INDEX users_oidc_subject ON users (oidc_subject) WHERE oidc_subject IS NOT NULL;
 "#,
+    // 11: desks of other kinds (email, osTicket): their options (JSON) and the
+    // password of the mailbox replies are read from; on a ticket's forward,
+    // whether a create is in flight and whether a create-only desk's receipt
+    // was lost; and the mail read from a desk's mailbox, once per Message-ID
+    // (a reply to no forwarded ticket is kept with no ticket, and counted).
+    r#"
+ALTER TABLE desks ADD COLUMN options TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE desks ADD COLUMN mailbox_secret TEXT;
+ALTER TABLE forwards ADD COLUMN in_flight INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE forwards ADD COLUMN receipt_lost INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE desk_mail (
+    desk_id INTEGER NOT NULL REFERENCES desks(id),
+    message_id TEXT NOT NULL,
+    ticket_number INTEGER REFERENCES tickets(number),
+    received_at INTEGER NOT NULL,
+    PRIMARY KEY (desk_id, message_id)
+) WITHOUT ROWID;
+"#,
 ];
 
 /// The schema version this binary knows: the number of migrations.
