@@ -53,6 +53,16 @@ async fn a_forwarded_ticket_is_shown_read_only_with_its_desk() {
         "{}",
         p.html
     );
+    assert!(!p.html.contains("Receipt lost"));
+    // A create-only desk's lost receipt is said on the page.
+    store.flag_receipt_lost(n).expect("flagged");
+    let p = page(&app, Method::GET, &uri, &sam.session, None).await;
+    assert!(
+        p.html
+            .contains("Receipt lost — a duplicate may exist in the desk"),
+        "{}",
+        p.html
+    );
 
     // Worked in the desk: a reply here is refused, over the API as in the console.
     let tech = app.tech("Robin");
