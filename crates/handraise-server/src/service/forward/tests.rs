@@ -624,4 +624,5 @@ fn backoff_doubles_to_a_cap_and_obeys_retry_after() {
     );
 }
 
+mod email;
 mod osticket;
