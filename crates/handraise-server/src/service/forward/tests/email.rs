@@ -5,7 +5,7 @@
 //! Message-ID, and the forward says a duplicate may exist.
 
 use super::*;
-use crate::store::{DeskOptions, ForwardJob, TicketStore};
+use crate::store::{DeskOptions, ForwardJob};
 use handraise_testkit::mail::{DESK, HANDRAISE, MailPeer};
 
 #[tokio::test(flavor = "multi_thread")]
