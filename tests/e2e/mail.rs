@@ -171,6 +171,12 @@ async fn a_report_reaches_an_email_desk_once_and_replies_thread_back() -> Result
     let listed = block_in_place(|| desks(&server))?;
     assert_eq!(listed[0]["sent"], 1, "{listed:?}");
     assert_eq!(listed[0]["kind"], "email");
+    assert_eq!(listed[0]["options"]["to"], DESK.0);
+    let shown = block_in_place(|| server.cli(&["desk", "list"]))? + &tested;
+    assert!(
+        !shown.contains(HANDRAISE.1) && !listed[0].to_string().contains(HANDRAISE.1),
+        "the mailbox password is never shown"
+    );
 
     // The desk's auto-reply, a reply to a ticket HandRaise never sent, then a technician's
     // answer, all mailed to HandRaise's mailbox.
@@ -326,8 +332,13 @@ async fn osticket_gets_each_ticket_once_and_its_mail_replies_come_back() -> Resu
         )
     })?;
     let desk_id = last_line(&id);
-    block_in_place(|| server.cli(&["desk", "test", "--id", &desk_id]))?;
+    let tested = block_in_place(|| server.cli(&["desk", "test", "--id", &desk_id]))?;
     assert!(desk.desk().tickets.is_empty(), "the test created nothing");
+    let shown = tested + &block_in_place(|| server.cli(&["desk", "list", "--json"]))?;
+    assert!(
+        !shown.contains(key) && !shown.contains(HANDRAISE.1),
+        "{shown}"
+    );
 
     // Created once, with the screenshot and the facts.
     let first = block_in_place(|| report_with_screenshot(&agent, "Projector in B12 is dark"))?;
