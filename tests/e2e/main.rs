@@ -10,7 +10,9 @@ mod harness;
 mod hostile;
 mod metrics;
 mod proxy;
+mod reporter;
 mod tls;
+mod webhook;
 
 use anyhow::Result;
 use harness::{

@@ -19,6 +19,7 @@ pub mod devices;
 pub mod enrollment;
 mod feed;
 pub mod forward;
+pub mod hooks;
 pub mod intake;
 pub mod kb;
 pub mod oidc;

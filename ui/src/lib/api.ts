@@ -35,8 +35,10 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
 
 export const api = {
   getState: () => call<AppStatus>("get_state"),
-  setup: (a: { serverUrl: string; enrollmentCode: string; teacherName: string; room: string }) =>
+  setup: (a: { serverUrl: string; enrollmentCode: string; teacherName: string; room: string; email?: string | null }) =>
     call<AppStatus>("setup", a),
+  /** The email the help desk answers to (`null` forgets it); refused when policy sets it. */
+  setEmail: (email: string | null) => call<AppStatus>("set_email", { email }),
   searchHelp: (query: string, category: Category | null) =>
     call<ArticleHit[]>("search_help", { query, category }),
   getArticle: (slug: string) => call<Article>("get_article", { slug }),

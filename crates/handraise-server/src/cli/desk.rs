@@ -5,7 +5,8 @@
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use handraise_server::service::desks::{self, DeskInput};
-use handraise_server::store::{DeskSecret, DeskStore, now_utc};
+use handraise_server::service::hooks;
+use handraise_server::store::{DeskKind, DeskSecret, DeskStore, now_utc};
 use serde::Serialize;
 use std::io::{Read, Write};
 use std::path::Path;
@@ -15,7 +16,7 @@ pub enum DeskCommand {
     /// Add a desk; prints its id on the last line. The first desk added
     /// becomes the default (new tickets go there) until `desk default`.
     Add {
-        /// rt (osticket, email and webhook are not built yet).
+        /// rt or webhook (osticket and email are not built yet).
         #[arg(long)]
         kind: String,
         #[arg(long)]
@@ -23,7 +24,8 @@ pub enum DeskCommand {
         /// The desk's web base; for RT without `/REST/2.0`.
         #[arg(long)]
         url: String,
-        /// File holding the secret (an RT auth token), readable by its owner
+        /// File holding the secret (an RT auth token, a webhook's signing
+        /// key), readable by its owner
         /// only (mode 0600 or stricter); `-` reads it from stdin.
         #[arg(long, value_name = "FILE")]
         secret_file: String,
@@ -33,6 +35,18 @@ pub enum DeskCommand {
         /// Seconds between polls for replies (default 30).
         #[arg(long)]
         poll_secs: Option<u32>,
+        /// Webhook: the "me too" count on an outage that makes an event
+        /// (default 5).
+        #[arg(long)]
+        me_too_threshold: Option<u32>,
+    },
+    /// A webhook's events the receiver refused, with their ids (for
+    /// `desk retry --event` and `desk skip --event`).
+    Events {
+        #[arg(long)]
+        id: i64,
+        #[arg(long)]
+        json: bool,
     },
     /// List desks with their outbox: queued, sent, failed, last success and
     /// last error. Never the secrets.
@@ -164,8 +178,11 @@ fn route(data_dir: &Path, command: RouteCommand, out: &mut impl Write) -> anyhow
 #[derive(Debug, Args)]
 pub struct TicketArg {
     /// The HandRaise ticket number.
+    #[arg(long, required_unless_present = "event", conflicts_with = "event")]
+    ticket: Option<i64>,
+    /// A webhook event's id (`desk events`).
     #[arg(long)]
-    ticket: i64,
+    event: Option<i64>,
 }
 
 #[derive(Debug, Args)]
@@ -237,9 +254,13 @@ pub async fn run(data_dir: &Path, command: DeskCommand) -> anyhow::Result<()> {
             secret_file,
             queue,
             poll_secs,
+            me_too_threshold,
         } => {
             // The kind is checked before a secret is asked for.
-            desks::kind(&kind)?;
+            let is_hook = desks::kind(&kind)? == DeskKind::Webhook;
+            if me_too_threshold.is_some() && !is_hook {
+                bail!("--me-too-threshold is for a desk of kind webhook");
+            }
             let secret = read_secret(&secret_file)?;
             let input = DeskInput {
                 kind: &kind,
@@ -249,7 +270,11 @@ pub async fn run(data_dir: &Path, command: DeskCommand) -> anyhow::Result<()> {
                 queue: queue.as_deref(),
                 poll_secs,
             };
-            let id = desks::add(&store, input, now_utc())?;
+            let id = if is_hook {
+                hooks::add(&store, input, me_too_threshold, now_utc())?
+            } else {
+                desks::add(&store, input, now_utc())?
+            };
             let desk = desks::get(&store, id)?;
             writeln!(
                 out,
@@ -312,11 +337,15 @@ pub async fn run(data_dir: &Path, command: DeskCommand) -> anyhow::Result<()> {
             desks::test(&desk)
                 .await
                 .with_context(|| format!("desk {id} ({}) failed the test", desk.url))?;
-            writeln!(
-                out,
-                "desk {id} answers at {} and accepts its token; queue {:?} found",
-                desk.url, desk.queue
-            )?;
+            if desk.kind == DeskKind::Webhook {
+                writeln!(out, "webhook {id} at {} took a signed ping", desk.url)?;
+            } else {
+                writeln!(
+                    out,
+                    "desk {id} answers at {} and accepts its token; queue {:?} found",
+                    desk.url, desk.queue
+                )?;
+            }
         }
         DeskCommand::Enable(DeskId { id }) | DeskCommand::Disable(DeskId { id }) => {
             let enable = matches!(command, DeskCommand::Enable(_));
@@ -329,14 +358,60 @@ pub async fn run(data_dir: &Path, command: DeskCommand) -> anyhow::Result<()> {
             )?;
         }
         DeskCommand::Route(command) => route(data_dir, command, &mut out)?,
-        DeskCommand::Retry(TicketArg { ticket }) => {
+        DeskCommand::Retry(TicketArg {
+            event: Some(event), ..
+        }) => {
+            hooks::retry(&store, event, now_utc())
+                .with_context(|| format!("webhook event {event} was not refused"))?;
+            writeln!(out, "webhook event {event} queued again")?;
+        }
+        DeskCommand::Skip(TicketArg {
+            event: Some(event), ..
+        }) => {
+            hooks::skip(&store, event)
+                .with_context(|| format!("webhook event {event} is not waiting"))?;
+            writeln!(out, "webhook event {event} dropped")?;
+        }
+        DeskCommand::Retry(TicketArg { ticket, .. }) => {
+            let ticket = ticket.context("--ticket or --event")?;
             desks::retry(&store, ticket, now_utc())
                 .with_context(|| format!("ticket #{ticket} has nothing refused by a desk"))?;
             writeln!(out, "ticket #{ticket} queued for its desk again")?;
         }
-        DeskCommand::Skip(TicketArg { ticket }) => {
+        DeskCommand::Skip(TicketArg { ticket, .. }) => {
+            let ticket = ticket.context("--ticket or --event")?;
             desks::skip(&store, ticket).with_context(|| format!("ticket #{ticket}"))?;
             writeln!(out, "ticket #{ticket} stays in HandRaise")?;
+        }
+        DeskCommand::Events { id, json } => {
+            let failed: Vec<serde_json::Value> = hooks::failed(&store, id)?
+                .into_iter()
+                .map(|e| {
+                    serde_json::json!({
+                        "id": e.id,
+                        "type": e.kind,
+                        "event_id": e.key,
+                        "attempts": e.attempts,
+                        "last_error": e.last_error,
+                    })
+                })
+                .collect();
+            if json {
+                serde_json::to_writer_pretty(&mut out, &failed)?;
+                writeln!(out)?;
+            } else {
+                for e in &failed {
+                    writeln!(
+                        out,
+                        "{:>6}  {:<22} {}  {}",
+                        e["id"],
+                        e["type"].as_str().unwrap_or_default(),
+                        e["event_id"].as_str().unwrap_or_default(),
+                        e["last_error"].as_str().unwrap_or_default()
+                    )?;
+                }
+                writeln!(out, "{} refused event(s)", failed.len())?;
+            }
         }
         DeskCommand::Default { id } => {
             let chosen = desk_or_none(&id)?;

@@ -3,11 +3,23 @@
 //! is decided by `service::forward`. A leaf: imports nothing of this crate.
 
 pub mod rt;
+pub mod webhook;
 
 use std::time::Duration;
 
 /// How long one request to a desk may take, connection included.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The HTTP client of every desk: [`REQUEST_TIMEOUT`], 10 s to connect, no
+/// redirects followed (a desk that moved is its setup, which an admin fixes).
+pub fn http_client() -> Result<reqwest::Client, DeskError> {
+    reqwest::Client::builder()
+        .timeout(REQUEST_TIMEOUT)
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| DeskError::Protocol(e.to_string()))
+}
 
 /// Why a desk request did not succeed.
 #[derive(Debug, thiserror::Error)]

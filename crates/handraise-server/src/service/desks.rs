@@ -11,9 +11,9 @@ use crate::store::{
 use time::OffsetDateTime;
 
 /// Kinds that forwarding can use today.
-pub const BUILT_KINDS: &[&str] = &["rt"];
+pub const BUILT_KINDS: &[&str] = &["rt", "webhook"];
 /// Kinds planned but not built yet.
-pub const PLANNED_KINDS: &[&str] = &["osticket", "email", "webhook"];
+pub const PLANNED_KINDS: &[&str] = &["osticket", "email"];
 /// RT's queue when none is given.
 pub const DEFAULT_QUEUE: &str = "General";
 /// Seconds between polls for replies when none is given, and the range.
@@ -92,16 +92,42 @@ pub fn secret(raw: &str) -> Result<DeskSecret, AppError> {
     Ok(DeskSecret(s.to_owned()))
 }
 
-/// Checks `input` and adds the desk; its id. The first desk becomes the
-/// default until an admin chooses.
-pub fn add(store: &dyn Store, input: DeskInput<'_>, now: OffsetDateTime) -> Result<i64, AppError> {
-    let kind = kind(input.kind)?;
-    let name = input.name.trim();
+/// A desk's name, trimmed: 1 to 100 characters.
+pub fn name(name: &str) -> Result<String, AppError> {
+    let name = name.trim();
     if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
         return Err(invalid(format!(
             "--name must be 1 to {MAX_NAME_CHARS} characters"
         )));
     }
+    Ok(name.to_owned())
+}
+
+/// `Invalid` when desk `id` exists and only notifies (a webhook): tickets
+/// are never forwarded there to be worked.
+fn takes_tickets(store: &dyn Store, id: Option<i64>) -> Result<(), AppError> {
+    if let Some(d) = id.map(|id| store.desk(id)).transpose()?.flatten()
+        && !d.kind.takes_tickets()
+    {
+        return Err(invalid(format!(
+            "desk {} ({:?}) is a {}: it notifies, and tickets stay worked in HandRaise; \
+             it cannot be the default desk or a routing target",
+            d.id,
+            d.name,
+            d.kind.as_str()
+        )));
+    }
+    Ok(())
+}
+
+/// Checks `input` and adds the desk; its id. The first desk becomes the
+/// default until an admin chooses.
+pub fn add(store: &dyn Store, input: DeskInput<'_>, now: OffsetDateTime) -> Result<i64, AppError> {
+    let kind = kind(input.kind)?;
+    if kind == DeskKind::Webhook {
+        return super::hooks::add(store, input, None, now);
+    }
+    let name = name(input.name)?;
     let queue = input.queue.map(str::trim).unwrap_or(DEFAULT_QUEUE);
     if queue.is_empty() || queue.chars().any(char::is_control) {
         return Err(invalid("--queue must name a queue"));
@@ -116,7 +142,7 @@ pub fn add(store: &dyn Store, input: DeskInput<'_>, now: OffsetDateTime) -> Resu
     }
     let desk = NewDesk {
         kind,
-        name: name.to_owned(),
+        name,
         url: base_url(input.url)?,
         secret: input.secret,
         queue: queue.to_owned(),
@@ -127,7 +153,15 @@ pub fn add(store: &dyn Store, input: DeskInput<'_>, now: OffsetDateTime) -> Resu
 }
 
 pub fn list(store: &dyn Store) -> Result<Vec<DeskSummary>, AppError> {
-    Ok(store.list_desks()?)
+    let mut desks = store.list_desks()?;
+    for d in desks
+        .iter_mut()
+        .filter(|d| d.desk.kind == DeskKind::Webhook)
+    {
+        let c = store.hook_counts(d.desk.id)?;
+        (d.queued, d.sent, d.failed) = (c.queued, c.sent, c.failed);
+    }
+    Ok(desks)
 }
 
 /// The desk `id`; `NotFound` when unknown.
@@ -146,6 +180,7 @@ pub fn set_enabled(store: &dyn Store, id: i64, enabled: bool) -> Result<(), AppE
 
 /// Chooses the default desk (`None`: keep new tickets in HandRaise).
 pub fn set_default(store: &dyn Store, id: Option<i64>) -> Result<(), AppError> {
+    takes_tickets(store, id)?;
     store.set_default_desk(id).map_err(|e| match e {
         StoreError::NotFound => AppError::NotFound,
         e => e.into(),
@@ -179,6 +214,7 @@ pub fn add_route(
                 .map_err(|e| invalid(e.to_string()))
         })
         .transpose()?;
+    takes_tickets(store, to)?;
     let route = RouteRecord {
         id: 0,
         school: text(school, "school")?,
@@ -235,6 +271,7 @@ pub fn forwarded(store: &dyn Store, number: i64) -> Result<Option<Forwarded>, Ap
     let desk = get(store, f.desk_id)?;
     let link = f.external_id.as_deref().map(|id| match desk.kind {
         DeskKind::Rt => Rt::ticket_link(&desk.url, id),
+        DeskKind::Webhook => desk.url.clone(),
     });
     Ok(Some(Forwarded {
         desk_name: desk.name,
@@ -250,6 +287,7 @@ pub fn forwarded(store: &dyn Store, number: i64) -> Result<Option<Forwarded>, Ap
 pub async fn test(desk: &DeskRecord) -> Result<(), DeskError> {
     match desk.kind {
         DeskKind::Rt => Rt::new(&desk.url, &desk.secret.0)?.check(&desk.queue).await,
+        DeskKind::Webhook => super::hooks::test(desk).await,
     }
 }
 

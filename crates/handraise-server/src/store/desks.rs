@@ -14,18 +14,28 @@ use uuid::Uuid;
 pub enum DeskKind {
     /// Request Tracker 4.4/5 over REST2.
     Rt,
+    /// A signed JSON POST per event: a notifier, never where a ticket is worked.
+    Webhook,
 }
 
 impl DeskKind {
     pub fn as_str(self) -> &'static str {
         match self {
             DeskKind::Rt => "rt",
+            DeskKind::Webhook => "webhook",
         }
+    }
+
+    /// Whether tickets can be forwarded there to be worked (a routing
+    /// target, the default desk); a webhook only notifies.
+    pub fn takes_tickets(self) -> bool {
+        !matches!(self, DeskKind::Webhook)
     }
 
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "rt" => Some(DeskKind::Rt),
+            "webhook" => Some(DeskKind::Webhook),
             _ => None,
         }
     }

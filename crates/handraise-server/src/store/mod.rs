@@ -16,6 +16,7 @@ mod announcements;
 mod desks;
 mod devices;
 mod gauges;
+mod hooks;
 mod kb;
 mod records;
 mod sqlite;
@@ -27,6 +28,7 @@ pub use announcements::AnnouncementStore;
 pub use desks::*;
 pub use devices::DeviceStore;
 pub use gauges::{GaugeStore, Gauges};
+pub use hooks::*;
 pub use kb::KbStore;
 pub use records::*;
 pub use sqlite::{MIGRATIONS, SqliteStore};
@@ -96,6 +98,7 @@ pub trait Store:
     + AdminStore
     + GaugeStore
     + DeskStore
+    + HookStore
     + Send
     + Sync
 {
@@ -110,6 +113,7 @@ impl<T> Store for T where
         + AdminStore
         + GaugeStore
         + DeskStore
+        + HookStore
         + Send
         + Sync
 {

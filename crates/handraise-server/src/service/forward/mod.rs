@@ -207,6 +207,10 @@ impl Clients {
         }
         let c = match desk.kind {
             DeskKind::Rt => Rt::new(&desk.url, &desk.secret.0)?,
+            // Never a routing target (`desks`); its events go out by `hooks`.
+            DeskKind::Webhook => {
+                return Err(DeskError::Protocol("a webhook takes no tickets".into()));
+            }
         };
         self.0.insert(desk.id, c.clone());
         Ok(c)

@@ -74,6 +74,25 @@ fn message_forward_row(r: &Row<'_>) -> rusqlite::Result<MessageForwardRecord> {
     })
 }
 
+/// Inserts desk `d` (nothing else); its id.
+pub(super) fn insert_desk(conn: &Connection, d: &NewDesk) -> StoreResult<i64> {
+    exec(
+        conn,
+        "INSERT INTO desks (kind, name, url, secret, queue, poll_secs, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            d.kind.as_str(),
+            d.name,
+            d.url,
+            d.secret.0,
+            d.queue,
+            d.poll_secs,
+            ms(d.created_at)
+        ],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
 fn desk_by_id(conn: &Connection, id: i64) -> StoreResult<Option<DeskRecord>> {
     first(
         conn,
@@ -144,21 +163,7 @@ fn record_attempt(
 impl DeskStore for SqliteStore {
     fn add_desk(&self, d: &NewDesk) -> StoreResult<i64> {
         self.write(|tx| {
-            exec(
-                tx,
-                "INSERT INTO desks (kind, name, url, secret, queue, poll_secs, created_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    d.kind.as_str(),
-                    d.name,
-                    d.url,
-                    d.secret.0,
-                    d.queue,
-                    d.poll_secs,
-                    ms(d.created_at)
-                ],
-            )?;
-            let id = tx.last_insert_rowid();
+            let id = insert_desk(tx, d)?;
             exec(
                 tx,
                 "UPDATE desk_default SET desk_id = ?1 WHERE id = 1 AND chosen = 0 \

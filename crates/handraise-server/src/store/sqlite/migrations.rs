@@ -360,6 +360,33 @@ CREATE TABLE desk_routes (
 ALTER TABLE users ADD COLUMN oidc_subject TEXT;
 CREATE UNIQUE INDEX users_oidc_subject ON users (oidc_subject) WHERE oidc_subject IS NOT NULL;
 "#,
+    // 11: webhook desks (notifiers: never a ticket's system of record), their
+    // cursors over tickets and teacher messages, and their outbox of signed
+    // events; an event's key is unique per webhook (the receiver's dedupe id).
+    r#"
+CREATE TABLE webhooks (
+    desk_id INTEGER PRIMARY KEY REFERENCES desks(id),
+    me_too_threshold INTEGER NOT NULL,
+    ticket_cursor INTEGER NOT NULL,
+    message_cursor INTEGER NOT NULL
+);
+CREATE TABLE webhook_events (
+    id INTEGER PRIMARY KEY,
+    desk_id INTEGER NOT NULL REFERENCES desks(id),
+    event_key TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    body TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_at INTEGER NOT NULL,
+    last_error TEXT,
+    created_at INTEGER NOT NULL,
+    sent_at INTEGER,
+    UNIQUE (desk_id, event_key)
+);
+CREATE INDEX webhook_events_due ON webhook_events(state, next_at);
+CREATE INDEX webhook_events_desk ON webhook_events(desk_id, state);
+"#,
 ];
 
 /// The schema version this binary knows: the number of migrations.

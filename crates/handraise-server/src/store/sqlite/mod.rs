@@ -10,6 +10,7 @@ mod copies;
 mod desks;
 mod devices;
 mod gauges;
+mod hooks;
 mod kb;
 mod lists;
 mod migrations;
