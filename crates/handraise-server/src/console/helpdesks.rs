@@ -23,6 +23,8 @@ pub struct ItemRow {
     /// Where the Retry and Skip forms post (`.../tickets/N` or `.../events/N`).
     pub action: String,
     pub what: String,
+    /// A webhook's event (skipping drops it) rather than a ticket or message.
+    pub event: bool,
     pub failed: bool,
     pub attempts: u32,
     pub next_try: String,
@@ -90,6 +92,7 @@ pub(super) async fn page(State(state): State<AppState>, Admin(s): Admin, mut n: 
                         .map(|e| ItemRow {
                             action: format!("{PATH}/events/{}", e.id),
                             what: format!("Event {} ({})", e.key, e.kind),
+                            event: true,
                             failed: true,
                             attempts: e.attempts,
                             next_try: String::new(),
@@ -111,6 +114,7 @@ pub(super) async fn page(State(state): State<AppState>, Admin(s): Admin, mut n: 
                                 ),
                                 None => format!("Ticket #{}: {}", i.ticket_number, i.summary),
                             },
+                            event: false,
                             failed: i.state == ForwardState::Failed,
                             attempts: i.attempts,
                             next_try: if i.state == ForwardState::Queued {
