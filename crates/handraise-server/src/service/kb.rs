@@ -226,3 +226,14 @@ pub async fn record_deflection(
     let device_id = device.id;
     run(store, move |s| s.insert_deflection(device_id, &d)).await
 }
+
+/// The published articles matching what the teacher typed (the web report
+/// page's self-help; [`super::kb_search`]).
+pub async fn search(
+    store: &Arc<dyn Store>,
+    query: String,
+    category: Option<wire::Category>,
+) -> Result<Vec<super::kb_search::Hit>, AppError> {
+    let (_, articles) = changes(store, 0).await?;
+    Ok(super::kb_search::search(&articles, &query, category))
+}

@@ -20,6 +20,7 @@ mod kb;
 mod records;
 mod sqlite;
 mod tickets;
+mod web;
 
 pub use accounts::AccountStore;
 pub use admin::AdminStore;
@@ -31,6 +32,7 @@ pub use kb::KbStore;
 pub use records::*;
 pub use sqlite::{MIGRATIONS, SqliteStore};
 pub use tickets::{Decide, TicketStore};
+pub use web::{NewWebDevice, NewWebSession, WebReporter, WebSession, WebStore};
 
 use time::OffsetDateTime;
 
@@ -96,6 +98,7 @@ pub trait Store:
     + AdminStore
     + GaugeStore
     + DeskStore
+    + WebStore
     + Send
     + Sync
 {
@@ -110,6 +113,7 @@ impl<T> Store for T where
         + AdminStore
         + GaugeStore
         + DeskStore
+        + WebStore
         + Send
         + Sync
 {

@@ -87,7 +87,7 @@ export function factItems(f: BrowserFacts): FactItem[] {
   value("browser", f.browser);
   value("os", f.os);
   value("model", f.model);
-  if (f.screen) items.push({ key: "screen", parts: [{ phrase: "fact.screen.size" as FactItem["parts"][0]["phrase"], args: { width: f.screen.width, height: f.screen.height } }] });
+  if (f.screen) items.push({ key: "screen", parts: [{ phrase: "fact.screen.size" as FactItem["parts"][0]["phrase"], args: { width: String(f.screen.width), height: String(f.screen.height) } }] });
   items.push({ key: "online", parts: [{ phrase: (f.online ? "fact.online.yes" : "fact.online.no") as FactItem["parts"][0]["phrase"], args: {} }] });
   value("time", f.timeZone);
   return items as FactItem[];

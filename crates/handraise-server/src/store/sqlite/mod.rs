@@ -15,6 +15,7 @@ mod lists;
 mod migrations;
 mod rows;
 mod tickets;
+mod web;
 
 pub use migrations::MIGRATIONS;
 
