@@ -171,6 +171,12 @@ test("a teacher signs in, sees tips while typing (this fixed it), says me too, a
   assert.equal(full.room, "B12");
   assert.match(full.snapshot.app_version, /^Web browser: /);
   assert.ok(full.snapshot.time_zone);
+
+  // The help articles, browsed from the server.
+  await page.goto(server.url + "/report/#/help");
+  await page.getByRole("heading", { name: "Help articles", level: 1 }).waitFor();
+  await page.getByText("The printer is jammed").first().waitFor();
+  assert.deepEqual(await axeRun.check(page, "report-help"), []);
   await context.close();
 });
 

@@ -96,16 +96,34 @@ pub async fn search(
             .take(wire::TextField::Summary.max_chars())
             .collect();
     let hits = kb::search(state.store(), query, q.category).await?;
-    Ok(Json(
-        hits.into_iter()
-            .map(|h| Hit {
-                slug: h.slug,
-                title: h.title,
-                snippet: h.snippet,
-                categories: h.categories,
-            })
-            .collect(),
-    ))
+    Ok(Json(hits.into_iter().map(Hit::from).collect()))
+}
+
+impl From<crate::service::kb_search::Hit> for Hit {
+    fn from(h: crate::service::kb_search::Hit) -> Self {
+        Hit {
+            slug: h.slug,
+            title: h.title,
+            snippet: h.snippet,
+            categories: h.categories,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct BrowseQuery {
+    #[serde(default)]
+    category: Option<wire::Category>,
+}
+
+/// `GET /report/api/kb?category=…` — every published article (of the category), by title.
+pub async fn browse(
+    State(state): State<AppState>,
+    Reporter(_): Reporter,
+    Query(q): Query<BrowseQuery>,
+) -> Result<Json<Vec<Hit>>, AppError> {
+    let hits = kb::browse(state.store(), q.category).await?;
+    Ok(Json(hits.into_iter().map(Hit::from).collect()))
 }
 
 /// An article with its HTML from the one renderer (`handraise-markdown`).

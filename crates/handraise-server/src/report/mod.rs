@@ -44,6 +44,7 @@ pub fn routes() -> Router<AppState> {
         .route("/report/sign-in", get(sign_in))
         .route("/report/api/me", get(api::me))
         .route("/report/api/sign-out", post(api::sign_out))
+        .route("/report/api/kb", get(api::browse))
         .route("/report/api/kb/search", get(api::search))
         .route("/report/api/kb/{slug}", get(api::article))
         .route("/report/api/kb/{slug}/fixed", post(api::fixed))

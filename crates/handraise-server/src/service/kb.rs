@@ -237,3 +237,13 @@ pub async fn search(
     let (_, articles) = changes(store, 0).await?;
     Ok(super::kb_search::search(&articles, &query, category))
 }
+
+/// Every published article (in `category`, when given), by title: the web report page's
+/// help articles.
+pub async fn browse(
+    store: &Arc<dyn Store>,
+    category: Option<wire::Category>,
+) -> Result<Vec<super::kb_search::Hit>, AppError> {
+    let (_, articles) = changes(store, 0).await?;
+    Ok(super::kb_search::browse(&articles, category))
+}

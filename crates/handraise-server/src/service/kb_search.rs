@@ -54,6 +54,26 @@ fn snippet(body: &str) -> String {
     out
 }
 
+/// Every published article (in `category`, when given), by title: browsing the help.
+pub fn browse(articles: &[ArticleRecord], category: Option<Category>) -> Vec<Hit> {
+    let mut list: Vec<&ArticleRecord> = articles
+        .iter()
+        .filter(|a| a.published)
+        .filter(|a| category.is_none_or(|c| a.categories.contains(&c)))
+        .collect();
+    list.sort_by(|a, b| a.title.cmp(&b.title));
+    list.into_iter().map(hit).collect()
+}
+
+fn hit(a: &ArticleRecord) -> Hit {
+    Hit {
+        slug: a.slug.clone(),
+        title: a.title.clone(),
+        snippet: snippet(&a.body),
+        categories: a.categories.clone(),
+    }
+}
+
 /// The published articles matching `query` (every typed word, in the title,
 /// keywords or body) and `category` (when given), best first: a word in the
 /// title counts most, then keywords, then the body. With no words, the
@@ -90,12 +110,7 @@ pub fn search(articles: &[ArticleRecord], query: &str, category: Option<Category
     scored
         .into_iter()
         .take(MAX_HITS)
-        .map(|(_, a)| Hit {
-            slug: a.slug.clone(),
-            title: a.title.clone(),
-            snippet: snippet(&a.body),
-            categories: a.categories.clone(),
-        })
+        .map(|(_, a)| hit(a))
         .collect()
 }
 
@@ -151,5 +166,12 @@ mod tests {
         assert!(search(&list, "cable", Some(Category::Printer)).is_empty());
         assert_eq!(search(&list, "", Some(Category::Printer)).len(), 1);
         assert!(search(&list, "  ", None).is_empty());
+        let all = browse(&list, None);
+        assert_eq!(
+            all.iter().map(|h| h.slug.as_str()).collect::<Vec<_>>(),
+            ["a", "b"],
+            "published ones, by title"
+        );
+        assert_eq!(browse(&list, Some(Category::Display)).len(), 1);
     }
 }

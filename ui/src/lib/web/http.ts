@@ -216,7 +216,7 @@ export class HttpTransport implements Transport {
   }
 
   listArticles(category: Category | null): Promise<ArticleHit[]> {
-    return this.searchHelp("", category);
+    return this.json<ArticleHit[]>(category ? `kb?category=${encodeURIComponent(category)}` : "kb");
   }
 
   getArticle(slug: string): Promise<Article> {
