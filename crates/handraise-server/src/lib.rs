@@ -24,12 +24,13 @@
 //! 4. [`service`]: every rule, split by domain (accounts and sessions,
 //!    enrollment, settings, tickets, knowledge base, announcements,
 //!    retention, desks and forwarding), taking the store, the time and the limits it needs.
-//! 5. [`state`] (`AppState`, what every handler shares) and [`auth`] (the
-//!    bearer and client-address extractors).
+//! 5. [`state`] (`AppState`, what every handler shares), [`auth`] (the
+//!    bearer and client-address extractors) and [`cookies`] (how cookies are
+//!    named and flagged).
 //! 6. [`api`] and [`console`]: thin HTTP callers of the service layer; neither
 //!    imports the other. [`report`] (the web report page) sits on them: it
-//!    uses the console's cookie rules and the agent API's long-poll and
-//!    screenshot upload.
+//!    uses the agent API's intake, long-poll and screenshot upload, as
+//!    functions.
 //! 7. This root: [`router`], [`open_data_dir`], and [`transport`] (the accept
 //!    loop, TLS and connection limits of [`serve`]).
 //! 8. The binary: `main` and `cli`, a command line over the service layer.
@@ -38,6 +39,7 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod console;
+pub mod cookies;
 pub mod desk;
 pub mod error;
 pub mod kb;

@@ -4,7 +4,7 @@
 
 use super::session::Reporter;
 use crate::api::agent::{self, UpdatesQuery};
-use crate::console::session::Cookies;
+use crate::cookies::Cookies;
 use crate::error::{AppError, Json, Path, Query};
 use crate::service::{announcements, convert, intake, kb, web};
 use crate::state::AppState;

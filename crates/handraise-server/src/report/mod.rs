@@ -17,7 +17,7 @@ mod bundle;
 pub mod session;
 
 use crate::auth::ClientIp;
-use crate::console::session::Cookies;
+use crate::cookies::Cookies;
 use crate::oidc::{PENDING_TTL, Purpose};
 use crate::state::AppState;
 use axum::Router;

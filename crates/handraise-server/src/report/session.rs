@@ -1,16 +1,15 @@
 //! The web reporter's session: a random token in the `hr_report` cookie
-//! (named and flagged by the console's rules, [`Cookies`]: `HttpOnly`,
+//! (named and flagged by the server's cookie rules, [`crate::cookies::Cookies`]: `HttpOnly`,
 //! `SameSite=Lax`, `Secure` and `__Host-` over HTTPS), whose hash the store
 //! keeps with the session's CSRF token. Every call but a read must carry that
 //! token in the `X-CSRF-Token` header (a page of another site can neither
 //! read it nor set the header without the server's consent).
 
-use crate::console::session::Cookies;
+use crate::auth;
 use crate::error::AppError;
 use crate::secret::same_secret;
-use crate::service::web;
 use crate::state::AppState;
-use crate::store::{WebSession, now_utc};
+use crate::store::WebSession;
 use axum::extract::FromRequestParts;
 use axum::http::Method;
 use axum::http::request::Parts;
@@ -28,14 +27,7 @@ impl FromRequestParts<AppState> for Reporter {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let cookies = Cookies::of(state, &parts.headers, &parts.extensions);
-        let token = cookies
-            .get(&parts.headers, REPORT_COOKIE)
-            .ok_or(AppError::Unauthorized)?;
-        let session = state
-            .blocking(move |s| web::session(s, &token, now_utc()))
-            .await?
-            .ok_or(AppError::Unauthorized)?;
+        let session = auth::web_session_of(parts, state).await?;
         if parts.method != Method::GET && parts.method != Method::HEAD {
             let given = parts
                 .headers

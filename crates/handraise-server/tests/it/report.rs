@@ -4,13 +4,16 @@
 //! client id answered with the first receipt, and a revoked account's device shut out.
 
 use super::R;
+use axum::extract::ConnectInfo;
 use axum::http::{Method, StatusCode, header};
 use handraise_server::Config;
 use handraise_server::service::oidc::Teacher;
 use handraise_server::service::web;
 use handraise_server::store::{DeviceStore, TicketStore, now_utc};
-use handraise_testkit::router::{App, Auth, Reply, request, ticket_body};
+use handraise_testkit::router::{App, Auth, Reply, request, send, ticket_body};
 use serde_json::{Value, json};
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
 
 /// A web session for `email` (the provider's subject is its email here); its cookie and
 /// CSRF token.
@@ -240,5 +243,36 @@ async fn each_account_is_one_device_and_a_revoked_one_is_shut_out() -> R {
             .await
             .is_err()
     );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_web_session_is_a_credential_for_the_cap_on_unauthenticated_requests() -> R {
+    let app = App::with_config(Config {
+        max_unauthenticated_per_client: 1,
+        ..Config::default()
+    });
+    let (cookie, _) = teacher(&app, "ana@district.example").await?;
+    let ip: IpAddr = "198.51.100.9".parse()?;
+    // The page's long-poll, held by the server, from a school's address...
+    let mut req = request(
+        Method::GET,
+        "/report/api/updates?cursor=0&wait=2",
+        Auth::Cookie(&cookie),
+        None,
+        Vec::new(),
+    )?;
+    req.extensions_mut()
+        .insert(ConnectInfo(SocketAddr::new(ip, 40_000)));
+    let router = app.router.clone();
+    let held = tokio::spawn(async move { send(&router, req).await });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while app.state.long_polls().is_empty() {
+        assert!(Instant::now() < deadline, "the long-poll never started");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // ...does not take that address's only slot for requests without a credential.
+    assert_eq!(app.state.unauthenticated_in_flight(ip), 0);
+    assert_eq!(held.await?.status, StatusCode::OK);
     Ok(())
 }
