@@ -191,9 +191,11 @@ test("a report made offline is kept and sent exactly once when the connection re
   await fillReport(page, { category: "Wi-Fi or internet", summary, room: "C3" });
   await page.getByRole("button", { name: "Send to the help desk" }).click();
   await page.getByTestId("submit-status").getByText("Saved on this computer").waitFor();
-  // The page opens offline, from the service worker, and My tickets shows the report waiting.
+  // The page opens again offline, from the service worker, and My tickets shows the report
+  // waiting.
   await page.goto(server.url + "/report/#/tickets");
-  await page.getByTestId("ticket-item").filter({ hasText: summary }).waitFor();
+  await page.reload();
+  await page.getByTestId("ticket-item").filter({ hasText: summary }).getByText("Waiting on this computer", { exact: false }).waitFor();
   assert.deepEqual(await ticketsTitled(summary), [], "nothing reached the server while offline");
   // Back online: sent once, and a second page load finds nothing left to send.
   await context.setOffline(false);

@@ -74,4 +74,3 @@ async function askPagesToSend() {
 self.addEventListener("sync", (event) => {
   if (event.tag === "handraise-outbox") event.waitUntil(askPagesToSend());
 });
-self.addEventListener("online", () => void askPagesToSend());
