@@ -21,6 +21,7 @@ mod kb;
 mod records;
 mod sqlite;
 mod tickets;
+mod web;
 
 pub use accounts::AccountStore;
 pub use admin::AdminStore;
@@ -33,6 +34,7 @@ pub use kb::KbStore;
 pub use records::*;
 pub use sqlite::{MIGRATIONS, SqliteStore};
 pub use tickets::{Decide, TicketStore};
+pub use web::{NewWebDevice, NewWebSession, WebReporter, WebSession, WebStore};
 
 use time::OffsetDateTime;
 
@@ -99,6 +101,7 @@ pub trait Store:
     + GaugeStore
     + DeskStore
     + HookStore
+    + WebStore
     + Send
     + Sync
 {
@@ -114,6 +117,7 @@ impl<T> Store for T where
         + GaugeStore
         + DeskStore
         + HookStore
+        + WebStore
         + Send
         + Sync
 {

@@ -318,6 +318,25 @@ export const en = {
 
   "view.notFound": "This page doesn't exist.",
   "time.unknown": "unknown time",
+  // The web report page (the district server's /report/, in a browser)
+  "web.signIn.title": "Sign in — HandRaise",
+  "web.signIn.heading": "Report a problem to the help desk",
+  "web.signIn.body": "Sign in with your district account to report a problem, see tips that may fix it, and follow your tickets.",
+  "web.signIn.button": "Sign in with your district account",
+  "web.signIn.offline": "You are offline. Reports you made here are kept in this browser and sent once you are back online and signed in.",
+  "web.signedInAs": "Signed in as {name}",
+  "web.signOut": "Sign out",
+  "web.signedOut": "Your sign-in has ended. Reports made here are kept in this browser until you sign in again.",
+  "web.signInAgain": "Sign in again",
+  "web.bookmark": "Tip: bookmark this page to report a problem from any device.",
+  "fact.browser": "Browser",
+  "fact.screen": "Screen",
+  "fact.online": "Connection",
+  "fact.screen.size": "{width} × {height}",
+  "fact.online.yes": "Online",
+  "fact.online.no": "Offline",
+  "facts.chooseScreenshot": "Attach a screenshot (PNG or JPEG)",
+  "facts.screenshotBad": "That file is not a PNG or JPEG image.",
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -318,4 +318,23 @@ export const es: Catalogue = {
 
   "view.notFound": "Esta página no existe.",
   "time.unknown": "hora desconocida",
+  // The web report page (the district server's /report/, in a browser)
+  "web.signIn.title": "Iniciar sesión — HandRaise",
+  "web.signIn.heading": "Informe de un problema al servicio de asistencia",
+  "web.signIn.body": "Inicie sesión con su cuenta del distrito para informar de un problema, ver consejos que pueden solucionarlo y seguir sus solicitudes.",
+  "web.signIn.button": "Iniciar sesión con su cuenta del distrito",
+  "web.signIn.offline": "No tiene conexión. Los informes que hizo aquí se guardan en este navegador y se envían cuando vuelva a tener conexión y haya iniciado sesión.",
+  "web.signedInAs": "Sesión iniciada como {name}",
+  "web.signOut": "Cerrar sesión",
+  "web.signedOut": "Su sesión ha terminado. Los informes hechos aquí se guardan en este navegador hasta que vuelva a iniciar sesión.",
+  "web.signInAgain": "Iniciar sesión de nuevo",
+  "web.bookmark": "Consejo: guarde esta página en favoritos para informar de un problema desde cualquier dispositivo.",
+  "fact.browser": "Navegador",
+  "fact.screen": "Pantalla",
+  "fact.online": "Conexión",
+  "fact.screen.size": "{width} × {height}",
+  "fact.online.yes": "Con conexión",
+  "fact.online.no": "Sin conexión",
+  "facts.chooseScreenshot": "Adjuntar una captura de pantalla (PNG o JPEG)",
+  "facts.screenshotBad": "Ese archivo no es una imagen PNG o JPEG.",
 };

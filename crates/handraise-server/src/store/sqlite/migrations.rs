@@ -360,7 +360,24 @@ CREATE TABLE desk_routes (
 ALTER TABLE users ADD COLUMN oidc_subject TEXT;
 CREATE UNIQUE INDEX users_oidc_subject ON users (oidc_subject) WHERE oidc_subject IS NOT NULL;
 "#,
-    // 11: webhook desks (notifiers: never a ticket's system of record), their
+    // 11: the web report page: a device per district account, and its sessions.
+    r#"
+CREATE TABLE web_reporters (
+    subject TEXT PRIMARY KEY,
+    device_id TEXT NOT NULL UNIQUE REFERENCES devices(id),
+    email TEXT NOT NULL,
+    name TEXT,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE web_sessions (
+    token_hash TEXT PRIMARY KEY,
+    device_id TEXT NOT NULL REFERENCES devices(id),
+    csrf_token TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX web_sessions_expiry ON web_sessions (expires_at);
+"#,
+    // 12: webhook desks (notifiers: never a ticket's system of record), their
     // cursors over tickets and teacher messages, and their outbox of signed
     // events; an event's key is unique per webhook (the receiver's dedupe id).
     r#"

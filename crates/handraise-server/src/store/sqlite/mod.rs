@@ -16,6 +16,7 @@ mod lists;
 mod migrations;
 mod rows;
 mod tickets;
+mod web;
 
 pub use migrations::MIGRATIONS;
 
