@@ -11,7 +11,9 @@ mod hostile;
 mod mail;
 mod metrics;
 mod proxy;
+mod reporter;
 mod tls;
+mod webhook;
 
 use anyhow::Result;
 use harness::{

@@ -5,6 +5,7 @@
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use handraise_server::service::desks::{self, DeskInput};
+use handraise_server::service::hooks;
 use handraise_server::store::{DeskKind, DeskOptions, DeskSecret, DeskStore, now_utc};
 use serde::Serialize;
 use std::io::{Read, Write};
@@ -15,6 +16,14 @@ pub enum DeskCommand {
     /// Add a desk; prints its id on the last line. The first desk added
     /// becomes the default (new tickets go there) until `desk default`.
     Add(Box<AddArgs>),
+    /// A webhook's events the receiver refused, with their ids (for
+    /// `desk retry --event` and `desk skip --event`).
+    Events {
+        #[arg(long)]
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
     /// List desks with their outbox: queued, sent, failed, last success and
     /// last error. Never the secrets.
     List {
@@ -47,7 +56,7 @@ pub enum DeskCommand {
 /// `desk add`'s options (`docs/forwarding.md` has an example per kind).
 #[derive(Debug, Args)]
 pub struct AddArgs {
-    /// rt, email or osticket (webhook is not built yet).
+    /// rt, email, osticket or webhook.
     #[arg(long)]
     kind: String,
     #[arg(long)]
@@ -59,7 +68,8 @@ pub struct AddArgs {
     url: String,
     /// File holding the secret, readable by its owner only (mode 0600 or
     /// stricter); `-` reads it from stdin. rt: an auth token; osticket: the
-    /// API key; email: the SMTP password (with --smtp-user; optional).
+    /// API key; email: the SMTP password (with --smtp-user; optional);
+    /// webhook: the signing key.
     #[arg(long, value_name = "FILE")]
     secret_file: Option<String>,
     /// RT queue for new tickets (default General).
@@ -96,6 +106,10 @@ pub struct AddArgs {
     /// without it uses the secret of --secret-file.
     #[arg(long, value_name = "FILE")]
     imap_secret_file: Option<String>,
+    /// webhook: the "me too" count on an outage that makes an event
+    /// (default 5).
+    #[arg(long)]
+    me_too_threshold: Option<u32>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -199,8 +213,11 @@ fn route(data_dir: &Path, command: RouteCommand, out: &mut impl Write) -> anyhow
 #[derive(Debug, Args)]
 pub struct TicketArg {
     /// The HandRaise ticket number.
+    #[arg(long, required_unless_present = "event", conflicts_with = "event")]
+    ticket: Option<i64>,
+    /// A webhook event's id (`desk events`).
     #[arg(long)]
-    ticket: i64,
+    event: Option<i64>,
 }
 
 #[derive(Debug, Args)]
@@ -276,6 +293,10 @@ pub async fn run(data_dir: &Path, command: DeskCommand) -> anyhow::Result<()> {
             let a = *a;
             // The kind is checked before a secret is asked for.
             let kind = desks::kind(&a.kind)?;
+            let is_hook = kind == DeskKind::Webhook;
+            if a.me_too_threshold.is_some() && !is_hook {
+                bail!("--me-too-threshold is for a desk of kind webhook");
+            }
             if a.secret_file.as_deref() == Some("-") && a.imap_secret_file.as_deref() == Some("-") {
                 bail!("only one of --secret-file and --imap-secret-file can be `-` (stdin)");
             }
@@ -307,7 +328,11 @@ pub async fn run(data_dir: &Path, command: DeskCommand) -> anyhow::Result<()> {
                 },
                 mailbox_secret,
             };
-            let id = desks::add(&store, input, now_utc())?;
+            let id = if is_hook {
+                hooks::add(&store, input, a.me_too_threshold, now_utc())?
+            } else {
+                desks::add(&store, input, now_utc())?
+            };
             let desk = desks::get(&store, id)?;
             let queue = match desk.kind {
                 DeskKind::Rt => format!(", queue {:?}", desk.queue),
@@ -395,6 +420,9 @@ pub async fn run(data_dir: &Path, command: DeskCommand) -> anyhow::Result<()> {
                     "desk {id} answers at {} and accepts its token; queue {:?} found",
                     desk.url, desk.queue
                 )?,
+                DeskKind::Webhook => {
+                    writeln!(out, "webhook {id} at {} took a signed ping", desk.url)?
+                }
                 _ => writeln!(
                     out,
                     "desk {id} answers at {} and accepts its credentials{}; nothing was sent",
@@ -418,14 +446,60 @@ pub async fn run(data_dir: &Path, command: DeskCommand) -> anyhow::Result<()> {
             )?;
         }
         DeskCommand::Route(command) => route(data_dir, command, &mut out)?,
-        DeskCommand::Retry(TicketArg { ticket }) => {
+        DeskCommand::Retry(TicketArg {
+            event: Some(event), ..
+        }) => {
+            hooks::retry(&store, event, now_utc())
+                .with_context(|| format!("webhook event {event} was not refused"))?;
+            writeln!(out, "webhook event {event} queued again")?;
+        }
+        DeskCommand::Skip(TicketArg {
+            event: Some(event), ..
+        }) => {
+            hooks::skip(&store, event)
+                .with_context(|| format!("webhook event {event} is not waiting"))?;
+            writeln!(out, "webhook event {event} dropped")?;
+        }
+        DeskCommand::Retry(TicketArg { ticket, .. }) => {
+            let ticket = ticket.context("--ticket or --event")?;
             desks::retry(&store, ticket, now_utc())
                 .with_context(|| format!("ticket #{ticket} has nothing refused by a desk"))?;
             writeln!(out, "ticket #{ticket} queued for its desk again")?;
         }
-        DeskCommand::Skip(TicketArg { ticket }) => {
+        DeskCommand::Skip(TicketArg { ticket, .. }) => {
+            let ticket = ticket.context("--ticket or --event")?;
             desks::skip(&store, ticket).with_context(|| format!("ticket #{ticket}"))?;
             writeln!(out, "ticket #{ticket} stays in HandRaise")?;
+        }
+        DeskCommand::Events { id, json } => {
+            let failed: Vec<serde_json::Value> = hooks::failed(&store, id)?
+                .into_iter()
+                .map(|e| {
+                    serde_json::json!({
+                        "id": e.id,
+                        "type": e.kind,
+                        "event_id": e.key,
+                        "attempts": e.attempts,
+                        "last_error": e.last_error,
+                    })
+                })
+                .collect();
+            if json {
+                serde_json::to_writer_pretty(&mut out, &failed)?;
+                writeln!(out)?;
+            } else {
+                for e in &failed {
+                    writeln!(
+                        out,
+                        "{:>6}  {:<22} {}  {}",
+                        e["id"],
+                        e["type"].as_str().unwrap_or_default(),
+                        e["event_id"].as_str().unwrap_or_default(),
+                        e["last_error"].as_str().unwrap_or_default()
+                    )?;
+                }
+                writeln!(out, "{} refused event(s)", failed.len())?;
+            }
         }
         DeskCommand::Default { id } => {
             let chosen = desk_or_none(&id)?;

@@ -1,7 +1,8 @@
 //! Clients of the help desks tickets are forwarded to, one module per
 //! protocol: `rt` (Request Tracker's REST2), `osticket` (osTicket's ticket
-//! API), `smtp` (mail out, for desks that take tickets by email) and `imap`
-//! (a mailbox replies are read from, with `mail-parser` for MIME). They
+//! API), `smtp` (mail out, for desks that take tickets by email), `imap`
+//! (a mailbox replies are read from, with `mail-parser` for MIME) and
+//! `webhook` (a signed JSON POST per event). They
 //! speak the protocol and nothing else: what to send and when is decided by
 //! `service::forward`. A leaf: imports nothing of this crate.
 
@@ -10,17 +11,19 @@ pub mod osticket;
 pub mod rt;
 pub mod smtp;
 mod tls;
+pub mod webhook;
 
 use std::time::Duration;
 
 /// How long one request to a desk may take, connection included.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The HTTP client of a desk's API: [`REQUEST_TIMEOUT`], no redirects.
+/// The HTTP client of every desk: [`REQUEST_TIMEOUT`], 10 s to connect, no
+/// redirects followed (a desk that moved is its setup, which an admin fixes).
 pub fn http_client() -> Result<reqwest::Client, DeskError> {
     reqwest::Client::builder()
         .timeout(REQUEST_TIMEOUT)
-        .connect_timeout(Duration::from_secs(10))
+        .connect_timeout(std::time::Duration::from_secs(10))
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| DeskError::Protocol(e.to_string()))

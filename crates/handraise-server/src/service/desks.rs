@@ -11,9 +11,6 @@ use crate::store::{
 };
 use time::OffsetDateTime;
 
-/// Kinds planned but not built yet (the built ones are `DeskKind::ALL`).
-pub const PLANNED_KINDS: &[&str] = &["webhook"];
-
 fn built_kinds() -> String {
     DeskKind::ALL
         .iter()
@@ -53,14 +50,8 @@ pub fn kind(kind: &str) -> Result<DeskKind, AppError> {
     if let Some(k) = DeskKind::parse(kind) {
         return Ok(k);
     }
-    if PLANNED_KINDS.contains(&kind) {
-        return Err(invalid(format!(
-            "desks of kind {kind:?} are not built yet; built: {}",
-            built_kinds()
-        )));
-    }
     Err(invalid(format!(
-        "unknown desk kind {kind:?}; built: {}",
+        "unknown desk kind {kind:?}; the kinds are {}",
         built_kinds()
     )))
 }
@@ -130,7 +121,7 @@ fn options(
     };
     let mail = |e: DeskError| invalid(e.to_string());
     match kind {
-        DeskKind::Rt => return Ok(DeskOptions::default()),
+        DeskKind::Rt | DeskKind::Webhook => return Ok(DeskOptions::default()),
         DeskKind::Email => {
             smtp::parse_url(url).map_err(mail)?;
             if o.to.is_none() || o.from.is_none() {
@@ -172,21 +163,47 @@ fn options(
     Ok(o)
 }
 
-/// Checks `input` and adds the desk; its id. The first desk becomes the
-/// default until an admin chooses.
-pub fn add(store: &dyn Store, input: DeskInput<'_>, now: OffsetDateTime) -> Result<i64, AppError> {
-    let kind = kind(input.kind)?;
-    let url = match kind {
-        DeskKind::Rt | DeskKind::OsTicket => base_url(input.url)?,
-        DeskKind::Email => input.url.trim().to_owned(),
-    };
-    let options = options(kind, &url, input.options, &input.mailbox_secret)?;
-    let name = input.name.trim();
+/// A desk's name, trimmed: 1 to 100 characters.
+pub fn name(name: &str) -> Result<String, AppError> {
+    let name = name.trim();
     if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
         return Err(invalid(format!(
             "--name must be 1 to {MAX_NAME_CHARS} characters"
         )));
     }
+    Ok(name.to_owned())
+}
+
+/// `Invalid` when desk `id` exists and only notifies (a webhook): tickets
+/// are never forwarded there to be worked.
+fn takes_tickets(store: &dyn Store, id: Option<i64>) -> Result<(), AppError> {
+    if let Some(d) = id.map(|id| store.desk(id)).transpose()?.flatten()
+        && !d.kind.takes_tickets()
+    {
+        return Err(invalid(format!(
+            "desk {} ({:?}) is a {}: it notifies, and tickets stay worked in HandRaise; \
+             it cannot be the default desk or a routing target",
+            d.id,
+            d.name,
+            d.kind.as_str()
+        )));
+    }
+    Ok(())
+}
+
+/// Checks `input` and adds the desk; its id. The first desk becomes the
+/// default until an admin chooses.
+pub fn add(store: &dyn Store, input: DeskInput<'_>, now: OffsetDateTime) -> Result<i64, AppError> {
+    let kind = kind(input.kind)?;
+    if kind == DeskKind::Webhook {
+        return super::hooks::add(store, input, None, now);
+    }
+    let url = match kind {
+        DeskKind::Rt | DeskKind::OsTicket | DeskKind::Webhook => base_url(input.url)?,
+        DeskKind::Email => input.url.trim().to_owned(),
+    };
+    let options = options(kind, &url, input.options, &input.mailbox_secret)?;
+    let name = name(input.name)?;
     let queue = input.queue.map(str::trim).unwrap_or(DEFAULT_QUEUE);
     if queue.is_empty() || queue.chars().any(char::is_control) {
         return Err(invalid("--queue must name a queue"));
@@ -201,7 +218,7 @@ pub fn add(store: &dyn Store, input: DeskInput<'_>, now: OffsetDateTime) -> Resu
     }
     let desk = NewDesk {
         kind,
-        name: name.to_owned(),
+        name,
         url,
         secret: input.secret,
         queue: queue.to_owned(),
@@ -214,7 +231,15 @@ pub fn add(store: &dyn Store, input: DeskInput<'_>, now: OffsetDateTime) -> Resu
 }
 
 pub fn list(store: &dyn Store) -> Result<Vec<DeskSummary>, AppError> {
-    Ok(store.list_desks()?)
+    let mut desks = store.list_desks()?;
+    for d in desks
+        .iter_mut()
+        .filter(|d| d.desk.kind == DeskKind::Webhook)
+    {
+        let c = store.hook_counts(d.desk.id)?;
+        (d.queued, d.sent, d.failed) = (c.queued, c.sent, c.failed);
+    }
+    Ok(desks)
 }
 
 /// The desk `id`; `NotFound` when unknown.
@@ -233,6 +258,7 @@ pub fn set_enabled(store: &dyn Store, id: i64, enabled: bool) -> Result<(), AppE
 
 /// Chooses the default desk (`None`: keep new tickets in HandRaise).
 pub fn set_default(store: &dyn Store, id: Option<i64>) -> Result<(), AppError> {
+    takes_tickets(store, id)?;
     store.set_default_desk(id).map_err(|e| match e {
         StoreError::NotFound => AppError::NotFound,
         e => e.into(),
@@ -266,6 +292,7 @@ pub fn add_route(
                 .map_err(|e| invalid(e.to_string()))
         })
         .transpose()?;
+    takes_tickets(store, to)?;
     let route = RouteRecord {
         id: 0,
         school: text(school, "school")?,
@@ -327,6 +354,7 @@ pub fn forwarded(store: &dyn Store, number: i64) -> Result<Option<Forwarded>, Ap
         DeskKind::OsTicket => Some(OsTicket::ticket_link(&desk.url, id)),
         // The desk's number is in its own mail; HandRaise knows the Message-ID.
         DeskKind::Email => None,
+        DeskKind::Webhook => Some(desk.url.clone()),
     });
     Ok(Some(Forwarded {
         desk_name: desk.name,
@@ -341,7 +369,10 @@ pub fn forwarded(store: &dyn Store, number: i64) -> Result<Option<Forwarded>, Ap
 /// Checks that the desk answers and accepts its credentials, creating and
 /// sending nothing (`Client::check`).
 pub async fn test(desk: &DeskRecord) -> Result<(), DeskError> {
-    Client::of(desk)?.check(desk).await
+    match desk.kind {
+        DeskKind::Webhook => super::hooks::test(desk).await,
+        _ => Client::of(desk)?.check(desk).await,
+    }
 }
 
 #[cfg(test)]
@@ -366,9 +397,12 @@ mod tests {
     fn desks_are_checked_and_the_first_is_the_default() {
         let store = SqliteStore::open_in_memory().expect("store");
         let now = crate::store::now_utc();
-        let e = add(&store, input("webhook", "Hook"), now).expect_err("not built");
-        assert!(e.to_string().contains("not built yet"), "{e}");
-        assert!(e.to_string().contains("rt, email, osticket"), "{e}");
+        let e = add(&store, input("zendesk", "Z"), now).expect_err("unknown kind");
+        assert!(e.to_string().contains("unknown desk kind"), "{e}");
+        assert!(
+            e.to_string().contains("rt, email, osticket, webhook"),
+            "{e}"
+        );
         let e = add(&store, input("email", "Mail"), now).expect_err("not an SMTP URL");
         assert!(e.to_string().contains("smtp://"), "{e}");
         let mut mail = input("email", "Mail");

@@ -19,17 +19,31 @@ pub enum DeskKind {
     Email,
     /// osTicket's ticket API (create-only), replies by IMAP.
     OsTicket,
+    /// A signed JSON POST per event: a notifier, never where a ticket is worked.
+    Webhook,
 }
 
 impl DeskKind {
-    pub const ALL: &[DeskKind] = &[DeskKind::Rt, DeskKind::Email, DeskKind::OsTicket];
+    pub const ALL: &[DeskKind] = &[
+        DeskKind::Rt,
+        DeskKind::Email,
+        DeskKind::OsTicket,
+        DeskKind::Webhook,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             DeskKind::Rt => "rt",
             DeskKind::Email => "email",
             DeskKind::OsTicket => "osticket",
+            DeskKind::Webhook => "webhook",
         }
+    }
+
+    /// Whether tickets can be forwarded there to be worked (a routing
+    /// target, the default desk); a webhook only notifies.
+    pub fn takes_tickets(self) -> bool {
+        !matches!(self, DeskKind::Webhook)
     }
 
     pub fn parse(s: &str) -> Option<Self> {

@@ -145,6 +145,10 @@ impl Client {
                     .transpose()?,
                 mailbox: mailbox_of(desk)?,
             },
+            // Never a routing target (`service::desks`); its events go out by `hooks`.
+            DeskKind::Webhook => {
+                return Err(DeskError::Protocol("a webhook takes no tickets".into()));
+            }
         })
     }
 

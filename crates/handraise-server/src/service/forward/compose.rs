@@ -93,12 +93,12 @@ pub fn reporter(detail: &TicketDetail) -> Option<Reporter> {
         .and_then(|j| serde_json::from_str(j).ok())
 }
 
-/// The requestor's email, when the reporter has a plausible one.
+/// The requestor's email, when the reporter has a plausible one
+/// (`handraise_wire::check_email`, the agent's check of it too).
 pub fn requestor(detail: &TicketDetail) -> Option<String> {
     reporter(detail)
         .and_then(|r| r.email)
-        .map(|e| e.trim().to_owned())
-        .filter(|e| e.contains('@') && !e.contains(char::is_whitespace))
+        .and_then(|e| handraise_wire::check_email(&e).ok().map(str::to_owned))
 }
 
 fn who(detail: &TicketDetail) -> String {
@@ -263,5 +263,56 @@ mod tests {
     fn urgency_sets_the_priority() {
         assert!(priority(Urgency::Now) > priority(Urgency::Soon));
         assert!(priority(Urgency::Soon) > priority(Urgency::Whenever));
+    }
+    fn detail(reporter: &str, room: Option<&str>) -> TicketDetail {
+        let at = time::OffsetDateTime::UNIX_EPOCH;
+        TicketDetail {
+            ticket: crate::store::TicketRecord {
+                number: 7,
+                client_id: uuid::Uuid::nil(),
+                device_id: uuid::Uuid::nil(),
+                status: handraise_wire::TicketStatus::New,
+                category: handraise_wire::Category::Printer,
+                urgency: Urgency::Soon,
+                scope: handraise_wire::Scope::Me,
+                summary: "Printer jammed".into(),
+                details: None,
+                room: room.map(str::to_owned),
+                reporter_json: Some(reporter.into()),
+                snapshot_json: None,
+                self_help_json: None,
+                offline_at_submit: false,
+                announcement_id: None,
+                assignee: None,
+                created_at: at,
+                received_at: at,
+                updated_at: at,
+            },
+            device_hostname: None,
+            school: None,
+            building: None,
+            has_screenshot: false,
+            messages: Vec::new(),
+            merged_into: None,
+        }
+    }
+
+    #[test]
+    fn the_reporters_email_is_the_requestor_and_without_one_the_body_names_them() {
+        let d = detail(
+            r#"{"os_user":"ana","display_name":"Ana Smith","email":" ana@lincoln.example "}"#,
+            Some("B-12"),
+        );
+        assert_eq!(requestor(&d).as_deref(), Some("ana@lincoln.example"));
+        for bad in [
+            r#"{"os_user":"ana","email":"ana at lincoln"}"#,
+            r#"{"os_user":"ana"}"#,
+        ] {
+            let d = detail(bad, Some("B-12"));
+            assert_eq!(requestor(&d), None, "{bad}");
+            let text = body(&d);
+            assert!(text.contains("account ana"), "{text}");
+            assert!(text.contains("B-12"), "{text}");
+        }
     }
 }

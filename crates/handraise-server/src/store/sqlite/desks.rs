@@ -85,6 +85,27 @@ fn message_forward_row(r: &Row<'_>) -> rusqlite::Result<MessageForwardRecord> {
     })
 }
 
+/// Inserts desk `d` (nothing else); its id.
+pub(super) fn insert_desk(conn: &Connection, d: &NewDesk) -> StoreResult<i64> {
+    exec(
+        conn,
+        "INSERT INTO desks (kind, name, url, secret, queue, poll_secs, created_at, \
+         options, mailbox_secret) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            d.kind.as_str(),
+            d.name,
+            d.url,
+            d.secret.0,
+            d.queue,
+            d.poll_secs,
+            ms(d.created_at),
+            serde_json::to_string(&d.options).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            d.mailbox_secret.as_ref().map(|s| s.0.as_str()),
+        ],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
 fn desk_by_id(conn: &Connection, id: i64) -> StoreResult<Option<DeskRecord>> {
     first(
         conn,
@@ -155,24 +176,7 @@ fn record_attempt(
 impl DeskStore for SqliteStore {
     fn add_desk(&self, d: &NewDesk) -> StoreResult<i64> {
         self.write(|tx| {
-            exec(
-                tx,
-                "INSERT INTO desks (kind, name, url, secret, queue, poll_secs, created_at, \
-                 options, mailbox_secret) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                params![
-                    d.kind.as_str(),
-                    d.name,
-                    d.url,
-                    d.secret.0,
-                    d.queue,
-                    d.poll_secs,
-                    ms(d.created_at),
-                    serde_json::to_string(&d.options)
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                    d.mailbox_secret.as_ref().map(|s| s.0.as_str()),
-                ],
-            )?;
-            let id = tx.last_insert_rowid();
+            let id = insert_desk(tx, d)?;
             exec(
                 tx,
                 "UPDATE desk_default SET desk_id = ?1 WHERE id = 1 AND chosen = 0 \
