@@ -560,8 +560,17 @@ fn desks_are_managed_from_the_command_line_and_secrets_never_shown() -> Result<(
         "{refused:#}"
     );
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))?;
-    let planned = add("email", "Mail").expect_err("not built");
-    assert!(planned.to_string().contains("not built yet"), "{planned:#}");
+    let unknown = add("zendesk", "Mail").expect_err("no such kind");
+    assert!(
+        unknown.to_string().contains("unknown desk kind"),
+        "{unknown:#}"
+    );
+    let bad_mail = add("email", "Mail").expect_err("an email desk's --url is an SMTP server");
+    assert!(
+        bad_mail.to_string().contains("must be smtp:// or smtps://")
+            && !bad_mail.to_string().contains("answer"),
+        "{bad_mail:#}"
+    );
     let out = add("rt", "District RT")?;
     assert!(!out.contains(secret), "{out}");
     let id = last_line(&out);

@@ -119,7 +119,12 @@ fn options(
         from: address(o.from.as_ref(), "from")?,
         ..o
     };
-    let mail = |e: DeskError| invalid(e.to_string());
+    // A URL the mail clients cannot use: say what is wrong with it, not that
+    // a desk answered.
+    let mail = |e: DeskError| match e {
+        DeskError::Protocol(why) => invalid(format!("--url or --smtp/--imap: {why}")),
+        e => invalid(e.to_string()),
+    };
     match kind {
         DeskKind::Rt | DeskKind::Webhook => return Ok(DeskOptions::default()),
         DeskKind::Email => {
