@@ -51,8 +51,24 @@ async fn a_burst_of_wrong_passwords_gets_few_checked_and_the_owner_in_after_the_
             other => panic!("unexpected {other}"),
         }
     }
+    // On a busy machine part of the burst waits too long for a checking slot and is told
+    // to come back (503, not counted against anyone); wrong passwords sent one at a time
+    // then reach the limit, with no more checks than the burst alone would have had.
+    for _ in 0..BURST {
+        let r = sign_in(&app, "ada@example.org", "one more wrong password").await;
+        match r.status {
+            StatusCode::UNAUTHORIZED => refused += 1,
+            StatusCode::SERVICE_UNAVAILABLE => {}
+            StatusCode::TOO_MANY_REQUESTS => {
+                let secs = r.header(header::RETRY_AFTER).and_then(|v| v.parse().ok());
+                retry_after = retry_after.max(secs.expect("Retry-After in whole seconds"));
+                break;
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
     let checked = app.state.password_checks_run();
-    assert!(checked <= 10, "{checked} of {BURST} passwords were checked");
+    assert!(checked <= 10, "{checked} wrong passwords were checked");
     assert_eq!(
         checked, refused,
         "every checked wrong password answered 401"
