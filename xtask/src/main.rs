@@ -236,7 +236,12 @@ pub(crate) fn dist(root: &Path) -> Result<(PathBuf, PathBuf)> {
 }
 
 pub(crate) fn test_packages() -> Vec<&'static str> {
-    [deps::BUILD_PACKAGES, deps::TEST_RUNTIME_PACKAGES].concat()
+    [
+        deps::BUILD_PACKAGES,
+        deps::TEST_RUNTIME_PACKAGES,
+        deps::WINDOWS_PACKAGES,
+    ]
+    .concat()
 }
 
 fn codegen() -> Result<()> {
