@@ -34,9 +34,17 @@ pub fn fill(s: &mut DeviceSnapshot) {
                 build,
                 ubr,
             ));
+            // "10.0" from Windows 10 on; older releases only have the string.
+            let version = match (
+                key.get_u32("CurrentMajorVersionNumber"),
+                key.get_u32("CurrentMinorVersionNumber"),
+            ) {
+                (Ok(major), Ok(minor)) => format!("{major}.{minor}"),
+                _ => string(&key, "CurrentVersion").unwrap_or_else(|| "10.0".into()),
+            };
             s.kernel = Some(match ubr {
-                Some(u) => format!("10.0.{build}.{u}"),
-                None => format!("10.0.{build}"),
+                Some(u) => format!("{version}.{build}.{u}"),
+                None => format!("{version}.{build}"),
             });
         }
     }
