@@ -41,6 +41,14 @@ pub fn dist(root: &Path) -> Result<PathBuf> {
         &["handraise-app"],
         &["--features", "handraise-app/custom-protocol"],
     )?;
+    // Symbols stripped after the build (a `strip` in the profile would rebuild everything).
+    for name in [
+        "handraise-agent.exe",
+        "handraise-server.exe",
+        "handraise.exe",
+    ] {
+        run_cmd(std::process::Command::new("x86_64-w64-mingw32-strip").arg(out.join(name)))?;
+    }
     let icon = root.join("src-tauri/icons/icon.ico");
     std::fs::copy(&icon, out.join("icon.ico")).with_context(|| icon.display().to_string())?;
     let setup = out.join(format!("HandRaise-{}-setup.exe", env!("CARGO_PKG_VERSION")));
