@@ -19,9 +19,21 @@ pub async fn setup(
     enrollment_code: String,
     teacher_name: String,
     room: String,
+    email: Option<String>,
 ) -> IpcResult<AppStatus> {
-    app.setup(&server_url, &enrollment_code, &teacher_name, &room)
-        .await
+    app.setup(
+        &server_url,
+        &enrollment_code,
+        &teacher_name,
+        &room,
+        email.as_deref(),
+    )
+    .await
+}
+
+#[tauri::command]
+pub async fn set_email(app: State<'_, App>, email: Option<String>) -> IpcResult<AppStatus> {
+    app.set_email(email.as_deref()).await
 }
 
 #[tauri::command]

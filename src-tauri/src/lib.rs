@@ -230,6 +230,7 @@ fn builder(core: &App) -> tauri::Builder<tauri::Wry> {
         .invoke_handler(tauri::generate_handler![
             commands::get_state,
             commands::setup,
+            commands::set_email,
             commands::search_help,
             commands::get_article,
             commands::record_deflection,

@@ -1,4 +1,4 @@
-// A real OpenID provider for the console's sign-in tests: the certified `oidc-provider`
+// A real OpenID provider for the console's and the web report page's sign-in tests: the certified `oidc-provider`
 // package on 127.0.0.1 port 0, with its development login form (any login, any password:
 // the login typed becomes the account's email). Its handler can be switched at run time:
 // `down()` answers 503 to everything (the provider is down), `up({ kid })` serves a new
@@ -6,8 +6,14 @@
 // again under a new `kid`).
 
 import http from "node:http";
+import { spawn } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
+import { appendFile, chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import Provider from "oidc-provider";
+import { ServerCli, listeningUrl, sleep } from "../js/harness.mjs";
 
 /** A new RSA signing key as a private JWK. */
 function newKey(kid) {
@@ -70,4 +76,61 @@ export async function startIdp(client) {
       return new Promise((resolve) => server.close(resolve));
     },
   };
+}
+
+/** A port nothing listens on right now (the server's redirect URL must name it up front). */
+export async function freePort() {
+  const s = net.createServer();
+  await new Promise((resolve) => s.listen(0, "127.0.0.1", resolve));
+  const { port } = s.address();
+  await new Promise((resolve) => s.close(resolve));
+  return port;
+}
+
+/**
+ * A new data directory whose `config.toml` has an `[oidc]` table naming `idp` for `client`
+ * (the secret in a 0600 file) and the `extra` lines (`allowed_domains = […]`, …), and
+ * `handraise-server serve` on it at `baseUrl` (whose port was free); `beforeServe(cli)` runs
+ * first. Resolves with `{ child, cli, dataDir }`; `stopServer` ends it.
+ */
+export async function serveWithOidc({ idp, client, baseUrl, extra, beforeServe }) {
+  const dataDir = await mkdtemp(path.join(tmpdir(), "hr-oidc-server-"));
+  const cli = new ServerCli(dataDir);
+  await cli.init();
+  const secretFile = path.join(dataDir, "oidc-client-secret");
+  await writeFile(secretFile, client.client_secret + "\n");
+  await chmod(secretFile, 0o600);
+  await appendFile(
+    path.join(dataDir, "config.toml"),
+    [
+      "",
+      "[oidc]",
+      `issuer = "${idp.issuer}"`,
+      `client_id = "${client.client_id}"`,
+      `client_secret_file = ${JSON.stringify(secretFile)}`,
+      `redirect_url = "${baseUrl}/auth/callback"`,
+      ...extra,
+      "",
+    ].join("\n"),
+  );
+  if (beforeServe) await beforeServe(cli);
+  const port = new URL(baseUrl).port;
+  const child = spawn(cli.bin, ["serve", "--data-dir", dataDir, "--listen", `127.0.0.1:${port}`], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, RUST_LOG: "warn" },
+  });
+  child.stderr.on("data", (d) => process.stderr.write(d));
+  await listeningUrl(child);
+  child.stdout.resume();
+  return { child, cli, dataDir };
+}
+
+/** Stops what `serveWithOidc` started and removes its data directory. */
+export async function stopServer({ child, dataDir } = {}) {
+  if (child && child.exitCode === null) {
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGTERM");
+    await Promise.race([exited, sleep(10_000).then(() => child.kill("SIGKILL"))]);
+  }
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
 }

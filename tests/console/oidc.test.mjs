@@ -12,15 +12,10 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { appendFile, chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
-import net from "node:net";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { chromium } from "playwright-core";
-import { ServerCli, chromiumOptions, listeningUrl, sleep } from "../js/harness.mjs";
+import { chromiumOptions } from "../js/harness.mjs";
 import { Axe, shot } from "./lib.mjs";
-import { startIdp } from "./idp.mjs";
+import { freePort, serveWithOidc, startIdp, stopServer } from "./idp.mjs";
 
 const BREAK_GLASS = { email: "root@district.example", password: "break glass only, please" };
 const CLIENT = { client_id: "handraise-console", client_secret: "a client secret for the tests" };
@@ -28,64 +23,28 @@ const CLIENT = { client_id: "handraise-console", client_secret: "a client secret
 let idp, server, child, dataDir, browser;
 const axeRun = new Axe("axe-results-oidc.json");
 
-/** A port nothing listens on right now (the server's redirect URL must name it up front). */
-async function freePort() {
-  const s = net.createServer();
-  await new Promise((resolve) => s.listen(0, "127.0.0.1", resolve));
-  const { port } = s.address();
-  await new Promise((resolve) => s.close(resolve));
-  return port;
-}
-
 before(async () => {
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
   idp = await startIdp({ ...CLIENT, redirect_uri: `${baseUrl}/auth/callback` });
-  dataDir = await mkdtemp(path.join(tmpdir(), "hr-oidc-server-"));
-  const cli = new ServerCli(dataDir);
-  await cli.init();
-  const secretFile = path.join(dataDir, "oidc-client-secret");
-  await writeFile(secretFile, CLIENT.client_secret + "\n");
-  await chmod(secretFile, 0o600);
-  await appendFile(
-    path.join(dataDir, "config.toml"),
-    [
-      "",
-      "[oidc]",
-      `issuer = "${idp.issuer}"`,
-      `client_id = "${CLIENT.client_id}"`,
-      `client_secret_file = ${JSON.stringify(secretFile)}`,
-      `redirect_url = "${baseUrl}/auth/callback"`,
-      `allowed_domains = ["district.example"]`,
-      `admins = ["it@district.example"]`,
-      `local_passwords = "admins"`,
-      "",
-    ].join("\n"),
-  );
-  await cli.addUser({ ...BREAK_GLASS, role: "admin" });
   // The provider is down while the server starts.
-  child = spawn(cli.bin, ["serve", "--data-dir", dataDir, "--listen", `127.0.0.1:${port}`], {
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, RUST_LOG: "warn" },
-  });
-  child.stderr.on("data", (d) => process.stderr.write(d));
-  const url = await listeningUrl(child);
-  child.stdout.resume();
-  assert.equal(url, baseUrl);
-  server = { url, cli };
+  let cli;
+  ({ child, cli, dataDir } = await serveWithOidc({
+    idp,
+    client: CLIENT,
+    baseUrl,
+    extra: [`allowed_domains = ["district.example"]`, `admins = ["it@district.example"]`, `local_passwords = "admins"`],
+    beforeServe: (c) => c.addUser({ ...BREAK_GLASS, role: "admin" }),
+  }));
+  server = { url: baseUrl, cli };
   browser = await chromium.launch(chromiumOptions());
 });
 
 after(async () => {
   await axeRun.save();
   await browser?.close();
-  if (child && child.exitCode === null) {
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.kill("SIGTERM");
-    await Promise.race([exited, sleep(10_000).then(() => child.kill("SIGKILL"))]);
-  }
+  await stopServer({ child, dataDir });
   await idp?.close();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
 /** The console users as `user list` prints them: email → role. */

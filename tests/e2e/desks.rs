@@ -5,7 +5,7 @@
 //! starts RT and sets both, with `HANDRAISE_RT_REQUIRED=1`: then a missing RT fails these
 //! tests). Without them, `cargo test` alone skips these tests and says why.
 
-use crate::harness::{Agent, Server, enrolled_pair, report_many, sync_until_done};
+use crate::harness::{Agent, PNG, Server, enrolled_pair, report_many, sync_until_done};
 use anyhow::{Context, Result, bail};
 use handraise_testkit::last_line;
 use serde_json::{Value, json};
@@ -211,17 +211,8 @@ async fn all_in_rt_once(server: &Server, rt: &RtApi, ids: &[String]) -> Result<(
     Ok(())
 }
 
-/// A 1×1 PNG.
-const PNG: &[u8] = &[
-    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
-    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4,
-    0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xf8, 0xcf, 0xc0, 0xf0,
-    0x1f, 0x00, 0x05, 0x00, 0x01, 0xff, 0x89, 0x99, 0x3d, 0x1d, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45,
-    0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
-];
-
 /// Bodies of the messages on the agent's local copy of ticket `id`.
-fn local_bodies(agent: &Agent, id: &str) -> Result<Vec<String>> {
+pub(crate) fn local_bodies(agent: &Agent, id: &str) -> Result<Vec<String>> {
     Ok(agent.ticket(id)?["messages"]
         .as_array()
         .map(|m| {
@@ -569,8 +560,17 @@ fn desks_are_managed_from_the_command_line_and_secrets_never_shown() -> Result<(
         "{refused:#}"
     );
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))?;
-    let planned = add("email", "Mail").expect_err("not built");
-    assert!(planned.to_string().contains("not built yet"), "{planned:#}");
+    let unknown = add("zendesk", "Mail").expect_err("no such kind");
+    assert!(
+        unknown.to_string().contains("unknown desk kind"),
+        "{unknown:#}"
+    );
+    let bad_mail = add("email", "Mail").expect_err("an email desk's --url is an SMTP server");
+    assert!(
+        bad_mail.to_string().contains("must be smtp:// or smtps://")
+            && !bad_mail.to_string().contains("answer"),
+        "{bad_mail:#}"
+    );
     let out = add("rt", "District RT")?;
     assert!(!out.contains(secret), "{out}");
     let id = last_line(&out);

@@ -45,7 +45,7 @@ async fn post_until_accepted(
                 let base = retry_after.unwrap_or(1) * 1000;
                 let jitter = (seed
                     .wrapping_mul(6364136223846793005)
-                    .wrapping_add(attempt * 1442695040888963407)
+                    .wrapping_add(attempt.wrapping_mul(1442695040888963407))
                     >> 33)
                     % 1000;
                 tokio::time::sleep(Duration::from_millis(base + jitter)).await;

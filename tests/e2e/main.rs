@@ -8,9 +8,12 @@ mod enroll;
 mod faults;
 mod harness;
 mod hostile;
+mod mail;
 mod metrics;
 mod proxy;
+mod reporter;
 mod tls;
+mod webhook;
 
 use anyhow::Result;
 use harness::{

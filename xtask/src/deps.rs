@@ -22,7 +22,9 @@ pub const BUILD_PACKAGES: &[&str] = &[
 
 /// What running the tests needs on top: a virtual display with a window manager and a tray
 /// host, a session bus, WebKit's WebDriver, Chromium for browser tests, screenshots,
-/// Prometheus to scrape the server's metrics, and `systemd-analyze` to verify the server's unit.
+/// Prometheus to scrape the server's metrics, `systemd-analyze` to verify the server's unit,
+/// and Postfix and Dovecot (IMAP, LMTP) for the mail desks' tests, which start their own
+/// instances on loopback (`handraise_testkit::mail`).
 pub const TEST_RUNTIME_PACKAGES: &[&str] = &[
     "xvfb",
     "xauth",
@@ -38,7 +40,15 @@ pub const TEST_RUNTIME_PACKAGES: &[&str] = &[
     "wmctrl",
     "prometheus",
     "systemd",
+    "postfix",
+    "dovecot-core",
+    "dovecot-imapd",
+    "dovecot-lmtpd",
 ];
+
+/// Answers given to debconf before installing: Postfix unconfigured (the tests run their
+/// own instance with a private configuration; the system's stays off).
+const DEBCONF_PRESEED: &str = "postfix postfix/main_mailer_type select No configuration";
 
 /// What `cargo xtask test --soak` needs on top: debootstrap, for the clean Debian install of
 /// the packages (`clean_install.rs`).
@@ -140,7 +150,7 @@ pub fn ensure(packages: &[&str]) -> Result<()> {
     };
     eprintln!("installing: {}", missing.join(" "));
     let sh = format!(
-        "{prefix}env DEBIAN_FRONTEND=noninteractive apt-get update -q && {prefix}env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends {}",
+        "echo '{DEBCONF_PRESEED}' | {prefix}debconf-set-selections && {prefix}env DEBIAN_FRONTEND=noninteractive apt-get update -q && {prefix}env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends {}",
         missing.join(" ")
     );
     crate::run_cmd(Command::new("sh").args(["-c", &sh]))

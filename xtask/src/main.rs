@@ -189,6 +189,7 @@ pub(crate) fn dist(root: &Path) -> Result<(PathBuf, PathBuf)> {
     deps::ensure_node()?;
     npm_ci(&root.join("ui"))?;
     build_server_and_agent(true)?;
+    build_report(root, &target_dir(root).join("release"))?;
     run_cmd(
         Command::new(root.join("ui/node_modules/.bin/tauri"))
             .args([
@@ -290,6 +291,37 @@ fn npm(dir: &Path, script: &str) -> Command {
     cmd
 }
 
+/// The web report page's bundle (`ui/dist-report`, from the tray app's components) copied to
+/// `report/` beside the server binary in `bin_dir`, where `handraise-server` looks for it when
+/// `report_dir` is not set. `cargo build -p handraise-server` needs no npm: a server without
+/// the bundle answers `/report/` with a page saying how to build it.
+pub(crate) fn build_report(root: &Path, bin_dir: &Path) -> Result<()> {
+    let ui = root.join("ui");
+    npm_ci(&ui)?;
+    run_cmd(&mut npm(&ui, "build:report"))?;
+    let dest = bin_dir.join("report");
+    if dest.exists() {
+        std::fs::remove_dir_all(&dest).with_context(|| format!("removing {}", dest.display()))?;
+    }
+    copy_dir(&ui.join("dist-report"), &dest)
+}
+
+/// Copies the tree `from` to `to` (files and directories only).
+pub(crate) fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
+    for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)
+                .with_context(|| format!("copying {}", entry.path().display()))?;
+        }
+    }
+    Ok(())
+}
+
 /// Builds the UI and the tray app with the UI embedded (what a release has).
 pub(crate) fn build_app(root: &Path) -> Result<()> {
     npm_ci(&root.join("ui"))?;
@@ -353,8 +385,9 @@ fn test(root: &Path, args: &[String]) -> Result<()> {
             run_cmd(&mut npm(&ui, "check"))?;
             run_cmd(&mut npm(&ui, "test"))
         })?;
-        phases.run("build binaries and the app", || {
+        phases.run("build binaries, the app and the web report page", || {
             build_server_and_agent(false)?;
+            build_report(root, &bin_dir)?;
             build_app(root)
         })?;
         // The forwarding tests need Request Tracker: started here, and required (a missing RT

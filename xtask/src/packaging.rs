@@ -74,6 +74,12 @@ pub fn stage_server(inputs: &Inputs, binary: &Path, stage: &Path) -> Result<()> 
         (src.join("postrm"), "DEBIAN/postrm", 0o755),
     ];
     install_all(stage, files)?;
+    // The web report page's bundle, built beside the binary by `build_report`; the server
+    // looks in `/usr/share/handraise-server/report` when `report_dir` is not set.
+    let report = binary.with_file_name("report");
+    if report.is_dir() {
+        crate::copy_dir(&report, &stage.join("usr/share/handraise-server/report"))?;
+    }
     std::fs::create_dir_all(stage.join("etc/handraise"))?;
     let template = read(&src.join("control"))?;
     let control = template

@@ -94,6 +94,23 @@ fn unit_value<'a>(unit: &'a str, key: &str) -> Option<&'a str> {
 }
 
 #[test]
+fn the_server_package_carries_the_web_report_page_built_beside_the_binary() {
+    let root = root();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let bin = fake_binary(tmp.path(), "handraise-server");
+    let stage = tmp.path().join("stage");
+    stage_server(&inputs(&root), &bin, &stage).expect("stages without it");
+    assert!(!stage.join("usr/share/handraise-server/report").exists());
+    std::fs::create_dir_all(tmp.path().join("report/assets")).expect("bundle dir");
+    std::fs::write(tmp.path().join("report/report.html"), "<!doctype html>").expect("page");
+    std::fs::write(tmp.path().join("report/assets/report.js"), "").expect("asset");
+    stage_server(&inputs(&root), &bin, &stage).expect("stages with it");
+    let shared = stage.join("usr/share/handraise-server/report");
+    assert!(shared.join("report.html").is_file());
+    assert!(shared.join("assets/report.js").is_file());
+}
+
+#[test]
 fn the_server_unit_is_hardened_and_passes_systemd_analyze_verify() {
     let root = root();
     let tmp = tempfile::tempdir().expect("tempdir");

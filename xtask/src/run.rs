@@ -15,8 +15,9 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     crate::deps::ensure(crate::deps::BUILD_PACKAGES)?;
     crate::deps::ensure_node()?;
     crate::build_server_and_agent(false)?;
-    crate::build_app(root)?;
     let bin = root.join("target/debug");
+    crate::build_report(root, &bin)?;
+    crate::build_app(root)?;
     let server_bin = bin.join("handraise-server");
     let agent_bin = bin.join("handraise-agent");
     let base: PathBuf = root.join("target/xtask-run");
@@ -58,7 +59,10 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     }
 
     let console = if console_login {
-        format!("\n  technician console  {url}/   sign in as {demo_email} / {demo_password}")
+        format!(
+            "\n  technician console  {url}/   sign in as {demo_email} / {demo_password}\
+             \n  web report page     {url}/report/   (needs [oidc] in the server's config.toml)"
+        )
     } else {
         String::new()
     };

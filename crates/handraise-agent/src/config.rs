@@ -103,6 +103,9 @@ pub struct Policy {
     /// A PEM file of certificate authorities trusted for the server besides the system's
     /// (a district's own CA, or a test's self-signed certificate).
     pub ca_file: Option<PathBuf>,
+    /// The district's mail domain: a ticket's reporter email is `account@email_domain`
+    /// (the OS account of the teacher), and Setup does not ask for one (`reporter.rs`).
+    pub email_domain: Option<String>,
 }
 
 impl Default for Policy {
@@ -114,6 +117,7 @@ impl Default for Policy {
             hide_facts: Vec::new(),
             allow_insecure_http: false,
             ca_file: None,
+            email_domain: None,
         }
     }
 }
@@ -224,6 +228,14 @@ impl Config {
         }
         if let Some(key) = registry {
             config.policy = key.apply_policy(&config.policy)?;
+        }
+        if let Some(domain) = config.policy.email_domain.take() {
+            let checked =
+                handraise_wire::check_email_domain(&domain).map_err(|e| ConfigError::Parse {
+                    path: sources.system_file.clone().unwrap_or_default(),
+                    message: format!("policy email_domain '{domain}': {e}"),
+                })?;
+            config.policy.email_domain = Some(checked);
         }
         if let Some(url) = merged.server_url {
             config.server_url = Some(check_server_url(&url, &config.policy)?);
@@ -501,6 +513,26 @@ mod tests {
         let bad = write(dir.path(), "bad.toml", "[policy]\nallow_qiut = false\n");
         let err = Policy::from_system_file(&bad).expect_err("a misspelt key is an error");
         assert!(err.to_string().contains("allow_qiut"), "{err}");
+    }
+
+    #[test]
+    fn the_policy_email_domain_is_checked_and_normalised() {
+        let (dir, system, user) = system_and_user(
+            "[policy]\nemail_domain = \"@Lincoln.K12.Example\"\n",
+            "[policy]\nemail_domain = \"gmail.example\"\n",
+        );
+        let sources = files_only(dir.path(), system, user);
+        let config = Config::load_from(&sources).expect("loads");
+        assert_eq!(
+            config.policy.email_domain.as_deref(),
+            Some("lincoln.k12.example"),
+            "from the system file only, lowercased"
+        );
+        let (dir, system, user) =
+            system_and_user("[policy]\nemail_domain = \"not a domain\"\n", "");
+        let err = Config::load_from(&files_only(dir.path(), system, user))
+            .expect_err("a bad domain is refused");
+        assert!(err.to_string().contains("email_domain"), "{err}");
     }
 
     fn write(dir: &Path, name: &str, text: &str) -> PathBuf {

@@ -396,35 +396,6 @@ fn zone_from_localtime_link(target: &str) -> Option<String> {
     Some(zone.to_owned()).filter(|z| !z.is_empty())
 }
 
-/// The OS user and, when cheaply known, their display name (GECOS field).
-pub fn current_reporter() -> handraise_wire::Reporter {
-    let os_user = std::env::var("USER")
-        .or_else(|_| std::env::var("USERNAME"))
-        .or_else(|_| std::env::var("LOGNAME"))
-        .ok()
-        .filter(|u| !u.is_empty());
-    let display_name = os_user
-        .as_deref()
-        .and_then(|u| read("/etc/passwd").and_then(|t| gecos_name(&t, u)));
-    handraise_wire::Reporter {
-        os_user,
-        display_name,
-        email: None,
-    }
-}
-
-fn gecos_name(passwd: &str, user: &str) -> Option<String> {
-    passwd.lines().find_map(|l| {
-        let mut f = l.split(':');
-        if f.next()? != user {
-            return None;
-        }
-        let gecos = f.nth(3)?;
-        let name = gecos.split(',').next()?.trim();
-        Some(name.to_owned()).filter(|n| !n.is_empty())
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -480,10 +451,6 @@ eth0\t0001A8C0\t00000000\t0001\t0\t0\t100\t00FFFFFF\t0\t0\t0
             Some("America/Chicago")
         );
         assert_eq!(zone_from_localtime_link("/etc/nothing"), None);
-        assert_eq!(
-            gecos_name("root:x:0:0:root:/root:/bin/sh\nmsmith:x:1000:1000:Mary Smith,,,:/srv/m:/bin/bash\n", "msmith").as_deref(),
-            Some("Mary Smith")
-        );
     }
 
     #[test]

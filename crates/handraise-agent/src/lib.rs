@@ -20,6 +20,7 @@ pub mod logging;
 pub mod machine;
 pub mod netcheck;
 pub mod private;
+pub mod reporter;
 pub mod store;
 pub mod sync;
 

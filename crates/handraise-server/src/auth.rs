@@ -3,11 +3,12 @@
 //! SHA-256 hashes only, made by [`crate::secret`]).
 
 use crate::config::TrustedProxies;
+use crate::cookies::Cookies;
 use crate::error::AppError;
 pub use crate::secret::{hash_secret, new_secret};
-use crate::service::enrollment;
+use crate::service::{enrollment, web};
 use crate::state::AppState;
-use crate::store::{DeviceRecord, Technician, UserRecord, now_utc};
+use crate::store::{DeviceRecord, Technician, UserRecord, WebSession, now_utc};
 use axum::extract::ConnectInfo;
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
@@ -38,6 +39,8 @@ fn bearer_hash(parts: &Parts) -> Result<String, AppError> {
 enum Checked {
     Device(DeviceRecord),
     Tech(UserRecord),
+    /// The web report page's session (its cookie), on `/report/api/`.
+    Web(Box<WebSession>),
 }
 
 /// Whether the request bears a valid credential of the API its path is on:
@@ -46,6 +49,17 @@ enum Checked {
 /// and the technician extractors. Anything else (no bearer, a bad one, a
 /// console page) is unauthenticated.
 pub async fn check_bearer(parts: &mut Parts, state: &AppState) -> bool {
+    if parts.uri.path().starts_with(WEB_API_PREFIX) {
+        // The web report page's calls carry its session cookie, not a bearer: a live one
+        // counts as a credential, so a school's teachers behind one address are not held
+        // to the cap on unauthenticated requests.
+        let session = web_session(parts, state).await;
+        let valid = session.is_some();
+        if let Some(session) = session {
+            parts.extensions.insert(Checked::Web(Box::new(session)));
+        }
+        return valid;
+    }
     let Some(token) = bearer(&parts.headers).map(str::to_owned) else {
         return false;
     };
@@ -70,6 +84,32 @@ pub async fn check_bearer(parts: &mut Parts, state: &AppState) -> bool {
         parts.extensions.insert(checked);
     }
     valid
+}
+
+/// Where the web report page's JSON calls live.
+pub const WEB_API_PREFIX: &str = "/report/api/";
+
+/// The live web report session whose cookie the request carries (named by the
+/// cookie rules of [`Cookies`]).
+async fn web_session(parts: &Parts, state: &AppState) -> Option<WebSession> {
+    let cookies = Cookies::of(state, &parts.headers, &parts.extensions);
+    let token = cookies.get(&parts.headers, web::REPORT_COOKIE)?;
+    state
+        .blocking(move |s| web::session(s, &token, now_utc()))
+        .await
+        .ok()
+        .flatten()
+}
+
+/// The web report session of the request: the one the `guard` middleware found,
+/// else looked up now; `Unauthorized` without a live one.
+pub async fn web_session_of(parts: &mut Parts, state: &AppState) -> Result<WebSession, AppError> {
+    match parts.extensions.remove::<Checked>() {
+        Some(Checked::Web(session)) => Ok(*session),
+        _ => web_session(parts, state)
+            .await
+            .ok_or(AppError::Unauthorized),
+    }
 }
 
 /// An authenticated, non-revoked device that is within its rate limit.

@@ -554,6 +554,7 @@ async fn serve(location: &Location, listen: Option<String>) -> anyhow::Result<()
     handraise_server::service::forward::spawn(Arc::clone(state.store()), move |device| {
         feed.feed().notify(device)
     });
+    handraise_server::service::hooks::spawn(Arc::clone(state.store()));
     handraise_server::serve_with(listener, state, tls, shutdown_signal()).await?;
     Ok(())
 }

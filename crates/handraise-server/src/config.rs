@@ -105,6 +105,9 @@ pub struct Config {
     pub always_secure_cookies: bool,
     /// Console sign-in with OpenID Connect (`[oidc]`); none by default.
     pub oidc: Option<crate::oidc::OidcConfig>,
+    /// The web report page's built files (`cargo xtask dist` puts them in
+    /// `report/` next to the binary, the default when unset).
+    pub report_dir: Option<PathBuf>,
 }
 
 /// How log lines are written.
@@ -163,6 +166,7 @@ impl Default for Config {
             max_connections: 20_000,
             always_secure_cookies: false,
             oidc: None,
+            report_dir: None,
         }
     }
 }
@@ -383,6 +387,7 @@ impl Config {
             (&mut self.tls_cert, "HANDRAISE_SERVER_TLS_CERT"),
             (&mut self.tls_key, "HANDRAISE_SERVER_TLS_KEY"),
             (&mut self.backup_dir, "HANDRAISE_SERVER_BACKUP_DIR"),
+            (&mut self.report_dir, "HANDRAISE_SERVER_REPORT_DIR"),
             (
                 &mut self.metrics_token_file,
                 "HANDRAISE_SERVER_METRICS_TOKEN_FILE",

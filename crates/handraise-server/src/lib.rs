@@ -24,10 +24,13 @@
 //! 4. [`service`]: every rule, split by domain (accounts and sessions,
 //!    enrollment, settings, tickets, knowledge base, announcements,
 //!    retention, desks and forwarding), taking the store, the time and the limits it needs.
-//! 5. [`state`] (`AppState`, what every handler shares) and [`auth`] (the
-//!    bearer and client-address extractors).
+//! 5. [`state`] (`AppState`, what every handler shares), [`auth`] (the
+//!    bearer and client-address extractors) and [`cookies`] (how cookies are
+//!    named and flagged).
 //! 6. [`api`] and [`console`]: thin HTTP callers of the service layer; neither
-//!    imports the other.
+//!    imports the other. [`report`] (the web report page) sits on them: it
+//!    uses the agent API's intake, long-poll and screenshot upload, as
+//!    functions.
 //! 7. This root: [`router`], [`open_data_dir`], and [`transport`] (the accept
 //!    loop, TLS and connection limits of [`serve`]).
 //! 8. The binary: `main` and `cli`, a command line over the service layer.
@@ -36,6 +39,7 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod console;
+pub mod cookies;
 pub mod desk;
 pub mod error;
 pub mod kb;
@@ -43,6 +47,7 @@ pub mod limits;
 pub mod logging;
 pub mod metrics;
 pub mod oidc;
+pub mod report;
 pub mod secret;
 pub mod service;
 pub mod state;
@@ -110,6 +115,7 @@ pub fn router(state: AppState) -> Router {
     let json_limit = state.config().json_body_limit_bytes;
     Router::new()
         .merge(console::routes(state.clone()))
+        .merge(report::routes())
         .route("/healthz", get(api::health))
         .route(api::metrics::PATH, get(api::metrics::behind_token))
         .route("/api/v1/enroll", post(api::agent::enroll))
@@ -281,7 +287,7 @@ async fn guard(State(state): State<AppState>, request: Request, next: Next) -> R
     if state.is_shutting_down() {
         return AppError::ShuttingDown.into_response();
     }
-    let long_poll = request.uri().path() == UPDATES_PATH;
+    let long_poll = matches!(request.uri().path(), UPDATES_PATH | report::UPDATES_PATH);
     let _slot = if long_poll {
         None
     } else {

@@ -19,13 +19,16 @@ pub mod devices;
 pub mod enrollment;
 mod feed;
 pub mod forward;
+pub mod hooks;
 pub mod intake;
 pub mod kb;
+pub mod kb_search;
 pub mod oidc;
 pub mod retention;
 pub mod settings;
 pub mod text;
 pub mod tickets;
+pub mod web;
 
 pub use feed::{FeedNotifier, LongPoll, LongPolls};
 pub use kb::{article_input, article_record, load_default_articles};

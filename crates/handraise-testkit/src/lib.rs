@@ -14,6 +14,10 @@
 
 #[cfg(feature = "http")]
 pub mod http;
+#[cfg(unix)]
+pub mod mail;
+#[cfg(feature = "osticket")]
+pub mod osticket;
 pub mod process;
 #[cfg(feature = "router")]
 pub mod router;

@@ -12,6 +12,7 @@
 //! other way round. Unknown fields are ignored on input.
 
 mod choices;
+mod email;
 mod enroll;
 mod limits;
 mod snapshot;
@@ -19,6 +20,7 @@ mod tech;
 pub mod typescript;
 
 pub use choices::{Category, ParseChoiceError, Scope, TicketStatus, Urgency};
+pub use email::{EmailError, MAX_EMAIL_CHARS, check_email, check_email_domain};
 pub use enroll::{EnrollRefusal, MACHINE_ID_HEX_CHARS};
 pub use limits::{
     ImageType, MAX_DETAILS_CHARS, MAX_IMAGE_PIXELS, MAX_IMAGE_SIDE, MAX_MESSAGE_CHARS,

@@ -59,7 +59,20 @@ me_too: Array<number>,
 /**
  * The language chosen in the app (`en`, `es`), or `null` to follow the system.
  */
-locale: string | null, };
+locale: string | null, 
+/**
+ * The OS account reports are filed as (from the process's user id).
+ */
+reporter_account: string | null, 
+/**
+ * The email the help desk answers to: the district's (`account@email_domain`) or the
+ * teacher's from Setup; `null` when there is none.
+ */
+reporter_email: string | null, 
+/**
+ * The district's policy sets the email, so Setup does not ask for one.
+ */
+email_from_policy: boolean, };
 
 export type ArticleHit = { slug: string, title: string, snippet: string, categories: Category[], };
 

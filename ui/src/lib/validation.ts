@@ -58,10 +58,12 @@ export interface SetupDraft {
   enrollmentCode: string;
   teacherName: string;
   room: string;
+  /** Optional; the agent checks it (`invalid_email`). */
+  email: string;
 }
 export type SetupField = keyof SetupDraft;
 export type SetupErrors = Partial<Record<SetupField, string>>;
-export const SETUP_FIELD_ORDER: SetupField[] = ["serverUrl", "enrollmentCode", "teacherName", "room"];
+export const SETUP_FIELD_ORDER: SetupField[] = ["serverUrl", "enrollmentCode", "teacherName", "room", "email"];
 
 export function validateSetup(d: SetupDraft): SetupErrors {
   const errors: SetupErrors = {};

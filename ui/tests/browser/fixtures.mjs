@@ -19,6 +19,9 @@ export function status(overrides = {}) {
     announcements: [],
     me_too: [],
     locale: null,
+    reporter_account: "mrivera",
+    reporter_email: "mrivera@lincoln.example.org",
+    email_from_policy: false,
     ...overrides,
   };
 }

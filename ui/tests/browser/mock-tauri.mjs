@@ -39,8 +39,15 @@ export function installTauriMock(scenario) {
           server_url: a.serverUrl,
           teacher_name: a.teacherName,
           room: a.room || null,
+          reporter_email: state.status.email_from_policy ? state.status.reporter_email : a.email || null,
         };
         return state.status;
+      case "set_email": {
+        // The agent's check, in short: one @ and a dotted domain, no spaces.
+        if (a.email && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(a.email.trim())) fail("invalid_email", "not an email");
+        state.status = { ...state.status, reporter_email: a.email ? a.email.trim() : null };
+        return state.status;
+      }
       case "search_help": {
         const words = String(a.query || "").toLowerCase().split(/\W+/).filter((w) => w.length > 2);
         return state.articles

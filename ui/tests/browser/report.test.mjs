@@ -9,6 +9,17 @@ before(async () => (browser = await launch()));
 after(async () => browser?.close());
 
 describe("Report a problem", () => {
+  test("the form says who the report is from, with a way to add an email", async () => {
+    const { page, context } = await openView(browser, "#/report", scenario());
+    await page.getByText("From: Ms. Rivera <mrivera@lincoln.example.org>").waitFor();
+    await page.getByRole("link", { name: "Change" }).waitFor();
+    await context.close();
+    const none = await openView(browser, "#/report", scenario({ status: status({ reporter_email: null }) }));
+    await none.page.getByText("From: Ms. Rivera (no email; answers arrive in this app)").waitFor();
+    await none.page.getByRole("link", { name: "Add your email" }).waitFor();
+    await none.context.close();
+  });
+
   test("whole flow by keyboard: tile, summary, matching tip, still broken, attach, submit, saved → sent (event)", async () => {
     const { page, context, errors } = await openView(browser, "#/report", scenario());
     assert.deepEqual((await calls(page, "ui_ready")).map((c) => c.args), [{ view: "report" }]);

@@ -68,11 +68,38 @@ describe("Setup", () => {
     await page.getByRole("button", { name: "Connect" }).click();
     await page.getByText("This computer is now connected to the help desk.").waitFor();
     assert.deepEqual((await calls(page, "setup")).map((c) => c.args), [
-      { serverUrl: "https://helpdesk.example.org", enrollmentCode: "LINC-2026", teacherName: "Dana Lee", room: "C-4" },
+      { serverUrl: "https://helpdesk.example.org", enrollmentCode: "LINC-2026", teacherName: "Dana Lee", room: "C-4", email: null },
     ]);
     await page.getByRole("region", { name: "Connection status" }).getByText("Offline").waitFor();
     await checkA11y(page, "setup done");
     await shot(page, "setup-done");
     await context.close();
+  });
+  test("the email for replies is optional at setup, editable once connected, and shown as From", async () => {
+    const { page, context } = await openView(browser, "#/setup", fresh({ status: status({ enrolled: false, server_url: null, reporter_email: null }) }));
+    await fill(page);
+    await page.getByLabel("Your email (optional)").fill("dana@lincoln.example.org");
+    await page.getByRole("button", { name: "Connect" }).click();
+    await page.getByText("This computer is now connected to the help desk.").waitFor();
+    assert.equal((await calls(page, "setup"))[0].args.email, "dana@lincoln.example.org");
+    await context.close();
+
+    // Connected: its own small form; a typing mistake is refused in words.
+    const done = await openView(browser, "#/setup", scenario({ status: status({ reporter_email: null }) }));
+    const email = done.page.getByLabel("Your email (optional)");
+    await email.fill("dana at lincoln");
+    await done.page.getByRole("button", { name: "Save email" }).click();
+    await done.page.getByText("This doesn't look like an email address.", { exact: false }).waitFor();
+    await checkA11y(done.page, "setup email refused");
+    await email.fill("dana@lincoln.example.org");
+    await done.page.getByRole("button", { name: "Save email" }).click();
+    await done.page.getByText("From: Ms. Rivera <dana@lincoln.example.org>").waitFor();
+    await done.context.close();
+
+    // District policy sets it: shown, not asked.
+    const policy = await openView(browser, "#/setup", scenario({ status: status({ email_from_policy: true, reporter_email: "mrivera@lincoln.example.org" }) }));
+    await policy.page.getByText("Your district sets this email address.").waitFor();
+    assert.equal(await policy.page.getByLabel("Your email (optional)").count(), 0);
+    await policy.context.close();
   });
 });

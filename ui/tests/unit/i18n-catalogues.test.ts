@@ -27,6 +27,7 @@ const SAME_IN_BOTH = new Set([
   "conn.ms",
   "conn.line",
   "conn.sentence",
+  "fact.screen.size",
 ]);
 
 describe("message catalogues", () => {

@@ -43,7 +43,8 @@ function st(p: Partial<AppStatus>): AppStatus {
   return {
     enrolled: true, server_url: "https://hd", online: true, offline_since: null, queued_count: 0,
     unread_count: 0, paused_reason: null, teacher_name: null, room: null, school: null, building: null,
-    announcements: [], me_too: [], locale: null, ...p,
+    announcements: [], me_too: [], locale: null, reporter_account: null, reporter_email: null,
+    email_from_policy: false, ...p,
   };
 }
 

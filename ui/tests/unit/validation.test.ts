@@ -57,7 +57,7 @@ describe("the limits are the agent's and the server's", () => {
 });
 
 describe("validateSetup", () => {
-  const good = { serverUrl: "https://helpdesk.district.org", enrollmentCode: "ABC-123", teacherName: "Ms. Lee", room: "" };
+  const good = { serverUrl: "https://helpdesk.district.org", enrollmentCode: "ABC-123", teacherName: "Ms. Lee", room: "", email: "" };
   it("accepts good input", () => expect(validateSetup(good)).toEqual({}));
   it("rejects missing and malformed addresses", () => {
     expect(validateSetup({ ...good, serverUrl: "" }).serverUrl).toBe("Enter the server address.");

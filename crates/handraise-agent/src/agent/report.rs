@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::{Agent, now};
 use crate::error::AgentError;
-use crate::facts;
+use crate::reporter::{self, PREF_EMAIL};
 
 /// A screenshot the teacher chose to include.
 #[derive(Clone, PartialEq, Eq)]
@@ -89,6 +89,39 @@ pub fn validate_message(body: &str) -> Result<String, AgentError> {
 }
 
 impl Agent {
+    /// Who this computer's reports are from (`reporter.rs`): this process's account, the
+    /// teacher's `chosen_name` or the account's full name, and the policy's or the
+    /// teacher's email.
+    pub async fn reporter(&self, chosen_name: Option<&str>) -> Result<Reporter, AgentError> {
+        let email = self.db(|s| s.pref(PREF_EMAIL)).await?;
+        Ok(reporter::reporter(
+            &self.config().policy,
+            reporter::current_account(),
+            chosen_name,
+            email.as_deref(),
+        ))
+    }
+
+    /// Remembers the email the teacher gave for replies (`None` or blank forgets it).
+    /// Checked; refused when the district's policy decides the email.
+    pub async fn set_reporter_email(&self, email: Option<&str>) -> Result<(), AgentError> {
+        let email = email.map(str::trim).filter(|e| !e.is_empty());
+        if email.is_some() && reporter::email_from_policy(&self.config().policy) {
+            return Err(AgentError::Invalid(
+                "the district sets the email address of reports on this computer".into(),
+            ));
+        }
+        let email = email
+            .map(handraise_wire::check_email)
+            .transpose()
+            .map_err(|e| AgentError::Invalid(e.to_string()))?
+            .map(str::to_owned);
+        self.db(move |s| s.set_pref(PREF_EMAIL, email.as_deref()))
+            .await?;
+        self.changed();
+        Ok(())
+    }
+
     /// Saves a ticket on this computer and returns its client id. Never touches
     /// the network; the sync engine sends it. Well under a second.
     pub async fn report(&self, input: ReportInput) -> Result<Uuid, AgentError> {
@@ -100,7 +133,10 @@ impl Agent {
             Some(s) => s,
             None => self.cached_or_quick_snapshot(&contact).await?,
         };
-        let reporter = input.reporter.unwrap_or_else(facts::current_reporter);
+        let reporter = match input.reporter {
+            Some(r) => r,
+            None => self.reporter(None).await?,
+        };
         let ticket = NewTicket {
             client_id,
             created_at,

@@ -65,7 +65,7 @@ impl Agent {
             room: check_optional_text(TextField::Room, room.as_deref())
                 .map_err(|e| AgentError::Invalid(e.to_string()))?
                 .map(str::to_owned),
-            reporter: Some(crate::facts::current_reporter()),
+            reporter: Some(self.reporter(None).await?),
         };
         let id = request.client_id;
         let body = serde_json::to_value(&request).map_err(StoreError::from)?;

@@ -98,6 +98,13 @@ pub struct AppStatus {
     pub me_too: Vec<i64>,
     /// The language chosen in the app (`en`, `es`), or `null` to follow the system.
     pub locale: Option<String>,
+    /// The OS account reports are filed as (from the process's user id).
+    pub reporter_account: Option<String>,
+    /// The email the help desk answers to: the district's (`account@email_domain`) or the
+    /// teacher's from Setup; `null` when there is none.
+    pub reporter_email: Option<String>,
+    /// The district's policy sets the email, so Setup does not ask for one.
+    pub email_from_policy: bool,
 }
 
 /// A self-help article matching what the teacher typed.

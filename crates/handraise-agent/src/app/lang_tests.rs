@@ -318,6 +318,9 @@ fn status(locale: Option<&str>) -> AppStatus {
         }],
         me_too: vec![],
         locale: locale.map(str::to_owned),
+        reporter_account: None,
+        reporter_email: None,
+        email_from_policy: false,
     }
 }
 

@@ -20,10 +20,8 @@ impl App {
         } else {
             None
         };
-        let mut reporter: Reporter = crate::facts::current_reporter();
-        if let Some(name) = self.pref(PREF_NAME).await? {
-            reporter.display_name = Some(name);
-        }
+        let name = self.pref(PREF_NAME).await?;
+        let reporter: Reporter = self.agent.reporter(name.as_deref()).await?;
         let room = input
             .room
             .map(|r| r.trim().to_owned())

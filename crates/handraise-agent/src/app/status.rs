@@ -10,14 +10,10 @@ impl App {
     pub async fn status(&self) -> IpcResult<AppStatus> {
         let st = self.agent.status().await?;
         let announcements = self.agent.announcements().await?;
-        let teacher_name = match self.pref(PREF_NAME).await? {
-            Some(n) => Some(n),
-            None => {
-                // Reads /etc/passwd: once per status, not once per field.
-                let me = crate::facts::current_reporter();
-                me.display_name.or(me.os_user)
-            }
-        };
+        // Looks the account up: once per status, not once per field.
+        let name = self.pref(PREF_NAME).await?;
+        let me = self.agent.reporter(name.as_deref()).await?;
+        let teacher_name = me.display_name.or_else(|| me.os_user.clone());
         let room = self.pref(PREF_ROOM).await?;
         let locale = self.pref(PREF_LOCALE).await?;
         let me_too = self.agent.db(|s| s.me_too_ids()).await?;
@@ -58,6 +54,9 @@ impl App {
             announcements: announcements.into_iter().map(announcement_view).collect(),
             me_too,
             locale,
+            reporter_account: me.os_user,
+            reporter_email: me.email,
+            email_from_policy: crate::reporter::email_from_policy(&config.policy),
         })
     }
 
@@ -70,6 +69,7 @@ impl App {
         enrollment_code: &str,
         teacher_name: &str,
         room: &str,
+        email: Option<&str>,
     ) -> IpcResult<AppStatus> {
         if let Some(e) = self.agent.enrollment()? {
             return Err(IpcError::new(
@@ -81,6 +81,12 @@ impl App {
                     e.server_url
                 ),
             ));
+        }
+        // Checked before enrolling, so a mistyped email leaves nothing half done.
+        let email = email.map(str::trim).filter(|e| !e.is_empty());
+        if let Some(e) = email {
+            handraise_wire::check_email(e)
+                .map_err(|err| IpcError::new("invalid_email", err.to_string()))?;
         }
         let config = self.agent.config();
         self.agent
@@ -105,7 +111,27 @@ impl App {
                 )
             })
             .await?;
+        if email.is_some() && !crate::reporter::email_from_policy(&config.policy) {
+            self.agent.set_reporter_email(email).await?;
+        }
         self.agent.changed();
+        self.status().await
+    }
+
+    /// The email the help desk answers to, entered or changed in Setup (blank forgets it).
+    /// Refused when the district's policy sets it.
+    pub async fn set_email(&self, email: Option<&str>) -> IpcResult<AppStatus> {
+        if crate::reporter::email_from_policy(&self.agent.config().policy) {
+            return Err(IpcError::new(
+                "email_from_policy",
+                "the district sets the email address of reports on this computer",
+            ));
+        }
+        if let Some(e) = email.map(str::trim).filter(|e| !e.is_empty()) {
+            handraise_wire::check_email(e)
+                .map_err(|err| IpcError::new("invalid_email", err.to_string()))?;
+        }
+        self.agent.set_reporter_email(email).await?;
         self.status().await
     }
 

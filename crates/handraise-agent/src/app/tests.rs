@@ -261,13 +261,13 @@ async fn setup_against_a_dead_server_says_network_and_keeps_nothing() {
     let (_dir, app) = app();
     // Port 9 on loopback: nothing listens there.
     let err = app
-        .setup("http://127.0.0.1:9", "code", "Ms. Rivera", "12B")
+        .setup("http://127.0.0.1:9", "code", "Ms. Rivera", "12B", None)
         .await
         .expect_err("no server");
     assert_eq!(err.code, "network", "{err:?}");
     assert!(!app.status().await.expect("status").enrolled);
     let err = app
-        .setup("not a url", "code", "Ms. Rivera", "12B")
+        .setup("not a url", "code", "Ms. Rivera", "12B", None)
         .await
         .expect_err("bad url");
     assert_eq!(err.code, "invalid", "{err:?}");
@@ -286,7 +286,7 @@ async fn setup_refuses_an_enrolled_computer() {
     };
     enrolled.save(dir.path()).expect("saved");
     let err = app
-        .setup("http://127.0.0.1:9", "code", "Ms. Rivera", "12B")
+        .setup("http://127.0.0.1:9", "code", "Ms. Rivera", "12B", None)
         .await
         .expect_err("already enrolled");
     assert_eq!(err.code, "already_enrolled", "{err:?}");
@@ -521,4 +521,42 @@ fn article_json_is_the_wire_article_and_its_html() {
             "version": 3,
         })
     );
+}
+
+#[tokio::test]
+async fn the_teachers_email_is_checked_shown_and_overridden_by_policy() {
+    let (_dir, app) = app();
+    let s = app.status().await.expect("status");
+    assert!(
+        s.reporter_account.is_some(),
+        "the account comes from the user id"
+    );
+    assert_eq!(s.reporter_email, None);
+    assert!(!s.email_from_policy);
+    let err = app.set_email(Some("ana at school")).await.expect_err("bad");
+    assert_eq!(err.code, "invalid_email", "{err:?}");
+    let s = app
+        .set_email(Some(" ana@school.example "))
+        .await
+        .expect("saved");
+    assert_eq!(s.reporter_email.as_deref(), Some("ana@school.example"));
+    let s = app.set_email(Some("")).await.expect("forgotten");
+    assert_eq!(s.reporter_email, None);
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = Config::with_data_dir(dir.path());
+    config.policy.email_domain = Some("lincoln.example".into());
+    let app = App::new(Agent::open(config).expect("agent opens"));
+    let s = app.status().await.expect("status");
+    assert!(s.email_from_policy);
+    let account = s.reporter_account.expect("account");
+    assert_eq!(
+        s.reporter_email,
+        Some(format!("{}@lincoln.example", account.to_lowercase()))
+    );
+    let err = app
+        .set_email(Some("ana@school.example"))
+        .await
+        .expect_err("policy wins");
+    assert_eq!(err.code, "email_from_policy", "{err:?}");
 }

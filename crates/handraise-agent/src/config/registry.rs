@@ -5,7 +5,7 @@
 //! - settings: `server_url`, `enrollment_token`, `school`, `building` (`REG_SZ`),
 //!   `sync_interval_secs`, `backoff_cap_secs` (`REG_DWORD`), and the other keys of the file;
 //! - `Policy`: `allow_quit`, `autostart`, `allow_insecure_http` (`REG_DWORD`, 0 or 1),
-//!   `shortcut`, `ca_file` (`REG_SZ`), `hide_facts` (`REG_MULTI_SZ`, or a `REG_SZ` list
+//!   `shortcut`, `ca_file`, `email_domain` (`REG_SZ`), `hide_facts` (`REG_MULTI_SZ`, or a `REG_SZ` list
 //!   separated by `;` or `,`).
 //!
 //! The key is a system-level layer above the system file (and so wins over it) and below the

@@ -42,8 +42,18 @@ pub async fn create_ticket(
     DeviceAuth(device): DeviceAuth,
     Json(t): Json<wire::NewTicket>,
 ) -> Result<(StatusCode, Json<wire::TicketReceipt>), AppError> {
+    file_ticket(&state, device.id, t).await
+}
+
+/// Files `device`'s ticket: 201 new, 200 with the first receipt for a repeat of its
+/// client id. The agent API's and the web report page's.
+pub async fn file_ticket(
+    state: &AppState,
+    device: Uuid,
+    t: wire::NewTicket,
+) -> Result<(StatusCode, Json<wire::TicketReceipt>), AppError> {
     let inserted =
-        intake::create_ticket(state.store(), state.quotas(), device.id, t, now_utc()).await?;
+        intake::create_ticket(state.store(), state.quotas(), device, t, now_utc()).await?;
     let status = created_or_ok(&inserted);
     Ok((status, Json(super::receipt(&inserted.into_inner()))))
 }
@@ -65,10 +75,21 @@ pub async fn post_message(
     Path(ticket_client_id): Path<Uuid>,
     Json(m): Json<wire::NewMessage>,
 ) -> Result<(StatusCode, Json<wire::MessageReceipt>), AppError> {
+    file_message(&state, device.id, ticket_client_id, m).await
+}
+
+/// Adds `device`'s message to its ticket: 201 new, 200 for a repeat. The agent API's and
+/// the web report page's.
+pub async fn file_message(
+    state: &AppState,
+    device: Uuid,
+    ticket_client_id: Uuid,
+    m: wire::NewMessage,
+) -> Result<(StatusCode, Json<wire::MessageReceipt>), AppError> {
     let inserted = intake::post_message(
         state.store(),
         state.quotas(),
-        device.id,
+        device,
         ticket_client_id,
         m,
         now_utc(),
@@ -95,7 +116,22 @@ pub async fn put_screenshot(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<wire::ScreenshotReceipt>, AppError> {
-    intake::check_owner(state.store(), device.id, ticket_client_id).await?;
+    store_screenshot(&state, device.id, ticket_client_id, &headers, body)
+        .await
+        .map(Json)
+}
+
+/// Stores the screenshot `body` of `device`'s ticket: its type by header and
+/// magic bytes, its size (refused early by `Content-Length`), the device's
+/// daily bytes. The agent API's upload and the web report page's both.
+pub async fn store_screenshot(
+    state: &AppState,
+    device: Uuid,
+    ticket_client_id: Uuid,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<wire::ScreenshotReceipt, AppError> {
+    intake::check_owner(state.store(), device, ticket_client_id).await?;
     let declared = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -124,25 +160,25 @@ pub async fn put_screenshot(
     let number = intake::put_screenshot(
         state.store(),
         state.quotas(),
-        device.id,
+        device,
         ticket_client_id,
         content_type,
         bytes.into(),
         now_utc(),
     )
     .await?;
-    Ok(Json(wire::ScreenshotReceipt {
+    Ok(wire::ScreenshotReceipt {
         ticket_number: number,
         bytes: len,
-    }))
+    })
 }
 
 #[derive(Debug, Deserialize)]
 pub struct UpdatesQuery {
     #[serde(default)]
-    cursor: Option<i64>,
+    pub cursor: Option<i64>,
     #[serde(default)]
-    wait: Option<u64>,
+    pub wait: Option<u64>,
 }
 
 /// `GET /api/v1/updates?cursor=N&wait=S` — a page of this device's feed,
@@ -152,12 +188,26 @@ pub async fn updates(
     DeviceAuth(device): DeviceAuth,
     Query(q): Query<UpdatesQuery>,
 ) -> Result<Json<wire::UpdatesPage>, AppError> {
-    let cursor = q.cursor.unwrap_or(0).max(0);
-    let wait = Duration::from_secs(q.wait.unwrap_or(0).min(wire::MAX_UPDATES_WAIT_SECS));
+    long_poll(&state, device.id, q.cursor, q.wait)
+        .await
+        .map(Json)
+}
+
+/// A page of `device`'s feed after `cursor`, held up to `wait` seconds when
+/// there is nothing new (one long-poll per device: a new one ends the one
+/// before). The agent API's `/updates` and the web report page's both.
+pub async fn long_poll(
+    state: &AppState,
+    device: Uuid,
+    cursor: Option<i64>,
+    wait: Option<u64>,
+) -> Result<wire::UpdatesPage, AppError> {
+    let cursor = cursor.unwrap_or(0).max(0);
+    let wait = Duration::from_secs(wait.unwrap_or(0).min(wire::MAX_UPDATES_WAIT_SECS));
     let deadline = tokio::time::Instant::now() + wait;
     // One long-poll per device: this one ends the one before it.
-    let poll = (!wait.is_zero()).then(|| state.long_polls().begin(device.id));
-    let notify = state.feed().subscribe(device.id);
+    let poll = (!wait.is_zero()).then(|| state.long_polls().begin(device));
+    let notify = state.feed().subscribe(device);
     let result = async {
         loop {
             // Register interest before reading, so an update written between
@@ -165,7 +215,7 @@ pub async fn updates(
             let notified = notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let page = fetch_page(&state, device.id, cursor).await?;
+            let page = fetch_page(state, device, cursor).await?;
             if !page.updates.is_empty()
                 || state.is_shutting_down()
                 || tokio::time::Instant::now() >= deadline
@@ -183,13 +233,13 @@ pub async fn updates(
                 () = tokio::time::sleep_until(deadline) => {}
                 () = state.shutdown_started() => {}
                 // A newer long-poll of this device took over: answer what there is.
-                () = replaced => return fetch_page(&state, device.id, cursor).await,
+                () = replaced => return fetch_page(state, device, cursor).await,
             }
         }
     }
     .await;
-    state.feed().unsubscribe(device.id, notify);
-    result.map(Json)
+    state.feed().unsubscribe(device, notify);
+    result
 }
 
 async fn fetch_page(
@@ -254,7 +304,18 @@ pub async fn me_too(
     Path(id): Path<i64>,
     Json(req): Json<wire::MeTooRequest>,
 ) -> Result<(StatusCode, Json<wire::MeTooReceipt>), AppError> {
-    let inserted = announcements::me_too(state.store(), &device, id, req, now_utc()).await?;
+    add_me_too(&state, &device, id, req).await
+}
+
+/// Counts `device` against announcement `id`: 201 new, 200 for a repeat. The agent API's
+/// and the web report page's.
+pub async fn add_me_too(
+    state: &AppState,
+    device: &crate::store::DeviceRecord,
+    id: i64,
+    req: wire::MeTooRequest,
+) -> Result<(StatusCode, Json<wire::MeTooReceipt>), AppError> {
+    let inserted = announcements::me_too(state.store(), device, id, req, now_utc()).await?;
     let status = created_or_ok(&inserted);
     Ok((
         status,
@@ -311,7 +372,7 @@ pub async fn deflection(
 }
 
 /// 201 for a new row, 200 for a repeat of one already stored (the idempotent answer).
-fn created_or_ok<T>(inserted: &Inserted<T>) -> StatusCode {
+pub(crate) fn created_or_ok<T>(inserted: &Inserted<T>) -> StatusCode {
     if inserted.is_created() {
         StatusCode::CREATED
     } else {

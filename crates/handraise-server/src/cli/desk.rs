@@ -5,7 +5,8 @@
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use handraise_server::service::desks::{self, DeskInput};
-use handraise_server::store::{DeskSecret, DeskStore, now_utc};
+use handraise_server::service::hooks;
+use handraise_server::store::{DeskKind, DeskOptions, DeskSecret, DeskStore, now_utc};
 use serde::Serialize;
 use std::io::{Read, Write};
 use std::path::Path;
@@ -14,25 +15,14 @@ use std::path::Path;
 pub enum DeskCommand {
     /// Add a desk; prints its id on the last line. The first desk added
     /// becomes the default (new tickets go there) until `desk default`.
-    Add {
-        /// rt (osticket, email and webhook are not built yet).
+    Add(Box<AddArgs>),
+    /// A webhook's events the receiver refused, with their ids (for
+    /// `desk retry --event` and `desk skip --event`).
+    Events {
         #[arg(long)]
-        kind: String,
+        id: i64,
         #[arg(long)]
-        name: String,
-        /// The desk's web base; for RT without `/REST/2.0`.
-        #[arg(long)]
-        url: String,
-        /// File holding the secret (an RT auth token), readable by its owner
-        /// only (mode 0600 or stricter); `-` reads it from stdin.
-        #[arg(long, value_name = "FILE")]
-        secret_file: String,
-        /// RT queue for new tickets (default General).
-        #[arg(long)]
-        queue: Option<String>,
-        /// Seconds between polls for replies (default 30).
-        #[arg(long)]
-        poll_secs: Option<u32>,
+        json: bool,
     },
     /// List desks with their outbox: queued, sent, failed, last success and
     /// last error. Never the secrets.
@@ -61,6 +51,65 @@ pub enum DeskCommand {
     /// Routing rules, tried in order before the default desk.
     #[command(subcommand)]
     Route(RouteCommand),
+}
+
+/// `desk add`'s options (`docs/forwarding.md` has an example per kind).
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// rt, email, osticket or webhook.
+    #[arg(long)]
+    kind: String,
+    #[arg(long)]
+    name: String,
+    /// rt: RT's web base, without `/REST/2.0`; osticket: osTicket's web
+    /// base (the API is `/api/tickets.json` under it); email: the SMTP
+    /// server, `smtp://host[:port]` (STARTTLS) or `smtps://host[:port]`.
+    #[arg(long)]
+    url: String,
+    /// File holding the secret, readable by its owner only (mode 0600 or
+    /// stricter); `-` reads it from stdin. rt: an auth token; osticket: the
+    /// API key; email: the SMTP password (with --smtp-user; optional);
+    /// webhook: the signing key.
+    #[arg(long, value_name = "FILE")]
+    secret_file: Option<String>,
+    /// RT queue for new tickets (default General).
+    #[arg(long)]
+    queue: Option<String>,
+    /// Seconds between polls for replies (default 30).
+    #[arg(long)]
+    poll_secs: Option<u32>,
+    /// email: the desk's email-to-ticket address; osticket: its address,
+    /// for teacher messages by mail (with --smtp).
+    #[arg(long, value_name = "ADDR")]
+    to: Option<String>,
+    /// HandRaise's own address (`a@b` or `Name <a@b>`): mail is sent from
+    /// it, osTicket's requester, where the desk sends its replies.
+    #[arg(long, value_name = "ADDR")]
+    from: Option<String>,
+    /// The SMTP user; the secret is its password. Without it, no SMTP auth.
+    #[arg(long, value_name = "USER")]
+    smtp_user: Option<String>,
+    /// osticket: an SMTP server for teacher messages (`smtp://` or `smtps://`).
+    #[arg(long, value_name = "URL")]
+    smtp: Option<String>,
+    /// The mailbox replies are read from: `imap://host[:port]` (STARTTLS)
+    /// or `imaps://host[:port]`.
+    #[arg(long, value_name = "URL")]
+    imap: Option<String>,
+    /// The IMAP user (default: the --from address).
+    #[arg(long, value_name = "USER")]
+    imap_user: Option<String>,
+    /// The folder read (default INBOX).
+    #[arg(long, value_name = "FOLDER")]
+    imap_folder: Option<String>,
+    /// File holding the IMAP password (owner-only, or `-`); an email desk
+    /// without it uses the secret of --secret-file.
+    #[arg(long, value_name = "FILE")]
+    imap_secret_file: Option<String>,
+    /// webhook: the "me too" count on an outage that makes an event
+    /// (default 5).
+    #[arg(long)]
+    me_too_threshold: Option<u32>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -164,8 +213,11 @@ fn route(data_dir: &Path, command: RouteCommand, out: &mut impl Write) -> anyhow
 #[derive(Debug, Args)]
 pub struct TicketArg {
     /// The HandRaise ticket number.
+    #[arg(long, required_unless_present = "event", conflicts_with = "event")]
+    ticket: Option<i64>,
+    /// A webhook event's id (`desk events`).
     #[arg(long)]
-    ticket: i64,
+    event: Option<i64>,
 }
 
 #[derive(Debug, Args)]
@@ -188,6 +240,13 @@ struct DeskLine {
     queued: i64,
     sent: i64,
     failed: i64,
+    /// Forwards to a create-only desk whose receipt was lost: the desk may
+    /// hold a duplicate.
+    receipts_lost: i64,
+    /// Mail in the desk's mailbox that answers no forwarded ticket, left there.
+    unmatched_mail: i64,
+    /// The kind's settings (addresses, mailbox); never a secret.
+    options: handraise_server::store::DeskOptions,
     #[serde(with = "time::serde::rfc3339::option")]
     last_success_at: Option<time::OffsetDateTime>,
     last_error: Option<String>,
@@ -230,34 +289,61 @@ pub async fn run(data_dir: &Path, command: DeskCommand) -> anyhow::Result<()> {
     let store = super::open(data_dir)?;
     let mut out = std::io::stdout().lock();
     match command {
-        DeskCommand::Add {
-            kind,
-            name,
-            url,
-            secret_file,
-            queue,
-            poll_secs,
-        } => {
+        DeskCommand::Add(a) => {
+            let a = *a;
             // The kind is checked before a secret is asked for.
-            desks::kind(&kind)?;
-            let secret = read_secret(&secret_file)?;
-            let input = DeskInput {
-                kind: &kind,
-                name: &name,
-                url: &url,
-                secret,
-                queue: queue.as_deref(),
-                poll_secs,
+            let kind = desks::kind(&a.kind)?;
+            let is_hook = kind == DeskKind::Webhook;
+            if a.me_too_threshold.is_some() && !is_hook {
+                bail!("--me-too-threshold is for a desk of kind webhook");
+            }
+            if a.secret_file.as_deref() == Some("-") && a.imap_secret_file.as_deref() == Some("-") {
+                bail!("only one of --secret-file and --imap-secret-file can be `-` (stdin)");
+            }
+            let secret = match (&a.secret_file, kind) {
+                (Some(f), _) => read_secret(f)?,
+                (None, DeskKind::Email) => DeskSecret(String::new()),
+                (None, _) => bail!("--secret-file is needed for a desk of kind {}", a.kind),
             };
-            let id = desks::add(&store, input, now_utc())?;
+            let mailbox_secret = match (&a.imap_secret_file, &a.imap, kind) {
+                (Some(f), _, _) => Some(read_secret(f)?),
+                (None, Some(_), DeskKind::Email) if !secret.0.is_empty() => Some(secret.clone()),
+                _ => None,
+            };
+            let input = DeskInput {
+                kind: &a.kind,
+                name: &a.name,
+                url: &a.url,
+                secret,
+                queue: a.queue.as_deref(),
+                poll_secs: a.poll_secs,
+                options: DeskOptions {
+                    to: a.to,
+                    from: a.from,
+                    smtp_user: a.smtp_user,
+                    smtp_url: a.smtp,
+                    imap_url: a.imap,
+                    imap_user: a.imap_user,
+                    imap_folder: a.imap_folder,
+                },
+                mailbox_secret,
+            };
+            let id = if is_hook {
+                hooks::add(&store, input, a.me_too_threshold, now_utc())?
+            } else {
+                desks::add(&store, input, now_utc())?
+            };
             let desk = desks::get(&store, id)?;
+            let queue = match desk.kind {
+                DeskKind::Rt => format!(", queue {:?}", desk.queue),
+                _ => String::new(),
+            };
             writeln!(
                 out,
-                "desk {:?} ({}, {}, queue {:?}) added; test it with `desk test --id {id}`:",
+                "desk {:?} ({}, {}{queue}) added; test it with `desk test --id {id}`:",
                 desk.name,
                 desk.kind.as_str(),
                 desk.url,
-                desk.queue
             )?;
             writeln!(out, "{id}")?;
         }
@@ -276,6 +362,9 @@ pub async fn run(data_dir: &Path, command: DeskCommand) -> anyhow::Result<()> {
                     queued: s.queued,
                     sent: s.sent,
                     failed: s.failed,
+                    receipts_lost: s.receipts_lost,
+                    unmatched_mail: s.unmatched_mail,
+                    options: s.desk.options,
                     last_success_at: s.desk.last_success_at,
                     last_error: s.desk.last_error,
                     last_error_at: s.desk.last_error_at,
@@ -288,7 +377,7 @@ pub async fn run(data_dir: &Path, command: DeskCommand) -> anyhow::Result<()> {
                 for d in &lines {
                     writeln!(
                         out,
-                        "{:>4}  {:<4} {:<9}{:<8} queued {:<4} sent {:<5} failed {:<4} {}  {}{}",
+                        "{:>4}  {:<8} {:<9}{:<8} queued {:<4} sent {:<5} failed {:<4} {}{}  {}  {}{}",
                         d.id,
                         d.kind,
                         if d.enabled { "enabled" } else { "disabled" },
@@ -296,6 +385,19 @@ pub async fn run(data_dir: &Path, command: DeskCommand) -> anyhow::Result<()> {
                         d.queued,
                         d.sent,
                         d.failed,
+                        if d.receipts_lost > 0 {
+                            format!(
+                                "receipt lost {} (a duplicate may exist in the desk)  ",
+                                d.receipts_lost
+                            )
+                        } else {
+                            String::new()
+                        },
+                        if d.unmatched_mail > 0 {
+                            format!("unmatched mail {}  ", d.unmatched_mail)
+                        } else {
+                            String::new()
+                        },
                         d.name,
                         d.url,
                         d.last_error
@@ -312,11 +414,26 @@ pub async fn run(data_dir: &Path, command: DeskCommand) -> anyhow::Result<()> {
             desks::test(&desk)
                 .await
                 .with_context(|| format!("desk {id} ({}) failed the test", desk.url))?;
-            writeln!(
-                out,
-                "desk {id} answers at {} and accepts its token; queue {:?} found",
-                desk.url, desk.queue
-            )?;
+            match desk.kind {
+                DeskKind::Rt => writeln!(
+                    out,
+                    "desk {id} answers at {} and accepts its token; queue {:?} found",
+                    desk.url, desk.queue
+                )?,
+                DeskKind::Webhook => {
+                    writeln!(out, "webhook {id} at {} took a signed ping", desk.url)?
+                }
+                _ => writeln!(
+                    out,
+                    "desk {id} answers at {} and accepts its credentials{}; nothing was sent",
+                    desk.url,
+                    if desk.options.imap_url.is_some() {
+                        "; its mailbox logged in"
+                    } else {
+                        ""
+                    }
+                )?,
+            }
         }
         DeskCommand::Enable(DeskId { id }) | DeskCommand::Disable(DeskId { id }) => {
             let enable = matches!(command, DeskCommand::Enable(_));
@@ -329,14 +446,60 @@ pub async fn run(data_dir: &Path, command: DeskCommand) -> anyhow::Result<()> {
             )?;
         }
         DeskCommand::Route(command) => route(data_dir, command, &mut out)?,
-        DeskCommand::Retry(TicketArg { ticket }) => {
+        DeskCommand::Retry(TicketArg {
+            event: Some(event), ..
+        }) => {
+            hooks::retry(&store, event, now_utc())
+                .with_context(|| format!("webhook event {event} was not refused"))?;
+            writeln!(out, "webhook event {event} queued again")?;
+        }
+        DeskCommand::Skip(TicketArg {
+            event: Some(event), ..
+        }) => {
+            hooks::skip(&store, event)
+                .with_context(|| format!("webhook event {event} is not waiting"))?;
+            writeln!(out, "webhook event {event} dropped")?;
+        }
+        DeskCommand::Retry(TicketArg { ticket, .. }) => {
+            let ticket = ticket.context("--ticket or --event")?;
             desks::retry(&store, ticket, now_utc())
                 .with_context(|| format!("ticket #{ticket} has nothing refused by a desk"))?;
             writeln!(out, "ticket #{ticket} queued for its desk again")?;
         }
-        DeskCommand::Skip(TicketArg { ticket }) => {
+        DeskCommand::Skip(TicketArg { ticket, .. }) => {
+            let ticket = ticket.context("--ticket or --event")?;
             desks::skip(&store, ticket).with_context(|| format!("ticket #{ticket}"))?;
             writeln!(out, "ticket #{ticket} stays in HandRaise")?;
+        }
+        DeskCommand::Events { id, json } => {
+            let failed: Vec<serde_json::Value> = hooks::failed(&store, id)?
+                .into_iter()
+                .map(|e| {
+                    serde_json::json!({
+                        "id": e.id,
+                        "type": e.kind,
+                        "event_id": e.key,
+                        "attempts": e.attempts,
+                        "last_error": e.last_error,
+                    })
+                })
+                .collect();
+            if json {
+                serde_json::to_writer_pretty(&mut out, &failed)?;
+                writeln!(out)?;
+            } else {
+                for e in &failed {
+                    writeln!(
+                        out,
+                        "{:>6}  {:<22} {}  {}",
+                        e["id"],
+                        e["type"].as_str().unwrap_or_default(),
+                        e["event_id"].as_str().unwrap_or_default(),
+                        e["last_error"].as_str().unwrap_or_default()
+                    )?;
+                }
+                writeln!(out, "{} refused event(s)", failed.len())?;
+            }
         }
         DeskCommand::Default { id } => {
             let chosen = desk_or_none(&id)?;

@@ -456,5 +456,6 @@ fn forwarded_view(f: service::desks::Forwarded) -> ForwardedView {
         external_id: f.external_id,
         link: f.link,
         last_error: f.last_error,
+        receipt_lost: f.receipt_lost,
     }
 }

@@ -20,6 +20,7 @@ mod api_tokens;
 mod dashboard;
 mod desk;
 mod enrollment;
+mod helpdesks;
 mod kb;
 mod oidc;
 pub mod pages;
@@ -121,6 +122,19 @@ pub fn routes(state: AppState) -> Router<AppState> {
             get(admin::retention).post(admin::set_retention),
         )
         .route("/console/admin/retention/purge", post(admin::purge_now))
+        .route(helpdesks::PATH, get(helpdesks::page))
+        .route(
+            "/console/admin/desks/{id}/{action}",
+            post(helpdesks::set_desk),
+        )
+        .route(
+            "/console/admin/desks/tickets/{number}/{action}",
+            post(helpdesks::ticket_item),
+        )
+        .route(
+            "/console/admin/desks/events/{id}/{action}",
+            post(helpdesks::event_item),
+        )
         .route("/console/assets/{file}", get(asset))
         .layer(middleware::from_fn_with_state(
             state,
@@ -258,6 +272,10 @@ fn flash(done: &str) -> Option<String> {
             "Announcement ended. Its linked tickets are resolved and every teacher got your message."
         }
         "retention" => "Retention policy saved.",
+        "desk-enable" => "Desk enabled: what waited for it is sent.",
+        "desk-disable" => "Desk disabled: new tickets stay here; what waits for it stays queued.",
+        "desk-retry" => "Queued for the desk again.",
+        "desk-skip" => "Kept in HandRaise: it is worked here, not in the desk.",
         _ => return None,
     };
     Some(text.to_owned())

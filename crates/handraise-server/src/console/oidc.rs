@@ -8,8 +8,9 @@ use super::pages::{Chrome, render};
 use super::session::Cookies;
 use super::signin::{set_cookies, signed_in};
 use crate::auth::ClientIp;
-use crate::oidc::{OidcError, PENDING_TTL};
+use crate::oidc::{IdClaims, OidcError, PENDING_TTL, Purpose};
 use crate::service::oidc::{self as rules, OidcSignIn};
+use crate::service::web;
 use crate::state::AppState;
 use crate::store::now_utc;
 use askama::Template;
@@ -101,7 +102,7 @@ pub(super) async fn start(
     if let Err(e) = state.check_oidc_start_rate(ip) {
         return super::pages::error_response(e);
     }
-    match client.start().await {
+    match client.start(Purpose::Console).await {
         Ok(started) => {
             let mut response = Redirect::to(&started.url).into_response();
             let cookie = cookies.set(OIDC_COOKIE, &started.browser, PENDING_TTL.as_secs());
@@ -142,8 +143,8 @@ pub(super) async fn callback(
             &format!("The sign-in provider ended the sign-in ({error}). Nothing was signed in."),
         );
     }
-    let claims = match client.finish(&q.state, &q.code, browser.as_deref()).await {
-        Ok(claims) => claims,
+    let (claims, purpose) = match client.finish(&q.state, &q.code, browser.as_deref()).await {
+        Ok(done) => done,
         Err(e) => return failed(&e),
     };
     let refused = |r: rules::Refusal| {
@@ -154,6 +155,9 @@ pub(super) async fn callback(
             &format!("{r}. Sign in with your district account, or ask district IT for access."),
         )
     };
+    if purpose == Purpose::Report {
+        return report_signed_in(&state, cookies, &claims).await;
+    }
     let who = match rules::admit(client.config(), &claims) {
         Ok(who) => who,
         Err(r) => return refused(r),
@@ -162,6 +166,42 @@ pub(super) async fn callback(
     match rules::sign_in(state.store(), who, hours, now_utc()).await {
         Ok(OidcSignIn::Signed(session)) => signed_in(cookies, &session, &[OIDC_COOKIE]),
         Ok(OidcSignIn::Refused(r)) => refused(r),
+        Err(e) => super::pages::error_response(e),
+    }
+}
+
+/// The end of a teacher's sign-in for the web report page: the teachers'
+/// rules ([`rules::admit_teacher`]), their web device and session, and back
+/// to the page.
+async fn report_signed_in(state: &AppState, cookies: Cookies, claims: &IdClaims) -> Response {
+    let Some(client) = state.oidc() else {
+        return not_configured();
+    };
+    let teacher = match rules::admit_teacher(client.config(), claims) {
+        Ok(t) => t,
+        Err(r) => {
+            tracing::info!(reason = %r, "web report sign-in refused");
+            return problem(
+                StatusCode::FORBIDDEN,
+                "This account may not report here",
+                &format!("{r}. Sign in with your district account."),
+            );
+        }
+    };
+    match web::sign_in(state.store(), teacher, now_utc()).await {
+        Ok(session) => {
+            let mut response = Redirect::to(web::REPORT_PATH).into_response();
+            let set = [
+                cookies.set(
+                    web::REPORT_COOKIE,
+                    &session.token,
+                    session.max_age.as_secs(),
+                ),
+                cookies.set(OIDC_COOKIE, "", 0),
+            ];
+            set_cookies(&mut response, &set);
+            response
+        }
         Err(e) => super::pages::error_response(e),
     }
 }

@@ -210,6 +210,8 @@ pub struct ForwardedView {
     pub external_id: Option<String>,
     pub link: Option<String>,
     pub last_error: Option<String>,
+    /// A create-only desk's receipt was lost: it may hold a duplicate.
+    pub receipt_lost: bool,
 }
 
 /// The ticket page's header facts.

@@ -4,7 +4,7 @@
 //!
 //! Authentication is an RT auth token (`Authorization: token …`).
 
-use super::{DeskError, REQUEST_TIMEOUT, retry_after_secs};
+use super::{DeskError, retry_after_secs};
 use base64::Engine;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -79,14 +79,8 @@ fn quoted(s: &str) -> String {
 impl Rt {
     /// A client of the RT at `url` (its web base, e.g. `https://rt.district.org`).
     pub fn new(url: &str, token: &str) -> Result<Self, DeskError> {
-        let http = reqwest::Client::builder()
-            .timeout(REQUEST_TIMEOUT)
-            .connect_timeout(std::time::Duration::from_secs(10))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| DeskError::Protocol(e.to_string()))?;
         Ok(Self {
-            http,
+            http: super::http_client()?,
             web: url.trim_end_matches('/').to_owned(),
             token: token.to_owned(),
         })

@@ -4,7 +4,7 @@
 //! once a minute).
 
 use super::config::{OidcConfig, Preset};
-use super::pending::Pending;
+use super::pending::{Pending, Purpose};
 use crate::secret::{new_secret, read_secret_file, same_secret};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -185,7 +185,7 @@ impl OidcClient {
 
     /// Begins a sign-in: discovery (which may fail: the provider is down),
     /// then a new `state`, `nonce` and PKCE verifier kept server-side.
-    pub async fn start(&self) -> Result<Started, OidcError> {
+    pub async fn start(&self, purpose: Purpose) -> Result<Started, OidcError> {
         let d = self.discovery().await?;
         let (state, nonce, verifier, browser) =
             (new_secret(), new_secret(), new_secret(), new_secret());
@@ -204,8 +204,12 @@ impl OidcClient {
             // On a shared computer, the account to use is chosen, not assumed.
             query.push(("prompt", "select_account"));
         }
+        let domains = match purpose {
+            Purpose::Console => self.config.allowed_domains.as_slice(),
+            Purpose::Report => self.config.teacher_domains(),
+        };
         if self.config.provider == Preset::Google
-            && let [domain] = self.config.allowed_domains.as_slice()
+            && let [domain] = domains
         {
             // Only a hint for the account chooser; the `hd` claim is checked.
             query.push(("hd", domain.as_str()));
@@ -218,18 +222,19 @@ impl OidcClient {
             '?'
         };
         let url = format!("{}{sep}{query}", d.authorization_endpoint);
-        self.pending.insert(state, nonce, verifier, &browser);
+        self.pending
+            .insert(purpose, state, nonce, verifier, &browser);
         Ok(Started { url, browser })
     }
 
     /// Ends a sign-in: takes the pending one of `state` (bound to `browser`),
-    /// exchanges `code` and checks the ID token.
+    /// exchanges `code` and checks the ID token; what the sign-in was for.
     pub async fn finish(
         &self,
         state: &str,
         code: &str,
         browser: Option<&str>,
-    ) -> Result<IdClaims, OidcError> {
+    ) -> Result<(IdClaims, Purpose), OidcError> {
         let login = self
             .pending
             .take(state, browser)
@@ -238,7 +243,7 @@ impl OidcClient {
         let id_token = self.exchange(&d, code, &login.verifier).await?;
         let claims = self.verify(&d, &id_token).await?;
         match claims.text("nonce") {
-            Some(n) if same_secret(n, &login.nonce) => Ok(claims),
+            Some(n) if same_secret(n, &login.nonce) => Ok((claims, login.purpose)),
             _ => Err(OidcError::InvalidToken("the nonce does not match".into())),
         }
     }

@@ -100,6 +100,12 @@ pub struct OidcConfig {
     /// Who may still use a console password: `admins` (default), `all`, `none`.
     #[serde(default)]
     pub local_passwords: LocalPasswords,
+    /// Email domains whose teachers may use the web report page (`/report`);
+    /// empty (the default) means `allowed_domains`. With `google`, the `hd`
+    /// claim must be one of these too; with `microsoft`, `tid` one of
+    /// `allowed_tenants`.
+    #[serde(default)]
+    pub teacher_domains: Vec<String>,
 }
 
 /// Why an `[oidc]` table cannot be used.
@@ -108,6 +114,15 @@ pub struct OidcConfig {
 pub struct OidcConfigError(pub String);
 
 impl OidcConfig {
+    /// The email domains of teachers who may use the web report page.
+    pub fn teacher_domains(&self) -> &[String] {
+        if self.teacher_domains.is_empty() {
+            &self.allowed_domains
+        } else {
+            &self.teacher_domains
+        }
+    }
+
     /// Checks what can be checked without the network.
     pub fn check(&self) -> Result<(), OidcConfigError> {
         let bad = |m: &str| Err(OidcConfigError(m.into()));

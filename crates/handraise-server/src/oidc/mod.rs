@@ -10,4 +10,4 @@ mod pending;
 
 pub use client::{IdClaims, KEY_REFETCH_EVERY, OidcClient, OidcError, Started};
 pub use config::{CALLBACK_PATH, ClaimMatch, LocalPasswords, OidcConfig, OidcConfigError, Preset};
-pub use pending::{PENDING_TTL, STARTS_PER_MINUTE_PER_IP};
+pub use pending::{PENDING_TTL, Purpose, STARTS_PER_MINUTE_PER_IP};

@@ -14,9 +14,19 @@ const PENDING_MAX: usize = 10_000;
 /// nobody fills [`PENDING_MAX`] alone.
 pub const STARTS_PER_MINUTE_PER_IP: u32 = 20;
 
+/// What a sign-in is for: the technicians' console or the teachers' web
+/// report page. Both come back to the one `/auth/callback`; the purpose is
+/// kept on the server, never taken from the browser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    Console,
+    Report,
+}
+
 /// One sign-in under way, keyed by its `state`.
 #[derive(Debug, Clone)]
 pub struct PendingLogin {
+    pub purpose: Purpose,
     pub nonce: String,
     /// The PKCE code verifier.
     pub verifier: String,
@@ -34,7 +44,14 @@ pub struct Pending {
 
 impl Pending {
     /// Keeps a sign-in begun now by the browser holding `browser`.
-    pub fn insert(&self, state: String, nonce: String, verifier: String, browser: &str) {
+    pub fn insert(
+        &self,
+        purpose: Purpose,
+        state: String,
+        nonce: String,
+        verifier: String,
+        browser: &str,
+    ) {
         let now = Instant::now();
         let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
         map.retain(|_, p| now.saturating_duration_since(p.at) < PENDING_TTL);
@@ -44,6 +61,7 @@ impl Pending {
             map.remove(&oldest);
         }
         let login = PendingLogin {
+            purpose,
             nonce,
             verifier,
             browser_hash: hash_secret(browser),
@@ -74,12 +92,30 @@ mod tests {
     #[test]
     fn a_sign_in_is_taken_once_and_only_by_its_browser() {
         let p = Pending::default();
-        p.insert("s1".into(), "n".into(), "v".into(), "browser-a");
+        p.insert(
+            Purpose::Console,
+            "s1".into(),
+            "n".into(),
+            "v".into(),
+            "browser-a",
+        );
         assert!(p.take("s1", Some("browser-b")).is_none(), "another browser");
         assert!(p.take("s1", Some("browser-a")).is_none(), "already spent");
-        p.insert("s2".into(), "n".into(), "v".into(), "browser-a");
+        p.insert(
+            Purpose::Console,
+            "s2".into(),
+            "n".into(),
+            "v".into(),
+            "browser-a",
+        );
         assert!(p.take("s2", None).is_none(), "no cookie");
-        p.insert("s3".into(), "n".into(), "v".into(), "browser-a");
+        p.insert(
+            Purpose::Console,
+            "s3".into(),
+            "n".into(),
+            "v".into(),
+            "browser-a",
+        );
         assert_eq!(
             p.take("s3", Some("browser-a")).map(|l| l.nonce),
             Some("n".into())

@@ -2,18 +2,22 @@
 //! enabling and disabling, choosing the default, and testing the
 //! connection without creating anything.
 
-use crate::desk::{DeskError, rt::Rt};
+use crate::desk::{DeskError, imap, osticket::OsTicket, rt::Rt, smtp};
 use crate::error::AppError;
+use crate::service::forward::Client;
 use crate::store::{
-    DeskKind, DeskRecord, DeskSecret, DeskSummary, ForwardState, NewDesk, RouteRecord, Store,
-    StoreError,
+    DeskKind, DeskOptions, DeskRecord, DeskSecret, DeskSummary, ForwardState, NewDesk, RouteRecord,
+    Store, StoreError,
 };
 use time::OffsetDateTime;
 
-/// Kinds that forwarding can use today.
-pub const BUILT_KINDS: &[&str] = &["rt"];
-/// Kinds planned but not built yet.
-pub const PLANNED_KINDS: &[&str] = &["osticket", "email", "webhook"];
+fn built_kinds() -> String {
+    DeskKind::ALL
+        .iter()
+        .map(|k| k.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 /// RT's queue when none is given.
 pub const DEFAULT_QUEUE: &str = "General";
 /// Seconds between polls for replies when none is given, and the range.
@@ -31,6 +35,10 @@ pub struct DeskInput<'a> {
     pub secret: DeskSecret,
     pub queue: Option<&'a str>,
     pub poll_secs: Option<u32>,
+    /// What the kind needs besides (email and osTicket: addresses, mailbox).
+    pub options: DeskOptions,
+    /// The IMAP mailbox's password (for email desks, the secret when not given).
+    pub mailbox_secret: Option<DeskSecret>,
 }
 
 fn invalid(msg: impl Into<String>) -> AppError {
@@ -42,15 +50,9 @@ pub fn kind(kind: &str) -> Result<DeskKind, AppError> {
     if let Some(k) = DeskKind::parse(kind) {
         return Ok(k);
     }
-    if PLANNED_KINDS.contains(&kind) {
-        return Err(invalid(format!(
-            "desks of kind {kind:?} are not built yet; built: {}",
-            BUILT_KINDS.join(", ")
-        )));
-    }
     Err(invalid(format!(
-        "unknown desk kind {kind:?}; built: {}",
-        BUILT_KINDS.join(", ")
+        "unknown desk kind {kind:?}; the kinds are {}",
+        built_kinds()
     )))
 }
 
@@ -92,16 +94,121 @@ pub fn secret(raw: &str) -> Result<DeskSecret, AppError> {
     Ok(DeskSecret(s.to_owned()))
 }
 
-/// Checks `input` and adds the desk; its id. The first desk becomes the
-/// default until an admin chooses.
-pub fn add(store: &dyn Store, input: DeskInput<'_>, now: OffsetDateTime) -> Result<i64, AppError> {
-    let kind = kind(input.kind)?;
-    let name = input.name.trim();
+/// An email address as given (`a@b`, or `Name <a@b>`): one line, an `@`.
+fn address(v: Option<&String>, what: &str) -> Result<Option<String>, AppError> {
+    let Some(v) = v.map(|v| v.trim()) else {
+        return Ok(None);
+    };
+    if v.is_empty() || !v.contains('@') || v.chars().any(char::is_control) || v.len() > 320 {
+        return Err(invalid(format!("--{what} {v:?} is not an email address")));
+    }
+    Ok(Some(v.to_owned()))
+}
+
+/// Checks a kind's options: email needs `--to` and `--from` and an SMTP
+/// URL; osTicket `--from` (its requester), and `--to` with `--smtp`; a
+/// mailbox needs its password.
+fn options(
+    kind: DeskKind,
+    url: &str,
+    o: DeskOptions,
+    mailbox_secret: &Option<DeskSecret>,
+) -> Result<DeskOptions, AppError> {
+    let mut o = DeskOptions {
+        to: address(o.to.as_ref(), "to")?,
+        from: address(o.from.as_ref(), "from")?,
+        ..o
+    };
+    // A URL the mail clients cannot use: say what is wrong with it, not that
+    // a desk answered.
+    let mail = |e: DeskError| match e {
+        DeskError::Protocol(why) => invalid(format!("--url or --smtp/--imap: {why}")),
+        e => invalid(e.to_string()),
+    };
+    match kind {
+        DeskKind::Rt | DeskKind::Webhook => return Ok(DeskOptions::default()),
+        DeskKind::Email => {
+            smtp::parse_url(url).map_err(mail)?;
+            if o.to.is_none() || o.from.is_none() {
+                return Err(invalid(
+                    "an email desk needs --to (the desk's address) and --from",
+                ));
+            }
+        }
+        DeskKind::OsTicket => {
+            if o.from.is_none() {
+                return Err(invalid(
+                    "an osTicket desk needs --from: HandRaise's address, the requester osTicket \
+                     mails its replies to",
+                ));
+            }
+            if let Some(u) = &o.smtp_url {
+                smtp::parse_url(u).map_err(mail)?;
+                if o.to.is_none() {
+                    return Err(invalid("--smtp needs --to (osTicket's email address)"));
+                }
+            }
+        }
+    }
+    if let Some(u) = &o.imap_url {
+        imap::parse_url(u).map_err(mail)?;
+        if mailbox_secret.is_none() {
+            return Err(invalid(
+                "--imap needs the mailbox's password (--imap-secret-file)",
+            ));
+        }
+    }
+    if let Some(f) = &o.imap_folder {
+        let f = f.trim();
+        if f.is_empty() || f.chars().any(char::is_control) || f.contains('"') {
+            return Err(invalid("--imap-folder must name a folder"));
+        }
+        o.imap_folder = Some(f.to_owned());
+    }
+    Ok(o)
+}
+
+/// A desk's name, trimmed: 1 to 100 characters.
+pub fn name(name: &str) -> Result<String, AppError> {
+    let name = name.trim();
     if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
         return Err(invalid(format!(
             "--name must be 1 to {MAX_NAME_CHARS} characters"
         )));
     }
+    Ok(name.to_owned())
+}
+
+/// `Invalid` when desk `id` exists and only notifies (a webhook): tickets
+/// are never forwarded there to be worked.
+fn takes_tickets(store: &dyn Store, id: Option<i64>) -> Result<(), AppError> {
+    if let Some(d) = id.map(|id| store.desk(id)).transpose()?.flatten()
+        && !d.kind.takes_tickets()
+    {
+        return Err(invalid(format!(
+            "desk {} ({:?}) is a {}: it notifies, and tickets stay worked in HandRaise; \
+             it cannot be the default desk or a routing target",
+            d.id,
+            d.name,
+            d.kind.as_str()
+        )));
+    }
+    Ok(())
+}
+
+/// Checks `input` and adds the desk; its id. The first desk becomes the
+/// default until an admin chooses.
+pub fn add(store: &dyn Store, input: DeskInput<'_>, now: OffsetDateTime) -> Result<i64, AppError> {
+    let kind = kind(input.kind)?;
+    if kind == DeskKind::Webhook {
+        return super::hooks::add(store, input, None, now);
+    }
+    let url = match kind {
+        DeskKind::Rt | DeskKind::OsTicket | DeskKind::Webhook => base_url(input.url)?,
+        DeskKind::Email => input.url.trim().to_owned(),
+    };
+    let options = options(kind, &url, input.options, &input.mailbox_secret)?;
+    let name = name(input.name)?;
     let queue = input.queue.map(str::trim).unwrap_or(DEFAULT_QUEUE);
     if queue.is_empty() || queue.chars().any(char::is_control) {
         return Err(invalid("--queue must name a queue"));
@@ -116,18 +223,28 @@ pub fn add(store: &dyn Store, input: DeskInput<'_>, now: OffsetDateTime) -> Resu
     }
     let desk = NewDesk {
         kind,
-        name: name.to_owned(),
-        url: base_url(input.url)?,
+        name,
+        url,
         secret: input.secret,
         queue: queue.to_owned(),
         poll_secs,
+        options,
+        mailbox_secret: input.mailbox_secret,
         created_at: now,
     };
     Ok(store.add_desk(&desk)?)
 }
 
 pub fn list(store: &dyn Store) -> Result<Vec<DeskSummary>, AppError> {
-    Ok(store.list_desks()?)
+    let mut desks = store.list_desks()?;
+    for d in desks
+        .iter_mut()
+        .filter(|d| d.desk.kind == DeskKind::Webhook)
+    {
+        let c = store.hook_counts(d.desk.id)?;
+        (d.queued, d.sent, d.failed) = (c.queued, c.sent, c.failed);
+    }
+    Ok(desks)
 }
 
 /// The desk `id`; `NotFound` when unknown.
@@ -146,6 +263,7 @@ pub fn set_enabled(store: &dyn Store, id: i64, enabled: bool) -> Result<(), AppE
 
 /// Chooses the default desk (`None`: keep new tickets in HandRaise).
 pub fn set_default(store: &dyn Store, id: Option<i64>) -> Result<(), AppError> {
+    takes_tickets(store, id)?;
     store.set_default_desk(id).map_err(|e| match e {
         StoreError::NotFound => AppError::NotFound,
         e => e.into(),
@@ -179,6 +297,7 @@ pub fn add_route(
                 .map_err(|e| invalid(e.to_string()))
         })
         .transpose()?;
+    takes_tickets(store, to)?;
     let route = RouteRecord {
         id: 0,
         school: text(school, "school")?,
@@ -225,6 +344,8 @@ pub struct Forwarded {
     pub external_id: Option<String>,
     pub link: Option<String>,
     pub last_error: Option<String>,
+    /// A create-only desk may hold a second copy (a receipt was lost).
+    pub receipt_lost: bool,
 }
 
 /// How ticket `number` was forwarded, if it was.
@@ -233,8 +354,12 @@ pub fn forwarded(store: &dyn Store, number: i64) -> Result<Option<Forwarded>, Ap
         return Ok(None);
     };
     let desk = get(store, f.desk_id)?;
-    let link = f.external_id.as_deref().map(|id| match desk.kind {
-        DeskKind::Rt => Rt::ticket_link(&desk.url, id),
+    let link = f.external_id.as_deref().and_then(|id| match desk.kind {
+        DeskKind::Rt => Some(Rt::ticket_link(&desk.url, id)),
+        DeskKind::OsTicket => Some(OsTicket::ticket_link(&desk.url, id)),
+        // The desk's number is in its own mail; HandRaise knows the Message-ID.
+        DeskKind::Email => None,
+        DeskKind::Webhook => Some(desk.url.clone()),
     });
     Ok(Some(Forwarded {
         desk_name: desk.name,
@@ -242,14 +367,16 @@ pub fn forwarded(store: &dyn Store, number: i64) -> Result<Option<Forwarded>, Ap
         external_id: f.external_id,
         link,
         last_error: f.last_error,
+        receipt_lost: f.receipt_lost,
     }))
 }
 
-/// Checks that the desk answers and accepts its credential, creating
-/// nothing (RT: reads its queue).
+/// Checks that the desk answers and accepts its credentials, creating and
+/// sending nothing (`Client::check`).
 pub async fn test(desk: &DeskRecord) -> Result<(), DeskError> {
     match desk.kind {
-        DeskKind::Rt => Rt::new(&desk.url, &desk.secret.0)?.check(&desk.queue).await,
+        DeskKind::Webhook => super::hooks::test(desk).await,
+        _ => Client::of(desk)?.check(desk).await,
     }
 }
 
@@ -266,6 +393,8 @@ mod tests {
             secret: DeskSecret("1-14-abc".into()),
             queue: None,
             poll_secs: None,
+            options: DeskOptions::default(),
+            mailbox_secret: None,
         }
     }
 
@@ -273,9 +402,26 @@ mod tests {
     fn desks_are_checked_and_the_first_is_the_default() {
         let store = SqliteStore::open_in_memory().expect("store");
         let now = crate::store::now_utc();
-        let e = add(&store, input("email", "Mail"), now).expect_err("not built");
-        assert!(e.to_string().contains("not built yet"), "{e}");
-        assert!(e.to_string().contains("rt"), "{e}");
+        let e = add(&store, input("zendesk", "Z"), now).expect_err("unknown kind");
+        assert!(e.to_string().contains("unknown desk kind"), "{e}");
+        assert!(
+            e.to_string().contains("rt, email, osticket, webhook"),
+            "{e}"
+        );
+        let e = add(&store, input("email", "Mail"), now).expect_err("not an SMTP URL");
+        assert!(e.to_string().contains("smtp://"), "{e}");
+        let mut mail = input("email", "Mail");
+        mail.url = "smtps://mail.district.test";
+        let e = add(&store, mail.clone(), now).expect_err("no addresses");
+        assert!(e.to_string().contains("--to"), "{e}");
+        mail.options.to = Some("help@desk.test".into());
+        mail.options.from = Some("handraise@district.test".into());
+        mail.options.imap_url = Some("imaps://mail.district.test".into());
+        let e = add(&store, mail.clone(), now).expect_err("no mailbox password");
+        assert!(e.to_string().contains("--imap-secret-file"), "{e}");
+        mail.mailbox_secret = Some(DeskSecret("pw".into()));
+        let e = add(&store, input("osticket", "OT"), now).expect_err("no --from");
+        assert!(e.to_string().contains("--from"), "{e}");
         assert!(add(&store, input("jira", "J"), now).is_err());
         let mut bad = input("rt", "RT");
         bad.url = "ftp://rt.test";
@@ -285,8 +431,16 @@ mod tests {
         assert!(add(&store, bad, now).is_err());
 
         let first = add(&store, input("rt", "District RT"), now).expect("added");
+        let by_mail = add(&store, mail, now).expect("an email desk");
+        let stored = get(&store, by_mail).expect("desk");
+        assert_eq!(stored.options.to.as_deref(), Some("help@desk.test"));
+        assert_eq!(stored.url, "smtps://mail.district.test");
         let second = add(&store, input("rt", "Other RT"), now).expect("added");
-        let listed = list(&store).expect("list");
+        let listed: Vec<_> = list(&store)
+            .expect("list")
+            .into_iter()
+            .filter(|d| d.desk.kind == DeskKind::Rt)
+            .collect();
         assert_eq!(listed.len(), 2);
         assert!(listed[0].is_default && !listed[1].is_default);
         assert_eq!(listed[0].desk.url, "https://rt.district.test");

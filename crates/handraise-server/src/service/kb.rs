@@ -226,3 +226,24 @@ pub async fn record_deflection(
     let device_id = device.id;
     run(store, move |s| s.insert_deflection(device_id, &d)).await
 }
+
+/// The published articles matching what the teacher typed (the web report
+/// page's self-help; [`super::kb_search`]).
+pub async fn search(
+    store: &Arc<dyn Store>,
+    query: String,
+    category: Option<wire::Category>,
+) -> Result<Vec<super::kb_search::Hit>, AppError> {
+    let (_, articles) = changes(store, 0).await?;
+    Ok(super::kb_search::search(&articles, &query, category))
+}
+
+/// Every published article (in `category`, when given), by title: the web report page's
+/// help articles.
+pub async fn browse(
+    store: &Arc<dyn Store>,
+    category: Option<wire::Category>,
+) -> Result<Vec<super::kb_search::Hit>, AppError> {
+    let (_, articles) = changes(store, 0).await?;
+    Ok(super::kb_search::browse(&articles, category))
+}

@@ -58,9 +58,11 @@ fn listed(list: &[String], email: &str) -> bool {
     list.iter().any(|e| e.trim().eq_ignore_ascii_case(email))
 }
 
-/// Decides whether the account of these verified claims may sign in, and
-/// with which role its user is created.
-pub fn admit(config: &OidcConfig, claims: &IdClaims) -> Result<Admitted, Refusal> {
+/// The verified email of these claims, and whether the provider's gate lets
+/// the account in (Google: `hd` in `domains`; Microsoft: `tid` in
+/// `allowed_tenants`). Technicians and teachers pass the same gate, with
+/// their own domains.
+fn gate(config: &OidcConfig, claims: &IdClaims, domains: &[String]) -> Result<String, Refusal> {
     let email = claims
         .text("email")
         .or_else(|| {
@@ -81,29 +83,78 @@ pub fn admit(config: &OidcConfig, claims: &IdClaims) -> Result<Admitted, Refusal
     if unverified {
         return Err(Refusal::Unverified);
     }
-    let domain = email.rsplit('@').next().unwrap_or("").to_owned();
-    let allowed = |d: &str| {
-        config
-            .allowed_domains
-            .iter()
-            .any(|a| a.eq_ignore_ascii_case(d))
-    };
     match config.provider {
-        Preset::Google if !claims.text("hd").is_some_and(allowed) => {
+        Preset::Google if !claims.text("hd").is_some_and(|d| in_list(domains, d)) => {
             return Err(Refusal::WrongDomain(email));
         }
         Preset::Microsoft => {
             let tid = claims.text("tid").unwrap_or("");
-            if !config
-                .allowed_tenants
-                .iter()
-                .any(|t| t.eq_ignore_ascii_case(tid))
-            {
+            if !in_list(&config.allowed_tenants, tid) {
                 return Err(Refusal::WrongTenant(email));
             }
         }
         _ => {}
     }
+    Ok(email)
+}
+
+/// Whether `list` holds `value`, ignoring case.
+fn in_list(list: &[String], value: &str) -> bool {
+    list.iter().any(|a| a.trim().eq_ignore_ascii_case(value))
+}
+
+/// The domain of an email address.
+fn domain_of(email: &str) -> &str {
+    email.rsplit('@').next().unwrap_or("")
+}
+
+/// The provider's display name of the account, trimmed and bounded.
+fn display_name(claims: &IdClaims) -> Option<String> {
+    claims
+        .text("name")
+        .map(|n| n.trim().chars().take(100).collect::<String>())
+        .filter(|n| !n.is_empty())
+}
+
+/// The provider's account: `iss` and `sub`, which never change for it.
+fn subject(claims: &IdClaims) -> String {
+    format!(
+        "{} {}",
+        claims.text("iss").unwrap_or(""),
+        claims.text("sub").unwrap_or("")
+    )
+}
+
+/// A teacher the configuration lets use the web report page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Teacher {
+    pub email: String,
+    pub name: Option<String>,
+    pub subject: String,
+}
+
+/// Decides whether the account of these verified claims may use the web
+/// report page: the provider's gate, a verified email, and its domain in
+/// [`OidcConfig::teacher_domains`].
+pub fn admit_teacher(config: &OidcConfig, claims: &IdClaims) -> Result<Teacher, Refusal> {
+    let domains = config.teacher_domains();
+    let email = gate(config, claims, domains)?;
+    if !in_list(domains, domain_of(&email)) {
+        return Err(Refusal::WrongDomain(email));
+    }
+    Ok(Teacher {
+        email,
+        name: display_name(claims),
+        subject: subject(claims),
+    })
+}
+
+/// Decides whether the account of these verified claims may sign in, and
+/// with which role its user is created.
+pub fn admit(config: &OidcConfig, claims: &IdClaims) -> Result<Admitted, Refusal> {
+    let email = gate(config, claims, &config.allowed_domains)?;
+    let domain = domain_of(&email).to_owned();
+    let allowed = |d: &str| in_list(&config.allowed_domains, d);
     let (admin, technician) = (
         listed(&config.admins, &email),
         listed(&config.technicians, &email),
@@ -116,16 +167,9 @@ pub fn admit(config: &OidcConfig, claims: &IdClaims) -> Result<Admitted, Refusal
     {
         return Err(Refusal::MissingClaim(email));
     }
-    let name = claims
-        .text("name")
-        .map(|n| n.trim().chars().take(100).collect::<String>())
-        .filter(|n| !n.is_empty());
+    let name = display_name(claims);
     let role = if admin { Role::Admin } else { Role::Technician };
-    let subject = format!(
-        "{} {}",
-        claims.text("iss").unwrap_or(""),
-        claims.text("sub").unwrap_or("")
-    );
+    let subject = subject(claims);
     Ok(Admitted {
         email,
         name,
@@ -244,6 +288,7 @@ mod tests {
             technicians: vec!["contractor@elsewhere.example".into()],
             technician_claim: None,
             local_passwords: Default::default(),
+            teacher_domains: Vec::new(),
         }
     }
 
@@ -303,5 +348,56 @@ mod tests {
         ));
         let role = r#"{"email":"ana@district.example","roles":["HandRaise.Technician"]}"#;
         assert!(admit(&with_claim, &claims(role)).is_ok());
+    }
+
+    #[test]
+    fn teachers_pass_the_provider_gate_and_their_own_domains() {
+        let c = OidcConfig {
+            teacher_domains: vec!["schools.example".into()],
+            ..config(Preset::Generic)
+        };
+        let t = admit_teacher(
+            &c,
+            &claims(r#"{"email":"Ana@Schools.example","name":" Ana ","iss":"i","sub":"7"}"#),
+        );
+        assert_eq!(
+            t,
+            Ok(Teacher {
+                email: "ana@schools.example".into(),
+                name: Some("Ana".into()),
+                subject: "i 7".into(),
+            })
+        );
+        // Technicians' domains are not teachers' once teacher_domains is set.
+        let staff = admit_teacher(&c, &claims(r#"{"email":"it@district.example"}"#));
+        assert!(matches!(staff, Err(Refusal::WrongDomain(_))));
+        // Without teacher_domains, allowed_domains.
+        let plain = config(Preset::Generic);
+        assert!(admit_teacher(&plain, &claims(r#"{"email":"bo@district.example"}"#)).is_ok());
+        let unverified = r#"{"email":"bo@district.example","email_verified":false}"#;
+        assert_eq!(
+            admit_teacher(&plain, &claims(unverified)),
+            Err(Refusal::Unverified)
+        );
+        // Google: the Workspace domain must be a teachers' domain too.
+        let g = OidcConfig {
+            teacher_domains: vec!["schools.example".into()],
+            ..config(Preset::Google)
+        };
+        let wrong_hd = r#"{"email":"ana@schools.example","hd":"district.example"}"#;
+        assert!(matches!(
+            admit_teacher(&g, &claims(wrong_hd)),
+            Err(Refusal::WrongDomain(_))
+        ));
+        let hd = r#"{"email":"ana@schools.example","hd":"schools.example"}"#;
+        assert!(admit_teacher(&g, &claims(hd)).is_ok());
+        // Microsoft: the tenant.
+        let m = config(Preset::Microsoft);
+        let other =
+            r#"{"email":"ana@district.example","tid":"99999999-2222-3333-4444-555555555555"}"#;
+        assert!(matches!(
+            admit_teacher(&m, &claims(other)),
+            Err(Refusal::WrongTenant(_))
+        ));
     }
 }

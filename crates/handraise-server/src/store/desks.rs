@@ -9,26 +9,72 @@ use crate::store::{MessageRecord, TicketRecord};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-/// The kind of help desk, by its wire name.
+/// The kind of help desk, by its wire name. A new kind is a variant here,
+/// its name in [`DeskKind::ALL`], and its client in `desk/`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeskKind {
     /// Request Tracker 4.4/5 over REST2.
     Rt,
+    /// Any desk that takes tickets by email: SMTP out, IMAP in.
+    Email,
+    /// osTicket's ticket API (create-only), replies by IMAP.
+    OsTicket,
+    /// A signed JSON POST per event: a notifier, never where a ticket is worked.
+    Webhook,
 }
 
 impl DeskKind {
+    pub const ALL: &[DeskKind] = &[
+        DeskKind::Rt,
+        DeskKind::Email,
+        DeskKind::OsTicket,
+        DeskKind::Webhook,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             DeskKind::Rt => "rt",
+            DeskKind::Email => "email",
+            DeskKind::OsTicket => "osticket",
+            DeskKind::Webhook => "webhook",
         }
     }
 
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "rt" => Some(DeskKind::Rt),
-            _ => None,
-        }
+    /// Whether tickets can be forwarded there to be worked (a routing
+    /// target, the default desk); a webhook only notifies.
+    pub fn takes_tickets(self) -> bool {
+        !matches!(self, DeskKind::Webhook)
     }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|k| k.as_str() == s)
+    }
+}
+
+/// What a desk needs beyond its URL, secret and queue, by kind (stored as
+/// JSON; a field a kind does not use stays `None`). Never a secret.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DeskOptions {
+    /// email: the desk's email-to-ticket address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// email, osticket: HandRaise's own address (the desk answers it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// The SMTP user (the desk's secret is its password); `None`: no auth.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp_user: Option<String>,
+    /// osticket: an SMTP server for teacher messages (email: the desk's URL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp_url: Option<String>,
+    /// The IMAP mailbox replies are read from (`imap://` or `imaps://`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imap_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imap_user: Option<String>,
+    /// The folder read (default `INBOX`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imap_folder: Option<String>,
 }
 
 /// A desk's credential. Never printed: `Debug` shows only its length.
@@ -53,6 +99,9 @@ pub struct NewDesk {
     pub queue: String,
     /// How often forwarded tickets are polled for replies.
     pub poll_secs: u32,
+    pub options: DeskOptions,
+    /// The IMAP mailbox's password, when the desk reads one.
+    pub mailbox_secret: Option<DeskSecret>,
     pub created_at: OffsetDateTime,
 }
 
@@ -66,6 +115,8 @@ pub struct DeskRecord {
     pub secret: DeskSecret,
     pub queue: String,
     pub poll_secs: u32,
+    pub options: DeskOptions,
+    pub mailbox_secret: Option<DeskSecret>,
     pub enabled: bool,
     pub created_at: OffsetDateTime,
     pub last_success_at: Option<OffsetDateTime>,
@@ -82,6 +133,10 @@ pub struct DeskSummary {
     pub queued: i64,
     pub sent: i64,
     pub failed: i64,
+    /// Ticket forwards whose receipt was lost by a create-only desk.
+    pub receipts_lost: i64,
+    /// Mail in the desk's mailbox that answers no forwarded ticket, left there.
+    pub unmatched_mail: i64,
 }
 
 /// A routing rule: tickets from `school`/`building` in `category` (each
@@ -139,6 +194,12 @@ pub struct ForwardRecord {
     /// The desk's last history entry already read back (RT transaction id).
     pub last_seen: i64,
     pub polled_at: Option<OffsetDateTime>,
+    /// A request that may create the ticket in the desk went out and its
+    /// outcome is not recorded yet (set by `hold_forward`).
+    pub in_flight: bool,
+    /// A create-only desk may hold a second copy: a create went out and
+    /// its answer never came.
+    pub receipt_lost: bool,
 }
 
 /// A teacher message's forward to the desk of its ticket.
@@ -249,7 +310,8 @@ pub trait DeskStore {
         limit: usize,
     ) -> StoreResult<Vec<MessageJob>>;
     /// Holds a ticket forward (not due before `until`) while a request that
-    /// may create something in the desk is on its way.
+    /// may create something in the desk is on its way, and marks it in
+    /// flight until its attempt is recorded.
     fn hold_forward(&self, number: i64, until: OffsetDateTime) -> StoreResult<()>;
     /// As [`DeskStore::hold_forward`], for a message forward.
     fn hold_message_forward(&self, message_id: Uuid, until: OffsetDateTime) -> StoreResult<()>;
@@ -281,6 +343,23 @@ pub trait DeskStore {
         now: OffsetDateTime,
         limit: usize,
     ) -> StoreResult<Vec<ForwardRecord>>;
+    /// Notes on ticket `number`'s forward that a create-only desk may hold
+    /// a second copy of it (a receipt was lost).
+    fn flag_receipt_lost(&self, number: i64) -> StoreResult<()>;
+    /// The forward of the ticket whose client id is `client_id`, if it was
+    /// forwarded.
+    fn forward_by_client_id(&self, client_id: Uuid) -> StoreResult<Option<ForwardRecord>>;
+    /// Records mail `message_id` read from desk `desk_id`'s mailbox, once:
+    /// `false` when it was recorded before (nothing is written). With a
+    /// ticket, `change` is written to it in the same transaction; without,
+    /// the mail answers no forwarded ticket and is counted as unmatched.
+    fn record_desk_mail(
+        &self,
+        desk_id: i64,
+        message_id: &str,
+        ticket: Option<(i64, &TicketChange)>,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool>;
     /// The desk's entries ids of `number` that HandRaise made itself.
     fn own_desk_entries(&self, number: i64) -> StoreResult<Vec<String>>;
     /// In one transaction: writes `change` (when not empty) and moves the

@@ -16,10 +16,12 @@ mod announcements;
 mod desks;
 mod devices;
 mod gauges;
+mod hooks;
 mod kb;
 mod records;
 mod sqlite;
 mod tickets;
+mod web;
 
 pub use accounts::AccountStore;
 pub use admin::AdminStore;
@@ -27,10 +29,12 @@ pub use announcements::AnnouncementStore;
 pub use desks::*;
 pub use devices::DeviceStore;
 pub use gauges::{GaugeStore, Gauges};
+pub use hooks::*;
 pub use kb::KbStore;
 pub use records::*;
 pub use sqlite::{MIGRATIONS, SqliteStore};
 pub use tickets::{Decide, TicketStore};
+pub use web::{NewWebDevice, NewWebSession, WebReporter, WebSession, WebStore};
 
 use time::OffsetDateTime;
 
@@ -96,6 +100,8 @@ pub trait Store:
     + AdminStore
     + GaugeStore
     + DeskStore
+    + HookStore
+    + WebStore
     + Send
     + Sync
 {
@@ -110,6 +116,8 @@ impl<T> Store for T where
         + AdminStore
         + GaugeStore
         + DeskStore
+        + HookStore
+        + WebStore
         + Send
         + Sync
 {

@@ -21,6 +21,8 @@ async fn a_forwarded_ticket_is_shown_read_only_with_its_desk() {
         secret: DeskSecret("1-14-token".into()),
         queue: None,
         poll_secs: None,
+        options: Default::default(),
+        mailbox_secret: None,
     };
     desks::add(store, input, now_utc()).expect("desk");
     let (_, n) = app.ticket(&secret, "Projector dark").await;
@@ -48,6 +50,16 @@ async fn a_forwarded_ticket_is_shown_read_only_with_its_desk() {
     assert!(
         p.html
             .contains(r#"href="https://rt.district.test/Ticket/Display.html?id=42""#),
+        "{}",
+        p.html
+    );
+    assert!(!p.html.contains("Receipt lost"));
+    // A create-only desk's lost receipt is said on the page.
+    store.flag_receipt_lost(n).expect("flagged");
+    let p = page(&app, Method::GET, &uri, &sam.session, None).await;
+    assert!(
+        p.html
+            .contains("Receipt lost — a duplicate may exist in the desk"),
         "{}",
         p.html
     );

@@ -24,6 +24,7 @@ mod oidc;
 mod pages;
 mod proxy;
 mod quotas;
+mod report;
 mod signin;
 mod tokens;
 mod transport;

@@ -196,6 +196,7 @@ fn oidc_config(dir: &std::path::Path, issuer: &str) -> R<OidcConfig> {
         technicians: Vec::new(),
         technician_claim: None,
         local_passwords: LocalPasswords::Admins,
+        teacher_domains: Vec::new(),
     })
 }
 

@@ -2,9 +2,10 @@
 //! summary and the HandRaise reference), the body (description, reporter,
 //! place, the device facts as a table) and the priority.
 
-use crate::store::TicketDetail;
+use crate::store::{TicketDetail, TicketRecord};
 use handraise_wire::{Reporter, Urgency};
 use serde_json::Value;
+use uuid::Uuid;
 
 /// Longest subject RT keeps.
 const MAX_SUBJECT_CHARS: usize = 200;
@@ -22,10 +23,56 @@ pub fn message_marker(message_id: uuid::Uuid) -> String {
 
 /// The summary, shortened so that `[reference]` still fits.
 pub fn subject(detail: &TicketDetail) -> String {
-    let tag = format!(" [{}]", reference(detail));
+    ticket_subject(&detail.ticket)
+}
+
+/// [`subject`] of a ticket record.
+pub fn ticket_subject(ticket: &TicketRecord) -> String {
+    let tag = format!(" [HandRaise {}]", ticket.client_id);
     let room = MAX_SUBJECT_CHARS.saturating_sub(tag.chars().count());
-    let summary: String = detail.ticket.summary.chars().take(room).collect();
+    let summary: String = ticket.summary.chars().take(room).collect();
     format!("{summary}{tag}")
+}
+
+/// The Message-ID (without brackets) of the mail that carries ticket
+/// `ticket` (`message` `None`) or one of its teacher messages, in the
+/// domain of HandRaise's address `from`. Made from the ids alone, so a mail
+/// sent again after a kill has the same Message-ID, and a reply's
+/// `In-Reply-To`/`References` name the ticket.
+pub fn mail_message_id(ticket: Uuid, message: Option<Uuid>, from: &str) -> String {
+    let domain = from
+        .rsplit('@')
+        .next()
+        .map(|d| d.trim_end_matches('>').trim())
+        .filter(|d| !d.is_empty() && !d.contains(char::is_whitespace))
+        .unwrap_or("handraise.invalid");
+    match message {
+        None => format!("handraise.{ticket}@{domain}"),
+        Some(m) => format!("handraise.{ticket}.{m}@{domain}"),
+    }
+}
+
+/// Whether `message_id` is one HandRaise made ([`mail_message_id`]).
+pub fn is_own_message_id(message_id: &str) -> bool {
+    ticket_in_message_id(message_id).is_some()
+}
+
+fn ticket_in_message_id(id: &str) -> Option<Uuid> {
+    let rest = id.trim_start_matches('<').strip_prefix("handraise.")?;
+    rest.get(..36)?.parse().ok()
+}
+
+/// The ticket a mail answers: the client id in a Message-ID it answers
+/// (`answers`: In-Reply-To, References) made by [`mail_message_id`], else
+/// the reference `[HandRaise <client id>]` in its subject.
+pub fn ticket_of_mail(answers: &[String], subject: &str) -> Option<Uuid> {
+    answers
+        .iter()
+        .find_map(|a| ticket_in_message_id(a))
+        .or_else(|| {
+            let at = subject.find("HandRaise ")? + "HandRaise ".len();
+            subject.get(at..at + 36)?.parse().ok()
+        })
 }
 
 /// RT's priority (0–100) for an urgency.
@@ -46,12 +93,12 @@ pub fn reporter(detail: &TicketDetail) -> Option<Reporter> {
         .and_then(|j| serde_json::from_str(j).ok())
 }
 
-/// The requestor's email, when the reporter has a plausible one.
+/// The requestor's email, when the reporter has a plausible one
+/// (`handraise_wire::check_email`, the agent's check of it too).
 pub fn requestor(detail: &TicketDetail) -> Option<String> {
     reporter(detail)
         .and_then(|r| r.email)
-        .map(|e| e.trim().to_owned())
-        .filter(|e| e.contains('@') && !e.contains(char::is_whitespace))
+        .and_then(|e| handraise_wire::check_email(&e).ok().map(str::to_owned))
 }
 
 fn who(detail: &TicketDetail) -> String {
@@ -200,8 +247,72 @@ mod tests {
     }
 
     #[test]
+    fn mails_are_threaded_by_message_id_or_subject() {
+        let t = Uuid::now_v7();
+        let m = Uuid::now_v7();
+        let id = mail_message_id(t, Some(m), "HandRaise <hr@district.test>");
+        assert_eq!(id, format!("handraise.{t}.{m}@district.test"));
+        assert!(is_own_message_id(&id));
+        assert_eq!(ticket_of_mail(&["x@y".into(), id], ""), Some(t));
+        let subject = format!("Re: Printer [HandRaise {t}]");
+        assert_eq!(ticket_of_mail(&[], &subject), Some(t));
+        assert_eq!(ticket_of_mail(&["other@desk".into()], "Re: hello"), None);
+    }
+
+    #[test]
     fn urgency_sets_the_priority() {
         assert!(priority(Urgency::Now) > priority(Urgency::Soon));
         assert!(priority(Urgency::Soon) > priority(Urgency::Whenever));
+    }
+    fn detail(reporter: &str, room: Option<&str>) -> TicketDetail {
+        let at = time::OffsetDateTime::UNIX_EPOCH;
+        TicketDetail {
+            ticket: crate::store::TicketRecord {
+                number: 7,
+                client_id: uuid::Uuid::nil(),
+                device_id: uuid::Uuid::nil(),
+                status: handraise_wire::TicketStatus::New,
+                category: handraise_wire::Category::Printer,
+                urgency: Urgency::Soon,
+                scope: handraise_wire::Scope::Me,
+                summary: "Printer jammed".into(),
+                details: None,
+                room: room.map(str::to_owned),
+                reporter_json: Some(reporter.into()),
+                snapshot_json: None,
+                self_help_json: None,
+                offline_at_submit: false,
+                announcement_id: None,
+                assignee: None,
+                created_at: at,
+                received_at: at,
+                updated_at: at,
+            },
+            device_hostname: None,
+            school: None,
+            building: None,
+            has_screenshot: false,
+            messages: Vec::new(),
+            merged_into: None,
+        }
+    }
+
+    #[test]
+    fn the_reporters_email_is_the_requestor_and_without_one_the_body_names_them() {
+        let d = detail(
+            r#"{"os_user":"ana","display_name":"Ana Smith","email":" ana@lincoln.example "}"#,
+            Some("B-12"),
+        );
+        assert_eq!(requestor(&d).as_deref(), Some("ana@lincoln.example"));
+        for bad in [
+            r#"{"os_user":"ana","email":"ana at lincoln"}"#,
+            r#"{"os_user":"ana"}"#,
+        ] {
+            let d = detail(bad, Some("B-12"));
+            assert_eq!(requestor(&d), None, "{bad}");
+            let text = body(&d);
+            assert!(text.contains("account ana"), "{text}");
+            assert!(text.contains("B-12"), "{text}");
+        }
     }
 }

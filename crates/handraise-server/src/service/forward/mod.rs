@@ -7,28 +7,34 @@
 //! - **Outbox**: the forward is written in the same transaction as the
 //!   ticket (and a teacher message's in the same transaction as the
 //!   message), so nothing is lost to a crash; [`run_worker`] delivers them.
-//! - **Exactly once**: before creating, the desk is searched for the
-//!   ticket's reference (its client id in the subject); before adding a
-//!   teacher message, the ticket's correspondence is searched for the
-//!   message's marker. A kill between the desk's create and recording its
-//!   answer therefore never makes a second desk ticket or message.
-//! - **Replies back**: [`replies`] reads each delivered ticket's history;
+//! - **Exactly once**: before creating, a searchable desk (RT) is searched
+//!   for the ticket's reference (its client id in the subject); before
+//!   adding a teacher message, the ticket's correspondence is searched for
+//!   the message's marker. A kill between the desk's create and recording
+//!   its answer therefore never makes a second desk ticket or message.
+//!   Create-only desks (email, osTicket; [`client`]) cannot be asked: a
+//!   create whose outcome was lost is flagged on the forward, and mail
+//!   carries a Message-ID made from the ids alone.
+//! - **Replies back**: [`replies`] reads each delivered RT ticket's history;
 //!   public correspondence not made by HandRaise (known by the transaction
 //!   ids the desk returned) becomes a reply in the teacher's feed, status
-//!   changes a status; comments never leave the desk.
+//!   changes a status; comments never leave the desk. [`mailbox`] reads the
+//!   IMAP mailbox of desks that answer by mail.
 
+mod client;
 mod compose;
+mod mailbox;
 mod replies;
 
+pub use client::{Client, DEFAULT_FOLDER, mailbox_of};
 pub use compose::{body, message_marker, priority, reference, subject};
 
-use crate::desk::{DeskError, rt::NewRtTicket, rt::Rt};
+use crate::desk::DeskError;
 use crate::error::AppError;
 use crate::store::Quota;
 use crate::store::{
-    Attempt, DeskKind, DeskRecord, ForwardJob, Inserted, MessageJob, MessageRecord,
-    NewTeacherMessage, NewTicketRecord, RouteRecord, Store, StoreError, StoreResult, TicketRecord,
-    now_utc,
+    Attempt, DeskRecord, Inserted, MessageRecord, NewTeacherMessage, NewTicketRecord, RouteRecord,
+    Store, StoreError, StoreResult, TicketRecord, now_utc,
 };
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -196,20 +202,37 @@ impl Down {
     }
 }
 
-/// The clients of the desks, made once per desk.
+/// The clients of the desks, made once per desk, and when each desk's
+/// mailbox was last read.
 #[derive(Default)]
-struct Clients(HashMap<i64, Rt>);
+struct Clients {
+    clients: HashMap<i64, Arc<Client>>,
+    mailbox_read: HashMap<i64, std::time::Instant>,
+}
 
 impl Clients {
-    fn of(&mut self, desk: &DeskRecord) -> Result<Rt, DeskError> {
-        if let Some(c) = self.0.get(&desk.id) {
-            return Ok(c.clone());
+    fn of(&mut self, desk: &DeskRecord) -> Result<Arc<Client>, DeskError> {
+        if let Some(c) = self.clients.get(&desk.id) {
+            return Ok(Arc::clone(c));
         }
-        let c = match desk.kind {
-            DeskKind::Rt => Rt::new(&desk.url, &desk.secret.0)?,
-        };
-        self.0.insert(desk.id, c.clone());
+        let c = Arc::new(Client::of(desk)?);
+        self.clients.insert(desk.id, Arc::clone(&c));
         Ok(c)
+    }
+
+    /// Whether desk `desk`'s mailbox is due a read (every `poll_secs`),
+    /// noting that it is read now when it is.
+    fn mailbox_due(&mut self, desk: &DeskRecord) -> bool {
+        let now = std::time::Instant::now();
+        let every = Duration::from_secs(u64::from(desk.poll_secs));
+        let due = self
+            .mailbox_read
+            .get(&desk.id)
+            .is_none_or(|last| now.duration_since(*last) >= every);
+        if due {
+            self.mailbox_read.insert(desk.id, now);
+        }
+        due
     }
 }
 
@@ -226,60 +249,6 @@ where
 /// has been running longer.
 fn current(now: OffsetDateTime) -> OffsetDateTime {
     now.max(now_utc())
-}
-
-/// Delivers one ticket: finds it in the desk by its reference, else holds
-/// it (`hold`) and creates it. The desk's ticket id.
-async fn deliver_ticket(
-    rt: &Rt,
-    desk: &DeskRecord,
-    job: &ForwardJob,
-    screenshot: Option<(String, Vec<u8>)>,
-    hold: impl Future<Output = Result<(), AppError>>,
-) -> Result<Result<String, DeskError>, AppError> {
-    let detail = &job.detail;
-    match rt.find_ticket(&reference(detail)).await {
-        Ok(Some(id)) => return Ok(Ok(id)),
-        Ok(None) => {}
-        Err(e) => return Ok(Err(e)),
-    }
-    hold.await?;
-    let attachment = screenshot.map(|(mime, bytes)| {
-        let ext = if mime == "image/png" { "png" } else { "jpg" };
-        (format!("screenshot.{ext}"), mime, bytes)
-    });
-    Ok(rt
-        .create(&NewRtTicket {
-            queue: desk.queue.clone(),
-            subject: subject(detail),
-            content: body(detail),
-            requestor: compose::requestor(detail),
-            priority: Some(priority(detail.ticket.urgency)),
-            attachment,
-        })
-        .await)
-}
-
-/// Delivers one teacher message: finds it among the ticket's
-/// correspondence by its marker, else holds it (`hold`) and adds it. The
-/// desk's transaction id.
-async fn deliver_message(
-    rt: &Rt,
-    ticket: &str,
-    job: &MessageJob,
-    hold: impl Future<Output = Result<(), AppError>>,
-) -> Result<Result<String, DeskError>, AppError> {
-    let marker = message_marker(job.message.id);
-    match rt.find_correspondence(ticket, &marker).await {
-        Ok(Some(id)) => return Ok(Ok(id.to_string())),
-        Ok(None) => {}
-        Err(e) => return Ok(Err(e)),
-    }
-    hold.await?;
-    Ok(rt
-        .correspond(ticket, &marker, &job.message.body)
-        .await
-        .map(|txn| txn.to_string()))
 }
 
 /// What one pass did.
@@ -332,7 +301,18 @@ async fn deliver_due(
                     s.hold_forward(number, current(now) + IN_DOUBT)
                 });
                 let result = match clients.of(desk) {
-                    Ok(rt) => deliver_ticket(&rt, desk, &job, shot, hold).await?,
+                    Ok(client) => {
+                        if !client.searchable() && job.forward.in_flight {
+                            // A create went out and its outcome was never
+                            // recorded (a kill): the desk may hold it.
+                            db(store, move |s| s.flag_receipt_lost(number)).await?;
+                        }
+                        let result = client.deliver_ticket(desk, &job, shot, hold).await?;
+                        if !client.searchable() && result.as_ref().is_err_and(DeskError::in_doubt) {
+                            db(store, move |s| s.flag_receipt_lost(number)).await?;
+                        }
+                        result
+                    }
                     Err(e) => Err(e),
                 };
                 down.outcome(desk.id, job.forward.attempts, now, result)
@@ -360,7 +340,7 @@ async fn deliver_due(
                     s.hold_message_forward(id, current(now) + IN_DOUBT)
                 });
                 let result = match clients.of(desk) {
-                    Ok(rt) => deliver_message(&rt, &ticket, &job, hold).await?,
+                    Ok(client) => client.deliver_message(&ticket, &job, hold).await?,
                     Err(e) => Err(e),
                 };
                 down.outcome(desk.id, job.forward.attempts, now, result)

@@ -1,6 +1,7 @@
-//! Replies and status changes made in the desk, read back into HandRaise.
+//! Replies and status changes made in the desk, read back into HandRaise:
+//! RT's history per ticket here, a mailbox per desk in `mailbox`.
 
-use super::{Clients, db};
+use super::{Client, Clients, db};
 use crate::desk::rt::RtTransaction;
 use crate::error::AppError;
 use crate::service::tickets::{both, status_change, tech_message};
@@ -82,19 +83,30 @@ pub(super) async fn poll_due(
     let desks = db(store, |s| s.desks()).await?;
     for desk in desks.into_iter().filter(|d| d.enabled) {
         let id = desk.id;
-        let due = db(store, move |s| s.forwards_to_poll(id, now, POLL_BATCH)).await?;
-        if due.is_empty() {
-            continue;
-        }
-        let rt = match clients.of(&desk) {
-            Ok(rt) => rt,
+        let client = match clients.of(&desk) {
+            Ok(c) => c,
             Err(e) => {
                 tracing::warn!(desk = id, error = %e, "forwarding: no client for the desk");
                 continue;
             }
         };
+        let Client::Rt(rt) = client.as_ref() else {
+            if let Some(mailbox) = client.mailbox()
+                && clients.mailbox_due(&desk)
+                && let Err(e) = super::mailbox::read(store, &desk, mailbox, notify, now).await
+            {
+                tracing::warn!(desk = id, error = %e, "forwarding: reading the mailbox failed");
+                let message = format!("reading the mailbox: {e}");
+                db(store, move |s| s.note_desk_result(id, Some(&message), now)).await?;
+            }
+            continue;
+        };
+        let due = db(store, move |s| s.forwards_to_poll(id, now, POLL_BATCH)).await?;
+        if due.is_empty() {
+            continue;
+        }
         for forward in due {
-            if let Err(e) = poll_one(store, &rt, &forward, notify, now).await {
+            if let Err(e) = poll_one(store, rt, &forward, notify, now).await {
                 tracing::warn!(
                     desk = id,
                     ticket = forward.ticket_number,
@@ -110,9 +122,9 @@ pub(super) async fn poll_due(
     Ok(())
 }
 
-/// Why reading one ticket's history back failed.
+/// Why reading replies back failed.
 #[derive(Debug, thiserror::Error)]
-enum PollError {
+pub(super) enum PollError {
     #[error(transparent)]
     Desk(#[from] crate::desk::DeskError),
     #[error(transparent)]

@@ -243,6 +243,8 @@ fn add_desk(store: &dyn Store, url: &str) -> i64 {
             secret: DeskSecret("1-14-token".into()),
             queue: None,
             poll_secs: None,
+            options: Default::default(),
+            mailbox_secret: None,
         },
         now_utc(),
     )
@@ -280,6 +282,19 @@ fn message(store: &dyn Store, device: Uuid, ticket: &TicketRecord, body: &str) -
 }
 
 fn quiet(_: Uuid) {}
+
+/// Uploads a (tiny) PNG screenshot of ticket `t`.
+fn screenshot(store: &dyn Store, device: Uuid, t: &TicketRecord) -> StoreResult<i64> {
+    store.put_screenshot(
+        device,
+        &crate::store::NewScreenshot {
+            ticket_client_id: t.client_id,
+            content_type: "image/png",
+            bytes: b"\x89PNG\r\n\x1a\n",
+            uploaded_at: now_utc(),
+        },
+    )
+}
 
 #[tokio::test]
 async fn new_tickets_go_to_the_default_desk_and_older_ones_stay() -> R {
@@ -364,15 +379,7 @@ async fn a_ticket_reaches_rt_once_with_its_facts() -> R {
     let device = fixtures::enroll(store.as_ref(), None);
     add_desk(store.as_ref(), &url);
     let t = file(store.as_ref(), device, "Printer jams");
-    store.put_screenshot(
-        device,
-        &crate::store::NewScreenshot {
-            ticket_client_id: t.client_id,
-            content_type: "image/png",
-            bytes: b"\x89PNG\r\n\x1a\n",
-            uploaded_at: now_utc(),
-        },
-    )?;
+    screenshot(store.as_ref(), device, &t)?;
     let now = now_utc();
     let p = pass(&store, &quiet, now).await?;
     assert_eq!(p.delivered, 1);
@@ -616,3 +623,6 @@ fn backoff_doubles_to_a_cap_and_obeys_retry_after() {
         now + TimeDuration::seconds(120)
     );
 }
+
+mod email;
+mod osticket;

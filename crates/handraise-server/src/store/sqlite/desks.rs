@@ -15,7 +15,10 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 const DESK_COLS: &str = "d.id, d.kind, d.name, d.url, d.secret, d.queue, d.poll_secs, \
-     d.enabled, d.created_at, d.last_success_at, d.last_error, d.last_error_at";
+     d.enabled, d.created_at, d.last_success_at, d.last_error, d.last_error_at, d.options, \
+     d.mailbox_secret";
+/// How many columns [`DESK_COLS`] has.
+const DESK_COL_COUNT: usize = 14;
 
 fn desk_row(r: &Row<'_>) -> rusqlite::Result<DeskRecord> {
     let kind: String = r.get(1)?;
@@ -32,6 +35,11 @@ fn desk_row(r: &Row<'_>) -> rusqlite::Result<DeskRecord> {
         last_success_at: time_opt(r, 9)?,
         last_error: r.get(10)?,
         last_error_at: time_opt(r, 11)?,
+        options: {
+            let json: String = r.get(12)?;
+            serde_json::from_str(&json).map_err(|_| corrupt(format!("desk options {json:?}")))?
+        },
+        mailbox_secret: r.get::<_, Option<String>>(13)?.map(DeskSecret),
     })
 }
 
@@ -41,7 +49,8 @@ fn state_at(r: &Row<'_>, i: usize) -> rusqlite::Result<ForwardState> {
 }
 
 const FORWARD_COLS: &str = "f.ticket_number, f.desk_id, f.state, f.external_id, f.attempts, \
-     f.next_at, f.last_error, f.created_at, f.sent_at, f.last_seen, f.polled_at";
+     f.next_at, f.last_error, f.created_at, f.sent_at, f.last_seen, f.polled_at, f.in_flight, \
+     f.receipt_lost";
 
 fn forward_row(r: &Row<'_>) -> rusqlite::Result<ForwardRecord> {
     Ok(ForwardRecord {
@@ -56,6 +65,8 @@ fn forward_row(r: &Row<'_>) -> rusqlite::Result<ForwardRecord> {
         sent_at: time_opt(r, 8)?,
         last_seen: r.get(9)?,
         polled_at: time_opt(r, 10)?,
+        in_flight: r.get(11)?,
+        receipt_lost: r.get(12)?,
     })
 }
 
@@ -72,6 +83,27 @@ fn message_forward_row(r: &Row<'_>) -> rusqlite::Result<MessageForwardRecord> {
         next_at: time_at(r, 5)?,
         last_error: r.get(6)?,
     })
+}
+
+/// Inserts desk `d` (nothing else); its id.
+pub(super) fn insert_desk(conn: &Connection, d: &NewDesk) -> StoreResult<i64> {
+    exec(
+        conn,
+        "INSERT INTO desks (kind, name, url, secret, queue, poll_secs, created_at, \
+         options, mailbox_secret) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            d.kind.as_str(),
+            d.name,
+            d.url,
+            d.secret.0,
+            d.queue,
+            d.poll_secs,
+            ms(d.created_at),
+            serde_json::to_string(&d.options).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            d.mailbox_secret.as_ref().map(|s| s.0.as_str()),
+        ],
+    )?;
+    Ok(conn.last_insert_rowid())
 }
 
 fn desk_by_id(conn: &Connection, id: i64) -> StoreResult<Option<DeskRecord>> {
@@ -144,21 +176,7 @@ fn record_attempt(
 impl DeskStore for SqliteStore {
     fn add_desk(&self, d: &NewDesk) -> StoreResult<i64> {
         self.write(|tx| {
-            exec(
-                tx,
-                "INSERT INTO desks (kind, name, url, secret, queue, poll_secs, created_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    d.kind.as_str(),
-                    d.name,
-                    d.url,
-                    d.secret.0,
-                    d.queue,
-                    d.poll_secs,
-                    ms(d.created_at)
-                ],
-            )?;
-            let id = tx.last_insert_rowid();
+            let id = insert_desk(tx, d)?;
             exec(
                 tx,
                 "UPDATE desk_default SET desk_id = ?1 WHERE id = 1 AND chosen = 0 \
@@ -202,17 +220,23 @@ impl DeskStore for SqliteStore {
                      (SELECT count(*) FROM forwards f WHERE f.desk_id = d.id \
                         AND f.state = 'failed') + (SELECT count(*) FROM message_forwards mf \
                         JOIN forwards f ON f.ticket_number = mf.ticket_number \
-                        WHERE f.desk_id = d.id AND mf.state = 'failed') \
+                        WHERE f.desk_id = d.id AND mf.state = 'failed'), \
+                     (SELECT count(*) FROM forwards f WHERE f.desk_id = d.id \
+                        AND f.receipt_lost = 1), \
+                     (SELECT count(*) FROM desk_mail m WHERE m.desk_id = d.id \
+                        AND m.ticket_number IS NULL) \
                      FROM desks d ORDER BY d.id"
                 ),
                 [],
                 |r| {
                     Ok(DeskSummary {
                         desk: desk_row(r)?,
-                        is_default: r.get::<_, Option<bool>>(12)?.unwrap_or(false),
-                        queued: r.get(13)?,
-                        sent: r.get(14)?,
-                        failed: r.get(15)?,
+                        is_default: r.get::<_, Option<bool>>(DESK_COL_COUNT)?.unwrap_or(false),
+                        queued: r.get(DESK_COL_COUNT + 1)?,
+                        sent: r.get(DESK_COL_COUNT + 2)?,
+                        failed: r.get(DESK_COL_COUNT + 3)?,
+                        receipts_lost: r.get(DESK_COL_COUNT + 4)?,
+                        unmatched_mail: r.get(DESK_COL_COUNT + 5)?,
                     })
                 },
             )
@@ -438,7 +462,15 @@ impl DeskStore for SqliteStore {
     }
 
     fn hold_forward(&self, number: i64, until: OffsetDateTime) -> StoreResult<()> {
-        self.write(|tx| hold(tx, "forwards", "ticket_number", &number, until))
+        self.write(|tx| {
+            hold(tx, "forwards", "ticket_number", &number, until)?;
+            exec(
+                tx,
+                "UPDATE forwards SET in_flight = 1 WHERE ticket_number = ?1",
+                [number],
+            )?;
+            Ok(())
+        })
     }
 
     fn hold_message_forward(&self, message_id: Uuid, until: OffsetDateTime) -> StoreResult<()> {
@@ -452,7 +484,15 @@ impl DeskStore for SqliteStore {
         attempt: &Attempt,
         now: OffsetDateTime,
     ) -> StoreResult<()> {
-        self.write(|tx| record_attempt(tx, "forwards", "ticket_number", &number, attempt, now))
+        self.write(|tx| {
+            record_attempt(tx, "forwards", "ticket_number", &number, attempt, now)?;
+            exec(
+                tx,
+                "UPDATE forwards SET in_flight = 0 WHERE ticket_number = ?1",
+                [number],
+            )?;
+            Ok(())
+        })
     }
 
     fn record_message_forward_attempt(
@@ -525,6 +565,53 @@ impl DeskStore for SqliteStore {
                 params![desk_id, ms(now), limit as i64],
                 forward_row,
             )
+        })
+    }
+
+    fn flag_receipt_lost(&self, number: i64) -> StoreResult<()> {
+        self.write(|tx| {
+            changed(exec(
+                tx,
+                "UPDATE forwards SET receipt_lost = 1 WHERE ticket_number = ?1",
+                [number],
+            )?)
+        })
+    }
+
+    fn forward_by_client_id(&self, client_id: Uuid) -> StoreResult<Option<ForwardRecord>> {
+        self.read(|c| {
+            first(
+                c,
+                &format!(
+                    "SELECT {FORWARD_COLS} FROM forwards f \
+                     JOIN tickets t ON t.number = f.ticket_number WHERE t.client_id = ?1"
+                ),
+                [client_id.to_string()],
+                forward_row,
+            )
+        })
+    }
+
+    fn record_desk_mail(
+        &self,
+        desk_id: i64,
+        message_id: &str,
+        ticket: Option<(i64, &TicketChange)>,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        self.write(|tx| {
+            let new = exec(
+                tx,
+                "INSERT OR IGNORE INTO desk_mail (desk_id, message_id, ticket_number, received_at) \
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![desk_id, message_id, ticket.map(|(n, _)| n), ms(now)],
+            )? == 1;
+            if let (true, Some((_, change))) = (new, ticket)
+                && !change.is_empty()
+            {
+                apply(tx, change, now)?;
+            }
+            Ok(new)
         })
     }
 

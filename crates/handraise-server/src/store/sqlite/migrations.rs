@@ -360,6 +360,68 @@ CREATE TABLE desk_routes (
 ALTER TABLE users ADD COLUMN oidc_subject TEXT;
 CREATE UNIQUE INDEX users_oidc_subject ON users (oidc_subject) WHERE oidc_subject IS NOT NULL;
 "#,
+    // 11: the web report page: a device per district account, and its sessions.
+    r#"
+CREATE TABLE web_reporters (
+    subject TEXT PRIMARY KEY,
+    device_id TEXT NOT NULL UNIQUE REFERENCES devices(id),
+    email TEXT NOT NULL,
+    name TEXT,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE web_sessions (
+    token_hash TEXT PRIMARY KEY,
+    device_id TEXT NOT NULL REFERENCES devices(id),
+    csrf_token TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX web_sessions_expiry ON web_sessions (expires_at);
+"#,
+    // 12: webhook desks (notifiers: never a ticket's system of record), their
+    // cursors over tickets and teacher messages, and their outbox of signed
+    // events; an event's key is unique per webhook (the receiver's dedupe id).
+    r#"
+CREATE TABLE webhooks (
+    desk_id INTEGER PRIMARY KEY REFERENCES desks(id),
+    me_too_threshold INTEGER NOT NULL,
+    ticket_cursor INTEGER NOT NULL,
+    message_cursor INTEGER NOT NULL
+);
+CREATE TABLE webhook_events (
+    id INTEGER PRIMARY KEY,
+    desk_id INTEGER NOT NULL REFERENCES desks(id),
+    event_key TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    body TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_at INTEGER NOT NULL,
+    last_error TEXT,
+    created_at INTEGER NOT NULL,
+    sent_at INTEGER,
+    UNIQUE (desk_id, event_key)
+);
+CREATE INDEX webhook_events_due ON webhook_events(state, next_at);
+CREATE INDEX webhook_events_desk ON webhook_events(desk_id, state);
+"#,
+    // 13: desks of other kinds (email, osTicket): their options (JSON) and the
+    // password of the mailbox replies are read from; on a ticket's forward,
+    // whether a create is in flight and whether a create-only desk's receipt
+    // was lost; and the mail read from a desk's mailbox, once per Message-ID
+    // (a reply to no forwarded ticket is kept with no ticket, and counted).
+    r#"
+ALTER TABLE desks ADD COLUMN options TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE desks ADD COLUMN mailbox_secret TEXT;
+ALTER TABLE forwards ADD COLUMN in_flight INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE forwards ADD COLUMN receipt_lost INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE desk_mail (
+    desk_id INTEGER NOT NULL REFERENCES desks(id),
+    message_id TEXT NOT NULL,
+    ticket_number INTEGER REFERENCES tickets(number),
+    received_at INTEGER NOT NULL,
+    PRIMARY KEY (desk_id, message_id)
+) WITHOUT ROWID;
+"#,
 ];
 
 /// The schema version this binary knows: the number of migrations.

@@ -10,11 +10,13 @@ mod copies;
 mod desks;
 mod devices;
 mod gauges;
+mod hooks;
 mod kb;
 mod lists;
 mod migrations;
 mod rows;
 mod tickets;
+mod web;
 
 pub use migrations::MIGRATIONS;
 
