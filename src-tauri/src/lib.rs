@@ -373,6 +373,7 @@ fn run_tray(core: App) {
     let mode = WindowMode::from_env();
     #[cfg(unix)]
     let claimed = single::socket_path(core.agent().data_dir()).and_then(|p| single::claim(&p));
+    #[cfg(unix)]
     let mut listener = match claimed {
         Ok(single::Instance::First(listener)) => Some(listener),
         Ok(single::Instance::Handed) => return,

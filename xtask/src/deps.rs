@@ -54,6 +54,28 @@ const DEBCONF_PRESEED: &str = "postfix postfix/main_mailer_type select No config
 /// the packages (`clean_install.rs`).
 pub const SOAK_PACKAGES: &[&str] = &["debootstrap"];
 
+/// What running the Windows binaries under Wine needs: Wine (64-bit) and mingw, which builds
+/// the prefix's stand-in DLLs (`xtask/src/windows.rs`).
+pub const WINE_PACKAGES: &[&str] = &["gcc-mingw-w64-x86-64", "wine", "wine64"];
+
+/// What building for Windows needs on top of Wine's: Debian's Rust (its compiler builds the
+/// standard library for `x86_64-pc-windows-gnu` from `rust-web-src`, which rustup cannot fetch
+/// here), its clippy, and mingw's C++ compiler for the C parts.
+pub const WINDOWS_PACKAGES: &[&str] = &[
+    "gcc-mingw-w64-x86-64",
+    "g++-mingw-w64-x86-64",
+    "wine",
+    "wine64",
+    "rustc-web",
+    "cargo-web",
+    "rust-web-src",
+    "rust-web-clippy",
+];
+
+/// What `cargo xtask dist --windows` needs on top: NSIS for the installer, ImageMagick for
+/// checking the icon.
+pub const WINDOWS_DIST_PACKAGES: &[&str] = &["nsis", "imagemagick"];
+
 /// Node.js runs the UI build and the browser tests; a machine without it gets Debian's.
 pub fn ensure_node() -> Result<()> {
     let ok = Command::new("node")

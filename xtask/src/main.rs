@@ -8,6 +8,9 @@
 //!   clean-install` alone).
 //! - `cargo xtask run`: builds, starts a district server with a demo enrollment token on
 //!   127.0.0.1, enrolls a local agent against it, starts the tray app and prints what to try.
+//! - `cargo xtask dist [--windows]`: release builds and packages (`.deb`s; with `--windows`
+//!   the `.exe`s and the installer, `windows_dist.rs`). `cargo xtask wine-prefix DIR`: a Wine
+//!   prefix for the `.exe`s (`windows.rs`).
 //! - `cargo xtask codegen`: regenerates `ui/src/lib/bindings.ts` from the Rust IPC types and
 //!   the wire crate's choices, defaults and text limits.
 
@@ -20,6 +23,8 @@ mod fuzz;
 mod packaging;
 mod rtpeer;
 mod run;
+mod windows;
+mod windows_dist;
 
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
@@ -37,7 +42,14 @@ fn main() -> Result<()> {
         Some("fuzz") => fuzz::run(&root, &args[1..]),
         Some("codegen") => codegen(),
         Some("bench-app") => appbench::run(&root, &args[1..]),
+        Some("dist") if args.get(1).is_some_and(|a| a == "--windows") => {
+            windows_dist::dist(&root).map(|_| ())
+        }
         Some("dist") => dist(&root).map(|_| ()),
+        Some("wine-prefix") => match args.get(1) {
+            Some(dir) => windows::wine_prefix(&root, Path::new(dir)),
+            None => bail!("usage: cargo xtask wine-prefix DIR"),
+        },
         Some("clean-install") => clean_install::run(&root),
         Some("deps") => deps::ensure(&test_packages()),
         _ => {
@@ -51,6 +63,8 @@ fn main() -> Result<()> {
                  bench-app [--quick]  the tray app's memory, wake-ups and start-up into BENCHMARKS.md\n  \
                  fuzz [--soak] the server's fuzz targets (30 s each, 600 s with --soak)\n  \
                  dist          release binaries, the server's and the tray app's .debs (target/release/bundle/deb)\n  \
+                 dist --windows  the Windows .exes and the installer (target/x86_64-pc-windows-gnu/release)\n  \
+                 wine-prefix DIR  a Wine prefix with the test harness's stand-in DLLs, for the .exes\n  \
                  clean-install the .debs into a clean Debian 12 root (debootstrap), then enroll, report, sync (root; part of test --soak)\n  \
                  deps          install the system packages the tests need"
             );
@@ -223,7 +237,12 @@ pub(crate) fn dist(root: &Path) -> Result<(PathBuf, PathBuf)> {
 }
 
 pub(crate) fn test_packages() -> Vec<&'static str> {
-    [deps::BUILD_PACKAGES, deps::TEST_RUNTIME_PACKAGES].concat()
+    [
+        deps::BUILD_PACKAGES,
+        deps::TEST_RUNTIME_PACKAGES,
+        deps::WINDOWS_PACKAGES,
+    ]
+    .concat()
 }
 
 fn codegen() -> Result<()> {
@@ -399,6 +418,12 @@ fn test(root: &Path, args: &[String]) -> Result<()> {
             let _ = phases.run("stop Request Tracker", || rtpeer::stop(root));
         }
         tests?;
+        phases.run("windows: build agent, clippy -D warnings", || {
+            windows::build_linted(root, &["handraise-agent"]).map(|_| ())
+        })?;
+        phases.run("windows: agent under wine", || {
+            windows::test_under_wine(root, &bin_dir)
+        })?;
         phases.run("fuzz: 30 s per target (600 s with --soak)", || {
             let args: Vec<String> = if soak {
                 vec!["--soak".into()]

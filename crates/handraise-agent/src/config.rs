@@ -14,13 +14,16 @@
 //! - macOS also reads preferences (`/Library/Preferences/org.handraise.agent.plist`, then
 //!   `/Library/Managed Preferences/org.handraise.agent.plist` from an MDM profile) with the
 //!   same keys, as system-level layers over the system file (see [`managed`]).
+//! - Windows also reads Group Policy (`HKLM\SOFTWARE\Policies\HandRaise`) with the same
+//!   keys, a system-level layer over the system file whose policy values win (see [`registry`]).
 //!
 //! Keys: `server_url`, `enrollment_token`, `school`, `building`,
 //! `backoff_cap_secs`, `sync_interval_secs`, `data_dir`.
 
 pub mod managed;
+pub mod registry;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -81,7 +84,7 @@ pub struct Config {
 }
 
 /// What a district admin decides for every teacher (`[policy]` in the system file).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Policy {
     /// Whether the tray menu offers Quit.
@@ -173,11 +176,25 @@ impl Config {
     /// Loads the configuration of this process: real files, real environment, and `flags`.
     pub fn load(flags: ConfigLayer) -> Result<Self, ConfigError> {
         let env: HashMap<String, String> = std::env::vars().collect();
-        Self::load_from(&ConfigSources::platform(&env, flags))
+        // Group Policy (Windows); the override variable stands for every system-level source.
+        let registry = if env.contains_key(ENV_SYSTEM_CONFIG) {
+            None
+        } else {
+            registry::read()?
+        };
+        Self::load_with_registry(&ConfigSources::platform(&env, flags), registry.as_ref())
     }
 
     /// Loads from explicit sources (tests pass their own paths and environment).
     pub fn load_from(sources: &ConfigSources) -> Result<Self, ConfigError> {
+        Self::load_with_registry(sources, None)
+    }
+
+    /// Loads from explicit sources and the values of the Windows policy key (see [`registry`]).
+    pub fn load_with_registry(
+        sources: &ConfigSources,
+        registry: Option<&registry::PolicyKey>,
+    ) -> Result<Self, ConfigError> {
         let mut merged = ConfigLayer::default();
         if let Some(layer) = sources.system_file.as_deref().map(ConfigLayer::from_file) {
             merged.overlay(layer?.unwrap_or_default());
@@ -188,6 +205,9 @@ impl Config {
                 merged.overlay(prefs.layer);
                 plist_policy = prefs.policy.or(plist_policy);
             }
+        }
+        if let Some(key) = registry {
+            merged.overlay(key.layer()?);
         }
         if let Some(layer) = sources.user_file.as_deref().map(ConfigLayer::from_file) {
             merged.overlay(layer?.unwrap_or_default());
@@ -205,6 +225,9 @@ impl Config {
         }
         if let Some(policy) = plist_policy {
             config.policy = policy;
+        }
+        if let Some(key) = registry {
+            config.policy = key.apply_policy(&config.policy)?;
         }
         if let Some(domain) = config.policy.email_domain.take() {
             let checked =

@@ -19,6 +19,8 @@ pub enum ConfigError {
     InvalidUrl { url: String, reason: String },
     #[error("no data directory: set HANDRAISE_DATA_DIR or pass --data-dir")]
     NoDataDir,
+    #[error("Group Policy key {key} is not valid: {message}")]
+    Registry { key: String, message: String },
 }
 
 /// The local database or data directory failed.

@@ -15,6 +15,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
+#[cfg(windows)]
+mod windows;
+
 /// How thorough a snapshot is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Depth {
@@ -128,6 +131,8 @@ pub fn collect(depth: Depth, contact: &ContactFacts, now: OffsetDateTime) -> Dev
     s.displays = linux_displays(Path::new("/sys/class/drm"));
     s.printers = printers(depth);
     s.time_zone = time_zone();
+    #[cfg(windows)]
+    windows::fill(&mut s);
     s
 }
 

@@ -49,34 +49,21 @@ fn read_id(path: &Path) -> Option<String> {
     (!id.is_empty()).then(|| id.to_owned())
 }
 
-/// `MachineGuid` under `HKLM\SOFTWARE\Microsoft\Cryptography`, read with `reg.exe`.
+/// `MachineGuid` under `HKLM\SOFTWARE\Microsoft\Cryptography` (read through the registry
+/// API: no `reg.exe`, so the tray app opens no console window for it).
+#[cfg(windows)]
 fn windows_machine_guid() -> Option<String> {
-    let out = std::process::Command::new("reg")
-        .args([
-            "query",
-            r"HKLM\SOFTWARE\Microsoft\Cryptography",
-            "/v",
-            "MachineGuid",
-        ])
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| parse_reg_value(&String::from_utf8_lossy(&out.stdout)))
-        .flatten()
+    windows_registry::LOCAL_MACHINE
+        .open(r"SOFTWARE\Microsoft\Cryptography")
+        .and_then(|key| key.get_string("MachineGuid"))
+        .ok()
+        .map(|id| id.trim().to_owned())
+        .filter(|id| !id.is_empty())
 }
 
-/// The data of the `MachineGuid` line of `reg query` output
-/// (`    MachineGuid    REG_SZ    0f1e…`).
-fn parse_reg_value(out: &str) -> Option<String> {
-    out.lines()
-        .map(str::split_whitespace)
-        .find_map(
-            |mut words| match (words.next(), words.next(), words.next()) {
-                (Some("MachineGuid"), Some("REG_SZ"), Some(v)) => Some(v.to_owned()),
-                _ => None,
-            },
-        )
+#[cfg(not(windows))]
+fn windows_machine_guid() -> Option<String> {
+    None
 }
 
 #[cfg(test)]
@@ -101,16 +88,5 @@ mod tests {
         std::fs::write(&file, "0123abcd\nrest\n").expect("write");
         assert_eq!(read_id(&file).as_deref(), Some("0123abcd"));
         assert_eq!(read_id(&dir.path().join("missing")), None);
-    }
-
-    #[test]
-    fn windows_registry_output_is_parsed() {
-        let out = "\r\nHKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Cryptography\r\n    \
-                   MachineGuid    REG_SZ    6a1f0c3e-1d2b-4c5a-9e8f-0123456789ab\r\n\r\n";
-        assert_eq!(
-            parse_reg_value(out).as_deref(),
-            Some("6a1f0c3e-1d2b-4c5a-9e8f-0123456789ab")
-        );
-        assert_eq!(parse_reg_value("ERROR: not found"), None);
     }
 }

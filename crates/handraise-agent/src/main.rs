@@ -94,6 +94,9 @@ enum Command {
     },
     /// Run the sync scheduler until Ctrl-C or SIGTERM.
     Run,
+    /// The configuration in effect, as JSON: settings and the district policy from every
+    /// source (files, Group Policy, preferences), the enrollment token not shown.
+    Config,
     /// The offline knowledge base.
     Kb {
         #[command(subcommand)]
@@ -251,6 +254,20 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
                     }
                 }
             }
+            Ok(0)
+        }
+        Command::Config => {
+            let c = agent.config();
+            let shown = serde_json::json!({
+                "server_url": c.server_url,
+                "enrollment_token_set": c.enrollment_token.is_some(),
+                "school": c.school,
+                "building": c.building,
+                "data_dir": c.data_dir,
+                "sync_interval_secs": c.sync_interval_secs,
+                "policy": c.policy,
+            });
+            println!("{}", serde_json::to_string_pretty(&shown)?);
             Ok(0)
         }
         Command::Run => {

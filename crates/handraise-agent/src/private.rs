@@ -1,6 +1,8 @@
 //! The agent's files are the user's alone: the data directory is created 0700
-//! and the database and credentials are 0600 (on Unix; elsewhere the platform's
-//! defaults apply).
+//! and the database and credentials are 0600 (on Unix). On Windows a new data
+//! directory's inherited access is replaced by the user, SYSTEM and Administrators,
+//! inherited by every file inside (`icacls`); the default, under `%LOCALAPPDATA%`,
+//! is private to the user already.
 
 use std::fs::{DirBuilder, OpenOptions};
 use std::io;
@@ -15,27 +17,72 @@ pub fn create_dir(dir: &Path) -> io::Result<()> {
     if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)?;
     }
-    let mut builder = DirBuilder::new();
+    let builder = DirBuilder::new();
     #[cfg(unix)]
-    {
+    let builder = {
         use std::os::unix::fs::DirBuilderExt;
+        let mut builder = builder;
         builder.mode(0o700);
-    }
+        builder
+    };
     match builder.create(dir) {
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(()),
-        other => other,
+        Err(e) => Err(e),
+        Ok(()) => {
+            #[cfg(windows)]
+            if let Err(e) = windows_owner_only(dir) {
+                tracing::warn!(dir = %dir.display(), error = %e, "data directory keeps its inherited access");
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Windows: `dir`'s inherited access replaced by full control for the user, SYSTEM and
+/// Administrators, inherited by what is created inside.
+#[cfg(windows)]
+fn windows_owner_only(dir: &Path) -> io::Result<()> {
+    use std::os::windows::process::CommandExt;
+    const CREATE_NO_WINDOW: u32 = 0x0800_0000;
+    let user = match (std::env::var("USERDOMAIN"), std::env::var("USERNAME")) {
+        (Ok(d), Ok(u)) if !d.is_empty() && !u.is_empty() => format!("{d}\\{u}"),
+        (_, Ok(u)) if !u.is_empty() => u,
+        _ => return Err(io::Error::other("USERNAME is not set")),
+    };
+    let status = std::process::Command::new("icacls")
+        .arg(dir)
+        .args(["/inheritance:r", "/grant:r"])
+        .arg(format!("{user}:(OI)(CI)F"))
+        .args([
+            "/grant:r",
+            "*S-1-5-18:(OI)(CI)F",
+            "/grant:r",
+            "*S-1-5-32-544:(OI)(CI)F",
+            "/q",
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .creation_flags(CREATE_NO_WINDOW)
+        .status()?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(io::Error::other(format!("icacls exited with {status}")))
     }
 }
 
 /// Options that create a file readable and writable by the owner only.
 pub fn file_options() -> OpenOptions {
-    let mut opts = OpenOptions::new();
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
+        let mut opts = OpenOptions::new();
         opts.mode(0o600);
+        opts
     }
-    opts
+    #[cfg(not(unix))]
+    OpenOptions::new()
 }
 
 /// Makes sure `path` exists and is readable and writable by the owner only

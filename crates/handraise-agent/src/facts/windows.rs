@@ -1,0 +1,158 @@
+//! Windows facts, read from the registry where Windows keeps them (no WMI, no subprocess):
+//! the edition, release and build with its update revision, the maker and model from the
+//! firmware, the print queues, the time zone, the DNS servers and the default gateway.
+//! Each probe is optional like the others of [`super`].
+
+use handraise_wire::DeviceSnapshot;
+use windows_registry::{Key, LOCAL_MACHINE};
+
+const CURRENT_VERSION: &str = r"SOFTWARE\Microsoft\Windows NT\CurrentVersion";
+const BIOS: &str = r"HARDWARE\DESCRIPTION\System\BIOS";
+const PRINTERS: &str = r"SYSTEM\CurrentControlSet\Control\Print\Printers";
+const TIME_ZONE: &str = r"SYSTEM\CurrentControlSet\Control\TimeZoneInformation";
+const TCPIP_INTERFACES: &str = r"SYSTEM\CurrentControlSet\Services\Tcpip\Parameters\Interfaces";
+
+fn string(key: &Key, name: &str) -> Option<String> {
+    key.get_string(name)
+        .ok()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty() && !super::is_placeholder(s))
+}
+
+/// Fills what Windows knows better than the portable probes.
+pub fn fill(s: &mut DeviceSnapshot) {
+    if let Ok(key) = LOCAL_MACHINE.open(CURRENT_VERSION) {
+        let build = string(&key, "CurrentBuild");
+        let ubr = key.get_u32("UBR").ok();
+        if let Some(build) = &build {
+            // Windows 11 still says "Windows 10" in ProductName; the build tells them apart.
+            let product = string(&key, "ProductName").map(|p| windows_11_name(&p, build));
+            let release = string(&key, "DisplayVersion").or_else(|| string(&key, "ReleaseId"));
+            s.os_version = Some(os_version(
+                product.as_deref(),
+                release.as_deref(),
+                build,
+                ubr,
+            ));
+            // "10.0" from Windows 10 on; older releases only have the string.
+            let version = match (
+                key.get_u32("CurrentMajorVersionNumber"),
+                key.get_u32("CurrentMinorVersionNumber"),
+            ) {
+                (Ok(major), Ok(minor)) => format!("{major}.{minor}"),
+                _ => string(&key, "CurrentVersion").unwrap_or_else(|| "10.0".into()),
+            };
+            s.kernel = Some(match ubr {
+                Some(u) => format!("{version}.{build}.{u}"),
+                None => format!("{version}.{build}"),
+            });
+        }
+    }
+    if let Ok(key) = LOCAL_MACHINE.open(BIOS) {
+        s.manufacturer = string(&key, "SystemManufacturer").or(s.manufacturer.take());
+        s.model = string(&key, "SystemProductName").or(s.model.take());
+    }
+    if let Ok(key) = LOCAL_MACHINE.open(PRINTERS)
+        && let Ok(names) = key.keys()
+    {
+        let mut names: Vec<String> = names.collect();
+        names.sort();
+        s.printers = names;
+    }
+    if let Ok(key) = LOCAL_MACHINE.open(TIME_ZONE) {
+        s.time_zone = string(&key, "TimeZoneKeyName").or(s.time_zone.take());
+    }
+    let (dns, gateway) = tcpip();
+    if !dns.is_empty() {
+        s.dns_servers = dns;
+    }
+    s.default_gateway = gateway.or(s.default_gateway.take());
+}
+
+/// "Windows 10 Pro" on build 22000 or later is Windows 11.
+fn windows_11_name(product: &str, build: &str) -> String {
+    match build.parse::<u32>() {
+        Ok(b) if b >= 22000 && product.starts_with("Windows 10") => {
+            product.replacen("Windows 10", "Windows 11", 1)
+        }
+        _ => product.to_owned(),
+    }
+}
+
+/// "Windows 11 Pro 23H2 (build 22631.3007)".
+fn os_version(
+    product: Option<&str>,
+    release: Option<&str>,
+    build: &str,
+    ubr: Option<u32>,
+) -> String {
+    let mut out = String::from(product.unwrap_or("Windows"));
+    if let Some(r) = release {
+        out.push(' ');
+        out.push_str(r);
+    }
+    out.push_str(&format!(" (build {build}"));
+    if let Some(u) = ubr {
+        out.push_str(&format!(".{u}"));
+    }
+    out.push(')');
+    out
+}
+
+/// DNS servers and the default gateway of the interfaces, static first, else from DHCP.
+fn tcpip() -> (Vec<String>, Option<String>) {
+    let mut dns: Vec<String> = Vec::new();
+    let mut gateway = None;
+    let Ok(root) = LOCAL_MACHINE.open(TCPIP_INTERFACES) else {
+        return (dns, gateway);
+    };
+    let Ok(ids) = root.keys() else {
+        return (dns, gateway);
+    };
+    for id in ids {
+        let Ok(key) = root.open(&id) else { continue };
+        let servers = string(&key, "NameServer").or_else(|| string(&key, "DhcpNameServer"));
+        for addr in servers.iter().flat_map(|s| split_list(s)) {
+            if !dns.contains(&addr) {
+                dns.push(addr);
+            }
+        }
+        if gateway.is_none() {
+            gateway = key
+                .get_multi_string("DefaultGateway")
+                .ok()
+                .and_then(|v| v.into_iter().find(|g| !g.is_empty()))
+                .or_else(|| {
+                    key.get_multi_string("DhcpDefaultGateway")
+                        .ok()
+                        .and_then(|v| v.into_iter().find(|g| !g.is_empty()))
+                });
+        }
+    }
+    (dns, gateway)
+}
+
+/// "10.0.0.1 10.0.0.2" or "10.0.0.1,10.0.0.2" → the addresses.
+fn split_list(s: &str) -> Vec<String> {
+    s.split([' ', ','])
+        .map(str::trim)
+        .filter(|a| a.parse::<std::net::IpAddr>().is_ok())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_lists() {
+        assert_eq!(windows_11_name("Windows 10 Pro", "22631"), "Windows 11 Pro");
+        assert_eq!(windows_11_name("Windows 10 Pro", "19045"), "Windows 10 Pro");
+        assert_eq!(
+            os_version(Some("Windows 11 Pro"), Some("23H2"), "22631", Some(3007)),
+            "Windows 11 Pro 23H2 (build 22631.3007)"
+        );
+        assert_eq!(split_list("10.0.0.1 10.0.0.2,x"), ["10.0.0.1", "10.0.0.2"]);
+    }
+}
