@@ -250,8 +250,8 @@ pub struct IncomingMail {
     /// The sender's name, else address.
     pub from: String,
     pub from_address: String,
-    /// An auto-reply (Auto-Submitted other than `no`, X-Autoreply,
-    /// X-Autorespond, Precedence bulk/junk/list/auto_reply).
+    /// An auto-reply (`Auto-Submitted: auto-replied`, X-Autoreply,
+    /// X-Autorespond, Precedence junk/auto_reply).
     pub automatic: bool,
     /// A bounce: a delivery report (`multipart/report`) or from MAILER-DAEMON.
     pub bounce: bool,
@@ -277,10 +277,15 @@ pub fn parse(raw: &[u8]) -> Option<IncomingMail> {
     };
     let auto_submitted = header_text("Auto-Submitted");
     let precedence = header_text("Precedence");
-    let automatic = (!auto_submitted.is_empty() && auto_submitted != "no")
+    // An answer made by a machine in reply to our mail: an out-of-office, a
+    // desk's "we got your request". Not `Auto-Submitted: auto-generated` or
+    // `Precedence: bulk`: desks send a technician's own reply to the
+    // requester with those (RT's default precedence is bulk), and it must
+    // reach the teacher.
+    let automatic = auto_submitted.starts_with("auto-replied")
         || m.header_raw("X-Autoreply").is_some()
         || m.header_raw("X-Autorespond").is_some()
-        || matches!(precedence.as_str(), "bulk" | "junk" | "list" | "auto_reply");
+        || matches!(precedence.as_str(), "junk" | "auto_reply");
     let (from, from_address) = m
         .from()
         .and_then(|a| a.first())
@@ -368,8 +373,12 @@ mod tests {
         let auto = b"From: desk@desk.test\r\nAuto-Submitted: auto-replied\r\n\
             Subject: Out of office\r\n\r\nAway.\r\n";
         assert!(parse(auto).expect("mail").automatic);
-        let bulk = b"From: desk@desk.test\r\nPrecedence: bulk\r\nSubject: x\r\n\r\nx\r\n";
-        assert!(parse(bulk).expect("mail").automatic);
+        let vacation = b"From: desk@desk.test\r\nPrecedence: auto_reply\r\nSubject: x\r\n\r\nx\r\n";
+        assert!(parse(vacation).expect("mail").automatic);
+        // A desk's notification of a technician's reply is not an auto-reply.
+        let notice = b"From: desk@desk.test\r\nAuto-Submitted: auto-generated\r\n\
+            Precedence: bulk\r\nSubject: x\r\n\r\nx\r\n";
+        assert!(!parse(notice).expect("mail").automatic);
         let human = b"From: desk@desk.test\r\nAuto-Submitted: no\r\nSubject: x\r\n\r\nx\r\n";
         assert!(!parse(human).expect("mail").automatic);
         let bounce = b"From: MAILER-DAEMON@mx.test\r\nSubject: Undelivered\r\n\r\nx\r\n";
