@@ -8,7 +8,8 @@
 //!   desk's `sent` count has grown by one. The server holds a new ticket
 //!   back for its screenshot grace (3 s, `SCREENSHOT_GRACE`) before
 //!   forwarding it, so the figure includes that wait; it is reported both
-//!   ways.
+//!   ways. Tickets are posted at phases spread over the worker's one-second
+//!   idle tick, as reports arrive at any moment.
 //! - **Drain**: a burst of tickets queued for the desk, the desk disabled
 //!   straight after (the worker leaves a disabled desk's queue alone) until
 //!   every forward is past its grace, then enabled: the time from enabling
@@ -149,6 +150,12 @@ pub async fn run(a: Args) -> Result<()> {
         let mut less_grace = Samples::default();
         let secret = secrets.first().context("no enrolled agent")?;
         for i in 0..a.latency {
+            // The worker looks for due work once a second while idle; posting
+            // right after the previous forward was seen would lock every
+            // ticket to the same phase of that second. Phases spread evenly
+            // (golden-ratio steps) make the wait for the next pass fair.
+            let phase = (i as f64 * 0.618_034).fract();
+            tokio::time::sleep(Duration::from_secs_f64(phase)).await;
             let before = desk.counts().await?;
             let body = serde_json::to_vec(&ticket(snap.as_ref().as_ref(), i))?;
             let t = Instant::now();

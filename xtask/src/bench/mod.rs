@@ -4,7 +4,7 @@
 //! Tracker 5 under the same ticket-creation load, the criterion micro-benchmarks,
 //! and `BENCHMARKS.md` rewritten with the figures, the machine and the command.
 //!
-//! `cargo xtask bench --forwarding [--quick]` instead measures forwarding to help desks
+//! `cargo xtask bench --forwarding [--quick] [--rt-drain N]` instead measures forwarding to help desks
 //! ([`forwarding`]) into its own section.
 //!
 //! Only 127.0.0.x addresses are used. Every wait is bounded in time; every child
@@ -31,6 +31,8 @@ struct Opts {
     connections: Option<usize>,
     /// Only the forwarding benchmarks (`--forwarding`).
     forwarding: bool,
+    /// Forwards drained into Request Tracker (`--rt-drain N`, with `--forwarding`).
+    rt_drain: Option<usize>,
     out: PathBuf,
     /// Installs and starts Request Tracker, printing `RT_URL=` and `RT_TOKEN=`:
     /// `HANDRAISE_RT_START`, else the repository's `tests/peers/rt/start-rt.sh`.
@@ -45,6 +47,7 @@ impl Opts {
             criterion: true,
             connections: None,
             forwarding: false,
+            rt_drain: None,
             out: root.join("BENCHMARKS.md"),
             rt_script: crate::rtpeer::start_script(root),
         };
@@ -56,12 +59,13 @@ impl Opts {
                 "--no-rt" => o.rt = Some(false),
                 "--no-criterion" => o.criterion = false,
                 "--forwarding" => o.forwarding = true,
+                "--rt-drain" => o.rt_drain = Some(it.next().context("--rt-drain N")?.parse()?),
                 "--connections" => {
                     o.connections = Some(it.next().context("--connections N")?.parse()?);
                 }
                 "--out" => o.out = PathBuf::from(it.next().context("--out FILE")?),
                 other => bail!(
-                    "unknown option {other}; usage: cargo xtask bench [--quick] [--rt|--no-rt] [--no-criterion] [--connections N] [--forwarding] [--out FILE]"
+                    "unknown option {other}; usage: cargo xtask bench [--quick] [--rt|--no-rt] [--no-criterion] [--connections N] [--forwarding [--rt-drain N]] [--out FILE]"
                 ),
             }
         }
