@@ -59,7 +59,7 @@ fn main() -> Result<()> {
                  run           build, start a demo district server, enroll a local agent, start the tray app\n  \
                  test [--soak] install what the tests need, then fmt, clippy and every test\n  \
                  codegen       regenerate ui/src/lib/bindings.ts (IPC types, choices, limits)\n  \
-                 bench         server, agent and Request Tracker benchmarks into BENCHMARKS.md\n  \
+                 bench [--forwarding]  server, agent and Request Tracker benchmarks (or forwarding to desks) into BENCHMARKS.md\n  \
                  bench-app [--quick]  the tray app's memory, wake-ups and start-up into BENCHMARKS.md\n  \
                  fuzz [--soak] the server's fuzz targets (30 s each, 600 s with --soak)\n  \
                  dist          release binaries, the server's and the tray app's .debs (target/release/bundle/deb)\n  \

@@ -13,10 +13,13 @@
 //! - `agent`: the agent core: report-to-durable latency, snapshot times, and
 //!   draining a queue of tickets to the server.
 //! - `rt`: the same ticket creation against Request Tracker's REST2 API.
+//! - `forward`: forwarding to a help desk through the real server: report to
+//!   desk ticket latency, and the drain of a queue of forwards.
 //! - `slow`: hundreds of slow clients (headers or a body a byte at a time, or
 //!   nothing at all) held against the server while one normal agent works.
 
 mod agent;
+mod forward;
 mod intake;
 mod longpoll;
 mod rt;
@@ -43,6 +46,8 @@ enum Command {
     Agent(agent::Args),
     /// Ticket creation against Request Tracker REST2.
     Rt(rt::Args),
+    /// Forwarding to a help desk: report-to-desk latency and queue drain.
+    Forward(forward::Args),
     /// Slow clients held against the server while a normal agent works.
     Slow(slow::Args),
 }
@@ -58,6 +63,7 @@ fn main() -> Result<()> {
             Command::Longpoll(a) => longpoll::run(a).await,
             Command::Agent(a) => agent::run(a).await,
             Command::Rt(a) => rt::run(a).await,
+            Command::Forward(a) => forward::run(a).await,
             Command::Slow(a) => slow::run(a).await,
         }
     })

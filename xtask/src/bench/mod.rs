@@ -4,10 +4,14 @@
 //! Tracker 5 under the same ticket-creation load, the criterion micro-benchmarks,
 //! and `BENCHMARKS.md` rewritten with the figures, the machine and the command.
 //!
+//! `cargo xtask bench --forwarding [--quick] [--rt-drain N]` instead measures forwarding to help desks
+//! ([`forwarding`]) into its own section.
+//!
 //! Only 127.0.0.x addresses are used. Every wait is bounded in time; every child
 //! process is ours and is ended by its id.
 
 mod compare;
+mod forwarding;
 mod results;
 mod server;
 
@@ -25,6 +29,10 @@ struct Opts {
     rt: Option<bool>,
     criterion: bool,
     connections: Option<usize>,
+    /// Only the forwarding benchmarks (`--forwarding`).
+    forwarding: bool,
+    /// Forwards drained into Request Tracker (`--rt-drain N`, with `--forwarding`).
+    rt_drain: Option<usize>,
     out: PathBuf,
     /// Installs and starts Request Tracker, printing `RT_URL=` and `RT_TOKEN=`:
     /// `HANDRAISE_RT_START`, else the repository's `tests/peers/rt/start-rt.sh`.
@@ -38,6 +46,8 @@ impl Opts {
             rt: None,
             criterion: true,
             connections: None,
+            forwarding: false,
+            rt_drain: None,
             out: root.join("BENCHMARKS.md"),
             rt_script: crate::rtpeer::start_script(root),
         };
@@ -48,12 +58,14 @@ impl Opts {
                 "--rt" => o.rt = Some(true),
                 "--no-rt" => o.rt = Some(false),
                 "--no-criterion" => o.criterion = false,
+                "--forwarding" => o.forwarding = true,
+                "--rt-drain" => o.rt_drain = Some(it.next().context("--rt-drain N")?.parse()?),
                 "--connections" => {
                     o.connections = Some(it.next().context("--connections N")?.parse()?);
                 }
                 "--out" => o.out = PathBuf::from(it.next().context("--out FILE")?),
                 other => bail!(
-                    "unknown option {other}; usage: cargo xtask bench [--quick] [--rt|--no-rt] [--no-criterion] [--connections N] [--out FILE]"
+                    "unknown option {other}; usage: cargo xtask bench [--quick] [--rt|--no-rt] [--no-criterion] [--connections N] [--forwarding [--rt-drain N]] [--out FILE]"
                 ),
             }
         }
@@ -140,14 +152,18 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
         .unwrap_or_default();
-    cargo_build(
-        true,
-        &["handraise-server", "handraise-bench", "handraise-agent"],
-        &[],
-    )?;
+    let packages: &[&str] = if o.forwarding {
+        &["handraise-server", "handraise-bench"]
+    } else {
+        &["handraise-server", "handraise-bench", "handraise-agent"]
+    };
+    cargo_build(true, packages, &[])?;
     let bin = root.join("target/release");
     let server_bin = bin.join("handraise-server");
     let bench_bin = bin.join("handraise-bench");
+    if o.forwarding {
+        return forwarding::run(&o, &command, &date, &server_bin, &bench_bin);
+    }
     let mut report = Report {
         sections: Vec::new(),
         raw: Vec::new(),
