@@ -9,8 +9,11 @@ use serde::Serialize;
 use std::path::Path;
 use std::time::Duration;
 
-/// Free space below this fails the disk check; below [`DISK_WARN_PERCENT`] it warns.
+/// Free space below this fails the disk check; below [`DISK_WARN_PERCENT`] it warns
+/// (measured on Unix only, where `statvfs` tells).
+#[cfg(unix)]
 const DISK_FAIL_BYTES: u64 = 512 * 1024 * 1024;
+#[cfg(unix)]
 const DISK_WARN_PERCENT: u64 = 10;
 /// A certificate expiring within this warns; an expired one fails.
 const CERT_WARN: Duration = Duration::from_secs(14 * 24 * 3600);
