@@ -418,9 +418,10 @@ fn test(root: &Path, args: &[String]) -> Result<()> {
             let _ = phases.run("stop Request Tracker", || rtpeer::stop(root));
         }
         tests?;
-        phases.run("windows: build agent, clippy -D warnings", || {
-            windows::build_linted(root, &["handraise-agent"]).map(|_| ())
-        })?;
+        phases.run(
+            "windows: build agent and server, clippy -D warnings",
+            || windows::build_linted(root, &["handraise-agent", "handraise-server"]).map(|_| ()),
+        )?;
         phases.run("windows: agent under wine", || {
             windows::test_under_wine(root, &bin_dir)
         })?;
