@@ -163,6 +163,17 @@ running_pid() {
     echo "$pid"
 }
 
+# Whether the process started last is still alive (not gone, not a zombie).
+# Right after the fork its command line is still this script's, so it is not
+# asked to be rt-server yet: that would read a server still starting as exited.
+launched_alive() {
+    local pid state
+    pid="$(<"$PID_FILE")"
+    [[ "$pid" =~ ^[0-9]+$ && -r "/proc/$pid/stat" ]] || return 1
+    state="$(cut -d' ' -f3 <"/proc/$pid/stat" 2>/dev/null)" || return 1
+    [[ -n "$state" && "$state" != Z ]]
+}
+
 answers() {
     local code
     code="$(curl -s -o /dev/null -m 10 -w '%{http_code}' "$URL/REST/2.0/" || true)"
@@ -196,7 +207,7 @@ wait_until_up() {
     local try
     for ((try = 1; try <= RT_WAIT_TRIES; try++)); do
         answers && { log "up after ${try} poll(s)"; return 0; }
-        running_pid >/dev/null || { tail -n 30 "$LOG_FILE" >&2; die "the server exited"; }
+        launched_alive || { tail -n 30 "$LOG_FILE" >&2; die "the server exited"; }
         sleep 1
     done
     tail -n 30 "$LOG_FILE" >&2
