@@ -23,8 +23,10 @@ pub const BUILD_PACKAGES: &[&str] = &[
 /// What running the tests needs on top: a virtual display with a window manager and a tray
 /// host, a session bus, WebKit's WebDriver, Chromium for browser tests, screenshots,
 /// Prometheus to scrape the server's metrics, `systemd-analyze` to verify the server's unit,
-/// and Postfix and Dovecot (IMAP, LMTP) for the mail desks' tests, which start their own
-/// instances on loopback (`handraise_testkit::mail`).
+/// Postfix and Dovecot (IMAP, LMTP) for the mail desks' tests, which start their own
+/// instances on loopback (`handraise_testkit::mail`), PostgreSQL for the test phases on it
+/// (a throwaway cluster, `handraise_testkit::postgres`; the package's own cluster and service
+/// are not used) and HAProxy in front of several server nodes (`handraise_testkit::haproxy`).
 pub const TEST_RUNTIME_PACKAGES: &[&str] = &[
     "xvfb",
     "xauth",
@@ -44,6 +46,8 @@ pub const TEST_RUNTIME_PACKAGES: &[&str] = &[
     "dovecot-core",
     "dovecot-imapd",
     "dovecot-lmtpd",
+    "postgresql",
+    "haproxy",
 ];
 
 /// Answers given to debconf before installing: Postfix unconfigured (the tests run their

@@ -3,7 +3,8 @@
 //! - `cargo xtask test [--soak]`: installs what the tests need, then runs the format check,
 //!   clippy and every test (the generated UI bindings checked among them), printing the time
 //!   of each phase; Request Tracker is started for the forwarding tests (which then fail
-//!   without it) and stopped after. This is what CI runs. `--soak` adds the long loops, long
+//!   without it) and stopped after; the server's tests and the end-to-end suite run again on
+//!   a throwaway PostgreSQL cluster. This is what CI runs. `--soak` adds the long loops, long
 //!   fuzzing and the packages installed into a clean Debian 12 root (`cargo xtask
 //!   clean-install` alone).
 //! - `cargo xtask run`: builds, starts a district server with a demo enrollment token on
@@ -11,6 +12,8 @@
 //! - `cargo xtask dist [--windows]`: release builds and packages (`.deb`s; with `--windows`
 //!   the `.exe`s and the installer, `windows_dist.rs`). `cargo xtask wine-prefix DIR`: a Wine
 //!   prefix for the `.exe`s (`windows.rs`).
+//! - `cargo xtask postgres`: a throwaway PostgreSQL cluster, its admin URL printed (for
+//!   `HANDRAISE_TEST_POSTGRES`), until Ctrl-C.
 //! - `cargo xtask codegen`: regenerates `ui/src/lib/bindings.ts` from the Rust IPC types and
 //!   the wire crate's choices, defaults and text limits.
 
@@ -52,6 +55,7 @@ fn main() -> Result<()> {
         },
         Some("clean-install") => clean_install::run(&root),
         Some("deps") => deps::ensure(&test_packages()),
+        Some("postgres") => postgres(),
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\n\
@@ -66,7 +70,8 @@ fn main() -> Result<()> {
                  dist --windows  the Windows .exes and the installer (target/x86_64-pc-windows-gnu/release)\n  \
                  wine-prefix DIR  a Wine prefix with the test harness's stand-in DLLs, for the .exes\n  \
                  clean-install the .debs into a clean Debian 12 root (debootstrap), then enroll, report, sync (root; part of test --soak)\n  \
-                 deps          install the system packages the tests need"
+                 deps          install the system packages the tests need\n  \
+                 postgres      a throwaway PostgreSQL cluster for the tests (HANDRAISE_TEST_POSTGRES), until Ctrl-C"
             );
             bail!("unknown or missing command")
         }
@@ -350,6 +355,55 @@ pub(crate) fn build_app_with_ui(release: bool) -> Result<()> {
 /// which needs no Tauri.
 const TEST_FEATURES: &[&str] = &["--features", "handraise-agent/ts"];
 
+/// The server's tests and the end-to-end suite again on PostgreSQL: one throwaway cluster for
+/// the run (`handraise_testkit::postgres`), its admin URL in `HANDRAISE_TEST_POSTGRES`, from
+/// which every test makes a fresh database. The workspace's run before them is on SQLite.
+fn postgres_tests(phases: &mut Phases, cargo_test: &dyn Fn(&[&str]) -> Command) -> Result<()> {
+    use handraise_testkit::postgres::{PgCluster, TEST_POSTGRES_ENV};
+    let cluster = phases.run_value("start PostgreSQL", PgCluster::start)?;
+    let admin = cluster.admin_url();
+    eprintln!("PostgreSQL for the tests: {TEST_POSTGRES_ENV}={admin}");
+    phases.run("server tests on PostgreSQL", || {
+        run_cmd(cargo_test(&["-p", "handraise-server"]).env(TEST_POSTGRES_ENV, &admin))
+    })?;
+    phases.run("end-to-end tests on PostgreSQL", || {
+        run_cmd(
+            cargo_test(&["-p", "handraise-e2e", "--test", "e2e"]).env(TEST_POSTGRES_ENV, &admin),
+        )
+    })?;
+    phases.run("stop PostgreSQL", || {
+        drop(cluster);
+        Ok(())
+    })
+}
+
+/// `cargo xtask postgres`: a throwaway PostgreSQL cluster (as the tests' phases start one),
+/// its admin URL printed, until Ctrl-C; then stopped and removed.
+fn postgres() -> Result<()> {
+    use handraise_testkit::postgres::{PgCluster, TEST_POSTGRES_ENV};
+    use nix::sys::signal::{SigSet, Signal};
+    let cluster = PgCluster::start()?;
+    // Ctrl-C and SIGTERM are taken here (blocked, then awaited), so the cluster is stopped.
+    let mut stop = SigSet::empty();
+    stop.add(Signal::SIGINT);
+    stop.add(Signal::SIGTERM);
+    stop.thread_block()?;
+    let admin = cluster.admin_url();
+    println!(
+        "PostgreSQL on 127.0.0.1:{port} (a throwaway cluster; stopped and removed at Ctrl-C)\n\
+         admin URL: {admin}\n\n\
+         Try:\n  \
+         {TEST_POSTGRES_ENV}={admin} cargo test -p handraise-server\n  \
+         {TEST_POSTGRES_ENV}={admin} cargo test -p handraise-e2e --test e2e nodes\n\n\
+         Press Ctrl-C to stop.",
+        port = cluster.port()
+    );
+    let signal = stop.wait()?;
+    eprintln!("{signal}: stopping PostgreSQL");
+    drop(cluster);
+    Ok(())
+}
+
 fn test(root: &Path, args: &[String]) -> Result<()> {
     let soak = args.iter().any(|a| a == "--soak");
     let bin_dir = root.join("target/debug");
@@ -398,9 +452,12 @@ fn test(root: &Path, args: &[String]) -> Result<()> {
         if let Err(e) = &rt {
             eprintln!("Request Tracker did not start ({e:#}): the forwarding tests will fail");
         }
-        let tests = phases.run("rust tests", || {
+        // `cargo test ARGS` with what every test run needs: the binaries, the peers required,
+        // Request Tracker, the soak switch.
+        let cargo_test = |args: &[&str]| {
             let mut cmd = cargo();
-            cmd.args(["test", "--workspace"])
+            cmd.arg("test")
+                .args(args)
                 .args(TEST_FEATURES)
                 .env("HANDRAISE_BIN_DIR", &bin_dir)
                 .env(handraise_testkit::REQUIRE_PEERS_ENV, "1")
@@ -412,12 +469,18 @@ fn test(root: &Path, args: &[String]) -> Result<()> {
             if soak {
                 cmd.env("HANDRAISE_SOAK", "1");
             }
-            run_cmd(&mut cmd)
-        });
+            cmd
+        };
+        let tests = phases.run("rust tests", || run_cmd(&mut cargo_test(&["--workspace"])));
+        let on_postgres = match &tests {
+            Ok(()) => postgres_tests(&mut phases, &cargo_test),
+            Err(_) => Ok(()),
+        };
         if rt.is_ok() {
             let _ = phases.run("stop Request Tracker", || rtpeer::stop(root));
         }
         tests?;
+        on_postgres?;
         phases.run(
             "windows: build agent and server, clippy -D warnings",
             || windows::build_linted(root, &["handraise-agent", "handraise-server"]).map(|_| ()),

@@ -9,15 +9,22 @@
 //! - [`router`] (feature `router`): the real router over an in-memory store, driven in
 //!   process, with enrolled devices, tickets and technician tokens. Used by the server's
 //!   handler and property tests and by the fuzz targets.
+//! - [`postgres`] (feature `postgres`): a throwaway PostgreSQL cluster from Debian's packages,
+//!   and fresh databases on the server named by `HANDRAISE_TEST_POSTGRES`, which the tests
+//!   (and [`Launch`]) then use instead of SQLite.
+//! - [`haproxy`]: Debian's HAProxy in front of several server nodes on loopback.
 //!
 //! Never a dependency of the server or agent libraries: only of tests, xtask and fuzz targets.
 
+pub mod haproxy;
 #[cfg(feature = "http")]
 pub mod http;
 #[cfg(unix)]
 pub mod mail;
 #[cfg(feature = "osticket")]
 pub mod osticket;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod process;
 #[cfg(feature = "router")]
 pub mod router;
@@ -73,4 +80,50 @@ pub fn wait_until(
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
+}
+
+/// Runs a peer program's command to completion (at most `within`). Its output goes to `log`:
+/// a daemon it leaves behind keeps inherited pipes open, so they are never read.
+pub(crate) fn run_logged(
+    cmd: &mut std::process::Command,
+    log: &std::path::Path,
+    within: std::time::Duration,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let out = std::fs::File::create(log)?;
+    let mut child = cmd
+        .stdin(std::process::Stdio::null())
+        .stdout(out.try_clone()?)
+        .stderr(out)
+        .spawn()
+        .with_context(|| format!("running {cmd:?}"))?;
+    let end = std::time::Instant::now() + within;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            if !status.success() {
+                anyhow::bail!(
+                    "{cmd:?} failed ({status}): {}",
+                    std::fs::read_to_string(log).unwrap_or_default()
+                );
+            }
+            return Ok(());
+        }
+        if std::time::Instant::now() > end {
+            let _ = child.kill();
+            anyhow::bail!("{cmd:?} did not finish within {within:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// The user id (`flag` `-u`) or group id (`-g`) of the system user `user`.
+pub(crate) fn user_id(user: &str, flag: &str) -> anyhow::Result<u32> {
+    use anyhow::Context;
+    let out = std::process::Command::new("id")
+        .args([flag, user])
+        .output()?;
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .with_context(|| format!("no user {user}"))
 }

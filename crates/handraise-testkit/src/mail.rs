@@ -82,7 +82,7 @@ impl MailPeer {
             std::fs::create_dir_all(d.join(sub))?;
         }
         chown(d.join("mail"), Some(MAIL_UID), Some(MAIL_UID))?;
-        let postfix_uid = uid_of("postfix")?;
+        let postfix_uid = crate::user_id("postfix", "-u")?;
         chown(d.join("pf/data"), Some(postfix_uid), None)?;
         let lmtp_port = crate::free_port()?;
         let dd = d.display();
@@ -128,16 +128,18 @@ impl MailPeer {
             ),
         )?;
         std::fs::write(d.join("pf/master.cf"), master_cf(self.smtp_port))?;
-        run(
+        crate::run_logged(
             Command::new(DOVECOT).arg("-c").arg(d.join("dovecot.conf")),
             &d.join("dovecot.start.log"),
+            Duration::from_secs(60),
         )?;
-        run(
+        crate::run_logged(
             Command::new(POSTFIX)
                 .arg("-c")
                 .arg(d.join("pf"))
                 .arg("start"),
             &d.join("pf/start.log"),
+            Duration::from_secs(60),
         )?;
         for port in [self.smtp_port, self.imap_port] {
             crate::wait_until(
@@ -242,58 +244,23 @@ impl MailPeer {
 impl Drop for MailPeer {
     fn drop(&mut self) {
         let d = self.dir.path().to_owned();
-        let _ = run(
+        let _ = crate::run_logged(
             Command::new(POSTFIX)
                 .arg("-c")
                 .arg(d.join("pf"))
                 .arg("stop"),
             &d.join("pf/stop.log"),
+            Duration::from_secs(60),
         );
-        let _ = run(
+        let _ = crate::run_logged(
             Command::new(DOVECOT)
                 .arg("-c")
                 .arg(d.join("dovecot.conf"))
                 .arg("stop"),
             &d.join("dovecot.stop.log"),
+            Duration::from_secs(60),
         );
     }
-}
-
-/// Runs a server's start command to completion (at most a minute). Its output goes to
-/// `log`: a daemon it leaves behind keeps inherited pipes open, so they are never read.
-fn run(cmd: &mut Command, log: &std::path::Path) -> Result<()> {
-    let out = std::fs::File::create(log)?;
-    let mut child = cmd
-        .stdin(std::process::Stdio::null())
-        .stdout(out.try_clone()?)
-        .stderr(out)
-        .spawn()
-        .with_context(|| format!("running {cmd:?}"))?;
-    let end = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(status) = child.try_wait()? {
-            if !status.success() {
-                bail!(
-                    "{cmd:?} failed ({status}): {}",
-                    std::fs::read_to_string(log).unwrap_or_default()
-                );
-            }
-            return Ok(());
-        }
-        if std::time::Instant::now() > end {
-            let _ = child.kill();
-            bail!("{cmd:?} did not finish within a minute");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn uid_of(user: &str) -> Result<u32> {
-    let out = Command::new("id").args(["-u", user]).output()?;
-    String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .with_context(|| format!("no user {user}"))
 }
 
 /// Postfix's services, none chrooted; SMTP only on 127.0.0.1:`port`.

@@ -115,6 +115,7 @@ pub struct Launch {
     port: u16,
     quiet: bool,
     ready_within: Duration,
+    database: Option<String>,
 }
 
 impl Launch {
@@ -128,7 +129,17 @@ impl Launch {
             port: 0,
             quiet: false,
             ready_within: Duration::from_secs(30),
+            database: None,
         }
+    }
+
+    /// `init --database URL`: the data directory's server uses that database (e.g. a
+    /// PostgreSQL one several nodes share). Without it, a temporary data directory gets a
+    /// fresh database on the server named by `HANDRAISE_TEST_POSTGRES` when that is set
+    /// (feature `postgres`), else SQLite in the data directory.
+    pub fn database(mut self, url: &str) -> Self {
+        self.database = Some(url.to_owned());
+        self
     }
 
     /// A data directory that outlives the server (created when missing, never removed).
@@ -159,7 +170,8 @@ impl Launch {
         self
     }
 
-    /// `init` the data directory (idempotent) and `serve` it.
+    /// `init` the data directory (idempotent; `--database` as [`Launch::database`] says) and
+    /// `serve` it.
     pub fn start(self) -> Result<Server> {
         let (data_dir, temp) = match self.data_dir {
             Some(dir) => (dir, None),
@@ -169,6 +181,11 @@ impl Launch {
                     .tempdir()?;
                 (temp.path().to_path_buf(), Some(temp))
             }
+        };
+        let database_url = match self.database {
+            Some(url) => Some(url),
+            None if temp.is_some() => test_database()?,
+            None => None,
         };
         let mut server = Server {
             bin: self.bin,
@@ -182,11 +199,28 @@ impl Launch {
             quiet: self.quiet,
             ready_within: self.ready_within,
             init_output: String::new(),
+            database_url,
         };
-        server.init_output = server.cli(&["init"])?;
+        let mut init = vec!["init"];
+        if let Some(url) = &server.database_url {
+            init.extend(["--database", url]);
+        }
+        server.init_output = server.cli(&init)?;
         server.serve(self.port)?;
         Ok(server)
     }
+}
+
+/// A fresh database for a test's server when `HANDRAISE_TEST_POSTGRES` is set.
+#[cfg(feature = "postgres")]
+fn test_database() -> Result<Option<String>> {
+    crate::postgres::test_database()
+}
+
+/// Without feature `postgres` the servers use SQLite.
+#[cfg(not(feature = "postgres"))]
+fn test_database() -> Result<Option<String>> {
+    Ok(None)
 }
 
 /// A district server data directory and, while running, its `serve` process.
@@ -206,6 +240,8 @@ pub struct Server {
     ready_within: Duration,
     /// What `init` printed.
     pub init_output: String,
+    /// The database given to `init --database`; `None`: SQLite in the data directory.
+    pub database_url: Option<String>,
 }
 
 impl Server {
