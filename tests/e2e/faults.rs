@@ -3,7 +3,8 @@
 //! versions.
 
 use crate::harness::{
-    Agent, Server, assert_exactly_once, bin, is_root, report_many, soak, sync_until_done,
+    Agent, Server, assert_exactly_once, bin, is_root, report_many, soak, spawn_quiet,
+    sync_until_done,
 };
 use crate::proxy::Proxy;
 use anyhow::{Context, Result};
@@ -66,13 +67,6 @@ async fn bad_network_converges_without_loss_or_duplicates() -> Result<()> {
         "the proxy injected faults"
     );
     Ok(())
-}
-
-fn spawn_quiet(mut cmd: Command) -> Result<Child> {
-    cmd.stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .context("spawn")
 }
 
 fn kill9(child: &mut Child) {

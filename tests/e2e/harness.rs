@@ -100,6 +100,15 @@ pub fn sync_until_done(agent: &Agent, tries: usize) -> Result<()> {
     bail!("sync never finished after {tries} passes; last: {last}")
 }
 
+/// `cmd` started with its output dropped (an agent's `sync` or `run` to be killed).
+pub fn spawn_quiet(mut cmd: std::process::Command) -> Result<std::process::Child> {
+    use anyhow::Context;
+    cmd.stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .with_context(|| format!("could not start {cmd:?}"))
+}
+
 /// Every reported id is on the server exactly once, and nothing else is.
 pub fn assert_exactly_once(server: &Server, reported: &[String]) -> Result<()> {
     let tickets = server.tickets()?;
