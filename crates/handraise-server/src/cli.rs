@@ -395,7 +395,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-fn open(data_dir: &Path) -> anyhow::Result<handraise_server::SqliteStore> {
+fn open(data_dir: &Path) -> anyhow::Result<handraise_server::SqlStore> {
     open_data_dir(data_dir)
         .with_context(|| format!("opening data directory {}", data_dir.display()))
 }

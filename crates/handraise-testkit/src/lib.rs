@@ -9,9 +9,10 @@
 //! - [`router`] (feature `router`): the real router over an in-memory store, driven in
 //!   process, with enrolled devices, tickets and technician tokens. Used by the server's
 //!   handler and property tests and by the fuzz targets.
-//! - [`postgres`] (feature `postgres`): a throwaway PostgreSQL cluster from Debian's packages,
-//!   and fresh databases on the server named by `HANDRAISE_TEST_POSTGRES`, which the tests
-//!   (and [`Launch`]) then use instead of SQLite.
+//! - [`postgres`]: a throwaway PostgreSQL cluster from Debian's packages (no crate), and a
+//!   fresh database per test on the server named by `HANDRAISE_TEST_POSTGRES`, which the
+//!   store and handler tests (`router::test_store`) and [`Launch`] then use; SQLite
+//!   otherwise.
 //! - [`haproxy`]: Debian's HAProxy in front of several server nodes on loopback.
 //!
 //! Never a dependency of the server or agent libraries: only of tests, xtask and fuzz targets.
@@ -23,7 +24,6 @@ pub mod http;
 pub mod mail;
 #[cfg(feature = "osticket")]
 pub mod osticket;
-#[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod process;
 #[cfg(feature = "router")]

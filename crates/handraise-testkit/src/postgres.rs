@@ -83,13 +83,18 @@ pub fn create_database(admin_url: &str) -> Result<String> {
     Ok(with_database(admin_url, &name))
 }
 
+/// The admin URL in [`TEST_POSTGRES_ENV`], when set.
+pub fn admin_url() -> Option<String> {
+    std::env::var(TEST_POSTGRES_ENV)
+        .ok()
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
 /// A fresh database on the server named by [`TEST_POSTGRES_ENV`]; `None` when it is unset
 /// (the tests then use SQLite).
 pub fn test_database() -> Result<Option<String>> {
-    match std::env::var(TEST_POSTGRES_ENV) {
-        Ok(admin) if !admin.trim().is_empty() => create_database(admin.trim()).map(Some),
-        _ => Ok(None),
-    }
+    admin_url().map(|admin| create_database(&admin)).transpose()
 }
 
 /// `url` with its database (the path) replaced by `name`; its query string kept.

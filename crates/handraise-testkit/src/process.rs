@@ -135,8 +135,8 @@ impl Launch {
 
     /// `init --database URL`: the data directory's server uses that database (e.g. a
     /// PostgreSQL one several nodes share). Without it, a temporary data directory gets a
-    /// fresh database on the server named by `HANDRAISE_TEST_POSTGRES` when that is set
-    /// (feature `postgres`), else SQLite in the data directory.
+    /// fresh database on the server named by `HANDRAISE_TEST_POSTGRES` when that is set,
+    /// else SQLite in the data directory.
     pub fn database(mut self, url: &str) -> Self {
         self.database = Some(url.to_owned());
         self
@@ -184,7 +184,7 @@ impl Launch {
         };
         let database_url = match self.database {
             Some(url) => Some(url),
-            None if temp.is_some() => test_database()?,
+            None if temp.is_some() => crate::postgres::test_database()?,
             None => None,
         };
         let mut server = Server {
@@ -209,18 +209,6 @@ impl Launch {
         server.serve(self.port)?;
         Ok(server)
     }
-}
-
-/// A fresh database for a test's server when `HANDRAISE_TEST_POSTGRES` is set.
-#[cfg(feature = "postgres")]
-fn test_database() -> Result<Option<String>> {
-    crate::postgres::test_database()
-}
-
-/// Without feature `postgres` the servers use SQLite.
-#[cfg(not(feature = "postgres"))]
-fn test_database() -> Result<Option<String>> {
-    Ok(None)
 }
 
 /// A district server data directory and, while running, its `serve` process.
