@@ -1,0 +1,518 @@
+//! A PostgreSQL database seen from outside the store: moving a district's
+//! data into it from SQLite (`migrate`), the one rule of an empty target
+//! (`migrate` and `restore` write only into one), and what `doctor` reads of
+//! it.
+//!
+//! The copy is generic: [`TABLES`] in dependency order; for each, the
+//! target's columns read from its `information_schema` and each value
+//! converted to the column's type; ids kept (the feed's `seq` included, so
+//! agents' cursors stay valid), then every identity or serial sequence set
+//! past the largest id (and past SQLite's own `AUTOINCREMENT` counter);
+//! everything in one transaction on the target, committed only when every
+//! table's row count matches the source's.
+
+use crate::config::DatabaseUrl;
+use postgres::types::ToSql;
+use postgres::{GenericClient, NoTls};
+use rusqlite::types::Value;
+
+/// Every table of a district, in dependency order (a table after those its
+/// foreign keys name). A table in both databases but missing here is an
+/// error, so the list cannot fall behind the schema unnoticed.
+pub const TABLES: &[&str] = &[
+    "devices",
+    "enroll_tokens",
+    "technicians",
+    "users",
+    "sessions",
+    "api_tokens",
+    "tickets",
+    "screenshots",
+    "messages",
+    "updates",
+    "ticket_merges",
+    "kb_meta",
+    "kb_articles",
+    "kb_deflections",
+    "announcements",
+    "me_too",
+    "sla_policy",
+    "retention_policy",
+    "enrollments",
+    "server_meta",
+    "device_usage",
+    "desks",
+    "desk_default",
+    "forwards",
+    "message_forwards",
+    "desk_routes",
+    "web_reporters",
+    "web_sessions",
+    "webhooks",
+    "webhook_events",
+    "desk_mail",
+];
+
+/// Tables a fresh schema fills with its defaults (settings, the generation):
+/// they do not make a target non-empty, and the copy replaces their rows.
+const SEEDED: &[&str] = &[
+    "kb_meta",
+    "sla_policy",
+    "retention_policy",
+    "server_meta",
+    "desk_default",
+];
+
+/// Bound parameters per statement (PostgreSQL allows 65,535).
+const MAX_PARAMS: usize = 30_000;
+/// Bytes of values per statement, so screenshots go a few at a time.
+const MAX_BATCH_BYTES: usize = 8 * 1024 * 1024;
+
+/// Errors moving data.
+#[derive(Debug, thiserror::Error)]
+pub enum TransferError {
+    #[error("PostgreSQL: {0}")]
+    Postgres(#[from] postgres::Error),
+    #[error("SQLite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error(
+        "the target database is not empty ({table} holds {rows} rows): migrate and restore \
+         write only into a new, empty database"
+    )]
+    NotEmpty { table: String, rows: u64 },
+    #[error("table {table} is missing from the {side} database")]
+    MissingTable { table: String, side: &'static str },
+    #[error(
+        "table {0} is in both databases but not in migrate's list of tables: its rows would \
+         be lost"
+    )]
+    Unlisted(String),
+    #[error("{table}.{column} is in the PostgreSQL schema but not in the SQLite database")]
+    MissingColumn { table: String, column: String },
+    #[error("{table}.{column}: {message}")]
+    Value {
+        table: String,
+        column: String,
+        message: String,
+    },
+    #[error("{0} is not a PostgreSQL database")]
+    NotPostgres(DatabaseUrl),
+    #[error("the row counts differ, nothing was written: {}", differing(.0))]
+    CountsDiffer(Vec<TableCount>),
+}
+
+fn differing(counts: &[TableCount]) -> String {
+    counts
+        .iter()
+        .filter(|c| c.source != c.target)
+        .map(|c| format!("{} {} → {}", c.table, c.source, c.target))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// One table's rows on both sides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableCount {
+    pub table: String,
+    pub source: u64,
+    pub target: u64,
+}
+
+/// A client of the PostgreSQL database `database`.
+pub fn connect(database: &DatabaseUrl) -> Result<postgres::Client, TransferError> {
+    let url = database
+        .postgres_url()
+        .ok_or_else(|| TransferError::NotPostgres(database.clone()))?;
+    Ok(postgres::Client::connect(url, NoTls)?)
+}
+
+/// What `doctor` reports of a PostgreSQL database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerFacts {
+    /// `SHOW server_version`.
+    pub server_version: String,
+    /// Rows of `tickets`, when the schema has been applied.
+    pub tickets: Option<u64>,
+}
+
+/// The server's version and the tickets held, read without changing
+/// anything.
+pub fn server_facts(client: &mut impl GenericClient) -> Result<ServerFacts, TransferError> {
+    let server_version = client.query_one("SHOW server_version", &[])?.get(0);
+    let tickets = if target_tables(client)?.iter().any(|t| t == "tickets") {
+        let n: i64 = client
+            .query_one("SELECT COUNT(*) FROM tickets", &[])?
+            .get(0);
+        Some(n as u64)
+    } else {
+        None
+    };
+    Ok(ServerFacts {
+        server_version,
+        tickets,
+    })
+}
+
+/// The tables of the target's current schema.
+fn target_tables(client: &mut impl GenericClient) -> Result<Vec<String>, TransferError> {
+    Ok(client
+        .query(
+            "SELECT table_name::text FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' \
+             ORDER BY table_name",
+            &[],
+        )?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
+}
+
+/// Fails unless the target is empty: no table of its current schema holds
+/// a row, apart from the defaults a fresh schema writes ([`SEEDED`]).
+pub fn check_empty(client: &mut impl GenericClient) -> Result<(), TransferError> {
+    for table in target_tables(client)? {
+        if SEEDED.contains(&table.as_str()) {
+            continue;
+        }
+        let rows: i64 = client
+            .query_one(&format!("SELECT COUNT(*) FROM {}", quote(&table)), &[])?
+            .get(0);
+        if rows > 0 {
+            return Err(TransferError::NotEmpty {
+                table,
+                rows: rows as u64,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Copies every table of `source` (a SQLite database at this binary's
+/// schema) into `target` (an empty PostgreSQL database with the schema
+/// applied) in one transaction; the row counts of both sides, by table.
+pub fn copy(
+    source: &rusqlite::Connection,
+    target: &mut postgres::Client,
+) -> Result<Vec<TableCount>, TransferError> {
+    // One read transaction: every table as of the same instant.
+    let snapshot = source.unchecked_transaction()?;
+    let mut tx = target.transaction()?;
+    check_empty(&mut tx)?;
+    let in_target = target_tables(&mut tx)?;
+    let in_source: Vec<String> = {
+        let mut stmt = snapshot.prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+        )?;
+        let names = stmt.query_map([], |r| r.get(0))?;
+        names.collect::<Result<_, _>>()?
+    };
+    for table in &in_source {
+        if in_target.contains(table) && !TABLES.contains(&table.as_str()) {
+            return Err(TransferError::Unlisted(table.clone()));
+        }
+    }
+    let mut counts = Vec::new();
+    for table in TABLES {
+        for (names, side) in [(&in_source, "SQLite"), (&in_target, "PostgreSQL")] {
+            if !names.iter().any(|n| n == table) {
+                return Err(TransferError::MissingTable {
+                    table: (*table).to_owned(),
+                    side,
+                });
+            }
+        }
+        copy_table(&snapshot, &mut tx, table)?;
+        let source_rows: i64 =
+            snapshot.query_row(&format!("SELECT COUNT(*) FROM {}", quote(table)), [], |r| {
+                r.get(0)
+            })?;
+        let target_rows: i64 = tx
+            .query_one(&format!("SELECT COUNT(*) FROM {}", quote(table)), &[])?
+            .get(0);
+        counts.push(TableCount {
+            table: (*table).to_owned(),
+            source: source_rows as u64,
+            target: target_rows as u64,
+        });
+    }
+    if counts.iter().any(|c| c.source != c.target) {
+        return Err(TransferError::CountsDiffer(counts));
+    }
+    tx.commit()?;
+    Ok(counts)
+}
+
+/// A column of the target.
+struct Column {
+    name: String,
+    /// `information_schema`'s `data_type` (`bigint`, `text`, `bytea`, …).
+    data_type: String,
+    /// The type's own name, for a cast (`jsonb`, `uuid`, …).
+    udt_name: String,
+    identity: bool,
+    serial: bool,
+}
+
+fn columns(tx: &mut impl GenericClient, table: &str) -> Result<Vec<Column>, TransferError> {
+    Ok(tx
+        .query(
+            "SELECT column_name::text, data_type::text, udt_name::text, is_identity::text, \
+                    COALESCE(column_default, '')::text, is_generated::text \
+             FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND table_name = $1 \
+             ORDER BY ordinal_position",
+            &[&table],
+        )?
+        .iter()
+        .filter(|r| r.get::<_, String>(5) != "ALWAYS")
+        .map(|r| Column {
+            name: r.get(0),
+            data_type: r.get(1),
+            udt_name: r.get(2),
+            identity: r.get::<_, String>(3) == "YES",
+            serial: r.get::<_, String>(4).starts_with("nextval("),
+        })
+        .collect())
+}
+
+fn copy_table(
+    source: &rusqlite::Connection,
+    tx: &mut postgres::Transaction<'_>,
+    table: &str,
+) -> Result<(), TransferError> {
+    let columns = columns(tx, table)?;
+    let source_columns: Vec<String> = {
+        let mut stmt = source.prepare(&format!("PRAGMA table_info({})", quote(table)))?;
+        let names = stmt.query_map([], |r| r.get(1))?;
+        names.collect::<Result<_, _>>()?
+    };
+    let mut selected = Vec::new();
+    for c in &columns {
+        if source_columns.contains(&c.name) {
+            selected.push(quote(&c.name));
+        } else if c.name == "rowid" {
+            // SQLite's implicit row id, unquoted (quoted it could read as text).
+            selected.push("rowid".to_owned());
+        } else {
+            return Err(TransferError::MissingColumn {
+                table: table.to_owned(),
+                column: c.name.clone(),
+            });
+        }
+    }
+    if SEEDED.contains(&table) {
+        tx.execute(&format!("DELETE FROM {}", quote(table)), &[])?;
+    }
+    let mut stmt = source.prepare(&format!(
+        "SELECT {} FROM {}",
+        selected.join(", "),
+        quote(table)
+    ))?;
+    let mut rows = stmt.query([])?;
+    let per_batch = (MAX_PARAMS / columns.len().max(1)).max(1);
+    let mut batch: Vec<Box<dyn ToSql + Sync>> = Vec::new();
+    let mut batch_rows = 0;
+    let mut batch_bytes = 0;
+    while let Some(row) = rows.next()? {
+        for (i, c) in columns.iter().enumerate() {
+            let value: Value = row.get(i)?;
+            batch_bytes += match &value {
+                Value::Text(t) => t.len(),
+                Value::Blob(b) => b.len(),
+                _ => 8,
+            };
+            batch.push(convert(value, c).map_err(|message| TransferError::Value {
+                table: table.to_owned(),
+                column: c.name.clone(),
+                message,
+            })?);
+        }
+        batch_rows += 1;
+        if batch_rows == per_batch || batch_bytes >= MAX_BATCH_BYTES {
+            insert(tx, table, &columns, batch_rows, &batch)?;
+            batch.clear();
+            batch_rows = 0;
+            batch_bytes = 0;
+        }
+    }
+    if batch_rows > 0 {
+        insert(tx, table, &columns, batch_rows, &batch)?;
+    }
+    set_sequences(source, tx, table, &columns)
+}
+
+/// One `INSERT` of `rows` rows, their values in `values`, row after row.
+fn insert(
+    tx: &mut postgres::Transaction<'_>,
+    table: &str,
+    columns: &[Column],
+    rows: usize,
+    values: &[Box<dyn ToSql + Sync>],
+) -> Result<(), TransferError> {
+    let names: Vec<String> = columns.iter().map(|c| quote(&c.name)).collect();
+    let mut tuples = Vec::with_capacity(rows);
+    for r in 0..rows {
+        let one: Vec<String> = columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| placeholder(r * columns.len() + i + 1, c))
+            .collect();
+        tuples.push(format!("({})", one.join(", ")));
+    }
+    let overriding = if columns.iter().any(|c| c.identity) {
+        " OVERRIDING SYSTEM VALUE"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "INSERT INTO {} ({}){overriding} VALUES {}",
+        quote(table),
+        names.join(", "),
+        tuples.join(", ")
+    );
+    let params: Vec<&(dyn ToSql + Sync)> = values.iter().map(|v| v.as_ref()).collect();
+    tx.execute(&sql, &params)?;
+    Ok(())
+}
+
+/// `$n`, cast from text for a type without a native conversion here.
+fn placeholder(n: usize, column: &Column) -> String {
+    if native(&column.data_type) {
+        format!("${n}")
+    } else {
+        format!("CAST(CAST(${n} AS text) AS {})", quote(&column.udt_name))
+    }
+}
+
+fn native(data_type: &str) -> bool {
+    matches!(
+        data_type,
+        "bigint"
+            | "integer"
+            | "smallint"
+            | "boolean"
+            | "double precision"
+            | "real"
+            | "bytea"
+            | "text"
+            | "character varying"
+            | "character"
+    )
+}
+
+/// A SQLite value as the column's type.
+fn convert(value: Value, column: &Column) -> Result<Box<dyn ToSql + Sync>, String> {
+    fn int<T: TryFrom<i64>>(v: Option<i64>) -> Result<Option<T>, String> {
+        v.map(|n| T::try_from(n).map_err(|_| format!("{n} does not fit")))
+            .transpose()
+    }
+    let integer = |v: &Value| match v {
+        Value::Null => Ok(None),
+        Value::Integer(n) => Ok(Some(*n)),
+        Value::Text(t) => t
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("{t:?} is not an integer")),
+        other => Err(format!("{other:?} is not an integer")),
+    };
+    let real = |v: &Value| match v {
+        Value::Null => Ok(None),
+        Value::Integer(n) => Ok(Some(*n as f64)),
+        Value::Real(r) => Ok(Some(*r)),
+        other => Err(format!("{other:?} is not a number")),
+    };
+    let text = |v: Value| match v {
+        Value::Null => Ok(None),
+        Value::Text(t) => Ok(Some(t)),
+        Value::Integer(n) => Ok(Some(n.to_string())),
+        Value::Real(r) => Ok(Some(r.to_string())),
+        Value::Blob(b) => String::from_utf8(b)
+            .map(Some)
+            .map_err(|_| "bytes that are not UTF-8 text".to_owned()),
+    };
+    Ok(match column.data_type.as_str() {
+        "bigint" => Box::new(integer(&value)?),
+        "integer" => Box::new(int::<i32>(integer(&value)?)?),
+        "smallint" => Box::new(int::<i16>(integer(&value)?)?),
+        "boolean" => Box::new(integer(&value)?.map(|n| n != 0)),
+        "double precision" => Box::new(real(&value)?),
+        "real" => Box::new(real(&value)?.map(|r| r as f32)),
+        "bytea" => Box::new(match value {
+            Value::Null => None,
+            Value::Blob(b) => Some(b),
+            Value::Text(t) => Some(t.into_bytes()),
+            other => return Err(format!("{other:?} is not bytes")),
+        }),
+        _ => Box::new(text(value)?),
+    })
+}
+
+/// Sets each identity or serial sequence of `table` past its largest value
+/// and past SQLite's `AUTOINCREMENT` counter, so new rows never reuse an id.
+fn set_sequences(
+    source: &rusqlite::Connection,
+    tx: &mut postgres::Transaction<'_>,
+    table: &str,
+    columns: &[Column],
+) -> Result<(), TransferError> {
+    let counter: i64 = {
+        let has_counters: bool = source.query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence')",
+            [],
+            |r| r.get(0),
+        )?;
+        if has_counters {
+            source.query_row(
+                "SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = ?1",
+                [table],
+                |r| r.get(0),
+            )?
+        } else {
+            0
+        }
+    };
+    for c in columns.iter().filter(|c| c.identity || c.serial) {
+        let sql = format!(
+            "SELECT setval(pg_get_serial_sequence($1, $2), GREATEST(COALESCE(MAX({col}), 0), $3::bigint, 1), \
+                           GREATEST(COALESCE(MAX({col}), 0), $3::bigint) > 0) FROM {table}",
+            col = quote(&c.name),
+            table = quote(table)
+        );
+        tx.query_one(&sql, &[&quote(table), &c.name, &counter])?;
+    }
+    Ok(())
+}
+
+/// `name` as an SQL identifier.
+fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Fresh PostgreSQL databases for tests, from `HANDRAISE_TEST_POSTGRES`.
+#[cfg(test)]
+pub(crate) mod testing {
+    use crate::config::DatabaseUrl;
+
+    /// A new, empty database on the server `HANDRAISE_TEST_POSTGRES` names
+    /// (an admin URL); `None`, with a note, when it is not set.
+    pub(crate) fn fresh_postgres(test: &str) -> Option<DatabaseUrl> {
+        let Ok(admin) = std::env::var("HANDRAISE_TEST_POSTGRES") else {
+            eprintln!("{test}: skipped, HANDRAISE_TEST_POSTGRES is not set");
+            return None;
+        };
+        let name = format!("hr_{}", uuid::Uuid::now_v7().simple());
+        let made = postgres::Client::connect(&admin, postgres::NoTls)
+            .and_then(|mut c| c.batch_execute(&format!("CREATE DATABASE {name}")));
+        if let Err(e) = made {
+            panic!("HANDRAISE_TEST_POSTGRES: cannot create a database: {e}");
+        }
+        let start = admin.find("://").map_or(0, |n| n + 3);
+        let path = admin[start..].find('/').map_or(admin.len(), |n| start + n);
+        let query = admin[path..].find('?').map_or("", |n| &admin[path + n..]);
+        Some(DatabaseUrl::Postgres(format!(
+            "{}/{name}{query}",
+            &admin[..path]
+        )))
+    }
+}
