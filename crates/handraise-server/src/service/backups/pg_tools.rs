@@ -127,6 +127,7 @@ mod tests {
         let mut client = transfer::connect(&live)?;
         client.batch_execute(
             "CREATE TABLE tickets (number BIGINT PRIMARY KEY, summary TEXT NOT NULL);
+             CREATE TABLE other (n INTEGER); INSERT INTO other VALUES (1);
              INSERT INTO tickets VALUES (1, 'Printer offline'), (2, 'No Wi-Fi');",
         )?;
         let dir = tempfile::tempdir()?;
@@ -138,7 +139,10 @@ mod tests {
             let mode = std::fs::metadata(&file)?.permissions().mode();
             assert_eq!(mode & 0o077, 0, "owner-only");
         }
-        assert_eq!(tables_in_dump(&file)?, vec!["tickets".to_owned()]);
+        assert_eq!(
+            tables_in_dump(&file)?,
+            vec!["other".to_owned(), "tickets".to_owned()]
+        );
         assert!(!dir.path().join("handraise-x.partial").exists());
 
         // The live database is not empty; a new one is, and takes the dump.
