@@ -431,7 +431,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// The store of the command's data directory and database.
-fn open(location: &Location) -> anyhow::Result<handraise_server::SqliteStore> {
+fn open(location: &Location) -> anyhow::Result<handraise_server::SqlStore> {
     open_location(location).with_context(|| format!("opening {}", describe(location)))
 }
 

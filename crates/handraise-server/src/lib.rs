@@ -59,7 +59,7 @@ pub mod tz;
 pub use config::Config;
 pub use error::AppError;
 pub use state::AppState;
-pub use store::{SqliteStore, Store, StoreError};
+pub use store::{SqlStore, Store, StoreError};
 pub use transport::{serve, serve_with};
 
 use axum::Router;
@@ -71,7 +71,7 @@ use std::time::Duration;
 
 /// Creates `data_dir` if needed and opens its SQLite database, applying
 /// migrations.
-pub fn open_data_dir(data_dir: &std::path::Path) -> Result<SqliteStore, InitError> {
+pub fn open_data_dir(data_dir: &std::path::Path) -> Result<SqlStore, InitError> {
     open_database(data_dir, &config::DatabaseUrl::Sqlite)
 }
 
@@ -81,13 +81,13 @@ pub fn open_data_dir(data_dir: &std::path::Path) -> Result<SqliteStore, InitErro
 pub fn open_database(
     data_dir: &std::path::Path,
     database: &config::DatabaseUrl,
-) -> Result<SqliteStore, InitError> {
+) -> Result<SqlStore, InitError> {
     create_data_dir(data_dir)?;
     Ok(store::open_database(&database_path(data_dir), database)?)
 }
 
 /// The store of `location`, by its configuration (`--database` winning).
-pub fn open_location(location: &config::Location) -> Result<SqliteStore, InitError> {
+pub fn open_location(location: &config::Location) -> Result<SqlStore, InitError> {
     let config = location.config()?;
     open_database(&location.data_dir, &config.database_url)
 }
@@ -99,7 +99,7 @@ pub fn open_location(location: &config::Location) -> Result<SqliteStore, InitErr
 /// the configuration file.
 pub fn init_data_dir(
     location: &config::Location,
-) -> Result<(SqliteStore, config::ConfigWrite), InitError> {
+) -> Result<(SqlStore, config::ConfigWrite), InitError> {
     create_data_dir(&location.data_dir)?;
     let wrote_config = location.write_default_config()?;
     let store = open_location(location)?;

@@ -4,7 +4,7 @@
 
 use handraise_server::config::{Config, DatabaseUrl, Location};
 use handraise_server::service::backups;
-use handraise_server::store::{GaugeStore, MIGRATIONS, SqliteStore, now_utc, transfer};
+use handraise_server::store::{GaugeStore, MIGRATIONS, PG_MIGRATIONS, SqlStore, now_utc, transfer};
 use serde::Serialize;
 use std::path::Path;
 use std::time::Duration;
@@ -112,7 +112,7 @@ fn database(data_dir: &Path) -> (Check, bool) {
         );
         return (missing, false);
     }
-    match SqliteStore::inspect_copy(&path) {
+    match SqlStore::inspect_copy(&path) {
         Ok(facts) => {
             let known = MIGRATIONS.len() as u32;
             let tickets = facts
@@ -140,27 +140,44 @@ fn database(data_dir: &Path) -> (Check, bool) {
 }
 
 /// The database check of PostgreSQL: it connects, its server's version, the
-/// schema, the tickets held.
+/// schema, the tickets held; and whether the schema is this binary's.
 fn postgres(database: &DatabaseUrl) -> (Check, bool) {
-    let facts = transfer::connect(database).and_then(|mut c| transfer::server_facts(&mut c));
-    match facts {
-        Ok(facts) => {
-            let held = match facts.tickets {
-                Some(n) => format!("{n} tickets"),
-                None => "no schema yet (run init)".to_owned(),
-            };
-            let ok = check(
-                "database",
-                Outcome::Ok,
-                format!("{database}: PostgreSQL {}, {held}", facts.server_version),
+    let facts = transfer::server_facts(database);
+    let facts = match facts {
+        Ok(facts) => facts,
+        Err(e) => {
+            return (
+                check("database", Outcome::Fail, format!("{database}: {e}")),
+                false,
             );
-            (ok, false)
         }
-        Err(e) => (
-            check("database", Outcome::Fail, format!("{database}: {e}")),
-            false,
+    };
+    let known = PG_MIGRATIONS.len() as u32;
+    let (outcome, schema) = match facts.schema_version {
+        0 => (Outcome::Fail, "no schema (run init)".to_owned()),
+        v if v == known => (Outcome::Ok, format!("schema {known} (current)")),
+        v if v < known => (
+            Outcome::Ok,
+            format!("schema {v} (this binary migrates it to {known} when it opens it)"),
         ),
-    }
+        v => (
+            Outcome::Fail,
+            format!("schema {v}, newer than this binary's {known}: run a newer release"),
+        ),
+    };
+    let tickets = facts
+        .tickets
+        .map(|n| format!(", {n} tickets"))
+        .unwrap_or_default();
+    let line = check(
+        "database",
+        outcome,
+        format!(
+            "{database}: PostgreSQL {}, {schema}{tickets}",
+            facts.server_version
+        ),
+    );
+    (line, facts.schema_version == known)
 }
 
 #[cfg(unix)]

@@ -30,18 +30,12 @@ pub(super) fn migrate(from: &str, to: &str) -> anyhow::Result<()> {
         handraise_server::open_data_dir(dir)
             .with_context(|| format!("opening {}", file.display()))?,
     );
-    let mut target = transfer::connect(&to).with_context(|| format!("connecting to {to}"))?;
     // Refused before the schema is applied to it.
-    transfer::check_empty(&mut target)?;
+    transfer::check_empty(&to).with_context(|| format!("checking {to}"))?;
     drop(handraise_server::open_database(dir, &to).with_context(|| format!("preparing {to}"))?);
-    let source = rusqlite::Connection::open_with_flags(
-        &file,
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .with_context(|| format!("reading {}", file.display()))?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "moving {} to {to}", file.display())?;
-    let counts = match transfer::copy(&source, &mut target) {
+    let counts = match transfer::copy(&file, &to) {
         Ok(counts) => counts,
         Err(TransferError::CountsDiffer(counts)) => {
             print_counts(&mut out, &counts)?;

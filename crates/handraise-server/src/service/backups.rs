@@ -12,7 +12,7 @@ mod pg_tools;
 
 use crate::config::DatabaseUrl;
 use crate::store::transfer::{self, TransferError};
-use crate::store::{CopyFacts, SqliteStore, Store, StoreError};
+use crate::store::{CopyFacts, SqlStore, Store, StoreError};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 use time::OffsetDateTime;
@@ -39,11 +39,6 @@ pub enum BackupError {
     NotEmpty(PathBuf),
     #[error(transparent)]
     Transfer(#[from] TransferError),
-    #[error(
-        "{0} not found: install PostgreSQL's client tools (Debian's postgresql-client, in \
-         /usr/lib/postgresql/VERSION/bin) or put them on PATH"
-    )]
-    NoTool(&'static str),
     #[error("{tool} failed: {message}")]
     Tool { tool: &'static str, message: String },
     #[error("{0}")]
@@ -177,17 +172,13 @@ pub fn backup_to(
     database: &DatabaseUrl,
     path: &Path,
 ) -> Result<BackupMade, BackupError> {
+    // The store's own copy: SQLite's `VACUUM INTO`, PostgreSQL's `pg_dump`.
+    store.backup(path)?;
     let checked = match BackupKind::of(database) {
-        BackupKind::Sqlite => {
-            store.backup(path)?;
-            Checked::Sqlite(SqliteStore::inspect_copy(path)?)
-        }
-        BackupKind::PgDump => {
-            pg_tools::dump(database, path)?;
-            Checked::PgDump {
-                tables: pg_tools::tables_in_dump(path)?,
-            }
-        }
+        BackupKind::Sqlite => Checked::Sqlite(SqlStore::inspect_copy(path)?),
+        BackupKind::PgDump => Checked::PgDump {
+            tables: pg_tools::tables_in_dump(path)?,
+        },
     };
     Ok(BackupMade {
         path: path.to_owned(),
@@ -287,13 +278,13 @@ fn restore_sqlite(from: &Path, data_dir: &Path) -> Result<Restored, BackupError>
             }
         }
     }
-    let facts = SqliteStore::inspect_copy(from)?;
+    let facts = SqlStore::inspect_copy(from)?;
     create_private_dir(data_dir)?;
     let database = data_dir.join(crate::config::DATABASE_FILE);
     let partial = data_dir.join(".restoring.db");
     copy_owner_only(from, &partial)?;
     std::fs::rename(&partial, &database).map_err(io(&database))?;
-    let store = SqliteStore::open(&database)?;
+    let store = SqlStore::open(&database)?;
     Ok(Restored {
         database: database.display().to_string(),
         checked: Checked::Sqlite(facts),
@@ -309,7 +300,7 @@ fn restore_dump(
     database: &DatabaseUrl,
 ) -> Result<Restored, BackupError> {
     let tables = pg_tools::tables_in_dump(from)?;
-    transfer::check_empty(&mut transfer::connect(database)?)?;
+    transfer::check_empty(database)?;
     pg_tools::restore(from, database)?;
     let store =
         crate::store::open_database(&data_dir.join(crate::config::DATABASE_FILE), database)?;
@@ -438,7 +429,7 @@ mod tests {
     fn backups_are_checked_pruned_and_restored_with_a_new_generation()
     -> Result<(), Box<dyn std::error::Error>> {
         let root = tempfile::tempdir()?;
-        let live = SqliteStore::open(&root.path().join("live.db"))?;
+        let live = SqlStore::open(&root.path().join("live.db"))?;
         let generation = live.generation()?;
         assert_eq!(generation.len(), 32);
         let dir = root.path().join("backups");
@@ -487,7 +478,7 @@ mod tests {
         assert!(!target.join(crate::config::DATABASE_FILE).exists());
 
         let done = restore(&made[3].path, &target, &DatabaseUrl::Sqlite)?;
-        let restored = SqliteStore::open(&target.join(crate::config::DATABASE_FILE))?;
+        let restored = SqlStore::open(&target.join(crate::config::DATABASE_FILE))?;
         assert_eq!(restored.generation()?, done.generation);
         assert_ne!(
             done.generation, generation,
@@ -497,6 +488,73 @@ mod tests {
         // Never over a database.
         let again = restore(&made[3].path, &target, &DatabaseUrl::Sqlite);
         assert!(matches!(again, Err(BackupError::NotEmpty(_))), "{again:?}");
+        Ok(())
+    }
+
+    #[test]
+    fn on_postgresql_a_dump_is_checked_and_restored_only_into_an_empty_database()
+    -> Result<(), Box<dyn std::error::Error>> {
+        use crate::store::transfer::testing::fresh_postgres;
+        use crate::store::{AdminStore, NewEnrollToken};
+        let Some(live_url) = fresh_postgres("pg_dump backups") else {
+            return Ok(());
+        };
+        let live = crate::store::open_database(Path::new("unused"), &live_url)?;
+        live.create_enroll_token(&NewEnrollToken::new("token", "pg"), crate::store::now_utc())?;
+        let root = tempfile::tempdir()?;
+        let dir = root.path().join("backups");
+        let made = backup_now(&live, &live_url, &dir, datetime!(2026-12-01 09:00:00 UTC))?;
+        assert_eq!(
+            made.path,
+            dir.join("handraise-20261201T090000Z.dump"),
+            "{made:?}"
+        );
+        let Checked::PgDump { tables } = &made.checked else {
+            return Err(format!("{made:?}").into());
+        };
+        assert!(
+            ["tickets", "updates", "enroll_tokens"]
+                .iter()
+                .all(|t| tables.iter().any(|d| d == t)),
+            "{tables:?}"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&made.path)?.permissions().mode();
+            assert_eq!(mode & 0o077, 0, "owner-only");
+        }
+        assert_eq!(list(&dir)?.len(), 1, "a dump counts as a scheduled backup");
+
+        // Not over a district's data; into an empty database, with a new generation.
+        let refused = restore(&made.path, root.path(), &live_url);
+        assert!(
+            matches!(&refused, Err(BackupError::Transfer(TransferError::NotEmpty { table, .. })) if table == "enroll_tokens"),
+            "{refused:?}"
+        );
+        let Some(target_url) = fresh_postgres("pg_restore") else {
+            return Ok(());
+        };
+        let done = restore(&made.path, root.path(), &target_url)?;
+        assert_eq!(done.database, target_url.to_string());
+        let restored = crate::store::open_database(Path::new("unused"), &target_url)?;
+        assert_eq!(restored.list_enroll_tokens()?.len(), 1);
+        assert_eq!(restored.generation()?, done.generation);
+        assert_ne!(done.generation, live.generation()?);
+        let again = restore(&made.path, root.path(), &target_url);
+        assert!(
+            matches!(
+                &again,
+                Err(BackupError::Transfer(TransferError::NotEmpty { .. }))
+            ),
+            "{again:?}"
+        );
+
+        // A damaged dump is refused by the check after writing.
+        let bad = root.path().join("bad.dump");
+        let bytes = std::fs::read(&made.path)?;
+        std::fs::write(&bad, &bytes[..20.min(bytes.len())])?;
+        assert!(pg_tools::tables_in_dump(&bad).is_err());
         Ok(())
     }
 }

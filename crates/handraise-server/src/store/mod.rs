@@ -1,8 +1,8 @@
 //! Persistence behind small synchronous traits, one per domain.
 //!
 //! The traits are synchronous on purpose: handlers call them through
-//! `tokio::task::spawn_blocking`, and a PostgreSQL backend can implement them
-//! with a blocking client later. Rows here are storage records, not wire
+//! `tokio::task::spawn_blocking`, and both backends (SQLite, PostgreSQL) are
+//! blocking clients behind one implementation ([`SqlStore`]). Rows here are storage records, not wire
 //! types; the API layer converts at the edge. Choice enums (category, status,
 //! …) are plain values and shared with the wire crate.
 //!
@@ -20,7 +20,7 @@ mod hooks;
 mod kb;
 mod open;
 mod records;
-mod sqlite;
+mod sql;
 mod tickets;
 pub mod transfer;
 mod web;
@@ -35,7 +35,7 @@ pub use hooks::*;
 pub use kb::KbStore;
 pub use open::open_database;
 pub use records::*;
-pub use sqlite::{MIGRATIONS, SqliteStore};
+pub use sql::{Backend, MIGRATIONS, PG_MIGRATIONS, SqlStore, client_program, connection_args};
 pub use tickets::{Decide, TicketStore};
 pub use web::{NewWebDevice, NewWebSession, WebReporter, WebSession, WebStore};
 
@@ -49,8 +49,15 @@ pub enum StoreError {
     Conflict(String),
     #[error("not found")]
     NotFound,
+    /// A value the database cannot hold (text with the NUL character); nothing
+    /// was written.
+    #[error("{0}")]
+    Invalid(String),
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// A fault of the PostgreSQL backend (connection, pool or statement).
+    #[error("database error: {0}")]
+    Database(String),
     #[error("corrupt row: {0}")]
     Corrupt(String),
     #[error("i/o error: {0}")]

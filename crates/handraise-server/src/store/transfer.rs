@@ -15,6 +15,7 @@ use crate::config::DatabaseUrl;
 use postgres::types::ToSql;
 use postgres::{GenericClient, NoTls};
 use rusqlite::types::Value;
+use std::path::Path;
 
 /// Every table of a district, in dependency order (a table after those its
 /// foreign keys name). A table in both databases but missing here is an
@@ -118,8 +119,22 @@ pub struct TableCount {
     pub target: u64,
 }
 
+/// Runs `f` on a thread of its own: the blocking client runs a runtime of
+/// its own, which may not start on a thread already driving one (a
+/// command's `main`, the server's workers), so no client leaves it.
+fn off_runtime<T: Send>(
+    f: impl FnOnce() -> Result<T, TransferError> + Send,
+) -> Result<T, TransferError> {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(f)
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
 /// A client of the PostgreSQL database `database`.
-pub fn connect(database: &DatabaseUrl) -> Result<postgres::Client, TransferError> {
+fn connect(database: &DatabaseUrl) -> Result<postgres::Client, TransferError> {
     let url = database
         .postgres_url()
         .ok_or_else(|| TransferError::NotPostgres(database.clone()))?;
@@ -131,14 +146,21 @@ pub fn connect(database: &DatabaseUrl) -> Result<postgres::Client, TransferError
 pub struct ServerFacts {
     /// `SHOW server_version`.
     pub server_version: String,
+    /// The schema version (0 before the schema is applied).
+    pub schema_version: u32,
     /// Rows of `tickets`, when the schema has been applied.
     pub tickets: Option<u64>,
 }
 
-/// The server's version and the tickets held, read without changing
-/// anything.
-pub fn server_facts(client: &mut impl GenericClient) -> Result<ServerFacts, TransferError> {
+/// The server's version, the schema version and the tickets held of the
+/// PostgreSQL database `database`, read without changing anything.
+pub fn server_facts(database: &DatabaseUrl) -> Result<ServerFacts, TransferError> {
+    off_runtime(|| facts_of(&mut connect(database)?))
+}
+
+fn facts_of(client: &mut impl GenericClient) -> Result<ServerFacts, TransferError> {
     let server_version = client.query_one("SHOW server_version", &[])?.get(0);
+    let version: i64 = client.query_one(super::sql::PG_VERSION_SQL, &[])?.get(0);
     let tickets = if target_tables(client)?.iter().any(|t| t == "tickets") {
         let n: i64 = client
             .query_one("SELECT COUNT(*) FROM tickets", &[])?
@@ -149,6 +171,7 @@ pub fn server_facts(client: &mut impl GenericClient) -> Result<ServerFacts, Tran
     };
     Ok(ServerFacts {
         server_version,
+        schema_version: u32::try_from(version).unwrap_or(u32::MAX),
         tickets,
     })
 }
@@ -170,8 +193,8 @@ fn target_tables(client: &mut impl GenericClient) -> Result<Vec<String>, Transfe
 /// Fails unless the target is empty: none of a district's tables
 /// ([`TABLES`]) holds a row, apart from the defaults a fresh schema writes
 /// ([`SEEDED`]). A database without the schema is empty.
-pub fn check_empty(client: &mut impl GenericClient) -> Result<(), TransferError> {
-    check_empty_of(client, TABLES)
+pub fn check_empty(database: &DatabaseUrl) -> Result<(), TransferError> {
+    off_runtime(|| check_empty_of(&mut connect(database)?, TABLES))
 }
 
 fn check_empty_of(client: &mut impl GenericClient, tables: &[&str]) -> Result<(), TransferError> {
@@ -192,14 +215,18 @@ fn check_empty_of(client: &mut impl GenericClient, tables: &[&str]) -> Result<()
     Ok(())
 }
 
-/// Copies every table of `source` (a SQLite database at this binary's
-/// schema) into `target` (an empty PostgreSQL database with the schema
-/// applied) in one transaction; the row counts of both sides, by table.
-pub fn copy(
-    source: &rusqlite::Connection,
-    target: &mut postgres::Client,
-) -> Result<Vec<TableCount>, TransferError> {
-    copy_tables(source, target, TABLES)
+/// Copies every table of the SQLite database `source` (at this binary's
+/// schema; read, never written) into `target` (an empty PostgreSQL database
+/// with the schema applied) in one transaction; the row counts of both
+/// sides, by table.
+pub fn copy(source: &Path, target: &DatabaseUrl) -> Result<Vec<TableCount>, TransferError> {
+    off_runtime(|| {
+        let source = rusqlite::Connection::open_with_flags(
+            source,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        copy_tables(&source, &mut connect(target)?, TABLES)
+    })
 }
 
 /// [`copy`] of `tables`, in that order.
@@ -509,25 +536,16 @@ pub(crate) mod testing {
     use crate::config::DatabaseUrl;
 
     /// A new, empty database on the server `HANDRAISE_TEST_POSTGRES` names
-    /// (an admin URL); `None`, with a note, when it is not set.
+    /// (the testkit's); `None`, with a note, when it is not set.
     pub(crate) fn fresh_postgres(test: &str) -> Option<DatabaseUrl> {
-        let Ok(admin) = std::env::var("HANDRAISE_TEST_POSTGRES") else {
-            eprintln!("{test}: skipped, HANDRAISE_TEST_POSTGRES is not set");
-            return None;
-        };
-        let name = format!("hr_{}", uuid::Uuid::now_v7().simple());
-        let made = postgres::Client::connect(&admin, postgres::NoTls)
-            .and_then(|mut c| c.batch_execute(&format!("CREATE DATABASE {name}")));
-        if let Err(e) = made {
-            panic!("HANDRAISE_TEST_POSTGRES: cannot create a database: {e}");
+        match handraise_testkit::postgres::test_database() {
+            Ok(Some(url)) => Some(DatabaseUrl::Postgres(url)),
+            Ok(None) => {
+                eprintln!("{test}: skipped, HANDRAISE_TEST_POSTGRES is not set");
+                None
+            }
+            Err(e) => panic!("HANDRAISE_TEST_POSTGRES: cannot create a database: {e}"),
         }
-        let start = admin.find("://").map_or(0, |n| n + 3);
-        let path = admin[start..].find('/').map_or(admin.len(), |n| start + n);
-        let query = admin[path..].find('?').map_or("", |n| &admin[path + n..]);
-        Some(DatabaseUrl::Postgres(format!(
-            "{}/{name}{query}",
-            &admin[..path]
-        )))
     }
 }
 
@@ -694,6 +712,92 @@ mod tests {
             .query_one("SELECT COUNT(*) FROM devices", &[])?
             .get(0);
         assert_eq!(devices, 0, "rolled back");
+        Ok(())
+    }
+
+    /// A reply of Sam's to ticket `number`, with its feed entry.
+    fn reply(
+        store: &dyn crate::store::Store,
+        number: i64,
+        body: &str,
+    ) -> crate::store::StoreResult<()> {
+        use crate::store::{FeedWrite, MessageKind, NewTechMessage, TicketChange};
+        let id = uuid::Uuid::now_v7();
+        let change = TicketChange {
+            messages: vec![NewTechMessage {
+                id,
+                kind: MessageKind::Technician,
+                author: "Sam".into(),
+                body: body.into(),
+            }],
+            feed: vec![FeedWrite::Reply { message_id: id }],
+            ..TicketChange::of(number)
+        };
+        let mut once = Some(change);
+        store.change_tickets(&[number], crate::store::now_utc(), &mut |_| {
+            Ok(once.take().into_iter().collect())
+        })?;
+        Ok(())
+    }
+
+    #[test]
+    fn a_district_on_sqlite_moves_to_the_postgresql_schema_and_carries_on()
+    -> Result<(), Box<dyn std::error::Error>> {
+        use crate::store::tests::{enroll, ticket};
+        use crate::store::{AdminStore, SqlStore, TicketStore};
+        let Some(url) = fresh_postgres("migrate into the PostgreSQL schema") else {
+            return Ok(());
+        };
+        let dir = tempfile::tempdir()?;
+        let file = dir.path().join("handraise.db");
+        let sqlite = SqlStore::open(&file)?;
+        let (a, b) = (enroll(&sqlite, Some("Lincoln")), enroll(&sqlite, None));
+        let mut numbers = Vec::new();
+        for i in 0..5 {
+            numbers.push(
+                sqlite
+                    .insert_ticket(&ticket(a, &format!("A{i}")))?
+                    .into_inner()
+                    .number,
+            );
+        }
+        let tb = sqlite.insert_ticket(&ticket(b, "B"))?.into_inner();
+        reply(&sqlite, numbers[1], "before the move")?;
+        reply(&sqlite, tb.number, "for b")?;
+        let feed = sqlite.updates(a, 0, 100)?;
+        assert_eq!(feed.len(), 1);
+        let generation = sqlite.generation()?;
+        drop(sqlite);
+
+        let target = SqlStore::open_postgres(url.postgres_url().unwrap_or_default())?;
+        let counts = copy(&file, &url)?;
+        assert_eq!(counts.len(), TABLES.len());
+        let rows = |t: &str| {
+            counts
+                .iter()
+                .find(|c| c.table == t)
+                .map(|c| (c.source, c.target))
+        };
+        assert_eq!(rows("tickets"), Some((6, 6)));
+        assert_eq!(rows("devices"), Some((2, 2)));
+        assert_eq!(rows("messages"), Some((2, 2)));
+        assert_eq!(rows("updates"), Some((2, 2)));
+        assert_eq!(rows("enroll_tokens"), Some((2, 2)));
+
+        // The PostgreSQL store reads what SQLite held: the feed as the agent
+        // saw it, the generation (agents do not send again).
+        assert_eq!(target.updates(a, 0, 100)?, feed);
+        assert_eq!(target.generation()?, generation);
+        // New rows continue every sequence; the device's cursor stays valid.
+        let next = target.insert_ticket(&ticket(a, "after"))?.into_inner();
+        assert_eq!(next.number, tb.number + 1);
+        reply(&target, numbers[1], "after the move")?;
+        let cursor = feed.last().map_or(0, |e| e.seq);
+        let news = target.updates(a, cursor, 100)?;
+        assert_eq!(news.len(), 1, "{news:?}");
+        assert!(news[0].seq > cursor);
+        enroll(&target, None);
+        assert_eq!(target.list_enroll_tokens()?.len(), 3);
         Ok(())
     }
 }

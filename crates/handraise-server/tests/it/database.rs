@@ -139,3 +139,83 @@ fn migrate_needs_a_sqlite_source_and_a_postgres_target() -> R {
     assert!(!said.contains("hunter2"), "{said}");
     Ok(())
 }
+
+/// A fresh PostgreSQL database with a password in its URL (the test server trusts loopback,
+/// so any password passes), or `None` with a note when `HANDRAISE_TEST_POSTGRES` is unset.
+fn fresh_postgres(test: &str) -> R<Option<String>> {
+    let Some(url) = handraise_testkit::postgres::test_database().map_err(|e| e.to_string())? else {
+        eprintln!("{test}: skipped, HANDRAISE_TEST_POSTGRES is not set");
+        return Ok(None);
+    };
+    Ok(Some(url.replacen(
+        "://postgres@",
+        "://postgres:hunter2@",
+        1,
+    )))
+}
+
+#[test]
+fn init_database_postgres_is_used_by_later_commands_backed_up_and_restored() -> R {
+    let Some(url) = fresh_postgres("init --database postgres")? else {
+        return Ok(());
+    };
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("data");
+    let mut said = String::new();
+    let mut run = |args: &[&str]| -> R<String> {
+        let out = server(args, &data)?;
+        let shown = text(&out);
+        said.push_str(&shown);
+        assert!(out.status.success(), "{args:?}: {shown}");
+        Ok(shown)
+    };
+    let init = run(&["init", "--database", &url])?;
+    assert!(
+        init.contains("database: postgres://postgres:***@"),
+        "{init}"
+    );
+    let config = std::fs::read_to_string(data.join("config.toml"))?;
+    assert!(
+        config.contains(&format!("database_url = {url:?}")),
+        "{config}"
+    );
+    assert!(!data.join("handraise.db").exists(), "no SQLite file");
+    // Later commands read it from the file.
+    run(&["enroll-token", "create", "--label", "pg"])?;
+    let listed = run(&["enroll-token", "list"])?;
+    assert!(listed.contains("pg"), "{listed}");
+    let doctor = run(&["doctor", "--json"])?;
+    assert!(doctor.contains("PostgreSQL"), "{doctor}");
+    // A backup is pg_dump's, into backup_dir.
+    let backups = dir.path().join("backups");
+    std::fs::write(
+        data.join("config.toml"),
+        format!("{config}backup_dir = {:?}\n", backups.display().to_string()),
+    )?;
+    let backup = run(&["backup"])?;
+    assert!(backup.contains("pg_dump --format=custom"), "{backup}");
+    let dump = std::fs::read_dir(&backups)?
+        .next()
+        .ok_or("no backup written")??
+        .path();
+    assert!(
+        dump.to_string_lossy().ends_with(".dump"),
+        "{}",
+        dump.display()
+    );
+    // Restored into an empty database, never into one holding a district.
+    let from = dump.display().to_string();
+    let out = server(&["restore", "--from", &from, "--database", &url], &data)?;
+    assert!(!out.status.success());
+    assert!(text(&out).contains("is not empty"), "{}", text(&out));
+    assert!(!text(&out).contains("hunter2"), "{}", text(&out));
+    let Some(empty) = fresh_postgres("restore")? else {
+        return Ok(());
+    };
+    let restored = run(&["restore", "--from", &from, "--database", &empty])?;
+    assert!(restored.contains("generation"), "{restored}");
+    let listed = run(&["enroll-token", "list", "--database", &empty])?;
+    assert!(listed.contains("pg"), "{listed}");
+    assert!(!said.contains("hunter2"), "{said}");
+    Ok(())
+}
