@@ -562,3 +562,4 @@ fn store_insert_throughput() -> R {
 }
 
 mod admin;
+mod postgres;
