@@ -10,6 +10,7 @@ mod harness;
 mod hostile;
 mod mail;
 mod metrics;
+mod migrate;
 mod nodes;
 mod proxy;
 mod reporter;

@@ -1,30 +1,33 @@
 //! Command line: `init`, `serve`, `enroll-token create|list|revoke`,
 //! `devices list|allow-reenroll|reenrollments` (in `enroll`),
 //! `tech-token create|list|revoke`, `user add`, `user list`, `tickets list`,
-//! `kb list|export|import`, `purge`, `backup`, `restore`, `desk add|list|test|enable|disable|default|route|retry|skip` (in `desk`). Every command accepts `--data-dir` before or
-//! after the subcommand, or `HANDRAISE_SERVER_DATA_DIR`.
+//! `kb list|export|import`, `purge`, `backup`, `restore`, `migrate`, `desk add|list|test|enable|disable|default|route|retry|skip` (in `desk`). Every command accepts `--data-dir` before or
+//! after the subcommand, or `HANDRAISE_SERVER_DATA_DIR`, and `--database`
+//! (else the configuration's `database_url`); `open` is how each opens its
+//! store.
 
 mod desk;
 mod doctor;
 mod enroll;
 mod kb;
+mod migrate;
 mod ops;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use enroll::{DevicesCommand, EnrollTokenCommand};
-use handraise_server::config::Location;
+use handraise_server::config::{ConfigWrite, DatabaseUrl, Location};
 use handraise_server::service::accounts::{self, UserInput};
 use handraise_server::service::enrollment;
 use handraise_server::store::{
     AccountStore, Role, TicketDetail, TicketFilter, TicketOrder, TicketQuery, now_utc,
 };
 use handraise_server::transport::{self, Tls};
-use handraise_server::{AppState, Store, init_data_dir, open_data_dir};
+use handraise_server::{AppState, Store, init_data_dir, open_database, open_location};
 use kb::{KbCommand, kb_export, kb_import, kb_list};
 use serde::Serialize;
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 #[derive(Debug, Parser)]
@@ -43,6 +46,11 @@ pub struct Cli {
     /// Default: DATA_DIR/config.toml.
     #[arg(long, global = true, env = "HANDRAISE_SERVER_CONFIG")]
     config: Option<PathBuf>,
+    /// The database: `sqlite` (DATA_DIR/handraise.db) or
+    /// postgres://USER:PASSWORD@HOST/DATABASE; wins over `database_url` in
+    /// the configuration (which `init --database` writes).
+    #[arg(long, global = true, value_name = "URL")]
+    database: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -75,17 +83,21 @@ enum Command {
     /// Help desks that new tickets are forwarded to (Request Tracker).
     #[command(subcommand)]
     Desk(desk::DeskCommand),
-    /// Write a consistent copy of the database (safe while serving).
+    /// Write a consistent copy of the database (safe while serving): a
+    /// SQLite file, or on PostgreSQL a `pg_dump --format=custom` file.
     Backup {
+        /// The file to write. Default: a new file named by the time in the
+        /// configuration's `backup_dir`.
         #[arg(long)]
-        out: PathBuf,
+        out: Option<PathBuf>,
     },
     /// Check this server: configuration, database, disk, TLS certificate,
     /// the listen address, backups and devices' clocks; one line each. Exits
     /// non-zero only when a check fails.
     Doctor(JsonFlag),
     /// Restore a backup into a new or empty data directory (never over a
-    /// database); agents then send again what the backup lacks.
+    /// database), or a PostgreSQL dump into an empty PostgreSQL database
+    /// (`--database`); agents then send again what the backup lacks.
     Restore {
         #[arg(long, value_name = "FILE")]
         from: PathBuf,
@@ -93,6 +105,17 @@ enum Command {
     /// The knowledge base as documents (Markdown with front matter).
     #[command(subcommand)]
     Kb(KbCommand),
+    /// Move a district's data from a SQLite data directory to an empty
+    /// PostgreSQL database (every table, ids and the feed's cursors kept, in
+    /// one transaction); prints the row counts of both sides.
+    Migrate {
+        /// sqlite:DIR, the data directory to move.
+        #[arg(long, value_name = "sqlite:DIR")]
+        from: String,
+        /// postgres://USER:PASSWORD@HOST/DATABASE, an empty database.
+        #[arg(long, value_name = "URL")]
+        to: String,
+    },
     /// Apply the data-retention policy: resolved and closed tickets older
     /// than the policy lose their screenshots and device snapshots (the
     /// ticket text and history stay). `serve` does this daily.
@@ -252,19 +275,30 @@ impl Cli {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let location = Location::resolve(cli.data_dir, cli.config)?;
-    let data_dir = location.data_dir.clone();
+    if let Command::Migrate { from, to } = &cli.command {
+        // Its own source and target: no data directory of its own.
+        return migrate::migrate(from, to);
+    }
+    // Parsed here rather than by clap, whose error would repeat the password.
+    let database = cli
+        .database
+        .as_deref()
+        .map(str::parse::<DatabaseUrl>)
+        .transpose()
+        .context("--database")?;
+    let location = Location::resolve(cli.data_dir, cli.config)?.with_database(database);
+    let at = &location;
     match cli.command {
-        Command::Init => init(&location),
-        Command::Serve { listen } => serve(&location, listen).await,
-        Command::EnrollToken(cmd) => enroll::enroll_token(&data_dir, cmd),
-        Command::Devices(cmd) => enroll::devices(&data_dir, cmd),
+        Command::Init => init(at),
+        Command::Serve { listen } => serve(at, listen).await,
+        Command::EnrollToken(cmd) => enroll::enroll_token(at, cmd),
+        Command::Devices(cmd) => enroll::devices(at, cmd),
         Command::TechToken(TechTokenCommand::Create {
             email,
             name,
             expires_days,
         }) => {
-            let store = open(&data_dir)?;
+            let store = open(at)?;
             let owner = match (&email, &name) {
                 (Some(email), _) => enrollment::TokenOwner::Email(email),
                 (None, Some(name)) => enrollment::TokenOwner::Name(name),
@@ -294,7 +328,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::TechToken(TechTokenCommand::List(JsonFlag { json })) => {
-            let store = open(&data_dir)?;
+            let store = open(at)?;
             let tokens = enrollment::list_tech_tokens(&store, None)?;
             if json {
                 let rows: Vec<TechTokenLine> = tokens
@@ -329,7 +363,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::TechToken(TechTokenCommand::Revoke(TokenId { id })) => {
-            let store = open(&data_dir)?;
+            let store = open(at)?;
             enrollment::revoke_tech_token(&store, None, id, now_utc())
                 .with_context(|| format!("no technician API token with id {id}"))?;
             println!("technician API token {id} revoked");
@@ -338,7 +372,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(UserCommand::Add { email, role, name }) => {
             let role = Role::parse(&role).context("--role must be technician or admin")?;
             let password = read_password()?;
-            let store = open(&data_dir)?;
+            let store = open(at)?;
             let input = UserInput {
                 email: &email,
                 name: name.as_deref(),
@@ -355,7 +389,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User(UserCommand::List) => {
-            let store = open(&data_dir)?;
+            let store = open(at)?;
             for u in store.list_users()? {
                 println!(
                     "{:<40} {:<10} {:<30} {}",
@@ -368,7 +402,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User(UserCommand::Unlink { email }) => {
-            let user = handraise_server::service::oidc::unlink(&open(&data_dir)?, &email)?;
+            let user = handraise_server::service::oidc::unlink(&open(at)?, &email)?;
             println!(
                 "user {} unlinked: its next sign-in links it again",
                 user.email
@@ -376,15 +410,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Tickets(TicketsCommand::List { json, limit, page }) => {
-            list_tickets(&data_dir, json, limit, page)
+            list_tickets(at, json, limit, page)
         }
-        Command::Desk(command) => desk::run(&data_dir, command).await,
-        Command::Kb(KbCommand::List { json }) => kb_list(&data_dir, json),
-        Command::Kb(KbCommand::Export { out }) => kb_export(&data_dir, &out),
-        Command::Kb(KbCommand::Import { folder }) => kb_import(&data_dir, &folder),
-        Command::Purge { as_of, json } => purge(&data_dir, as_of.as_deref(), json),
-        Command::Backup { out } => ops::backup(&data_dir, &out),
-        Command::Restore { from } => ops::restore(&data_dir, &from),
+        Command::Desk(command) => desk::run(at, command).await,
+        Command::Kb(KbCommand::List { json }) => kb_list(at, json),
+        Command::Kb(KbCommand::Export { out }) => kb_export(at, &out),
+        Command::Kb(KbCommand::Import { folder }) => kb_import(at, &folder),
+        Command::Purge { as_of, json } => purge(at, as_of.as_deref(), json),
+        Command::Backup { out } => ops::backup(at, out.as_deref()),
+        Command::Restore { from } => ops::restore(at, &from),
+        Command::Migrate { from, to } => migrate::migrate(&from, &to),
         Command::Doctor(JsonFlag { json }) => {
             if doctor::doctor(&location, json).await? {
                 Ok(())
@@ -395,26 +430,43 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-fn open(data_dir: &Path) -> anyhow::Result<handraise_server::SqlStore> {
-    open_data_dir(data_dir)
-        .with_context(|| format!("opening data directory {}", data_dir.display()))
+/// The store of the command's data directory and database.
+fn open(location: &Location) -> anyhow::Result<handraise_server::SqlStore> {
+    open_location(location).with_context(|| format!("opening {}", describe(location)))
+}
+
+/// The data directory and, when it is not SQLite's file there, the database
+/// (its password masked).
+fn describe(location: &Location) -> String {
+    let dir = location.data_dir.display();
+    match location.config().map(|c| c.database_url) {
+        Ok(DatabaseUrl::Sqlite) | Err(_) => format!("data directory {dir}"),
+        Ok(database) => format!("database {database} (data directory {dir})"),
+    }
 }
 
 fn init(location: &Location) -> anyhow::Result<()> {
     let data_dir = &location.data_dir;
-    let (store, wrote_config) = init_data_dir(location)
-        .with_context(|| format!("preparing data directory {}", data_dir.display()))?;
+    let (store, wrote_config) =
+        init_data_dir(location).with_context(|| format!("preparing {}", describe(location)))?;
     println!("data directory: {}", data_dir.display());
+    let database = match location.config()?.database_url {
+        DatabaseUrl::Sqlite => handraise_server::database_path(data_dir)
+            .display()
+            .to_string(),
+        database => database.to_string(),
+    };
     println!(
-        "database: {} (schema version {})",
-        handraise_server::database_path(data_dir).display(),
+        "database: {database} (schema version {})",
         store.schema_version()?
     );
     let config_file = location.config_file.display();
-    if wrote_config {
-        println!("config: wrote {config_file}");
-    } else {
-        println!("config: kept existing {config_file}");
+    match wrote_config {
+        ConfigWrite::Wrote => println!("config: wrote {config_file}"),
+        ConfigWrite::Kept => println!("config: kept existing {config_file}"),
+        ConfigWrite::AddedDatabase => {
+            println!("config: added database_url to {config_file} (nothing else changed)")
+        }
     }
     let added = handraise_server::service::load_default_articles(&store, now_utc())?;
     println!(
@@ -425,13 +477,13 @@ fn init(location: &Location) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn purge(data_dir: &Path, as_of: Option<&str>, json: bool) -> anyhow::Result<()> {
+fn purge(location: &Location, as_of: Option<&str>, json: bool) -> anyhow::Result<()> {
     let now = match as_of {
         Some(t) => time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
             .with_context(|| format!("--as-of {t:?} is not an RFC 3339 time"))?,
         None => now_utc(),
     };
-    let store = open(data_dir)?;
+    let store = open(location)?;
     let (days, report) = handraise_server::service::purge(&store, now)?;
     let closed_before = now - time::Duration::days(i64::from(days));
     let mut out = std::io::stdout().lock();
@@ -509,8 +561,9 @@ fn spawn_daily_purge(store: Arc<dyn Store>) {
 
 async fn serve(location: &Location, listen: Option<String>) -> anyhow::Result<()> {
     let data_dir = &location.data_dir;
-    let store = open(data_dir)?;
     let mut config = location.config()?;
+    let store = open_database(data_dir, &config.database_url)
+        .with_context(|| format!("opening {}", describe(location)))?;
     if let Some(listen) = listen {
         config.listen = listen;
     }
@@ -534,7 +587,7 @@ async fn serve(location: &Location, listen: Option<String>) -> anyhow::Result<()
     }
     let addr = listener.local_addr()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
-    tracing::info!(%addr, scheme, data_dir = %data_dir.display(), "serving");
+    tracing::info!(%addr, scheme, data_dir = %data_dir.display(), database = %config.database_url, "serving");
     let store: Arc<dyn Store> = Arc::new(store);
     let metrics_listen = config.metrics_listen.clone();
     let state = AppState::new(store, config);
@@ -693,12 +746,12 @@ fn tickets_to_list(
 }
 
 fn list_tickets(
-    data_dir: &Path,
+    location: &Location,
     json: bool,
     limit: usize,
     page: Option<usize>,
 ) -> anyhow::Result<()> {
-    let store = open(data_dir)?;
+    let store = open(location)?;
     let page = if json { page } else { Some(page.unwrap_or(1)) };
     let tickets = tickets_to_list(&store, limit, page)?;
     let lines: Vec<TicketLine> = tickets

@@ -2,6 +2,12 @@
 //! `DATA_DIR/config.toml`), then `HANDRAISE_SERVER_*` environment variables,
 //! then command-line flags. Defaults live on the struct.
 
+mod database;
+mod location;
+
+pub use database::{DatabaseUrl, DatabaseUrlError, MASK, mask_secrets};
+pub use location::{ConfigWrite, Location};
+
 use crate::tz::Zone;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
@@ -20,6 +26,9 @@ pub struct Config {
     /// The data directory, for a configuration file kept outside it
     /// (`--config /etc/handraise/server.toml`); `--data-dir` overrides it.
     pub data_dir: Option<PathBuf>,
+    /// The database: `sqlite` (the data directory's `handraise.db`) or a
+    /// `postgres://USER:PASSWORD@HOST/DATABASE` URL. `--database` wins over it.
+    pub database_url: DatabaseUrl,
     /// Address to listen on.
     pub listen: String,
     /// Requests handled at once (long-polls excluded); beyond it 429.
@@ -135,6 +144,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             data_dir: None,
+            database_url: DatabaseUrl::Sqlite,
             listen: "127.0.0.1:8080".into(),
             max_in_flight: 512,
             enroll_per_minute_per_ip: 30,
@@ -184,11 +194,10 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path} is not valid: {source}")]
-    Parse {
-        path: PathBuf,
-        source: toml::de::Error,
-    },
+    /// The parser's message, passwords masked (it quotes the line), and
+    /// without the parser's error as a source, which would show them.
+    #[error("{path} is not valid: {message}")]
+    Parse { path: PathBuf, message: String },
     #[error("environment variable {name}={value:?} is not valid")]
     Env { name: String, value: String },
     #[error("{0}")]
@@ -202,75 +211,13 @@ pub enum ConfigError {
     NoDataDir(Option<PathBuf>),
 }
 
-/// Where a server's files are: its data directory and its configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Location {
-    pub data_dir: PathBuf,
-    pub config_file: PathBuf,
-}
-
-impl Location {
-    /// The configuration file is `config_file` when given (`--config`), else
-    /// `DATA_DIR/config.toml`; the data directory is `data_dir` when given,
-    /// else the `data_dir` key of that file.
-    pub fn resolve(
-        data_dir: Option<PathBuf>,
-        config_file: Option<PathBuf>,
-    ) -> Result<Self, ConfigError> {
-        match (data_dir, config_file) {
-            (Some(data_dir), None) => Ok(Self {
-                config_file: Config::path(&data_dir),
-                data_dir,
-            }),
-            (given, Some(config_file)) => {
-                let data_dir = match given {
-                    Some(dir) => dir,
-                    None => Config::read_file(&config_file)?
-                        .data_dir
-                        .ok_or_else(|| ConfigError::NoDataDir(Some(config_file.clone())))?,
-                };
-                Ok(Self {
-                    data_dir,
-                    config_file,
-                })
-            }
-            (None, None) => Err(ConfigError::NoDataDir(None)),
+impl ConfigError {
+    /// `path` could not be parsed: `error`'s message with passwords masked.
+    pub fn parse(path: &Path, error: &toml::de::Error) -> Self {
+        Self::Parse {
+            path: path.to_owned(),
+            message: mask_secrets(&error.to_string()),
         }
-    }
-
-    /// The configuration: the file (defaults when it is absent), then the
-    /// environment.
-    pub fn config(&self) -> Result<Config, ConfigError> {
-        let mut config = Config::read_file(&self.config_file)?;
-        config.apply_env(|name| std::env::var(name).ok())?;
-        Ok(config)
-    }
-
-    /// Writes the default configuration unless the file exists (naming the
-    /// data directory when the file is kept outside it). Returns whether it
-    /// wrote one.
-    pub fn write_default_config(&self) -> Result<bool, ConfigError> {
-        let path = &self.config_file;
-        if path.exists() {
-            return Ok(false);
-        }
-        let outside = self.config_file != Config::path(&self.data_dir);
-        let config = Config {
-            data_dir: outside.then(|| self.data_dir.clone()),
-            ..Config::default()
-        };
-        let text = format!(
-            "# HandRaise district server configuration. Every key is optional.\n\
-             # Environment variables HANDRAISE_SERVER_<KEY> (upper case) override it.\n\
-             # For HTTPS without a proxy: tls_cert = \"cert.pem\" and tls_key = \"key.pem\"\n\
-             # (PEM; relative to the data directory; reloaded on SIGHUP).\n{}",
-            toml::to_string_pretty(&config)?
-        );
-        std::fs::write(path, text).map_err(|source| ConfigError::Write {
-            path: path.clone(),
-            source,
-        })?;
-        Ok(true)
     }
 }
 
@@ -286,16 +233,14 @@ impl Config {
         Location {
             data_dir: data_dir.to_owned(),
             config_file: Self::path(data_dir),
+            database: None,
         }
         .config()
     }
 
-    fn read_file(path: &Path) -> Result<Self, ConfigError> {
+    pub(crate) fn read_file(path: &Path) -> Result<Self, ConfigError> {
         match std::fs::read_to_string(path) {
-            Ok(text) => Self::parse(&text).map_err(|source| ConfigError::Parse {
-                path: path.to_owned(),
-                source,
-            }),
+            Ok(text) => Self::parse(&text).map_err(|e| ConfigError::parse(path, &e)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
             Err(source) => Err(ConfigError::Read {
                 path: path.to_owned(),
@@ -379,6 +324,13 @@ impl Config {
             always_secure_cookies,
             "HANDRAISE_SERVER_ALWAYS_SECURE_COOKIES"
         );
+        if let Some(v) = get("HANDRAISE_SERVER_DATABASE_URL") {
+            // Its error shows the value without a password.
+            self.database_url = v.parse().map_err(|_| ConfigError::Env {
+                name: "HANDRAISE_SERVER_DATABASE_URL".into(),
+                value: mask_secrets(&v),
+            })?;
+        }
         // Optional settings: an empty value unsets them.
         if let Some(v) = get("HANDRAISE_SERVER_METRICS_LISTEN") {
             self.metrics_listen = Some(v.trim().to_owned()).filter(|v| !v.is_empty());
@@ -532,9 +484,9 @@ mod tests {
     {
         let dir = tempfile::tempdir()?;
         let here = Location::resolve(Some(dir.path().to_owned()), None)?;
-        assert!(here.write_default_config()?);
+        assert_eq!(here.write_default_config()?, ConfigWrite::Wrote);
         std::fs::write(Config::path(dir.path()), "listen = \"0.0.0.0:9\"\n")?;
-        assert!(!here.write_default_config()?);
+        assert_eq!(here.write_default_config()?, ConfigWrite::Kept);
         assert_eq!(
             Config::read_file(&Config::path(dir.path()))?.listen,
             "0.0.0.0:9"
@@ -549,7 +501,7 @@ mod tests {
         let file = etc.path().join("server.toml");
         let data = etc.path().join("lib");
         let made = Location::resolve(Some(data.clone()), Some(file.clone()))?;
-        assert!(made.write_default_config()?);
+        assert_eq!(made.write_default_config()?, ConfigWrite::Wrote);
         assert!(
             !Config::path(&data).exists(),
             "nothing written in the data directory"
@@ -581,6 +533,42 @@ mod tests {
         let bad =
             c.apply_env(|n| (n == "HANDRAISE_SERVER_TIMEZONE").then(|| "Asia/Nowhere".into()));
         assert!(matches!(bad, Err(ConfigError::Env { .. })));
+    }
+
+    #[test]
+    fn the_database_url_is_read_from_file_and_environment_never_showing_a_password()
+    -> Result<(), Box<dyn std::error::Error>> {
+        assert_eq!(Config::default().database_url, DatabaseUrl::Sqlite);
+        let url = "postgres://hr:hunter2@db.example.org/district";
+        let c = Config::parse(&format!("database_url = {url:?}\n"))?;
+        assert_eq!(c.database_url, DatabaseUrl::Postgres(url.into()));
+        // The default file round-trips with it.
+        let text = toml::to_string_pretty(&c)?;
+        assert_eq!(Config::parse(&text)?, c);
+        let mut c = Config::default();
+        c.apply_env(|n| (n == "HANDRAISE_SERVER_DATABASE_URL").then(|| url.into()))?;
+        assert_eq!(c.database_url, DatabaseUrl::Postgres(url.into()));
+        let bad = c
+            .apply_env(|n| {
+                (n == "HANDRAISE_SERVER_DATABASE_URL").then(|| "my://u:hunter2@h".into())
+            })
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(bad.contains("HANDRAISE_SERVER_DATABASE_URL"), "{bad}");
+        assert!(!bad.contains("hunter2"), "{bad}");
+        // A file whose line is quoted in the error.
+        let dir = tempfile::tempdir()?;
+        let file = Config::path(dir.path());
+        std::fs::write(&file, "database_url = \"my://u:hunter2@h\"\n")?;
+        let bad = Location::resolve(Some(dir.path().to_owned()), None)?
+            .config()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(bad.contains("must be `sqlite`"), "{bad}");
+        assert!(!bad.contains("hunter2"), "{bad}");
+        Ok(())
     }
 
     #[test]

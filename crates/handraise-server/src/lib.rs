@@ -69,23 +69,48 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use std::time::Duration;
 
-/// Creates `data_dir` if needed and opens the database, applying
+/// Creates `data_dir` if needed and opens its SQLite database, applying
 /// migrations.
 pub fn open_data_dir(data_dir: &std::path::Path) -> Result<SqlStore, InitError> {
+    open_database(data_dir, &config::DatabaseUrl::Sqlite)
+}
+
+/// The one way a command opens its store: `database` (the configuration's
+/// `database_url`, or `--database`) for `data_dir` (created when missing):
+/// SQLite's file there, or a PostgreSQL database, migrations applied.
+pub fn open_database(
+    data_dir: &std::path::Path,
+    database: &config::DatabaseUrl,
+) -> Result<SqlStore, InitError> {
+    create_data_dir(data_dir)?;
+    Ok(store::open_database(&database_path(data_dir), database)?)
+}
+
+/// The store of `location`, by its configuration (`--database` winning).
+pub fn open_location(location: &config::Location) -> Result<SqlStore, InitError> {
+    let config = location.config()?;
+    open_database(&location.data_dir, &config.database_url)
+}
+
+/// `init`: the configuration written where `location` says (the default
+/// one unless a file is there, never overwriting one, with `--database`'s
+/// choice: [`config::Location::write_default_config`]), then the store it
+/// names opened, migrations applied. Returns the store and what was done to
+/// the configuration file.
+pub fn init_data_dir(
+    location: &config::Location,
+) -> Result<(SqlStore, config::ConfigWrite), InitError> {
+    create_data_dir(&location.data_dir)?;
+    let wrote_config = location.write_default_config()?;
+    let store = open_location(location)?;
+    Ok((store, wrote_config))
+}
+
+fn create_data_dir(data_dir: &std::path::Path) -> Result<(), InitError> {
     std::fs::create_dir_all(data_dir).map_err(|source| InitError::CreateDir {
         path: data_dir.to_owned(),
         source,
-    })?;
-    Ok(SqlStore::open(&database_path(data_dir))?)
-}
-
-/// [`open_data_dir`], and the default configuration written where
-/// `location` says unless a file is there (never overwriting one). Returns
-/// the store and whether a configuration file was written.
-pub fn init_data_dir(location: &config::Location) -> Result<(SqlStore, bool), InitError> {
-    let store = open_data_dir(&location.data_dir)?;
-    let wrote_config = location.write_default_config()?;
-    Ok((store, wrote_config))
+    })
 }
 
 /// Path of the database inside `data_dir`.

@@ -4,6 +4,7 @@
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
+use handraise_server::config::Location;
 use handraise_server::service::desks::{self, DeskInput};
 use handraise_server::service::hooks;
 use handraise_server::store::{DeskKind, DeskOptions, DeskSecret, DeskStore, now_utc};
@@ -145,8 +146,8 @@ fn desk_or_none(v: &str) -> anyhow::Result<Option<i64>> {
     }
 }
 
-fn route(data_dir: &Path, command: RouteCommand, out: &mut impl Write) -> anyhow::Result<()> {
-    let store = super::open(data_dir)?;
+fn route(location: &Location, command: RouteCommand, out: &mut impl Write) -> anyhow::Result<()> {
+    let store = super::open(location)?;
     match command {
         RouteCommand::Add {
             school,
@@ -285,8 +286,8 @@ fn read_secret(path: &str) -> anyhow::Result<DeskSecret> {
     Ok(desks::secret(&raw)?)
 }
 
-pub async fn run(data_dir: &Path, command: DeskCommand) -> anyhow::Result<()> {
-    let store = super::open(data_dir)?;
+pub async fn run(location: &Location, command: DeskCommand) -> anyhow::Result<()> {
+    let store = super::open(location)?;
     let mut out = std::io::stdout().lock();
     match command {
         DeskCommand::Add(a) => {
@@ -445,7 +446,7 @@ pub async fn run(data_dir: &Path, command: DeskCommand) -> anyhow::Result<()> {
                 if enable { "enabled" } else { "disabled" }
             )?;
         }
-        DeskCommand::Route(command) => route(data_dir, command, &mut out)?,
+        DeskCommand::Route(command) => route(location, command, &mut out)?,
         DeskCommand::Retry(TicketArg {
             event: Some(event), ..
         }) => {

@@ -2,9 +2,9 @@
 //! does not apply (no server running, no backup yet, no TLS) says `skipped`;
 //! the exit status is non-zero only when a check fails.
 
-use handraise_server::config::{Config, Location};
+use handraise_server::config::{Config, DatabaseUrl, Location};
 use handraise_server::service::backups;
-use handraise_server::store::{GaugeStore, MIGRATIONS, SqlStore, now_utc};
+use handraise_server::store::{GaugeStore, MIGRATIONS, PG_MIGRATIONS, SqlStore, now_utc, transfer};
 use serde::Serialize;
 use std::path::Path;
 use std::time::Duration;
@@ -64,7 +64,15 @@ pub(super) async fn doctor(location: &Location, json: bool) -> anyhow::Result<bo
         }
     };
     let data_dir = &location.data_dir;
-    let (database, current) = database(data_dir);
+    // With a configuration that cannot be read, the database of the flag, else SQLite's.
+    let database_url = match &config {
+        Some(config) => config.database_url.clone(),
+        None => location.database.clone().unwrap_or_default(),
+    };
+    let (database, current) = match &database_url {
+        DatabaseUrl::Sqlite => database(data_dir),
+        DatabaseUrl::Postgres(_) => postgres(&database_url),
+    };
     checks.push(database);
     checks.push(disk(data_dir));
     if let Some(config) = &config {
@@ -72,7 +80,7 @@ pub(super) async fn doctor(location: &Location, json: bool) -> anyhow::Result<bo
         checks.push(listening(config).await);
         checks.push(backup_age(config));
         checks.push(if current {
-            clock_skew(data_dir)
+            clock_skew(data_dir, &database_url)
         } else {
             check(
                 "clock skew",
@@ -129,6 +137,47 @@ fn database(data_dir: &Path) -> (Check, bool) {
         }
         Err(e) => (check("database", Outcome::Fail, e.to_string()), false),
     }
+}
+
+/// The database check of PostgreSQL: it connects, its server's version, the
+/// schema, the tickets held; and whether the schema is this binary's.
+fn postgres(database: &DatabaseUrl) -> (Check, bool) {
+    let facts = transfer::server_facts(database);
+    let facts = match facts {
+        Ok(facts) => facts,
+        Err(e) => {
+            return (
+                check("database", Outcome::Fail, format!("{database}: {e}")),
+                false,
+            );
+        }
+    };
+    let known = PG_MIGRATIONS.len() as u32;
+    let (outcome, schema) = match facts.schema_version {
+        0 => (Outcome::Fail, "no schema (run init)".to_owned()),
+        v if v == known => (Outcome::Ok, format!("schema {known} (current)")),
+        v if v < known => (
+            Outcome::Ok,
+            format!("schema {v} (this binary migrates it to {known} when it opens it)"),
+        ),
+        v => (
+            Outcome::Fail,
+            format!("schema {v}, newer than this binary's {known}: run a newer release"),
+        ),
+    };
+    let tickets = facts
+        .tickets
+        .map(|n| format!(", {n} tickets"))
+        .unwrap_or_default();
+    let line = check(
+        "database",
+        outcome,
+        format!(
+            "{database}: PostgreSQL {}, {schema}{tickets}",
+            facts.server_version
+        ),
+    );
+    (line, facts.schema_version == known)
 }
 
 #[cfg(unix)]
@@ -318,13 +367,12 @@ fn backup_age(config: &Config) -> Check {
     }
 }
 
-fn clock_skew(data_dir: &Path) -> Check {
-    let path = data_dir.join(handraise_server::config::DATABASE_FILE);
-    if !path.exists() {
-        return check("clock skew", Outcome::Skipped, "no database");
-    }
-    let skews = SqlStore::open(&path)
-        .and_then(|s| s.clock_skews(now_utc() - time::Duration::days(SKEW_WINDOW_DAYS)));
+/// Devices' clocks, from a database already at this binary's schema (so
+/// opening it changes nothing).
+fn clock_skew(data_dir: &Path, database: &DatabaseUrl) -> Check {
+    let skews = handraise_server::open_database(data_dir, database)
+        .map_err(anyhow::Error::from)
+        .and_then(|s| Ok(s.clock_skews(now_utc() - time::Duration::days(SKEW_WINDOW_DAYS))?));
     match skews {
         Ok(skews) if skews.is_empty() => check(
             "clock skew",

@@ -4,10 +4,10 @@ use super::{JsonFlag, TokenId, open, rfc3339};
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use handraise_server::AppError;
+use handraise_server::config::Location;
 use handraise_server::service::enrollment::{self, EnrollTokenInput, ReenrollTarget};
 use handraise_server::store::{DeviceStore, now_utc};
 use serde::Serialize;
-use std::path::Path;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -127,8 +127,8 @@ fn print_json<T: Serialize>(rows: &T) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub(super) fn enroll_token(data_dir: &Path, cmd: EnrollTokenCommand) -> anyhow::Result<()> {
-    let store = open(data_dir)?;
+pub(super) fn enroll_token(location: &Location, cmd: EnrollTokenCommand) -> anyhow::Result<()> {
+    let store = open(location)?;
     match cmd {
         EnrollTokenCommand::Create {
             label,
@@ -213,8 +213,8 @@ pub(super) fn enroll_token(data_dir: &Path, cmd: EnrollTokenCommand) -> anyhow::
     Ok(())
 }
 
-pub(super) fn devices(data_dir: &Path, cmd: DevicesCommand) -> anyhow::Result<()> {
-    let store = open(data_dir)?;
+pub(super) fn devices(location: &Location, cmd: DevicesCommand) -> anyhow::Result<()> {
+    let store = open(location)?;
     match cmd {
         DevicesCommand::List(JsonFlag { json }) => {
             let devices = store.list_devices()?;

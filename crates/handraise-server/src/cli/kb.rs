@@ -3,6 +3,7 @@
 use super::open;
 use anyhow::{Context, bail};
 use clap::Subcommand;
+use handraise_server::config::Location;
 use handraise_server::store::{KbStore, now_utc};
 use serde::Serialize;
 use std::io::Write;
@@ -41,8 +42,8 @@ struct ArticleLine {
     version: i64,
 }
 
-pub(super) fn kb_list(data_dir: &Path, json: bool) -> anyhow::Result<()> {
-    let store = open(data_dir)?;
+pub(super) fn kb_list(location: &Location, json: bool) -> anyhow::Result<()> {
+    let store = open(location)?;
     let (_, mut articles) = store.kb_changes(0)?;
     articles.sort_by(|a, b| a.slug.cmp(&b.slug));
     let mut out = std::io::stdout().lock();
@@ -82,8 +83,8 @@ pub(super) fn kb_list(data_dir: &Path, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub(super) fn kb_export(data_dir: &Path, folder: &Path) -> anyhow::Result<()> {
-    let store = open(data_dir)?;
+pub(super) fn kb_export(location: &Location, folder: &Path) -> anyhow::Result<()> {
+    let store = open(location)?;
     let (_, articles) = store.kb_changes(0)?;
     std::fs::create_dir_all(folder)
         .with_context(|| format!("cannot create {}", folder.display()))?;
@@ -101,8 +102,8 @@ pub(super) fn kb_export(data_dir: &Path, folder: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub(super) fn kb_import(data_dir: &Path, folder: &Path) -> anyhow::Result<()> {
-    let store = open(data_dir)?;
+pub(super) fn kb_import(location: &Location, folder: &Path) -> anyhow::Result<()> {
+    let store = open(location)?;
     let mut files: Vec<PathBuf> = std::fs::read_dir(folder)
         .with_context(|| format!("cannot read {}", folder.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))

@@ -18,9 +18,11 @@ mod devices;
 mod gauges;
 mod hooks;
 mod kb;
+mod open;
 mod records;
 mod sql;
 mod tickets;
+pub mod transfer;
 mod web;
 
 pub use accounts::AccountStore;
@@ -31,8 +33,9 @@ pub use devices::DeviceStore;
 pub use gauges::{GaugeStore, Gauges};
 pub use hooks::*;
 pub use kb::KbStore;
+pub use open::open_database;
 pub use records::*;
-pub use sql::{Backend, MIGRATIONS, PG_MIGRATIONS, SqlStore};
+pub use sql::{Backend, MIGRATIONS, PG_MIGRATIONS, SqlStore, client_program, connection_args};
 pub use tickets::{Decide, TicketStore};
 pub use web::{NewWebDevice, NewWebSession, WebReporter, WebSession, WebStore};
 

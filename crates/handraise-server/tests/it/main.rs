@@ -14,6 +14,7 @@ use uuid::Uuid;
 mod articles;
 mod console;
 mod cookies;
+mod database;
 mod desk;
 mod enrollment;
 mod fair_share;

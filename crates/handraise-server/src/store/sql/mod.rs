@@ -26,7 +26,9 @@ mod web;
 
 pub use conn::{Backend, Row, Sql, ToVal, Val};
 pub use migrations::MIGRATIONS;
+pub use postgres::{client_program, connection_args};
 pub use postgres_schema::PG_MIGRATIONS;
+pub(crate) use postgres_schema::VERSION_SQL as PG_VERSION_SQL;
 
 use super::StoreResult;
 use conn::{

@@ -336,19 +336,14 @@ pub fn known_version() -> u32 {
     PG_MIGRATIONS.len() as u32
 }
 
+/// The query of a database's schema version (a `BIGINT`): 0 for an empty
+/// database.
+pub(crate) const VERSION_SQL: &str = "SELECT CASE WHEN to_regclass('schema_migrations') IS NULL \
+     THEN 0::bigint ELSE (SELECT COALESCE(MAX(version), 0) FROM schema_migrations) END";
+
 /// The database's schema version: 0 for an empty database.
 pub fn version(client: &Client) -> StoreResult<u32> {
-    let exists: bool =
-        block_on(client.query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[]))?
-            .try_get(0)?;
-    if !exists {
-        return Ok(0);
-    }
-    let v: i64 = block_on(client.query_one(
-        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-        &[],
-    ))?
-    .try_get(0)?;
+    let v: i64 = block_on(client.query_one(VERSION_SQL, &[]))?.try_get(0)?;
     u32::try_from(v).map_err(|_| StoreError::Corrupt(format!("schema version {v}")))
 }
 
