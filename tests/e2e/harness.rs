@@ -100,6 +100,39 @@ pub fn sync_until_done(agent: &Agent, tries: usize) -> Result<()> {
     bail!("sync never finished after {tries} passes; last: {last}")
 }
 
+/// `restore --from BACKUP --data-dir DATA` on the kind of database `server` runs on: SQLite in
+/// `data`, or a fresh PostgreSQL database (a dump restores only into PostgreSQL). What it
+/// printed, and that database (for `Launch::database` and `--database`; `None`: SQLite).
+pub fn restore(
+    server: &Server,
+    backup: &std::path::Path,
+    data: &std::path::Path,
+) -> Result<(String, Option<String>)> {
+    use anyhow::Context;
+    let database = match server.database_url {
+        Some(_) => Some(
+            handraise_testkit::postgres::test_database()?
+                .context("a server on PostgreSQL, but HANDRAISE_TEST_POSTGRES is not set")?,
+        ),
+        None => None,
+    };
+    let mut cmd = std::process::Command::new(bin("handraise-server")?);
+    cmd.args(["restore", "--from"])
+        .arg(backup)
+        .arg("--data-dir")
+        .arg(data);
+    if let Some(url) = &database {
+        cmd.args(["--database", url]);
+    }
+    let out = cmd.output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "restore: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok((String::from_utf8_lossy(&out.stdout).into_owned(), database))
+}
+
 /// `cmd` started with its output dropped (an agent's `sync` or `run` to be killed).
 pub fn spawn_quiet(mut cmd: std::process::Command) -> Result<std::process::Child> {
     use anyhow::Context;
