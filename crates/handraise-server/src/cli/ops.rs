@@ -4,6 +4,7 @@ use super::open;
 use anyhow::Context;
 use handraise_server::Config;
 use handraise_server::service::backups;
+use handraise_server::service::leases::Leases;
 use handraise_server::store::AdminStore;
 use std::path::Path;
 use std::sync::Arc;
@@ -42,7 +43,12 @@ pub(super) fn restore(data_dir: &Path, from: &Path) -> anyhow::Result<()> {
 }
 
 /// Starts the scheduled backups of `config`, if it sets `backup_dir`.
-pub(super) fn spawn_scheduled_backups(store: Arc<dyn handraise_server::Store>, config: &Config) {
+/// Takes scheduled backups on the server node holding the `backups` lease.
+pub(super) fn spawn_scheduled_backups(
+    leases: &Leases,
+    store: Arc<dyn handraise_server::Store>,
+    config: &Config,
+) {
     let Some(dir) = config.backup_dir.clone() else {
         return;
     };
@@ -52,5 +58,7 @@ pub(super) fn spawn_scheduled_backups(store: Arc<dyn handraise_server::Store>, c
         keep: config.backup_keep.max(1) as usize,
     };
     tracing::info!(dir = %schedule.dir.display(), every = ?schedule.every, keep = schedule.keep, "scheduled backups");
-    tokio::spawn(backups::keep_backing_up(store, schedule));
+    leases.spawn_worker("backups", move || {
+        backups::keep_backing_up(Arc::clone(&store), schedule.clone())
+    });
 }

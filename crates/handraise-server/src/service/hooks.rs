@@ -423,11 +423,6 @@ pub async fn run_worker(store: Arc<dyn Store>) {
     }
 }
 
-/// Starts [`run_worker`] on the runtime.
-pub fn spawn(store: Arc<dyn Store>) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(run_worker(store))
-}
-
 /// Posts a `ping` event (nothing is created anywhere): the URL answers and
 /// takes the signature.
 pub async fn test(desk: &DeskRecord) -> Result<(), DeskError> {

@@ -18,7 +18,9 @@ mod devices;
 mod gauges;
 mod hooks;
 mod kb;
+mod leases;
 mod records;
+mod signin;
 mod sqlite;
 mod tickets;
 mod web;
@@ -31,7 +33,9 @@ pub use devices::DeviceStore;
 pub use gauges::{GaugeStore, Gauges};
 pub use hooks::*;
 pub use kb::KbStore;
+pub use leases::LeaseStore;
 pub use records::*;
+pub use signin::{PendingSignInRecord, SignInStore};
 pub use sqlite::{MIGRATIONS, SqliteStore};
 pub use tickets::{Decide, TicketStore};
 pub use web::{NewWebDevice, NewWebSession, WebReporter, WebSession, WebStore};
@@ -102,6 +106,8 @@ pub trait Store:
     + DeskStore
     + HookStore
     + WebStore
+    + LeaseStore
+    + SignInStore
     + Send
     + Sync
 {
@@ -118,6 +124,8 @@ impl<T> Store for T where
         + DeskStore
         + HookStore
         + WebStore
+        + LeaseStore
+        + SignInStore
         + Send
         + Sync
 {

@@ -557,3 +557,4 @@ fn store_insert_throughput() -> R {
 }
 
 mod admin;
+mod signin;

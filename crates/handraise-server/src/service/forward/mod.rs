@@ -409,13 +409,5 @@ pub async fn run_worker(store: Arc<dyn Store>, notify: impl Fn(Uuid) + Send + Sy
     }
 }
 
-/// Starts [`run_worker`] on the runtime.
-pub fn spawn(
-    store: Arc<dyn Store>,
-    notify: impl Fn(Uuid) + Send + Sync + 'static,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(run_worker(store, notify))
-}
-
 #[cfg(test)]
 mod tests;

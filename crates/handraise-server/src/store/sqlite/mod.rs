@@ -12,9 +12,11 @@ mod devices;
 mod gauges;
 mod hooks;
 mod kb;
+mod leases;
 mod lists;
 mod migrations;
 mod rows;
+mod signin;
 mod tickets;
 mod web;
 
