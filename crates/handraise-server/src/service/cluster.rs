@@ -176,6 +176,3 @@ impl Drop for AbortOnDrop {
         self.0.abort();
     }
 }
-
-#[cfg(test)]
-mod tests;

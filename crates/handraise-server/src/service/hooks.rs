@@ -407,7 +407,8 @@ pub async fn pass(store: &Arc<dyn Store>, now: OffsetDateTime) -> Result<Pass, A
 }
 
 /// The webhook worker: a pass a second while idle, straight away again
-/// while events went out.
+/// while events went out. `serve` runs it on the one server node holding the
+/// `webhooks` lease (`super::leases`).
 pub async fn run_worker(store: Arc<dyn Store>) {
     loop {
         let busy = match pass(&store, now_utc()).await {
