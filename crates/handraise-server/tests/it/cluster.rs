@@ -158,36 +158,47 @@ async fn a_reply_posted_through_one_node_reaches_a_device_long_polling_another_a
     let (_, number) = a.ticket(&secret, "The projector shows nothing").await;
     let tech = b.tech("Ada");
     let page = a.get("/api/v1/updates?cursor=0", &secret).await;
-    let cursor = page.body["cursor"].as_i64().ok_or("cursor")?;
-    // The device long-polls node a for 25 s.
-    let poll = {
-        let (a, secret) = (Arc::clone(&a), secret.clone());
-        tokio::spawn(async move {
-            let uri = format!("/api/v1/updates?cursor={cursor}&wait=25");
-            a.get(&uri, &secret).await
-        })
-    };
-    let deadline = Instant::now() + DEADLINE;
-    while a.state.long_polls().is_empty() {
-        assert!(Instant::now() < deadline, "the long-poll never began");
-        tokio::task::yield_now().await;
+    let mut cursor = page.body["cursor"].as_i64().ok_or("cursor")?;
+    let mut took = Vec::new();
+    for round in 0..20 {
+        // The device long-polls node a for 25 s.
+        let poll = {
+            let (a, secret) = (Arc::clone(&a), secret.clone());
+            tokio::spawn(async move {
+                let uri = format!("/api/v1/updates?cursor={cursor}&wait=25");
+                a.get(&uri, &secret).await
+            })
+        };
+        let deadline = Instant::now() + DEADLINE;
+        while a.state.long_polls().is_empty() {
+            assert!(Instant::now() < deadline, "the long-poll never began");
+            tokio::task::yield_now().await;
+        }
+        // A technician replies through node b.
+        let text = format!("On my way ({round})");
+        let t0 = Instant::now();
+        let r = b
+            .ticket_action(&tech, number, "reply", json!({ "body": text }))
+            .await;
+        assert!(r.status.is_success(), "{}", r.body);
+        let page = poll.await?;
+        took.push(t0.elapsed());
+        let updates = page.body["updates"].as_array().ok_or("updates")?;
+        assert!(
+            updates.iter().any(|u| u.to_string().contains(&text)),
+            "{}",
+            page.body
+        );
+        cursor = page.body["cursor"].as_i64().ok_or("cursor")?;
     }
-    // A technician replies through node b.
-    let t0 = Instant::now();
-    let r = b
-        .ticket_action(&tech, number, "reply", json!({"body": "On my way"}))
-        .await;
-    assert!(r.status.is_success(), "{}", r.body);
-    let page = poll.await?;
-    let took = t0.elapsed();
-    eprintln!("a reply through node b reached the device long-polling node a in {took:?}");
-    let updates = page.body["updates"].as_array().ok_or("updates")?;
-    assert!(
-        updates.iter().any(|u| u.to_string().contains("On my way")),
-        "{}",
-        page.body
+    took.sort();
+    let (median, slowest) = (took[took.len() / 2], took[took.len() - 1]);
+    eprintln!(
+        "a reply through node b reached the device long-polling node a in {median:?} \
+         (median of {}), {slowest:?} at most",
+        took.len()
     );
     // Woken, not answered at the end of its wait.
-    assert!(took < Duration::from_secs(10), "{took:?}");
+    assert!(slowest < Duration::from_secs(10), "{took:?}");
     Ok(())
 }
