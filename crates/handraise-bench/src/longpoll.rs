@@ -49,6 +49,10 @@ pub struct Args {
     /// Upper bound on the whole run, in seconds.
     #[arg(long, default_value_t = 600)]
     pub max_secs: u64,
+    /// Post the technician replies to this server instead (another node on the same
+    /// database), so each reply crosses from one node to the other.
+    #[arg(long)]
+    pub reply_url: Option<String>,
 }
 
 /// Per-ticket time at which a reply was sent.
@@ -64,6 +68,13 @@ struct Counters {
 
 pub async fn run(a: Args) -> Result<()> {
     let url = a.target.base_url()?;
+    let reply_url = match &a.reply_url {
+        Some(u) => {
+            crate::check_loopback(u)?;
+            u.trim_end_matches('/').to_owned()
+        }
+        None => url.clone(),
+    };
     if let Some(ip) = a.source_ip
         && !ip.is_loopback()
     {
@@ -182,7 +193,7 @@ pub async fn run(a: Args) -> Result<()> {
             .insert(number, Instant::now());
         let t0 = Instant::now();
         let r = http
-            .post(format!("{url}/api/v1/tech/tickets/{number}/reply"))
+            .post(format!("{reply_url}/api/v1/tech/tickets/{number}/reply"))
             .bearer_auth(&a.tech_token)
             .json(&json!({"body": format!("bench reply {k}: please try the other printer")}))
             .send()

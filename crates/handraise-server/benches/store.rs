@@ -12,7 +12,7 @@ use handraise_server::store::{
     AdminStore, DeviceStore, NewDevice, NewEnrollToken, NewEnrollment, NewTicketRecord,
     TicketStore, now_utc,
 };
-use handraise_server::{AppState, Config, SqliteStore, Store, router};
+use handraise_server::{AppState, Config, SqlStore, Store, router};
 use handraise_wire::{Category, Scope, TicketStatus, Urgency};
 use std::hint::black_box;
 use std::sync::Arc;
@@ -21,8 +21,8 @@ use uuid::Uuid;
 
 const SNAPSHOT: &str = r#"{"schema_version":1,"collected_at":"2026-11-28T09:14:40Z","hostname":"LINC-RM12-T01","os_name":"Windows","os_version":"Windows 11 Education 23H2","kernel":"10.0.22631","arch":"x86_64","manufacturer":"LENOVO","model":"ThinkPad L13 Gen 4","serial":"PF4XYZ12","cpu":{"model":"Intel(R) Core(TM) i5-1335U","cores":10,"load_1m":23.5},"memory":{"total_bytes":17179869184,"used_bytes":11811160064},"disks":[{"mount":"C:\\","total_bytes":512110190592,"free_bytes":102422038118}],"uptime_secs":384211,"interfaces":[{"name":"Wi-Fi","mac":"a4:c3:f0:11:22:33","addresses":["10.12.40.117"]}],"default_gateway":"10.12.40.1","dns_servers":["10.0.0.53"],"server_reachability":{"reachable":true,"latency_ms":18},"displays":[{"name":"Built-in","width":1920,"height":1080}],"printers":["RM12-HP-M404","Library-Canon"],"top_processes":[{"name":"chrome.exe","cpu_percent":12.5,"memory_bytes":812000000},{"name":"Teams.exe","cpu_percent":6.0,"memory_bytes":530000000}],"app_version":"0.1.0","time_zone":"America/Chicago","clock_skew_secs":-2}"#;
 
-fn store_with_device(dir: &std::path::Path) -> (Arc<SqliteStore>, Uuid, String) {
-    let store = Arc::new(SqliteStore::open(&dir.join("bench.db")).expect("store"));
+fn store_with_device(dir: &std::path::Path) -> (Arc<SqlStore>, Uuid, String) {
+    let store = Arc::new(SqlStore::open(&dir.join("bench.db")).expect("store"));
     let now = now_utc();
     store
         .create_enroll_token(&NewEnrollToken::new(&hash_secret("enroll"), "bench"), now)

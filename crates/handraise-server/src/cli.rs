@@ -18,7 +18,8 @@ use handraise_server::service::accounts::{self, UserInput};
 use handraise_server::service::enrollment;
 use handraise_server::service::leases::Leases;
 use handraise_server::store::{
-    AccountStore, LeaseStore, Role, TicketDetail, TicketFilter, TicketOrder, TicketQuery, now_utc,
+    AccountStore, Backend, LeaseStore, Role, TicketDetail, TicketFilter, TicketOrder, TicketQuery,
+    now_utc,
 };
 use handraise_server::transport::{self, Tls};
 use handraise_server::{AppState, Store, init_data_dir, open_data_dir};
@@ -396,7 +397,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-fn open(data_dir: &Path) -> anyhow::Result<handraise_server::SqliteStore> {
+fn open(data_dir: &Path) -> anyhow::Result<handraise_server::SqlStore> {
     open_data_dir(data_dir)
         .with_context(|| format!("opening data directory {}", data_dir.display()))
 }
@@ -556,9 +557,12 @@ async fn serve(location: &Location, listen: Option<String>) -> anyhow::Result<()
     let addr = listener.local_addr()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(%addr, scheme, data_dir = %data_dir.display(), "serving");
-    // SQLite: this process alone serves the database, so nothing a previous
-    // (killed) process held is held any more.
-    store.clear_leases()?;
+    if store.backend() == Backend::Sqlite {
+        // One process serves a SQLite database: nothing a previous (killed)
+        // process held is held any more. On PostgreSQL other nodes may hold
+        // leases; a killed node's pass to another after their TTL.
+        store.clear_leases()?;
+    }
     let store: Arc<dyn Store> = Arc::new(store);
     let metrics_listen = config.metrics_listen.clone();
     let state = AppState::new(store, config);

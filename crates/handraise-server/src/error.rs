@@ -144,6 +144,7 @@ impl From<StoreError> for AppError {
         match e {
             StoreError::Conflict(m) => AppError::Conflict(m),
             StoreError::NotFound => AppError::NotFound,
+            StoreError::Invalid(m) => AppError::Invalid(m),
             other => AppError::internal(other),
         }
     }

@@ -61,7 +61,7 @@ pub mod tz;
 pub use config::Config;
 pub use error::AppError;
 pub use state::AppState;
-pub use store::{SqliteStore, Store, StoreError};
+pub use store::{SqlStore, Store, StoreError};
 pub use transport::{serve, serve_with};
 
 use axum::Router;
@@ -73,18 +73,18 @@ use std::time::Duration;
 
 /// Creates `data_dir` if needed and opens the database, applying
 /// migrations.
-pub fn open_data_dir(data_dir: &std::path::Path) -> Result<SqliteStore, InitError> {
+pub fn open_data_dir(data_dir: &std::path::Path) -> Result<SqlStore, InitError> {
     std::fs::create_dir_all(data_dir).map_err(|source| InitError::CreateDir {
         path: data_dir.to_owned(),
         source,
     })?;
-    Ok(SqliteStore::open(&database_path(data_dir))?)
+    Ok(SqlStore::open(&database_path(data_dir))?)
 }
 
 /// [`open_data_dir`], and the default configuration written where
 /// `location` says unless a file is there (never overwriting one). Returns
 /// the store and whether a configuration file was written.
-pub fn init_data_dir(location: &config::Location) -> Result<(SqliteStore, bool), InitError> {
+pub fn init_data_dir(location: &config::Location) -> Result<(SqlStore, bool), InitError> {
     let store = open_data_dir(&location.data_dir)?;
     let wrote_config = location.write_default_config()?;
     Ok((store, wrote_config))

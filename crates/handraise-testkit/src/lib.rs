@@ -5,6 +5,8 @@
 //!   its CLI (enrollment and technician tokens), and the real `handraise-agent` binary on a
 //!   data directory of its own. Used by the end-to-end tests and by xtask (`run`, `bench`,
 //!   `bench-app`).
+//! - [`postgres`]: a fresh PostgreSQL database per test when `HANDRAISE_TEST_POSTGRES`
+//!   names a test server; SQLite otherwise.
 //! - [`http`] (feature `http`): typed requests to a running server.
 //! - [`router`] (feature `router`): the real router over an in-memory store, driven in
 //!   process, with enrolled devices, tickets and technician tokens. Used by the server's
@@ -18,6 +20,7 @@ pub mod http;
 pub mod mail;
 #[cfg(feature = "osticket")]
 pub mod osticket;
+pub mod postgres;
 pub mod process;
 #[cfg(feature = "router")]
 pub mod router;

@@ -13,7 +13,7 @@ use handraise_server::service::enrollment::{self, TokenOwner};
 use handraise_server::store::{
     AccountStore, AdminStore, NewEnrollToken, NewUser, Role, UserRecord, now_utc,
 };
-use handraise_server::{AppState, Config, SqliteStore, Store, router};
+use handraise_server::{AppState, Config, SqlStore, Store, router};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -133,11 +133,20 @@ pub fn assert_error(r: &Reply, status: StatusCode, code: &str) {
     );
 }
 
+/// A fresh store for a test: on PostgreSQL when `HANDRAISE_TEST_POSTGRES` names a
+/// test server ([`crate::postgres`]), else in memory on SQLite.
+pub fn test_store() -> SqlStore {
+    match crate::postgres::test_database().expect("a test database") {
+        Some(url) => SqlStore::open_postgres(&url).expect("the PostgreSQL store opens"),
+        None => SqlStore::open_in_memory().expect("an in-memory store opens"),
+    }
+}
+
 /// The router, its state and its store, with [`ENROLL_TOKEN`] accepted.
 pub struct App {
     pub router: Router,
     pub state: AppState,
-    pub store: Arc<SqliteStore>,
+    pub store: Arc<SqlStore>,
     pub enroll_token: String,
 }
 
@@ -154,12 +163,11 @@ impl App {
     }
 
     pub fn with_config(config: Config) -> Self {
-        let store = SqliteStore::open_in_memory().expect("an in-memory store opens");
-        Self::over(Arc::new(store), config)
+        Self::over(Arc::new(test_store()), config)
     }
 
     /// The router over `store` (e.g. a file), with [`ENROLL_TOKEN`] added to it.
-    pub fn over(store: Arc<SqliteStore>, config: Config) -> Self {
+    pub fn over(store: Arc<SqlStore>, config: Config) -> Self {
         store
             .create_enroll_token(
                 &NewEnrollToken::new(&hash_secret(ENROLL_TOKEN), "test"),

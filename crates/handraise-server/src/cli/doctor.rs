@@ -4,7 +4,7 @@
 
 use handraise_server::config::{Config, Location};
 use handraise_server::service::backups;
-use handraise_server::store::{GaugeStore, MIGRATIONS, SqliteStore, now_utc};
+use handraise_server::store::{GaugeStore, MIGRATIONS, SqlStore, now_utc};
 use serde::Serialize;
 use std::path::Path;
 use std::time::Duration;
@@ -104,7 +104,7 @@ fn database(data_dir: &Path) -> (Check, bool) {
         );
         return (missing, false);
     }
-    match SqliteStore::inspect_copy(&path) {
+    match SqlStore::inspect_copy(&path) {
         Ok(facts) => {
             let known = MIGRATIONS.len() as u32;
             let tickets = facts
@@ -323,7 +323,7 @@ fn clock_skew(data_dir: &Path) -> Check {
     if !path.exists() {
         return check("clock skew", Outcome::Skipped, "no database");
     }
-    let skews = SqliteStore::open(&path)
+    let skews = SqlStore::open(&path)
         .and_then(|s| s.clock_skews(now_utc() - time::Duration::days(SKEW_WINDOW_DAYS)));
     match skews {
         Ok(skews) if skews.is_empty() => check(

@@ -1,7 +1,6 @@
 //! Tests of the command line's own logic (the commands run the service layer).
 
 use super::*;
-use handraise_server::SqliteStore;
 use handraise_server::service::intake;
 use handraise_server::store::{
     AdminStore, DeviceStore, NewDevice, NewEnrollToken, NewEnrollment, TicketStore,
@@ -9,7 +8,7 @@ use handraise_server::store::{
 
 #[test]
 fn tickets_list_pages_and_json_reads_every_ticket_a_page_at_a_time() -> anyhow::Result<()> {
-    let store = SqliteStore::open_in_memory()?;
+    let store = handraise_testkit::router::test_store();
     let now = now_utc();
     store.create_enroll_token(&NewEnrollToken::new("token", "test"), now)?;
     let device = uuid::Uuid::now_v7();

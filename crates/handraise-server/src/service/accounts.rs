@@ -367,7 +367,7 @@ pub fn sign_out(store: &dyn Store, token: &str, now: OffsetDateTime) -> Result<(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{SqliteStore, now_utc};
+    use crate::store::now_utc;
 
     #[test]
     fn hashes_verify_and_short_passwords_are_refused() {
@@ -397,7 +397,7 @@ mod tests {
 
     #[tokio::test]
     async fn nobody_disables_themselves_and_sign_in_slows_down_after_failures() {
-        let sqlite = SqliteStore::open_in_memory().expect("store");
+        let sqlite = crate::store::tests::store();
         let store: Arc<dyn Store> = Arc::new(sqlite);
         let input = UserInput {
             email: " admin@example.org ",
@@ -452,7 +452,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_sign_in_that_finds_every_slot_busy_is_neither_checked_nor_counted() {
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_memory().expect("store"));
+        let store: Arc<dyn Store> = Arc::new(crate::store::tests::store());
         let failures = FailureDelay::new(1, Duration::from_secs(60));
         // One slot, nobody may wait for it.
         let hashing = Arc::new(HashGate::new(1, 0, Duration::from_secs(60)));

@@ -5,7 +5,7 @@
 //! data directory and gives the database a new generation: agents that see
 //! it send again every ticket and message the restored database lacks.
 
-use crate::store::{AdminStore, CopyFacts, SqliteStore, Store, StoreError};
+use crate::store::{AdminStore, CopyFacts, SqlStore, Store, StoreError};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 use time::OffsetDateTime;
@@ -68,7 +68,7 @@ pub fn backup_now(
     create_private_dir(dir)?;
     let path = dir.join(backup_name(now));
     store.backup(&path)?;
-    let facts = SqliteStore::inspect_copy(&path)?;
+    let facts = SqlStore::inspect_copy(&path)?;
     Ok(BackupMade { path, facts })
 }
 
@@ -138,13 +138,13 @@ pub fn restore(from: &Path, data_dir: &Path) -> Result<Restored, BackupError> {
             }
         }
     }
-    let facts = SqliteStore::inspect_copy(from)?;
+    let facts = SqlStore::inspect_copy(from)?;
     create_private_dir(data_dir)?;
     let database = data_dir.join(crate::config::DATABASE_FILE);
     let partial = data_dir.join(".restoring.db");
     copy_owner_only(from, &partial)?;
     std::fs::rename(&partial, &database).map_err(io(&database))?;
-    let store = SqliteStore::open(&database)?;
+    let store = SqlStore::open(&database)?;
     let generation = new_generation();
     store.set_generation(&generation)?;
     Ok(Restored {
@@ -245,7 +245,7 @@ mod tests {
     fn backups_are_checked_pruned_and_restored_with_a_new_generation()
     -> Result<(), Box<dyn std::error::Error>> {
         let root = tempfile::tempdir()?;
-        let live = SqliteStore::open(&root.path().join("live.db"))?;
+        let live = SqlStore::open(&root.path().join("live.db"))?;
         let generation = live.generation()?;
         assert_eq!(generation.len(), 32);
         let dir = root.path().join("backups");
@@ -278,7 +278,7 @@ mod tests {
         assert!(!target.join(crate::config::DATABASE_FILE).exists());
 
         let done = restore(&made[3].path, &target)?;
-        let restored = SqliteStore::open(&done.database)?;
+        let restored = SqlStore::open(&done.database)?;
         assert_eq!(restored.generation()?, done.generation);
         assert_ne!(
             done.generation, generation,

@@ -383,7 +383,7 @@ pub async fn test(desk: &DeskRecord) -> Result<(), DeskError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{DeskStore, SqliteStore};
+    use crate::store::DeskStore;
 
     fn input<'a>(kind: &'a str, name: &'a str) -> DeskInput<'a> {
         DeskInput {
@@ -400,7 +400,7 @@ mod tests {
 
     #[test]
     fn desks_are_checked_and_the_first_is_the_default() {
-        let store = SqliteStore::open_in_memory().expect("store");
+        let store = crate::store::tests::store();
         let now = crate::store::now_utc();
         let e = add(&store, input("zendesk", "Z"), now).expect_err("unknown kind");
         assert!(e.to_string().contains("unknown desk kind"), "{e}");

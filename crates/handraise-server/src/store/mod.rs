@@ -1,8 +1,8 @@
 //! Persistence behind small synchronous traits, one per domain.
 //!
 //! The traits are synchronous on purpose: handlers call them through
-//! `tokio::task::spawn_blocking`, and a PostgreSQL backend can implement them
-//! with a blocking client later. Rows here are storage records, not wire
+//! `tokio::task::spawn_blocking`, and both backends (SQLite, PostgreSQL) are
+//! blocking clients behind one implementation ([`SqlStore`]). Rows here are storage records, not wire
 //! types; the API layer converts at the edge. Choice enums (category, status,
 //! …) are plain values and shared with the wire crate.
 //!
@@ -21,7 +21,7 @@ mod kb;
 mod leases;
 mod records;
 mod signin;
-mod sqlite;
+mod sql;
 mod tickets;
 mod web;
 
@@ -36,7 +36,7 @@ pub use kb::KbStore;
 pub use leases::LeaseStore;
 pub use records::*;
 pub use signin::{PendingSignInRecord, SignInStore};
-pub use sqlite::{MIGRATIONS, SqliteStore};
+pub use sql::{Backend, MIGRATIONS, PG_MIGRATIONS, SqlStore};
 pub use tickets::{Decide, TicketStore};
 pub use web::{NewWebDevice, NewWebSession, WebReporter, WebSession, WebStore};
 
@@ -50,8 +50,15 @@ pub enum StoreError {
     Conflict(String),
     #[error("not found")]
     NotFound,
+    /// A value the database cannot hold (text with the NUL character); nothing
+    /// was written.
+    #[error("{0}")]
+    Invalid(String),
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// A fault of the PostgreSQL backend (connection, pool or statement).
+    #[error("database error: {0}")]
+    Database(String),
     #[error("corrupt row: {0}")]
     Corrupt(String),
     #[error("i/o error: {0}")]

@@ -5,8 +5,13 @@ use uuid::Uuid;
 
 type R = Result<(), Box<dyn std::error::Error>>;
 
-pub(crate) fn store() -> SqliteStore {
-    SqliteStore::open_in_memory().expect("in-memory store")
+/// A fresh store: on PostgreSQL when `HANDRAISE_TEST_POSTGRES` names a test
+/// server, else in memory on SQLite.
+pub(crate) fn store() -> SqlStore {
+    match handraise_testkit::postgres::test_database().expect("a test database") {
+        Some(url) => SqlStore::open_postgres(&url).expect("the PostgreSQL store opens"),
+        None => SqlStore::open_in_memory().expect("in-memory store"),
+    }
 }
 
 /// Enrolls a device (of `school`) with a token of its own.
@@ -51,7 +56,7 @@ pub(crate) fn enroll_as(
 }
 
 /// A fresh store with two devices enrolled (of no school).
-fn two_devices() -> (SqliteStore, Uuid, Uuid) {
+fn two_devices() -> (SqlStore, Uuid, Uuid) {
     let s = store();
     let a = enroll(&s, None);
     let b = enroll(&s, None);
@@ -84,11 +89,11 @@ pub(crate) fn ticket(device: Uuid, summary: &str) -> NewTicketRecord {
 fn migrations_are_idempotent_on_a_file() -> R {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("db.sqlite");
-    let first = SqliteStore::open(&path)?;
+    let first = SqlStore::open(&path)?;
     assert_eq!(first.schema_version()? as usize, MIGRATIONS.len());
     assert_eq!(first.migrate()?, 0);
     drop(first);
-    let again = SqliteStore::open(&path)?;
+    let again = SqlStore::open(&path)?;
     assert_eq!(again.schema_version()? as usize, MIGRATIONS.len());
     assert_eq!(again.migrate()?, 0);
     Ok(())
@@ -195,7 +200,7 @@ fn enrollment_tokens_from_before_keep_their_id_and_never_expire() -> R {
                  VALUES ('0190a5a0-0000-7000-8000-000000000001', 's', 'old-pc', 1000);",
         )?;
     }
-    let s = SqliteStore::open(&path)?;
+    let s = SqlStore::open(&path)?;
     let tokens = s.list_enroll_tokens()?;
     let summary: Vec<_> = tokens
         .iter()
@@ -466,14 +471,14 @@ fn announcements_are_scoped_and_time_bounded() -> R {
 #[test]
 fn backup_copies_a_consistent_database() -> R {
     let dir = tempfile::tempdir()?;
-    let s = SqliteStore::open(&dir.path().join("db.sqlite"))?;
+    let s = SqlStore::open(&dir.path().join("db.sqlite"))?;
     let a = enroll(&s, None);
     s.insert_ticket(&ticket(a, "kept"))?;
     let out = dir.path().join("copy.db");
     s.backup(&out)?;
     // Twice: an existing target is replaced.
     s.backup(&out)?;
-    let copy = SqliteStore::open(&out)?;
+    let copy = SqlStore::open(&out)?;
     let all = copy.list_tickets(None)?;
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].ticket.summary, "kept");
@@ -487,7 +492,7 @@ fn database_and_backups_are_owner_only() -> R {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("db.sqlite");
-    let s = SqliteStore::open(&db)?;
+    let s = SqlStore::open(&db)?;
     let out = dir.path().join("copy.db");
     s.backup(&out)?;
     let mode = |p: &std::path::Path| -> std::io::Result<u32> {
@@ -499,7 +504,7 @@ fn database_and_backups_are_owner_only() -> R {
     // An existing database of default mode is narrowed when opened.
     drop(s);
     std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644))?;
-    drop(SqliteStore::open(&db)?);
+    drop(SqlStore::open(&db)?);
     assert_eq!(mode(&db)?, 0o600);
     Ok(())
 }
@@ -509,7 +514,7 @@ fn database_and_backups_are_owner_only() -> R {
 fn purged_screenshots_do_not_linger_in_free_pages() -> R {
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("db.sqlite");
-    let s = SqliteStore::open(&db)?;
+    let s = SqlStore::open(&db)?;
     let a = enroll(&s, None);
     let mut t = ticket(a, "finished");
     t.status = TicketStatus::Resolved;
@@ -543,7 +548,7 @@ fn purged_screenshots_do_not_linger_in_free_pages() -> R {
 #[ignore = "benchmark"]
 fn store_insert_throughput() -> R {
     let dir = tempfile::tempdir()?;
-    let s = SqliteStore::open(&dir.path().join("db.sqlite"))?;
+    let s = SqlStore::open(&dir.path().join("db.sqlite"))?;
     let a = enroll(&s, None);
     let t0 = std::time::Instant::now();
     for i in 0..5000 {
@@ -557,4 +562,5 @@ fn store_insert_throughput() -> R {
 }
 
 mod admin;
+mod postgres;
 mod signin;

@@ -6,6 +6,7 @@
 use super::R;
 use handraise_server::service::FeedNotifier;
 use handraise_server::service::cluster::{ClusterNotifier, start};
+use handraise_testkit::postgres;
 use handraise_testkit::router::App;
 use serde_json::json;
 use std::sync::Arc;
@@ -20,25 +21,17 @@ const DEADLINE: Duration = Duration::from_secs(30);
 /// An admin connection and a fresh database's URL on the server of
 /// `HANDRAISE_TEST_POSTGRES`; `None` (with a note) when it is unset.
 async fn database() -> Option<(tokio_postgres::Client, String)> {
-    let admin = match std::env::var("HANDRAISE_TEST_POSTGRES") {
-        Ok(url) if !url.trim().is_empty() => url.trim().to_owned(),
-        _ => {
-            eprintln!("note: HANDRAISE_TEST_POSTGRES is unset: the cluster notifier is not tested");
-            return None;
-        }
+    let Some(admin) = postgres::admin_url() else {
+        eprintln!("note: HANDRAISE_TEST_POSTGRES is unset: the cluster notifier is not tested");
+        return None;
     };
+    let url = postgres::test_database()
+        .expect("a test database")
+        .expect("HANDRAISE_TEST_POSTGRES is set");
     let (client, connection) = tokio_postgres::connect(&admin, NoTls)
         .await
         .expect("the PostgreSQL of HANDRAISE_TEST_POSTGRES answers");
     tokio::spawn(connection);
-    let name = format!("handraise_cluster_{}", Uuid::new_v4().simple());
-    client
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .expect("create a database");
-    let (base, query) = admin.split_once('?').unwrap_or((&admin, ""));
-    let server = base.rsplit_once('/').map_or(base, |(server, _)| server);
-    let url = format!("{server}/{name}?{query}");
     Some((client, url))
 }
 
@@ -46,7 +39,7 @@ async fn database() -> Option<(tokio_postgres::Client, String)> {
 /// `pg_stat_activity` (so a test can cut its connection).
 fn node(url: &str, app: &str) -> (Arc<FeedNotifier>, ClusterNotifier) {
     let feed = Arc::new(FeedNotifier::default());
-    let sep = if url.ends_with('?') { "" } else { "&" };
+    let sep = if url.contains('?') { "&" } else { "?" };
     let url = format!("{url}{sep}application_name={app}");
     let cluster = start(&url, Arc::clone(&feed)).expect("the cluster notifier starts");
     (feed, cluster)

@@ -4,7 +4,7 @@
 use axum::http::{Method, StatusCode, header};
 use handraise_server::store::TicketStore;
 use handraise_server::store::now_utc;
-use handraise_server::{AppState, Config, SqliteStore, Store};
+use handraise_server::{AppState, Config, SqlStore, Store};
 use handraise_testkit::router::{App, Reply, assert_error, ticket_body};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -818,7 +818,7 @@ async fn unpublished_articles_do_not_reach_devices() {
 #[tokio::test]
 async fn serve_binds_answers_and_drains_on_shutdown() -> R {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let store = Arc::new(SqliteStore::open_in_memory()?);
+    let store = Arc::new(handraise_testkit::router::test_store());
     let state = AppState::new(store as Arc<dyn Store>, Config::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
@@ -848,7 +848,7 @@ async fn intake_throughput() -> R {
     const DEVICES: usize = 64;
     const PER_DEVICE: usize = 100;
     let dir = tempfile::tempdir()?;
-    let store = Arc::new(SqliteStore::open(&dir.path().join("bench.db"))?);
+    let store = Arc::new(SqlStore::open(&dir.path().join("bench.db"))?);
     let config = Config {
         enroll_per_minute_per_ip: 1000,
         ..Config::default()

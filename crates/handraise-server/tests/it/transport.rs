@@ -4,7 +4,7 @@
 
 use super::R;
 use handraise_server::transport::{HSTS, Tls};
-use handraise_server::{Config, SqliteStore, serve_with};
+use handraise_server::{Config, serve_with};
 use handraise_testkit::router::App;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -33,7 +33,10 @@ async fn start(app: &App, tls: Option<Arc<Tls>>) -> R<Running> {
 }
 
 fn app(config: Config) -> R<App> {
-    Ok(App::over(Arc::new(SqliteStore::open_in_memory()?), config))
+    Ok(App::over(
+        Arc::new(handraise_testkit::router::test_store()),
+        config,
+    ))
 }
 
 /// Reads until the server closes the connection (EOF or reset); what it sent before.

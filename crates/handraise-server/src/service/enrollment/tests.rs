@@ -1,5 +1,5 @@
 use super::*;
-use crate::store::{AdminStore, SqliteStore, now_utc};
+use crate::store::{AdminStore, now_utc};
 
 fn labelled(label: &str) -> EnrollTokenInput<'_> {
     EnrollTokenInput {
@@ -10,7 +10,7 @@ fn labelled(label: &str) -> EnrollTokenInput<'_> {
 
 #[test]
 fn tokens_are_checked_and_stored_as_hashes() {
-    let store = SqliteStore::open_in_memory().expect("store");
+    let store = crate::store::tests::store();
     assert!(matches!(
         create_enroll_token(&store, &labelled("  "), now_utc()),
         Err(AppError::Invalid(_))
@@ -41,7 +41,7 @@ fn tokens_are_checked_and_stored_as_hashes() {
 
 /// A store, and a way to make tokens on it.
 fn arc_store() -> Arc<dyn Store> {
-    Arc::new(SqliteStore::open_in_memory().expect("store"))
+    Arc::new(crate::store::tests::store())
 }
 
 fn token(store: &Arc<dyn Store>, input: EnrollTokenInput<'_>, now: OffsetDateTime) -> String {
@@ -80,7 +80,7 @@ fn refused(r: Result<Enrolled, AppError>) -> Option<EnrollRefusal> {
 
 #[test]
 fn token_limits_are_checked() {
-    let store = SqliteStore::open_in_memory().expect("store");
+    let store = crate::store::tests::store();
     let now = now_utc();
     for bad in [
         EnrollTokenInput {

@@ -1,9 +1,9 @@
 use super::*;
-use crate::store::{SqliteStore, StoreError};
+use crate::store::StoreError;
 use time::macros::datetime;
 
 fn store() -> Arc<dyn Store> {
-    Arc::new(SqliteStore::open_in_memory().expect("store"))
+    Arc::new(crate::store::tests::store())
 }
 
 #[test]

@@ -84,7 +84,7 @@ fn a_change_is_all_or_nothing_and_merges_once() -> R {
         .insert_ticket(&ticket(device, "again"))?
         .into_inner()
         .number;
-    let merge = |s: &SqliteStore| {
+    let merge = |s: &SqlStore| {
         s.change_tickets(&[b], now, &mut |_| {
             Ok(vec![TicketChange {
                 merged_into: Some(a),
@@ -122,12 +122,12 @@ fn a_change_is_all_or_nothing_and_merges_once() -> R {
 fn a_database_from_a_newer_binary_is_refused() -> R {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("db.sqlite");
-    let known = SqliteStore::open(&path)?.schema_version()?;
+    let known = SqlStore::open(&path)?.schema_version()?;
     {
         let conn = rusqlite::Connection::open(&path)?;
         conn.pragma_update(None, "user_version", known + 1)?;
     }
-    match SqliteStore::open(&path) {
+    match SqlStore::open(&path) {
         Err(StoreError::SchemaTooNew { database, binary }) => {
             assert_eq!((database, binary), (known + 1, known));
             let message = StoreError::SchemaTooNew { database, binary }.to_string();
@@ -195,7 +195,7 @@ fn tech_tokens_from_before_users_owned_them_keep_working() -> R {
                  ('t-sam2', 3, 2000, NULL), ('t-old', 1, 1500, 1600);",
         )?;
     }
-    let s = SqliteStore::open(&path)?;
+    let s = SqlStore::open(&path)?;
     let upgraded = now_utc();
     let user_of = |hash: &str| -> Result<Option<(String, Role)>, StoreError> {
         Ok(s.tech_token_user(hash, upgraded)?
@@ -292,7 +292,7 @@ fn repeated_me_toos_and_deflections_of_a_device_are_folded_into_its_first() -> R
             k4 = id(14),
         ))?;
     }
-    let s = SqliteStore::open(&path)?;
+    let s = SqlStore::open(&path)?;
     let kept = s.me_too_by_room(7)?;
     let rooms: Vec<(Option<&str>, i64)> = kept
         .iter()

@@ -1,13 +1,12 @@
 //! Leases of background jobs.
 
 use super::rows::ms;
-use super::{SqliteStore, exec};
+use super::{SqlStore, exec, params};
 use crate::store::{LeaseStore, StoreResult};
-use rusqlite::params;
 use std::time::Duration;
 use time::OffsetDateTime;
 
-impl LeaseStore for SqliteStore {
+impl LeaseStore for SqlStore {
     fn try_lease(
         &self,
         name: &str,
@@ -41,7 +40,7 @@ impl LeaseStore for SqliteStore {
     }
 
     fn clear_leases(&self) -> StoreResult<()> {
-        self.read(|c| exec(c, "DELETE FROM leases", []))?;
+        self.read(|c| exec(c, "DELETE FROM leases", params![]))?;
         Ok(())
     }
 }

@@ -3,39 +3,39 @@
 use super::rows::{
     TOKEN_COLS, USER_COLS, USER_FROM, from_ms, ms, technician_row, token_row, user_row,
 };
-use super::{SqliteStore, all, changed, exec, first, insert_unique};
+use super::{Sql, params};
+use super::{SqlStore, all, changed, exec, first, insert_id, insert_unique, insert_unique_id};
 use crate::store::{
     AccountStore, NewSessionRecord, NewTechTokenRecord, NewUser, Role, SessionRecord, StoreError,
     StoreResult, TechTokenRecord, Technician, UserRecord,
 };
-use rusqlite::{Connection, params};
 use time::OffsetDateTime;
 
 /// The technician `name`, created if missing.
 pub(super) fn ensure_technician(
-    conn: &Connection,
+    conn: &dyn Sql,
     name: &str,
     now: OffsetDateTime,
 ) -> StoreResult<Technician> {
     exec(
         conn,
-        "INSERT OR IGNORE INTO technicians (name, created_at) VALUES (?1, ?2)",
+        "INSERT INTO technicians (name, created_at) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
         params![name, ms(now)],
     )?;
     first(
         conn,
         "SELECT id, name FROM technicians WHERE name = ?1",
-        [name],
+        params![name],
         technician_row,
     )?
     .ok_or(StoreError::NotFound)
 }
 
-fn user_by_id(conn: &Connection, id: i64) -> StoreResult<UserRecord> {
+fn user_by_id(conn: &dyn Sql, id: i64) -> StoreResult<UserRecord> {
     first(
         conn,
         &format!("SELECT {USER_COLS} FROM {USER_FROM} WHERE u.id = ?1"),
-        [id],
+        params![id],
         user_row,
     )?
     .ok_or(StoreError::NotFound)
@@ -43,7 +43,7 @@ fn user_by_id(conn: &Connection, id: i64) -> StoreResult<UserRecord> {
 
 /// The user of technician `technician_id` and whether it has a password.
 fn user_of_technician(
-    conn: &Connection,
+    conn: &dyn Sql,
     technician_id: i64,
 ) -> StoreResult<Option<(UserRecord, bool)>> {
     first(
@@ -51,7 +51,7 @@ fn user_of_technician(
         &format!(
             "SELECT {USER_COLS}, u.password_hash <> '' FROM {USER_FROM} WHERE u.technician_id = ?1"
         ),
-        [technician_id],
+        params![technician_id],
         |r| Ok((user_row(r)?, r.get(7)?)),
     )
 }
@@ -59,7 +59,7 @@ fn user_of_technician(
 /// A token's "last used" time is written at most this often (milliseconds).
 const TOKEN_USE_EVERY_MS: i64 = 60_000;
 
-impl AccountStore for SqliteStore {
+impl AccountStore for SqlStore {
     fn script_user(&self, name: &str, now: OffsetDateTime) -> StoreResult<UserRecord> {
         self.write(|tx| {
             let tech = ensure_technician(tx, name, now)?;
@@ -70,14 +70,14 @@ impl AccountStore for SqliteStore {
                     user.email
                 ))),
                 None => {
-                    insert_unique(
+                    let id = insert_unique_id(
                         tx,
                         "INSERT INTO users (email, role, password_hash, technician_id, created_at) \
-                         VALUES (?1, ?2, '', ?3, ?4)",
+                         VALUES (?1, ?2, '', ?3, ?4) RETURNING id",
                         params![name, Role::Technician.as_str(), tech.id, ms(now)],
                         || format!("a user with the email {name:?} exists"),
                     )?;
-                    user_by_id(tx, tx.last_insert_rowid())
+                    user_by_id(tx, id)
                 }
             }
         })
@@ -89,18 +89,17 @@ impl AccountStore for SqliteStore {
         now: OffsetDateTime,
     ) -> StoreResult<i64> {
         self.write(|tx| {
-            exec(
+            insert_id(
                 tx,
                 "INSERT INTO api_tokens (token_hash, user_id, created_at, expires_at) \
-                 VALUES (?1, ?2, ?3, ?4)",
+                 VALUES (?1, ?2, ?3, ?4) RETURNING id",
                 params![
                     token.token_hash,
                     token.user_id,
                     ms(now),
                     token.expires_at.map(ms)
                 ],
-            )?;
-            Ok(tx.last_insert_rowid())
+            )
         })
     }
 
@@ -144,8 +143,8 @@ impl AccountStore for SqliteStore {
         self.read(|c| {
             all(
                 c,
-                &format!("SELECT {TOKEN_COLS} WHERE ?1 IS NULL OR k.user_id = ?1 ORDER BY k.id"),
-                [user_id],
+                &format!("SELECT {TOKEN_COLS} WHERE CAST(?1 AS BIGINT) IS NULL OR k.user_id = ?1 ORDER BY k.id"),
+                params![user_id],
                 token_row,
             )
         })
@@ -161,7 +160,7 @@ impl AccountStore for SqliteStore {
             changed(exec(
                 tx,
                 "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?3) \
-                 WHERE id = ?1 AND (?2 IS NULL OR user_id = ?2)",
+                 WHERE id = ?1 AND (CAST(?2 AS BIGINT) IS NULL OR user_id = ?2)",
                 params![id, user_id, ms(now)],
             )?)
         })
@@ -172,7 +171,7 @@ impl AccountStore for SqliteStore {
             all(
                 c,
                 "SELECT id, name FROM technicians ORDER BY name",
-                [],
+                params![],
                 technician_row,
             )
         })
@@ -193,7 +192,8 @@ impl AccountStore for SqliteStore {
                 // token never gains power it was not made with: a takeover by
                 // an admin revokes the script user's tokens.
                 if user.role != Role::Technician {
-                    tx.execute(
+                    exec(
+                        tx,
                         "UPDATE api_tokens SET revoked_at = ?2 \
                          WHERE user_id = ?1 AND revoked_at IS NULL",
                         params![script.id, ms(now)],
@@ -212,10 +212,10 @@ impl AccountStore for SqliteStore {
                 )?;
                 return user_by_id(tx, script.id);
             }
-            insert_unique(
+            let id = insert_unique_id(
                 tx,
                 "INSERT INTO users (email, role, password_hash, technician_id, created_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                 VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
                 params![
                     user.email,
                     user.role.as_str(),
@@ -225,7 +225,7 @@ impl AccountStore for SqliteStore {
                 ],
                 conflict,
             )?;
-            user_by_id(tx, tx.last_insert_rowid())
+            user_by_id(tx, id)
         })
     }
 
@@ -234,7 +234,7 @@ impl AccountStore for SqliteStore {
             first(
                 c,
                 &format!("SELECT {USER_COLS}, u.password_hash FROM {USER_FROM} WHERE u.email = ?1"),
-                [email],
+                params![email],
                 |r| Ok((user_row(r)?, r.get(7)?)),
             )
         })
@@ -245,7 +245,7 @@ impl AccountStore for SqliteStore {
             all(
                 c,
                 &format!("SELECT {USER_COLS} FROM {USER_FROM} ORDER BY u.email"),
-                [],
+                params![],
                 user_row,
             )
         })
@@ -271,14 +271,17 @@ impl AccountStore for SqliteStore {
 
     fn unlink_oidc_subject(&self, email: &str) -> StoreResult<UserRecord> {
         self.write(|tx| {
-            let id: i64 = first(tx, "SELECT id FROM users WHERE email = ?1", [email], |r| {
-                r.get(0)
-            })?
+            let id: i64 = first(
+                tx,
+                "SELECT id FROM users WHERE email = ?1",
+                params![email],
+                |r| r.get(0),
+            )?
             .ok_or(StoreError::NotFound)?;
             exec(
                 tx,
                 "UPDATE users SET oidc_subject = NULL WHERE id = ?1",
-                [id],
+                params![id],
             )?;
             user_by_id(tx, id)
         })
@@ -298,7 +301,7 @@ impl AccountStore for SqliteStore {
                 params![id, disabled, ms(now)],
             )?)?;
             if disabled {
-                exec(tx, "DELETE FROM sessions WHERE user_id = ?1", [id])?;
+                exec(tx, "DELETE FROM sessions WHERE user_id = ?1", params![id])?;
             }
             user_by_id(tx, id)
         })

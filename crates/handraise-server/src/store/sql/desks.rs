@@ -2,7 +2,8 @@
 
 use super::rows::{corrupt, ms, time_at, time_opt, uuid_at};
 use super::tickets::{apply, detail_for, insert_teacher_message, insert_ticket, ticket_by_number};
-use super::{SqliteStore, all, changed, exec, first};
+use super::{Row, Sql, params};
+use super::{SqlStore, ToVal, all, changed, exec, first, insert_id};
 use crate::store::Quota;
 use crate::store::{
     Attempt, DeskKind, DeskRecord, DeskSecret, DeskStore, DeskSummary, ForwardJob, ForwardRecord,
@@ -10,7 +11,6 @@ use crate::store::{
     NewTeacherMessage, NewTicketRecord, RouteRecord, StoreError, StoreResult, TicketChange,
     TicketRecord,
 };
-use rusqlite::{Connection, Row, params};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -20,7 +20,7 @@ const DESK_COLS: &str = "d.id, d.kind, d.name, d.url, d.secret, d.queue, d.poll_
 /// How many columns [`DESK_COLS`] has.
 const DESK_COL_COUNT: usize = 14;
 
-fn desk_row(r: &Row<'_>) -> rusqlite::Result<DeskRecord> {
+fn desk_row(r: &Row<'_>) -> StoreResult<DeskRecord> {
     let kind: String = r.get(1)?;
     Ok(DeskRecord {
         id: r.get(0)?,
@@ -39,11 +39,11 @@ fn desk_row(r: &Row<'_>) -> rusqlite::Result<DeskRecord> {
             let json: String = r.get(12)?;
             serde_json::from_str(&json).map_err(|_| corrupt(format!("desk options {json:?}")))?
         },
-        mailbox_secret: r.get::<_, Option<String>>(13)?.map(DeskSecret),
+        mailbox_secret: r.get::<Option<String>>(13)?.map(DeskSecret),
     })
 }
 
-fn state_at(r: &Row<'_>, i: usize) -> rusqlite::Result<ForwardState> {
+fn state_at(r: &Row<'_>, i: usize) -> StoreResult<ForwardState> {
     let s: String = r.get(i)?;
     ForwardState::parse(&s).ok_or_else(|| corrupt(format!("forward state {s:?}")))
 }
@@ -52,7 +52,7 @@ const FORWARD_COLS: &str = "f.ticket_number, f.desk_id, f.state, f.external_id, 
      f.next_at, f.last_error, f.created_at, f.sent_at, f.last_seen, f.polled_at, f.in_flight, \
      f.receipt_lost";
 
-fn forward_row(r: &Row<'_>) -> rusqlite::Result<ForwardRecord> {
+fn forward_row(r: &Row<'_>) -> StoreResult<ForwardRecord> {
     Ok(ForwardRecord {
         ticket_number: r.get(0)?,
         desk_id: r.get(1)?,
@@ -73,7 +73,7 @@ fn forward_row(r: &Row<'_>) -> rusqlite::Result<ForwardRecord> {
 const MESSAGE_FORWARD_COLS: &str = "mf.message_id, mf.ticket_number, mf.state, mf.external_id, \
      mf.attempts, mf.next_at, mf.last_error";
 
-fn message_forward_row(r: &Row<'_>) -> rusqlite::Result<MessageForwardRecord> {
+fn message_forward_row(r: &Row<'_>) -> StoreResult<MessageForwardRecord> {
     Ok(MessageForwardRecord {
         message_id: uuid_at(r, 0)?,
         ticket_number: r.get(1)?,
@@ -86,11 +86,11 @@ fn message_forward_row(r: &Row<'_>) -> rusqlite::Result<MessageForwardRecord> {
 }
 
 /// Inserts desk `d` (nothing else); its id.
-pub(super) fn insert_desk(conn: &Connection, d: &NewDesk) -> StoreResult<i64> {
-    exec(
+pub(super) fn insert_desk(conn: &dyn Sql, d: &NewDesk) -> StoreResult<i64> {
+    insert_id(
         conn,
         "INSERT INTO desks (kind, name, url, secret, queue, poll_secs, created_at, \
-         options, mailbox_secret) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+         options, mailbox_secret) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id",
         params![
             d.kind.as_str(),
             d.name,
@@ -102,39 +102,41 @@ pub(super) fn insert_desk(conn: &Connection, d: &NewDesk) -> StoreResult<i64> {
             serde_json::to_string(&d.options).map_err(|e| StoreError::Corrupt(e.to_string()))?,
             d.mailbox_secret.as_ref().map(|s| s.0.as_str()),
         ],
-    )?;
-    Ok(conn.last_insert_rowid())
+    )
 }
 
-fn desk_by_id(conn: &Connection, id: i64) -> StoreResult<Option<DeskRecord>> {
+fn desk_by_id(conn: &dyn Sql, id: i64) -> StoreResult<Option<DeskRecord>> {
     first(
         conn,
         &format!("SELECT {DESK_COLS} FROM desks d WHERE d.id = ?1"),
-        [id],
+        params![id],
         desk_row,
     )
 }
 
-fn forward_by_number(conn: &Connection, number: i64) -> StoreResult<Option<ForwardRecord>> {
+fn forward_by_number(conn: &dyn Sql, number: i64) -> StoreResult<Option<ForwardRecord>> {
     first(
         conn,
         &format!("SELECT {FORWARD_COLS} FROM forwards f WHERE f.ticket_number = ?1"),
-        [number],
+        params![number],
         forward_row,
     )
 }
 
 /// Makes the outbox row of `table` whose `key_col` is `key` due no sooner than `until`.
 fn hold(
-    tx: &Connection,
+    tx: &dyn Sql,
     table: &str,
     key_col: &str,
-    key: &dyn rusqlite::ToSql,
+    key: &dyn ToVal,
     until: OffsetDateTime,
 ) -> StoreResult<()> {
     changed(exec(
         tx,
-        &format!("UPDATE {table} SET next_at = max(next_at, ?2) WHERE {key_col} = ?1"),
+        &format!(
+            "UPDATE {table} SET next_at = CASE WHEN next_at > ?2 THEN next_at ELSE ?2 END \
+             WHERE {key_col} = ?1"
+        ),
         params![key, ms(until)],
     )?)
 }
@@ -142,10 +144,10 @@ fn hold(
 /// Writes an attempt's outcome on the outbox row of `table` whose `key_col`
 /// is `key`: its state, error, next try, count, and the desk's id once sent.
 fn record_attempt(
-    tx: &Connection,
+    tx: &dyn Sql,
     table: &str,
     key_col: &str,
-    key: &dyn rusqlite::ToSql,
+    key: &dyn ToVal,
     attempt: &Attempt,
     now: OffsetDateTime,
 ) -> StoreResult<()> {
@@ -173,7 +175,7 @@ fn record_attempt(
     )?)
 }
 
-impl DeskStore for SqliteStore {
+impl DeskStore for SqlStore {
     fn add_desk(&self, d: &NewDesk) -> StoreResult<i64> {
         self.write(|tx| {
             let id = insert_desk(tx, d)?;
@@ -181,7 +183,7 @@ impl DeskStore for SqliteStore {
                 tx,
                 "UPDATE desk_default SET desk_id = ?1 WHERE id = 1 AND chosen = 0 \
                  AND desk_id IS NULL",
-                [id],
+                params![id],
             )?;
             Ok(id)
         })
@@ -196,7 +198,7 @@ impl DeskStore for SqliteStore {
             all(
                 c,
                 &format!("SELECT {DESK_COLS} FROM desks d ORDER BY d.id"),
-                [],
+                params![],
                 desk_row,
             )
         })
@@ -227,11 +229,11 @@ impl DeskStore for SqliteStore {
                         AND m.ticket_number IS NULL) \
                      FROM desks d ORDER BY d.id"
                 ),
-                [],
+                params![],
                 |r| {
                     Ok(DeskSummary {
                         desk: desk_row(r)?,
-                        is_default: r.get::<_, Option<bool>>(DESK_COL_COUNT)?.unwrap_or(false),
+                        is_default: r.get::<Option<bool>>(DESK_COL_COUNT)?.unwrap_or(false),
                         queued: r.get(DESK_COL_COUNT + 1)?,
                         sent: r.get(DESK_COL_COUNT + 2)?,
                         failed: r.get(DESK_COL_COUNT + 3)?,
@@ -261,7 +263,7 @@ impl DeskStore for SqliteStore {
             exec(
                 tx,
                 "UPDATE desk_default SET desk_id = ?1, chosen = 1 WHERE id = 1",
-                [id],
+                params![id],
             )?;
             Ok(())
         })
@@ -275,7 +277,7 @@ impl DeskStore for SqliteStore {
                     "SELECT {DESK_COLS} FROM desks d \
                      JOIN desk_default x ON x.desk_id = d.id WHERE x.id = 1"
                 ),
-                [],
+                params![],
                 desk_row,
             )
         })
@@ -286,10 +288,10 @@ impl DeskStore for SqliteStore {
             if let Some(id) = r.desk_id {
                 desk_by_id(tx, id)?.ok_or(StoreError::NotFound)?;
             }
-            exec(
+            insert_id(
                 tx,
                 "INSERT INTO desk_routes (school, building, category, desk_id, created_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                 VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
                 params![
                     r.school,
                     r.building,
@@ -297,8 +299,7 @@ impl DeskStore for SqliteStore {
                     r.desk_id,
                     ms(now)
                 ],
-            )?;
-            Ok(tx.last_insert_rowid())
+            )
         })
     }
 
@@ -307,7 +308,7 @@ impl DeskStore for SqliteStore {
             all(
                 c,
                 "SELECT id, school, building, category, desk_id FROM desk_routes ORDER BY id",
-                [],
+                params![],
                 |r| {
                     let category: Option<String> = r.get(3)?;
                     Ok(RouteRecord {
@@ -325,7 +326,13 @@ impl DeskStore for SqliteStore {
     }
 
     fn remove_route(&self, id: i64) -> StoreResult<()> {
-        self.write(|tx| changed(exec(tx, "DELETE FROM desk_routes WHERE id = ?1", [id])?))
+        self.write(|tx| {
+            changed(exec(
+                tx,
+                "DELETE FROM desk_routes WHERE id = ?1",
+                params![id],
+            )?)
+        })
     }
 
     fn note_desk_result(
@@ -336,7 +343,7 @@ impl DeskStore for SqliteStore {
     ) -> StoreResult<()> {
         self.write(|tx| {
             let sql = match error {
-                None => "UPDATE desks SET last_success_at = ?2 WHERE id = ?1 AND ?3 IS NULL",
+                None => "UPDATE desks SET last_success_at = ?2 WHERE id = ?1 AND CAST(?3 AS TEXT) IS NULL",
                 Some(_) => "UPDATE desks SET last_error = ?3, last_error_at = ?2 WHERE id = ?1",
             };
             exec(tx, sql, params![id, ms(now), error])?;
@@ -445,7 +452,7 @@ impl DeskStore for SqliteStore {
                             "SELECT {} FROM messages WHERE id = ?1",
                             super::rows::MESSAGE_COLS
                         ),
-                        [forward.message_id.to_string()],
+                        params![forward.message_id.to_string()],
                         super::rows::message_row,
                     )?
                     .ok_or(StoreError::NotFound)?;
@@ -467,7 +474,7 @@ impl DeskStore for SqliteStore {
             exec(
                 tx,
                 "UPDATE forwards SET in_flight = 1 WHERE ticket_number = ?1",
-                [number],
+                params![number],
             )?;
             Ok(())
         })
@@ -489,7 +496,7 @@ impl DeskStore for SqliteStore {
             exec(
                 tx,
                 "UPDATE forwards SET in_flight = 0 WHERE ticket_number = ?1",
-                [number],
+                params![number],
             )?;
             Ok(())
         })
@@ -533,12 +540,12 @@ impl DeskStore for SqliteStore {
             exec(
                 tx,
                 "DELETE FROM message_forwards WHERE ticket_number = ?1",
-                [number],
+                params![number],
             )?;
             changed(exec(
                 tx,
                 "DELETE FROM forwards WHERE ticket_number = ?1",
-                [number],
+                params![number],
             )?)
         })
     }
@@ -573,7 +580,7 @@ impl DeskStore for SqliteStore {
             changed(exec(
                 tx,
                 "UPDATE forwards SET receipt_lost = 1 WHERE ticket_number = ?1",
-                [number],
+                params![number],
             )?)
         })
     }
@@ -586,7 +593,7 @@ impl DeskStore for SqliteStore {
                     "SELECT {FORWARD_COLS} FROM forwards f \
                      JOIN tickets t ON t.number = f.ticket_number WHERE t.client_id = ?1"
                 ),
-                [client_id.to_string()],
+                params![client_id.to_string()],
                 forward_row,
             )
         })
@@ -602,8 +609,8 @@ impl DeskStore for SqliteStore {
         self.write(|tx| {
             let new = exec(
                 tx,
-                "INSERT OR IGNORE INTO desk_mail (desk_id, message_id, ticket_number, received_at) \
-                 VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO desk_mail (desk_id, message_id, ticket_number, received_at) \
+                 VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
                 params![desk_id, message_id, ticket.map(|(n, _)| n), ms(now)],
             )? == 1;
             if let (true, Some((_, change))) = (new, ticket)
@@ -621,7 +628,7 @@ impl DeskStore for SqliteStore {
                 c,
                 "SELECT external_id FROM message_forwards \
                  WHERE ticket_number = ?1 AND external_id IS NOT NULL",
-                [number],
+                params![number],
                 |r| r.get(0),
             )
         })
@@ -640,7 +647,8 @@ impl DeskStore for SqliteStore {
             }
             changed(exec(
                 tx,
-                "UPDATE forwards SET last_seen = max(last_seen, ?2), polled_at = ?3 \
+                "UPDATE forwards SET last_seen = CASE WHEN last_seen > ?2 THEN last_seen ELSE ?2 END, \
+                 polled_at = ?3 \
                  WHERE ticket_number = ?1",
                 params![number, seen, ms(now)],
             )?)

@@ -1,7 +1,7 @@
 //! Backup copies: what a copy holds, read without changing it, and the
 //! server's generation (a new one after a restore).
 
-use super::SqliteStore;
+use super::SqlStore;
 use super::migrations;
 use crate::store::{CopyFacts, StoreError, StoreResult};
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
@@ -18,7 +18,7 @@ const COUNTED: &[&str] = &[
     "announcements",
 ];
 
-impl SqliteStore {
+impl SqlStore {
     /// Checks a database file without writing to it: SQLite's integrity
     /// check, the schema version (not newer than this binary's) and the rows
     /// of the main tables.

@@ -1,20 +1,20 @@
 //! Devices.
 
+use super::params;
 use super::rows::{
     DEVICE_COLS, ENROLL_TOKEN_FROM, FINISHED, device_row, device_summary_row, enroll_token_row, ms,
     reenrollment_row,
 };
-use super::{SqliteStore, all, changed, exec, first};
+use super::{SqlStore, all, changed, exec, first};
 use crate::store::{
     DecideEnrollment, DeviceRecord, DeviceStore, DeviceSummary, EnrollContext, NewEnrollment,
     ReenrollmentRecord, StoreResult,
 };
 use handraise_wire::EnrollRefusal;
-use rusqlite::params;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-impl DeviceStore for SqliteStore {
+impl DeviceStore for SqlStore {
     fn enroll_device(
         &self,
         enroll_token_hash: &str,
@@ -25,7 +25,7 @@ impl DeviceStore for SqliteStore {
             let token = first(
                 tx,
                 &format!("SELECT {ENROLL_TOKEN_FROM} WHERE k.token_hash = ?1"),
-                [enroll_token_hash],
+                params![enroll_token_hash],
                 enroll_token_row,
             )?;
             let same_machine = match machine_id {
@@ -35,7 +35,7 @@ impl DeviceStore for SqliteStore {
                         "SELECT {DEVICE_COLS} FROM devices WHERE machine_id = ?1 \
                          ORDER BY enrolled_at DESC, rowid DESC"
                     ),
-                    [m],
+                    params![m],
                     device_row,
                 )?,
                 None => Vec::new(),
@@ -90,7 +90,7 @@ impl DeviceStore for SqliteStore {
             first(
                 c,
                 &format!("SELECT {DEVICE_COLS} FROM devices WHERE secret_hash = ?1"),
-                [secret_hash],
+                params![secret_hash],
                 device_row,
             )
         })
@@ -101,7 +101,7 @@ impl DeviceStore for SqliteStore {
             first(
                 c,
                 &format!("SELECT {DEVICE_COLS} FROM devices WHERE id = ?1"),
-                [id.to_string()],
+                params![id.to_string()],
                 device_row,
             )
         })
@@ -139,7 +139,7 @@ impl DeviceStore for SqliteStore {
                       AND t.status NOT IN {finished}) \
                      FROM devices ORDER BY COALESCE(last_seen_at, enrolled_at) DESC"
                 ),
-                [],
+                params![],
                 device_summary_row,
             )
         })
@@ -166,7 +166,7 @@ impl DeviceStore for SqliteStore {
                  JOIN devices p ON p.id = e.previous_device_id \
                  LEFT JOIN enroll_tokens k ON k.id = e.token_id \
                  ORDER BY e.at DESC, e.id DESC LIMIT ?1",
-                [limit as i64],
+                params![limit as i64],
                 reenrollment_row,
             )
         })

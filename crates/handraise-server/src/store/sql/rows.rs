@@ -1,6 +1,7 @@
 //! Mapping between SQLite values and store records: times, ids, choices,
 //! and one row function per record with the columns it reads.
 
+use super::Row;
 use crate::store::{
     AnnouncementRecord, AnnouncementSummary, ArticleRecord, DeflectionRecord, DeviceRecord,
     DeviceSummary, EnrollTokenRecord, MeTooRoom, MessageKind, MessageRecord, ReenrollmentRecord,
@@ -8,7 +9,6 @@ use crate::store::{
     TicketRecord, UserRecord,
 };
 use handraise_wire::{AnnouncementKind, TicketStatus};
-use rusqlite::Row;
 use std::str::FromStr;
 use std::sync::LazyLock;
 use time::OffsetDateTime;
@@ -32,33 +32,26 @@ pub fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
 }
 
-/// A value that does not decode: reported as an error, never defaulted.
-pub fn corrupt(what: impl std::fmt::Display) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(
-        0,
-        rusqlite::types::Type::Text,
-        Box::<dyn std::error::Error + Send + Sync>::from(what.to_string()),
-    )
-}
+pub use super::conn::corrupt;
 
 /// A time column in milliseconds.
-pub fn time_at(r: &Row<'_>, i: usize) -> rusqlite::Result<OffsetDateTime> {
+pub fn time_at(r: &Row<'_>, i: usize) -> StoreResult<OffsetDateTime> {
     Ok(from_ms(r.get(i)?))
 }
 
 /// A nullable time column in milliseconds.
-pub fn time_opt(r: &Row<'_>, i: usize) -> rusqlite::Result<Option<OffsetDateTime>> {
-    Ok(r.get::<_, Option<i64>>(i)?.map(from_ms))
+pub fn time_opt(r: &Row<'_>, i: usize) -> StoreResult<Option<OffsetDateTime>> {
+    Ok(r.get::<Option<i64>>(i)?.map(from_ms))
 }
 
 /// A UUID column.
-pub fn uuid_at(r: &Row<'_>, i: usize) -> rusqlite::Result<Uuid> {
+pub fn uuid_at(r: &Row<'_>, i: usize) -> StoreResult<Uuid> {
     let s: String = r.get(i)?;
     Uuid::parse_str(&s).map_err(|e| corrupt(format!("uuid {s:?}: {e}")))
 }
 
 /// A choice column (category, status, …), parsed by its wire name.
-pub fn choice_at<T: FromStr>(r: &Row<'_>, i: usize) -> rusqlite::Result<T>
+pub fn choice_at<T: FromStr>(r: &Row<'_>, i: usize) -> StoreResult<T>
 where
     T::Err: std::fmt::Display,
 {
@@ -66,13 +59,13 @@ where
     T::from_str(&s).map_err(corrupt)
 }
 
-fn rfc3339_at(r: &Row<'_>, i: usize) -> rusqlite::Result<OffsetDateTime> {
+fn rfc3339_at(r: &Row<'_>, i: usize) -> StoreResult<OffsetDateTime> {
     let s: String = r.get(i)?;
     OffsetDateTime::parse(&s, &Rfc3339).map_err(|e| corrupt(format!("time {s:?}: {e}")))
 }
 
 /// A JSON list column.
-fn json_at<T: serde::de::DeserializeOwned>(r: &Row<'_>, i: usize) -> rusqlite::Result<T> {
+fn json_at<T: serde::de::DeserializeOwned>(r: &Row<'_>, i: usize) -> StoreResult<T> {
     let s: String = r.get(i)?;
     serde_json::from_str(&s).map_err(corrupt)
 }
@@ -88,7 +81,7 @@ pub fn kind_str(kind: AnnouncementKind) -> &'static str {
     }
 }
 
-fn kind_at(r: &Row<'_>, i: usize) -> rusqlite::Result<AnnouncementKind> {
+fn kind_at(r: &Row<'_>, i: usize) -> StoreResult<AnnouncementKind> {
     let s: String = r.get(i)?;
     match s.as_str() {
         "outage" => Ok(AnnouncementKind::Outage),
@@ -97,7 +90,7 @@ fn kind_at(r: &Row<'_>, i: usize) -> rusqlite::Result<AnnouncementKind> {
     }
 }
 
-fn message_kind_at(r: &Row<'_>, i: usize) -> rusqlite::Result<MessageKind> {
+fn message_kind_at(r: &Row<'_>, i: usize) -> StoreResult<MessageKind> {
     let s: String = r.get(i)?;
     MessageKind::parse(&s).ok_or_else(|| corrupt(format!("message kind {s:?}")))
 }
@@ -118,7 +111,7 @@ pub static FINISHED: LazyLock<String> = LazyLock::new(|| {
 pub const DEVICE_COLS: &str = "id, hostname, school, building, os, model, enrolled_at, \
      last_seen_at, revoked_at, machine_id, reenroll_allowed_at";
 
-pub fn device_row(r: &Row<'_>) -> rusqlite::Result<DeviceRecord> {
+pub fn device_row(r: &Row<'_>) -> StoreResult<DeviceRecord> {
     Ok(DeviceRecord {
         id: uuid_at(r, 0)?,
         hostname: r.get(1)?,
@@ -128,9 +121,9 @@ pub fn device_row(r: &Row<'_>) -> rusqlite::Result<DeviceRecord> {
         model: r.get(5)?,
         enrolled_at: time_at(r, 6)?,
         last_seen_at: time_opt(r, 7)?,
-        revoked: r.get::<_, Option<i64>>(8)?.is_some(),
+        revoked: r.get::<Option<i64>>(8)?.is_some(),
         machine_id: r.get(9)?,
-        reenroll_allowed: r.get::<_, Option<i64>>(10)?.is_some(),
+        reenroll_allowed: r.get::<Option<i64>>(10)?.is_some(),
     })
 }
 
@@ -139,7 +132,7 @@ pub const TICKET_COLS: &str = "t.number, t.client_id, t.device_id, t.status, t.c
      t.offline_at_submit, t.announcement_id, tech.name, t.created_at, t.received_at, t.updated_at";
 pub const TICKET_FROM: &str = "tickets t LEFT JOIN technicians tech ON tech.id = t.assignee_id";
 
-pub fn ticket_row(r: &Row<'_>) -> rusqlite::Result<TicketRecord> {
+pub fn ticket_row(r: &Row<'_>) -> StoreResult<TicketRecord> {
     Ok(TicketRecord {
         number: r.get(0)?,
         client_id: uuid_at(r, 1)?,
@@ -166,7 +159,7 @@ pub fn ticket_row(r: &Row<'_>) -> rusqlite::Result<TicketRecord> {
 pub const MESSAGE_COLS: &str = "id, ticket_number, kind, author, body, at";
 
 /// A message from six columns starting at `i` (in `MESSAGE_COLS` order).
-pub fn message_at(r: &Row<'_>, i: usize) -> rusqlite::Result<MessageRecord> {
+pub fn message_at(r: &Row<'_>, i: usize) -> StoreResult<MessageRecord> {
     Ok(MessageRecord {
         id: uuid_at(r, i)?,
         ticket_number: r.get(i + 1)?,
@@ -177,13 +170,13 @@ pub fn message_at(r: &Row<'_>, i: usize) -> rusqlite::Result<MessageRecord> {
     })
 }
 
-pub fn message_row(r: &Row<'_>) -> rusqlite::Result<MessageRecord> {
+pub fn message_row(r: &Row<'_>) -> StoreResult<MessageRecord> {
     message_at(r, 0)
 }
 
 pub const ARTICLE_COLS: &str = "slug, title, body, categories, keywords, published, version";
 
-pub fn article_row(r: &Row<'_>) -> rusqlite::Result<ArticleRecord> {
+pub fn article_row(r: &Row<'_>) -> StoreResult<ArticleRecord> {
     Ok(ArticleRecord {
         slug: r.get(0)?,
         title: r.get(1)?,
@@ -198,7 +191,7 @@ pub fn article_row(r: &Row<'_>) -> rusqlite::Result<ArticleRecord> {
 pub const ANNOUNCEMENT_COLS: &str =
     "id, kind, title, message, school, building, category, starts_at, ends_at";
 
-pub fn announcement_row(r: &Row<'_>) -> rusqlite::Result<AnnouncementRecord> {
+pub fn announcement_row(r: &Row<'_>) -> StoreResult<AnnouncementRecord> {
     let category: Option<String> = r.get(6)?;
     Ok(AnnouncementRecord {
         id: r.get(0)?,
@@ -216,7 +209,7 @@ pub fn announcement_row(r: &Row<'_>) -> rusqlite::Result<AnnouncementRecord> {
     })
 }
 
-pub fn technician_row(r: &Row<'_>) -> rusqlite::Result<Technician> {
+pub fn technician_row(r: &Row<'_>) -> StoreResult<Technician> {
     Ok(Technician {
         id: r.get(0)?,
         name: r.get(1)?,
@@ -227,7 +220,7 @@ pub const USER_COLS: &str =
     "u.id, u.email, u.role, u.technician_id, t.name, u.created_at, u.disabled_at";
 pub const USER_FROM: &str = "users u JOIN technicians t ON t.id = u.technician_id";
 
-pub fn user_row(r: &Row<'_>) -> rusqlite::Result<UserRecord> {
+pub fn user_row(r: &Row<'_>) -> StoreResult<UserRecord> {
     let role: String = r.get(2)?;
     Ok(UserRecord {
         id: r.get(0)?,
@@ -236,7 +229,7 @@ pub fn user_row(r: &Row<'_>) -> rusqlite::Result<UserRecord> {
         technician_id: r.get(3)?,
         technician_name: r.get(4)?,
         created_at: time_at(r, 5)?,
-        disabled: r.get::<_, Option<i64>>(6)?.is_some(),
+        disabled: r.get::<Option<i64>>(6)?.is_some(),
     })
 }
 
@@ -247,7 +240,7 @@ pub const ENROLL_TOKEN_FROM: &str = "k.id, k.label, k.school, k.building, k.crea
      (SELECT MAX(e.at) FROM enrollments e WHERE e.token_id = k.id), \
      k.revoked_at FROM enroll_tokens k";
 
-pub fn enroll_token_row(r: &Row<'_>) -> rusqlite::Result<EnrollTokenRecord> {
+pub fn enroll_token_row(r: &Row<'_>) -> StoreResult<EnrollTokenRecord> {
     Ok(EnrollTokenRecord {
         id: r.get(0)?,
         label: r.get(1)?,
@@ -258,16 +251,16 @@ pub fn enroll_token_row(r: &Row<'_>) -> rusqlite::Result<EnrollTokenRecord> {
         max_uses: r.get(6)?,
         uses: r.get(7)?,
         last_used_at: time_opt(r, 8)?,
-        revoked: r.get::<_, Option<i64>>(9)?.is_some(),
+        revoked: r.get::<Option<i64>>(9)?.is_some(),
     })
 }
 
-pub fn reenrollment_row(r: &Row<'_>) -> rusqlite::Result<ReenrollmentRecord> {
+pub fn reenrollment_row(r: &Row<'_>) -> StoreResult<ReenrollmentRecord> {
     Ok(ReenrollmentRecord {
         machine_id: r.get(0)?,
         previous_device: uuid_at(r, 1)?,
         previous_hostname: r.get(2)?,
-        previous_revoked: r.get::<_, Option<i64>>(3)?.is_some(),
+        previous_revoked: r.get::<Option<i64>>(3)?.is_some(),
         device: uuid_at(r, 4)?,
         hostname: r.get(5)?,
         at: time_at(r, 6)?,
@@ -275,7 +268,7 @@ pub fn reenrollment_row(r: &Row<'_>) -> rusqlite::Result<ReenrollmentRecord> {
     })
 }
 
-pub fn sla_row(r: &Row<'_>) -> rusqlite::Result<SlaPolicy> {
+pub fn sla_row(r: &Row<'_>) -> StoreResult<SlaPolicy> {
     Ok(SlaPolicy {
         class_stopping_hours: r.get(0)?,
         wide_hours: r.get(1)?,
@@ -284,7 +277,7 @@ pub fn sla_row(r: &Row<'_>) -> rusqlite::Result<SlaPolicy> {
     })
 }
 
-pub fn facts_row(r: &Row<'_>) -> rusqlite::Result<TicketFacts> {
+pub fn facts_row(r: &Row<'_>) -> StoreResult<TicketFacts> {
     Ok(TicketFacts {
         number: r.get(0)?,
         device_id: uuid_at(r, 1)?,
@@ -307,7 +300,7 @@ pub fn facts_row(r: &Row<'_>) -> rusqlite::Result<TicketFacts> {
     })
 }
 
-pub fn device_summary_row(r: &Row<'_>) -> rusqlite::Result<DeviceSummary> {
+pub fn device_summary_row(r: &Row<'_>) -> StoreResult<DeviceSummary> {
     Ok(DeviceSummary {
         device: device_row(r)?,
         agent_version: r.get(11)?,
@@ -315,7 +308,7 @@ pub fn device_summary_row(r: &Row<'_>) -> rusqlite::Result<DeviceSummary> {
     })
 }
 
-pub fn deflection_row(r: &Row<'_>) -> rusqlite::Result<DeflectionRecord> {
+pub fn deflection_row(r: &Row<'_>) -> StoreResult<DeflectionRecord> {
     Ok(DeflectionRecord {
         client_id: uuid_at(r, 0)?,
         slug: r.get(1)?,
@@ -324,7 +317,7 @@ pub fn deflection_row(r: &Row<'_>) -> rusqlite::Result<DeflectionRecord> {
     })
 }
 
-pub fn announcement_summary_row(r: &Row<'_>) -> rusqlite::Result<AnnouncementSummary> {
+pub fn announcement_summary_row(r: &Row<'_>) -> StoreResult<AnnouncementSummary> {
     Ok(AnnouncementSummary {
         announcement: announcement_row(r)?,
         me_too: r.get(9)?,
@@ -332,7 +325,7 @@ pub fn announcement_summary_row(r: &Row<'_>) -> rusqlite::Result<AnnouncementSum
     })
 }
 
-pub fn me_too_room_row(r: &Row<'_>) -> rusqlite::Result<MeTooRoom> {
+pub fn me_too_room_row(r: &Row<'_>) -> StoreResult<MeTooRoom> {
     let room: Option<String> = r.get(1)?;
     Ok(MeTooRoom {
         school: r.get(0)?,
@@ -345,7 +338,7 @@ pub fn me_too_room_row(r: &Row<'_>) -> rusqlite::Result<MeTooRoom> {
 pub const TOKEN_COLS: &str = "k.id, k.user_id, u.email, k.created_at, k.last_used_at, \
      k.expires_at, k.revoked_at IS NOT NULL FROM api_tokens k JOIN users u ON u.id = k.user_id";
 
-pub fn token_row(r: &Row<'_>) -> rusqlite::Result<TechTokenRecord> {
+pub fn token_row(r: &Row<'_>) -> StoreResult<TechTokenRecord> {
     Ok(TechTokenRecord {
         id: r.get(0)?,
         user_id: r.get(1)?,

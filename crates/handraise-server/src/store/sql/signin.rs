@@ -1,17 +1,16 @@
 //! Sign-in failures and OpenID Connect sign-ins under way.
 
 use super::rows::{from_ms, ms};
-use super::{SqliteStore, exec, first};
+use super::{SqlStore, exec, first, one, params};
 use crate::limits::Failures;
 use crate::oidc::Purpose;
 use crate::store::{PendingSignInRecord, SignInStore, StoreError, StoreResult};
-use rusqlite::params;
 use time::OffsetDateTime;
 
 const PENDING_COLS: &str =
     "state_hash, purpose, nonce, verifier, browser_hash, created_at, expires_at";
 
-impl SignInStore for SqliteStore {
+impl SignInStore for SqlStore {
     fn change_sign_in_failures(
         &self,
         keys: &[&str],
@@ -30,7 +29,7 @@ impl SignInStore for SqliteStore {
                     "INSERT INTO signin_failures (failure_key, level_milli, at_ms, last_ms) \
                      VALUES (?1, 0, 0, 0) \
                      ON CONFLICT (failure_key) DO UPDATE SET failure_key = excluded.failure_key",
-                    [key],
+                    params![key],
                 )?;
             }
             let mut rows = Vec::with_capacity(keys.len());
@@ -39,7 +38,7 @@ impl SignInStore for SqliteStore {
                     tx,
                     "SELECT level_milli, at_ms, last_ms FROM signin_failures \
                      WHERE failure_key = ?1",
-                    [key],
+                    params![key],
                     |r| {
                         Ok(Failures {
                             level_milli: r.get(0)?,
@@ -69,7 +68,7 @@ impl SignInStore for SqliteStore {
             exec(
                 c,
                 "DELETE FROM signin_failures WHERE failure_key = ?1",
-                [key],
+                params![key],
             )
         })?;
         Ok(())
@@ -96,17 +95,18 @@ impl SignInStore for SqliteStore {
             exec(
                 tx,
                 "DELETE FROM oidc_pending WHERE expires_at <= ?1",
-                [ms(now)],
+                params![ms(now)],
             )?;
-            let kept: i64 =
-                first(tx, "SELECT COUNT(*) FROM oidc_pending", [], |r| r.get(0))?.unwrap_or(0);
+            let kept: i64 = one(tx, "SELECT COUNT(*) FROM oidc_pending", params![], |r| {
+                r.get(0)
+            })?;
             let max = i64::try_from(max.max(1)).unwrap_or(i64::MAX);
             if kept >= max {
                 exec(
                     tx,
                     "DELETE FROM oidc_pending WHERE state_hash IN \
                      (SELECT state_hash FROM oidc_pending ORDER BY created_at LIMIT ?1)",
-                    [kept - max + 1],
+                    params![kept - max + 1],
                 )?;
             }
             exec(
@@ -137,16 +137,16 @@ impl SignInStore for SqliteStore {
             first(
                 tx,
                 &format!("DELETE FROM oidc_pending WHERE state_hash = ?1 RETURNING {PENDING_COLS}"),
-                [state_hash],
+                params![state_hash],
                 |r| {
                     Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, String>(4)?,
-                        r.get::<_, i64>(5)?,
-                        r.get::<_, i64>(6)?,
+                        r.get::<String>(0)?,
+                        r.get::<String>(1)?,
+                        r.get::<String>(2)?,
+                        r.get::<String>(3)?,
+                        r.get::<String>(4)?,
+                        r.get::<i64>(5)?,
+                        r.get::<i64>(6)?,
                     ))
                 },
             )

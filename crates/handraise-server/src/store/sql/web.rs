@@ -1,22 +1,22 @@
 //! Web devices and their sessions.
 
+use super::params;
 use super::rows::{DEVICE_COLS, TICKET_COLS, TICKET_FROM, device_row, ms, ticket_row};
-use super::{SqliteStore, all, exec, first};
+use super::{SqlStore, all, exec, first};
 use crate::store::{
     DeviceRecord, NewWebDevice, NewWebSession, StoreError, StoreResult, TicketRecord, WebReporter,
     WebSession, WebStore,
 };
-use rusqlite::params;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-impl WebStore for SqliteStore {
+impl WebStore for SqlStore {
     fn web_device(&self, new: &NewWebDevice) -> StoreResult<DeviceRecord> {
         self.write(|tx| {
             let existing: Option<String> = first(
                 tx,
                 "SELECT device_id FROM web_reporters WHERE subject = ?1",
-                [&new.subject],
+                params![&new.subject],
                 |r| r.get(0),
             )?;
             let id = match existing {
@@ -54,7 +54,7 @@ impl WebStore for SqliteStore {
             first(
                 tx,
                 &format!("SELECT {DEVICE_COLS} FROM devices WHERE id = ?1"),
-                [id],
+                params![id],
                 device_row,
             )?
             .ok_or(StoreError::NotFound)
@@ -87,14 +87,14 @@ impl WebStore for SqliteStore {
             exec(
                 c,
                 "DELETE FROM web_sessions WHERE expires_at <= ?1",
-                [ms(now)],
+                params![ms(now)],
             )?;
             let found: Option<(String, String, i64, String, Option<String>)> = first(
                 c,
                 "SELECT s.device_id, s.csrf_token, s.expires_at, w.email, w.name \
                  FROM web_sessions s JOIN web_reporters w ON w.device_id = s.device_id \
                  WHERE s.token_hash = ?1",
-                [token_hash],
+                params![token_hash],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
             )?;
             let Some((device_id, csrf_token, expires_at, email, name)) = found else {
@@ -103,7 +103,7 @@ impl WebStore for SqliteStore {
             let device = first(
                 c,
                 &format!("SELECT {DEVICE_COLS} FROM devices WHERE id = ?1"),
-                [device_id],
+                params![device_id],
                 device_row,
             )?
             .ok_or_else(|| StoreError::Corrupt("web_sessions.device_id".into()))?;
@@ -121,7 +121,7 @@ impl WebStore for SqliteStore {
             exec(
                 c,
                 "DELETE FROM web_sessions WHERE token_hash = ?1",
-                [token_hash],
+                params![token_hash],
             )
         })?;
         Ok(())

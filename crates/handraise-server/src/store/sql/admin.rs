@@ -1,12 +1,11 @@
 //! Enrollment tokens, settings, ticket facts, the media purge and backups.
 
 use super::rows::{ENROLL_TOKEN_FROM, FINISHED, enroll_token_row, facts_row, from_ms, ms, sla_row};
-use super::{SqliteStore, all, changed, exec, first, owner_only_file};
+use super::{Db, SqlStore, all, changed, exec, first, insert_id, params};
 use crate::store::{
     AdminStore, DEFAULT_RETENTION_DAYS, EnrollTokenRecord, NewEnrollToken, PurgeReport, SlaPolicy,
     StoreResult, TicketFacts,
 };
-use rusqlite::params;
 use std::path::Path;
 use std::sync::LazyLock;
 use time::OffsetDateTime;
@@ -22,17 +21,17 @@ static RESOLVED_AT_SQL: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-impl AdminStore for SqliteStore {
+impl AdminStore for SqlStore {
     fn create_enroll_token(
         &self,
         token: &NewEnrollToken<'_>,
         now: OffsetDateTime,
     ) -> StoreResult<i64> {
         self.read(|c| {
-            exec(
+            insert_id(
                 c,
                 "INSERT INTO enroll_tokens (token_hash, label, school, building, created_at, \
-                 expires_at, max_uses) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                 expires_at, max_uses) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
                 params![
                     token.token_hash,
                     token.label,
@@ -42,8 +41,7 @@ impl AdminStore for SqliteStore {
                     token.expires_at.map(ms),
                     token.max_uses
                 ],
-            )?;
-            Ok(c.last_insert_rowid())
+            )
         })
     }
 
@@ -52,7 +50,7 @@ impl AdminStore for SqliteStore {
             all(
                 c,
                 &format!("SELECT {ENROLL_TOKEN_FROM} ORDER BY k.id DESC"),
-                [],
+                params![],
                 enroll_token_row,
             )
         })
@@ -64,7 +62,7 @@ impl AdminStore for SqliteStore {
                 c,
                 "SELECT token_id, at FROM enrollments WHERE token_id IS NOT NULL \
                  ORDER BY token_id, at",
-                [],
+                params![],
                 |r| Ok((r.get(0)?, from_ms(r.get(1)?))),
             )
         })
@@ -86,7 +84,7 @@ impl AdminStore for SqliteStore {
                 c,
                 "SELECT class_stopping_hours, wide_hours, room_hours, individual_hours \
                  FROM sla_policy WHERE id = 1",
-                [],
+                params![],
                 sla_row,
             )
         })?;
@@ -97,9 +95,12 @@ impl AdminStore for SqliteStore {
         self.read(|c| {
             exec(
                 c,
-                "INSERT OR REPLACE INTO sla_policy \
+                "INSERT INTO sla_policy \
                  (id, class_stopping_hours, wide_hours, room_hours, individual_hours) \
-                 VALUES (1, ?1, ?2, ?3, ?4)",
+                 VALUES (1, ?1, ?2, ?3, ?4) ON CONFLICT (id) DO UPDATE SET \
+                 class_stopping_hours = excluded.class_stopping_hours, \
+                 wide_hours = excluded.wide_hours, room_hours = excluded.room_hours, \
+                 individual_hours = excluded.individual_hours",
                 params![
                     p.class_stopping_hours,
                     p.wide_hours,
@@ -116,7 +117,7 @@ impl AdminStore for SqliteStore {
             first(
                 c,
                 "SELECT closed_ticket_days FROM retention_policy WHERE id = 1",
-                [],
+                params![],
                 |r| r.get(0),
             )
         })?;
@@ -127,8 +128,9 @@ impl AdminStore for SqliteStore {
         self.read(|c| {
             exec(
                 c,
-                "INSERT OR REPLACE INTO retention_policy (id, closed_ticket_days) VALUES (1, ?1)",
-                [days],
+                "INSERT INTO retention_policy (id, closed_ticket_days) VALUES (1, ?1) \
+                 ON CONFLICT (id) DO UPDATE SET closed_ticket_days = excluded.closed_ticket_days",
+                params![days],
             )
         })?;
         Ok(())
@@ -149,7 +151,7 @@ impl AdminStore for SqliteStore {
                      FROM tickets t LEFT JOIN devices d ON d.id = t.device_id \
                      LEFT JOIN technicians tech ON tech.id = t.assignee_id ORDER BY t.number"
                 ),
-                [],
+                params![],
                 facts_row,
             )
         })
@@ -173,7 +175,7 @@ impl AdminStore for SqliteStore {
                           (SELECT 1 FROM screenshots s WHERE s.ticket_number = t.number)) \
                      ORDER BY t.number"
                 ),
-                [ms(closed_before)],
+                params![ms(closed_before)],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )?;
             let mut report = PurgeReport::default();
@@ -182,7 +184,7 @@ impl AdminStore for SqliteStore {
                     exec(
                         tx,
                         "DELETE FROM screenshots WHERE ticket_number = ?1",
-                        [number],
+                        params![number],
                     )?;
                     report.screenshots += 1;
                     report.screenshot_bytes += len.max(0) as u64;
@@ -203,8 +205,8 @@ impl AdminStore for SqliteStore {
             // secure_delete zeroed the rows in the database; the write-ahead log still
             // holds the pages as they were until a checkpoint empties it. Best effort: a
             // reader in another process may hold it back until the next purge.
-            if !report.tickets.is_empty() {
-                self.lock()
+            if let (false, Db::Sqlite(db)) = (report.tickets.is_empty(), &self.db) {
+                db.lock()
                     .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
             }
             Ok(report)
@@ -212,23 +214,10 @@ impl AdminStore for SqliteStore {
     }
 
     fn backup(&self, dest: &Path) -> StoreResult<()> {
-        // VACUUM INTO reads inside one transaction, so the copy is consistent
-        // even while other connections keep writing. It refuses an existing
-        // file, so write beside the target and rename over it.
-        let file_name = dest
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "backup.db".into());
-        let tmp = dest.with_file_name(format!(".{file_name}.partial"));
-        if tmp.exists() {
-            std::fs::remove_file(&tmp)?;
+        match &self.db {
+            Db::Sqlite(db) => db.backup(dest),
+            Db::Postgres(db) => db.backup(dest),
         }
-        // VACUUM INTO accepts an empty file, which keeps the owner-only mode.
-        owner_only_file(&tmp)?;
-        let tmp_str = tmp.to_string_lossy().into_owned();
-        self.lock().execute("VACUUM INTO ?1", [tmp_str])?;
-        std::fs::rename(&tmp, dest)?;
-        Ok(())
     }
 
     fn generation(&self) -> StoreResult<String> {
@@ -236,7 +225,7 @@ impl AdminStore for SqliteStore {
             first(
                 c,
                 "SELECT value FROM server_meta WHERE key = 'generation'",
-                [],
+                params![],
                 |r| r.get(0),
             )
         })?
@@ -249,7 +238,7 @@ impl AdminStore for SqliteStore {
                 tx,
                 "INSERT INTO server_meta (key, value) VALUES ('generation', ?1) \
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                [id],
+                params![id],
             )
         })?;
         Ok(())

@@ -6,21 +6,21 @@ use super::rows::{
     MESSAGE_COLS, TICKET_COLS, TICKET_FROM, choice_at, from_ms, message_at, message_row, ms,
     rfc3339, ticket_row, uuid_at,
 };
-use super::{SqliteStore, all, exec, first, insert_unique};
+use super::{Sql, params};
+use super::{SqlStore, Val, all, exec, exists, first, insert_id, insert_unique};
 use crate::store::{
     Decide, FeedEntry, FeedKind, FeedWrite, Inserted, MessageKind, MessageRecord, NewScreenshot,
     NewTeacherMessage, NewTicketRecord, Quota, QuotaKind, StoreError, StoreResult, TicketChange,
     TicketDetail, TicketFacets, TicketQuery, TicketRecord, TicketStore,
 };
-use rusqlite::{Connection, params};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-pub(super) fn ticket_by_number(conn: &Connection, number: i64) -> StoreResult<TicketRecord> {
+pub(super) fn ticket_by_number(conn: &dyn Sql, number: i64) -> StoreResult<TicketRecord> {
     first(
         conn,
         &format!("SELECT {TICKET_COLS} FROM {TICKET_FROM} WHERE t.number = ?1"),
-        [number],
+        params![number],
         ticket_row,
     )?
     .ok_or(StoreError::NotFound)
@@ -28,28 +28,28 @@ pub(super) fn ticket_by_number(conn: &Connection, number: i64) -> StoreResult<Ti
 
 /// The ticket `client_id` if it belongs to `device_id`.
 fn device_ticket(
-    conn: &Connection,
+    conn: &dyn Sql,
     device_id: Uuid,
     client_id: Uuid,
 ) -> StoreResult<Option<TicketRecord>> {
     Ok(ticket_by_client_id(conn, client_id)?.filter(|t| t.device_id == device_id))
 }
 
-fn ticket_by_client_id(conn: &Connection, client_id: Uuid) -> StoreResult<Option<TicketRecord>> {
+fn ticket_by_client_id(conn: &dyn Sql, client_id: Uuid) -> StoreResult<Option<TicketRecord>> {
     first(
         conn,
         &format!("SELECT {TICKET_COLS} FROM {TICKET_FROM} WHERE t.client_id = ?1"),
-        [client_id.to_string()],
+        params![client_id.to_string()],
         ticket_row,
     )
 }
 
 /// Tickets matching `filter` (a condition on `t`), in `order`.
-pub(super) fn tickets_where<P: rusqlite::Params>(
-    conn: &Connection,
+pub(super) fn tickets_where(
+    conn: &dyn Sql,
     filter: &str,
     order: &str,
-    params: P,
+    params: &[Val],
 ) -> StoreResult<Vec<TicketRecord>> {
     all(
         conn,
@@ -60,7 +60,7 @@ pub(super) fn tickets_where<P: rusqlite::Params>(
 }
 
 fn load_messages(
-    conn: &Connection,
+    conn: &dyn Sql,
     number: i64,
     include_notes: bool,
 ) -> StoreResult<Vec<MessageRecord>> {
@@ -75,27 +75,29 @@ fn load_messages(
             "SELECT {MESSAGE_COLS} FROM messages WHERE ticket_number = ?1 {notes} \
              ORDER BY at, rowid"
         ),
-        [number],
+        params![number],
         message_row,
     )
 }
 
-pub(super) fn detail_for(conn: &Connection, ticket: TicketRecord) -> StoreResult<TicketDetail> {
+pub(super) fn detail_for(conn: &dyn Sql, ticket: TicketRecord) -> StoreResult<TicketDetail> {
     let (hostname, school, building) = first(
         conn,
         "SELECT hostname, school, building FROM devices WHERE id = ?1",
-        [ticket.device_id.to_string()],
+        params![ticket.device_id.to_string()],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )?
     .unwrap_or((None, None, None));
-    let has_screenshot = conn
-        .prepare_cached("SELECT 1 FROM screenshots WHERE ticket_number = ?1")?
-        .exists([ticket.number])?;
+    let has_screenshot = exists(
+        conn,
+        "SELECT 1 FROM screenshots WHERE ticket_number = ?1",
+        params![ticket.number],
+    )?;
     let messages = load_messages(conn, ticket.number, true)?;
     let merged_into = first(
         conn,
         "SELECT into_number FROM ticket_merges WHERE duplicate_number = ?1",
-        [ticket.number],
+        params![ticket.number],
         |r| r.get(0),
     )?;
     Ok(TicketDetail {
@@ -109,13 +111,13 @@ pub(super) fn detail_for(conn: &Connection, ticket: TicketRecord) -> StoreResult
     })
 }
 
-fn detail_by_number(conn: &Connection, number: i64) -> StoreResult<TicketDetail> {
+fn detail_by_number(conn: &dyn Sql, number: i64) -> StoreResult<TicketDetail> {
     detail_for(conn, ticket_by_number(conn, number)?)
 }
 
 /// Writes one change as given; returns the ticket afterwards.
 pub(super) fn apply(
-    conn: &Connection,
+    conn: &dyn Sql,
     change: &TicketChange,
     now: OffsetDateTime,
 ) -> StoreResult<TicketDetail> {
@@ -198,7 +200,7 @@ pub(super) fn apply(
 
 /// Hands `tickets` to `decide` and writes what it returns.
 pub(super) fn decide_and_apply(
-    conn: &Connection,
+    conn: &dyn Sql,
     tickets: Vec<TicketRecord>,
     now: OffsetDateTime,
     decide: &mut Decide<'_>,
@@ -217,7 +219,7 @@ pub(super) fn decide_and_apply(
 /// `quota` whether the day's total may be that much: `OverQuota` when not,
 /// and the caller's transaction (this count with it) rolls back.
 fn count_usage(
-    conn: &Connection,
+    conn: &dyn Sql,
     device_id: Uuid,
     quota: &Quota<'_>,
     kind: QuotaKind,
@@ -232,7 +234,7 @@ fn count_usage(
         conn,
         &format!(
             "INSERT INTO device_usage (device_id, day, {column}) VALUES (?1, ?2, ?3) \
-             ON CONFLICT (device_id, day) DO UPDATE SET {column} = {column} + excluded.{column} \
+             ON CONFLICT (device_id, day) DO UPDATE SET {column} = device_usage.{column} + excluded.{column} \
              RETURNING {column}"
         ),
         params![
@@ -255,7 +257,7 @@ fn count_usage(
 /// Inserts a ticket unless its client id is known (`Existing` for this
 /// device, `Conflict` for another).
 pub(super) fn insert_ticket(
-    tx: &Connection,
+    tx: &dyn Sql,
     t: &NewTicketRecord,
     quota: &Quota<'_>,
 ) -> StoreResult<Inserted<TicketRecord>> {
@@ -271,12 +273,12 @@ pub(super) fn insert_ticket(
     count_usage(tx, t.device_id, quota, QuotaKind::Tickets, 1)?;
     let device_id = t.device_id.to_string();
     let announcement_id = linkable_announcement(tx, t.announcement_id, &device_id, t.received_at)?;
-    exec(
+    let number = insert_id(
         tx,
         "INSERT INTO tickets (client_id, device_id, status, category, urgency, scope, \
          summary, details, room, reporter, snapshot, self_help, offline_at_submit, \
          announcement_id, created_at, received_at, updated_at) VALUES (?1, ?2, ?3, ?4, \
-         ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)",
+         ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16) RETURNING number",
         params![
             t.client_id.to_string(),
             device_id,
@@ -296,15 +298,12 @@ pub(super) fn insert_ticket(
             ms(t.received_at),
         ],
     )?;
-    Ok(Inserted::Created(ticket_by_number(
-        tx,
-        tx.last_insert_rowid(),
-    )?))
+    Ok(Inserted::Created(ticket_by_number(tx, number)?))
 }
 
 /// Inserts a teacher message on the device's ticket unless its id is known.
 pub(super) fn insert_teacher_message(
-    tx: &Connection,
+    tx: &dyn Sql,
     device_id: Uuid,
     ticket_client_id: Uuid,
     m: &NewTeacherMessage,
@@ -312,7 +311,7 @@ pub(super) fn insert_teacher_message(
 ) -> StoreResult<Inserted<MessageRecord>> {
     let ticket = device_ticket(tx, device_id, ticket_client_id)?.ok_or(StoreError::NotFound)?;
     let by_id = format!("SELECT {MESSAGE_COLS} FROM messages WHERE id = ?1");
-    if let Some(existing) = first(tx, &by_id, [m.id.to_string()], message_row)? {
+    if let Some(existing) = first(tx, &by_id, params![m.id.to_string()], message_row)? {
         return if existing.ticket_number == ticket.number && existing.kind == MessageKind::Teacher {
             Ok(Inserted::Existing(existing))
         } else {
@@ -340,11 +339,11 @@ pub(super) fn insert_teacher_message(
         "UPDATE tickets SET updated_at = ?2 WHERE number = ?1",
         params![ticket.number, at],
     )?;
-    let stored = first(tx, &by_id, [m.id.to_string()], message_row)?;
+    let stored = first(tx, &by_id, params![m.id.to_string()], message_row)?;
     Ok(Inserted::Created(stored.ok_or(StoreError::NotFound)?))
 }
 
-impl TicketStore for SqliteStore {
+impl TicketStore for SqlStore {
     fn insert_ticket_within(
         &self,
         t: &NewTicketRecord,
@@ -380,12 +379,12 @@ impl TicketStore for SqliteStore {
         self.write(|tx| {
             let ticket =
                 device_ticket(tx, device_id, shot.ticket_client_id)?.ok_or(StoreError::NotFound)?;
-            let same = tx
-                .prepare_cached(
-                    "SELECT 1 FROM screenshots WHERE ticket_number = ?1 AND content_type = ?2 \
-                     AND bytes = ?3",
-                )?
-                .exists(params![ticket.number, shot.content_type, shot.bytes])?;
+            let same = exists(
+                tx,
+                "SELECT 1 FROM screenshots WHERE ticket_number = ?1 AND content_type = ?2 \
+                 AND bytes = ?3",
+                params![ticket.number, shot.content_type, shot.bytes],
+            )?;
             if same {
                 return Ok(ticket.number);
             }
@@ -413,14 +412,14 @@ impl TicketStore for SqliteStore {
             first(
                 c,
                 "SELECT content_type, bytes FROM screenshots WHERE ticket_number = ?1",
-                [number],
+                params![number],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
         })
     }
 
     fn forget_usage_before(&self, day: i64) -> StoreResult<usize> {
-        self.write(|tx| exec(tx, "DELETE FROM device_usage WHERE day < ?1", [day]))
+        self.write(|tx| exec(tx, "DELETE FROM device_usage WHERE day < ?1", params![day]))
     }
 
     fn updates(&self, device_id: Uuid, after: i64, limit: usize) -> StoreResult<Vec<FeedEntry>> {

@@ -5,39 +5,39 @@ use super::rows::{
     rfc3339,
 };
 use super::tickets::{decide_and_apply, tickets_where};
-use super::{SqliteStore, all, changed, exec, first, repeated};
+use super::{Sql, params};
+use super::{SqlStore, all, changed, exec, exists, first, insert_id, one, repeated};
 use crate::store::{
     AnnouncementRecord, AnnouncementStore, AnnouncementSummary, Decide, DeviceRecord, Inserted,
     MeTooRoom, NewAnnouncement, NewMeToo, StoreError, StoreResult, TicketDetail, TicketRecord,
 };
-use rusqlite::{Connection, params};
 use time::OffsetDateTime;
 
-/// An announcement is for everyone or for the device's `:school` (and `:building`, when the
-/// announcement names one).
+/// An announcement is for everyone or for the device's school `?2` (and building `?3`,
+/// when the announcement names one), compared without case.
 macro_rules! for_device {
     () => {
-        "(school IS NULL OR (school = :school COLLATE NOCASE \
-          AND (building IS NULL OR building = :building COLLATE NOCASE)))"
+        "(school IS NULL OR (lower(school) = lower(?2) \
+          AND (building IS NULL OR lower(building) = lower(?3))))"
     };
 }
 
-/// An announcement a device sees at `:now`: started, not ended, and [`for_device`]. The feed
-/// and "me too" use the same condition.
+/// An announcement a device sees at `?1`: started, not ended, and [`for_device`]. The feed
+/// and "me too" use the same condition. Its parameters: now, school, building.
 const VISIBLE_TO_DEVICE: &str = concat!(
-    "starts_at <= :now AND (ends_at IS NULL OR ends_at > :now) AND ",
+    "starts_at <= ?1 AND (ends_at IS NULL OR ends_at > ?1) AND ",
     for_device!()
 );
 
-/// An announcement a ticket from this device may link to when it arrives at `:now`: one
+/// An announcement a ticket from this device may link to when it arrives at `?1`: one
 /// that has started and is [`for_device`]. It may have ended since: a ticket queued
 /// offline while it was showing arrives later.
-const LINKABLE_BY_DEVICE: &str = concat!("starts_at <= :now AND ", for_device!());
+const LINKABLE_BY_DEVICE: &str = concat!("starts_at <= ?1 AND ", for_device!());
 
 /// `id` when device `device_id` may link a ticket received at `now` to that announcement
 /// ([`LINKABLE_BY_DEVICE`]); `None` otherwise, so the ticket is kept without the link.
 pub(super) fn linkable_announcement(
-    conn: &Connection,
+    conn: &dyn Sql,
     id: Option<i64>,
     device_id: &str,
     now: OffsetDateTime,
@@ -48,52 +48,51 @@ pub(super) fn linkable_announcement(
     let device: Option<(Option<String>, Option<String>)> = first(
         conn,
         "SELECT school, building FROM devices WHERE id = ?1",
-        [device_id],
+        params![device_id],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     let Some((school, building)) = device else {
         return Ok(None);
     };
-    let linkable = conn
-        .prepare_cached(&format!(
-            "SELECT 1 FROM announcements WHERE id = :id AND {LINKABLE_BY_DEVICE}"
-        ))?
-        .exists(rusqlite::named_params! {
-            ":id": id,
-            ":now": ms(now),
-            ":school": school,
-            ":building": building,
-        })?;
+    let linkable = exists(
+        conn,
+        &format!("SELECT 1 FROM announcements WHERE id = ?4 AND {LINKABLE_BY_DEVICE}"),
+        params![ms(now), school, building, id],
+    )?;
     Ok(linkable.then_some(id))
 }
 
-fn announcement_by_id(conn: &Connection, id: i64) -> StoreResult<AnnouncementRecord> {
+fn announcement_by_id(conn: &dyn Sql, id: i64) -> StoreResult<AnnouncementRecord> {
     first(
         conn,
         &format!("SELECT {ANNOUNCEMENT_COLS} FROM announcements WHERE id = ?1"),
-        [id],
+        params![id],
         announcement_row,
     )?
     .ok_or(StoreError::NotFound)
 }
 
-fn me_too_count(conn: &Connection, announcement_id: i64) -> StoreResult<i64> {
-    Ok(conn
-        .prepare_cached("SELECT COUNT(*) FROM me_too WHERE announcement_id = ?1")?
-        .query_row([announcement_id], |r| r.get(0))?)
+fn me_too_count(conn: &dyn Sql, announcement_id: i64) -> StoreResult<i64> {
+    one(
+        conn,
+        "SELECT COUNT(*) FROM me_too WHERE announcement_id = ?1",
+        params![announcement_id],
+        |r| r.get(0),
+    )
 }
 
-impl AnnouncementStore for SqliteStore {
+impl AnnouncementStore for SqlStore {
     fn create_announcement(
         &self,
         a: &NewAnnouncement,
         now: OffsetDateTime,
     ) -> StoreResult<AnnouncementRecord> {
         self.write(|tx| {
-            exec(
+            let id = insert_id(
                 tx,
                 "INSERT INTO announcements (kind, title, message, school, building, category, \
-                 starts_at, ends_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                 starts_at, ends_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
+                 RETURNING id",
                 params![
                     kind_str(a.kind),
                     a.title,
@@ -106,7 +105,7 @@ impl AnnouncementStore for SqliteStore {
                     ms(now)
                 ],
             )?;
-            announcement_by_id(tx, tx.last_insert_rowid())
+            announcement_by_id(tx, id)
         })
     }
 
@@ -128,7 +127,7 @@ impl AnnouncementStore for SqliteStore {
                      (SELECT COUNT(*) FROM tickets t WHERE t.announcement_id = announcements.id) \
                      FROM announcements ORDER BY starts_at DESC, id DESC"
                 ),
-                [],
+                params![],
                 announcement_summary_row,
             )
         })
@@ -147,7 +146,7 @@ impl AnnouncementStore for SqliteStore {
                     "SELECT {ANNOUNCEMENT_COLS} FROM announcements WHERE {VISIBLE_TO_DEVICE} \
                      ORDER BY starts_at DESC, id DESC"
                 ),
-                rusqlite::named_params! {":now": ms(now), ":school": school, ":building": building},
+                params![ms(now), school, building],
                 announcement_row,
             )
         })
@@ -166,7 +165,7 @@ impl AnnouncementStore for SqliteStore {
                  THEN ?2 ELSE ends_at END WHERE id = ?1",
                 params![id, ms(now)],
             )?)?;
-            let linked = tickets_where(tx, "t.announcement_id = ?1", "t.number", [id])?;
+            let linked = tickets_where(tx, "t.announcement_id = ?1", "t.number", params![id])?;
             let changed = decide_and_apply(tx, linked, now, decide)?;
             Ok((announcement_by_id(tx, id)?, changed))
         })
@@ -178,16 +177,16 @@ impl AnnouncementStore for SqliteStore {
             if repeated(tx, sql, m.client_id, device.id, &m.announcement_id)? {
                 return Ok(Inserted::Existing(me_too_count(tx, m.announcement_id)?));
             }
-            let visible = tx
-                .prepare_cached(&format!(
-                    "SELECT 1 FROM announcements WHERE id = :id AND {VISIBLE_TO_DEVICE}"
-                ))?
-                .exists(rusqlite::named_params! {
-                    ":id": m.announcement_id,
-                    ":now": ms(m.received_at),
-                    ":school": device.school,
-                    ":building": device.building,
-                })?;
+            let visible = exists(
+                tx,
+                &format!("SELECT 1 FROM announcements WHERE id = ?4 AND {VISIBLE_TO_DEVICE}"),
+                params![
+                    ms(m.received_at),
+                    device.school,
+                    device.building,
+                    m.announcement_id
+                ],
+            )?;
             if !visible {
                 return Err(StoreError::NotFound);
             }
@@ -226,7 +225,7 @@ impl AnnouncementStore for SqliteStore {
                  WHERE m.announcement_id = ?1 \
                  GROUP BY LOWER(COALESCE(d.school, '')), LOWER(COALESCE(TRIM(m.room), '')) \
                  ORDER BY COUNT(*) DESC, MIN(d.school), MIN(TRIM(m.room))",
-                [announcement_id],
+                params![announcement_id],
                 me_too_room_row,
             )
         })
@@ -255,6 +254,13 @@ impl AnnouncementStore for SqliteStore {
     }
 
     fn announcement_tickets(&self, announcement_id: i64) -> StoreResult<Vec<TicketRecord>> {
-        self.read(|c| tickets_where(c, "t.announcement_id = ?1", "t.number", [announcement_id]))
+        self.read(|c| {
+            tickets_where(
+                c,
+                "t.announcement_id = ?1",
+                "t.number",
+                params![announcement_id],
+            )
+        })
     }
 }

@@ -2,12 +2,10 @@
 //! building, screenshot, merge), never their messages; and the facets of
 //! the queue's filters.
 
-use super::all;
 use super::rows::{TICKET_COLS, TICKET_FROM, choice_at, ticket_row};
+use super::{Sql, Val, all, params};
 use crate::store::{StoreResult, TicketDetail, TicketFacets, TicketOrder, TicketQuery};
 use handraise_wire::{Scope, Urgency};
-use rusqlite::Connection;
-use rusqlite::types::Value;
 
 /// `ORDER BY` of `order`. A rank is written out as a `CASE` over every
 /// urgency and scope, so the rule stays with the caller.
@@ -28,62 +26,64 @@ fn order_by(order: TicketOrder) -> String {
 }
 
 /// A page of tickets as `query` asks, `messages` left empty.
-pub(super) fn ticket_page(
-    conn: &Connection,
-    query: &TicketQuery,
-) -> StoreResult<Vec<TicketDetail>> {
+pub(super) fn ticket_page(conn: &dyn Sql, query: &TicketQuery) -> StoreResult<Vec<TicketDetail>> {
     let f = &query.filter;
     let mut conditions: Vec<String> = Vec::new();
-    let mut params: Vec<Value> = Vec::new();
+    let mut params: Vec<Val> = Vec::new();
+    // The placeholder of a new parameter.
+    let mut mark = |v: Val| {
+        params.push(v);
+        format!("?{}", params.len())
+    };
     if !f.statuses.is_empty() {
-        let marks = vec!["?"; f.statuses.len()].join(", ");
-        conditions.push(format!("t.status IN ({marks})"));
-        params.extend(f.statuses.iter().map(|s| Value::Text(s.as_str().into())));
+        let marks: Vec<String> = f
+            .statuses
+            .iter()
+            .map(|s| mark(Val::Text(s.as_str().into())))
+            .collect();
+        conditions.push(format!("t.status IN ({})", marks.join(", ")));
     }
     if let Some(c) = f.category {
-        conditions.push("t.category = ?".into());
-        params.push(Value::Text(c.as_str().into()));
+        conditions.push(format!(
+            "t.category = {}",
+            mark(Val::Text(c.as_str().into()))
+        ));
     }
     if let Some(school) = &f.school {
-        conditions.push("d.school = ?".into());
-        params.push(Value::Text(school.clone()));
+        conditions.push(format!("d.school = {}", mark(Val::Text(school.clone()))));
     }
     if let Some(building) = &f.building {
-        conditions.push("d.building = ?".into());
-        params.push(Value::Text(building.clone()));
+        conditions.push(format!(
+            "d.building = {}",
+            mark(Val::Text(building.clone()))
+        ));
     }
     match &f.assignee {
         None => {}
         Some(None) => conditions.push("t.assignee_id IS NULL".into()),
         Some(Some(name)) => {
-            conditions.push("tech.name = ?".into());
-            params.push(Value::Text(name.clone()));
+            conditions.push(format!("tech.name = {}", mark(Val::Text(name.clone()))));
         }
     }
     if let Some(before) = query.before {
-        conditions.push("t.number < ?".into());
-        params.push(Value::Integer(before));
+        conditions.push(format!("t.number < {}", mark(Val::Int(before))));
     }
+    let limit = mark(Val::Int(i64::try_from(query.limit).unwrap_or(i64::MAX)));
+    let offset = mark(Val::Int(i64::try_from(query.offset).unwrap_or(i64::MAX)));
     let filter = if conditions.is_empty() {
         String::new()
     } else {
         format!("WHERE {}", conditions.join(" AND "))
     };
-    params.push(Value::Integer(
-        i64::try_from(query.limit).unwrap_or(i64::MAX),
-    ));
-    params.push(Value::Integer(
-        i64::try_from(query.offset).unwrap_or(i64::MAX),
-    ));
     let sql = format!(
         "SELECT {TICKET_COLS}, d.hostname, d.school, d.building, \
              EXISTS (SELECT 1 FROM screenshots s WHERE s.ticket_number = t.number), \
              (SELECT g.into_number FROM ticket_merges g WHERE g.duplicate_number = t.number) \
          FROM {TICKET_FROM} LEFT JOIN devices d ON d.id = t.device_id \
-         {filter} ORDER BY {} LIMIT ? OFFSET ?",
+         {filter} ORDER BY {} LIMIT {limit} OFFSET {offset}",
         order_by(query.order)
     );
-    all(conn, &sql, rusqlite::params_from_iter(params), |r| {
+    all(conn, &sql, &params, |r| {
         Ok(TicketDetail {
             ticket: ticket_row(r)?,
             device_hostname: r.get(19)?,
@@ -97,12 +97,12 @@ pub(super) fn ticket_page(
 }
 
 /// Tickets per status, and the schools and buildings of devices with tickets.
-pub(super) fn ticket_facets(conn: &Connection) -> StoreResult<TicketFacets> {
+pub(super) fn ticket_facets(conn: &dyn Sql) -> StoreResult<TicketFacets> {
     let by_status = all(
         conn,
         "SELECT status, COUNT(*) FROM tickets GROUP BY status ORDER BY status",
-        [],
-        |r| Ok((choice_at(r, 0)?, r.get::<_, i64>(1)? as usize)),
+        params![],
+        |r| Ok((choice_at(r, 0)?, r.get::<i64>(1)? as usize)),
     )?;
     let of_devices = |column: &str| {
         all(
@@ -112,7 +112,7 @@ pub(super) fn ticket_facets(conn: &Connection) -> StoreResult<TicketFacets> {
                  AND EXISTS (SELECT 1 FROM tickets t WHERE t.device_id = d.id) \
                  ORDER BY d.{column}"
             ),
-            [],
+            params![],
             |r| r.get(0),
         )
     };

@@ -1,42 +1,45 @@
 //! Knowledge-base articles and deflections.
 
 use super::rows::{ARTICLE_COLS, article_row, deflection_row, json_list, ms, rfc3339};
-use super::{SqliteStore, all, changed, exec, first, insert_unique, repeated};
+use super::{Sql, params};
+use super::{SqlStore, all, changed, exec, exists, first, insert_unique, one, repeated};
 use crate::store::{
     ArticleRecord, ArticleRecordInput, DeflectionRecord, Inserted, KbStore, NewDeflection,
     StoreError, StoreResult,
 };
-use rusqlite::{Connection, params};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-fn bump_kb_version(conn: &Connection) -> StoreResult<i64> {
-    Ok(conn.query_row(
+fn bump_kb_version(conn: &dyn Sql) -> StoreResult<i64> {
+    one(
+        conn,
         "UPDATE kb_meta SET version = version + 1 WHERE id = 1 RETURNING version",
-        [],
+        params![],
         |r| r.get(0),
-    )?)
+    )
 }
 
-fn article_by_slug(conn: &Connection, slug: &str) -> StoreResult<Option<ArticleRecord>> {
+fn article_by_slug(conn: &dyn Sql, slug: &str) -> StoreResult<Option<ArticleRecord>> {
     first(
         conn,
         &format!("SELECT {ARTICLE_COLS} FROM kb_articles WHERE slug = ?1"),
-        [slug],
+        params![slug],
         article_row,
     )
 }
 
-fn exists(conn: &Connection, slug: &str) -> StoreResult<bool> {
-    Ok(conn
-        .prepare_cached("SELECT 1 FROM kb_articles WHERE slug = ?1")?
-        .exists([slug])?)
+fn article_exists(conn: &dyn Sql, slug: &str) -> StoreResult<bool> {
+    exists(
+        conn,
+        "SELECT 1 FROM kb_articles WHERE slug = ?1",
+        params![slug],
+    )
 }
 
 /// Writes the article with a new version; with `replace`, over an existing
 /// one of the same slug, else `Conflict` when the slug exists.
 fn save(
-    conn: &Connection,
+    conn: &dyn Sql,
     a: &ArticleRecordInput,
     replace: bool,
     now: OffsetDateTime,
@@ -71,13 +74,16 @@ fn save(
     article_by_slug(conn, &a.slug)?.ok_or(StoreError::NotFound)
 }
 
-fn deflection_count(conn: &Connection, slug: &str) -> StoreResult<i64> {
-    Ok(conn
-        .prepare_cached("SELECT COUNT(*) FROM kb_deflections WHERE slug = ?1")?
-        .query_row([slug], |r| r.get(0))?)
+fn deflection_count(conn: &dyn Sql, slug: &str) -> StoreResult<i64> {
+    one(
+        conn,
+        "SELECT COUNT(*) FROM kb_deflections WHERE slug = ?1",
+        params![slug],
+        |r| r.get(0),
+    )
 }
 
-impl KbStore for SqliteStore {
+impl KbStore for SqlStore {
     fn save_article(
         &self,
         a: &ArticleRecordInput,
@@ -105,19 +111,24 @@ impl KbStore for SqliteStore {
     }
 
     fn kb_changes(&self, since: i64) -> StoreResult<(i64, Vec<ArticleRecord>)> {
-        // One (deferred) transaction, so the version matches the articles.
-        let mut conn = self.lock();
-        let tx = conn.transaction()?;
-        let version: i64 =
-            tx.query_row("SELECT version FROM kb_meta WHERE id = 1", [], |r| r.get(0))?;
-        let articles = all(
-            &tx,
-            &format!("SELECT {ARTICLE_COLS} FROM kb_articles WHERE version > ?1 ORDER BY version"),
-            [since],
-            article_row,
-        )?;
-        tx.commit()?;
-        Ok((version, articles))
+        // One snapshot, so the version matches the articles.
+        self.snapshot(|tx| {
+            let version: i64 = one(
+                tx,
+                "SELECT version FROM kb_meta WHERE id = 1",
+                params![],
+                |r| r.get(0),
+            )?;
+            let articles = all(
+                tx,
+                &format!(
+                    "SELECT {ARTICLE_COLS} FROM kb_articles WHERE version > ?1 ORDER BY version"
+                ),
+                params![since],
+                article_row,
+            )?;
+            Ok((version, articles))
+        })
     }
 
     fn seed_articles(
@@ -128,7 +139,7 @@ impl KbStore for SqliteStore {
         self.write(|tx| {
             let mut inserted = Vec::new();
             for a in articles {
-                if !exists(tx, &a.slug)? {
+                if !article_exists(tx, &a.slug)? {
                     save(tx, a, false, now)?;
                     inserted.push(a.slug.clone());
                 }
@@ -143,7 +154,7 @@ impl KbStore for SqliteStore {
             if repeated(tx, sql, d.client_id, device_id, &d.slug)? {
                 return Ok(Inserted::Existing(deflection_count(tx, &d.slug)?));
             }
-            if !exists(tx, &d.slug)? {
+            if !article_exists(tx, &d.slug)? {
                 return Err(StoreError::NotFound);
             }
             // One per device and article: another from the same device is
@@ -176,7 +187,7 @@ impl KbStore for SqliteStore {
                 c,
                 "SELECT client_id, slug, device_id, received_at FROM kb_deflections \
                  ORDER BY received_at",
-                [],
+                params![],
                 deflection_row,
             )
         })

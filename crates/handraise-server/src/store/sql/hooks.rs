@@ -6,18 +6,18 @@ use super::rows::{
     message_at, ms, ticket_row, time_at, time_opt,
 };
 use super::tickets::{detail_for, ticket_by_number};
-use super::{SqliteStore, all, changed, exec, first};
+use super::{Row, params};
+use super::{SqlStore, all, changed, exec, first};
 use crate::store::{
     Attempt, DeskOutbox, ForwardState, HookCounts, HookEventRecord, HookSources, HookStore,
     NewDesk, NewHookEvent, OutboxItem, StoreResult, WebhookRecord,
 };
-use rusqlite::{Row, params};
 use time::OffsetDateTime;
 
 const EVENT_COLS: &str = "e.id, e.desk_id, e.event_key, e.kind, e.body, e.state, e.attempts, \
      e.next_at, e.last_error, e.created_at, e.sent_at";
 
-fn event_row(r: &Row<'_>) -> rusqlite::Result<HookEventRecord> {
+fn event_row(r: &Row<'_>) -> StoreResult<HookEventRecord> {
     let state: String = r.get(5)?;
     Ok(HookEventRecord {
         id: r.get(0)?,
@@ -35,7 +35,7 @@ fn event_row(r: &Row<'_>) -> rusqlite::Result<HookEventRecord> {
     })
 }
 
-fn webhook_row(r: &Row<'_>) -> rusqlite::Result<WebhookRecord> {
+fn webhook_row(r: &Row<'_>) -> StoreResult<WebhookRecord> {
     Ok(WebhookRecord {
         desk_id: r.get(0)?,
         me_too_threshold: r.get(1)?,
@@ -48,7 +48,7 @@ fn limit_of(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(i64::MAX)
 }
 
-fn outbox_item(r: &Row<'_>) -> rusqlite::Result<OutboxItem> {
+fn outbox_item(r: &Row<'_>) -> StoreResult<OutboxItem> {
     let state: String = r.get(3)?;
     let message: Option<String> = r.get(2)?;
     Ok(OutboxItem {
@@ -65,7 +65,7 @@ fn outbox_item(r: &Row<'_>) -> rusqlite::Result<OutboxItem> {
     })
 }
 
-impl HookStore for SqliteStore {
+impl HookStore for SqlStore {
     fn desk_outbox(&self, desk_id: i64, limit: usize) -> StoreResult<DeskOutbox> {
         self.read(|c| {
             let oldest = first(
@@ -75,8 +75,8 @@ impl HookStore for SqliteStore {
                  WHERE desk_id = ?1 AND state = 'queued' \
                  UNION ALL SELECT MIN(mf.created_at) FROM message_forwards mf \
                  JOIN forwards f ON f.ticket_number = mf.ticket_number \
-                 WHERE f.desk_id = ?1 AND mf.state = 'queued')",
-                [desk_id],
+                 WHERE f.desk_id = ?1 AND mf.state = 'queued') AS oldest",
+                params![desk_id],
                 |r| time_opt(r, 0),
             )?
             .flatten();
@@ -123,7 +123,7 @@ impl HookStore for SqliteStore {
                 "SELECT w.desk_id, w.me_too_threshold, w.ticket_cursor, w.message_cursor \
                  FROM webhooks w JOIN desks d ON d.id = w.desk_id WHERE d.enabled = 1 \
                  ORDER BY w.desk_id",
-                [],
+                params![],
                 webhook_row,
             )
         })
@@ -156,7 +156,7 @@ impl HookStore for SqliteStore {
                      AND kind = 'teacher' ORDER BY rowid LIMIT ?2"
                 ),
                 params![hook.message_cursor, limit_of(limit)],
-                |r| Ok((r.get::<_, i64>(0)?, message_at(r, 1)?)),
+                |r| Ok((r.get::<i64>(0)?, message_at(r, 1)?)),
             )?;
             let mut messages = Vec::with_capacity(rows.len());
             for (rowid, m) in rows {
@@ -183,7 +183,7 @@ impl HookStore for SqliteStore {
                     hook.desk_id,
                     me_too_key_prefix
                 ],
-                |r| Ok((announcement_row(r)?, r.get::<_, i64>(9)?)),
+                |r| Ok((announcement_row(r)?, r.get::<i64>(9)?)),
             )?;
             Ok(HookSources {
                 tickets,
@@ -204,16 +204,18 @@ impl HookStore for SqliteStore {
             for e in events {
                 exec(
                     tx,
-                    "INSERT OR IGNORE INTO webhook_events \
+                    "INSERT INTO webhook_events \
                      (desk_id, event_key, kind, body, state, next_at, created_at) \
-                     VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?5)",
+                     VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?5) ON CONFLICT DO NOTHING",
                     params![desk_id, e.key, e.kind, e.body, ms(e.created_at)],
                 )?;
             }
             exec(
                 tx,
-                "UPDATE webhooks SET ticket_cursor = MAX(ticket_cursor, ?2), \
-                 message_cursor = MAX(message_cursor, ?3) WHERE desk_id = ?1",
+                "UPDATE webhooks SET \
+                 ticket_cursor = CASE WHEN ticket_cursor > ?2 THEN ticket_cursor ELSE ?2 END, \
+                 message_cursor = CASE WHEN message_cursor > ?3 THEN message_cursor ELSE ?3 END \
+                 WHERE desk_id = ?1",
                 params![desk_id, ticket_cursor, message_cursor],
             )?;
             Ok(())
@@ -274,10 +276,13 @@ impl HookStore for SqliteStore {
         self.read(|c| {
             let counts = first(
                 c,
-                "SELECT COALESCE(SUM(state = 'queued'), 0), COALESCE(SUM(state = 'sent'), 0), \
-                 COALESCE(SUM(state = 'failed'), 0), MIN(CASE WHEN state = 'queued' \
+                "SELECT \
+                 CAST(COALESCE(SUM(CASE WHEN state = 'queued' THEN 1 ELSE 0 END), 0) AS BIGINT), \
+                 CAST(COALESCE(SUM(CASE WHEN state = 'sent' THEN 1 ELSE 0 END), 0) AS BIGINT), \
+                 CAST(COALESCE(SUM(CASE WHEN state = 'failed' THEN 1 ELSE 0 END), 0) AS BIGINT), \
+                 MIN(CASE WHEN state = 'queued' \
                  THEN created_at END) FROM webhook_events WHERE desk_id = ?1",
-                [desk_id],
+                params![desk_id],
                 |r| {
                     Ok(HookCounts {
                         queued: r.get(0)?,
@@ -328,7 +333,7 @@ impl HookStore for SqliteStore {
                 tx,
                 "UPDATE webhook_events SET state = 'skipped' \
                  WHERE id = ?1 AND state IN ('queued', 'failed')",
-                [id],
+                params![id],
             )?)
         })
     }
