@@ -18,8 +18,10 @@ mod devices;
 mod gauges;
 mod hooks;
 mod kb;
+mod leases;
 mod open;
 mod records;
+mod signin;
 mod sql;
 mod tickets;
 pub mod transfer;
@@ -33,8 +35,10 @@ pub use devices::DeviceStore;
 pub use gauges::{GaugeStore, Gauges};
 pub use hooks::*;
 pub use kb::KbStore;
+pub use leases::LeaseStore;
 pub use open::open_database;
 pub use records::*;
+pub use signin::{PendingSignInRecord, SignInStore};
 pub use sql::{Backend, MIGRATIONS, PG_MIGRATIONS, SqlStore, client_program, connection_args};
 pub use tickets::{Decide, TicketStore};
 pub use web::{NewWebDevice, NewWebSession, WebReporter, WebSession, WebStore};
@@ -112,6 +116,8 @@ pub trait Store:
     + DeskStore
     + HookStore
     + WebStore
+    + LeaseStore
+    + SignInStore
     + Send
     + Sync
 {
@@ -128,6 +134,8 @@ impl<T> Store for T where
         + DeskStore
         + HookStore
         + WebStore
+        + LeaseStore
+        + SignInStore
         + Send
         + Sync
 {

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 mod articles;
+mod cluster;
 mod console;
 mod cookies;
 mod database;
