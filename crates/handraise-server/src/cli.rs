@@ -618,7 +618,15 @@ async fn serve(location: &Location, listen: Option<String>) -> anyhow::Result<()
     }
     let store: Arc<dyn Store> = Arc::new(store);
     let metrics_listen = config.metrics_listen.clone();
+    let cluster_url = config.database_url.postgres_url().map(str::to_owned);
     let state = AppState::new(store, config);
+    // Several nodes share a PostgreSQL database: a change written through
+    // another node wakes the long-polls held here, and ours wake theirs.
+    // Kept until the server stops.
+    let _cluster = match &cluster_url {
+        Some(url) => Some(state.start_cluster_notifier(url)?),
+        None => None,
+    };
     if let Some(listen) = metrics_listen {
         // Printed before `listening on`, which says the server is ready.
         spawn_metrics_listener(&listen, state.clone()).await?;
