@@ -36,7 +36,9 @@ pub use kb::KbStore;
 pub use leases::LeaseStore;
 pub use records::*;
 pub use signin::{PendingSignInRecord, SignInStore};
-pub use sql::{Backend, MIGRATIONS, PG_MIGRATIONS, SqlStore};
+pub use sql::{
+    Backend, MIGRATIONS, PG_MIGRATIONS, PgUrlError, SqlStore, describe_connect_error, pg_connection,
+};
 pub use tickets::{Decide, TicketStore};
 pub use web::{NewWebDevice, NewWebSession, WebReporter, WebSession, WebStore};
 

@@ -18,6 +18,7 @@ mod kb;
 mod leases;
 mod lists;
 mod migrations;
+mod pg_tls;
 mod postgres;
 mod postgres_schema;
 mod rows;
@@ -28,6 +29,7 @@ mod web;
 
 pub use conn::{Backend, Row, Sql, ToVal, Val};
 pub use migrations::MIGRATIONS;
+pub use pg_tls::{PgUrlError, describe_connect_error, pg_connection};
 pub use postgres_schema::PG_MIGRATIONS;
 
 use super::StoreResult;
