@@ -17,11 +17,13 @@
 //! cluster notifier: the [`FeedNotifier`] alone wakes the long-polls.
 
 use super::FeedNotifier;
+use crate::store::{PgUrlError, describe_connect_error, pg_connection};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
-use tokio_postgres::{AsyncMessage, NoTls};
+use tokio_postgres::AsyncMessage;
+use tokio_postgres_rustls::MakeRustlsConnect;
 use uuid::Uuid;
 
 /// The channel every node listens on and notifies.
@@ -34,7 +36,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
     #[error("the database URL cannot be used: {0}")]
-    Url(#[from] tokio_postgres::Error),
+    Url(#[from] PgUrlError),
     #[error("this node's feed notifier already has a cluster notifier")]
     AlreadyStarted,
 }
@@ -52,11 +54,12 @@ impl Drop for ClusterNotifier {
 }
 
 /// Starts the cluster notifier of the node whose long-polls `feed` wakes,
-/// on the PostgreSQL database at `url`. It connects in the background (and
+/// on the PostgreSQL database at `url` (with TLS as the URL asks, as the
+/// store does: `store::pg_connection`). It connects in the background (and
 /// keeps connecting until it can): a database that is down at the start
 /// delays the news of other nodes, never the start.
 pub fn start(url: &str, feed: Arc<FeedNotifier>) -> Result<ClusterNotifier, ClusterError> {
-    let mut config: tokio_postgres::Config = url.parse()?;
+    let (mut config, tls) = pg_connection(url)?;
     if config.get_application_name().is_none() {
         config.application_name("handraise-server cluster notifier");
     }
@@ -65,7 +68,7 @@ pub fn start(url: &str, feed: Arc<FeedNotifier>) -> Result<ClusterNotifier, Clus
     if !feed.also_send_to(outbox) {
         return Err(ClusterError::AlreadyStarted);
     }
-    let task = tokio::spawn(run(config, feed, ids));
+    let task = tokio::spawn(run(config, tls, feed, ids));
     Ok(ClusterNotifier { task })
 }
 
@@ -73,6 +76,7 @@ pub fn start(url: &str, feed: Arc<FeedNotifier>) -> Result<ClusterNotifier, Clus
 /// with backoff whenever the connection is lost.
 async fn run(
     config: tokio_postgres::Config,
+    tls: MakeRustlsConnect,
     feed: Arc<FeedNotifier>,
     mut ids: mpsc::UnboundedReceiver<Uuid>,
 ) {
@@ -80,7 +84,7 @@ async fn run(
     let mut backoff = FIRST_BACKOFF;
     loop {
         let mut listened = false;
-        match session(&config, &feed, &mut ids, &mut unsent, &mut listened).await {
+        match session(&config, &tls, &feed, &mut ids, &mut unsent, &mut listened).await {
             Ok(()) => return,
             Err(e) => {
                 tracing::warn!(error = %e, "cluster notifier: connection lost; connecting again")
@@ -99,13 +103,17 @@ async fn run(
 /// (`Err`, saying why) or this node's feed notifier is gone (`Ok`).
 async fn session(
     config: &tokio_postgres::Config,
+    tls: &MakeRustlsConnect,
     feed: &FeedNotifier,
     ids: &mut mpsc::UnboundedReceiver<Uuid>,
     unsent: &mut BTreeSet<Uuid>,
     listened: &mut bool,
 ) -> Result<(), String> {
     let failed = |e: tokio_postgres::Error| e.to_string();
-    let (client, mut connection) = config.connect(NoTls).await.map_err(failed)?;
+    let (client, mut connection) = config
+        .connect(tls.clone())
+        .await
+        .map_err(|e| describe_connect_error(&e))?;
     let (heard, mut notes) = mpsc::unbounded_channel::<String>();
     // Drives the connection and hands its notifications over; when it ends,
     // `notes` ends, and the session with it.

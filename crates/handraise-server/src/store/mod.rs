@@ -39,7 +39,10 @@ pub use leases::LeaseStore;
 pub use open::open_database;
 pub use records::*;
 pub use signin::{PendingSignInRecord, SignInStore};
-pub use sql::{Backend, MIGRATIONS, PG_MIGRATIONS, SqlStore, client_program, connection_args};
+pub use sql::{
+    Backend, MIGRATIONS, PG_MIGRATIONS, PgUrlError, SqlStore, client_program, connection_args,
+    describe_connect_error, pg_connection,
+};
 pub use tickets::{Decide, TicketStore};
 pub use web::{NewWebDevice, NewWebSession, WebReporter, WebSession, WebStore};
 

@@ -24,6 +24,7 @@ mod limits;
 mod metrics;
 mod oidc;
 mod pages;
+mod pg_tls;
 mod proxy;
 mod quotas;
 mod report;

@@ -18,6 +18,7 @@ mod kb;
 mod leases;
 mod lists;
 mod migrations;
+mod pg_tls;
 mod postgres;
 mod postgres_schema;
 mod rows;
@@ -29,6 +30,7 @@ mod web;
 pub use conn::{Backend, Row, Sql, ToVal, Val};
 pub use migrations::MIGRATIONS;
 pub use postgres::{client_program, connection_args};
+pub use pg_tls::{PgUrlError, describe_connect_error, pg_connection};
 pub use postgres_schema::PG_MIGRATIONS;
 pub(crate) use postgres_schema::VERSION_SQL as PG_VERSION_SQL;
 
