@@ -19,8 +19,10 @@ use enroll::{DevicesCommand, EnrollTokenCommand};
 use handraise_server::config::{ConfigWrite, DatabaseUrl, Location};
 use handraise_server::service::accounts::{self, UserInput};
 use handraise_server::service::enrollment;
+use handraise_server::service::leases::Leases;
 use handraise_server::store::{
-    AccountStore, Role, TicketDetail, TicketFilter, TicketOrder, TicketQuery, now_utc,
+    AccountStore, Backend, LeaseStore, Role, TicketDetail, TicketFilter, TicketOrder, TicketQuery,
+    now_utc,
 };
 use handraise_server::transport::{self, Tls};
 use handraise_server::{AppState, Store, init_data_dir, open_database, open_location};
@@ -533,13 +535,13 @@ fn purge(location: &Location, as_of: Option<&str>, json: bool) -> anyhow::Result
     Ok(())
 }
 
-/// Applies the retention policy now and then every day until the process ends.
-fn spawn_daily_purge(store: Arc<dyn Store>) {
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(std::time::Duration::from_secs(24 * 60 * 60));
-        loop {
-            every.tick().await;
-            let store = Arc::clone(&store);
+/// Applies the retention policy once a day across the server nodes (on the
+/// node that takes the day's turn; with one node, at its start and daily).
+fn spawn_daily_purge(leases: &Leases, store: Arc<dyn Store>) {
+    let day = std::time::Duration::from_secs(24 * 60 * 60);
+    leases.spawn_periodic("retention", day, move || {
+        let store = Arc::clone(&store);
+        async move {
             let result = tokio::task::spawn_blocking(move || {
                 handraise_server::service::purge(store.as_ref(), now_utc())
             })
@@ -556,6 +558,26 @@ fn spawn_daily_purge(store: Arc<dyn Store>) {
                 Err(e) => tracing::error!(error = %e, "retention purge task failed"),
             }
         }
+    });
+}
+
+/// Starts the background jobs, each on the one server node holding its lease:
+/// retention, scheduled backups, forwarding (with the desks' mailboxes) and
+/// webhooks. `feed` wakes the long-polls of a device whose feed a reply read
+/// back from a desk changed.
+fn spawn_background_jobs(leases: &Leases, state: &AppState) {
+    let store = Arc::clone(state.store());
+    spawn_daily_purge(leases, Arc::clone(&store));
+    ops::spawn_scheduled_backups(leases, Arc::clone(&store), state.config());
+    let (forwarding, feed) = (Arc::clone(&store), state.feed_handle());
+    leases.spawn_worker("forwarding", move || {
+        let feed = Arc::clone(&feed);
+        handraise_server::service::forward::run_worker(Arc::clone(&forwarding), move |device| {
+            feed.notify(device)
+        })
+    });
+    leases.spawn_worker("webhooks", move || {
+        handraise_server::service::hooks::run_worker(Arc::clone(&store))
     });
 }
 
@@ -588,9 +610,23 @@ async fn serve(location: &Location, listen: Option<String>) -> anyhow::Result<()
     let addr = listener.local_addr()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(%addr, scheme, data_dir = %data_dir.display(), database = %config.database_url, "serving");
+    if store.backend() == Backend::Sqlite {
+        // One process serves a SQLite database: nothing a previous (killed)
+        // process held is held any more. On PostgreSQL other nodes may hold
+        // leases; a killed node's pass to another after their TTL.
+        store.clear_leases()?;
+    }
     let store: Arc<dyn Store> = Arc::new(store);
     let metrics_listen = config.metrics_listen.clone();
+    let cluster_url = config.database_url.postgres_url().map(str::to_owned);
     let state = AppState::new(store, config);
+    // Several nodes share a PostgreSQL database: a change written through
+    // another node wakes the long-polls held here, and ours wake theirs.
+    // Kept until the server stops.
+    let _cluster = match &cluster_url {
+        Some(url) => Some(state.start_cluster_notifier(url)?),
+        None => None,
+    };
     if let Some(listen) = metrics_listen {
         // Printed before `listening on`, which says the server is ready.
         spawn_metrics_listener(&listen, state.clone()).await?;
@@ -601,14 +637,10 @@ async fn serve(location: &Location, listen: Option<String>) -> anyhow::Result<()
         writeln!(out, "console: {scheme}://{addr}/console/")?;
         out.flush()?;
     }
-    spawn_daily_purge(Arc::clone(state.store()));
-    ops::spawn_scheduled_backups(Arc::clone(state.store()), state.config());
-    let feed = state.clone();
-    handraise_server::service::forward::spawn(Arc::clone(state.store()), move |device| {
-        feed.feed().notify(device)
-    });
-    handraise_server::service::hooks::spawn(Arc::clone(state.store()));
+    let leases = Leases::new(Arc::clone(state.store()));
+    spawn_background_jobs(&leases, &state);
     handraise_server::serve_with(listener, state, tls, shutdown_signal()).await?;
+    leases.release_all().await;
     Ok(())
 }
 

@@ -31,11 +31,12 @@ pub struct Config {
     pub database_url: DatabaseUrl,
     /// Address to listen on.
     pub listen: String,
-    /// Requests handled at once (long-polls excluded); beyond it 429.
+    /// Requests handled at once (long-polls excluded); beyond it 429. Per
+    /// server node, as are the other rate limits held in memory here.
     pub max_in_flight: usize,
-    /// Enrollments accepted per client IP per minute.
+    /// Enrollments accepted per client IP per minute (per server node).
     pub enroll_per_minute_per_ip: u32,
-    /// Per-device token bucket size.
+    /// Per-device token bucket size (per server node).
     pub device_burst: u32,
     /// Per-device token bucket refill, requests per second.
     pub device_per_second: f64,
@@ -49,7 +50,8 @@ pub struct Config {
     pub shutdown_grace_secs: u64,
     /// Failed console sign-ins per email and per client address that cost
     /// nothing; each one after them doubles the wait before the next attempt
-    /// (from 1 s; sign-in answers 429 with `Retry-After` meanwhile).
+    /// (from 1 s; sign-in answers 429 with `Retry-After` meanwhile). Kept in
+    /// the database: failures on one server node count on every other.
     pub signin_max_failures: u32,
     /// Seconds in which `signin_max_failures` failures fade away; also the
     /// longest wait.

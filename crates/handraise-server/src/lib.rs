@@ -23,7 +23,9 @@
 //!    over store rows) and [`metrics`] (the Prometheus registry).
 //! 4. [`service`]: every rule, split by domain (accounts and sessions,
 //!    enrollment, settings, tickets, knowledge base, announcements,
-//!    retention, desks and forwarding), taking the store, the time and the limits it needs.
+//!    retention, desks and forwarding; the leases that run background jobs on one server
+//!    node, and the cluster notifier that wakes long-polls across nodes), taking the store,
+//!    the time and the limits it needs.
 //! 5. [`state`] (`AppState`, what every handler shares), [`auth`] (the
 //!    bearer and client-address extractors) and [`cookies`] (how cookies are
 //!    named and flagged).

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 /// Token buckets keyed by `K`: each key may spend `burst` requests at once
 /// and regains `per_second` tokens per second.
@@ -79,118 +79,107 @@ pub fn retry_after_secs(wait: Duration) -> u64 {
 ///
 /// An attempt is counted when it is admitted, before its password is
 /// checked, so a parallel burst gets only the free attempts through.
-#[derive(Debug)]
-pub struct FailureDelay<K> {
-    free: f64,
+///
+/// This is the rule only: each key's [`Failures`] are kept in the database
+/// (so failures on one server node count on every other), and the store
+/// hands them to these functions inside the transaction that writes them back.
+#[derive(Debug, Clone, Copy)]
+pub struct FailureDelay {
+    free: i64,
     first_delay: Duration,
     max_delay: Duration,
     fade_every: Duration,
-    keys: Mutex<HashMap<K, Failures>>,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Failures {
+/// One key's failures, as stored. Levels are in thousandths of a failure,
+/// times in milliseconds since the Unix epoch (the wall clock every node shares).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Failures {
     /// Failures (and admitted attempts not yet settled), less what faded.
-    level: f64,
-    /// When `level` was last brought up to date.
-    at: Instant,
+    pub level_milli: i64,
+    /// When `level_milli` was last brought up to date.
+    pub at_ms: i64,
     /// The last attempt admitted or failure recorded: the delay runs from it.
-    last: Instant,
+    pub last_ms: i64,
 }
 
-impl Failures {
-    fn faded(&mut self, now: Instant, fade_every: Duration) {
-        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
-        self.level = (self.level - elapsed / fade_every.as_secs_f64()).max(0.0);
-        self.at = self.at.max(now);
-    }
-}
+/// One failure, in [`Failures::level_milli`] units.
+const ONE: i64 = 1000;
 
-impl<K: Eq + Hash + Clone> FailureDelay<K> {
+impl FailureDelay {
     /// `free` failures without delay; all of them fade within `window`, which
     /// is also the longest delay.
     pub fn new(free: u32, window: Duration) -> Self {
         let free = free.max(1);
         let window = window.max(Duration::from_secs(1));
         Self {
-            free: f64::from(free),
+            free: i64::from(free),
             first_delay: Duration::from_secs(1),
             max_delay: window,
             fade_every: window / free,
-            keys: Mutex::new(HashMap::new()),
         }
     }
 
-    /// How long `f` must still wait at `now` before another attempt.
-    fn wait(&self, f: &Failures, now: Instant) -> Option<Duration> {
-        if f.level + 1.0 <= self.free + 1e-9 {
+    /// How long one failure takes to fade, in milliseconds (at least 1).
+    pub fn fade_every_ms(&self) -> i64 {
+        i64::try_from(self.fade_every.as_millis())
+            .unwrap_or(i64::MAX)
+            .max(1)
+    }
+
+    /// Brings `f`'s level up to `now_ms`.
+    fn fade(&self, f: &mut Failures, now_ms: i64) {
+        let elapsed = now_ms.saturating_sub(f.at_ms).max(0);
+        let faded = elapsed.saturating_mul(ONE) / self.fade_every_ms();
+        f.level_milli = f.level_milli.saturating_sub(faded).max(0);
+        f.at_ms = f.at_ms.max(now_ms);
+    }
+
+    /// How long `f` must still wait at `now_ms` before another attempt.
+    fn wait(&self, f: &Failures, now_ms: i64) -> Option<Duration> {
+        if f.level_milli + ONE <= self.free * ONE {
             return None;
         }
-        let over = (f.level - self.free).ceil().clamp(0.0, 30.0) as u32;
+        let over_milli = f.level_milli - self.free * ONE;
+        let over = ((over_milli + ONE - 1) / ONE).clamp(0, 30) as u32;
         let delay = self
             .first_delay
             .saturating_mul(1u32 << over)
             .min(self.max_delay);
-        let ready = f.last + delay;
-        (now < ready).then(|| ready - now)
+        let delay_ms = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
+        let ready = f.last_ms.saturating_add(delay_ms);
+        (now_ms < ready).then(|| Duration::from_millis((ready - now_ms).unsigned_abs()))
     }
 
-    /// Admits one attempt for every key in `keys` at `now`, counting it as a
-    /// failure until [`FailureDelay::succeeded`] or [`FailureDelay::refund`]
-    /// says otherwise; `Err(wait)` (nothing counted) when any key must wait.
-    pub fn admit(&self, keys: &[K], now: Instant) -> Result<(), Duration> {
-        let mut map = self.keys.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() > SWEEP_ABOVE {
-            let fade = self.fade_every;
-            map.retain(|_, f| {
-                f.faded(now, fade);
-                f.level > 0.0
-            });
-        }
+    /// Admits one attempt for every key's `failures` at `now_ms`, counting it
+    /// as a failure until [`FailureDelay::refund`] says otherwise (or the key
+    /// is cleared); `Err(wait)` (nothing counted) when any key must wait.
+    pub fn admit(&self, failures: &mut [Failures], now_ms: i64) -> Result<(), Duration> {
         let mut longest = None;
-        for key in keys {
-            if let Some(f) = map.get_mut(key) {
-                f.faded(now, self.fade_every);
-                longest = longest.max(self.wait(f, now));
-            }
+        for f in failures.iter_mut() {
+            self.fade(f, now_ms);
+            longest = longest.max(self.wait(f, now_ms));
         }
         if let Some(wait) = longest {
             return Err(wait);
         }
-        for key in keys {
-            let f = map.entry(key.clone()).or_insert(Failures {
-                level: 0.0,
-                at: now,
-                last: now,
-            });
-            f.level += 1.0;
-            f.last = f.last.max(now);
+        for f in failures.iter_mut() {
+            f.level_milli = f.level_milli.saturating_add(ONE);
+            f.last_ms = f.last_ms.max(now_ms);
         }
         Ok(())
     }
 
-    /// An admitted attempt of `key` failed at `now`: it stays counted and the
-    /// delay runs from now.
-    pub fn failed(&self, key: &K, now: Instant) {
-        let mut map = self.keys.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(f) = map.get_mut(key) {
-            f.last = f.last.max(now);
-        }
+    /// An admitted attempt failed at `now_ms`: it stays counted and the delay
+    /// runs from now.
+    pub fn failed(f: &mut Failures, now_ms: i64) {
+        f.last_ms = f.last_ms.max(now_ms);
     }
 
-    /// An admitted attempt of `key` was not a failure after all (it was never
+    /// An admitted attempt was not a failure after all (it was never
     /// checked, or it succeeded for a key that is not forgiven): uncounts it.
-    pub fn refund(&self, key: &K) {
-        let mut map = self.keys.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(f) = map.get_mut(key) {
-            f.level = (f.level - 1.0).max(0.0);
-        }
-    }
-
-    /// Forgets every failure of `key` (after a successful sign-in).
-    pub fn clear(&self, key: &K) {
-        let mut map = self.keys.lock().unwrap_or_else(|e| e.into_inner());
-        map.remove(key);
+    pub fn refund(f: &mut Failures) {
+        f.level_milli = (f.level_milli - ONE).max(0);
     }
 }
 
@@ -201,19 +190,34 @@ impl<K: Eq + Hash + Clone> FailureDelay<K> {
 #[derive(Debug, Default)]
 pub struct Clock {
     ahead_nanos: AtomicU64,
-    frozen_at: std::sync::OnceLock<Instant>,
+    frozen_at: std::sync::OnceLock<(Instant, SystemTime)>,
 }
 
 impl Clock {
+    fn ahead(&self) -> Duration {
+        Duration::from_nanos(self.ahead_nanos.load(Ordering::Acquire))
+    }
+
     pub fn now(&self) -> Instant {
-        let base = self.frozen_at.get().copied().unwrap_or_else(Instant::now);
-        base + Duration::from_nanos(self.ahead_nanos.load(Ordering::Acquire))
+        let base = self.frozen_at.get().map_or_else(Instant::now, |f| f.0);
+        base + self.ahead()
+    }
+
+    /// The wall clock, in milliseconds since the Unix epoch: what limits kept
+    /// in the database (and so shared by every server node) are timed by.
+    pub fn unix_ms(&self) -> i64 {
+        let base = self.frozen_at.get().map_or_else(SystemTime::now, |f| f.1);
+        let since = (base + self.ahead())
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default();
+        i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
     }
 
     /// Stops the clock where it is: from now on only [`Clock::advance`]
     /// moves it (tests only; the server never does).
     pub fn freeze(&self) {
-        self.frozen_at.get_or_init(Instant::now);
+        self.frozen_at
+            .get_or_init(|| (Instant::now(), SystemTime::now()));
     }
 
     /// Moves the clock forward by `by` (tests only; the server never does).
@@ -461,54 +465,57 @@ mod tests {
         assert_eq!(b.check(&1, t0).err().map(retry_after_secs), Some(2));
     }
 
+    /// Admits `n` attempts of `f` at `now_ms` under `d`.
+    fn admit(d: &FailureDelay, f: &mut [Failures], now_ms: i64) -> Result<(), Duration> {
+        d.admit(f, now_ms)
+    }
+
     #[test]
     fn failures_after_the_free_ones_double_the_delay_and_fade() {
         // 3 free failures; all fade within 60 s (one every 20 s).
         let d = FailureDelay::new(3, Duration::from_secs(60));
-        let t0 = Instant::now();
-        let at = |s: u64| t0 + Duration::from_secs(s);
+        let t0 = 1_700_000_000_000_i64;
+        let at = |s: i64| t0 + s * 1000;
+        let (mut a, mut b) = (Failures::default(), Failures::default());
         for _ in 0..3 {
-            assert_eq!(d.admit(&["a"], t0), Ok(()));
+            assert_eq!(admit(&d, std::slice::from_mut(&mut a), t0), Ok(()));
         }
         // Counted on admission: a fourth at the same instant waits.
-        assert_eq!(d.admit(&["a"], t0), Err(Duration::from_secs(1)));
-        assert_eq!(d.admit(&["b"], t0), Ok(()), "another key is apart");
+        let one = std::slice::from_mut(&mut a);
+        assert_eq!(admit(&d, one, t0), Err(Duration::from_secs(1)));
+        assert_eq!(admit(&d, std::slice::from_mut(&mut b), t0), Ok(()));
         // Both keys must be free, and a refused attempt counts for neither.
-        assert_eq!(d.admit(&["b", "a"], t0), Err(Duration::from_secs(1)));
-        assert_eq!(d.admit(&["b"], t0), Ok(()));
-        d.failed(&"a", at(2));
-        assert_eq!(d.admit(&["a"], at(2)), Err(Duration::from_secs(1)));
-        assert_eq!(d.admit(&["a"], at(3)), Ok(()));
-        d.failed(&"a", at(3));
+        let mut both = [b, a];
+        assert_eq!(admit(&d, &mut both, t0), Err(Duration::from_secs(1)));
+        let [b2, _] = both;
+        assert_eq!(b2.level_milli, 1000, "not counted");
+        FailureDelay::failed(&mut a, at(2));
+        let one = std::slice::from_mut(&mut a);
+        assert_eq!(admit(&d, one, at(2)), Err(Duration::from_secs(1)));
+        assert_eq!(admit(&d, std::slice::from_mut(&mut a), at(3)), Ok(()));
+        FailureDelay::failed(&mut a, at(3));
         // The level is now a little under 4 (faded 3/20): the wait doubles.
-        assert_eq!(d.admit(&["a"], at(4)), Err(Duration::from_secs(1)));
-        assert_eq!(d.admit(&["a"], at(5)), Ok(()));
-        d.failed(&"a", at(5));
-        assert!(d.admit(&["a"], at(6)).is_err());
+        let one = std::slice::from_mut(&mut a);
+        assert_eq!(admit(&d, one, at(4)), Err(Duration::from_secs(1)));
+        assert_eq!(admit(&d, std::slice::from_mut(&mut a), at(5)), Ok(()));
+        FailureDelay::failed(&mut a, at(5));
+        assert!(admit(&d, std::slice::from_mut(&mut a), at(6)).is_err());
         // A refund (never checked) uncounts the attempt.
-        d.refund(&"a");
+        FailureDelay::refund(&mut a);
         // Failures fade: a minute later "a" is free again.
-        assert_eq!(d.admit(&["a"], at(70)), Ok(()));
-        d.clear(&"a");
-        for _ in 0..3 {
-            assert_eq!(d.admit(&["a"], at(70)), Ok(()));
-        }
+        assert_eq!(admit(&d, std::slice::from_mut(&mut a), at(70)), Ok(()));
     }
 
     #[test]
     fn the_delay_never_exceeds_the_window() {
         let d = FailureDelay::new(1, Duration::from_secs(10));
-        let t0 = Instant::now();
-        assert_eq!(d.admit(&["a"], t0), Ok(()));
-        if let Some(f) = d
-            .keys
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get_mut("a")
-        {
-            f.level = 1000.0;
-        }
-        let wait = d.admit(&["a"], t0).err();
+        let t0 = 1_700_000_000_000_i64;
+        let mut f = Failures {
+            level_milli: 1_000_000,
+            at_ms: t0,
+            last_ms: t0,
+        };
+        let wait = d.admit(std::slice::from_mut(&mut f), t0).err();
         assert!(
             wait.is_some_and(|w| w <= Duration::from_secs(10)),
             "{wait:?}"
@@ -518,9 +525,14 @@ mod tests {
     #[test]
     fn the_clock_moves_only_forward() {
         let c = Clock::default();
-        let before = c.now();
+        let (before, wall) = (c.now(), c.unix_ms());
         c.advance(Duration::from_secs(3600));
         assert!(c.now() >= before + Duration::from_secs(3600));
+        assert!(c.unix_ms() >= wall + 3_600_000);
+        c.freeze();
+        let frozen = c.unix_ms();
+        c.advance(Duration::from_millis(1500));
+        assert_eq!(c.unix_ms(), frozen + 1500);
     }
 
     #[tokio::test]

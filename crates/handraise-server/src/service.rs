@@ -13,6 +13,7 @@
 pub mod accounts;
 pub mod announcements;
 pub mod backups;
+pub mod cluster;
 pub mod convert;
 pub mod desks;
 pub mod devices;
@@ -23,6 +24,7 @@ pub mod hooks;
 pub mod intake;
 pub mod kb;
 pub mod kb_search;
+pub mod leases;
 pub mod oidc;
 pub mod retention;
 pub mod settings;

@@ -42,8 +42,8 @@ struct Inner {
     enroll_limits: KeyedBuckets<IpAddr>,
     /// OpenID Connect sign-ins begun, by client address.
     oidc_starts: KeyedBuckets<IpAddr>,
-    /// Failed console sign-ins, keyed by `email:<address>` and `ip:<address>`.
-    signin_failures: FailureDelay<String>,
+    /// The rule of failed console sign-ins (the failures are in the store).
+    signin_failures: FailureDelay,
     /// Bounds the password checks of sign-in.
     password_checks: HashGate,
     /// The clock of every limit here.
@@ -51,7 +51,7 @@ struct Inner {
     in_flight: InFlight,
     /// Requests in flight per client address without a valid bearer.
     unauthenticated: KeyedInFlight<IpAddr>,
-    feed: FeedNotifier,
+    feed: Arc<FeedNotifier>,
     long_polls: LongPolls,
     metrics: Metrics,
     /// The database's generation, read once (a restore means a new process).
@@ -93,7 +93,7 @@ impl AppState {
                 clock: Clock::default(),
                 in_flight: InFlight::new(config.max_in_flight),
                 unauthenticated: KeyedInFlight::new(config.max_unauthenticated_per_client),
-                feed: FeedNotifier::default(),
+                feed: Arc::default(),
                 long_polls: LongPolls::default(),
                 metrics: Metrics::new(),
                 generation: std::sync::OnceLock::new(),
@@ -308,6 +308,24 @@ impl AppState {
 
     pub fn feed(&self) -> &FeedNotifier {
         &self.inner.feed
+    }
+
+    /// Starts this node's cluster notifier on the PostgreSQL database at `url`
+    /// (`serve` does, when the database is PostgreSQL): changes written
+    /// through other nodes wake this node's long-polls, and this node's wake
+    /// theirs. It stops when dropped.
+    pub fn start_cluster_notifier(
+        &self,
+        url: &str,
+    ) -> Result<crate::service::cluster::ClusterNotifier, crate::service::cluster::ClusterError>
+    {
+        crate::service::cluster::start(url, self.feed_handle())
+    }
+
+    /// The feed notifier, for a task that outlives a borrow (the forwarding
+    /// worker, the cluster notifier).
+    pub fn feed_handle(&self) -> Arc<FeedNotifier> {
+        Arc::clone(&self.inner.feed)
     }
 
     /// The database's generation (see `wire::UpdatesPage::generation`).

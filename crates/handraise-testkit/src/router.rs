@@ -183,6 +183,19 @@ impl App {
         }
     }
 
+    /// Another server node over the same store and configuration: its own state (rate
+    /// limits, long-polls, clock, caches), as a second `serve` on one database has.
+    pub fn another_node(&self) -> App {
+        let store = Arc::clone(&self.store);
+        let state = AppState::new(store.clone() as Arc<dyn Store>, self.state.config().clone());
+        App {
+            router: router(state.clone()),
+            state,
+            store,
+            enroll_token: self.enroll_token.clone(),
+        }
+    }
+
     pub async fn send(&self, req: Request<Body>) -> Reply {
         send(&self.router, req).await
     }

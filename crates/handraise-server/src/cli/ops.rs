@@ -6,6 +6,7 @@ use anyhow::{Context, bail};
 use handraise_server::Config;
 use handraise_server::config::Location;
 use handraise_server::service::backups::{self, BackupKind, Checked};
+use handraise_server::service::leases::Leases;
 use handraise_server::store::now_utc;
 use std::path::Path;
 use std::sync::Arc;
@@ -75,7 +76,12 @@ pub(super) fn restore(location: &Location, from: &Path) -> anyhow::Result<()> {
 }
 
 /// Starts the scheduled backups of `config`, if it sets `backup_dir`.
-pub(super) fn spawn_scheduled_backups(store: Arc<dyn handraise_server::Store>, config: &Config) {
+/// Takes scheduled backups on the server node holding the `backups` lease.
+pub(super) fn spawn_scheduled_backups(
+    leases: &Leases,
+    store: Arc<dyn handraise_server::Store>,
+    config: &Config,
+) {
     let Some(dir) = config.backup_dir.clone() else {
         return;
     };
@@ -85,9 +91,8 @@ pub(super) fn spawn_scheduled_backups(store: Arc<dyn handraise_server::Store>, c
         keep: config.backup_keep.max(1) as usize,
     };
     tracing::info!(dir = %schedule.dir.display(), every = ?schedule.every, keep = schedule.keep, database = %config.database_url, "scheduled backups");
-    tokio::spawn(backups::keep_backing_up(
-        store,
-        config.database_url.clone(),
-        schedule,
-    ));
+    let database = config.database_url.clone();
+    leases.spawn_worker("backups", move || {
+        backups::keep_backing_up(Arc::clone(&store), database.clone(), schedule.clone())
+    });
 }

@@ -38,3 +38,29 @@ fn tickets_list_pages_and_json_reads_every_ticket_a_page_at_a_time() -> anyhow::
     assert!(tickets_to_list(&store, 500, Some(1)).is_err());
     Ok(())
 }
+
+#[test]
+fn database_is_a_global_flag_and_described_without_its_password() -> anyhow::Result<()> {
+    let url = "postgres://hr:hunter2@db.example.org/district";
+    for args in [
+        ["handraise-server", "--database", url, "tickets", "list"],
+        ["handraise-server", "tickets", "list", "--database", url],
+    ] {
+        let cli = Cli::try_parse_from(args)?;
+        assert_eq!(cli.database.as_deref(), Some(url));
+    }
+    let dir = tempfile::tempdir()?;
+    let at = Location::resolve(Some(dir.path().to_owned()), None)?;
+    assert_eq!(
+        describe(&at),
+        format!("data directory {}", dir.path().display())
+    );
+    let at = at.with_database(Some(url.parse()?));
+    let said = describe(&at);
+    assert!(
+        said.starts_with("database postgres://hr:***@db.example.org/district"),
+        "{said}"
+    );
+    assert!(!said.contains("hunter2"), "{said}");
+    Ok(())
+}

@@ -102,14 +102,15 @@ pub(super) async fn start(
     if let Err(e) = state.check_oidc_start_rate(ip) {
         return super::pages::error_response(e);
     }
-    match client.start(Purpose::Console).await {
-        Ok(started) => {
+    match rules::begin(state.store(), client, Purpose::Console, now_utc()).await {
+        Ok(Ok(started)) => {
             let mut response = Redirect::to(&started.url).into_response();
             let cookie = cookies.set(OIDC_COOKIE, &started.browser, PENDING_TTL.as_secs());
             set_cookies(&mut response, &[cookie]);
             response
         }
-        Err(e) => failed(&e),
+        Ok(Err(e)) => failed(&e),
+        Err(e) => super::pages::error_response(e),
     }
 }
 
@@ -135,7 +136,9 @@ pub(super) async fn callback(
     };
     let browser = cookies.get(&headers, OIDC_COOKIE);
     if let Some(error) = q.error {
-        client.abandon(&q.state, browser.as_deref());
+        if let Err(e) = rules::take(state.store(), &q.state, browser.as_deref(), now_utc()).await {
+            return super::pages::error_response(e);
+        }
         tracing::info!(%error, "the OpenID provider did not sign the user in");
         return problem(
             StatusCode::UNAUTHORIZED,
@@ -143,9 +146,12 @@ pub(super) async fn callback(
             &format!("The sign-in provider ended the sign-in ({error}). Nothing was signed in."),
         );
     }
-    let (claims, purpose) = match client.finish(&q.state, &q.code, browser.as_deref()).await {
-        Ok(done) => done,
-        Err(e) => return failed(&e),
+    let answer = (q.state.as_str(), q.code.as_str());
+    let finished = rules::finish(state.store(), client, answer, browser.as_deref(), now_utc());
+    let (claims, purpose) = match finished.await {
+        Ok(Ok(done)) => done,
+        Ok(Err(e)) => return failed(&e),
+        Err(e) => return super::pages::error_response(e),
     };
     let refused = |r: rules::Refusal| {
         tracing::info!(reason = %r, "OpenID sign-in refused");

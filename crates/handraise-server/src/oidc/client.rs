@@ -4,7 +4,7 @@
 //! once a minute).
 
 use super::config::{OidcConfig, Preset};
-use super::pending::{Pending, Purpose};
+use super::pending::Purpose;
 use crate::secret::{new_secret, read_secret_file, same_secret};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -96,11 +96,16 @@ impl IdClaims {
     }
 }
 
-/// Where to send the browser, and the cookie that binds the sign-in to it.
+/// Where to send the browser, the cookie that binds the sign-in to it, and
+/// what the caller keeps until the provider sends the browser back.
 #[derive(Debug, Clone)]
 pub struct Started {
     pub url: String,
     pub browser: String,
+    pub state: String,
+    pub nonce: String,
+    /// The PKCE code verifier.
+    pub verifier: String,
 }
 
 /// The OpenID Connect client of one `[oidc]` configuration.
@@ -111,7 +116,6 @@ pub struct OidcClient {
     cache: Mutex<Cache>,
     /// Serialises fetches, so a burst of sign-ins reads discovery once.
     fetching: tokio::sync::Mutex<()>,
-    pending: Pending,
 }
 
 impl OidcClient {
@@ -126,7 +130,6 @@ impl OidcClient {
             http,
             cache: Mutex::new(Cache::default()),
             fetching: tokio::sync::Mutex::new(()),
-            pending: Pending::default(),
         }
     }
 
@@ -184,7 +187,8 @@ impl OidcClient {
     }
 
     /// Begins a sign-in: discovery (which may fail: the provider is down),
-    /// then a new `state`, `nonce` and PKCE verifier kept server-side.
+    /// then a new `state`, `nonce` and PKCE verifier, for the caller to keep
+    /// server-side (`service::oidc::begin`).
     pub async fn start(&self, purpose: Purpose) -> Result<Started, OidcError> {
         let d = self.discovery().await?;
         let (state, nonce, verifier, browser) =
@@ -222,35 +226,30 @@ impl OidcClient {
             '?'
         };
         let url = format!("{}{sep}{query}", d.authorization_endpoint);
-        self.pending
-            .insert(purpose, state, nonce, verifier, &browser);
-        Ok(Started { url, browser })
+        Ok(Started {
+            url,
+            browser,
+            state,
+            nonce,
+            verifier,
+        })
     }
 
-    /// Ends a sign-in: takes the pending one of `state` (bound to `browser`),
-    /// exchanges `code` and checks the ID token; what the sign-in was for.
+    /// Ends a sign-in begun with `nonce` and the PKCE `verifier` (taken back
+    /// by the caller): exchanges `code` and checks the ID token.
     pub async fn finish(
         &self,
-        state: &str,
+        nonce: &str,
+        verifier: &str,
         code: &str,
-        browser: Option<&str>,
-    ) -> Result<(IdClaims, Purpose), OidcError> {
-        let login = self
-            .pending
-            .take(state, browser)
-            .ok_or(OidcError::UnknownState)?;
+    ) -> Result<IdClaims, OidcError> {
         let d = self.discovery().await?;
-        let id_token = self.exchange(&d, code, &login.verifier).await?;
+        let id_token = self.exchange(&d, code, verifier).await?;
         let claims = self.verify(&d, &id_token).await?;
         match claims.text("nonce") {
-            Some(n) if same_secret(n, &login.nonce) => Ok((claims, login.purpose)),
+            Some(n) if same_secret(n, nonce) => Ok(claims),
             _ => Err(OidcError::InvalidToken("the nonce does not match".into())),
         }
-    }
-
-    /// Forgets the sign-in of `state` (the provider answered with an error).
-    pub fn abandon(&self, state: &str, browser: Option<&str>) {
-        let _ = self.pending.take(state, browser);
     }
 
     /// Trades `code` for the ID token at the token endpoint.

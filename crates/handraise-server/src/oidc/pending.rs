@@ -1,17 +1,17 @@
-//! Sign-ins under way: what `/auth/start` sent the browser off with, kept on
-//! the server until `/auth/callback` takes it back (once), or it expires.
+//! Sign-ins under way: the rules of what `/auth/start` sent the browser off
+//! with, kept on the server (in the database, so any server node can finish
+//! a sign-in another began) until `/auth/callback` takes it back, once, or
+//! it expires.
 
 use crate::secret::{hash_secret, same_secret};
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How long a browser has to come back from the provider.
 pub const PENDING_TTL: Duration = Duration::from_secs(600);
 /// At most this many sign-ins are under way; a new one pushes out the oldest.
-const PENDING_MAX: usize = 10_000;
+pub const PENDING_MAX: usize = 10_000;
 /// Sign-ins one client address may begin per minute (and at once), so that
-/// nobody fills [`PENDING_MAX`] alone.
+/// nobody fills [`PENDING_MAX`] alone. Counted by each server node apart.
 pub const STARTS_PER_MINUTE_PER_IP: u32 = 20;
 
 /// What a sign-in is for: the technicians' console or the teachers' web
@@ -23,66 +23,43 @@ pub enum Purpose {
     Report,
 }
 
-/// One sign-in under way, keyed by its `state`.
-#[derive(Debug, Clone)]
-pub struct PendingLogin {
-    pub purpose: Purpose,
-    pub nonce: String,
-    /// The PKCE code verifier.
-    pub verifier: String,
-    /// SHA-256 of the browser's `hr_oidc` cookie: the sign-in ends in the
-    /// browser that began it.
-    browser_hash: String,
-    at: Instant,
-}
-
-/// The sign-ins under way.
-#[derive(Debug, Default)]
-pub struct Pending {
-    map: Mutex<HashMap<String, PendingLogin>>,
-}
-
-impl Pending {
-    /// Keeps a sign-in begun now by the browser holding `browser`.
-    pub fn insert(
-        &self,
-        purpose: Purpose,
-        state: String,
-        nonce: String,
-        verifier: String,
-        browser: &str,
-    ) {
-        let now = Instant::now();
-        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        map.retain(|_, p| now.saturating_duration_since(p.at) < PENDING_TTL);
-        if map.len() >= PENDING_MAX
-            && let Some(oldest) = map.iter().min_by_key(|(_, p)| p.at).map(|(k, _)| k.clone())
-        {
-            map.remove(&oldest);
+impl Purpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Console => "console",
+            Purpose::Report => "report",
         }
-        let login = PendingLogin {
-            purpose,
-            nonce,
-            verifier,
-            browser_hash: hash_secret(browser),
-            at: now,
-        };
-        map.insert(state, login);
     }
+}
 
-    /// Takes the sign-in of `state` (it cannot be taken twice): `None` when
-    /// unknown, taken, expired, or begun in another browser.
-    pub fn take(&self, state: &str, browser: Option<&str>) -> Option<PendingLogin> {
-        let login = self
-            .map
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(state)?;
-        let fresh = login.at.elapsed() < PENDING_TTL;
-        let same_browser =
-            browser.is_some_and(|b| same_secret(&hash_secret(b), &login.browser_hash));
-        (fresh && same_browser).then_some(login)
+impl std::str::FromStr for Purpose {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s {
+            "console" => Ok(Purpose::Console),
+            "report" => Ok(Purpose::Report),
+            _ => Err(()),
+        }
     }
+}
+
+/// The key a sign-in under way is kept by: the hash of its `state` (the
+/// `state` itself travels in URLs and is never stored).
+pub fn state_key(state: &str) -> String {
+    hash_secret(state)
+}
+
+/// What binds a sign-in to the browser that began it: the hash of its
+/// `hr_oidc` cookie.
+pub fn browser_key(browser: &str) -> String {
+    hash_secret(browser)
+}
+
+/// Whether the browser holding the `hr_oidc` cookie `browser` (if any) is the
+/// one whose cookie hashed to `browser_key`.
+pub fn begun_by(browser_key: &str, browser: Option<&str>) -> bool {
+    browser.is_some_and(|b| same_secret(&hash_secret(b), browser_key))
 }
 
 #[cfg(test)]
@@ -90,36 +67,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_sign_in_is_taken_once_and_only_by_its_browser() {
-        let p = Pending::default();
-        p.insert(
-            Purpose::Console,
-            "s1".into(),
-            "n".into(),
-            "v".into(),
-            "browser-a",
-        );
-        assert!(p.take("s1", Some("browser-b")).is_none(), "another browser");
-        assert!(p.take("s1", Some("browser-a")).is_none(), "already spent");
-        p.insert(
-            Purpose::Console,
-            "s2".into(),
-            "n".into(),
-            "v".into(),
-            "browser-a",
-        );
-        assert!(p.take("s2", None).is_none(), "no cookie");
-        p.insert(
-            Purpose::Console,
-            "s3".into(),
-            "n".into(),
-            "v".into(),
-            "browser-a",
-        );
-        assert_eq!(
-            p.take("s3", Some("browser-a")).map(|l| l.nonce),
-            Some("n".into())
-        );
-        assert!(p.take("s3", Some("browser-a")).is_none(), "single use");
+    fn a_sign_in_ends_only_in_its_browser_and_purposes_read_back() {
+        let key = browser_key("browser-a");
+        assert!(begun_by(&key, Some("browser-a")));
+        assert!(!begun_by(&key, Some("browser-b")), "another browser");
+        assert!(!begun_by(&key, None), "no cookie");
+        assert_ne!(state_key("s1"), "s1", "the state is never kept as it is");
+        for p in [Purpose::Console, Purpose::Report] {
+            assert_eq!(p.as_str().parse::<Purpose>(), Ok(p));
+        }
+        assert_eq!("admin".parse::<Purpose>(), Err(()));
     }
 }

@@ -20,6 +20,7 @@ use crate::auth::ClientIp;
 use crate::cookies::Cookies;
 use crate::oidc::{PENDING_TTL, Purpose};
 use crate::state::AppState;
+use crate::store::now_utc;
 use axum::Router;
 use axum::extract::State;
 use axum::http::HeaderValue;
@@ -84,8 +85,9 @@ async fn sign_in(
     if let Err(e) = state.check_oidc_start_rate(ip) {
         return e.into_response();
     }
-    match client.start(Purpose::Report).await {
-        Ok(started) => {
+    let begun = crate::service::oidc::begin(state.store(), client, Purpose::Report, now_utc());
+    match begun.await {
+        Ok(Ok(started)) => {
             let mut response = Redirect::to(&started.url).into_response();
             let cookie = cookies.set(OIDC_COOKIE, &started.browser, PENDING_TTL.as_secs());
             if let Ok(v) = HeaderValue::from_str(&cookie) {
@@ -93,7 +95,8 @@ async fn sign_in(
             }
             response
         }
-        Err(e) => {
+        Err(e) => e.into_response(),
+        Ok(Err(e)) => {
             tracing::warn!(error = %e, "web report sign-in could not start");
             bundle::message_page(
                 axum::http::StatusCode::SERVICE_UNAVAILABLE,

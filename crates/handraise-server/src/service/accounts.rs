@@ -9,7 +9,7 @@
 
 use super::text::optional_text;
 use crate::error::AppError;
-use crate::limits::{Clock, FailureDelay, GateError, HashGate};
+use crate::limits::{Clock, FailureDelay, Failures, GateError, HashGate};
 use crate::oidc::LocalPasswords;
 use crate::secret::{hash_secret, new_secret};
 use crate::store::{NewSessionRecord, NewUser, Role, SessionRecord, Store, StoreError, UserRecord};
@@ -153,13 +153,15 @@ pub fn set_user_disabled(
 
 // ---- sign-in and sessions ------------------------------------------------------
 
-/// What sign-in needs besides the store: the growing delay of failures (keyed
-/// by `email:<address>` and `ip:<address>`), the gate that bounds password
-/// checks, the clock of both, how long a session lasts and who may use a
-/// password at all (`[oidc] local_passwords`; everyone without `[oidc]`).
+/// What sign-in needs besides the store: the rule of the growing delay of
+/// failures (kept in the store, keyed by `email:<address>` and
+/// `ip:<address>`, so that failures on one server node count on every
+/// other), the gate that bounds password checks (this node's), the clock of
+/// both, how long a session lasts and who may use a password at all
+/// (`[oidc] local_passwords`; everyone without `[oidc]`).
 #[derive(Debug, Clone, Copy)]
 pub struct SignInPolicy<'a> {
-    pub failures: &'a FailureDelay<String>,
+    pub failures: &'a FailureDelay,
     pub hashing: &'a HashGate,
     pub clock: &'a Clock,
     pub session_hours: u32,
@@ -204,15 +206,13 @@ pub async fn sign_in(
     ip: IpAddr,
     now: OffsetDateTime,
 ) -> Result<SignIn, AppError> {
-    let limiter = policy.failures;
     let email = email.trim().to_owned();
     let email_key = format!("email:{}", email.to_lowercase());
     let ip_key = format!("ip:{ip}");
-    let keys = [email_key, ip_key];
-    if let Err(wait) = limiter.admit(&keys, policy.clock.now()) {
+    let clock = policy.clock;
+    if let Err(wait) = admit(store, *policy.failures, [&email_key, &ip_key], clock).await? {
         return Ok(SignIn::Wait(wait));
     }
-    let refund = || keys.iter().for_each(|k| limiter.refund(k));
     let (shared, password) = (Arc::clone(store), password.to_owned());
     let allowed = policy.passwords;
     let checked = policy
@@ -222,31 +222,77 @@ pub async fn sign_in(
     let user = match checked {
         Ok(Ok(user)) => user,
         Err(GateError::Busy) => {
-            refund();
+            settle(store, &[&email_key, &ip_key], refunded, clock).await?;
             return Ok(SignIn::Busy);
         }
         Err(e @ GateError::Failed) => {
-            refund();
+            settle(store, &[&email_key, &ip_key], refunded, clock).await?;
             return Err(AppError::internal(e));
         }
         Ok(Err(e)) => {
-            refund();
+            settle(store, &[&email_key, &ip_key], refunded, clock).await?;
             return Err(e.into());
         }
     };
-    let [email_key, ip_key] = &keys;
     let Some(user) = user else {
-        let at = policy.clock.now();
-        limiter.failed(email_key, at);
-        limiter.failed(ip_key, at);
+        settle(store, &[&email_key, &ip_key], FailureDelay::failed, clock).await?;
         tracing::info!(%ip, "failed console sign-in");
         return Ok(SignIn::Refused);
     };
-    limiter.clear(email_key);
-    limiter.refund(ip_key);
+    super::run(store, move |s| s.clear_sign_in_failures(&email_key)).await?;
+    settle(store, &[&ip_key], refunded, clock).await?;
     let session = open_session(store, user, policy.session_hours, now).await?;
     tracing::info!(user = %session.user.email, "console sign-in");
     Ok(SignIn::Signed(session))
+}
+
+/// Admits one sign-in attempt for both `keys` under `rule`, in the store
+/// (the same count on every server node); `Err(wait)` when either must wait.
+/// Keys whose failures have all faded are forgotten first.
+async fn admit(
+    store: &Arc<dyn Store>,
+    rule: FailureDelay,
+    keys: [&String; 2],
+    clock: &Clock,
+) -> Result<Result<(), Duration>, AppError> {
+    let now_ms = clock.unix_ms();
+    let keys = keys.map(String::clone);
+    super::run(store, move |s| {
+        s.forget_faded_sign_in_failures(now_ms, rule.fade_every_ms())?;
+        let mut admitted = Ok(());
+        let keys = keys.each_ref().map(String::as_str);
+        s.change_sign_in_failures(&keys, &mut |f| {
+            admitted = rule.admit(f, now_ms);
+            admitted.is_ok()
+        })?;
+        Ok(admitted)
+    })
+    .await
+}
+
+/// An admitted attempt that was not a failure after all.
+fn refunded(f: &mut Failures, _now_ms: i64) {
+    FailureDelay::refund(f);
+}
+
+/// Settles an admitted attempt of each of `keys` with `how` ([`FailureDelay::failed`]
+/// or [`FailureDelay::refund`]) at the clock's time, in the store.
+async fn settle(
+    store: &Arc<dyn Store>,
+    keys: &[&String],
+    how: fn(&mut Failures, i64),
+    clock: &Clock,
+) -> Result<(), AppError> {
+    let now_ms = clock.unix_ms();
+    let keys: Vec<String> = keys.iter().map(|k| (*k).clone()).collect();
+    super::run(store, move |s| {
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        s.change_sign_in_failures(&keys, &mut |f| {
+            f.iter_mut().for_each(|f| how(f, now_ms));
+            true
+        })
+    })
+    .await
 }
 
 /// Opens a session of `hours` (at least one) for `user`, signed in by
@@ -336,7 +382,7 @@ mod tests {
 
     /// A policy of one-hour sessions.
     fn one_hour<'a>(
-        failures: &'a FailureDelay<String>,
+        failures: &'a FailureDelay,
         hashing: &'a HashGate,
         clock: &'a Clock,
     ) -> SignInPolicy<'a> {

@@ -1,16 +1,23 @@
 //! Waking a device's long-polls when its updates feed gains an entry.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use tokio::sync::Notify;
+use std::sync::{Arc, Mutex, OnceLock};
+use tokio::sync::{Notify, mpsc};
 use uuid::Uuid;
 
 /// Wakes the long-polls of one device when its feed gains an entry; other
 /// devices are not disturbed. A process that serves no long-polls (the
 /// command line) can use a fresh one: nobody is waiting on it.
+///
+/// The long-polls are this server node's. With several nodes, the cluster
+/// notifier ([`super::cluster`]) takes the ids [`FeedNotifier::notify`] is
+/// given to the other nodes, and wakes this node's long-polls with
+/// [`FeedNotifier::wake`] for the ids they send.
 #[derive(Debug, Default)]
 pub struct FeedNotifier {
     waiters: Mutex<HashMap<Uuid, Arc<Notify>>>,
+    /// Where the ids of changed feeds go to reach the other nodes.
+    others: OnceLock<mpsc::UnboundedSender<Uuid>>,
 }
 
 impl FeedNotifier {
@@ -28,11 +35,35 @@ impl FeedNotifier {
         }
     }
 
+    /// `device`'s feed changed: wakes its long-polls here and on the other
+    /// nodes.
     pub fn notify(&self, device: Uuid) {
+        self.wake(device);
+        if let Some(others) = self.others.get() {
+            // The cluster notifier ended only with the process.
+            let _ = others.send(device);
+        }
+    }
+
+    /// Wakes `device`'s long-polls on this node only.
+    pub fn wake(&self, device: Uuid) {
         let map = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(n) = map.get(&device) {
             n.notify_waiters();
         }
+    }
+
+    /// Wakes every long-poll on this node: each reads its feed again (after
+    /// the cluster notifier was away, when other nodes' news may be lost).
+    pub fn wake_all(&self) {
+        let map = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
+        map.values().for_each(|n| n.notify_waiters());
+    }
+
+    /// Sends the ids [`FeedNotifier::notify`] is given to `others` from now
+    /// on (the cluster notifier); `false` when it already had somewhere.
+    pub fn also_send_to(&self, others: mpsc::UnboundedSender<Uuid>) -> bool {
+        self.others.set(others).is_ok()
     }
 }
 

@@ -407,7 +407,8 @@ pub async fn pass(store: &Arc<dyn Store>, now: OffsetDateTime) -> Result<Pass, A
 }
 
 /// The webhook worker: a pass a second while idle, straight away again
-/// while events went out.
+/// while events went out. `serve` runs it on the one server node holding the
+/// `webhooks` lease (`super::leases`).
 pub async fn run_worker(store: Arc<dyn Store>) {
     loop {
         let busy = match pass(&store, now_utc()).await {
@@ -421,11 +422,6 @@ pub async fn run_worker(store: Arc<dyn Store>) {
             tokio::time::sleep(IDLE_TICK).await;
         }
     }
-}
-
-/// Starts [`run_worker`] on the runtime.
-pub fn spawn(store: Arc<dyn Store>) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(run_worker(store))
 }
 
 /// Posts a `ping` event (nothing is created anywhere): the URL answers and

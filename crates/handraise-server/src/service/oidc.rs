@@ -15,10 +15,80 @@
 
 use super::accounts::{self, NO_PASSWORD, NewSession};
 use crate::error::AppError;
-use crate::oidc::{IdClaims, OidcConfig, Preset};
-use crate::store::{NewUser, Role, Store, StoreError, UserRecord};
+use crate::oidc::{
+    self, IdClaims, OidcClient, OidcConfig, OidcError, PENDING_MAX, PENDING_TTL, Preset, Purpose,
+    Started,
+};
+use crate::store::{NewUser, PendingSignInRecord, Role, Store, StoreError, UserRecord};
 use std::sync::Arc;
 use time::OffsetDateTime;
+
+// ---- sign-ins under way ----------------------------------------------------------
+
+/// Begins a sign-in for `purpose`: where to send the browser, and its
+/// `state`, `nonce` and PKCE verifier kept in the store (so the server node
+/// the provider sends the browser back to can finish it) for
+/// [`PENDING_TTL`]. The outer error is the store's, the inner the provider's.
+pub async fn begin(
+    store: &Arc<dyn Store>,
+    client: &OidcClient,
+    purpose: Purpose,
+    now: OffsetDateTime,
+) -> Result<Result<Started, OidcError>, AppError> {
+    let started = match client.start(purpose).await {
+        Ok(s) => s,
+        Err(e) => return Ok(Err(e)),
+    };
+    let ttl = time::Duration::try_from(PENDING_TTL).unwrap_or(time::Duration::MINUTE);
+    let pending = PendingSignInRecord {
+        state_hash: oidc::state_key(&started.state),
+        purpose,
+        nonce: started.nonce.clone(),
+        verifier: started.verifier.clone(),
+        browser_hash: oidc::browser_key(&started.browser),
+        created_at: now,
+        expires_at: now + ttl,
+    };
+    super::run(store, move |s| {
+        s.insert_pending_sign_in(&pending, now, PENDING_MAX)
+    })
+    .await?;
+    Ok(Ok(started))
+}
+
+/// Takes the sign-in of `state` (once, whatever comes of it): `None` when
+/// unknown, taken, expired, or begun in a browser other than the one holding
+/// the `hr_oidc` cookie `browser`.
+pub async fn take(
+    store: &Arc<dyn Store>,
+    state: &str,
+    browser: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<Option<PendingSignInRecord>, AppError> {
+    let key = oidc::state_key(state);
+    let taken = super::run(store, move |s| s.take_pending_sign_in(&key, now)).await?;
+    Ok(taken.filter(|p| oidc::begun_by(&p.browser_hash, browser)))
+}
+
+/// Ends the sign-in of `state` begun in `browser`: takes it and trades
+/// `code` for the checked ID token; what the sign-in was for. The outer
+/// error is the store's, the inner the provider's (`UnknownState` when
+/// [`take`] finds nothing).
+pub async fn finish(
+    store: &Arc<dyn Store>,
+    client: &OidcClient,
+    (state, code): (&str, &str),
+    browser: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<Result<(IdClaims, Purpose), OidcError>, AppError> {
+    let Some(pending) = take(store, state, browser, now).await? else {
+        return Ok(Err(OidcError::UnknownState));
+    };
+    let claims = client.finish(&pending.nonce, &pending.verifier, code).await;
+    Ok(claims.map(|c| (c, pending.purpose)))
+}
+
+// ---- who may sign in ----------------------------------------------------------------
 
 /// An account the configuration lets in.
 #[derive(Debug, Clone, PartialEq, Eq)]

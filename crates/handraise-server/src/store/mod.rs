@@ -18,8 +18,10 @@ mod devices;
 mod gauges;
 mod hooks;
 mod kb;
+mod leases;
 mod open;
 mod records;
+mod signin;
 mod sql;
 mod tickets;
 pub mod transfer;
@@ -33,9 +35,14 @@ pub use devices::DeviceStore;
 pub use gauges::{GaugeStore, Gauges};
 pub use hooks::*;
 pub use kb::KbStore;
+pub use leases::LeaseStore;
 pub use open::open_database;
 pub use records::*;
-pub use sql::{Backend, MIGRATIONS, PG_MIGRATIONS, SqlStore, client_program, connection_args};
+pub use signin::{PendingSignInRecord, SignInStore};
+pub use sql::{
+    Backend, MIGRATIONS, PG_MIGRATIONS, PgUrlError, SqlStore, client_program, connection_args,
+    describe_connect_error, pg_connection,
+};
 pub use tickets::{Decide, TicketStore};
 pub use web::{NewWebDevice, NewWebSession, WebReporter, WebSession, WebStore};
 
@@ -112,6 +119,8 @@ pub trait Store:
     + DeskStore
     + HookStore
     + WebStore
+    + LeaseStore
+    + SignInStore
     + Send
     + Sync
 {
@@ -128,6 +137,8 @@ impl<T> Store for T where
         + DeskStore
         + HookStore
         + WebStore
+        + LeaseStore
+        + SignInStore
         + Send
         + Sync
 {

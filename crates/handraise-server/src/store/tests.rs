@@ -563,3 +563,4 @@ fn store_insert_throughput() -> R {
 
 mod admin;
 mod postgres;
+mod signin;

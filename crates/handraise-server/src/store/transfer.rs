@@ -18,8 +18,9 @@ use rusqlite::types::Value;
 use std::path::Path;
 
 /// Every table of a district, in dependency order (a table after those its
-/// foreign keys name). A table in both databases but missing here is an
-/// error, so the list cannot fall behind the schema unnoticed.
+/// foreign keys name). A table in both databases but missing here (and not
+/// in [`NOT_COPIED`]) is an error, so the list cannot fall behind the schema
+/// unnoticed.
 pub const TABLES: &[&str] = &[
     "devices",
     "enroll_tokens",
@@ -52,7 +53,14 @@ pub const TABLES: &[&str] = &[
     "webhooks",
     "webhook_events",
     "desk_mail",
+    "signin_failures",
+    "oidc_pending",
 ];
+
+/// Tables in both databases that are not copied: which process runs a
+/// background job (`leases`) belongs to the old server's processes; the new
+/// server's take them afresh.
+const NOT_COPIED: &[&str] = &["leases"];
 
 /// Tables a fresh schema fills with its defaults (settings, the generation):
 /// they do not make a target non-empty, and the copy replaces their rows.
@@ -248,7 +256,10 @@ fn copy_tables(
         names.collect::<Result<_, _>>()?
     };
     for table in &in_source {
-        if in_target.contains(table) && !tables.contains(&table.as_str()) {
+        if in_target.contains(table)
+            && !tables.contains(&table.as_str())
+            && !NOT_COPIED.contains(&table.as_str())
+        {
             return Err(TransferError::Unlisted(table.clone()));
         }
     }

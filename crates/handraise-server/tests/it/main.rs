@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 mod articles;
+mod cluster;
 mod console;
 mod cookies;
 mod database;
@@ -23,6 +24,7 @@ mod limits;
 mod metrics;
 mod oidc;
 mod pages;
+mod pg_tls;
 mod proxy;
 mod quotas;
 mod report;

@@ -738,3 +738,23 @@ fn serve_refuses_a_client_secret_others_may_read_and_an_unusable_table() -> R {
     assert!(err.contains("allowed_tenants"), "{err}");
     Ok(())
 }
+
+#[tokio::test]
+async fn a_sign_in_begun_on_one_node_ends_on_another_once_and_its_session_works_on_both() -> R {
+    let (key, idp, _dir, a) = setup().await?;
+    let b = a.another_node();
+    let email = "ana@district.example";
+    let begun = begin(&a, &idp).await?;
+    let code = idp.authorize(&begun.challenge, sign(&key, &claims(&idp, &begun, email))?);
+    // The provider sends the browser back through the load balancer to the other node.
+    let r = callback(&b, &code, &begun.state, Some(&begun.cookie)).await?;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", text(&r));
+    let session = session_cookie(&r)?;
+    for node in [&a, &b] {
+        let queue = get(node, "/console/queue", Some(&session)).await?;
+        assert_eq!(queue.status, StatusCode::OK);
+    }
+    let r = callback(&a, &code, &begun.state, Some(&begun.cookie)).await?;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "taken once, on any node");
+    Ok(())
+}

@@ -209,3 +209,35 @@ async fn sign_in_burst_against_the_real_binary() -> R {
     )
     .await
 }
+
+#[tokio::test]
+async fn failures_on_one_node_slow_the_sign_in_on_another() {
+    let a = App::new();
+    user(&a, "ada@example.org", "Ada", Role::Technician).await;
+    let b = a.another_node();
+    for node in [&a, &b] {
+        node.state.clock().freeze();
+    }
+    // The five free failures, spread over both nodes.
+    for i in 0..5 {
+        let node = if i % 2 == 0 { &a } else { &b };
+        let r = sign_in(node, "ada@example.org", "a wrong password!").await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    let mut wait = 0;
+    for node in [&b, &a] {
+        let r = sign_in(node, "ada@example.org", RIGHT).await;
+        assert_eq!(
+            r.status,
+            StatusCode::TOO_MANY_REQUESTS,
+            "counted on every node"
+        );
+        let secs: Option<u64> = r.header(header::RETRY_AFTER).and_then(|v| v.parse().ok());
+        wait = wait.max(secs.expect("Retry-After"));
+    }
+    let checked = a.state.password_checks_run() + b.state.password_checks_run();
+    assert_eq!(checked, 5, "a waiting attempt is not checked");
+    b.state.clock().advance(Duration::from_secs(wait));
+    let r = sign_in(&b, "ada@example.org", RIGHT).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+}

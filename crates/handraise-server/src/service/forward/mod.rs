@@ -387,8 +387,9 @@ pub async fn pass(
     Ok(p)
 }
 
-/// The forwarding worker: runs passes until the process ends, one a second
-/// while idle and straight away again while work was done.
+/// The forwarding worker: runs passes until stopped, one a second while idle
+/// and straight away again while work was done. `serve` runs it on the one
+/// server node holding the `forwarding` lease (`super::leases`).
 pub async fn run_worker(store: Arc<dyn Store>, notify: impl Fn(Uuid) + Send + Sync + 'static) {
     let mut clients = Clients::default();
     loop {
@@ -407,14 +408,6 @@ pub async fn run_worker(store: Arc<dyn Store>, notify: impl Fn(Uuid) + Send + Sy
             tokio::time::sleep(IDLE_TICK).await;
         }
     }
-}
-
-/// Starts [`run_worker`] on the runtime.
-pub fn spawn(
-    store: Arc<dyn Store>,
-    notify: impl Fn(Uuid) + Send + Sync + 'static,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(run_worker(store, notify))
 }
 
 #[cfg(test)]

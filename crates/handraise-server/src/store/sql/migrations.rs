@@ -422,6 +422,33 @@ CREATE TABLE desk_mail (
     PRIMARY KEY (desk_id, message_id)
 ) WITHOUT ROWID;
 "#,
+    // 14: several server nodes on one database: leases (which node runs a
+    // background job), console sign-in failures per email and per address
+    // (levels in thousandths, times in ms), and the OpenID Connect sign-ins
+    // under way (by the hash of their state; single use, expiring).
+    r#"
+CREATE TABLE leases (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE TABLE signin_failures (
+    failure_key TEXT PRIMARY KEY,
+    level_milli INTEGER NOT NULL,
+    at_ms INTEGER NOT NULL,
+    last_ms INTEGER NOT NULL
+);
+CREATE TABLE oidc_pending (
+    state_hash TEXT PRIMARY KEY,
+    purpose TEXT NOT NULL,
+    nonce TEXT NOT NULL,
+    verifier TEXT NOT NULL,
+    browser_hash TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX oidc_pending_created ON oidc_pending(created_at);
+"#,
 ];
 
 /// The schema version this binary knows: the number of migrations.

@@ -12,6 +12,7 @@
 //! race. Reads take no lock.
 
 use super::conn::{Backend, Row, Sql, Val, corrupt, dollar_placeholders};
+use super::pg_tls::{describe_connect_error, pg_connection};
 use super::postgres_schema;
 use crate::store::{StoreError, StoreResult};
 use bytes::BytesMut;
@@ -21,10 +22,11 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
-use tokio_postgres::config::Host;
+use tokio_postgres::config::{Host, SslMode};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
-use tokio_postgres::{Client, GenericClient, NoTls, Statement};
+use tokio_postgres::{Client, GenericClient, Statement};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 /// The advisory lock every write transaction holds (any fixed number; "HR").
 const WRITE_LOCK: i64 = 0x4852_0001;
@@ -63,6 +65,8 @@ pub(super) struct PgConn {
 
 struct Manager {
     config: tokio_postgres::Config,
+    /// TLS as the URL asks (`pg_tls`).
+    tls: MakeRustlsConnect,
     runtime: tokio::runtime::Handle,
 }
 
@@ -71,18 +75,20 @@ impl r2d2::ManageConnection for Manager {
     type Error = StoreError;
 
     fn connect(&self) -> Result<PgConn, StoreError> {
-        let config = self.config.clone();
+        let (config, tls) = (self.config.clone(), self.tls.clone());
         let runtime = self.runtime.clone();
         // Connect on the driving runtime (the socket belongs to its reactor),
         // then leave the connection running there.
         let connected = block_on(self.runtime.spawn(async move {
-            let (client, connection) = config.connect(NoTls).await?;
+            let (client, connection) = config.connect(tls).await.map_err(|e| {
+                StoreError::Database(format!("PostgreSQL: {}", describe_connect_error(&e)))
+            })?;
             runtime.spawn(async move {
                 if let Err(e) = connection.await {
                     tracing::warn!(error = %e, "a PostgreSQL connection ended");
                 }
             });
-            Ok::<_, tokio_postgres::Error>(client)
+            Ok::<_, StoreError>(client)
         }));
         let client =
             connected.map_err(|_| StoreError::Database("the store is closing".into()))??;
@@ -104,25 +110,29 @@ impl r2d2::ManageConnection for Manager {
 
 impl PgDb {
     /// Connects to `url` and applies pending migrations (once, even when
-    /// several nodes start together).
+    /// several nodes start together). A first connection is made at once, so
+    /// that a server that cannot be reached or trusted is reported now, not
+    /// after the pool has tried for [`POOL_WAIT`].
     pub(super) fn open(url: &str) -> StoreResult<Self> {
-        let config: tokio_postgres::Config = url.parse().map_err(|e: tokio_postgres::Error| {
-            StoreError::Database(format!("database URL: {e}"))
-        })?;
+        let (config, tls) =
+            pg_connection(url).map_err(|e| StoreError::Database(format!("database URL: {e}")))?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("handraise-postgres")
             .enable_all()
             .build()?;
+        let manager = Manager {
+            config: config.clone(),
+            tls,
+            runtime: runtime.handle().clone(),
+        };
+        drop(r2d2::ManageConnection::connect(&manager)?);
         let pool = r2d2::Pool::builder()
             .max_size(POOL_SIZE)
             .min_idle(Some(1))
             .connection_timeout(POOL_WAIT)
             .error_handler(Box::new(r2d2::LoggingErrorHandler))
-            .build(Manager {
-                config: config.clone(),
-                runtime: runtime.handle().clone(),
-            })
+            .build(manager)
             .map_err(pool_error)?;
         let db = Self {
             pool,
@@ -247,8 +257,16 @@ pub fn client_program(program: &str) -> PathBuf {
 }
 
 /// The connection of `config` as the client programs' options and
-/// environment (`PGPASSWORD`), the first host only.
+/// environment (`PGPASSWORD`, `PGSSLMODE`), the first host only. libpq reads
+/// `sslmode` its own way (`require` checks no certificate) and is given no
+/// `sslrootcert` (docs/security.md).
 pub fn connection_args(config: &tokio_postgres::Config, cmd: &mut Command) {
+    let ssl_mode = match config.get_ssl_mode() {
+        SslMode::Disable => "disable",
+        SslMode::Require => "require",
+        _ => "prefer",
+    };
+    cmd.env("PGSSLMODE", ssl_mode);
     match config.get_hosts().first() {
         Some(Host::Tcp(h)) => {
             cmd.arg("--host").arg(h);

@@ -329,6 +329,31 @@ CREATE TABLE desk_mail (
     PRIMARY KEY (desk_id, message_id)
 );
 "#,
+    // 2: SQLite's version 14: leases of background jobs, console sign-in
+    // failures, and the OpenID Connect sign-ins under way.
+    r#"
+CREATE TABLE leases (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+CREATE TABLE signin_failures (
+    failure_key TEXT PRIMARY KEY,
+    level_milli BIGINT NOT NULL,
+    at_ms BIGINT NOT NULL,
+    last_ms BIGINT NOT NULL
+);
+CREATE TABLE oidc_pending (
+    state_hash TEXT PRIMARY KEY,
+    purpose TEXT NOT NULL,
+    nonce TEXT NOT NULL,
+    verifier TEXT NOT NULL,
+    browser_hash TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+CREATE INDEX oidc_pending_created ON oidc_pending(created_at);
+"#,
 ];
 
 /// The schema version this binary knows.
