@@ -278,6 +278,17 @@ impl Drop for PgCluster {
             &self.path("pg_ctl.stop.log"),
             Duration::from_secs(90),
         );
+        // Removed here rather than by the temporary directory's own drop, which gives up
+        // silently: a file a stopping server process still writes can make one pass fail.
+        let dir = self.dir.path();
+        let removed = crate::wait_until(
+            "PostgreSQL's directory to be removed",
+            Duration::from_secs(30),
+            || std::fs::remove_dir_all(dir).is_ok() || !dir.exists(),
+        );
+        if let Err(e) = removed {
+            eprintln!("{} is left behind: {e}", dir.display());
+        }
     }
 }
 
