@@ -12,8 +12,8 @@
 //! table's row count matches the source's.
 
 use crate::config::DatabaseUrl;
+use postgres::GenericClient;
 use postgres::types::ToSql;
-use postgres::{GenericClient, NoTls};
 use rusqlite::types::Value;
 use std::path::Path;
 
@@ -84,6 +84,8 @@ pub enum TransferError {
     Postgres(#[from] postgres::Error),
     #[error("SQLite: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error(transparent)]
+    Url(#[from] crate::store::PgUrlError),
     #[error(
         "the target database is not empty ({table} holds {rows} rows): migrate and restore \
          write only into a new, empty database"
@@ -146,7 +148,9 @@ fn connect(database: &DatabaseUrl) -> Result<postgres::Client, TransferError> {
     let url = database
         .postgres_url()
         .ok_or_else(|| TransferError::NotPostgres(database.clone()))?;
-    Ok(postgres::Client::connect(url, NoTls)?)
+    // The store's connection rules, TLS included (`pg_connection`).
+    let (config, tls) = crate::store::pg_connection(url)?;
+    Ok(postgres::Config::from(config).connect(tls)?)
 }
 
 /// What `doctor` reports of a PostgreSQL database.

@@ -15,8 +15,7 @@ fn command(name: &'static str, database: &DatabaseUrl) -> Result<Command, Backup
     let url = database
         .postgres_url()
         .ok_or_else(|| BackupError::WrongKind(format!("{name} needs a PostgreSQL database")))?;
-    let config: tokio_postgres::Config = url
-        .parse()
+    let (config, _) = crate::store::pg_connection(url)
         .map_err(|e| BackupError::WrongKind(format!("{database}: {e}")))?;
     let mut cmd = Command::new(client_program(name));
     connection_args(&config, &mut cmd);
