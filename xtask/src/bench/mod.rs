@@ -5,13 +5,15 @@
 //! and `BENCHMARKS.md` rewritten with the figures, the machine and the command.
 //!
 //! `cargo xtask bench --forwarding [--quick] [--rt-drain N]` instead measures forwarding to help desks
-//! ([`forwarding`]) into its own section.
+//! ([`forwarding`]) into its own section; `cargo xtask bench --postgres [--quick]` the server on
+//! PostgreSQL against SQLite and two nodes on one database ([`postgres`]).
 //!
 //! Only 127.0.0.x addresses are used. Every wait is bounded in time; every child
 //! process is ours and is ended by its id.
 
 mod compare;
 mod forwarding;
+mod postgres;
 mod results;
 mod server;
 
@@ -31,6 +33,8 @@ struct Opts {
     connections: Option<usize>,
     /// Only the forwarding benchmarks (`--forwarding`).
     forwarding: bool,
+    /// Only PostgreSQL against SQLite and two nodes (`--postgres`).
+    postgres: bool,
     /// Forwards drained into Request Tracker (`--rt-drain N`, with `--forwarding`).
     rt_drain: Option<usize>,
     out: PathBuf,
@@ -47,6 +51,7 @@ impl Opts {
             criterion: true,
             connections: None,
             forwarding: false,
+            postgres: false,
             rt_drain: None,
             out: root.join("BENCHMARKS.md"),
             rt_script: crate::rtpeer::start_script(root),
@@ -59,13 +64,14 @@ impl Opts {
                 "--no-rt" => o.rt = Some(false),
                 "--no-criterion" => o.criterion = false,
                 "--forwarding" => o.forwarding = true,
+                "--postgres" => o.postgres = true,
                 "--rt-drain" => o.rt_drain = Some(it.next().context("--rt-drain N")?.parse()?),
                 "--connections" => {
                     o.connections = Some(it.next().context("--connections N")?.parse()?);
                 }
                 "--out" => o.out = PathBuf::from(it.next().context("--out FILE")?),
                 other => bail!(
-                    "unknown option {other}; usage: cargo xtask bench [--quick] [--rt|--no-rt] [--no-criterion] [--connections N] [--forwarding [--rt-drain N]] [--out FILE]"
+                    "unknown option {other}; usage: cargo xtask bench [--quick] [--rt|--no-rt] [--no-criterion] [--connections N] [--forwarding [--rt-drain N]] [--postgres] [--out FILE]"
                 ),
             }
         }
@@ -152,7 +158,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
         .unwrap_or_default();
-    let packages: &[&str] = if o.forwarding {
+    let packages: &[&str] = if o.forwarding || o.postgres {
         &["handraise-server", "handraise-bench"]
     } else {
         &["handraise-server", "handraise-bench", "handraise-agent"]
@@ -163,6 +169,9 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     let bench_bin = bin.join("handraise-bench");
     if o.forwarding {
         return forwarding::run(&o, &command, &date, &server_bin, &bench_bin);
+    }
+    if o.postgres {
+        return postgres::run(&o, &command, &date, &server_bin, &bench_bin);
     }
     let mut report = Report {
         sections: Vec::new(),
