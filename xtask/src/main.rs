@@ -364,10 +364,15 @@ fn postgres_tests(phases: &mut Phases, cargo_test: &dyn Fn(&[&str]) -> Command) 
     let admin = cluster.admin_url();
     eprintln!("PostgreSQL for the tests: {TEST_POSTGRES_ENV}={admin}");
     phases.run("server tests on PostgreSQL", || {
-        run_cmd(cargo_test(&["-p", "handraise-server"]).env(TEST_POSTGRES_ENV, &admin))
+        run_cmd(
+            cargo_test(&["-p", "handraise-server"])
+                .args(TEST_FEATURES)
+                .env(TEST_POSTGRES_ENV, &admin),
+        )
     })?;
     phases.run("end-to-end tests on PostgreSQL", || {
         run_cmd(
+            // The e2e crate has no `handraise-agent` of its own: no test features.
             cargo_test(&["-p", "handraise-e2e", "--test", "e2e"]).env(TEST_POSTGRES_ENV, &admin),
         )
     })?;
@@ -458,7 +463,6 @@ fn test(root: &Path, args: &[String]) -> Result<()> {
             let mut cmd = cargo();
             cmd.arg("test")
                 .args(args)
-                .args(TEST_FEATURES)
                 .env("HANDRAISE_BIN_DIR", &bin_dir)
                 .env(handraise_testkit::REQUIRE_PEERS_ENV, "1")
                 .env("HANDRAISE_RT_REQUIRED", "1");
@@ -471,7 +475,9 @@ fn test(root: &Path, args: &[String]) -> Result<()> {
             }
             cmd
         };
-        let tests = phases.run("rust tests", || run_cmd(&mut cargo_test(&["--workspace"])));
+        let tests = phases.run("rust tests", || {
+            run_cmd(cargo_test(&["--workspace"]).args(TEST_FEATURES))
+        });
         let on_postgres = match &tests {
             Ok(()) => postgres_tests(&mut phases, &cargo_test),
             Err(_) => Ok(()),
