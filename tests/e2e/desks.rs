@@ -5,12 +5,12 @@
 //! starts RT and sets both, with `HANDRAISE_RT_REQUIRED=1`: then a missing RT fails these
 //! tests). Without them, `cargo test` alone skips these tests and says why.
 
-use crate::harness::{Agent, PNG, Server, enrolled_pair, report_many, sync_until_done};
+use crate::harness::{Agent, PNG, Server, enrolled_pair, report_many, sync_until_done, wait_for};
 use anyhow::{Context, Result, bail};
 use handraise_testkit::last_line;
 use serde_json::{Value, json};
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// RT's URL and an API token, or `None` (with the reason printed) when this run has no RT.
 fn rt_peer() -> Result<Option<(String, String)>> {
@@ -143,24 +143,6 @@ impl RtApi {
                     .collect()
             })
             .unwrap_or_default())
-    }
-}
-
-/// Polls `check` every 250 ms until it gives a value, at most `within`.
-async fn wait_for<T, F, Fut>(what: &str, within: Duration, mut check: F) -> Result<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<Option<T>>>,
-{
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(v) = check().await? {
-            return Ok(v);
-        }
-        if Instant::now() > deadline {
-            bail!("{what}: not within {} s", within.as_secs());
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
 

@@ -9,29 +9,23 @@
 
 use crate::desks::local_bodies;
 use crate::harness::{Agent, PNG, Server, enrolled_pair, sync_until_done};
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use handraise_testkit::last_line;
 use handraise_testkit::mail::{DESK, HANDRAISE, MailPeer};
 use serde_json::Value;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::task::block_in_place;
-
-/// Polls `check` every 250 ms until it gives a value, at most `within`.
+/// [`harness::wait_for`](crate::harness::wait_for) over a check that blocks (a CLI run,
+/// a mailbox read), kept off the runtime's worker.
 async fn wait_for<T>(
     what: &str,
     within: Duration,
     mut check: impl FnMut() -> Result<Option<T>>,
 ) -> Result<T> {
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(v) = block_in_place(&mut check)? {
-            return Ok(v);
-        }
-        if Instant::now() > deadline {
-            bail!("{what}: not within {} s", within.as_secs());
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    crate::harness::wait_for(what, within, || {
+        std::future::ready(block_in_place(&mut check))
+    })
+    .await
 }
 
 /// Reports a ticket with a screenshot (the agent never touches the network to do it),

@@ -59,11 +59,15 @@ pub fn run(o: &Opts, command: &str, date: &str, server_bin: &Path, bench_bin: &P
     let load_at_start = loadavg();
     let cluster = PgCluster::start().context("starting PostgreSQL")?;
     // The testkit's cluster skips fsync (tests need no durability); a district's does not.
-    psql(
-        &cluster.admin_url(),
-        "ALTER SYSTEM SET fsync = on; ALTER SYSTEM SET synchronous_commit = on; \
-         SELECT pg_reload_conf();",
-    )?;
+    // One statement per call: psql runs a multi-statement -c as one transaction, which
+    // ALTER SYSTEM refuses.
+    for sql in [
+        "ALTER SYSTEM SET fsync = on",
+        "ALTER SYSTEM SET synchronous_commit = on",
+        "SELECT pg_reload_conf()",
+    ] {
+        psql(&cluster.admin_url(), sql)?;
+    }
     let version = psql(&cluster.admin_url(), "SHOW server_version;")?;
 
     let mut sections = Vec::new();
