@@ -41,7 +41,7 @@ pub use records::*;
 pub use signin::{PendingSignInRecord, SignInStore};
 pub use sql::{
     Backend, MIGRATIONS, PG_MIGRATIONS, PgUrlError, SqlStore, client_program, connection_args,
-    describe_connect_error, pg_connection,
+    describe_connect_error, pg_connection, pg_root_cert,
 };
 pub use tickets::{Decide, TicketStore};
 pub use web::{NewWebDevice, NewWebSession, WebReporter, WebSession, WebStore};

@@ -18,7 +18,8 @@ fn command(name: &'static str, database: &DatabaseUrl) -> Result<Command, Backup
     let (config, _) = crate::store::pg_connection(url)
         .map_err(|e| BackupError::WrongKind(format!("{database}: {e}")))?;
     let mut cmd = Command::new(client_program(name));
-    connection_args(&config, &mut cmd);
+    let root_cert = crate::store::pg_root_cert(url);
+    connection_args(&config, root_cert.as_deref(), &mut cmd);
     Ok(cmd)
 }
 

@@ -29,7 +29,7 @@ mod web;
 
 pub use conn::{Backend, Row, Sql, ToVal, Val};
 pub use migrations::MIGRATIONS;
-pub use pg_tls::{PgUrlError, describe_connect_error, pg_connection};
+pub use pg_tls::{PgUrlError, describe_connect_error, pg_connection, root_cert as pg_root_cert};
 pub use postgres::{client_program, connection_args};
 pub use postgres_schema::PG_MIGRATIONS;
 pub(crate) use postgres_schema::VERSION_SQL as PG_VERSION_SQL;

@@ -96,6 +96,11 @@ pub fn describe_connect_error(e: &tokio_postgres::Error) -> String {
 /// `sslmode=verify-ca|verify-full`, which become `require`), and the root
 /// certificate file named (`None`: the platform's trust store). Only a URL
 /// (`postgres://…?…`) has them; a `key=value` string is left to tokio-postgres.
+/// The URL's `sslrootcert` (`None`: the platform's trust store).
+pub fn root_cert(url: &str) -> Option<PathBuf> {
+    take_tls_params(url).1
+}
+
 fn take_tls_params(url: &str) -> (String, Option<PathBuf>) {
     let is_url = url.starts_with("postgres://") || url.starts_with("postgresql://");
     let Some((base, query)) = url.split_once('?').filter(|_| is_url) else {

@@ -41,6 +41,8 @@ const STATEMENT_CACHE: usize = 512;
 pub(super) struct PgDb {
     pool: r2d2::Pool<Manager>,
     config: tokio_postgres::Config,
+    /// The URL's `sslrootcert`, for the client programs (`pg_dump`).
+    root_cert: Option<PathBuf>,
     /// Drives the connections' sockets. Declared last: dropped after the pool.
     _runtime: Driver,
 }
@@ -137,6 +139,7 @@ impl PgDb {
         let db = Self {
             pool,
             config,
+            root_cert: super::pg_tls::root_cert(url),
             _runtime: Driver(Some(runtime)),
         };
         db.migrate()?;
@@ -219,7 +222,7 @@ impl PgDb {
         super::sqlite::owner_only_file(&tmp)?;
         let mut cmd = Command::new(client_program("pg_dump"));
         cmd.arg("--format=custom").arg("--file").arg(&tmp);
-        connection_args(&self.config, &mut cmd);
+        connection_args(&self.config, self.root_cert.as_deref(), &mut cmd);
         let out = cmd.output().map_err(|e| {
             StoreError::Database(format!(
                 "cannot run pg_dump (install PostgreSQL's client programs): {e}"
@@ -257,16 +260,26 @@ pub fn client_program(program: &str) -> PathBuf {
 }
 
 /// The connection of `config` as the client programs' options and
-/// environment (`PGPASSWORD`, `PGSSLMODE`), the first host only. libpq reads
-/// `sslmode` its own way (`require` checks no certificate) and is given no
-/// `sslrootcert` (docs/security.md).
-pub fn connection_args(config: &tokio_postgres::Config, cmd: &mut Command) {
-    let ssl_mode = match config.get_ssl_mode() {
-        SslMode::Disable => "disable",
-        SslMode::Require => "require",
+/// environment (`PGPASSWORD`, `PGSSLMODE`, `PGSSLROOTCERT`), the first host
+/// only. With the URL's `sslrootcert` the programs check what the store
+/// checks (libpq's `verify-full`: the chain against that file and the host);
+/// without it libpq's `require` checks no certificate (docs/security.md).
+pub fn connection_args(
+    config: &tokio_postgres::Config,
+    root_cert: Option<&Path>,
+    cmd: &mut Command,
+) {
+    let ssl_mode = match (config.get_ssl_mode(), root_cert) {
+        (SslMode::Disable, _) => "disable",
+        (SslMode::Require, Some(_)) => "verify-full",
+        (SslMode::Require, None) => "require",
         _ => "prefer",
     };
     cmd.env("PGSSLMODE", ssl_mode);
+    match root_cert {
+        Some(path) => cmd.env("PGSSLROOTCERT", path),
+        None => cmd.env_remove("PGSSLROOTCERT"),
+    };
     match config.get_hosts().first() {
         Some(Host::Tcp(h)) => {
             cmd.arg("--host").arg(h);
