@@ -114,6 +114,8 @@ before(async () => {
         dns_servers: ["10.0.0.2"],
         server_reachability: { reachable: false, error: `timed out ${XSS.img}` },
         battery: { charge_percent: 81, health_percent: 92, charging: false },
+        wifi: { interface: "Wi-Fi", ssid: `Staff ${XSS.script}`, signal_percent: 22, band: "5 GHz" },
+        directory: { kind: "hybrid", domain: `district ${XSS.img}`, tenant_id: "0e0adb39", tenant_name: `Tenant ${XSS.svg}` },
         displays: [{ name: `Panel ${XSS.attr}`, width: 1920, height: 1080 }],
         printers: [`Printer ${XSS.script}`],
         top_processes: [{ name: `proc ${XSS.svg}`, cpu_percent: 42.5, memory_bytes: 500e6 }],
@@ -271,6 +273,9 @@ test("every teacher field renders as text, never as markup", async () => {
     `Printer ${XSS.script}`,
     `proc ${XSS.svg}`,
     `C: ${XSS.img}`,
+    `Staff ${XSS.script}`,
+    `domain district ${XSS.img}`,
+    `Tenant ${XSS.svg} (tenant 0e0adb39)`,
     `School ${XSS.script}`,
     `host ${XSS.img}`,
   ]) {
@@ -282,8 +287,9 @@ test("every teacher field renders as text, never as markup", async () => {
   assert.equal(await page.locator("main svg").count(), 0);
   assert.equal(await page.locator("main script").count(), 0);
   assert.equal(await page.evaluate(() => window.__xss), undefined);
-  // Warnings: low disk, clock skew, unreachable server.
+  // Warnings: low disk, clock skew, unreachable server, weak Wi-Fi.
   const warnings = await page.locator(".warnings").innerText();
+  assert.match(warnings, /Weak Wi-Fi signal \(22%\)/);
   assert.match(warnings, /only 4% free/);
   assert.match(warnings, /6 min 40|ahead of the server/);
   assert.match(warnings, /unreachable/);

@@ -1,8 +1,9 @@
 //! The Windows agent (`handraise-agent.exe`, cross-built) under Wine against the real Linux
 //! server on loopback: enrollment from Group Policy (`HKLM\SOFTWARE\Policies\HandRaise`, set
-//! with `wine reg add`) winning over `%ProgramData%\HandRaise\agent.toml`, reports made offline,
-//! one sync that delivers each ticket once, and SIGKILLs in the middle of syncs that lose and
-//! double nothing.
+//! with `wine reg add`) winning over `%ProgramData%\HandRaise\agent.toml`, the domain and Entra
+//! joins `facts` reads from the registry (set the same way), reports made offline, one sync
+//! that delivers each ticket once, and SIGKILLs in the middle of syncs that lose and double
+//! nothing.
 //!
 //! Run by `cargo xtask test` (its Windows phase), which builds the `.exe`, makes the Wine prefix
 //! with its stand-in DLLs (`cargo xtask wine-prefix`) and sets `HANDRAISE_WINE_BIN_DIR`,
@@ -162,6 +163,12 @@ fn assert_exactly_once(server: &Server, ids: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// Where Group Policy keeps the computer's domain (an Active Directory join).
+const GROUP_POLICY_DATA_STORE: &str =
+    r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Group Policy\DataStore";
+/// Where Windows keeps a Microsoft Entra join.
+const CLOUD_DOMAIN_JOIN: &str = r"HKLM\SYSTEM\CurrentControlSet\Control\CloudDomainJoin";
+
 fn policy_key() -> String {
     r"HKLM\SOFTWARE\Policies\HandRaise".to_owned()
 }
@@ -244,14 +251,57 @@ fn windows_agent_under_wine() -> Result<()> {
 
     let enrolled = agent.ok(&["enroll"])?;
     eprintln!("{}", enrolled.trim());
+    // No join in the registry: a workgroup. Then an Active Directory domain (Group Policy's
+    // data store) and an Entra join (`CloudDomainJoin`) set with `wine reg add`: hybrid.
+    for key in [GROUP_POLICY_DATA_STORE, CLOUD_DOMAIN_JOIN] {
+        let _ = run(wine.cmd().args(["reg", "delete", key, "/f"]));
+    }
     let facts: Value = serde_json::from_str(&agent.ok(&["facts", "--json"])?)?;
     eprintln!(
-        "facts under Wine: {} ({})",
-        facts["os_version"], facts["kernel"]
+        "facts under Wine: {} ({}), directory {}, battery {}, wifi {}",
+        facts["os_version"], facts["kernel"], facts["directory"], facts["battery"], facts["wifi"]
     );
     assert!(
         facts["os_version"].is_string(),
         "the Windows version from the registry"
+    );
+    assert_eq!(facts["directory"], serde_json::json!({"kind": "workgroup"}));
+    assert!(facts["battery"].is_null(), "Wine has no battery");
+    assert!(facts["wifi"].is_null(), "Wine's netsh has no WLAN");
+    let tenant = "0e0adb39-f83f-4576-9102-db1b902ca108";
+    let machine_policy = format!(r"{GROUP_POLICY_DATA_STORE}\Machine\0");
+    wine.reg(&[
+        "add",
+        &machine_policy,
+        "/v",
+        "DomainName",
+        "/d",
+        "district.local",
+        "/f",
+    ])?;
+    let join_info =
+        format!(r"{CLOUD_DOMAIN_JOIN}\JoinInfo\3F2A0C1D9E8B7A6F5E4D3C2B1A0F9E8D7C6B5A49");
+    wine.reg(&["add", &join_info, "/v", "TenantId", "/d", tenant, "/f"])?;
+    let tenant_info = format!(r"{CLOUD_DOMAIN_JOIN}\TenantInfo\{tenant}");
+    wine.reg(&[
+        "add",
+        &tenant_info,
+        "/v",
+        "DisplayName",
+        "/d",
+        "Lincoln Schools",
+        "/f",
+    ])?;
+    let facts: Value = serde_json::from_str(&agent.ok(&["facts", "--json"])?)?;
+    assert_eq!(
+        facts["directory"],
+        serde_json::json!({
+            "kind": "hybrid",
+            "domain": "district.local",
+            "tenant_id": tenant,
+            "tenant_name": "Lincoln Schools",
+        }),
+        "the joins from the registry"
     );
 
     // Offline: the server is down, reports are kept, a sync leaves them queued (exit 3).

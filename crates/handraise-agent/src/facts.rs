@@ -15,6 +15,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
+mod join;
+mod wifi;
 #[cfg(windows)]
 mod windows;
 
@@ -128,11 +130,13 @@ pub fn collect(depth: Depth, contact: &ContactFacts, now: OffsetDateTime) -> Dev
         .map(|t| parse_resolv_conf(&t))
         .unwrap_or_default();
     s.battery = linux_battery(Path::new("/sys/class/power_supply"));
+    s.wifi = wifi::collect(depth);
     s.displays = linux_displays(Path::new("/sys/class/drm"));
     s.printers = printers(depth);
     s.time_zone = time_zone();
     #[cfg(windows)]
     windows::fill(&mut s);
+    // The directory join is known on Windows only (`windows::fill`); Linux leaves it out.
     s
 }
 
@@ -271,6 +275,14 @@ fn linux_battery(root: &Path) -> Option<Battery> {
     })
 }
 
+/// A percentage as the battery fact carries it: to one decimal, none when it is not a
+/// number or past 150 (a driver's nonsense).
+#[cfg_attr(not(windows), allow(dead_code))]
+fn percent_figure(v: f32) -> Option<f64> {
+    let v = f64::from(v);
+    (v.is_finite() && (0.0..=150.0).contains(&v)).then(|| (v * 10.0).round() / 10.0)
+}
+
 /// Connected displays from `/sys/class/drm/card*-*/{status,modes}`.
 fn linux_displays(root: &Path) -> Vec<Display> {
     let Ok(dir) = std::fs::read_dir(root) else {
@@ -339,15 +351,21 @@ fn parse_printers_conf(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// Runs a command, returning its stdout if it finishes successfully within `limit`.
+/// Runs a command, returning its stdout (invalid UTF-8 replaced) if it finishes successfully
+/// within `limit`. On Windows without a console window.
 fn run_with_timeout(program: &str, args: &[&str], limit: Duration) -> Option<String> {
-    let mut child = Command::new(program)
-        .args(args)
+    let mut cmd = Command::new(program);
+    cmd.args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
+        .stderr(Stdio::null());
+    #[cfg(windows)]
+    {
+        use std::os::windows::process::CommandExt;
+        const CREATE_NO_WINDOW: u32 = 0x0800_0000;
+        cmd.creation_flags(CREATE_NO_WINDOW);
+    }
+    let mut child = cmd.spawn().ok()?;
     let start = Instant::now();
     loop {
         match child.try_wait() {
@@ -355,10 +373,10 @@ fn run_with_timeout(program: &str, args: &[&str], limit: Duration) -> Option<Str
                 if !status.success() {
                     return None;
                 }
-                let mut out = String::new();
+                let mut out = Vec::new();
                 use std::io::Read;
-                child.stdout.take()?.read_to_string(&mut out).ok()?;
-                return Some(out);
+                child.stdout.take()?.read_to_end(&mut out).ok()?;
+                return Some(String::from_utf8_lossy(&out).into_owned());
             }
             Ok(None) if start.elapsed() < limit => std::thread::sleep(Duration::from_millis(20)),
             _ => {
@@ -435,6 +453,15 @@ eth0\t0001A8C0\t00000000\t0001\t0\t0\t100\t00FFFFFF\t0\t0\t0
                     options edns0\n";
         assert_eq!(parse_resolv_conf(text), vec!["10.0.0.53", "fd00::53"]);
         assert!(parse_resolv_conf("").is_empty());
+    }
+
+    #[test]
+    fn battery_percentages() {
+        assert_eq!(percent_figure(87.04), Some(87.0));
+        assert_eq!(percent_figure(f32::NAN), None);
+        assert_eq!(percent_figure(f32::INFINITY), None);
+        assert_eq!(percent_figure(-1.0), None);
+        assert_eq!(percent_figure(151.0), None);
     }
 
     #[test]

@@ -28,8 +28,8 @@ pub use limits::{
     check_optional_text, check_text, image_dimensions, image_dimensions_ok,
 };
 pub use snapshot::{
-    Battery, Cpu, DeviceSnapshot, Disk, Display, Memory, NetInterface, ProcessInfo, Reachability,
-    SNAPSHOT_SCHEMA_VERSION,
+    Battery, Cpu, DeviceSnapshot, DirectoryJoin, Disk, Display, JoinKind, Memory, NetInterface,
+    ProcessInfo, Reachability, SNAPSHOT_SCHEMA_VERSION, Wifi,
 };
 pub use tech::{
     AnnouncementDetail, AnnouncementInput, ArticleInput, AssignRequest, MeTooRoomCount,

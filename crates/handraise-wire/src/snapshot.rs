@@ -50,6 +50,13 @@ pub struct DeviceSnapshot {
     pub server_reachability: Option<Reachability>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub battery: Option<Battery>,
+    /// The Wi-Fi connection (added after v1: older agents leave it out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wifi: Option<Wifi>,
+    /// Which directory manages the computer: Active Directory, Microsoft Entra ID, both, or
+    /// none (Windows only; added after v1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub directory: Option<DirectoryJoin>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub displays: Vec<Display>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -117,6 +124,53 @@ pub struct Battery {
     pub health_percent: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub charging: Option<bool>,
+}
+
+/// The Wi-Fi adapter and the network it is connected to. `ssid` is none when the adapter
+/// is not connected.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Wifi {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interface: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssid: Option<String>,
+    /// Signal strength, 0 to 100 (as Windows shows it; on Linux from the dBm level).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal_percent: Option<u8>,
+    /// "2.4 GHz", "5 GHz", "6 GHz".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub band: Option<String>,
+}
+
+/// How the computer is joined to a directory.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectoryJoin {
+    pub kind: JoinKind,
+    /// The Active Directory domain (DNS name), for `active_directory` and `hybrid`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    /// The Microsoft Entra tenant's id, for `entra` and `hybrid`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<String>,
+    /// The tenant's display name ("Lincoln School District").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JoinKind {
+    /// Joined to nothing (a workgroup).
+    Workgroup,
+    ActiveDirectory,
+    /// Microsoft Entra ID (formerly Azure AD).
+    Entra,
+    /// Both Active Directory and Entra ("hybrid joined").
+    Hybrid,
+    /// A kind a newer agent sent that this build does not know.
+    #[default]
+    #[serde(other)]
+    Unknown,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -113,6 +113,51 @@ fn empty_snapshot_is_small_and_versioned() {
 }
 
 #[test]
+fn wifi_and_directory_join_round_trip_and_older_peers_interoperate() {
+    let s = DeviceSnapshot {
+        schema_version: SNAPSHOT_SCHEMA_VERSION,
+        wifi: Some(Wifi {
+            interface: Some("Wi-Fi".into()),
+            ssid: Some("District-Staff".into()),
+            signal_percent: Some(87),
+            band: Some("5 GHz".into()),
+        }),
+        directory: Some(DirectoryJoin {
+            kind: JoinKind::Hybrid,
+            domain: Some("district.local".into()),
+            tenant_id: Some("0e0adb39-f83f-4576-9102-db1b902ca108".into()),
+            tenant_name: Some("Lincoln Schools".into()),
+        }),
+        ..Default::default()
+    };
+    let json = serde_json::to_value(&s).unwrap();
+    assert_eq!(json["directory"]["kind"], "hybrid");
+    assert_eq!(json["wifi"]["signal_percent"], 87);
+    assert_eq!(serde_json::from_value::<DeviceSnapshot>(json).unwrap(), s);
+    // An older agent's snapshot (neither field) reads; none are written when unknown.
+    let old: DeviceSnapshot =
+        serde_json::from_str(r#"{"schema_version":1,"battery":{"charge_percent":50}}"#).unwrap();
+    assert_eq!((old.wifi, old.directory), (None, None));
+    // A join kind from a newer agent does not make the ticket unreadable.
+    let newer: DeviceSnapshot = serde_json::from_str(
+        r#"{"schema_version":1,"directory":{"kind":"quantum","domain":"d"},"wifi":{}}"#,
+    )
+    .unwrap();
+    let dir = newer.directory.expect("directory");
+    assert_eq!(
+        (dir.kind, dir.domain.as_deref()),
+        (JoinKind::Unknown, Some("d"))
+    );
+    assert_eq!(newer.wifi, Some(Wifi::default()));
+    let workgroup = serde_json::to_string(&DirectoryJoin {
+        kind: JoinKind::Workgroup,
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(workgroup, r#"{"kind":"workgroup"}"#);
+}
+
+#[test]
 fn text_is_trimmed_then_counted_in_scalar_values() {
     for f in TextField::ALL {
         let max = f.max_chars();

@@ -28,8 +28,8 @@ export const TEXT_LIMITS = {
 export type TextField = keyof typeof TEXT_LIMITS;
 /** Largest accepted screenshot, in bytes. */
 export const MAX_SCREENSHOT_BYTES = 10485760;
-export type FactKey = "computer" | "os" | "model" | "cpu" | "memory" | "disks" | "network" | "connection" | "battery" | "displays" | "printers" | "processes" | "time" | "uptime";
-export type FactPhrase = "fact.value" | "fact.model.serial" | "fact.model.serialOnly" | "fact.cpu.cores" | "fact.cpu.unknown" | "fact.cpu.unknownCores" | "fact.memory.used" | "fact.disks.free" | "fact.network.gateway" | "fact.network.dns" | "fact.connection.reached" | "fact.connection.reachedIn" | "fact.connection.unreachable" | "fact.battery.charge" | "fact.battery.chargeHealth" | "fact.battery.health" | "fact.time.zoneFast" | "fact.time.zoneSlow" | "fact.time.fast" | "fact.time.slow" | "fact.uptime.days" | "fact.uptime.hours";
+export type FactKey = "computer" | "os" | "model" | "cpu" | "memory" | "disks" | "network" | "wifi" | "directory" | "connection" | "battery" | "displays" | "printers" | "processes" | "time" | "uptime";
+export type FactPhrase = "fact.value" | "fact.model.serial" | "fact.model.serialOnly" | "fact.cpu.cores" | "fact.cpu.unknown" | "fact.cpu.unknownCores" | "fact.memory.used" | "fact.disks.free" | "fact.network.gateway" | "fact.network.dns" | "fact.wifi.networkSignal" | "fact.wifi.signal" | "fact.wifi.disconnected" | "fact.directory.workgroup" | "fact.directory.domain" | "fact.directory.entra" | "fact.directory.hybrid" | "fact.connection.reached" | "fact.connection.reachedIn" | "fact.connection.unreachable" | "fact.battery.charge" | "fact.battery.chargeHealth" | "fact.battery.health" | "fact.time.zoneFast" | "fact.time.zoneSlow" | "fact.time.fast" | "fact.time.slow" | "fact.uptime.days" | "fact.uptime.hours";
 
 export type IpcError = { code: string, message: string, };
 

@@ -34,6 +34,32 @@ describe("device facts in the teacher's language", () => {
     expect(factValue({ parts: [{ phrase: "fact.cpu.unknown", args: {} }] })).toBe("desconocido");
   });
 
+  it("the Wi-Fi and the domain or Entra join, in plain words in both languages", () => {
+    const wifi: FactItem = {
+      key: "wifi",
+      parts: [
+        { phrase: "fact.wifi.networkSignal", args: { network: "Aula 12", signal: 87 } },
+        { phrase: "fact.value", args: { value: "5 GHz" } },
+      ],
+    };
+    const offline: FactItem = { key: "wifi", parts: [{ phrase: "fact.wifi.disconnected", args: {} }] };
+    const hybrid: FactItem = {
+      key: "directory",
+      parts: [{ phrase: "fact.directory.hybrid", args: { domain: "district.local", tenant: "Lincoln Schools" } }],
+    };
+    const workgroup: FactItem = { key: "directory", parts: [{ phrase: "fact.directory.workgroup", args: {} }] };
+    speak("en");
+    expect(factLine(wifi)).toBe("Wi-Fi: Aula 12 (signal 87%); 5 GHz");
+    expect(factLine(offline)).toBe("Wi-Fi: Not connected");
+    expect(factLine(hybrid)).toBe("Joined to: domain district.local and Microsoft Entra (Lincoln Schools)");
+    expect(factLine(workgroup)).toBe("Joined to: No domain (workgroup)");
+    speak("es");
+    expect(factLine(wifi)).toBe("Red Wi-Fi: Aula 12 (señal 87 %); 5 GHz");
+    expect(factLine(offline)).toBe("Red Wi-Fi: Sin conexión");
+    expect(factLine(hybrid)).toBe("Unido a: dominio district.local y Microsoft Entra (Lincoln Schools)");
+    expect(factLine(workgroup)).toBe("Unido a: Ningún dominio (grupo de trabajo)");
+  });
+
   it("an unknown key (a newer agent) shows the key, not a blank", () => {
     expect(factLabel({ key: "gpu" as FactKey })).toBe("gpu");
   });

@@ -28,6 +28,7 @@ const SAME_IN_BOTH = new Set([
   "conn.line",
   "conn.sentence",
   "fact.screen.size",
+  "fact.directory.entra",
 ]);
 
 describe("message catalogues", () => {

@@ -6,7 +6,7 @@
 //! names its own message (`fact.memory.used`). A test checks both catalogues have them all.
 
 use super::{App, FactArg, FactItem, FactPart, IpcResult};
-use handraise_wire::DeviceSnapshot;
+use handraise_wire::{DeviceSnapshot, DirectoryJoin, JoinKind, Wifi};
 use serde::{Serialize, Serializer};
 
 /// An enum sent as one of a fixed set of strings, with the list of all its values.
@@ -47,6 +47,8 @@ string_enum! {
         Memory = "memory",
         Disks = "disks",
         Network = "network",
+        Wifi = "wifi",
+        Directory = "directory",
         Connection = "connection",
         Battery = "battery",
         Displays = "displays",
@@ -86,6 +88,13 @@ phrases! {
     DiskFree = "fact.disks.free" ["mount", "free", "total"],
     Gateway = "fact.network.gateway" ["address"],
     Dns = "fact.network.dns" ["servers"],
+    WifiSignal = "fact.wifi.networkSignal" ["network", "signal"],
+    WifiSignalOnly = "fact.wifi.signal" ["signal"],
+    WifiDisconnected = "fact.wifi.disconnected" [],
+    Workgroup = "fact.directory.workgroup" [],
+    Domain = "fact.directory.domain" ["domain"],
+    Entra = "fact.directory.entra" ["tenant"],
+    Hybrid = "fact.directory.hybrid" ["domain", "tenant"],
     Reached = "fact.connection.reached" [],
     ReachedIn = "fact.connection.reachedIn" ["ms"],
     Unreachable = "fact.connection.unreachable" [],
@@ -206,6 +215,12 @@ pub fn fact_items(s: &DeviceSnapshot) -> Vec<FactItem> {
         net.push(FactPart::new(P::Dns, [("servers", servers.into())]));
     }
     add(FactKey::Network, net);
+    if let Some(w) = &s.wifi {
+        add(FactKey::Wifi, wifi_parts(w));
+    }
+    if let Some(d) = &s.directory {
+        add(FactKey::Directory, directory_parts(d));
+    }
     if let Some(r) = &s.server_reachability {
         let part = match (r.reachable, r.latency_ms) {
             (true, Some(ms)) => FactPart::new(P::ReachedIn, [("ms", FactArg::Number(ms as f64))]),
@@ -267,6 +282,49 @@ pub fn fact_items(s: &DeviceSnapshot) -> Vec<FactItem> {
     out
 }
 
+/// "District-Staff (signal 87%); 5 GHz", or "Not connected".
+fn wifi_parts(w: &Wifi) -> Vec<FactPart> {
+    use FactPhrase as P;
+    let signal = w
+        .signal_percent
+        .map(|p| ("signal", FactArg::Number(f64::from(p))));
+    let ssid = w.ssid.as_deref().map(str::trim).filter(|n| !n.is_empty());
+    let mut parts = match (ssid, signal) {
+        (Some(n), Some(signal)) => vec![FactPart::new(
+            P::WifiSignal,
+            [("network", n.into()), signal],
+        )],
+        (Some(n), None) => FactPart::value(n).into_iter().collect(),
+        (None, Some(signal)) => vec![FactPart::new(P::WifiSignalOnly, [signal])],
+        (None, None) => return vec![FactPart::new(P::WifiDisconnected, [])],
+    };
+    parts.extend(w.band.as_deref().and_then(FactPart::value));
+    parts
+}
+
+/// "Domain district.local", "Microsoft Entra (Lincoln Schools)", "Not joined (workgroup)".
+fn directory_parts(d: &DirectoryJoin) -> Vec<FactPart> {
+    use FactPhrase as P;
+    let domain = d.domain.as_deref().map(|v| ("domain", FactArg::from(v)));
+    let tenant = d
+        .tenant_name
+        .as_deref()
+        .or(d.tenant_id.as_deref())
+        .map(|v| ("tenant", FactArg::from(v)));
+    let part = match (d.kind, domain, tenant) {
+        (JoinKind::Workgroup, _, _) => FactPart::new(P::Workgroup, []),
+        (JoinKind::Hybrid, Some(domain), Some(tenant)) => {
+            FactPart::new(P::Hybrid, [domain, tenant])
+        }
+        (JoinKind::ActiveDirectory | JoinKind::Hybrid, Some(domain), _) => {
+            FactPart::new(P::Domain, [domain])
+        }
+        (JoinKind::Entra | JoinKind::Hybrid, _, Some(tenant)) => FactPart::new(P::Entra, [tenant]),
+        _ => return Vec::new(),
+    };
+    vec![part]
+}
+
 /// Removes the facts behind each unticked key (unknown keys are ignored).
 pub fn omit_facts(s: &mut DeviceSnapshot, keys: &[String]) {
     for key in keys.iter().filter_map(|k| FactKey::parse(k)) {
@@ -291,6 +349,8 @@ pub fn omit_facts(s: &mut DeviceSnapshot, keys: &[String]) {
                 s.default_gateway = None;
                 s.dns_servers.clear();
             }
+            FactKey::Wifi => s.wifi = None,
+            FactKey::Directory => s.directory = None,
             FactKey::Connection => s.server_reachability = None,
             FactKey::Battery => s.battery = None,
             FactKey::Displays => s.displays.clear(),

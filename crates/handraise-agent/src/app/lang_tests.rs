@@ -7,8 +7,8 @@ use super::*;
 use crate::config::Config;
 use crate::i18n::{fill, placeholders};
 use handraise_wire::{
-    AnnouncementKind, Author, Battery, Cpu, DeviceSnapshot, Display, ProcessInfo, Reachability,
-    TicketStatus,
+    AnnouncementKind, Author, Battery, Cpu, DeviceSnapshot, DirectoryJoin, Display, JoinKind,
+    ProcessInfo, Reachability, TicketStatus, Wifi,
 };
 use std::collections::HashMap;
 use time::OffsetDateTime;
@@ -120,6 +120,18 @@ fn everything() -> DeviceSnapshot {
             load_1m: None,
         }),
         dns_servers: vec!["10.0.0.53".into()],
+        wifi: Some(Wifi {
+            interface: Some("Wi-Fi".into()),
+            ssid: Some("Aula 12".into()),
+            signal_percent: Some(87),
+            band: Some("5 GHz".into()),
+        }),
+        directory: Some(DirectoryJoin {
+            kind: JoinKind::Hybrid,
+            domain: Some("district.local".into()),
+            tenant_id: Some("0e0adb39-f83f-4576-9102-db1b902ca108".into()),
+            tenant_name: Some("Lincoln Schools".into()),
+        }),
         server_reachability: Some(Reachability {
             reachable: true,
             latency_ms: Some(12),
@@ -169,6 +181,11 @@ fn facts_in_spanish_and_english() {
             "Red",
             "wlan0 192.168.1.23; puerta de enlace 192.168.1.1; servidores DNS 10.0.0.53",
         ),
+        ("Red Wi-Fi", "Aula 12 (señal 87 %); 5 GHz"),
+        (
+            "Unido a",
+            "dominio district.local y Microsoft Entra (Lincoln Schools)",
+        ),
         (
             "Conexión con el servicio de soporte",
             "Se contactó con el servicio de soporte en 12 ms",
@@ -190,8 +207,19 @@ fn facts_in_spanish_and_english() {
     assert_eq!(es, want_es);
     let en = rendered(&everything(), Lang::En);
     assert_eq!(en[2].1, "Dell Latitude 3420 (serial ABC123)");
-    assert_eq!(en[8], ("Battery".into(), "80% charged, health 91%".into()));
-    assert_eq!(en[13], ("Running for".into(), "3 days".into()));
+    assert_eq!(
+        en[7],
+        ("Wi-Fi".into(), "Aula 12 (signal 87%); 5 GHz".into())
+    );
+    assert_eq!(
+        en[8],
+        (
+            "Joined to".into(),
+            "domain district.local and Microsoft Entra (Lincoln Schools)".into()
+        )
+    );
+    assert_eq!(en[10], ("Battery".into(), "80% charged, health 91%".into()));
+    assert_eq!(en[15], ("Running for".into(), "3 days".into()));
 }
 
 #[test]
@@ -213,6 +241,14 @@ fn facts_with_words_only_are_words_in_both_languages() {
             health_percent: Some(70.0),
             charging: None,
         }),
+        wifi: Some(Wifi {
+            interface: Some("Wi-Fi".into()),
+            ..Default::default()
+        }),
+        directory: Some(DirectoryJoin {
+            kind: JoinKind::Workgroup,
+            ..Default::default()
+        }),
         clock_skew_secs: Some(-180),
         uptime_secs: Some(5 * 3600),
         ..Default::default()
@@ -228,6 +264,8 @@ fn facts_with_words_only_are_words_in_both_languages() {
         [
             "Serial XYZ",
             "unknown",
+            "Not connected",
+            "No domain (workgroup)",
             "Could not reach the help desk",
             "health 70%",
             "Clock 3 min slow",
@@ -239,6 +277,8 @@ fn facts_with_words_only_are_words_in_both_languages() {
         [
             "N.º de serie XYZ",
             "desconocido",
+            "Sin conexión",
+            "Ningún dominio (grupo de trabajo)",
             "No se pudo contactar con el servicio de soporte",
             "estado 70 %",
             "El reloj va 3 min atrasado",
@@ -262,6 +302,25 @@ fn facts_with_words_only_are_words_in_both_languages() {
     });
     s.clock_skew_secs = Some(60);
     s.time_zone = Some("Europe/Madrid".into());
+    s.wifi = Some(Wifi {
+        signal_percent: Some(40),
+        ..Default::default()
+    });
+    s.directory = Some(DirectoryJoin {
+        kind: JoinKind::Entra,
+        tenant_id: Some("0e0adb39".into()),
+        ..Default::default()
+    });
+    assert_eq!(
+        values(&s, Lang::Es)[1..4],
+        [
+            "desconocido, 2 núcleos",
+            "Conectado, señal 40 %",
+            "Microsoft Entra (0e0adb39)",
+        ]
+    );
+    s.wifi = None;
+    s.directory = None;
     assert_eq!(
         values(&s, Lang::Es)[1..5],
         [

@@ -116,10 +116,19 @@ fn facts_read_as_plain_words() {
 #[test]
 fn unticked_facts_leave_the_snapshot() {
     let mut s = snapshot();
+    s.wifi = Some(handraise_wire::Wifi::default());
+    s.directory = Some(handraise_wire::DirectoryJoin::default());
     omit_facts(
         &mut s,
-        &["network".into(), "computer".into(), "battery".into()],
+        &[
+            "network".into(),
+            "computer".into(),
+            "battery".into(),
+            "wifi".into(),
+            "directory".into(),
+        ],
     );
+    assert!(s.wifi.is_none() && s.directory.is_none());
     assert!(s.hostname.is_none());
     assert!(s.interfaces.is_empty() && s.default_gateway.is_none());
     assert!(s.battery.is_none());

@@ -1,9 +1,12 @@
 //! Windows facts, read from the registry where Windows keeps them (no WMI, no subprocess):
 //! the edition, release and build with its update revision, the maker and model from the
-//! firmware, the print queues, the time zone, the DNS servers and the default gateway.
-//! Each probe is optional like the others of [`super`].
+//! firmware, the print queues, the time zone, the DNS servers, the default gateway and the
+//! domain or Entra join ([`super::join`] says which values and why). The battery comes from
+//! `starship-battery` (the Win32 power calls; none under Wine), the Wi-Fi from
+//! [`super::wifi`]. Each probe is optional like the others of [`super`].
 
-use handraise_wire::DeviceSnapshot;
+use super::join::{JoinValues, directory_join};
+use handraise_wire::{Battery, DeviceSnapshot, DirectoryJoin};
 use windows_registry::{Key, LOCAL_MACHINE};
 
 const CURRENT_VERSION: &str = r"SOFTWARE\Microsoft\Windows NT\CurrentVersion";
@@ -11,6 +14,10 @@ const BIOS: &str = r"HARDWARE\DESCRIPTION\System\BIOS";
 const PRINTERS: &str = r"SYSTEM\CurrentControlSet\Control\Print\Printers";
 const TIME_ZONE: &str = r"SYSTEM\CurrentControlSet\Control\TimeZoneInformation";
 const TCPIP_INTERFACES: &str = r"SYSTEM\CurrentControlSet\Services\Tcpip\Parameters\Interfaces";
+const GROUP_POLICY_MACHINE: &str =
+    r"SOFTWARE\Microsoft\Windows\CurrentVersion\Group Policy\DataStore\Machine\0";
+const ENTRA_JOIN_INFO: &str = r"SYSTEM\CurrentControlSet\Control\CloudDomainJoin\JoinInfo";
+const ENTRA_TENANT_INFO: &str = r"SYSTEM\CurrentControlSet\Control\CloudDomainJoin\TenantInfo";
 
 fn string(key: &Key, name: &str) -> Option<String> {
     key.get_string(name)
@@ -67,6 +74,57 @@ pub fn fill(s: &mut DeviceSnapshot) {
         s.dns_servers = dns;
     }
     s.default_gateway = gateway.or(s.default_gateway.take());
+    s.directory = Some(directory());
+    s.battery = battery().or(s.battery.take());
+}
+
+/// The domain or Entra join, from the registry.
+fn directory() -> DirectoryJoin {
+    let mut v = JoinValues {
+        policy_domain: LOCAL_MACHINE
+            .open(GROUP_POLICY_MACHINE)
+            .ok()
+            .and_then(|k| string(&k, "DomainName")),
+        ..JoinValues::default()
+    };
+    if let Ok(root) = LOCAL_MACHINE.open(ENTRA_JOIN_INFO)
+        && let Ok(thumbprints) = root.keys()
+    {
+        let mut thumbprints: Vec<String> = thumbprints.collect();
+        thumbprints.sort();
+        v.tenant_id = thumbprints
+            .iter()
+            .filter_map(|t| root.open(t).ok())
+            .find_map(|k| string(&k, "TenantId"));
+    }
+    if let Some(id) = &v.tenant_id {
+        v.tenant_name = LOCAL_MACHINE
+            .open(format!(r"{ENTRA_TENANT_INFO}\{id}"))
+            .ok()
+            .and_then(|k| string(&k, "DisplayName"));
+    }
+    directory_join(v)
+}
+
+/// The first battery Windows reports; none on a desktop (or under Wine).
+fn battery() -> Option<Battery> {
+    use starship_battery::State;
+    use starship_battery::units::ratio::percent;
+    let first = starship_battery::Manager::new()
+        .ok()?
+        .batteries()
+        .ok()?
+        .find_map(Result::ok)?;
+    let charging = match first.state() {
+        State::Charging | State::Full | State::Paused => Some(true),
+        State::Discharging | State::Empty => Some(false),
+        State::Unknown => None,
+    };
+    Some(Battery {
+        charge_percent: super::percent_figure(first.state_of_charge().get::<percent>()),
+        health_percent: super::percent_figure(first.state_of_health().get::<percent>()),
+        charging,
+    })
 }
 
 /// "Windows 10 Pro" on build 22000 or later is Windows 11.

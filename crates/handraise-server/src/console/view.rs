@@ -7,13 +7,15 @@
 use crate::AppError;
 use crate::store::{SlaPolicy, TicketRecord};
 use crate::tz::Zone;
-use handraise_wire::{DeviceSnapshot, Scope, TicketStatus, Urgency};
+use handraise_wire::{DeviceSnapshot, DirectoryJoin, JoinKind, Scope, TicketStatus, Urgency, Wifi};
 use time::{Duration, OffsetDateTime};
 
 /// Free disk below this share is highlighted.
 pub const LOW_DISK_FRACTION: f64 = 0.10;
 /// Clock skew beyond this many seconds is highlighted (sign-in failures).
 pub const MAX_CLOCK_SKEW_SECS: i64 = 120;
+/// A Wi-Fi signal below this percentage is highlighted (drops, slow pages).
+pub const WEAK_WIFI_PERCENT: u8 = 30;
 
 /// Whether a ticket still needs work.
 pub fn is_open(status: TicketStatus) -> bool {
@@ -225,6 +227,48 @@ fn join(parts: &[Option<&str>]) -> Option<String> {
     (!v.is_empty()).then(|| v.join(" "))
 }
 
+/// "District-Staff, signal 87%, 5 GHz (adapter Wi-Fi)", or "Not connected (adapter Wi-Fi)".
+fn wifi_text(w: &Wifi) -> String {
+    let mut parts = Vec::new();
+    match &w.ssid {
+        Some(ssid) => parts.push(format!("Network \u{201c}{ssid}\u{201d}")),
+        None if w.signal_percent.is_none() => parts.push("Not connected".to_owned()),
+        None => parts.push("Connected".to_owned()),
+    }
+    if let Some(p) = w.signal_percent {
+        parts.push(format!("signal {p}%"));
+    }
+    if let Some(b) = &w.band {
+        parts.push(b.clone());
+    }
+    let mut text = parts.join(", ");
+    if let Some(i) = &w.interface {
+        text.push_str(&format!(" (adapter {i})"));
+    }
+    text
+}
+
+/// "Active Directory domain district.local", "Microsoft Entra ID: Lincoln Schools (tenant …)".
+fn directory_text(d: &DirectoryJoin) -> Option<String> {
+    let tenant = match (&d.tenant_name, &d.tenant_id) {
+        (Some(name), Some(id)) => Some(format!("{name} (tenant {id})")),
+        (Some(name), None) => Some(name.clone()),
+        (None, Some(id)) => Some(format!("tenant {id}")),
+        (None, None) => None,
+    };
+    let domain = d.domain.as_deref().unwrap_or("unknown");
+    let tenant_text = tenant.as_deref().unwrap_or("unknown tenant");
+    match d.kind {
+        JoinKind::Workgroup => Some("No domain (workgroup)".to_owned()),
+        JoinKind::ActiveDirectory => Some(format!("Active Directory domain {domain}")),
+        JoinKind::Entra => Some(format!("Microsoft Entra ID: {tenant_text}")),
+        JoinKind::Hybrid => Some(format!(
+            "Hybrid: Active Directory domain {domain} and Microsoft Entra ID: {tenant_text}"
+        )),
+        JoinKind::Unknown => None,
+    }
+}
+
 /// Renders a snapshot; `offline_at_submit` adds the unreachable warning even
 /// when the snapshot has no reachability fact.
 pub fn snapshot_view(s: &DeviceSnapshot, offline_at_submit: bool, zone: &Zone) -> SnapshotView {
@@ -289,6 +333,19 @@ pub fn snapshot_view(s: &DeviceSnapshot, offline_at_submit: bool, zone: &Zone) -
         "DNS servers",
         (!s.dns_servers.is_empty()).then(|| s.dns_servers.join(", ")),
     );
+    if let Some(w) = &s.wifi {
+        f.push(Fact {
+            label: "Wi-Fi",
+            value: wifi_text(w),
+            warning: w
+                .signal_percent
+                .filter(|p| *p < WEAK_WIFI_PERCENT)
+                .map(|p| format!("Weak Wi-Fi signal ({p}%)")),
+        });
+    }
+    if let Some(d) = &s.directory {
+        push(f, "Joined to", directory_text(d));
+    }
     match &s.server_reachability {
         Some(r) if r.reachable => push(
             f,
@@ -515,6 +572,71 @@ mod tests {
             ("overdue", "Overdue by 30 min")
         );
         assert_eq!(late.at, "15 Jan 2026, 08:30 EST");
+    }
+
+    #[test]
+    fn wifi_and_directory_read_plainly() {
+        let s = DeviceSnapshot {
+            wifi: Some(Wifi {
+                interface: Some("Wi-Fi".into()),
+                ssid: Some("District-Staff".into()),
+                signal_percent: Some(87),
+                band: Some("5 GHz".into()),
+            }),
+            directory: Some(DirectoryJoin {
+                kind: JoinKind::Hybrid,
+                domain: Some("district.local".into()),
+                tenant_id: Some("0e0adb39".into()),
+                tenant_name: Some("Lincoln Schools".into()),
+            }),
+            ..Default::default()
+        };
+        let v = snapshot_view(&s, false, &Zone::utc());
+        let get = |label: &str| {
+            v.facts
+                .iter()
+                .find(|f| f.label == label)
+                .map(|f| f.value.clone())
+        };
+        assert_eq!(
+            get("Wi-Fi").as_deref(),
+            Some("Network \u{201c}District-Staff\u{201d}, signal 87%, 5 GHz (adapter Wi-Fi)")
+        );
+        assert_eq!(
+            get("Joined to").as_deref(),
+            Some(
+                "Hybrid: Active Directory domain district.local and Microsoft Entra ID: \
+                 Lincoln Schools (tenant 0e0adb39)"
+            )
+        );
+        assert_eq!(
+            wifi_text(&Wifi {
+                interface: Some("wlan0".into()),
+                ..Default::default()
+            }),
+            "Not connected (adapter wlan0)"
+        );
+        let workgroup = DirectoryJoin {
+            kind: JoinKind::Workgroup,
+            ..Default::default()
+        };
+        assert_eq!(
+            directory_text(&workgroup).as_deref(),
+            Some("No domain (workgroup)")
+        );
+        let unknown = DirectoryJoin::default();
+        assert_eq!(directory_text(&unknown), None);
+        assert!(v.warnings.is_empty());
+        let weak = DeviceSnapshot {
+            wifi: Some(Wifi {
+                signal_percent: Some(22),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let v = snapshot_view(&weak, false, &Zone::utc());
+        assert_eq!(v.warnings, ["Weak Wi-Fi signal (22%)"]);
+        assert_eq!(v.facts[0].value, "Connected, signal 22%");
     }
 
     #[test]
