@@ -3,8 +3,8 @@
 //! Windows: `netsh wlan show interfaces` (only at [`Depth::Full`]: a subprocess), read by
 //! [`parse_netsh`], which does not depend on the labels' language. Linux: `/proc/net/wireless`
 //! (every wireless adapter and its signal; a file, so also at [`Depth::Quick`]) and, at
-//! [`Depth::Full`] when `iw` is installed, `iw dev ADAPTER link` for the network's name and
-//! band. No adapter, no `netsh` (a desktop, Wine) or a failing command: no fact, never an error.
+//! [`Depth::Full`], `iw dev ADAPTER link` for the network's name and band, or NetworkManager's
+//! `nmcli` when `iw` is not installed. No adapter, no `netsh` (a desktop, Wine) or a failing command: no fact, never an error.
 
 use super::Depth;
 #[cfg(not(windows))]
@@ -43,13 +43,8 @@ pub(super) fn collect(depth: Depth) -> Option<Wifi> {
     };
     if depth == Depth::Full
         && let Some(iface) = wifi.interface.clone()
-        && let Some(out) = super::run_with_timeout(
-            "iw",
-            &["dev", &iface, "link"],
-            std::time::Duration::from_millis(1500),
-        )
+        && let Some(link) = linux_link(&iface)
     {
-        let link = parse_iw_link(&out);
         wifi.ssid = link.ssid;
         wifi.band = link.band;
         wifi.signal_percent = link.signal_percent.or(wifi.signal_percent);
@@ -58,6 +53,28 @@ pub(super) fn collect(depth: Depth) -> Option<Wifi> {
         }
     }
     Some(wifi)
+}
+
+/// What `iw`, else `nmcli`, says about the adapter's link.
+#[cfg(not(windows))]
+fn linux_link(iface: &str) -> Option<Link> {
+    let limit = std::time::Duration::from_millis(1500);
+    if let Some(out) = super::run_with_timeout("iw", &["dev", iface, "link"], limit) {
+        return Some(parse_iw_link(&out));
+    }
+    let args = [
+        "-t",
+        "-f",
+        "IN-USE,SSID,SIGNAL,FREQ",
+        "device",
+        "wifi",
+        "list",
+        "ifname",
+        iface,
+        "--rescan",
+        "no",
+    ];
+    super::run_with_timeout("nmcli", &args, limit).map(|out| parse_nmcli(&out))
 }
 
 /// The interface `netsh wlan show interfaces` prints first as connected (it has an SSID),
@@ -157,9 +174,9 @@ fn dbm_percent(dbm: f64) -> u8 {
     (2.0 * (dbm + 100.0)).clamp(0.0, 100.0).round() as u8
 }
 
-/// What `iw dev ADAPTER link` says.
+/// What `iw dev ADAPTER link` or `nmcli` says about an adapter's link.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct IwLink {
+pub struct Link {
     /// `Some(false)` for "Not connected.".
     pub connected: Option<bool>,
     pub ssid: Option<String>,
@@ -168,8 +185,8 @@ pub struct IwLink {
 }
 
 #[cfg_attr(windows, allow(dead_code))]
-pub fn parse_iw_link(text: &str) -> IwLink {
-    let mut link = IwLink::default();
+pub fn parse_iw_link(text: &str) -> Link {
+    let mut link = Link::default();
     for line in text.lines().map(str::trim) {
         if line.starts_with("Not connected") {
             link.connected = Some(false);
@@ -189,6 +206,45 @@ pub fn parse_iw_link(text: &str) -> IwLink {
         }
     }
     link
+}
+
+/// `nmcli -t -f IN-USE,SSID,SIGNAL,FREQ device wifi list`: the network marked `*` is the
+/// one in use (terse output escapes `:` and `\` in a name with a backslash).
+#[cfg_attr(windows, allow(dead_code))]
+pub fn parse_nmcli(text: &str) -> Link {
+    let in_use = text
+        .lines()
+        .map(split_terse)
+        .find(|f| f.len() >= 4 && f[0] == "*");
+    let Some(f) = in_use else {
+        return Link {
+            connected: Some(false),
+            ..Link::default()
+        };
+    };
+    let mhz = f[3].split_whitespace().next().and_then(|m| m.parse().ok());
+    Link {
+        connected: Some(true),
+        ssid: Some(f[1].clone()).filter(|s| !s.is_empty()),
+        signal_percent: f[2].parse::<u8>().ok().map(|p| p.min(100)),
+        band: mhz.and_then(band_of_mhz).map(str::to_owned),
+    }
+}
+
+/// One line of `nmcli -t` output split at its unescaped colons.
+fn split_terse(line: &str) -> Vec<String> {
+    let mut fields = Vec::new();
+    let mut field = String::new();
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => field.extend(chars.next()),
+            ':' => fields.push(std::mem::take(&mut field)),
+            c => field.push(c),
+        }
+    }
+    fields.push(field);
+    fields
 }
 
 /// The band of a channel's frequency.
@@ -346,7 +402,7 @@ wlp2s0: 0000   54.  -56.  -256        0      0      0      0     12        0
 ";
         assert_eq!(
             parse_iw_link(text),
-            IwLink {
+            Link {
                 connected: Some(true),
                 ssid: Some("District Staff".into()),
                 signal_percent: Some(78),
@@ -355,14 +411,34 @@ wlp2s0: 0000   54.  -56.  -256        0      0      0      0     12        0
         );
         assert_eq!(
             parse_iw_link("Not connected.\n"),
-            IwLink {
+            Link {
                 connected: Some(false),
-                ..IwLink::default()
+                ..Link::default()
             }
         );
         assert_eq!(
             parse_iw_link("\tfreq: 5180.0\n").band.as_deref(),
             Some("5 GHz")
         );
+    }
+
+    #[test]
+    fn nmcli_terse() {
+        let text =
+            " :Neighbours:40:2412 MHz\n*:Aula 12\\: Staff:73:5500 MHz\n :Other:90:5180 MHz\n";
+        assert_eq!(
+            parse_nmcli(text),
+            Link {
+                connected: Some(true),
+                ssid: Some("Aula 12: Staff".into()),
+                signal_percent: Some(73),
+                band: Some("5 GHz".into()),
+            }
+        );
+        assert_eq!(
+            parse_nmcli(" :Neighbours:40:2412 MHz\n").connected,
+            Some(false)
+        );
+        assert_eq!(parse_nmcli("").connected, Some(false));
     }
 }
