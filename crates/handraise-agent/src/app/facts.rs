@@ -302,7 +302,7 @@ fn wifi_parts(w: &Wifi) -> Vec<FactPart> {
     parts
 }
 
-/// "Domain district.local", "Microsoft Entra (Lincoln Schools)", "Not joined (workgroup)".
+/// "domain district.local", "Microsoft Entra (Lincoln Schools)", "No domain (workgroup)".
 fn directory_parts(d: &DirectoryJoin) -> Vec<FactPart> {
     use FactPhrase as P;
     let domain = d.domain.as_deref().map(|v| ("domain", FactArg::from(v)));

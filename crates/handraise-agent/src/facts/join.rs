@@ -8,7 +8,8 @@
 //! - Microsoft Entra ID: a `CloudDomainJoin\JoinInfo\<thumbprint>` key with a `TenantId`
 //!   (written by the join, removed by leaving), the tenant's name from
 //!   `CloudDomainJoin\TenantInfo\<TenantId>` `DisplayName`.
-//! - Both: hybrid joined. Neither: a workgroup.
+//! - Both: hybrid joined. Neither: a workgroup. A key that exists but cannot be read leaves
+//!   the fact out (`windows.rs`): unknown is not "no".
 
 use handraise_wire::{DirectoryJoin, JoinKind};
 

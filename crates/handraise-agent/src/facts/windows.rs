@@ -74,23 +74,33 @@ pub fn fill(s: &mut DeviceSnapshot) {
         s.dns_servers = dns;
     }
     s.default_gateway = gateway.or(s.default_gateway.take());
-    s.directory = Some(directory());
+    s.directory = directory();
     s.battery = battery().or(s.battery.take());
 }
 
-/// The domain or Entra join, from the registry.
-fn directory() -> DirectoryJoin {
+/// `ERROR_FILE_NOT_FOUND` as the registry's error code: the key is not there.
+const NOT_FOUND: i32 = 0x8007_0002_u32 as i32;
+
+/// `Some(None)` when the key is absent, none when it could not be read (access denied): then
+/// the answer is unknown, not "no".
+fn open_if_present(path: &str) -> Option<Option<Key>> {
+    match LOCAL_MACHINE.open(path) {
+        Ok(key) => Some(Some(key)),
+        Err(e) if e.code().0 == NOT_FOUND => Some(None),
+        Err(_) => None,
+    }
+}
+
+/// The domain or Entra join, from the registry; none when a key could not be read.
+fn directory() -> Option<DirectoryJoin> {
+    let policy = open_if_present(GROUP_POLICY_MACHINE)?;
+    let join_info = open_if_present(ENTRA_JOIN_INFO)?;
     let mut v = JoinValues {
-        policy_domain: LOCAL_MACHINE
-            .open(GROUP_POLICY_MACHINE)
-            .ok()
-            .and_then(|k| string(&k, "DomainName")),
+        policy_domain: policy.and_then(|k| string(&k, "DomainName")),
         ..JoinValues::default()
     };
-    if let Ok(root) = LOCAL_MACHINE.open(ENTRA_JOIN_INFO)
-        && let Ok(thumbprints) = root.keys()
-    {
-        let mut thumbprints: Vec<String> = thumbprints.collect();
+    if let Some(root) = join_info {
+        let mut thumbprints: Vec<String> = root.keys().ok()?.collect();
         thumbprints.sort();
         v.tenant_id = thumbprints
             .iter()
@@ -103,7 +113,7 @@ fn directory() -> DirectoryJoin {
             .ok()
             .and_then(|k| string(&k, "DisplayName"));
     }
-    directory_join(v)
+    Some(directory_join(v))
 }
 
 /// The first battery Windows reports; none on a desktop (or under Wine).
