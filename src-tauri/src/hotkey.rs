@@ -2,31 +2,30 @@
 //! tray must not wake up while the teacher is not using it. (The shortcut plugin's X11 thread
 //! wakes every 50 ms; other platforms use the plugin, whose listeners are event-driven.)
 
+use crate::shortcut::{self, Key};
 use x11rb::connection::Connection;
 use x11rb::protocol::Event;
 use x11rb::protocol::xproto::{ConnectionExt, GrabMode, ModMask};
 
-/// `Ctrl+Alt+H` → (modifier mask, keysym). Letters, digits and F1–F12.
-pub fn parse(shortcut: &str) -> Option<(ModMask, u32)> {
+/// `Ctrl+Alt+H` → (modifier mask, keysym), by the one grammar of [`shortcut`].
+pub fn parse(text: &str) -> Option<(ModMask, u32)> {
+    let s = shortcut::parse(text)?;
     let mut mods = ModMask::from(0u16);
-    let mut key = None;
-    for part in shortcut.split('+').map(str::trim).filter(|p| !p.is_empty()) {
-        match part.to_ascii_lowercase().as_str() {
-            "ctrl" | "control" => mods |= ModMask::CONTROL,
-            "alt" => mods |= ModMask::M1,
-            "shift" => mods |= ModMask::SHIFT,
-            "super" | "meta" | "cmd" => mods |= ModMask::M4,
-            k if k.len() == 1 && k.chars().all(|c| c.is_ascii_alphanumeric()) => {
-                key = k.chars().next().map(|c| c as u32);
-            }
-            k if k.starts_with('f') => {
-                let n: u32 = k[1..].parse().ok().filter(|n| (1..=12).contains(n))?;
-                key = Some(0xffbe + n - 1);
-            }
-            _ => return None,
+    for (on, mask) in [
+        (s.ctrl, ModMask::CONTROL),
+        (s.alt, ModMask::M1),
+        (s.shift, ModMask::SHIFT),
+        (s.super_key, ModMask::M4),
+    ] {
+        if on {
+            mods |= mask;
         }
     }
-    key.map(|k| (mods, k))
+    let keysym = match s.key {
+        Key::Char(c) => c as u32,
+        Key::F(n) => 0xffbe + u32::from(n) - 1,
+    };
+    Some((mods, keysym))
 }
 
 /// Grabs `shortcut` on the X server and calls `on_press` on each press, from a thread that

@@ -14,6 +14,7 @@ mod commands;
 #[cfg(target_os = "linux")]
 mod hotkey;
 mod notify;
+mod shortcut;
 #[cfg(unix)]
 mod single;
 mod tray;
@@ -333,7 +334,14 @@ fn register_shortcut(handle: &AppHandle, shortcut: &str) {
 #[cfg(not(target_os = "linux"))]
 fn register_shortcut(handle: &AppHandle, shortcut: &str) {
     use tauri_plugin_global_shortcut::GlobalShortcutExt;
-    if let Err(e) = handle.global_shortcut().register(shortcut) {
+    let Some(parsed) = shortcut::parse(shortcut) else {
+        tracing::warn!(shortcut, "the shortcut is not available: cannot read it");
+        return;
+    };
+    if let Err(e) = handle
+        .global_shortcut()
+        .register(parsed.accelerator().as_str())
+    {
         tracing::warn!(error = %e, shortcut, "the shortcut is not available");
     }
 }

@@ -53,6 +53,7 @@ fn main() -> Result<()> {
             Some(dir) => windows::wine_prefix(&root, Path::new(dir)),
             None => bail!("usage: cargo xtask wine-prefix DIR"),
         },
+        Some("test-windows") => test_windows(&root),
         Some("clean-install") => clean_install::run(&root),
         Some("deps") => deps::ensure(&test_packages()),
         Some("postgres") => postgres(),
@@ -68,6 +69,7 @@ fn main() -> Result<()> {
                  fuzz [--soak] the server's fuzz targets (30 s each, 600 s with --soak)\n  \
                  dist          release binaries, the server's and the tray app's .debs (target/release/bundle/deb)\n  \
                  dist --windows  the Windows .exes and the installer (target/x86_64-pc-windows-gnu/release)\n  \
+                 test-windows  only the Windows phases of test: the .exes built and linted, the agent and the tray app's unit tests under Wine\n  \
                  wine-prefix DIR  a Wine prefix with the test harness's stand-in DLLs, for the .exes\n  \
                  clean-install the .debs into a clean Debian 12 root (debootstrap), then enroll, report, sync (root; part of test --soak)\n  \
                  deps          install the system packages the tests need\n  \
@@ -76,6 +78,34 @@ fn main() -> Result<()> {
             bail!("unknown or missing command")
         }
     }
+}
+
+/// The Windows phases of `cargo xtask test`, which `bin_dir`'s Linux server serves.
+fn windows_phases(root: &Path, phases: &mut Phases, bin_dir: &Path) -> Result<()> {
+    phases.run(
+        "windows: build agent and server, clippy -D warnings",
+        || windows::build_linted(root, &["handraise-agent", "handraise-server"]).map(|_| ()),
+    )?;
+    phases.run("windows: agent under wine", || {
+        windows::test_under_wine(root, bin_dir)
+    })?;
+    phases.run(
+        "windows: tray app built, clippy -D warnings, unit tests under wine",
+        || windows::test_app_under_wine(root),
+    )
+}
+
+/// `cargo xtask test-windows`: the Linux server and agent built, then the Windows phases only.
+fn test_windows(root: &Path) -> Result<()> {
+    let mut phases = Phases::new();
+    let result = (|| -> Result<()> {
+        phases.run("build the Linux server and agent", || {
+            build_server_and_agent(false)
+        })?;
+        windows_phases(root, &mut phases, &root.join("target/debug"))
+    })();
+    phases.summary();
+    result
 }
 
 fn project_root() -> Result<PathBuf> {
@@ -487,13 +517,7 @@ fn test(root: &Path, args: &[String]) -> Result<()> {
         }
         tests?;
         on_postgres?;
-        phases.run(
-            "windows: build agent and server, clippy -D warnings",
-            || windows::build_linted(root, &["handraise-agent", "handraise-server"]).map(|_| ()),
-        )?;
-        phases.run("windows: agent under wine", || {
-            windows::test_under_wine(root, &bin_dir)
-        })?;
+        windows_phases(root, &mut phases, &bin_dir)?;
         phases.run("fuzz: 30 s per target (600 s with --soak)", || {
             let args: Vec<String> = if soak {
                 vec!["--soak".into()]

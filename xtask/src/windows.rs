@@ -34,6 +34,9 @@ pub fn cargo() -> Command {
         .env("RUSTDOC", "/usr/bin/rustdoc")
         // `-Zbuild-std` is unstable; Debian's stable compiler builds the standard library.
         .env("RUSTC_BOOTSTRAP", "1")
+        // Not incremental: the Windows builds are built once per run (cold on CI), and
+        // incremental data only slows that and takes disk (1.6 GB).
+        .env("CARGO_INCREMENTAL", "0")
         .env_remove("RUSTUP_TOOLCHAIN")
         .env_remove("RUSTC_WRAPPER")
         .env(
@@ -199,4 +202,76 @@ pub fn test_under_wine(root: &Path, linux_bin_dir: &Path) -> Result<()> {
             .env("HANDRAISE_WINE", wine())
             .current_dir(root),
     )
+}
+
+/// The `cargo xtask test` phase for the tray app on Windows: the app's library and binary
+/// built for Windows (`dev`) as unit tests, with clippy's `-D warnings` on the app's code,
+/// then the tests run under Wine. They are the tests that need no window: WebView2 does not
+/// run under Wine, so the UI is tested through the Linux build and the browser tests. One
+/// build serves both the lint and the tests (the app has no dev-dependencies on Windows, so
+/// the features of its dependencies are those of `handraise.exe`).
+pub fn test_app_under_wine(root: &Path) -> Result<()> {
+    deps::ensure(deps::WINDOWS_PACKAGES)?;
+    let mut tests = cargo();
+    tests
+        .args([
+            "test",
+            "--profile",
+            "dev",
+            "--no-run",
+            "--message-format=json-render-diagnostics",
+            "-p",
+            "handraise-app",
+            "--lib",
+            "--bins",
+        ])
+        .env("RUSTC_WORKSPACE_WRAPPER", "/usr/bin/clippy-driver")
+        .env(
+            "CLIPPY_ARGS",
+            "-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__",
+        )
+        .current_dir(root)
+        .stderr(std::process::Stdio::inherit());
+    let out = target_args(&mut tests)
+        .output()
+        .context("could not start cargo test --no-run")?;
+    if !out.status.success() {
+        bail!("building the tray app's unit tests for Windows failed");
+    }
+    let exes = test_executables(&String::from_utf8_lossy(&out.stdout));
+    if exes.is_empty() {
+        bail!("cargo named no test executable of handraise-app");
+    }
+
+    let prefix = test_prefix(root);
+    wine_prefix(root, &prefix)?;
+    // `WebView2Loader.dll`, which the app links, is copied next to the binaries only: the
+    // test executables in `deps` find it through WINEPATH.
+    let loader_dir = out_dir(root, "dev");
+    for exe in exes {
+        let status = wine_cmd(&prefix)
+            .env("WINEPATH", wine_path(&loader_dir))
+            .arg(&exe)
+            .status()
+            .with_context(|| format!("could not run {} under Wine", exe.display()))?;
+        if !status.success() {
+            bail!("{} failed under Wine ({status})", exe.display());
+        }
+    }
+    Ok(())
+}
+
+/// The test executables `cargo test --no-run --message-format=json` built.
+fn test_executables(json_lines: &str) -> Vec<PathBuf> {
+    json_lines
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["profile"]["test"] == true)
+        .filter_map(|m| m["executable"].as_str().map(PathBuf::from))
+        .collect()
+}
+
+/// A Linux directory as Wine sees it (drive `Z:` is the root).
+fn wine_path(dir: &Path) -> String {
+    format!("Z:{}", dir.display()).replace('/', "\\")
 }
