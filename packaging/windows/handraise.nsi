@@ -213,11 +213,13 @@ Section "HandRaise" SecMain
   ${EndIf}
 
   ; Start at every user's sign-in unless /AUTOSTART=0 (the app also follows the policy's
-  ; autostart for each user once it runs).
+  ; autostart for each user once it runs). With --autostart a tray that already runs (the
+  ; user's own Run entry started it) opens nothing, and a policy that turns starting at
+  ; sign-in off keeps it from starting.
   !insertmacro GetOpt AUTOSTART
   ${If} ${Errors}
   ${OrIf} $Value != "0"
-    WriteRegStr HKLM "${RUN_KEY}" "HandRaise" '"$INSTDIR\handraise.exe"'
+    WriteRegStr HKLM "${RUN_KEY}" "HandRaise" '"$INSTDIR\handraise.exe" --autostart'
   ${Else}
     DeleteRegValue HKLM "${RUN_KEY}" "HandRaise"
   ${EndIf}

@@ -99,6 +99,17 @@ fn arg(name: &str) -> Option<String> {
     None
 }
 
+/// The flag every sign-in entry starts the tray with (the autostart plugin's, the Windows
+/// installer's machine-wide `Run` value, the Linux package's `/etc/xdg/autostart` entry).
+const AUTOSTART_FLAG: &str = "--autostart";
+
+/// Whether `argv` is a start at sign-in. Such a start opens no window when a tray already
+/// runs (Windows has a machine-wide and a per-user `Run` entry, and both start it), and does
+/// not start at all when the district's policy has turned starting at sign-in off.
+fn is_autostart<S: AsRef<str>>(argv: &[S]) -> bool {
+    argv.iter().skip(1).any(|a| a.as_ref() == AUTOSTART_FLAG)
+}
+
 /// The view named by `--open VIEW` on the command line, else by the environment variable
 /// `HANDRAISE_OPEN`: `report`, `tickets`, `help`, `about` or `setup`, opened at start.
 fn view_to_open_at_start() -> Option<View> {
@@ -367,7 +378,11 @@ fn shortcut_plugin() -> tauri::plugin::TauriPlugin<tauri::Wry> {
 /// Windows: the single-instance plugin (Unix uses [`single`], which does not poll).
 #[cfg(not(unix))]
 fn single_instance_plugin() -> tauri::plugin::TauriPlugin<tauri::Wry> {
-    tauri_plugin_single_instance::init(|app, _argv, _cwd| open_view(app, View::Report))
+    tauri_plugin_single_instance::init(|app, argv, _cwd| {
+        if !is_autostart(&argv) {
+            open_view(app, View::Report)
+        }
+    })
 }
 
 #[cfg(unix)]
@@ -378,9 +393,19 @@ fn single_instance_plugin() -> tauri::plugin::TauriPlugin<tauri::Wry> {
 /// The tray process: icon, menu, shortcut, notifications and the sync loop; no webview
 /// unless windows are kept in-process.
 fn run_tray(core: App) {
+    let autostart = is_autostart(&std::env::args().collect::<Vec<_>>());
+    if autostart && !core.agent().config().policy.autostart {
+        tracing::info!("started at sign-in, which the district's policy turns off: not starting");
+        return;
+    }
     let mode = WindowMode::from_env();
     #[cfg(unix)]
-    let claimed = single::socket_path(core.agent().data_dir()).and_then(|p| single::claim(&p));
+    let claimed = single::socket_path(core.agent().data_dir()).and_then(|p| {
+        // A launch by hand opens its `--open` view (the report form by default) in the
+        // tray that runs; a start at sign-in opens nothing there.
+        let view = view_to_open_at_start().unwrap_or(View::Report);
+        single::claim(&p, (!autostart).then_some(view.label()))
+    });
     #[cfg(unix)]
     let mut listener = match claimed {
         Ok(single::Instance::First(listener)) => Some(listener),
@@ -395,7 +420,7 @@ fn run_tray(core: App) {
         .plugin(shortcut_plugin())
         .plugin(tauri_plugin_autostart::init(
             tauri_plugin_autostart::MacosLauncher::LaunchAgent,
-            None,
+            Some(vec![AUTOSTART_FLAG]),
         ))
         .manage(mode)
         .manage(windows::Children::default())
@@ -430,6 +455,7 @@ fn run_tray(core: App) {
             if let Some(listener) = listener.take() {
                 let app = handle.clone();
                 single::serve(listener, move |view| {
+                    tracing::info!(view, "another launch asked for a window");
                     let view = View::named(view).unwrap_or(View::Report);
                     let on_main = app.clone();
                     let _ = app.run_on_main_thread(move || open_view(&on_main, view));
@@ -480,4 +506,26 @@ fn run_tray(core: App) {
         }
         _ => {}
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_start_at_sign_in_is_told_by_its_flag_after_the_program() {
+        assert!(is_autostart(&["handraise.exe", "--autostart"]));
+        assert!(is_autostart(&[
+            r"C:\Program Files\HandRaise\handraise.exe",
+            "--open",
+            "report",
+            "--autostart"
+        ]));
+        assert!(!is_autostart(&["handraise.exe"]));
+        assert!(!is_autostart(&["handraise", "--open", "report"]));
+        assert!(
+            !is_autostart(&["--autostart"]),
+            "the program's own name is not a flag"
+        );
+    }
 }

@@ -82,12 +82,13 @@ fn same_user(_stream: &UnixStream) -> bool {
 pub enum Instance {
     /// This process is the tray; requests arrive through `listener`.
     First(UnixListener),
-    /// Another tray runs and was asked to open the report form.
+    /// Another tray runs (and was asked to open the view, if one was named).
     Handed,
 }
 
-/// Becomes the tray of `path`, or hands over to the one that runs.
-pub fn claim(path: &Path) -> io::Result<Instance> {
+/// Becomes the tray of `path`, or hands over to the one that runs, asking it to open `view`
+/// (none for a start at sign-in: a tray that already runs opens nothing).
+pub fn claim(path: &Path, view: Option<&str>) -> io::Result<Instance> {
     if let Ok(mut stream) = UnixStream::connect(path) {
         if !same_user(&stream) {
             return Err(io::Error::new(
@@ -95,7 +96,9 @@ pub fn claim(path: &Path) -> io::Result<Instance> {
                 format!("{} is held by another user", path.display()),
             ));
         }
-        stream.write_all(b"open report\n")?;
+        if let Some(view) = view {
+            stream.write_all(format!("open {view}\n").as_bytes())?;
+        }
         return Ok(Instance::Handed);
     }
     // Nobody answers: a socket left by a tray that died is stale.
@@ -143,18 +146,27 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("t.sock");
         std::fs::write(&path, b"stale").expect("a stale file");
-        let Instance::First(listener) = claim(&path).expect("claim") else {
+        let Instance::First(listener) = claim(&path, Some("report")).expect("claim") else {
             panic!("the first launch must be the tray");
         };
         let (tx, rx) = std::sync::mpsc::channel();
         serve(listener, move |view| {
             let _ = tx.send(view.to_owned());
         });
-        assert!(matches!(claim(&path).expect("claim"), Instance::Handed));
+        // A start at sign-in hands over without asking for a window; a launch by hand after
+        // it asks for one, and is the first request the tray hears.
+        assert!(matches!(
+            claim(&path, None).expect("claim"),
+            Instance::Handed
+        ));
+        assert!(matches!(
+            claim(&path, Some("tickets")).expect("claim"),
+            Instance::Handed
+        ));
         let got = rx
             .recv_timeout(Duration::from_secs(5))
             .expect("the tray hears the second launch");
-        assert_eq!(got, "report");
+        assert_eq!(got, "tickets", "the start at sign-in asked for nothing");
     }
 
     #[test]
@@ -198,7 +210,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         chmod(dir.path(), 0o777);
         let path = dir.path().join("t.sock");
-        let Instance::First(listener) = claim(&path).expect("claim") else {
+        let Instance::First(listener) = claim(&path, Some("report")).expect("claim") else {
             panic!("the first launch must be the tray");
         };
         chmod(&path, 0o777);
@@ -219,7 +231,10 @@ mod tests {
             .expect("perl runs");
         assert!(status.success(), "the stranger connected: {status}");
         // This user's launch comes after the stranger's; it is the first one heard.
-        assert!(matches!(claim(&path).expect("claim"), Instance::Handed));
+        assert!(matches!(
+            claim(&path, Some("report")).expect("claim"),
+            Instance::Handed
+        ));
         let got = rx
             .recv_timeout(Duration::from_secs(5))
             .expect("the tray hears its own user");

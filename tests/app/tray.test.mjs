@@ -110,3 +110,28 @@ test("tray menu → Report a problem opens the report window", async () => {
   const others = managedWindows().filter((w) => APP_TITLE.test(w.title) && w.title !== "Report a problem — HandRaise");
   assert.deepEqual(others, [], "only the report window opened");
 });
+
+test("a start at sign-in while the tray runs opens nothing; a launch by hand opens its view", async () => {
+  const appEnv = JSON.parse(env("HR_TRAY_ENV"));
+  // The tray logs each request of a later launch, in the order they came.
+  const asked = () =>
+    [...fs.readFileSync(resultsPath("tray-app.log"), "utf8").matchAll(/another launch asked for a window view="?(\w+)/g)].map(
+      (m) => m[1],
+    );
+  const before = asked().length;
+  const signIn = sh(env("HR_APP_BIN"), ["--autostart"], { env: appEnv, timeout: 60_000 });
+  assert.equal(signIn.status, 0, `the start at sign-in handed over and ended: ${signIn.stderr}`);
+  const byHand = sh(env("HR_APP_BIN"), ["--open", "tickets"], { env: appEnv, timeout: 60_000 });
+  assert.equal(byHand.status, 0, `the launch by hand handed over and ended: ${byHand.stderr}`);
+  // Requests are served one at a time in order: once the launch by hand is heard, a request
+  // of the start at sign-in (which came first) would have been logged already.
+  await waitFor("the tray to hear the launch by hand", () => asked().slice(before).includes("tickets"), {
+    timeout: 20_000,
+  });
+  assert.deepEqual(asked().slice(before), ["tickets"], "only the launch by hand asked for a window");
+  await waitFor(
+    'a window titled "My tickets — HandRaise"',
+    () => managedWindows().find((w) => /^My tickets/.test(w.title)),
+    { timeout: 20_000 },
+  );
+});

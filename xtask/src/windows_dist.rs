@@ -123,8 +123,23 @@ fn check_installer(root: &Path, setup: &Path) -> Result<()> {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+    // Every user's sign-in starts the tray, flagged as such (a tray already started by the
+    // user's own entry then opens nothing).
+    let run = windows::wine_cmd(&prefix)
+        .args([
+            "reg",
+            "query",
+            r"HKLM\Software\Microsoft\Windows\CurrentVersion\Run",
+            "/v",
+            "HandRaise",
+        ])
+        .output()?;
+    let run = String::from_utf8_lossy(&run.stdout);
+    if !run.contains(r#""C:\Program Files\HandRaise\handraise.exe" --autostart"#) {
+        bail!("the installer's sign-in entry is not the flagged tray:\n{run}");
+    }
     eprintln!(
-        "installer checked under Wine: silent install, {} written:\n{text}",
+        "installer checked under Wine: silent install, the sign-in entry, {} written:\n{text}",
         toml.display()
     );
     Ok(())

@@ -462,3 +462,14 @@ impl Seeded {
         }
     }
 }
+
+/// Serves `app` on a free port of 127.0.0.1 from a background task (a stand-in receiver or
+/// help desk in a test); returns its address. The task ends with the test's runtime.
+pub async fn serve_on_loopback(app: Router) -> std::io::Result<std::net::SocketAddr> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok(addr)
+}

@@ -223,13 +223,9 @@ async fn fake_rt() -> (String, Shared) {
         .route("/REST/2.0/transactions", get(transactions))
         .route("/REST/2.0/transaction/{id}/attachments", get(attachments))
         .with_state(Arc::clone(&shared));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+    let addr = handraise_testkit::router::serve_on_loopback(app)
         .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+        .expect("serve on loopback");
     (format!("http://{addr}"), shared)
 }
 

@@ -105,13 +105,9 @@ async fn receiver() -> (String, Shared) {
     let app = Router::new()
         .route("/hook", post(receive))
         .with_state(Arc::clone(&shared));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+    let addr = handraise_testkit::router::serve_on_loopback(app)
         .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+        .expect("serve on loopback");
     (format!("http://{addr}/hook?channel=it"), shared)
 }
 
