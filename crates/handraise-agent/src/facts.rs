@@ -359,13 +359,7 @@ fn run_with_timeout(program: &str, args: &[&str], limit: Duration) -> Option<Str
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
-    #[cfg(windows)]
-    {
-        use std::os::windows::process::CommandExt;
-        const CREATE_NO_WINDOW: u32 = 0x0800_0000;
-        cmd.creation_flags(CREATE_NO_WINDOW);
-    }
-    let mut child = cmd.spawn().ok()?;
+    let mut child = crate::windowless::windowless(&mut cmd).spawn().ok()?;
     let start = Instant::now();
     loop {
         match child.try_wait() {

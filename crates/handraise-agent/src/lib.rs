@@ -23,6 +23,7 @@ pub mod private;
 pub mod reporter;
 pub mod store;
 pub mod sync;
+mod windowless;
 
 pub use agent::{
     Agent, AgentStatus, PAUSED_REASON, Rejection, ReportInput, Screenshot, SyncOptions, SyncReport,

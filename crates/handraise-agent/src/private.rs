@@ -42,15 +42,13 @@ pub fn create_dir(dir: &Path) -> io::Result<()> {
 /// Administrators, inherited by what is created inside.
 #[cfg(windows)]
 fn windows_owner_only(dir: &Path) -> io::Result<()> {
-    use std::os::windows::process::CommandExt;
-    const CREATE_NO_WINDOW: u32 = 0x0800_0000;
     let user = match (std::env::var("USERDOMAIN"), std::env::var("USERNAME")) {
         (Ok(d), Ok(u)) if !d.is_empty() && !u.is_empty() => format!("{d}\\{u}"),
         (_, Ok(u)) if !u.is_empty() => u,
         _ => return Err(io::Error::other("USERNAME is not set")),
     };
-    let status = std::process::Command::new("icacls")
-        .arg(dir)
+    let mut cmd = std::process::Command::new("icacls");
+    cmd.arg(dir)
         .args(["/inheritance:r", "/grant:r"])
         .arg(format!("{user}:(OI)(CI)F"))
         .args([
@@ -62,9 +60,8 @@ fn windows_owner_only(dir: &Path) -> io::Result<()> {
         ])
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .creation_flags(CREATE_NO_WINDOW)
-        .status()?;
+        .stderr(std::process::Stdio::null());
+    let status = crate::windowless::windowless(&mut cmd).status()?;
     if status.success() {
         Ok(())
     } else {

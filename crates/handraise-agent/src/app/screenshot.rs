@@ -40,8 +40,6 @@ fn capture_screen() -> Option<Vec<u8>> {
 /// `Graphics.CopyFromScreen` (present on every Windows 10 and 11), without a console window.
 #[cfg(windows)]
 fn windows_capture() -> Option<Vec<u8>> {
-    use std::os::windows::process::CommandExt;
-    const CREATE_NO_WINDOW: u32 = 0x0800_0000;
     const SCRIPT: &str = "Add-Type -AssemblyName System.Windows.Forms,System.Drawing; \
         $b = [System.Windows.Forms.SystemInformation]::VirtualScreen; \
         $bmp = New-Object System.Drawing.Bitmap $b.Width, $b.Height; \
@@ -50,13 +48,11 @@ fn windows_capture() -> Option<Vec<u8>> {
         $ms = New-Object System.IO.MemoryStream; \
         $bmp.Save($ms, [System.Drawing.Imaging.ImageFormat]::Png); \
         $out = [Console]::OpenStandardOutput(); $out.Write($ms.ToArray(), 0, $ms.Length); $out.Flush()";
-    let out = std::process::Command::new("powershell")
-        .args(["-NoProfile", "-NonInteractive", "-Command", SCRIPT])
+    let mut cmd = std::process::Command::new("powershell");
+    cmd.args(["-NoProfile", "-NonInteractive", "-Command", SCRIPT])
         .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .creation_flags(CREATE_NO_WINDOW)
-        .output()
-        .ok()?;
+        .stderr(std::process::Stdio::null());
+    let out = crate::windowless::windowless(&mut cmd).output().ok()?;
     (out.status.success() && png_size(&out.stdout).is_some()).then_some(out.stdout)
 }
 
